@@ -1,0 +1,194 @@
+//! Group routes.
+
+use actix_web::{web, HttpRequest, HttpResponse};
+use uuid::Uuid;
+
+use crate::authz::Subject;
+use crate::error::{ApiError, ApiResult, Response, Validation};
+use crate::groups::{self, CreateGroupRequest, PatchGroupRequest};
+use crate::http::{self, parse_uuid, Body, Query};
+use crate::organizations;
+use crate::sdk;
+use crate::store::groups::{self as store, GroupFilter};
+use crate::store::users as user_store;
+use crate::App;
+
+pub async fn list_in_org(
+    app: web::Data<App>,
+    subject: Subject,
+    path: web::Path<String>,
+) -> ApiResult<HttpResponse> {
+    let arg = path.into_inner();
+    let out = app
+        .db
+        .read(move |conn| {
+            let org = organizations::resolve(conn, &subject, &arg)?;
+            let rows = groups::list(
+                conn,
+                &subject,
+                &GroupFilter {
+                    organization: Some(org.id),
+                    ..Default::default()
+                },
+            )?;
+            groups::render_many(conn, &rows)
+        })
+        .await?;
+    Ok(http::ok(&out))
+}
+
+pub async fn create(
+    app: web::Data<App>,
+    subject: Subject,
+    path: web::Path<String>,
+    Body(req): Body<CreateGroupRequest>,
+) -> ApiResult<HttpResponse> {
+    let arg = path.into_inner();
+    let now = sdk::now();
+    let out = app
+        .db
+        .write(move |conn| {
+            let org = organizations::resolve(conn, &subject, &arg)?;
+            let g = groups::create(conn, &subject, &org, &req, now)?;
+            groups::render(conn, &g)
+        })
+        .await?;
+    Ok(http::created(&out))
+}
+
+pub async fn get_by_name(
+    app: web::Data<App>,
+    subject: Subject,
+    path: web::Path<(String, String)>,
+) -> ApiResult<HttpResponse> {
+    let (arg, name) = path.into_inner();
+    let out = app
+        .db
+        .read(move |conn| {
+            let org = organizations::resolve(conn, &subject, &arg)?;
+            let g = store::get_by_name(conn, org.id, &name)?.ok_or_else(ApiError::not_found)?;
+            let g = groups::get(conn, &subject, g.id)?;
+            groups::render(conn, &g)
+        })
+        .await?;
+    Ok(http::ok(&out))
+}
+
+/// `GET /groups?organization=&has_member=&group_ids=`.
+pub async fn list(
+    app: web::Data<App>,
+    subject: Subject,
+    req: HttpRequest,
+) -> ApiResult<HttpResponse> {
+    let q = Query::from_request(&req);
+    let org = q
+        .get("organization")
+        .filter(|s| !s.is_empty())
+        .map(str::to_string);
+    let member = q
+        .get("has_member")
+        .filter(|s| !s.is_empty())
+        .map(str::to_string);
+    let mut bad = Vec::new();
+    let ids = match q.get("group_ids").filter(|s| !s.is_empty()) {
+        None => None,
+        Some(list) => {
+            let mut ids = Vec::new();
+            for part in list.split(',') {
+                match Uuid::parse_str(part.trim()) {
+                    Ok(id) => ids.push(id),
+                    Err(_) => bad.push(Validation {
+                        field: "group_ids".into(),
+                        detail: format!("Query param \"group_ids\" has invalid uuids: {part:?}"),
+                    }),
+                }
+            }
+            Some(ids)
+        }
+    };
+    if !bad.is_empty() {
+        return Err(
+            ApiError::bad_request("Query parameters have invalid values.").with_validations(bad),
+        );
+    }
+    let out = app
+        .db
+        .read(move |conn| {
+            let mut f = GroupFilter {
+                ids,
+                ..Default::default()
+            };
+            if let Some(org) = org {
+                f.organization = Some(organizations::resolve(conn, &subject, &org)?.id);
+            }
+            if let Some(m) = member {
+                let user = match Uuid::parse_str(&m) {
+                    Ok(id) => user_store::get(conn, id)?,
+                    Err(_) => user_store::get_by_username(conn, &m)?,
+                };
+                let user = user.filter(|u| !u.deleted).ok_or_else(|| {
+                    ApiError::bad_request("Query parameters have invalid values.")
+                        .with_validations(vec![Validation {
+                        field: "has_member".into(),
+                        detail: format!(
+                            "Query param \"has_member\" must be a valid user id or username: {m:?}"
+                        ),
+                    }])
+                })?;
+                f.has_member = Some(user.id);
+            }
+            let rows = groups::list(conn, &subject, &f)?;
+            groups::render_many(conn, &rows)
+        })
+        .await?;
+    Ok(http::ok(&out))
+}
+
+pub async fn get(
+    app: web::Data<App>,
+    subject: Subject,
+    path: web::Path<String>,
+) -> ApiResult<HttpResponse> {
+    let id = parse_uuid(&path.into_inner())?;
+    let out = app
+        .db
+        .read(move |conn| {
+            let g = groups::get(conn, &subject, id)?;
+            groups::render(conn, &g)
+        })
+        .await?;
+    Ok(http::ok(&out))
+}
+
+pub async fn patch(
+    app: web::Data<App>,
+    subject: Subject,
+    path: web::Path<String>,
+    Body(req): Body<PatchGroupRequest>,
+) -> ApiResult<HttpResponse> {
+    let id = parse_uuid(&path.into_inner())?;
+    let out = app
+        .db
+        .write(move |conn| {
+            let g = groups::get(conn, &subject, id)?;
+            let g = groups::patch(conn, &subject, &g, &req)?;
+            groups::render(conn, &g)
+        })
+        .await?;
+    Ok(http::ok(&out))
+}
+
+pub async fn delete(
+    app: web::Data<App>,
+    subject: Subject,
+    path: web::Path<String>,
+) -> ApiResult<HttpResponse> {
+    let id = parse_uuid(&path.into_inner())?;
+    app.db
+        .write(move |conn| {
+            let g = groups::get(conn, &subject, id)?;
+            groups::delete(conn, &subject, &g)
+        })
+        .await?;
+    Ok(http::ok(&Response::message("Successfully deleted group!")))
+}

@@ -1,0 +1,189 @@
+//! `/organizations` routes and organization members.
+
+use actix_web::{web, HttpRequest, HttpResponse};
+use serde::Deserialize;
+use serde_json::json;
+
+use crate::authz::{Action, Object, Subject};
+use crate::error::{ApiResult, Response};
+use crate::http::{self, pagination, Body, Query};
+use crate::organizations::{self, OrganizationRequest};
+use crate::sdk;
+use crate::store::organizations as store;
+use crate::users;
+use crate::App;
+
+pub async fn list(app: web::Data<App>, subject: Subject) -> ApiResult<HttpResponse> {
+    let only = subject.visible_orgs();
+    let orgs = app
+        .db
+        .read(move |conn| store::list(conn, only.as_deref()))
+        .await?;
+    let out: Vec<_> = orgs.iter().map(organizations::render).collect();
+    Ok(http::ok(&out))
+}
+
+pub async fn get(
+    app: web::Data<App>,
+    subject: Subject,
+    path: web::Path<String>,
+) -> ApiResult<HttpResponse> {
+    let arg = path.into_inner();
+    let org = app
+        .db
+        .read(move |conn| organizations::resolve(conn, &subject, &arg))
+        .await?;
+    Ok(http::ok(&organizations::render(&org)))
+}
+
+pub async fn create(
+    app: web::Data<App>,
+    subject: Subject,
+    Body(req): Body<OrganizationRequest>,
+) -> ApiResult<HttpResponse> {
+    let now = sdk::now();
+    let org = app
+        .db
+        .write(move |conn| organizations::create(conn, &subject, &req, now))
+        .await?;
+    Ok(http::created(&organizations::render(&org)))
+}
+
+pub async fn update(
+    app: web::Data<App>,
+    subject: Subject,
+    path: web::Path<String>,
+    Body(req): Body<OrganizationRequest>,
+) -> ApiResult<HttpResponse> {
+    let arg = path.into_inner();
+    let now = sdk::now();
+    let org = app
+        .db
+        .write(move |conn| {
+            let org = organizations::resolve(conn, &subject, &arg)?;
+            organizations::update(conn, &subject, &org, &req, now)
+        })
+        .await?;
+    Ok(http::ok(&organizations::render(&org)))
+}
+
+pub async fn delete(
+    app: web::Data<App>,
+    subject: Subject,
+    path: web::Path<String>,
+) -> ApiResult<HttpResponse> {
+    let arg = path.into_inner();
+    let now = sdk::now();
+    app.db
+        .write(move |conn| {
+            let org = organizations::resolve(conn, &subject, &arg)?;
+            organizations::delete(conn, &subject, &org, now)
+        })
+        .await?;
+    Ok(http::ok(&Response::message(
+        "Organization has been deleted.",
+    )))
+}
+
+async fn member_page(
+    app: &App,
+    subject: Subject,
+    arg: String,
+    limit: i64,
+    offset: i64,
+) -> ApiResult<(Vec<sdk::OrganizationMemberWithUserData>, i64)> {
+    let (rows, count) = app
+        .db
+        .read(move |conn| {
+            let org = organizations::resolve(conn, &subject, &arg)?;
+            subject.require_visible(Action::Read, Object::OrganizationMember { org: org.id })?;
+            store::list_members(conn, org.id, limit, offset)
+        })
+        .await?;
+    Ok((
+        rows.iter()
+            .map(|(m, u)| organizations::render_member_with_user(m, u))
+            .collect(),
+        count,
+    ))
+}
+
+pub async fn members(
+    app: web::Data<App>,
+    subject: Subject,
+    path: web::Path<String>,
+) -> ApiResult<HttpResponse> {
+    let (members, _) =
+        member_page(&app, subject, path.into_inner(), http::MAX_PAGE * 10, 0).await?;
+    Ok(http::ok(&members))
+}
+
+pub async fn paginated_members(
+    app: web::Data<App>,
+    subject: Subject,
+    path: web::Path<String>,
+    req: HttpRequest,
+) -> ApiResult<HttpResponse> {
+    let (limit, offset) = pagination(&Query::from_request(&req))?;
+    let (members, count) = member_page(&app, subject, path.into_inner(), limit, offset).await?;
+    Ok(http::ok(&json!({ "members": members, "count": count })))
+}
+
+pub async fn add_member(
+    app: web::Data<App>,
+    subject: Subject,
+    path: web::Path<(String, String)>,
+) -> ApiResult<HttpResponse> {
+    let (org_arg, user_arg) = path.into_inner();
+    let now = sdk::now();
+    let m = app
+        .db
+        .write(move |conn| {
+            let org = organizations::resolve(conn, &subject, &org_arg)?;
+            let user = users::resolve(conn, &subject, &user_arg)?;
+            organizations::add_member(conn, &subject, &org, &user, now)
+        })
+        .await?;
+    Ok(http::ok(&organizations::render_member(&m)))
+}
+
+pub async fn remove_member(
+    app: web::Data<App>,
+    subject: Subject,
+    path: web::Path<(String, String)>,
+) -> ApiResult<HttpResponse> {
+    let (org_arg, user_arg) = path.into_inner();
+    app.db
+        .write(move |conn| {
+            let org = organizations::resolve(conn, &subject, &org_arg)?;
+            let user = users::resolve(conn, &subject, &user_arg)?;
+            organizations::remove_member(conn, &subject, &org, &user)
+        })
+        .await?;
+    Ok(HttpResponse::NoContent().finish())
+}
+
+#[derive(Debug, Deserialize, Default)]
+#[serde(default)]
+pub struct UpdateRolesRequest {
+    roles: Vec<String>,
+}
+
+pub async fn set_member_roles(
+    app: web::Data<App>,
+    subject: Subject,
+    path: web::Path<(String, String)>,
+    Body(req): Body<UpdateRolesRequest>,
+) -> ApiResult<HttpResponse> {
+    let (org_arg, user_arg) = path.into_inner();
+    let now = sdk::now();
+    let m = app
+        .db
+        .write(move |conn| {
+            let org = organizations::resolve(conn, &subject, &org_arg)?;
+            let user = users::resolve(conn, &subject, &user_arg)?;
+            organizations::set_member_roles(conn, &subject, &org, &user, &req.roles, now)
+        })
+        .await?;
+    Ok(http::ok(&organizations::render_member(&m)))
+}

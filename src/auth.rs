@@ -1,0 +1,348 @@
+//! Authentication: API keys in Coder's `id-secret` form, argon2id passwords,
+//! and the extractor that turns a request's token into a [`Subject`].
+
+use std::collections::HashMap;
+use std::future::Future;
+use std::pin::Pin;
+use std::sync::Mutex;
+use std::time::{Duration, Instant};
+
+use actix_web::dev::Payload;
+use actix_web::{web, FromRequest, HttpRequest};
+use argon2::password_hash::{PasswordHash, PasswordHasher, PasswordVerifier, SaltString};
+use argon2::Argon2;
+use rand::distributions::{Alphanumeric, DistString};
+use rand::rngs::OsRng;
+use sha2::{Digest, Sha256};
+use subtle::ConstantTimeEq;
+
+use crate::authz::Subject;
+use crate::error::{ApiError, ApiResult};
+use crate::sdk::{self, Micros};
+use crate::store::{api_keys, groups, organizations, users};
+use crate::App;
+
+pub const COOKIE: &str = "coder_session_token";
+pub const HEADER: &str = "Coder-Session-Token";
+const HOUR: Micros = 3_600_000_000;
+
+/// A freshly minted key: the clear token (shown once) and the row to store.
+pub struct NewKey {
+    pub token: String,
+    pub row: api_keys::ApiKeyRow,
+}
+
+pub fn hash_secret(secret: &str) -> Vec<u8> {
+    Sha256::digest(secret.as_bytes()).to_vec()
+}
+
+/// Mints a key for `user`; only the hash of its secret goes into the row.
+pub fn new_key(
+    user: uuid::Uuid,
+    login_type: &str,
+    lifetime: Duration,
+    token_name: &str,
+    scopes: Vec<String>,
+    allow_list: Vec<sdk::AllowListEntry>,
+    now: Micros,
+) -> NewKey {
+    let id = Alphanumeric.sample_string(&mut OsRng, 10);
+    let secret = Alphanumeric.sample_string(&mut OsRng, 22);
+    let lifetime_seconds = lifetime.as_secs() as i64;
+    NewKey {
+        token: format!("{id}-{secret}"),
+        row: api_keys::ApiKeyRow {
+            id,
+            hashed_secret: hash_secret(&secret),
+            user_id: user,
+            login_type: login_type.to_string(),
+            scopes,
+            allow_list,
+            token_name: token_name.to_string(),
+            lifetime_seconds,
+            expires_at: now + lifetime_seconds * 1_000_000,
+            last_used: None,
+            created_at: now,
+            updated_at: now,
+        },
+    }
+}
+
+/// Splits a token into id and secret with Coder's exact complaints.
+pub fn parse_token(token: &str) -> ApiResult<(&str, &str)> {
+    let parts: Vec<&str> = token.split('-').collect();
+    if parts.len() != 2 {
+        return Err(ApiError::unauthorized(format!(
+            "Invalid API key format: incorrect amount of API key parts, expected 2 got {}",
+            parts.len()
+        )));
+    }
+    if parts[0].len() != 10 {
+        return Err(ApiError::unauthorized(format!(
+            "Invalid API key format: invalid API key ID length, expected 10 got {}",
+            parts[0].len()
+        )));
+    }
+    if parts[1].len() != 22 {
+        return Err(ApiError::unauthorized(format!(
+            "Invalid API key format: invalid API key secret length, expected 22 got {}",
+            parts[1].len()
+        )));
+    }
+    Ok((parts[0], parts[1]))
+}
+
+/// The token of a request, from the first non-empty of Coder's five sources.
+pub fn token_from_request(req: &HttpRequest) -> Option<String> {
+    let query = || form_urlencoded::parse(req.query_string().as_bytes());
+    let from_query = |key: &str| {
+        query()
+            .find(|(k, v)| k == key && !v.is_empty())
+            .map(|(_, v)| v.into_owned())
+    };
+    if let Some(c) = req.cookie(COOKIE).filter(|c| !c.value().is_empty()) {
+        return Some(c.value().to_string());
+    }
+    if let Some(t) = from_query(COOKIE) {
+        return Some(t);
+    }
+    if let Some(h) = req.headers().get(HEADER).and_then(|v| v.to_str().ok()) {
+        if !h.is_empty() {
+            return Some(h.to_string());
+        }
+    }
+    if let Some(h) = req
+        .headers()
+        .get("Authorization")
+        .and_then(|v| v.to_str().ok())
+    {
+        if let Some((scheme, rest)) = h.split_once(' ') {
+            if scheme.eq_ignore_ascii_case("bearer") && !rest.trim().is_empty() {
+                return Some(rest.trim().to_string());
+            }
+        }
+    }
+    from_query("access_token")
+}
+
+/// Argon2id with the crate's defaults, which are OWASP's recommendation
+/// (19 MiB, 2 passes, 1 lane).
+pub fn hash_password(password: &str) -> ApiResult<String> {
+    let salt = SaltString::generate(&mut OsRng);
+    Argon2::default()
+        .hash_password(password.as_bytes(), &salt)
+        .map(|h| h.to_string())
+        .map_err(ApiError::internal)
+}
+
+pub fn verify_password(password: &str, hash: &str) -> bool {
+    match PasswordHash::new(hash) {
+        Ok(parsed) => Argon2::default()
+            .verify_password(password.as_bytes(), &parsed)
+            .is_ok(),
+        Err(_) => false,
+    }
+}
+
+/// A hash to verify against when the user does not exist, so that a login
+/// for an unknown email costs the same as one with a wrong password.
+pub fn dummy_hash() -> &'static str {
+    static DUMMY: std::sync::OnceLock<String> = std::sync::OnceLock::new();
+    DUMMY.get_or_init(|| hash_password("warren-timing-equaliser").unwrap_or_default())
+}
+
+/// Authenticates a token: the whole of Coder's validation sequence.
+fn authenticate(conn: &rusqlite::Connection, token: &str, now: Micros) -> ApiResult<Authenticated> {
+    let (id, secret) = parse_token(token)?;
+    let key =
+        api_keys::get(conn, id)?.ok_or_else(|| ApiError::unauthorized("API key is invalid."))?;
+    let hashed = hash_secret(secret);
+    if !bool::from(hashed.ct_eq(&key.hashed_secret)) {
+        return Err(ApiError::unauthorized("API key secret is invalid."));
+    }
+    if key.expires_at <= now {
+        return Err(ApiError::unauthorized(format!(
+            "API key expired at {:?}.",
+            sdk::go_time_string(key.expires_at)
+        )));
+    }
+    let user = users::get(conn, key.user_id)?
+        .filter(|u| !u.deleted)
+        .ok_or_else(|| ApiError::unauthorized("API key is invalid."))?;
+    if user.status == "suspended" {
+        return Err(ApiError::new(
+            actix_web::http::StatusCode::UNAUTHORIZED,
+            format!(
+                "User is not active (status = {:?}). Contact an admin to reactivate your account.",
+                user.status
+            ),
+        ));
+    }
+    let orgs = organizations::memberships_of(conn, user.id)?;
+    let groups = groups::ids_of_user(conn, user.id)?;
+    Ok(Authenticated {
+        subject: Subject {
+            user_id: user.id,
+            username: user.username,
+            key_id: key.id.clone(),
+            site_roles: user.rbac_roles,
+            orgs: orgs.into_iter().collect(),
+            groups,
+        },
+        needs_touch: user.status == "dormant"
+            || key.last_used.is_none_or(|t| now - t > HOUR)
+            || user.last_seen_at.is_none_or(|t| now - t > HOUR),
+        key,
+    })
+}
+
+struct Authenticated {
+    subject: Subject,
+    key: api_keys::ApiKeyRow,
+    needs_touch: bool,
+}
+
+impl FromRequest for Subject {
+    type Error = ApiError;
+    type Future = Pin<Box<dyn Future<Output = Result<Subject, ApiError>>>>;
+
+    fn from_request(req: &HttpRequest, _: &mut Payload) -> Self::Future {
+        let app = req.app_data::<web::Data<App>>().cloned();
+        let token = token_from_request(req);
+        Box::pin(async move {
+            let app = app.ok_or_else(|| ApiError::internal("application state missing"))?;
+            let token = token.ok_or_else(|| {
+                ApiError::unauthorized(
+                    "Cookie \"coder_session_token\" or query parameter must be provided.",
+                )
+            })?;
+            let now = sdk::now();
+            let auth = app
+                .db
+                .read(move |conn| authenticate(conn, &token, now))
+                .await?;
+            if auth.needs_touch {
+                // Written at most about once an hour per key: last_used, the
+                // user's last_seen_at (which also wakes a dormant user) and
+                // the sliding expiry.
+                let key = auth.key.clone();
+                app.db
+                    .write(move |conn| {
+                        let lifetime = key.lifetime_seconds * 1_000_000;
+                        let expires = if key.expires_at - now <= lifetime - HOUR {
+                            now + lifetime
+                        } else {
+                            key.expires_at
+                        };
+                        api_keys::touch(conn, &key.id, now, expires)?;
+                        users::touch_last_seen(conn, key.user_id, now)
+                    })
+                    .await?;
+            }
+            Ok(auth.subject)
+        })
+    }
+}
+
+/// Failed-login counter per email and per client address: more than `limit`
+/// failures within a minute earn 429 until the minute has passed.
+pub struct LoginLimiter {
+    limit: u32,
+    window: Duration,
+    failures: Mutex<HashMap<String, (Instant, u32)>>,
+}
+
+impl LoginLimiter {
+    pub fn new(limit: u32) -> LoginLimiter {
+        LoginLimiter {
+            limit,
+            window: Duration::from_secs(60),
+            failures: Mutex::new(HashMap::new()),
+        }
+    }
+
+    pub fn check(&self, keys: &[String]) -> ApiResult<()> {
+        let map = self.failures.lock().unwrap_or_else(|e| e.into_inner());
+        for k in keys {
+            if let Some((start, n)) = map.get(k) {
+                if start.elapsed() < self.window && *n >= self.limit {
+                    return Err(ApiError::new(
+                        actix_web::http::StatusCode::TOO_MANY_REQUESTS,
+                        format!(
+                            "You've been rate limited for sending more than {} failed login attempts in 1m0s.",
+                            self.limit
+                        ),
+                    ));
+                }
+            }
+        }
+        Ok(())
+    }
+
+    pub fn fail(&self, keys: &[String]) {
+        let mut map = self.failures.lock().unwrap_or_else(|e| e.into_inner());
+        if map.len() > 100_000 {
+            // Bounded memory under a spray of distinct emails.
+            map.retain(|_, (start, _)| start.elapsed() < self.window);
+        }
+        for k in keys {
+            let e = map.entry(k.clone()).or_insert((Instant::now(), 0));
+            if e.0.elapsed() >= self.window {
+                *e = (Instant::now(), 0);
+            }
+            e.1 += 1;
+        }
+    }
+
+    pub fn succeed(&self, keys: &[String]) {
+        let mut map = self.failures.lock().unwrap_or_else(|e| e.into_inner());
+        for k in keys {
+            map.remove(k);
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn token_format_errors_match_coder() {
+        let e = parse_token("abc").unwrap_err();
+        assert_eq!(
+            e.body.detail,
+            "Invalid API key format: incorrect amount of API key parts, expected 2 got 1"
+        );
+        let e = parse_token("abc-def").unwrap_err();
+        assert_eq!(
+            e.body.detail,
+            "Invalid API key format: invalid API key ID length, expected 10 got 3"
+        );
+        let e = parse_token("abcdefghij-def").unwrap_err();
+        assert_eq!(
+            e.body.detail,
+            "Invalid API key format: invalid API key secret length, expected 22 got 3"
+        );
+        let k = new_key(
+            uuid::Uuid::nil(),
+            "token",
+            Duration::from_secs(60),
+            "",
+            vec![],
+            vec![],
+            0,
+        );
+        let (id, secret) = parse_token(&k.token).unwrap();
+        assert_eq!(id, k.row.id);
+        assert_eq!(hash_secret(secret), k.row.hashed_secret);
+        assert_eq!(k.token.len(), 33);
+    }
+
+    #[test]
+    fn passwords_round_trip_as_argon2id() {
+        let h = hash_password("correct horse").unwrap();
+        assert!(h.starts_with("$argon2id$"));
+        assert!(verify_password("correct horse", &h));
+        assert!(!verify_password("wrong horse", &h));
+    }
+}

@@ -1,0 +1,383 @@
+//! Authorization: the one place that answers "may subject S do action A on
+//! object O". Handlers ask [`Subject::can`] (or the `require_*` helpers that
+//! turn a refusal into Coder's 404 or 403); none of them looks at roles.
+//!
+//! Decision table (site roles: owner, template-admin, user-admin, auditor and
+//! the implicit member; org roles are those the subject holds in the object's
+//! organization, org-member being implicit for every member):
+//!
+//! | object                | action                    | allowed for                                                                 |
+//! |-----------------------|---------------------------|-----------------------------------------------------------------------------|
+//! | user                  | read                      | self; owner, user-admin, template-admin, auditor; org-admin, org-user-admin, org-auditor, org-template-admin of an org the user is in |
+//! | user                  | create, update, delete    | owner, user-admin                                                           |
+//! | user                  | read_personal (ssh key)   | self, owner                                                                 |
+//! | user                  | update_personal (profile, password) | self, owner, user-admin                                           |
+//! | api key of user U     | create, read, delete      | U itself, owner                                                             |
+//! | organization          | read                      | its members; owner, template-admin, user-admin, auditor                    |
+//! | organization          | create, delete            | owner                                                                       |
+//! | organization          | update                    | owner, org-admin                                                            |
+//! | organization member   | read                      | members of the org; owner, user-admin, template-admin, auditor              |
+//! | organization member   | create, update, delete    | owner, user-admin, org-admin, org-user-admin                                |
+//! | group                 | read                      | its members; owner, user-admin, template-admin, auditor; org-admin, org-user-admin, org-auditor, org-template-admin |
+//! | group                 | create, update, delete    | owner, user-admin, org-admin, org-user-admin                                |
+//! | site role R           | assign                    | owner: any; user-admin: member                                              |
+//! | org role R in org O   | assign                    | owner, org-admin of O: any org role; user-admin, org-user-admin: any but org-admin |
+
+use std::collections::HashMap;
+
+use uuid::Uuid;
+
+use crate::error::ApiError;
+
+pub const OWNER: &str = "owner";
+pub const MEMBER: &str = "member";
+pub const TEMPLATE_ADMIN: &str = "template-admin";
+pub const USER_ADMIN: &str = "user-admin";
+pub const AUDITOR: &str = "auditor";
+pub const ORG_ADMIN: &str = "organization-admin";
+pub const ORG_MEMBER: &str = "organization-member";
+pub const ORG_TEMPLATE_ADMIN: &str = "organization-template-admin";
+pub const ORG_USER_ADMIN: &str = "organization-user-admin";
+pub const ORG_AUDITOR: &str = "organization-auditor";
+pub const ORG_WORKSPACE_CREATION_BAN: &str = "organization-workspace-creation-ban";
+
+/// Site roles: (name, display name).
+pub const SITE_ROLES: &[(&str, &str)] = &[
+    (OWNER, "Owner"),
+    (MEMBER, "Member"),
+    (TEMPLATE_ADMIN, "Template Admin"),
+    (USER_ADMIN, "User Admin"),
+    (AUDITOR, "Auditor"),
+];
+
+/// Organization roles: (name, display name).
+pub const ORG_ROLES: &[(&str, &str)] = &[
+    (ORG_ADMIN, "Organization Admin"),
+    (ORG_MEMBER, ""),
+    (ORG_TEMPLATE_ADMIN, "Organization Template Admin"),
+    (ORG_USER_ADMIN, "Organization User Admin"),
+    (ORG_AUDITOR, "Organization Auditor"),
+    (
+        ORG_WORKSPACE_CREATION_BAN,
+        "Organization Workspace Creation Ban",
+    ),
+];
+
+pub fn site_role_display(name: &str) -> Option<&'static str> {
+    SITE_ROLES.iter().find(|(n, _)| *n == name).map(|(_, d)| *d)
+}
+
+pub fn org_role_display(name: &str) -> Option<&'static str> {
+    ORG_ROLES.iter().find(|(n, _)| *n == name).map(|(_, d)| *d)
+}
+
+/// Who is asking: the authenticated user with every role and group they hold.
+#[derive(Debug, Clone)]
+pub struct Subject {
+    pub user_id: Uuid,
+    pub username: String,
+    /// The API key that authenticated this request.
+    pub key_id: String,
+    /// Explicit site roles (member is implicit).
+    pub site_roles: Vec<String>,
+    /// Organization id → explicit org roles, for every org the user is in.
+    pub orgs: HashMap<Uuid, Vec<String>>,
+    /// Groups the user is in, Everyone groups included.
+    pub groups: Vec<Uuid>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Action {
+    Read,
+    Create,
+    Update,
+    Delete,
+    ReadPersonal,
+    UpdatePersonal,
+    Assign,
+}
+
+#[derive(Debug, Clone, Copy)]
+pub enum Object<'a> {
+    /// A user and the organizations they belong to.
+    User {
+        id: Uuid,
+        orgs: &'a [Uuid],
+    },
+    ApiKey {
+        owner: Uuid,
+    },
+    Organization {
+        id: Uuid,
+    },
+    OrganizationMember {
+        org: Uuid,
+    },
+    Group {
+        org: Uuid,
+        id: Uuid,
+    },
+    SiteRole {
+        name: &'a str,
+    },
+    OrgRole {
+        org: Uuid,
+        name: &'a str,
+    },
+}
+
+impl Subject {
+    fn site(&self, role: &str) -> bool {
+        self.site_roles.iter().any(|r| r == role)
+    }
+
+    fn site_any(&self, roles: &[&str]) -> bool {
+        roles.iter().any(|r| self.site(r))
+    }
+
+    /// Whether the subject is a member of `org` (and so holds org-member).
+    pub fn in_org(&self, org: Uuid) -> bool {
+        self.orgs.contains_key(&org)
+    }
+
+    fn org_any(&self, org: Uuid, roles: &[&str]) -> bool {
+        self.orgs
+            .get(&org)
+            .is_some_and(|held| held.iter().any(|r| roles.contains(&r.as_str())))
+    }
+
+    pub fn is_owner(&self) -> bool {
+        self.site(OWNER)
+    }
+
+    /// The decision table of this module.
+    pub fn can(&self, action: Action, object: Object) -> bool {
+        use Action::*;
+        use Object::*;
+        const READERS: &[&str] = &[OWNER, USER_ADMIN, TEMPLATE_ADMIN, AUDITOR];
+        const ORG_READERS: &[&str] = &[ORG_ADMIN, ORG_USER_ADMIN, ORG_AUDITOR, ORG_TEMPLATE_ADMIN];
+        const ORG_MANAGERS: &[&str] = &[ORG_ADMIN, ORG_USER_ADMIN];
+        match (object, action) {
+            (User { id, orgs }, Read) => {
+                id == self.user_id
+                    || self.site_any(READERS)
+                    || orgs.iter().any(|o| self.org_any(*o, ORG_READERS))
+            }
+            (User { .. }, Create | Update | Delete) => self.site_any(&[OWNER, USER_ADMIN]),
+            (User { id, .. }, ReadPersonal) => id == self.user_id || self.is_owner(),
+            (User { id, .. }, UpdatePersonal) => {
+                id == self.user_id || self.site_any(&[OWNER, USER_ADMIN])
+            }
+            (ApiKey { owner }, Create | Read | Delete) => owner == self.user_id || self.is_owner(),
+            (Organization { id }, Read) => self.in_org(id) || self.site_any(READERS),
+            (Organization { .. }, Create | Delete) => self.is_owner(),
+            (Organization { id }, Update) => self.is_owner() || self.org_any(id, &[ORG_ADMIN]),
+            (OrganizationMember { org }, Read) => self.in_org(org) || self.site_any(READERS),
+            (OrganizationMember { org }, Create | Update | Delete) => {
+                self.site_any(&[OWNER, USER_ADMIN]) || self.org_any(org, ORG_MANAGERS)
+            }
+            (Group { org, id }, Read) => {
+                self.groups.contains(&id)
+                    || self.site_any(READERS)
+                    || self.org_any(org, ORG_READERS)
+            }
+            (Group { org, .. }, Create | Update | Delete) => {
+                self.site_any(&[OWNER, USER_ADMIN]) || self.org_any(org, ORG_MANAGERS)
+            }
+            (SiteRole { name }, Assign) => {
+                self.is_owner() || (self.site(USER_ADMIN) && name == MEMBER)
+            }
+            (OrgRole { org, name }, Assign) => {
+                self.is_owner()
+                    || self.org_any(org, &[ORG_ADMIN])
+                    || ((self.site(USER_ADMIN) || self.org_any(org, &[ORG_USER_ADMIN]))
+                        && name != ORG_ADMIN)
+            }
+            _ => false,
+        }
+    }
+
+    /// Refuses with Coder's 404: the object's existence is not revealed.
+    pub fn require_visible(&self, action: Action, object: Object) -> Result<(), ApiError> {
+        if self.can(action, object) {
+            Ok(())
+        } else {
+            Err(ApiError::not_found())
+        }
+    }
+
+    /// Refuses with Coder's generic 403 (the caller can see the object).
+    pub fn require(&self, action: Action, object: Object) -> Result<(), ApiError> {
+        if self.can(action, object) {
+            Ok(())
+        } else {
+            Err(ApiError::forbidden())
+        }
+    }
+
+    /// Which users a list may show: `None` for all, else the subject itself
+    /// plus members of the returned organizations.
+    pub fn visible_users(&self) -> Option<Vec<Uuid>> {
+        if self.site_any(&[OWNER, USER_ADMIN, TEMPLATE_ADMIN, AUDITOR]) {
+            return None;
+        }
+        Some(
+            self.orgs
+                .iter()
+                .filter(|(_, roles)| {
+                    roles.iter().any(|r| {
+                        [ORG_ADMIN, ORG_USER_ADMIN, ORG_AUDITOR, ORG_TEMPLATE_ADMIN]
+                            .contains(&r.as_str())
+                    })
+                })
+                .map(|(o, _)| *o)
+                .collect(),
+        )
+    }
+
+    /// Organizations a list may show: `None` for all.
+    pub fn visible_orgs(&self) -> Option<Vec<Uuid>> {
+        if self.site_any(&[OWNER, USER_ADMIN, TEMPLATE_ADMIN, AUDITOR]) {
+            None
+        } else {
+            Some(self.orgs.keys().copied().collect())
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn subject(site: &[&str], orgs: &[(Uuid, &[&str])]) -> Subject {
+        Subject {
+            user_id: Uuid::new_v4(),
+            username: "s".into(),
+            key_id: "k".into(),
+            site_roles: site.iter().map(|s| s.to_string()).collect(),
+            orgs: orgs
+                .iter()
+                .map(|(o, r)| (*o, r.iter().map(|s| s.to_string()).collect()))
+                .collect(),
+            groups: orgs.iter().map(|(o, _)| *o).collect(),
+        }
+    }
+
+    #[test]
+    fn decision_table() {
+        use Action::*;
+        let org = Uuid::new_v4();
+        let other_org = Uuid::new_v4();
+        let other = Uuid::new_v4();
+        let owner = subject(&[OWNER], &[(org, &[])]);
+        let member = subject(&[], &[(org, &[])]);
+        let user_admin = subject(&[USER_ADMIN], &[(org, &[])]);
+        let auditor = subject(&[AUDITOR], &[]);
+        let org_admin = subject(&[], &[(org, &[ORG_ADMIN])]);
+        let org_user_admin = subject(&[], &[(org, &[ORG_USER_ADMIN])]);
+        let in_org = [org];
+        let target = Object::User {
+            id: other,
+            orgs: &in_org,
+        };
+
+        // Users.
+        assert!(owner.can(Read, target));
+        assert!(!member.can(Read, target));
+        assert!(member.can(
+            Read,
+            Object::User {
+                id: member.user_id,
+                orgs: &[]
+            }
+        ));
+        assert!(auditor.can(Read, target));
+        assert!(org_admin.can(Read, target));
+        assert!(!org_admin.can(
+            Read,
+            Object::User {
+                id: other,
+                orgs: &[other_org]
+            }
+        ));
+        for s in [&owner, &user_admin] {
+            assert!(s.can(Create, target) && s.can(Update, target) && s.can(Delete, target));
+        }
+        for s in [&member, &auditor, &org_admin] {
+            assert!(!s.can(Create, target) && !s.can(Delete, target));
+        }
+        assert!(!user_admin.can(ReadPersonal, target));
+        assert!(owner.can(ReadPersonal, target));
+        assert!(user_admin.can(UpdatePersonal, target));
+        assert!(!member.can(UpdatePersonal, target));
+
+        // API keys.
+        let own_key = Object::ApiKey {
+            owner: member.user_id,
+        };
+        assert!(member.can(Create, own_key));
+        assert!(!member.can(Read, Object::ApiKey { owner: other }));
+        assert!(owner.can(Delete, Object::ApiKey { owner: other }));
+        assert!(!user_admin.can(Create, Object::ApiKey { owner: other }));
+
+        // Organizations and members.
+        assert!(member.can(Read, Object::Organization { id: org }));
+        assert!(!member.can(Read, Object::Organization { id: other_org }));
+        assert!(auditor.can(Read, Object::Organization { id: other_org }));
+        assert!(owner.can(Create, Object::Organization { id: other_org }));
+        assert!(!org_admin.can(Create, Object::Organization { id: other_org }));
+        assert!(org_admin.can(Update, Object::Organization { id: org }));
+        assert!(!member.can(Update, Object::Organization { id: org }));
+        assert!(member.can(Read, Object::OrganizationMember { org }));
+        assert!(!member.can(Create, Object::OrganizationMember { org }));
+        assert!(org_user_admin.can(Delete, Object::OrganizationMember { org }));
+        assert!(!org_user_admin.can(Delete, Object::OrganizationMember { org: other_org }));
+
+        // Groups.
+        let group = Uuid::new_v4();
+        assert!(member.can(Read, Object::Group { org, id: org }));
+        assert!(!member.can(Read, Object::Group { org, id: group }));
+        assert!(org_admin.can(Create, Object::Group { org, id: group }));
+        assert!(!member.can(Update, Object::Group { org, id: group }));
+
+        // Role assignment.
+        assert!(owner.can(Assign, Object::SiteRole { name: OWNER }));
+        assert!(user_admin.can(Assign, Object::SiteRole { name: MEMBER }));
+        assert!(!user_admin.can(Assign, Object::SiteRole { name: OWNER }));
+        assert!(!member.can(Assign, Object::SiteRole { name: MEMBER }));
+        assert!(org_admin.can(
+            Assign,
+            Object::OrgRole {
+                org,
+                name: ORG_ADMIN
+            }
+        ));
+        assert!(!org_admin.can(
+            Assign,
+            Object::OrgRole {
+                org: other_org,
+                name: ORG_AUDITOR
+            }
+        ));
+        assert!(org_user_admin.can(
+            Assign,
+            Object::OrgRole {
+                org,
+                name: ORG_AUDITOR
+            }
+        ));
+        assert!(!org_user_admin.can(
+            Assign,
+            Object::OrgRole {
+                org,
+                name: ORG_ADMIN
+            }
+        ));
+
+        // Visibility filters agree with the table.
+        assert_eq!(owner.visible_users(), None);
+        assert_eq!(member.visible_users(), Some(vec![]));
+        assert_eq!(org_admin.visible_users(), Some(vec![org]));
+        assert_eq!(member.visible_orgs(), Some(vec![org]));
+    }
+}

@@ -1,0 +1,87 @@
+//! Configuration: defaults, overridden by `WARREN_*` environment variables,
+//! overridden by command-line flags.
+
+use std::path::PathBuf;
+use std::time::Duration;
+
+use clap::{Parser, Subcommand};
+
+/// The Coder release whose API warren reproduces; `/buildinfo` reports it.
+pub const CODER_VERSION: &str = "v2.29.0";
+
+#[derive(Debug, Parser)]
+#[command(
+    name = "warren",
+    version,
+    about = "Coder's Workspaces API on one SQLite file"
+)]
+pub struct Cli {
+    #[command(subcommand)]
+    pub command: Option<Command>,
+    #[command(flatten)]
+    pub server: Config,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Run the API server (the default).
+    Server(Config),
+}
+
+#[derive(Debug, Clone, clap::Args)]
+pub struct Config {
+    /// Address to listen on.
+    #[arg(long, env = "WARREN_ADDRESS", default_value = "127.0.0.1:3000")]
+    pub address: String,
+    /// SQLite database file (created if missing).
+    #[arg(long, env = "WARREN_DB", default_value = "./warren.db")]
+    pub db: PathBuf,
+    /// Public URL of this server, reported as `dashboard_url`; defaults to
+    /// `http://<address>`.
+    #[arg(long, env = "WARREN_ACCESS_URL")]
+    pub access_url: Option<String>,
+    /// Lifetime of a browser/CLI session created by login.
+    #[arg(long, env = "WARREN_SESSION_DURATION", default_value = "24h", value_parser = humantime::parse_duration)]
+    pub session_duration: Duration,
+    /// Lifetime of a token created without one.
+    #[arg(long, env = "WARREN_DEFAULT_TOKEN_LIFETIME", default_value = "7days", value_parser = humantime::parse_duration)]
+    pub default_token_lifetime: Duration,
+    /// Longest lifetime a member may request for a token (Coder's default).
+    #[arg(long, env = "WARREN_MAX_TOKEN_LIFETIME", default_value = "2562047h", value_parser = humantime::parse_duration)]
+    pub max_token_lifetime: Duration,
+    /// Longest lifetime an owner may request for a token (Coder's default).
+    #[arg(long, env = "WARREN_MAX_ADMIN_TOKEN_LIFETIME", default_value = "7days", value_parser = humantime::parse_duration)]
+    pub max_admin_token_lifetime: Duration,
+    /// Failed logins allowed per email (and per client address) per minute
+    /// before further attempts get 429.
+    #[arg(long, env = "WARREN_LOGIN_RATE_LIMIT", default_value_t = 10)]
+    pub login_rate_limit: u32,
+    /// Largest JSON request body, in bytes.
+    #[arg(long, env = "WARREN_MAX_BODY_BYTES", default_value_t = 1 << 20)]
+    pub max_body_bytes: usize,
+    /// Version string reported by `/buildinfo` and `X-Coder-Build-Version`.
+    #[arg(long, env = "WARREN_BUILD_VERSION")]
+    pub build_version: Option<String>,
+}
+
+impl Config {
+    /// A configuration for tests and embedding: everything at its default.
+    pub fn defaults() -> Config {
+        Cli::parse_from(["warren"]).server
+    }
+
+    pub fn version(&self) -> String {
+        self.build_version
+            .clone()
+            .unwrap_or_else(|| format!("{CODER_VERSION}+warren-{}", env!("CARGO_PKG_VERSION")))
+    }
+}
+
+impl Cli {
+    pub fn into_config(self) -> Config {
+        match self.command {
+            Some(Command::Server(c)) => c,
+            None => self.server,
+        }
+    }
+}

@@ -1,0 +1,234 @@
+//! HTTP plumbing shared by every route: the JSON body extractor with Coder's
+//! decode errors, query helpers, and the middleware that gives each request
+//! an id, a log line, the build-version header and a Coder-shaped error body.
+
+use std::future::Future;
+use std::pin::Pin;
+use std::time::Instant;
+
+use actix_web::body::{BoxBody, MessageBody};
+use actix_web::dev::{Payload, ServiceRequest, ServiceResponse};
+use actix_web::http::header::{HeaderName, HeaderValue, CONTENT_TYPE};
+use actix_web::http::StatusCode;
+use actix_web::{web, FromRequest, HttpRequest, HttpResponse};
+use futures_util::StreamExt;
+use serde::de::DeserializeOwned;
+use uuid::Uuid;
+
+use crate::error::{ApiError, ApiResult, Response, REQUEST_ID};
+use crate::App;
+
+/// A JSON request body decoded the way Coder's handlers decode: unknown
+/// fields ignored, only the first JSON value read, size-limited (413 above
+/// the limit), and every failure a Coder 400.
+pub struct Body<T>(pub T);
+
+impl<T: DeserializeOwned + 'static> FromRequest for Body<T> {
+    type Error = ApiError;
+    type Future = Pin<Box<dyn Future<Output = Result<Body<T>, ApiError>>>>;
+
+    fn from_request(req: &HttpRequest, payload: &mut Payload) -> Self::Future {
+        let limit = req
+            .app_data::<web::Data<App>>()
+            .map(|a| a.config.max_body_bytes)
+            .unwrap_or(1 << 20);
+        let mut payload = payload.take();
+        Box::pin(async move {
+            let mut buf = web::BytesMut::new();
+            while let Some(chunk) = payload.next().await {
+                let chunk = chunk.map_err(|e| {
+                    ApiError::bad_request("Request body must be valid JSON.").detail(e.to_string())
+                })?;
+                if buf.len() + chunk.len() > limit {
+                    return Err(too_large(limit));
+                }
+                buf.extend_from_slice(&chunk);
+            }
+            decode(&buf).map(Body)
+        })
+    }
+}
+
+pub fn too_large(limit: usize) -> ApiError {
+    ApiError::new(StatusCode::PAYLOAD_TOO_LARGE, "Request body is too large.")
+        .detail(format!("The request body must be at most {limit} bytes."))
+}
+
+/// Decodes the first JSON value of `bytes` into `T`.
+pub fn decode<T: DeserializeOwned>(bytes: &[u8]) -> ApiResult<T> {
+    let bad =
+        |detail: String| ApiError::bad_request("Request body must be valid JSON.").detail(detail);
+    if bytes.iter().all(|b| b.is_ascii_whitespace()) {
+        return Err(bad("EOF".into()));
+    }
+    let mut de = serde_json::Deserializer::from_slice(bytes);
+    serde_path_to_error::deserialize(&mut de).map_err(|e| {
+        let path = e.path().to_string();
+        let inner = e.into_inner();
+        if path.is_empty() || path == "." || path == "?" {
+            bad(inner.to_string())
+        } else {
+            bad(format!("{path}: {inner}"))
+        }
+    })
+}
+
+/// Parsed query string, keeping repeated keys.
+pub struct Query(pub Vec<(String, String)>);
+
+impl Query {
+    pub fn from_request(req: &HttpRequest) -> Query {
+        Query(
+            form_urlencoded::parse(req.query_string().as_bytes())
+                .map(|(k, v)| (k.into_owned(), v.into_owned()))
+                .collect(),
+        )
+    }
+
+    pub fn get(&self, key: &str) -> Option<&str> {
+        self.0
+            .iter()
+            .find(|(k, _)| k == key)
+            .map(|(_, v)| v.as_str())
+    }
+
+    pub fn flag(&self, key: &str) -> bool {
+        self.get(key) == Some("true")
+    }
+}
+
+/// Most rows any list returns in one page, whatever `limit` asks for.
+pub const MAX_PAGE: i64 = 1000;
+
+/// `limit` and `offset` with Coder's 400 on bad values.
+pub fn pagination(q: &Query) -> ApiResult<(i64, i64)> {
+    let mut validations = Vec::new();
+    let mut parse = |key: &str| -> i64 {
+        match q.get(key) {
+            None | Some("") => 0,
+            Some(v) => match v.parse::<i64>() {
+                Ok(n) if n >= 0 => n,
+                _ => {
+                    validations.push(crate::error::Validation {
+                        field: key.to_string(),
+                        detail: format!("Query param {key:?} must be a valid positive integer"),
+                    });
+                    0
+                }
+            },
+        }
+    };
+    let limit = parse("limit");
+    let offset = parse("offset");
+    if !validations.is_empty() {
+        return Err(
+            ApiError::bad_request("Query parameters have invalid values.")
+                .with_validations(validations),
+        );
+    }
+    let limit = if limit == 0 || limit > MAX_PAGE {
+        MAX_PAGE
+    } else {
+        limit
+    };
+    Ok((limit, offset))
+}
+
+/// A path UUID, or Coder's 400 naming the bad value.
+pub fn parse_uuid(s: &str) -> ApiResult<Uuid> {
+    Uuid::parse_str(s).map_err(|e| ApiError::invalid_uuid(s, e))
+}
+
+pub fn json<T: serde::Serialize>(status: StatusCode, body: &T) -> HttpResponse {
+    HttpResponse::build(status).json(body)
+}
+
+pub fn ok<T: serde::Serialize>(body: &T) -> HttpResponse {
+    json(StatusCode::OK, body)
+}
+
+pub fn created<T: serde::Serialize>(body: &T) -> HttpResponse {
+    json(StatusCode::CREATED, body)
+}
+
+pub fn message(status: StatusCode, m: &str) -> HttpResponse {
+    json(status, &Response::message(m))
+}
+
+/// Fallback for unknown routes.
+pub async fn route_not_found() -> HttpResponse {
+    message(StatusCode::NOT_FOUND, "Route not found.")
+}
+
+/// Request middleware: request id, one log line, `X-Coder-Build-Version`, and
+/// a Coder error body on any error response that lacks one (wrong method,
+/// actix's own extractor failures).
+pub async fn middleware(
+    req: ServiceRequest,
+    next: actix_web::middleware::Next<BoxBody>,
+) -> Result<ServiceResponse<BoxBody>, actix_web::Error> {
+    let id = Uuid::new_v4().simple().to_string()[..12].to_string();
+    let started = Instant::now();
+    let method = req.method().to_string();
+    let path = req.path().to_string();
+    let version = req
+        .app_data::<web::Data<App>>()
+        .map(|a| a.version.clone())
+        .unwrap_or_default();
+    let res = REQUEST_ID.scope(id.clone(), next.call(req)).await;
+    let mut res = match res {
+        Ok(r) => r,
+        Err(e) => {
+            // Errors that escaped a handler become responses here.
+            return Err(e);
+        }
+    };
+    let status = res.status();
+    let is_json = res
+        .headers()
+        .get(CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|v| v.starts_with("application/json"));
+    if status.as_u16() >= 400 && !is_json {
+        let msg = match status {
+            StatusCode::NOT_FOUND => "Route not found.".to_string(),
+            StatusCode::METHOD_NOT_ALLOWED => "Method not allowed.".to_string(),
+            StatusCode::PAYLOAD_TOO_LARGE => "Request body is too large.".to_string(),
+            s => {
+                s.canonical_reason()
+                    .unwrap_or("Request failed.")
+                    .to_string()
+                    + "."
+            }
+        };
+        let (req, old) = res.into_parts();
+        let detail = if status == StatusCode::METHOD_NOT_ALLOWED {
+            format!("{method} is not allowed on {path}.")
+        } else {
+            match old.into_body().try_into_bytes() {
+                Ok(b) if !b.is_empty() => String::from_utf8_lossy(&b).into_owned(),
+                _ => String::new(),
+            }
+        };
+        let body = Response {
+            message: msg,
+            detail,
+            validations: Vec::new(),
+        };
+        res = ServiceResponse::new(req, HttpResponse::build(status).json(body));
+    }
+    if let Ok(v) = HeaderValue::from_str(&version) {
+        res.headers_mut()
+            .insert(HeaderName::from_static("x-coder-build-version"), v);
+    }
+    if let Ok(v) = HeaderValue::from_str(&id) {
+        res.headers_mut()
+            .insert(HeaderName::from_static("x-request-id"), v);
+    }
+    log::info!(
+        "{method} {path} {} {:.1}ms request_id={id}",
+        res.status().as_u16(),
+        started.elapsed().as_secs_f64() * 1000.0
+    );
+    Ok(res)
+}

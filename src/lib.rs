@@ -1,0 +1,193 @@
+//! warren: Coder's v2 Workspaces REST API in one binary on one SQLite file.
+//!
+//! `main.rs` only parses the command line; everything else is assembled here
+//! so that tests can start the same server in-process on a loopback port.
+
+pub mod api;
+pub mod auth;
+pub mod authz;
+pub mod config;
+pub mod error;
+pub mod groups;
+pub mod http;
+pub mod names;
+pub mod organizations;
+pub mod sdk;
+pub mod store;
+pub mod users;
+
+use std::net::{SocketAddr, TcpListener};
+
+use actix_web::{middleware::from_fn, web, App as ActixApp, HttpServer};
+use uuid::Uuid;
+
+pub use config::Config;
+use store::Db;
+
+/// Shared state of a running server.
+pub struct App {
+    pub db: Db,
+    pub config: Config,
+    pub version: String,
+    pub deployment_id: String,
+    pub access_url: String,
+    pub login_limiter: auth::LoginLimiter,
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum StartError {
+    #[error(transparent)]
+    Open(#[from] store::OpenError),
+    #[error("cannot listen on {address}: {source}")]
+    Listen {
+        address: String,
+        source: std::io::Error,
+    },
+    #[error("cannot initialise the database: {0}")]
+    Init(String),
+}
+
+/// Opens the database and prepares everything a server needs, without
+/// listening yet.
+pub fn prepare(config: Config) -> Result<App, StartError> {
+    let db = Db::open(&config.db)?;
+    let now = sdk::now();
+    let deployment_id = db
+        .write_blocking(|conn| {
+            organizations::ensure_default(conn, now)?;
+            match store::get_setting(conn, "deployment_id")? {
+                Some(id) => Ok(id),
+                None => {
+                    let id = Uuid::new_v4().to_string();
+                    store::set_setting(conn, "deployment_id", &id)?;
+                    Ok(id)
+                }
+            }
+        })
+        .map_err(|e| StartError::Init(e.to_string()))?;
+    let version = config.version();
+    let access_url = config
+        .access_url
+        .clone()
+        .unwrap_or_else(|| format!("http://{}", config.address));
+    Ok(App {
+        login_limiter: auth::LoginLimiter::new(config.login_rate_limit),
+        db,
+        config,
+        version,
+        deployment_id,
+        access_url,
+    })
+}
+
+/// Whether first-user setup is still pending.
+pub fn first_user_pending(app: &App) -> bool {
+    app.db
+        .write_blocking(store::users::count_active)
+        .map(|n| n == 0)
+        .unwrap_or(false)
+}
+
+/// Builds the HTTP server on an already bound listener.
+pub fn serve(
+    app: web::Data<App>,
+    listener: TcpListener,
+) -> std::io::Result<actix_web::dev::Server> {
+    let server = HttpServer::new(move || {
+        ActixApp::new()
+            .app_data(app.clone())
+            .app_data(web::PathConfig::default().error_handler(|e, _| {
+                error::ApiError::bad_request("Invalid path parameter.")
+                    .detail(e.to_string())
+                    .into()
+            }))
+            .wrap(from_fn(http::middleware))
+            .configure(api::routes)
+            .default_service(web::to(http::route_not_found))
+    })
+    .listen(listener)?
+    .shutdown_timeout(10);
+    Ok(server.run())
+}
+
+/// A server running on its own thread, for tests and embedding.
+pub struct Running {
+    pub address: SocketAddr,
+    pub app: web::Data<App>,
+    handle: actix_web::dev::ServerHandle,
+    thread: Option<std::thread::JoinHandle<()>>,
+}
+
+impl Running {
+    pub fn url(&self, path: &str) -> String {
+        format!("http://{}{}", self.address, path)
+    }
+
+    /// Stops the server gracefully and closes the database.
+    pub fn stop(mut self) {
+        self.shutdown();
+    }
+
+    fn shutdown(&mut self) {
+        if let Some(t) = self.thread.take() {
+            let handle = self.handle.clone();
+            let _ = std::thread::spawn(move || {
+                actix_web::rt::System::new().block_on(handle.stop(true));
+            })
+            .join();
+            let _ = t.join();
+            self.app.db.close();
+        }
+    }
+}
+
+impl Drop for Running {
+    fn drop(&mut self) {
+        self.shutdown();
+    }
+}
+
+/// Starts a server on `config.address` (port 0 picks a free port) on a
+/// background thread and returns once it accepts connections.
+pub fn start(config: Config) -> Result<Running, StartError> {
+    let address = config.address.clone();
+    let listener = TcpListener::bind(&address).map_err(|source| StartError::Listen {
+        address: address.clone(),
+        source,
+    })?;
+    let local = listener.local_addr().map_err(|source| StartError::Listen {
+        address: address.clone(),
+        source,
+    })?;
+    let mut config = config;
+    if config.access_url.is_none() {
+        config.access_url = Some(format!("http://{local}"));
+    }
+    let app = web::Data::new(prepare(config)?);
+    let (tx, rx) = std::sync::mpsc::channel();
+    let thread_app = app.clone();
+    let thread = std::thread::spawn(move || {
+        let sys = actix_web::rt::System::new();
+        sys.block_on(async move {
+            match serve(thread_app, listener) {
+                Ok(server) => {
+                    let _ = tx.send(Ok(server.handle()));
+                    let _ = server.await;
+                }
+                Err(e) => {
+                    let _ = tx.send(Err(e));
+                }
+            }
+        });
+    });
+    let handle = rx
+        .recv()
+        .map_err(|e| StartError::Init(e.to_string()))?
+        .map_err(|source| StartError::Listen { address, source })?;
+    Ok(Running {
+        address: local,
+        app,
+        handle,
+        thread: Some(thread),
+    })
+}

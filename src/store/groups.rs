@@ -1,0 +1,229 @@
+//! Groups and group membership. The Everyone group of an organization is a
+//! row whose id equals the organization's; its members are the organization's
+//! members, computed here rather than stored.
+
+use std::collections::HashMap;
+
+use rusqlite::{params, params_from_iter, types::Value, Connection, Row};
+use uuid::Uuid;
+
+use super::optional;
+use crate::error::ApiResult;
+use crate::sdk::Micros;
+use crate::store::users::{self, UserRow};
+
+#[derive(Debug, Clone)]
+pub struct GroupRow {
+    pub id: Uuid,
+    pub organization_id: Uuid,
+    pub name: String,
+    pub display_name: String,
+    pub avatar_url: String,
+    pub quota_allowance: i64,
+    pub source: String,
+    pub created_at: Micros,
+    pub organization_name: String,
+    pub organization_display_name: String,
+}
+
+impl GroupRow {
+    pub fn is_everyone(&self) -> bool {
+        self.id == self.organization_id
+    }
+}
+
+const COLUMNS: &str = "g.id, g.organization_id, g.name, g.display_name, g.avatar_url, \
+     g.quota_allowance, g.source, g.created_at, o.name, o.display_name";
+
+fn from_row(r: &Row) -> rusqlite::Result<GroupRow> {
+    let id: String = r.get(0)?;
+    let org: String = r.get(1)?;
+    Ok(GroupRow {
+        id: Uuid::parse_str(&id).unwrap_or_default(),
+        organization_id: Uuid::parse_str(&org).unwrap_or_default(),
+        name: r.get(2)?,
+        display_name: r.get(3)?,
+        avatar_url: r.get(4)?,
+        quota_allowance: r.get(5)?,
+        source: r.get(6)?,
+        created_at: r.get(7)?,
+        organization_name: r.get(8)?,
+        organization_display_name: r.get(9)?,
+    })
+}
+
+pub fn insert(conn: &Connection, g: &GroupRow) -> ApiResult<()> {
+    conn.execute(
+        "INSERT INTO groups (id, organization_id, name, display_name, avatar_url, quota_allowance, source, created_at)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)",
+        params![
+            g.id.to_string(),
+            g.organization_id.to_string(),
+            g.name,
+            g.display_name,
+            g.avatar_url,
+            g.quota_allowance,
+            g.source,
+            g.created_at
+        ],
+    )?;
+    Ok(())
+}
+
+pub fn update(conn: &Connection, g: &GroupRow) -> ApiResult<()> {
+    conn.execute(
+        "UPDATE groups SET name = ?2, display_name = ?3, avatar_url = ?4, quota_allowance = ?5 WHERE id = ?1",
+        params![
+            g.id.to_string(),
+            g.name,
+            g.display_name,
+            g.avatar_url,
+            g.quota_allowance
+        ],
+    )?;
+    Ok(())
+}
+
+pub fn delete(conn: &Connection, id: Uuid) -> ApiResult<()> {
+    conn.execute("DELETE FROM groups WHERE id = ?", [id.to_string()])?;
+    Ok(())
+}
+
+pub fn get(conn: &Connection, id: Uuid) -> ApiResult<Option<GroupRow>> {
+    let sql = format!(
+        "SELECT {COLUMNS} FROM groups g JOIN organizations o ON o.id = g.organization_id
+         WHERE g.id = ? AND o.deleted = 0"
+    );
+    optional(conn.query_row(&sql, [id.to_string()], from_row))
+}
+
+pub fn get_by_name(conn: &Connection, org: Uuid, name: &str) -> ApiResult<Option<GroupRow>> {
+    let sql = format!(
+        "SELECT {COLUMNS} FROM groups g JOIN organizations o ON o.id = g.organization_id
+         WHERE g.organization_id = ? AND lower(g.name) = lower(?) AND o.deleted = 0"
+    );
+    optional(conn.query_row(&sql, [org.to_string(), name.to_string()], from_row))
+}
+
+#[derive(Debug, Default)]
+pub struct GroupFilter {
+    pub organization: Option<Uuid>,
+    pub has_member: Option<Uuid>,
+    pub ids: Option<Vec<Uuid>>,
+}
+
+pub fn list(conn: &Connection, f: &GroupFilter) -> ApiResult<Vec<GroupRow>> {
+    let mut clauses = vec!["o.deleted = 0".to_string()];
+    let mut args: Vec<Value> = Vec::new();
+    if let Some(org) = f.organization {
+        clauses.push("g.organization_id = ?".into());
+        args.push(Value::Text(org.to_string()));
+    }
+    if let Some(user) = f.has_member {
+        clauses.push(
+            "(EXISTS (SELECT 1 FROM group_members gm WHERE gm.group_id = g.id AND gm.user_id = ?)
+              OR (g.id = g.organization_id AND EXISTS (SELECT 1 FROM organization_members m
+                  WHERE m.organization_id = g.organization_id AND m.user_id = ?)))"
+                .into(),
+        );
+        args.push(Value::Text(user.to_string()));
+        args.push(Value::Text(user.to_string()));
+    }
+    if let Some(ids) = &f.ids {
+        if ids.is_empty() {
+            return Ok(Vec::new());
+        }
+        clauses.push(format!("g.id IN ({})", super::placeholders(ids.len())));
+        args.extend(ids.iter().map(|i| Value::Text(i.to_string())));
+    }
+    let sql = format!(
+        "SELECT {COLUMNS} FROM groups g JOIN organizations o ON o.id = g.organization_id
+         WHERE {} ORDER BY lower(o.name), lower(g.name)",
+        clauses.join(" AND ")
+    );
+    let mut stmt = conn.prepare(&sql)?;
+    let rows = stmt
+        .query_map(params_from_iter(args.iter()), from_row)?
+        .collect::<Result<Vec<_>, _>>()?;
+    Ok(rows)
+}
+
+/// Members of each group, in one query for all of them.
+pub fn members_of(
+    conn: &Connection,
+    groups: &[GroupRow],
+) -> ApiResult<HashMap<Uuid, Vec<UserRow>>> {
+    let mut out: HashMap<Uuid, Vec<UserRow>> = groups.iter().map(|g| (g.id, Vec::new())).collect();
+    if groups.is_empty() {
+        return Ok(out);
+    }
+    let ids: Vec<String> = groups.iter().map(|g| g.id.to_string()).collect();
+    let ph = super::placeholders(ids.len());
+    let sql = format!(
+        "SELECT gm.group_id, {cols} FROM group_members gm JOIN users u ON u.id = gm.user_id
+         WHERE gm.group_id IN ({ph}) AND u.deleted = 0
+         UNION ALL
+         SELECT m.organization_id, {cols} FROM organization_members m JOIN users u ON u.id = m.user_id
+         WHERE m.organization_id IN ({ph}) AND u.deleted = 0
+           AND EXISTS (SELECT 1 FROM groups g WHERE g.id = m.organization_id)
+         ORDER BY 1",
+        cols = users::COLUMNS
+    );
+    let mut stmt = conn.prepare(&sql)?;
+    let args = ids.iter().chain(ids.iter());
+    let rows = stmt.query_map(params_from_iter(args), |r| {
+        let gid: String = r.get(0)?;
+        Ok((
+            Uuid::parse_str(&gid).unwrap_or_default(),
+            users::from_row(r, 1)?,
+        ))
+    })?;
+    for row in rows {
+        let (gid, user) = row?;
+        if let Some(list) = out.get_mut(&gid) {
+            list.push(user);
+        }
+    }
+    for list in out.values_mut() {
+        list.sort_by_key(|u| u.username.to_lowercase());
+    }
+    Ok(out)
+}
+
+pub fn add_member(conn: &Connection, group: Uuid, user: Uuid) -> ApiResult<()> {
+    conn.execute(
+        "INSERT INTO group_members (group_id, user_id) VALUES (?1, ?2)",
+        [group.to_string(), user.to_string()],
+    )?;
+    Ok(())
+}
+
+pub fn remove_member(conn: &Connection, group: Uuid, user: Uuid) -> ApiResult<()> {
+    conn.execute(
+        "DELETE FROM group_members WHERE group_id = ?1 AND user_id = ?2",
+        [group.to_string(), user.to_string()],
+    )?;
+    Ok(())
+}
+
+pub fn is_member(conn: &Connection, group: Uuid, user: Uuid) -> ApiResult<bool> {
+    let n: i64 = conn.query_row(
+        "SELECT count(*) FROM group_members WHERE group_id = ?1 AND user_id = ?2",
+        [group.to_string(), user.to_string()],
+        |r| r.get(0),
+    )?;
+    Ok(n > 0)
+}
+
+/// Every group a user belongs to, Everyone groups included.
+pub fn ids_of_user(conn: &Connection, user: Uuid) -> ApiResult<Vec<Uuid>> {
+    let mut stmt = conn.prepare_cached(
+        "SELECT group_id FROM group_members WHERE user_id = ?1
+         UNION SELECT organization_id FROM organization_members WHERE user_id = ?1",
+    )?;
+    let rows = stmt
+        .query_map([user.to_string()], |r| r.get::<_, String>(0))?
+        .filter_map(|r| r.ok().and_then(|s| Uuid::parse_str(&s).ok()))
+        .collect();
+    Ok(rows)
+}

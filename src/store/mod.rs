@@ -1,0 +1,275 @@
+//! The storage layer: every SQL statement warren runs lives under this module,
+//! one file per entity. Callers above it see plain Rust rows and two entry
+//! points, [`Db::read`] and [`Db::write`]; a second backend would implement the
+//! same entity functions behind the same two calls.
+
+pub mod api_keys;
+pub mod groups;
+pub mod organizations;
+pub mod users;
+
+use std::path::Path;
+use std::time::Duration;
+
+use r2d2::{CustomizeConnection, Pool};
+use r2d2_sqlite::SqliteConnectionManager;
+use rusqlite::{Connection, OpenFlags, TransactionBehavior};
+
+use crate::error::ApiError;
+
+/// `PRAGMA application_id` of a warren database ("WARN").
+pub const APPLICATION_ID: i64 = 0x5741_524E;
+/// The schema version this binary writes; `PRAGMA user_version`.
+pub const SCHEMA_VERSION: i64 = 1;
+
+const SCHEMA: &str = include_str!("../../schema.sql");
+
+/// Forward-only migrations: entry `i` takes a database from version `i + 1`
+/// to `i + 2`. Version 1 is `schema.sql` itself.
+const MIGRATIONS: &[&str] = &[];
+
+#[derive(Debug, thiserror::Error)]
+pub enum OpenError {
+    #[error("{path} is not a warren database (application_id {found:#x}); refusing to touch it")]
+    Foreign { path: String, found: i64 },
+    #[error("{path} was written by a newer warren (schema version {found}, this binary knows {known}); refusing to touch it")]
+    Newer {
+        path: String,
+        found: i64,
+        known: i64,
+    },
+    #[error("{path} holds tables but no warren schema; refusing to touch it")]
+    NotEmpty { path: String },
+    #[error("cannot open database {path}: {source}")]
+    Sqlite {
+        path: String,
+        source: rusqlite::Error,
+    },
+    #[error("cannot open database pool: {0}")]
+    Pool(#[from] r2d2::Error),
+}
+
+#[derive(Debug)]
+struct Pragmas;
+
+impl CustomizeConnection<Connection, rusqlite::Error> for Pragmas {
+    fn on_acquire(&self, conn: &mut Connection) -> Result<(), rusqlite::Error> {
+        // WAL lets readers run beside the single writer; NORMAL synchronous is
+        // durable across application crashes in WAL mode and only risks the
+        // last commits on power loss, which is the usual trade for a local
+        // server. busy_timeout makes a second writer wait instead of failing.
+        conn.execute_batch(
+            "PRAGMA journal_mode = WAL;
+             PRAGMA synchronous = NORMAL;
+             PRAGMA foreign_keys = ON;
+             PRAGMA busy_timeout = 5000;",
+        )?;
+        conn.set_prepared_statement_cache_capacity(256);
+        Ok(())
+    }
+}
+
+/// The pooled SQLite database.
+#[derive(Clone)]
+pub struct Db {
+    pool: Pool<SqliteConnectionManager>,
+}
+
+impl Db {
+    /// Opens (creating if needed) the database at `path`, checks that it is a
+    /// warren database of a version this binary understands, and migrates it.
+    /// A foreign or newer file is refused before anything is written to it.
+    pub fn open(path: &Path) -> Result<Db, OpenError> {
+        let shown = path.display().to_string();
+        let sqlite_err = |source| OpenError::Sqlite {
+            path: shown.clone(),
+            source,
+        };
+        if path.exists() {
+            let conn = Connection::open_with_flags(path, OpenFlags::SQLITE_OPEN_READ_ONLY)
+                .map_err(sqlite_err)?;
+            check_identity(&conn, &shown)?;
+        }
+        let mut conn = Connection::open(path).map_err(sqlite_err)?;
+        check_identity(&conn, &shown)?;
+        conn.busy_timeout(Duration::from_secs(5))
+            .map_err(sqlite_err)?;
+        conn.execute_batch("PRAGMA journal_mode = WAL; PRAGMA foreign_keys = ON;")
+            .map_err(sqlite_err)?;
+        migrate(&mut conn).map_err(sqlite_err)?;
+        drop(conn);
+        let manager = SqliteConnectionManager::file(path);
+        let pool = Pool::builder()
+            .max_size(8)
+            .connection_customizer(Box::new(Pragmas))
+            .build(manager)?;
+        Ok(Db { pool })
+    }
+
+    /// Runs read-only work on a pooled connection off the async workers.
+    pub async fn read<T, F>(&self, f: F) -> Result<T, ApiError>
+    where
+        T: Send + 'static,
+        F: FnOnce(&Connection) -> Result<T, ApiError> + Send + 'static,
+    {
+        let pool = self.pool.clone();
+        actix_web::web::block(move || {
+            let conn = pool.get().map_err(ApiError::internal)?;
+            f(&conn)
+        })
+        .await
+        .map_err(ApiError::internal)?
+    }
+
+    /// Runs `f` inside one `BEGIN IMMEDIATE` transaction off the async
+    /// workers. Any error rolls everything back.
+    pub async fn write<T, F>(&self, f: F) -> Result<T, ApiError>
+    where
+        T: Send + 'static,
+        F: FnOnce(&Connection) -> Result<T, ApiError> + Send + 'static,
+    {
+        let pool = self.pool.clone();
+        actix_web::web::block(move || {
+            let mut conn = pool.get().map_err(ApiError::internal)?;
+            let tx = conn
+                .transaction_with_behavior(TransactionBehavior::Immediate)
+                .map_err(ApiError::internal)?;
+            let out = f(&tx)?;
+            tx.commit().map_err(ApiError::internal)?;
+            Ok(out)
+        })
+        .await
+        .map_err(ApiError::internal)?
+    }
+
+    /// Synchronous access for start-up and shutdown, outside any request.
+    pub fn write_blocking<T>(
+        &self,
+        f: impl FnOnce(&Connection) -> Result<T, ApiError>,
+    ) -> Result<T, ApiError> {
+        let mut conn = self.pool.get().map_err(ApiError::internal)?;
+        let tx = conn
+            .transaction_with_behavior(TransactionBehavior::Immediate)
+            .map_err(ApiError::internal)?;
+        let out = f(&tx)?;
+        tx.commit().map_err(ApiError::internal)?;
+        Ok(out)
+    }
+
+    /// Folds the WAL back into the main file so a stopped server leaves one
+    /// self-contained database file.
+    pub fn close(&self) {
+        if let Ok(conn) = self.pool.get() {
+            if let Err(e) = conn.execute_batch("PRAGMA wal_checkpoint(TRUNCATE);") {
+                log::warn!("checkpoint at shutdown failed: {e}");
+            }
+        }
+    }
+}
+
+fn check_identity(conn: &Connection, path: &str) -> Result<(), OpenError> {
+    let sqlite_err = |source| OpenError::Sqlite {
+        path: path.to_string(),
+        source,
+    };
+    let app_id: i64 = conn
+        .query_row("PRAGMA application_id", [], |r| r.get(0))
+        .map_err(sqlite_err)?;
+    let version: i64 = conn
+        .query_row("PRAGMA user_version", [], |r| r.get(0))
+        .map_err(sqlite_err)?;
+    if app_id == 0 && version == 0 {
+        let tables: i64 = conn
+            .query_row(
+                "SELECT count(*) FROM sqlite_master WHERE type = 'table'",
+                [],
+                |r| r.get(0),
+            )
+            .map_err(sqlite_err)?;
+        if tables > 0 {
+            return Err(OpenError::NotEmpty {
+                path: path.to_string(),
+            });
+        }
+        return Ok(());
+    }
+    if app_id != APPLICATION_ID {
+        return Err(OpenError::Foreign {
+            path: path.to_string(),
+            found: app_id,
+        });
+    }
+    if version > SCHEMA_VERSION {
+        return Err(OpenError::Newer {
+            path: path.to_string(),
+            found: version,
+            known: SCHEMA_VERSION,
+        });
+    }
+    Ok(())
+}
+
+fn migrate(conn: &mut Connection) -> Result<(), rusqlite::Error> {
+    let version: i64 = conn.query_row("PRAGMA user_version", [], |r| r.get(0))?;
+    if version == 0 {
+        let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
+        tx.execute_batch(SCHEMA)?;
+        tx.execute_batch(&format!(
+            "PRAGMA application_id = {APPLICATION_ID}; PRAGMA user_version = 1;"
+        ))?;
+        tx.commit()?;
+    }
+    let mut version: i64 = conn.query_row("PRAGMA user_version", [], |r| r.get(0))?;
+    while version < SCHEMA_VERSION {
+        let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
+        tx.execute_batch(MIGRATIONS[(version - 1) as usize])?;
+        tx.execute_batch(&format!("PRAGMA user_version = {};", version + 1))?;
+        tx.commit()?;
+        version += 1;
+    }
+    Ok(())
+}
+
+/// Binds `?` placeholders for a list: returns "?,?,?" for `n` items.
+pub fn placeholders(n: usize) -> String {
+    let mut s = String::with_capacity(n * 2);
+    for i in 0..n {
+        if i > 0 {
+            s.push(',');
+        }
+        s.push('?');
+    }
+    s
+}
+
+/// Reads a JSON text column into a value.
+pub fn json_col<T: serde::de::DeserializeOwned + Default>(text: &str) -> T {
+    serde_json::from_str(text).unwrap_or_default()
+}
+
+/// Maps "no row" to `None`.
+pub fn optional<T>(r: rusqlite::Result<T>) -> Result<Option<T>, ApiError> {
+    match r {
+        Ok(v) => Ok(Some(v)),
+        Err(rusqlite::Error::QueryReturnedNoRows) => Ok(None),
+        Err(e) => Err(ApiError::internal(e)),
+    }
+}
+
+/// Settings table access (deployment id and similar single values).
+pub fn get_setting(conn: &Connection, key: &str) -> Result<Option<String>, ApiError> {
+    optional(
+        conn.query_row("SELECT value FROM settings WHERE key = ?", [key], |r| {
+            r.get(0)
+        }),
+    )
+}
+
+pub fn set_setting(conn: &Connection, key: &str, value: &str) -> Result<(), ApiError> {
+    conn.execute(
+        "INSERT INTO settings (key, value) VALUES (?1, ?2)
+         ON CONFLICT (key) DO UPDATE SET value = excluded.value",
+        [key, value],
+    )?;
+    Ok(())
+}
