@@ -245,7 +245,9 @@ impl FromRequest for Subject {
 }
 
 /// Failed-login counter per email and per client address: more than `limit`
-/// failures within a minute earn 429 until the minute has passed.
+/// failures for one email (or five times that from one address, which an
+/// office behind one NAT shares) within a minute earn 429 until the minute
+/// has passed.
 pub struct LoginLimiter {
     limit: u32,
     window: Duration,
@@ -265,7 +267,12 @@ impl LoginLimiter {
         let map = self.failures.lock().unwrap_or_else(|e| e.into_inner());
         for k in keys {
             if let Some((start, n)) = map.get(k) {
-                if start.elapsed() < self.window && *n >= self.limit {
+                let limit = if k.starts_with("ip:") {
+                    self.limit * 5
+                } else {
+                    self.limit
+                };
+                if start.elapsed() < self.window && *n >= limit {
                     return Err(ApiError::new(
                         actix_web::http::StatusCode::TOO_MANY_REQUESTS,
                         format!(

@@ -204,3 +204,24 @@ impl Validator {
 }
 
 pub type ApiResult<T> = Result<T, ApiError>;
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use actix_web::body::MessageBody;
+
+    #[actix_web::test]
+    async fn internal_errors_hide_the_cause_and_name_the_request() {
+        let resp = REQUEST_ID
+            .scope("req123".to_string(), async {
+                ApiError::internal("disk on fire at /var/secret").error_response()
+            })
+            .await;
+        assert_eq!(resp.status(), StatusCode::INTERNAL_SERVER_ERROR);
+        let body = resp.into_body().try_into_bytes().unwrap();
+        let v: serde_json::Value = serde_json::from_slice(&body).unwrap();
+        assert_eq!(v["message"], INTERNAL);
+        assert_eq!(v["detail"], "request id req123");
+        assert!(!String::from_utf8_lossy(&body).contains("secret"));
+    }
+}

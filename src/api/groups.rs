@@ -111,36 +111,36 @@ pub async fn list(
             ApiError::bad_request("Query parameters have invalid values.").with_validations(bad),
         );
     }
-    let out = app
-        .db
-        .read(move |conn| {
-            let mut f = GroupFilter {
-                ids,
-                ..Default::default()
-            };
-            if let Some(org) = org {
-                f.organization = Some(organizations::resolve(conn, &subject, &org)?.id);
-            }
-            if let Some(m) = member {
-                let user = match Uuid::parse_str(&m) {
-                    Ok(id) => user_store::get(conn, id)?,
-                    Err(_) => user_store::get_by_username(conn, &m)?,
+    let out =
+        app.db
+            .read(move |conn| {
+                let mut f = GroupFilter {
+                    ids,
+                    ..Default::default()
                 };
-                let user = user.filter(|u| !u.deleted).ok_or_else(|| {
-                    ApiError::bad_request("Query parameters have invalid values.")
-                        .with_validations(vec![Validation {
-                        field: "has_member".into(),
-                        detail: format!(
+                if let Some(org) = org {
+                    f.organization = Some(organizations::resolve(conn, &subject, &org)?.id);
+                }
+                if let Some(m) = member {
+                    let user = match Uuid::parse_str(&m) {
+                        Ok(id) => user_store::get(conn, id)?,
+                        Err(_) => user_store::get_by_username(conn, &m)?,
+                    };
+                    let user = user.filter(|u| !u.deleted).ok_or_else(|| {
+                        ApiError::bad_request("Query parameters have invalid values.")
+                            .with_validations(vec![Validation {
+                                field: "has_member".into(),
+                                detail: format!(
                             "Query param \"has_member\" must be a valid user id or username: {m:?}"
                         ),
-                    }])
-                })?;
-                f.has_member = Some(user.id);
-            }
-            let rows = groups::list(conn, &subject, &f)?;
-            groups::render_many(conn, &rows)
-        })
-        .await?;
+                            }])
+                    })?;
+                    f.has_member = Some(user.id);
+                }
+                let rows = groups::list(conn, &subject, &f)?;
+                groups::render_many(conn, &rows)
+            })
+            .await?;
     Ok(http::ok(&out))
 }
 

@@ -1,0 +1,288 @@
+//! Test harness: a real warren server on a loopback port and a temporary
+//! SQLite file, and a small HTTP client that never treats a status as an error.
+
+use std::time::Duration;
+
+use serde_json::{json, Value};
+use tempfile::TempDir;
+use ureq::Agent;
+use warren::{Config, Running};
+
+pub const PASSWORD: &str = "SomeSecurePassword!";
+pub const SIGNED_OUT: &str =
+    "You are signed out or your session has expired. Please sign in again to continue.";
+pub const NOT_FOUND: &str = "Resource not found or you do not have access to this resource";
+
+pub struct Server {
+    pub running: Option<Running>,
+    _dir: TempDir,
+    agent: Agent,
+    pub config: Config,
+}
+
+#[derive(Debug)]
+pub struct Resp {
+    pub status: u16,
+    pub body: Value,
+    pub text: String,
+    pub headers: Vec<(String, String)>,
+}
+
+impl Resp {
+    pub fn header(&self, name: &str) -> Option<&str> {
+        self.headers
+            .iter()
+            .find(|(k, _)| k.eq_ignore_ascii_case(name))
+            .map(|(_, v)| v.as_str())
+    }
+
+    /// Asserts a Coder error body: status, message, and that nothing else
+    /// but detail/validations is present.
+    #[track_caller]
+    pub fn assert_error(&self, status: u16, message: &str) -> &Resp {
+        assert_eq!(self.status, status, "status; body: {}", self.text);
+        assert_eq!(
+            self.body["message"], message,
+            "message; body: {}",
+            self.text
+        );
+        let obj = self.body.as_object().expect("error body is an object");
+        for k in obj.keys() {
+            assert!(
+                ["message", "detail", "validations"].contains(&k.as_str()),
+                "unexpected key {k} in {}",
+                self.text
+            );
+        }
+        self
+    }
+
+    #[track_caller]
+    pub fn assert_detail(&self, detail: &str) -> &Resp {
+        assert_eq!(self.body["detail"], detail, "detail; body: {}", self.text);
+        self
+    }
+
+    /// Asserts a validation entry names `field`.
+    #[track_caller]
+    pub fn assert_field(&self, field: &str) -> &Resp {
+        let v = self.body["validations"]
+            .as_array()
+            .unwrap_or_else(|| panic!("no validations in {}", self.text));
+        assert!(
+            v.iter()
+                .any(|e| e["field"] == field && e["detail"].is_string()),
+            "no validation for {field} in {}",
+            self.text
+        );
+        self
+    }
+
+    #[track_caller]
+    pub fn ok(&self, status: u16) -> &Value {
+        assert_eq!(self.status, status, "status; body: {}", self.text);
+        &self.body
+    }
+}
+
+pub fn test_config(dir: &TempDir) -> Config {
+    let mut c = Config::defaults();
+    c.address = "127.0.0.1:0".into();
+    c.db = dir.path().join("warren.db");
+    c.access_url = None;
+    c
+}
+
+impl Server {
+    pub fn start() -> Server {
+        Server::start_with(|_| {})
+    }
+
+    pub fn start_with(f: impl FnOnce(&mut Config)) -> Server {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let mut config = test_config(&dir);
+        f(&mut config);
+        let running = warren::start(config.clone()).expect("server starts");
+        let agent: Agent = Agent::config_builder()
+            .http_status_as_error(false)
+            .timeout_global(Some(Duration::from_secs(30)))
+            .build()
+            .into();
+        Server {
+            running: Some(running),
+            _dir: dir,
+            agent,
+            config,
+        }
+    }
+
+    /// Stops the server and starts a new one on the same database file.
+    pub fn restart(&mut self) {
+        if let Some(r) = self.running.take() {
+            r.stop();
+        }
+        self.running = Some(warren::start(self.config.clone()).expect("server restarts"));
+    }
+
+    pub fn url(&self, path: &str) -> String {
+        self.running.as_ref().expect("running").url(path)
+    }
+
+    pub fn request(
+        &self,
+        method: &str,
+        path: &str,
+        token: Option<&str>,
+        headers: &[(&str, &str)],
+        body: Option<&str>,
+    ) -> Resp {
+        let url = self.url(path);
+        let mut builder = ureq::http::Request::builder().method(method).uri(&url);
+        if let Some(t) = token {
+            builder = builder.header("Coder-Session-Token", t);
+        }
+        for (k, v) in headers {
+            builder = builder.header(*k, *v);
+        }
+        let result = match body {
+            Some(b) => {
+                let req = builder
+                    .header("Content-Type", "application/json")
+                    .body(b.to_string())
+                    .expect("request");
+                self.agent.run(req)
+            }
+            None => {
+                let req = builder.body(()).expect("request");
+                self.agent.run(req)
+            }
+        };
+        let mut resp = result.unwrap_or_else(|e| panic!("{method} {path}: {e}"));
+        let status = resp.status().as_u16();
+        let headers = resp
+            .headers()
+            .iter()
+            .map(|(k, v)| (k.to_string(), v.to_str().unwrap_or("").to_string()))
+            .collect();
+        let text = resp.body_mut().read_to_string().unwrap_or_default();
+        let body = serde_json::from_str(&text).unwrap_or(Value::Null);
+        Resp {
+            status,
+            body,
+            text,
+            headers,
+        }
+    }
+
+    pub fn get(&self, path: &str, token: &str) -> Resp {
+        self.request("GET", path, Some(token), &[], None)
+    }
+
+    pub fn delete(&self, path: &str, token: &str) -> Resp {
+        self.request("DELETE", path, Some(token), &[], None)
+    }
+
+    pub fn post(&self, path: &str, token: &str, body: Value) -> Resp {
+        self.request("POST", path, Some(token), &[], Some(&body.to_string()))
+    }
+
+    pub fn put(&self, path: &str, token: &str, body: Value) -> Resp {
+        self.request("PUT", path, Some(token), &[], Some(&body.to_string()))
+    }
+
+    pub fn patch(&self, path: &str, token: &str, body: Value) -> Resp {
+        self.request("PATCH", path, Some(token), &[], Some(&body.to_string()))
+    }
+
+    pub fn anon(&self, method: &str, path: &str, body: Option<Value>) -> Resp {
+        let b = body.map(|b| b.to_string());
+        self.request(method, path, None, &[], b.as_deref())
+    }
+
+    pub fn login(&self, email: &str, password: &str) -> String {
+        let r = self.anon(
+            "POST",
+            "/api/v2/users/login",
+            Some(json!({"email": email, "password": password})),
+        );
+        r.ok(201)["session_token"]
+            .as_str()
+            .expect("session_token")
+            .to_string()
+    }
+
+    /// First user (owner) created and logged in.
+    pub fn setup(&self) -> Owner {
+        let r = self.anon(
+            "POST",
+            "/api/v2/users/first",
+            Some(json!({"email": "admin@example.com", "username": "admin", "name": "Admin", "password": PASSWORD})),
+        );
+        let body = r.ok(201).clone();
+        let token = self.login("admin@example.com", PASSWORD);
+        Owner {
+            token,
+            id: body["user_id"].as_str().unwrap().to_string(),
+            org: body["organization_id"].as_str().unwrap().to_string(),
+        }
+    }
+
+    /// Creates an active password user with the given site roles and logs in.
+    pub fn user(&self, owner: &Owner, username: &str, roles: &[&str]) -> TestUser {
+        let r = self.post(
+            "/api/v2/users",
+            &owner.token,
+            json!({
+                "email": format!("{username}@example.com"),
+                "username": username,
+                "password": PASSWORD,
+                "organization_ids": [owner.org],
+                "user_status": "active",
+                "roles": roles,
+            }),
+        );
+        let id = r.ok(201)["id"].as_str().unwrap().to_string();
+        let token = self.login(&format!("{username}@example.com"), PASSWORD);
+        TestUser { id, token }
+    }
+}
+
+impl Drop for Server {
+    fn drop(&mut self) {
+        if let Some(r) = self.running.take() {
+            r.stop();
+        }
+    }
+}
+
+pub struct Owner {
+    pub token: String,
+    pub id: String,
+    pub org: String,
+}
+
+pub struct TestUser {
+    pub id: String,
+    pub token: String,
+}
+
+/// Asserts that `v` has exactly `keys` (no more, no fewer).
+#[track_caller]
+pub fn assert_keys(v: &Value, keys: &[&str]) {
+    let obj = v
+        .as_object()
+        .unwrap_or_else(|| panic!("not an object: {v}"));
+    let mut have: Vec<&str> = obj.keys().map(|s| s.as_str()).collect();
+    have.sort();
+    let mut want = keys.to_vec();
+    want.sort();
+    assert_eq!(have, want, "keys of {v}");
+}
+
+/// Asserts an RFC 3339 UTC timestamp.
+#[track_caller]
+pub fn assert_time(v: &Value) {
+    let s = v.as_str().unwrap_or_else(|| panic!("not a time: {v}"));
+    chrono::DateTime::parse_from_rfc3339(s).unwrap_or_else(|e| panic!("{s}: {e}"));
+    assert!(s.ends_with('Z'), "{s} is UTC");
+}

@@ -1,0 +1,418 @@
+//! Error model, build info, health, first user, login, logout, token sources,
+//! persistence across restarts, and refusal of foreign database files.
+
+use serde_json::json;
+
+use crate::common::*;
+
+#[test]
+fn buildinfo_healthz_and_version_header() {
+    let s = Server::start();
+    let r = s.anon("GET", "/api/v2/buildinfo", None);
+    let b = r.ok(200);
+    assert_keys(
+        b,
+        &[
+            "external_url",
+            "version",
+            "dashboard_url",
+            "telemetry",
+            "workspace_proxy",
+            "agent_api_version",
+            "provisioner_api_version",
+            "upgrade_message",
+            "deployment_id",
+        ],
+    );
+    let version = b["version"].as_str().unwrap();
+    assert!(version.starts_with("v2."), "{version}");
+    assert_eq!(r.header("X-Coder-Build-Version"), Some(version));
+    assert_eq!(b["dashboard_url"], s.url(""));
+    assert_eq!(b["telemetry"], false);
+    assert_eq!(b["workspace_proxy"], false);
+    uuid::Uuid::parse_str(b["deployment_id"].as_str().unwrap()).unwrap();
+    let h = s.anon("GET", "/healthz", None);
+    assert_eq!(h.status, 200);
+    assert_eq!(h.text, "OK");
+    assert!(h.header("X-Coder-Build-Version").is_some());
+}
+
+#[test]
+fn error_model_for_routes_methods_json_and_size() {
+    let s = Server::start_with(|c| c.max_body_bytes = 1024);
+    let o = s.setup();
+    s.anon("GET", "/api/v2/no/such/route", None)
+        .assert_error(404, "Route not found.");
+    s.anon("GET", "/nowhere", None)
+        .assert_error(404, "Route not found.");
+    let r = s.anon("DELETE", "/api/v2/users/first", None);
+    r.assert_error(405, "Method not allowed.");
+    assert!(r.header("X-Coder-Build-Version").is_some());
+    // Malformed, empty and wrongly typed JSON.
+    s.request("POST", "/api/v2/users/login", None, &[], Some("{bad"))
+        .assert_error(400, "Request body must be valid JSON.");
+    s.request("POST", "/api/v2/users/login", None, &[], Some(""))
+        .assert_error(400, "Request body must be valid JSON.")
+        .assert_detail("EOF");
+    let r = s.request(
+        "POST",
+        "/api/v2/organizations",
+        Some(&o.token),
+        &[],
+        Some(r#"{"name": 5}"#),
+    );
+    r.assert_error(400, "Request body must be valid JSON.");
+    assert!(
+        r.body["detail"].as_str().unwrap().contains("name"),
+        "{}",
+        r.text
+    );
+    // Oversize body.
+    let big = format!(r#"{{"name":"{}"}}"#, "a".repeat(4096));
+    s.request(
+        "POST",
+        "/api/v2/organizations",
+        Some(&o.token),
+        &[],
+        Some(&big),
+    )
+    .assert_error(413, "Request body is too large.");
+    // Field validation names the field.
+    s.post(
+        "/api/v2/organizations",
+        &o.token,
+        json!({"name": "bad name"}),
+    )
+    .assert_error(400, "Validation failed.")
+    .assert_field("name");
+    // Malformed path UUID.
+    s.get("/api/v2/groups/abc", &o.token)
+        .assert_error(400, "Invalid UUID \"abc\".");
+    // Unknown fields are ignored, trailing data after the first value too.
+    let r = s.request(
+        "POST",
+        "/api/v2/users/login",
+        None,
+        &[],
+        Some(
+            r#"{"email":"admin@example.com","password":"SomeSecurePassword!","extra":1} trailing"#,
+        ),
+    );
+    assert_eq!(r.status, 201, "{}", r.text);
+}
+
+#[test]
+fn first_user_setup() {
+    let s = Server::start();
+    let r = s.anon("GET", "/api/v2/users/first", None);
+    r.assert_error(404, "The initial user has not been created!");
+    assert!(r.header("X-Coder-Build-Version").is_some());
+    // Validation: missing and malformed fields, each named.
+    let r = s.anon(
+        "POST",
+        "/api/v2/users/first",
+        Some(json!({"username": "x y"})),
+    );
+    r.assert_error(400, "Validation failed.")
+        .assert_field("email")
+        .assert_field("username")
+        .assert_field("password");
+    assert_eq!(
+        r.body["validations"][0]["detail"],
+        "Validation failed for tag \"required\" with value: \"\""
+    );
+    s.anon(
+        "POST",
+        "/api/v2/users/first",
+        Some(json!({"email": "admin@example.com", "username": "admin", "password": "password"})),
+    )
+    .assert_error(400, "Password is invalid")
+    .assert_field("password");
+    let o = s.setup();
+    let r = s.anon("GET", "/api/v2/users/first", None);
+    assert_eq!(r.status, 200);
+    assert_eq!(
+        r.body["message"],
+        "The initial user has already been created!"
+    );
+    s.anon(
+        "POST",
+        "/api/v2/users/first",
+        Some(json!({"email": "b@example.com", "username": "b", "password": PASSWORD})),
+    )
+    .assert_error(409, "The initial user has already been created.");
+    // The first user is an owner in the default organization.
+    let me = s.get("/api/v2/users/me", &o.token);
+    let me = me.ok(200);
+    assert_eq!(me["id"], o.id.as_str());
+    assert_eq!(
+        me["roles"],
+        json!([{"name": "owner", "display_name": "Owner", "organization_id": ""}])
+    );
+    assert_eq!(me["organization_ids"], json!([o.org]));
+    let org = s.get("/api/v2/organizations/default", &o.token);
+    assert_eq!(org.ok(200)["name"], "coder");
+    assert_eq!(org.body["is_default"], true);
+}
+
+#[test]
+fn login_and_logout() {
+    let s = Server::start_with(|c| c.login_rate_limit = 3);
+    let o = s.setup();
+    let r = s.anon(
+        "POST",
+        "/api/v2/users/login",
+        Some(json!({"email": "ADMIN@example.com", "password": PASSWORD})),
+    );
+    let token = r.ok(201)["session_token"].as_str().unwrap().to_string();
+    assert_eq!(token.len(), 33);
+    let cookie = r.header("set-cookie").unwrap();
+    assert!(
+        cookie.starts_with(&format!("coder_session_token={token}")),
+        "{cookie}"
+    );
+    assert!(
+        cookie.contains("HttpOnly") && cookie.contains("SameSite=Lax") && cookie.contains("Path=/")
+    );
+    // Missing fields.
+    s.anon(
+        "POST",
+        "/api/v2/users/login",
+        Some(json!({"email": "admin@example.com"})),
+    )
+    .assert_error(400, "Validation failed.")
+    .assert_field("password");
+    // Same answer for unknown user and wrong password.
+    s.anon(
+        "POST",
+        "/api/v2/users/login",
+        Some(json!({"email": "nobody@example.com", "password": PASSWORD})),
+    )
+    .assert_error(401, "Incorrect email or password.");
+    for _ in 0..3 {
+        s.anon(
+            "POST",
+            "/api/v2/users/login",
+            Some(json!({"email": "admin@example.com", "password": "wrong-password-1"})),
+        )
+        .assert_error(401, "Incorrect email or password.");
+    }
+    // Rate limited now, even with the right password.
+    let r = s.anon(
+        "POST",
+        "/api/v2/users/login",
+        Some(json!({"email": "admin@example.com", "password": PASSWORD})),
+    );
+    assert_eq!(r.status, 429, "{}", r.text);
+    assert!(r.body["message"].is_string());
+    // Logout deletes the key and expires the cookie.
+    let r = s.request("POST", "/api/v2/users/logout", Some(&token), &[], None);
+    assert_eq!(r.ok(200)["message"], "Logged out!");
+    assert!(
+        r.header("set-cookie").unwrap().contains("Max-Age=-1")
+            || r.header("set-cookie").unwrap().contains("Max-Age=0")
+    );
+    s.get("/api/v2/users/me", &token)
+        .assert_error(401, SIGNED_OUT)
+        .assert_detail("API key is invalid.");
+    s.get("/api/v2/users/me", &o.token).ok(200);
+    s.anon("POST", "/api/v2/users/logout", None)
+        .assert_error(401, SIGNED_OUT);
+}
+
+#[test]
+fn suspended_and_non_password_logins() {
+    let s = Server::start();
+    let o = s.setup();
+    let u = s.user(&o, "bob", &[]);
+    s.put(
+        &format!("/api/v2/users/{}/status/suspend", u.id),
+        &o.token,
+        json!({}),
+    )
+    .ok(200);
+    s.anon(
+        "POST",
+        "/api/v2/users/login",
+        Some(json!({"email": "bob@example.com", "password": PASSWORD})),
+    )
+    .assert_error(
+        401,
+        "Your account is suspended. Contact an admin to reactivate your account.",
+    );
+    s.get("/api/v2/users/me", &u.token).assert_error(
+        401,
+        "User is not active (status = \"suspended\"). Contact an admin to reactivate your account.",
+    );
+    s.post(
+        "/api/v2/users",
+        &o.token,
+        json!({"email": "svc@example.com", "username": "svc", "login_type": "none", "organization_ids": [o.org]}),
+    )
+    .ok(201);
+    s.anon(
+        "POST",
+        "/api/v2/users/login",
+        Some(json!({"email": "svc@example.com", "password": PASSWORD})),
+    )
+    .assert_error(401, "Incorrect email or password.");
+}
+
+#[test]
+fn token_sources_and_failures() {
+    let s = Server::start();
+    let o = s.setup();
+    let t = &o.token;
+    let me = "/api/v2/users/me";
+    let ok = |r: Resp| assert_eq!(r.status, 200, "{}", r.text);
+    ok(s.request(
+        "GET",
+        me,
+        None,
+        &[("Cookie", &format!("coder_session_token={t}"))],
+        None,
+    ));
+    ok(s.request(
+        "GET",
+        &format!("{me}?coder_session_token={t}"),
+        None,
+        &[],
+        None,
+    ));
+    ok(s.request(
+        "GET",
+        me,
+        None,
+        &[("Authorization", &format!("bearer  {t} "))],
+        None,
+    ));
+    ok(s.request("GET", &format!("{me}?access_token={t}"), None, &[], None));
+    // The cookie wins over a bad header.
+    ok(s.request(
+        "GET",
+        me,
+        Some("garbage"),
+        &[("Cookie", &format!("coder_session_token={t}"))],
+        None,
+    ));
+    s.anon("GET", me, None)
+        .assert_error(401, SIGNED_OUT)
+        .assert_detail("Cookie \"coder_session_token\" or query parameter must be provided.");
+    s.get(me, "abc")
+        .assert_error(401, SIGNED_OUT)
+        .assert_detail(
+            "Invalid API key format: incorrect amount of API key parts, expected 2 got 1",
+        );
+    s.get(me, "abc-defghijklmnopqrstuvwxyz")
+        .assert_detail("Invalid API key format: invalid API key ID length, expected 10 got 3");
+    s.get(me, "abcdefghij-short")
+        .assert_detail("Invalid API key format: invalid API key secret length, expected 22 got 5");
+    s.get(me, "abcdefghij-0123456789012345678901")
+        .assert_error(401, SIGNED_OUT)
+        .assert_detail("API key is invalid.");
+    let (id, _) = t.split_once('-').unwrap();
+    s.get(me, &format!("{id}-0123456789012345678901"))
+        .assert_error(401, SIGNED_OUT)
+        .assert_detail("API key secret is invalid.");
+}
+
+#[test]
+fn expired_tokens_are_refused() {
+    let s = Server::start();
+    let o = s.setup();
+    let r = s.post(
+        "/api/v2/users/me/keys/tokens",
+        &o.token,
+        json!({"lifetime": 1_000_000_000u64, "token_name": "short"}),
+    );
+    let key = r.ok(201)["key"].as_str().unwrap().to_string();
+    s.get("/api/v2/users/me", &key).ok(200);
+    std::thread::sleep(std::time::Duration::from_millis(1100));
+    let r = s.get("/api/v2/users/me", &key);
+    r.assert_error(401, SIGNED_OUT);
+    let detail = r.body["detail"].as_str().unwrap();
+    assert!(
+        detail.starts_with("API key expired at \"") && detail.ends_with(" +0000 UTC\"."),
+        "{detail}"
+    );
+}
+
+#[test]
+fn state_survives_restart() {
+    let mut s = Server::start();
+    let o = s.setup();
+    s.restart();
+    let me = s.get("/api/v2/users/me", &o.token);
+    assert_eq!(me.ok(200)["username"], "admin");
+    let token = s.login("admin@example.com", PASSWORD);
+    s.get("/api/v2/users/me", &token).ok(200);
+    assert_eq!(s.anon("GET", "/api/v2/users/first", None).status, 200);
+}
+
+#[test]
+fn foreign_and_newer_databases_are_refused_untouched() {
+    let dir = tempfile::tempdir().unwrap();
+    // Not a warren database.
+    let foreign = dir.path().join("foreign.db");
+    {
+        let c = rusqlite::Connection::open(&foreign).unwrap();
+        c.execute_batch("CREATE TABLE notes (x TEXT); INSERT INTO notes VALUES ('keep');")
+            .unwrap();
+    }
+    let before = std::fs::read(&foreign).unwrap();
+    let mut cfg = test_config(&dir);
+    cfg.db = foreign.clone();
+    let err = warren::start(cfg).err().expect("refused");
+    assert!(err.to_string().contains("refusing"), "{err}");
+    assert_eq!(std::fs::read(&foreign).unwrap(), before);
+    // A warren database from the future.
+    let newer = dir.path().join("newer.db");
+    {
+        let mut cfg = test_config(&dir);
+        cfg.db = newer.clone();
+        warren::start(cfg).unwrap().stop();
+        let c = rusqlite::Connection::open(&newer).unwrap();
+        c.execute_batch("PRAGMA user_version = 99;").unwrap();
+    }
+    let before = std::fs::read(&newer).unwrap();
+    let mut cfg = test_config(&dir);
+    cfg.db = newer.clone();
+    let err = warren::start(cfg).err().expect("refused");
+    assert!(err.to_string().contains("newer warren"), "{err}");
+    assert_eq!(std::fs::read(&newer).unwrap(), before);
+}
+
+#[test]
+fn database_pragmas() {
+    let s = Server::start();
+    s.setup();
+    let c = rusqlite::Connection::open(&s.config.db).unwrap();
+    let mode: String = c
+        .query_row("PRAGMA journal_mode", [], |r| r.get(0))
+        .unwrap();
+    assert_eq!(mode, "wal");
+    let version: i64 = c
+        .query_row("PRAGMA user_version", [], |r| r.get(0))
+        .unwrap();
+    assert_eq!(version, warren::store::SCHEMA_VERSION);
+    // Secrets are stored only as hashes.
+    let hash: String = c
+        .query_row("SELECT hashed_password FROM users", [], |r| r.get(0))
+        .unwrap();
+    assert!(hash.starts_with("$argon2id$"), "{hash}");
+    let secret: Vec<u8> = c
+        .query_row("SELECT hashed_secret FROM api_keys", [], |r| r.get(0))
+        .unwrap();
+    assert_eq!(secret.len(), 32);
+}
+
+#[test]
+fn authmethods() {
+    let s = Server::start();
+    let r = s.anon("GET", "/api/v2/users/authmethods", None);
+    let b = r.ok(200);
+    assert_eq!(b["password"], json!({"enabled": true}));
+    assert_eq!(b["github"]["enabled"], false);
+    assert_eq!(b["oidc"]["enabled"], false);
+    assert!(b["oidc"]["signInText"].is_string() && b["oidc"]["iconUrl"].is_string());
+}

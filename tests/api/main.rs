@@ -1,0 +1,9 @@
+//! Integration tests: each starts the real warren server on a loopback port
+//! with a temporary SQLite file and speaks HTTP to it.
+
+mod common;
+mod foundation;
+mod groups;
+mod keys;
+mod organizations;
+mod users;
