@@ -416,3 +416,108 @@ fn authmethods() {
     assert_eq!(b["oidc"]["enabled"], false);
     assert!(b["oidc"]["signInText"].is_string() && b["oidc"]["iconUrl"].is_string());
 }
+
+#[test]
+fn database_file_holds_no_secrets_or_passwords() {
+    let mut s = Server::start();
+    let o = s.setup();
+    let r = s.post(
+        "/api/v2/users/me/keys/tokens",
+        &o.token,
+        json!({"token_name": "t"}),
+    );
+    let token = r.ok(201)["key"].as_str().unwrap().to_string();
+    let session = s.request("POST", "/api/v2/users/me/keys", Some(&o.token), &[], None);
+    let session = session.ok(201)["key"].as_str().unwrap().to_string();
+    // Read the database with its write-ahead log both live and after a
+    // clean stop (which folds the log into the file).
+    let files = |s: &Server| -> Vec<u8> {
+        let mut all = Vec::new();
+        for suffix in ["", "-wal", "-shm"] {
+            let p = format!("{}{suffix}", s.config.db.display());
+            if let Ok(b) = std::fs::read(&p) {
+                all.extend(b);
+            }
+        }
+        all
+    };
+    let mut snapshots = vec![files(&s)];
+    s.restart();
+    snapshots.push(files(&s));
+    for bytes in snapshots {
+        let hay = String::from_utf8_lossy(&bytes);
+        for t in [&o.token, &token, &session] {
+            let secret = t.split('-').nth(1).unwrap();
+            assert!(!hay.contains(secret), "a token secret is stored in clear");
+        }
+        assert!(!hay.contains(PASSWORD), "a password is stored in clear");
+    }
+}
+
+/// Every route that needs a session, with a plausible path.
+const AUTHENTICATED: &[(&str, &str)] = &[
+    ("POST", "/api/v2/users/logout"),
+    ("GET", "/api/v2/users/roles"),
+    ("GET", "/api/v2/users"),
+    ("POST", "/api/v2/users"),
+    ("GET", "/api/v2/users/me"),
+    ("DELETE", "/api/v2/users/me"),
+    ("PUT", "/api/v2/users/me/status/suspend"),
+    ("PUT", "/api/v2/users/me/status/activate"),
+    ("GET", "/api/v2/users/me/roles"),
+    ("PUT", "/api/v2/users/me/roles"),
+    ("PUT", "/api/v2/users/me/profile"),
+    ("PUT", "/api/v2/users/me/password"),
+    ("GET", "/api/v2/users/me/gitsshkey"),
+    ("PUT", "/api/v2/users/me/gitsshkey"),
+    ("GET", "/api/v2/users/me/organizations"),
+    ("GET", "/api/v2/users/me/organizations/coder"),
+    ("POST", "/api/v2/users/me/keys"),
+    ("GET", "/api/v2/users/me/keys/tokens"),
+    ("POST", "/api/v2/users/me/keys/tokens"),
+    ("GET", "/api/v2/users/me/keys/tokens/tokenconfig"),
+    ("GET", "/api/v2/users/me/keys/tokens/name"),
+    ("GET", "/api/v2/users/me/keys/abcdefghij"),
+    ("DELETE", "/api/v2/users/me/keys/abcdefghij"),
+    ("GET", "/api/v2/organizations"),
+    ("POST", "/api/v2/organizations"),
+    ("GET", "/api/v2/organizations/default"),
+    ("PATCH", "/api/v2/organizations/default"),
+    ("DELETE", "/api/v2/organizations/default"),
+    ("GET", "/api/v2/organizations/default/members"),
+    ("GET", "/api/v2/organizations/default/paginated-members"),
+    ("GET", "/api/v2/organizations/default/members/roles"),
+    ("POST", "/api/v2/organizations/default/members/me"),
+    ("DELETE", "/api/v2/organizations/default/members/me"),
+    ("PUT", "/api/v2/organizations/default/members/me/roles"),
+    ("GET", "/api/v2/organizations/default/groups"),
+    ("POST", "/api/v2/organizations/default/groups"),
+    ("GET", "/api/v2/organizations/default/groups/Everyone"),
+    ("GET", "/api/v2/groups"),
+    ("GET", "/api/v2/groups/7c60d51f-b44e-4682-87d6-449835ea4de6"),
+    (
+        "PATCH",
+        "/api/v2/groups/7c60d51f-b44e-4682-87d6-449835ea4de6",
+    ),
+    (
+        "DELETE",
+        "/api/v2/groups/7c60d51f-b44e-4682-87d6-449835ea4de6",
+    ),
+];
+
+#[test]
+fn every_authenticated_route_refuses_anonymous_callers() {
+    let s = Server::start();
+    s.setup();
+    for (method, path) in AUTHENTICATED {
+        let body = if *method == "GET" || *method == "DELETE" {
+            None
+        } else {
+            Some("{}")
+        };
+        let r = s.request(method, path, None, &[], body);
+        assert_eq!(r.status, 401, "{method} {path}: {}", r.text);
+        r.assert_error(401, SIGNED_OUT)
+            .assert_detail("Cookie \"coder_session_token\" or query parameter must be provided.");
+    }
+}
