@@ -1,6 +1,7 @@
 //! The route table. Handlers are thin: parse the request, resolve and
 //! authorize through the domain modules, serialize the answer.
 
+pub mod admin;
 pub mod groups;
 pub mod keys;
 pub mod meta;
@@ -13,6 +14,8 @@ use crate::http;
 
 pub fn routes(cfg: &mut web::ServiceConfig) {
     cfg.service(resource("/healthz").route(get().to(meta::healthz)));
+    cfg.service(resource("/").route(get().to(admin::index)));
+    cfg.service(resource("/static/{path:.*}").route(get().to(admin::asset)));
     cfg.service(
         web::scope("/api/v2")
             .service(resource("/buildinfo").route(get().to(meta::buildinfo)))

@@ -521,3 +521,17 @@ fn every_authenticated_route_refuses_anonymous_callers() {
             .assert_detail("Cookie \"coder_session_token\" or query parameter must be provided.");
     }
 }
+
+#[test]
+fn admin_page_is_bundled() {
+    let s = Server::start();
+    let r = s.anon("GET", "/", None);
+    assert_eq!(r.status, 200);
+    assert!(r.header("content-type").unwrap().starts_with("text/html"));
+    assert!(r.text.contains("/static/admin.js"));
+    let js = s.anon("GET", "/static/admin.js", None);
+    assert_eq!(js.status, 200);
+    assert!(js.text.contains("/api/v2"));
+    s.anon("GET", "/static/missing.js", None)
+        .assert_error(404, "Route not found.");
+}
