@@ -369,7 +369,8 @@ CREATE TABLE workspace_agents (
     resource_id                TEXT NOT NULL REFERENCES workspace_resources (id),
     parent_id                  TEXT,
     name                       TEXT NOT NULL,
-    auth_token                 TEXT NOT NULL,
+    -- SHA-256 of the agent's token; the token itself is shown once.
+    auth_token_hash            BLOB NOT NULL,
     architecture               TEXT NOT NULL,
     operating_system           TEXT NOT NULL,
     directory                  TEXT NOT NULL DEFAULT '',
@@ -401,7 +402,7 @@ CREATE TABLE workspace_agents (
     updated_at                 INTEGER NOT NULL
 );
 CREATE INDEX workspace_agents_resource_idx ON workspace_agents (resource_id);
-CREATE UNIQUE INDEX workspace_agents_token_idx ON workspace_agents (auth_token);
+CREATE UNIQUE INDEX workspace_agents_token_idx ON workspace_agents (auth_token_hash);
 
 CREATE TABLE workspace_apps (
     id                    TEXT PRIMARY KEY,

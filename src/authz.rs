@@ -22,6 +22,17 @@
 //! | group                 | create, update, delete    | owner, user-admin, org-admin, org-user-admin                                |
 //! | site role R           | assign                    | owner: any; user-admin: member                                              |
 //! | org role R in org O   | assign                    | owner, org-admin of O: any org role; user-admin, org-user-admin: any but org-admin |
+//! | file of user U        | read                      | U, owner, template-admin; org-admin, org-template-admin of any org          |
+//! | file                  | create                    | everyone                                                                    |
+//! | template in org O     | read                      | owner, template-admin, auditor; org-admin, org-template-admin, org-auditor of O; members of O granted use/admin in its ACL (directly or through a group) |
+//! | template in org O     | use (create workspaces)   | owner, template-admin; org-admin, org-template-admin of O; members of O granted use/admin in its ACL |
+//! | template in org O     | create, update, delete    | owner, template-admin; org-admin, org-template-admin of O; update also ACL admins |
+//! | workspace of U in O   | read                      | U (member of O); owner, template-admin; org-admin, org-template-admin of O; workspace ACL use/admin |
+//! | workspace of U in O   | start, stop               | U; owner; org-admin of O; workspace ACL use/admin — never start while dormant |
+//! | workspace of U in O   | update, share             | U; owner; org-admin of O; workspace ACL admin                               |
+//! | workspace of U in O   | delete                    | U unless banned in O; owner; org-admin of O; workspace ACL admin            |
+//! | new workspace for U in O | create                 | U if a member of O and not banned there; owner; org-admin of O             |
+//! | template version state | read                     | as template update                                                          |
 
 use std::collections::HashMap;
 
@@ -95,7 +106,14 @@ pub enum Action {
     ReadPersonal,
     UpdatePersonal,
     Assign,
+    Use,
+    Start,
+    Stop,
+    Share,
 }
+
+/// An access-control list: (user or group id, role), role `use` or `admin`.
+pub type Acl = [(Uuid, String)];
 
 #[derive(Debug, Clone, Copy)]
 pub enum Object<'a> {
@@ -123,6 +141,26 @@ pub enum Object<'a> {
     OrgRole {
         org: Uuid,
         name: &'a str,
+    },
+    File {
+        owner: Uuid,
+    },
+    Template {
+        org: Uuid,
+        users: &'a Acl,
+        groups: &'a Acl,
+    },
+    Workspace {
+        org: Uuid,
+        owner: Uuid,
+        users: &'a Acl,
+        groups: &'a Acl,
+        dormant: bool,
+    },
+    /// Creating a workspace owned by `owner` in `org`.
+    NewWorkspace {
+        org: Uuid,
+        owner: Uuid,
     },
 }
 
@@ -193,8 +231,86 @@ impl Subject {
                     || ((self.site(USER_ADMIN) || self.org_any(org, &[ORG_USER_ADMIN]))
                         && name != ORG_ADMIN)
             }
+            (File { owner }, Read) => {
+                owner == self.user_id
+                    || self.site_any(&[OWNER, TEMPLATE_ADMIN])
+                    || self
+                        .orgs
+                        .values()
+                        .any(|r| r.iter().any(|r| r == ORG_ADMIN || r == ORG_TEMPLATE_ADMIN))
+            }
+            (File { .. }, Create) => true,
+            (Template { org, users, groups }, Read | Use) => {
+                self.template_admin(org)
+                    || (action == Read && (self.site(AUDITOR) || self.org_any(org, &[ORG_AUDITOR])))
+                    || (self.in_org(org) && self.acl_role(users, groups).is_some())
+            }
+            (Template { org, .. }, Create | Delete) => self.template_admin(org),
+            (Template { org, users, groups }, Update) => {
+                self.template_admin(org)
+                    || (self.in_org(org) && self.acl_role(users, groups) == Some("admin"))
+            }
+            (
+                Workspace {
+                    org,
+                    owner,
+                    users,
+                    groups,
+                    dormant,
+                },
+                action,
+            ) => {
+                let own = owner == self.user_id && self.in_org(org);
+                let admin = self.is_owner() || self.org_any(org, &[ORG_ADMIN]);
+                let acl = self.acl_role(users, groups);
+                let banned = self.org_any(org, &[ORG_WORKSPACE_CREATION_BAN]);
+                match action {
+                    Read => {
+                        own || admin
+                            || self.site(TEMPLATE_ADMIN)
+                            || self.org_any(org, &[ORG_TEMPLATE_ADMIN])
+                            || acl.is_some()
+                    }
+                    Start if dormant => false,
+                    Start | Stop => own || admin || acl.is_some(),
+                    Update | Share => own || admin || acl == Some("admin"),
+                    Delete => (own && !banned) || admin || acl == Some("admin"),
+                    _ => false,
+                }
+            }
+            (NewWorkspace { org, owner }, Create) => {
+                self.is_owner()
+                    || self.org_any(org, &[ORG_ADMIN])
+                    || (owner == self.user_id
+                        && self.in_org(org)
+                        && !self.org_any(org, &[ORG_WORKSPACE_CREATION_BAN]))
+            }
             _ => false,
         }
+    }
+
+    /// Site or organization template administrator of `org`.
+    pub fn template_admin(&self, org: Uuid) -> bool {
+        self.site_any(&[OWNER, TEMPLATE_ADMIN])
+            || self.org_any(org, &[ORG_ADMIN, ORG_TEMPLATE_ADMIN])
+    }
+
+    /// The strongest role an ACL grants the subject, directly or through a
+    /// group: `admin`, `use`, or none.
+    fn acl_role(&self, users: &Acl, groups: &Acl) -> Option<&'static str> {
+        let mut best = None;
+        let granted = users
+            .iter()
+            .filter(|(id, _)| *id == self.user_id)
+            .chain(groups.iter().filter(|(id, _)| self.groups.contains(id)));
+        for (_, role) in granted {
+            match role.as_str() {
+                "admin" => return Some("admin"),
+                "use" => best = Some("use"),
+                _ => {}
+            }
+        }
+        best
     }
 
     /// Refuses with Coder's 404: the object's existence is not revealed.

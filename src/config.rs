@@ -59,6 +59,9 @@ pub struct Config {
     /// Largest JSON request body, in bytes.
     #[arg(long, env = "WARREN_MAX_BODY_BYTES", default_value_t = 1 << 20)]
     pub max_body_bytes: usize,
+    /// Largest uploaded template archive (and expanded zip), in bytes.
+    #[arg(long, env = "WARREN_MAX_FILE_BYTES", default_value_t = 100 << 20)]
+    pub max_file_bytes: usize,
     /// Version string reported by `/buildinfo` and `X-Coder-Build-Version`.
     #[arg(long, env = "WARREN_BUILD_VERSION")]
     pub build_version: Option<String>,

@@ -8,12 +8,17 @@ pub mod auth;
 pub mod authz;
 pub mod config;
 pub mod error;
+pub mod files;
 pub mod groups;
 pub mod http;
+pub mod jobs;
 pub mod names;
 pub mod organizations;
+pub mod parameters;
+pub mod provisioner;
 pub mod sdk;
 pub mod store;
+pub mod templates;
 pub mod users;
 
 use std::net::{SocketAddr, TcpListener};

@@ -2,6 +2,7 @@
 //! authorize through the domain modules, serialize the answer.
 
 pub mod admin;
+pub mod files;
 pub mod groups;
 pub mod keys;
 pub mod meta;
@@ -78,6 +79,9 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
                     .route(get().to(keys::get))
                     .route(delete().to(keys::delete)),
             )
+            // Files.
+            .service(resource("/files").route(post().to(files::upload)))
+            .service(resource("/files/{fileID}").route(get().to(files::download)))
             // Organizations and members.
             .service(
                 resource("/organizations")

@@ -4,9 +4,16 @@
 //! same entity functions behind the same two calls.
 
 pub mod api_keys;
+pub mod builds;
+pub mod files;
 pub mod groups;
+pub mod jobs;
 pub mod organizations;
+pub mod resources;
+pub mod template_versions;
+pub mod templates;
 pub mod users;
+pub mod workspaces;
 
 use std::path::Path;
 use std::time::Duration;

@@ -1,0 +1,399 @@
+//! Template and template version routes.
+
+use actix_web::http::StatusCode;
+use actix_web::{web, HttpRequest, HttpResponse};
+use serde::Deserialize;
+use uuid::Uuid;
+
+use crate::authz::{Action, Subject};
+use crate::error::{ApiError, ApiResult, Response};
+use crate::http::{self, parse_uuid, Body, Query};
+use crate::store::jobs as job_store;
+use crate::store::template_versions as versions;
+use crate::store::templates::{self as store, TemplateFilter};
+use crate::templates::{self, CreateTemplateRequest, CreateVersionRequest, UpdateTemplateMeta};
+use crate::{organizations, sdk, App};
+
+pub async fn create_version(
+    app: web::Data<App>,
+    subject: Subject,
+    path: web::Path<String>,
+    Body(req): Body<CreateVersionRequest>,
+) -> ApiResult<HttpResponse> {
+    let arg = path.into_inner();
+    let now = sdk::now();
+    let out = app
+        .db
+        .write(move |conn| {
+            let org = organizations::resolve(conn, &subject, &arg)?;
+            let v = templates::create_version(conn, &subject, &org, &req, now)?;
+            templates::render_one_version(conn, &v)
+        })
+        .await?;
+    app.provisioner.wake();
+    Ok(http::created(&out))
+}
+
+pub async fn get_version(
+    app: web::Data<App>,
+    subject: Subject,
+    path: web::Path<String>,
+) -> ApiResult<HttpResponse> {
+    let id = parse_uuid(&path.into_inner())?;
+    let out = app
+        .db
+        .read(move |conn| {
+            let v = templates::get_version(conn, &subject, id)?;
+            templates::render_one_version(conn, &v)
+        })
+        .await?;
+    Ok(http::ok(&out))
+}
+
+#[derive(Debug, Deserialize, Default)]
+#[serde(default)]
+pub struct PatchVersionRequest {
+    name: String,
+    message: Option<String>,
+}
+
+pub async fn patch_version(
+    app: web::Data<App>,
+    subject: Subject,
+    path: web::Path<String>,
+    Body(req): Body<PatchVersionRequest>,
+) -> ApiResult<HttpResponse> {
+    let id = parse_uuid(&path.into_inner())?;
+    let now = sdk::now();
+    let out = app
+        .db
+        .write(move |conn| {
+            let v = templates::get_version(conn, &subject, id)?;
+            templates::require_version_update(conn, &subject, &v)?;
+            let name = if req.name.is_empty() { v.name.clone() } else { req.name.clone() };
+            let mut check = crate::error::Validator::new();
+            check.check(
+                "name",
+                "template_version_name",
+                &name,
+                name.len() <= 64 && crate::names::valid_name(&name.replace(['_', '.'], "-")),
+            );
+            check.finish()?;
+            if let Some(t) = v.template_id {
+                if versions::name_taken(conn, t, &name, v.id)? {
+                    return Err(ApiError::conflict(format!(
+                        "A template version with name {name:?} already exists for this template."
+                    ))
+                    .validation("name", "This value is already in use and should be unique."));
+                }
+            }
+            let message = req.message.clone().unwrap_or_else(|| v.message.clone());
+            versions::set_name_message(conn, v.id, &name, &message, now)?;
+            let v = versions::get(conn, v.id)?.ok_or_else(ApiError::not_found)?;
+            templates::render_one_version(conn, &v)
+        })
+        .await?;
+    Ok(http::ok(&out))
+}
+
+pub async fn rich_parameters(
+    app: web::Data<App>,
+    subject: Subject,
+    path: web::Path<String>,
+) -> ApiResult<HttpResponse> {
+    let id = parse_uuid(&path.into_inner())?;
+    let out = app
+        .db
+        .read(move |conn| {
+            let v = templates::get_version(conn, &subject, id)?;
+            templates::require_imported(conn, &v)?;
+            let params = versions::parameters(conn, v.id)?;
+            Ok(params.iter().map(templates::render_parameter).collect::<Vec<_>>())
+        })
+        .await?;
+    Ok(http::ok(&out))
+}
+
+pub async fn presets(
+    app: web::Data<App>,
+    subject: Subject,
+    path: web::Path<String>,
+) -> ApiResult<HttpResponse> {
+    let id = parse_uuid(&path.into_inner())?;
+    let out = app
+        .db
+        .read(move |conn| {
+            let v = templates::get_version(conn, &subject, id)?;
+            let presets = versions::presets(conn, v.id)?;
+            Ok(presets
+                .iter()
+                .map(|(id, p)| templates::render_preset(*id, p))
+                .collect::<Vec<_>>())
+        })
+        .await?;
+    Ok(http::ok(&out))
+}
+
+pub async fn variables(
+    app: web::Data<App>,
+    subject: Subject,
+    path: web::Path<String>,
+) -> ApiResult<HttpResponse> {
+    let id = parse_uuid(&path.into_inner())?;
+    let out = app
+        .db
+        .read(move |conn| {
+            let v = templates::get_version(conn, &subject, id)?;
+            templates::require_imported(conn, &v)?;
+            let supplied = v.user_variable_values.clone();
+            Ok(versions::variables(conn, v.id)?
+                .iter()
+                .map(|var| {
+                    let value = supplied
+                        .iter()
+                        .find(|(n, _)| *n == var.name)
+                        .map(|(_, v)| v.clone())
+                        .unwrap_or_default();
+                    let redact = |s: String| if var.sensitive && !s.is_empty() { "*redacted*".to_string() } else { s };
+                    serde_json::json!({
+                        "name": var.name,
+                        "description": var.description,
+                        "type": var.kind,
+                        "value": redact(value),
+                        "default_value": redact(var.default_value.clone().unwrap_or_default()),
+                        "required": var.default_value.is_none(),
+                        "sensitive": var.sensitive,
+                    })
+                })
+                .collect::<Vec<_>>())
+        })
+        .await?;
+    Ok(http::ok(&out))
+}
+
+pub async fn cancel_version(
+    app: web::Data<App>,
+    subject: Subject,
+    path: web::Path<String>,
+) -> ApiResult<HttpResponse> {
+    let id = parse_uuid(&path.into_inner())?;
+    let now = sdk::now();
+    app.db
+        .write(move |conn| {
+            let v = templates::get_version(conn, &subject, id)?;
+            templates::require_version_update(conn, &subject, &v)?;
+            let job = job_store::get(conn, v.job_id)?.ok_or_else(ApiError::not_found)?;
+            crate::builds::check_cancelable(&job)?;
+            job_store::cancel(conn, job.id, now)
+        })
+        .await?;
+    Ok(http::ok(&Response::message("Job has been marked as canceled...")))
+}
+
+// ---------------------------------------------------------------- templates
+
+pub async fn create(
+    app: web::Data<App>,
+    subject: Subject,
+    path: web::Path<String>,
+    Body(req): Body<CreateTemplateRequest>,
+) -> ApiResult<HttpResponse> {
+    let arg = path.into_inner();
+    let now = sdk::now();
+    let out = app
+        .db
+        .write(move |conn| {
+            let org = organizations::resolve(conn, &subject, &arg)?;
+            let t = templates::create(conn, &subject, &org, &req, now)?;
+            templates::render(conn, &t)
+        })
+        .await?;
+    Ok(http::created(&out))
+}
+
+async fn list_with(app: &App, subject: Subject, req: &HttpRequest, org: Option<String>) -> ApiResult<HttpResponse> {
+    let q = Query::from_request(req).get("q").unwrap_or("").to_string();
+    let out = app
+        .db
+        .read(move |conn| {
+            let mut f: TemplateFilter = templates::parse_filter(conn, &subject, &q)?;
+            if let Some(org) = org {
+                f.organization = Some(organizations::resolve(conn, &subject, &org)?.id);
+            }
+            store::list(conn, &f)?
+                .iter()
+                .filter(|t| subject.can(Action::Read, templates::object(t)))
+                .take(http::MAX_PAGE as usize)
+                .map(|t| templates::render(conn, t))
+                .collect::<ApiResult<Vec<_>>>()
+        })
+        .await?;
+    Ok(http::ok(&out))
+}
+
+pub async fn list(app: web::Data<App>, subject: Subject, req: HttpRequest) -> ApiResult<HttpResponse> {
+    list_with(&app, subject, &req, None).await
+}
+
+pub async fn list_in_org(
+    app: web::Data<App>,
+    subject: Subject,
+    path: web::Path<String>,
+    req: HttpRequest,
+) -> ApiResult<HttpResponse> {
+    list_with(&app, subject, &req, Some(path.into_inner())).await
+}
+
+pub async fn get_by_name(
+    app: web::Data<App>,
+    subject: Subject,
+    path: web::Path<(String, String)>,
+) -> ApiResult<HttpResponse> {
+    let (org, name) = path.into_inner();
+    let out = app
+        .db
+        .read(move |conn| {
+            let org = organizations::resolve(conn, &subject, &org)?;
+            let t = store::get_by_name(conn, org.id, &name)?.ok_or_else(ApiError::not_found)?;
+            subject.require_visible(Action::Read, templates::object(&t))?;
+            templates::render(conn, &t)
+        })
+        .await?;
+    Ok(http::ok(&out))
+}
+
+pub async fn get(app: web::Data<App>, subject: Subject, path: web::Path<String>) -> ApiResult<HttpResponse> {
+    let id = parse_uuid(&path.into_inner())?;
+    let out = app
+        .db
+        .read(move |conn| {
+            let t = templates::get(conn, &subject, id)?;
+            templates::render(conn, &t)
+        })
+        .await?;
+    Ok(http::ok(&out))
+}
+
+pub async fn update(
+    app: web::Data<App>,
+    subject: Subject,
+    path: web::Path<String>,
+    Body(req): Body<UpdateTemplateMeta>,
+) -> ApiResult<HttpResponse> {
+    let id = parse_uuid(&path.into_inner())?;
+    let now = sdk::now();
+    let out = app
+        .db
+        .write(move |conn| {
+            let t = templates::get(conn, &subject, id)?;
+            match templates::update(conn, &subject, &t, &req, now)? {
+                Some(t) => Ok(Some(templates::render(conn, &t)?)),
+                None => Ok(None),
+            }
+        })
+        .await?;
+    Ok(match out {
+        Some(t) => http::ok(&t),
+        None => HttpResponse::NotModified().finish(),
+    })
+}
+
+pub async fn delete(app: web::Data<App>, subject: Subject, path: web::Path<String>) -> ApiResult<HttpResponse> {
+    let id = parse_uuid(&path.into_inner())?;
+    let now = sdk::now();
+    app.db
+        .write(move |conn| {
+            let t = templates::get(conn, &subject, id)?;
+            templates::delete(conn, &subject, &t, now)
+        })
+        .await?;
+    Ok(http::message(StatusCode::OK, "Template has been deleted!"))
+}
+
+pub async fn versions(
+    app: web::Data<App>,
+    subject: Subject,
+    path: web::Path<String>,
+    req: HttpRequest,
+) -> ApiResult<HttpResponse> {
+    let id = parse_uuid(&path.into_inner())?;
+    let q = Query::from_request(&req);
+    let (limit, offset) = http::pagination(&q)?;
+    let include_archived = q.flag("include_archived");
+    let after = match q.get("after_id").filter(|s| !s.is_empty()) {
+        Some(s) => Some(Uuid::parse_str(s).map_err(|_| {
+            ApiError::bad_request("Query parameters have invalid values.").validation(
+                "after_id",
+                format!("Query param \"after_id\" must be a valid uuid: {s:?}"),
+            )
+        })?),
+        None => None,
+    };
+    let out = app
+        .db
+        .read(move |conn| {
+            let t = templates::get(conn, &subject, id)?;
+            let mut all = versions::list(conn, t.id, include_archived)?;
+            if let Some(after) = after {
+                let pos = all
+                    .iter()
+                    .position(|v| v.id == after)
+                    .ok_or_else(|| ApiError::bad_request(format!("Record at \"after_id\" ({after:?}) does not exist.")))?;
+                all.drain(..=pos);
+            }
+            let page: Vec<_> = all.into_iter().skip(offset as usize).take(limit as usize).collect();
+            templates::render_versions(conn, &page)
+        })
+        .await?;
+    Ok(http::ok(&out))
+}
+
+pub async fn version_by_name(
+    app: web::Data<App>,
+    subject: Subject,
+    path: web::Path<(String, String)>,
+) -> ApiResult<HttpResponse> {
+    let (id, name) = path.into_inner();
+    let id = parse_uuid(&id)?;
+    let out = app
+        .db
+        .read(move |conn| {
+            let t = templates::get(conn, &subject, id)?;
+            let v = versions::get_by_name(conn, t.id, &name)?.ok_or_else(|| {
+                ApiError::new(StatusCode::NOT_FOUND, format!("No template version found by name {name:?}."))
+            })?;
+            templates::render_one_version(conn, &v)
+        })
+        .await?;
+    Ok(http::ok(&out))
+}
+
+#[derive(Debug, Deserialize, Default)]
+#[serde(default)]
+pub struct UpdateActiveVersion {
+    id: Uuid,
+}
+
+pub async fn set_active_version(
+    app: web::Data<App>,
+    subject: Subject,
+    path: web::Path<String>,
+    Body(req): Body<UpdateActiveVersion>,
+) -> ApiResult<HttpResponse> {
+    let id = parse_uuid(&path.into_inner())?;
+    let mut v = crate::error::Validator::new();
+    v.check("id", "required", &req.id.to_string(), !req.id.is_nil());
+    v.finish()?;
+    let now = sdk::now();
+    app.db
+        .write(move |conn| {
+            let t = templates::get(conn, &subject, id)?;
+            templates::set_active_version(conn, &subject, &t, req.id, now)
+        })
+        .await?;
+    Ok(http::ok(&Response::message("Updated the active template version!")))
+}
+
+pub async fn examples(_subject: Subject) -> HttpResponse {
+    http::ok(&Vec::<serde_json::Value>::new())
+}

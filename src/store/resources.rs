@@ -1,0 +1,455 @@
+//! What a build created: resources, agents, apps, scripts and their timings.
+//! Loaded in batches (one query per table for any number of jobs).
+
+use std::collections::HashMap;
+
+use rusqlite::{params, params_from_iter, Connection};
+use serde_json::Value;
+use uuid::Uuid;
+
+use super::optional;
+use crate::error::ApiResult;
+use crate::sdk::Micros;
+
+#[derive(Debug, Clone, Default)]
+pub struct ResourceRow {
+    pub id: Uuid,
+    pub job_id: Uuid,
+    pub transition: String,
+    pub kind: String,
+    pub name: String,
+    pub hide: bool,
+    pub icon: String,
+    pub daily_cost: i64,
+    pub metadata: Value,
+    pub created_at: Micros,
+    pub agents: Vec<AgentRow>,
+}
+
+#[derive(Debug, Clone, Default)]
+pub struct AgentRow {
+    pub id: Uuid,
+    pub resource_id: Uuid,
+    pub name: String,
+    pub architecture: String,
+    pub operating_system: String,
+    pub directory: String,
+    pub environment_variables: Value,
+    pub version: String,
+    pub api_version: String,
+    pub connection_timeout_seconds: i64,
+    pub troubleshooting_url: String,
+    pub motd_file: String,
+    pub display_apps: Value,
+    pub metadata: Value,
+    pub lifecycle_state: String,
+    pub started_at: Option<Micros>,
+    pub ready_at: Option<Micros>,
+    pub first_connected_at: Option<Micros>,
+    pub last_connected_at: Option<Micros>,
+    pub disconnected_at: Option<Micros>,
+    pub simulated: bool,
+    pub logs_length: i64,
+    pub logs_overflowed: bool,
+    pub display_order: i64,
+    pub created_at: Micros,
+    pub updated_at: Micros,
+    pub apps: Vec<AppRow>,
+    pub scripts: Vec<ScriptRow>,
+}
+
+#[derive(Debug, Clone, Default)]
+pub struct AppRow {
+    pub id: Uuid,
+    pub agent_id: Uuid,
+    pub slug: String,
+    pub display_name: String,
+    pub command: String,
+    pub url: String,
+    pub icon: String,
+    pub subdomain: bool,
+    pub sharing_level: String,
+    pub healthcheck_url: String,
+    pub healthcheck_interval: i64,
+    pub healthcheck_threshold: i64,
+    pub health: String,
+    pub external: bool,
+    pub hidden: bool,
+    pub open_in: String,
+    pub group_name: String,
+    pub display_order: i64,
+}
+
+#[derive(Debug, Clone, Default)]
+pub struct ScriptRow {
+    pub id: Uuid,
+    pub agent_id: Uuid,
+    pub log_source_id: Uuid,
+    pub log_path: String,
+    pub script: String,
+    pub cron: String,
+    pub run_on_start: bool,
+    pub run_on_stop: bool,
+    pub start_blocks_login: bool,
+    pub timeout_seconds: i64,
+    pub display_name: String,
+    pub display_order: i64,
+}
+
+fn uuid(s: String) -> Uuid {
+    Uuid::parse_str(&s).unwrap_or_default()
+}
+
+pub fn insert_resource(conn: &Connection, r: &ResourceRow) -> ApiResult<()> {
+    conn.execute(
+        "INSERT INTO workspace_resources (id, job_id, transition, type, name, hide, icon, daily_cost, metadata, created_at)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10)",
+        params![
+            r.id.to_string(),
+            r.job_id.to_string(),
+            r.transition,
+            r.kind,
+            r.name,
+            r.hide,
+            r.icon,
+            r.daily_cost,
+            r.metadata.to_string(),
+            r.created_at
+        ],
+    )?;
+    Ok(())
+}
+
+pub fn insert_agent(conn: &Connection, a: &AgentRow, token_hash: &[u8]) -> ApiResult<()> {
+    conn.execute(
+        "INSERT INTO workspace_agents (id, resource_id, name, auth_token_hash, architecture, operating_system,
+            directory, environment_variables, connection_timeout_seconds, troubleshooting_url, motd_file,
+            display_apps, metadata, simulated, display_order, created_at, updated_at)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?16)",
+        params![
+            a.id.to_string(),
+            a.resource_id.to_string(),
+            a.name,
+            token_hash,
+            a.architecture,
+            a.operating_system,
+            a.directory,
+            a.environment_variables.to_string(),
+            a.connection_timeout_seconds,
+            a.troubleshooting_url,
+            a.motd_file,
+            a.display_apps.to_string(),
+            a.metadata.to_string(),
+            a.simulated,
+            a.display_order,
+            a.created_at
+        ],
+    )?;
+    Ok(())
+}
+
+pub fn insert_app(conn: &Connection, a: &AppRow, now: Micros) -> ApiResult<()> {
+    conn.execute(
+        "INSERT INTO workspace_apps (id, agent_id, slug, display_name, command, url, icon, subdomain, sharing_level,
+            healthcheck_url, healthcheck_interval, healthcheck_threshold, health, external, hidden, open_in,
+            group_name, display_order, created_at)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17, ?18, ?19)",
+        params![
+            a.id.to_string(),
+            a.agent_id.to_string(),
+            a.slug,
+            a.display_name,
+            a.command,
+            a.url,
+            a.icon,
+            a.subdomain,
+            a.sharing_level,
+            a.healthcheck_url,
+            a.healthcheck_interval,
+            a.healthcheck_threshold,
+            a.health,
+            a.external,
+            a.hidden,
+            a.open_in,
+            a.group_name,
+            a.display_order,
+            now
+        ],
+    )?;
+    Ok(())
+}
+
+pub fn insert_script(conn: &Connection, s: &ScriptRow, icon: &str, now: Micros) -> ApiResult<()> {
+    conn.execute(
+        "INSERT INTO workspace_agent_log_sources (id, agent_id, display_name, icon, created_at)
+         VALUES (?1, ?2, ?3, ?4, ?5)",
+        params![
+            s.log_source_id.to_string(),
+            s.agent_id.to_string(),
+            s.display_name,
+            icon,
+            now
+        ],
+    )?;
+    conn.execute(
+        "INSERT INTO workspace_agent_scripts (id, agent_id, log_source_id, log_path, script, cron, run_on_start,
+            run_on_stop, start_blocks_login, timeout_seconds, display_name, display_order, created_at)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13)",
+        params![
+            s.id.to_string(),
+            s.agent_id.to_string(),
+            s.log_source_id.to_string(),
+            s.log_path,
+            s.script,
+            s.cron,
+            s.run_on_start,
+            s.run_on_stop,
+            s.start_blocks_login,
+            s.timeout_seconds,
+            s.display_name,
+            s.display_order,
+            now
+        ],
+    )?;
+    Ok(())
+}
+
+const AGENT_COLUMNS: &str = "a.id, a.resource_id, a.name, a.architecture, a.operating_system, a.directory,
+    a.environment_variables, a.version, a.api_version, a.connection_timeout_seconds, a.troubleshooting_url,
+    a.motd_file, a.display_apps, a.metadata, a.lifecycle_state, a.started_at, a.ready_at,
+    a.first_connected_at, a.last_connected_at, a.disconnected_at, a.simulated, a.logs_length,
+    a.logs_overflowed, a.display_order, a.created_at, a.updated_at";
+
+fn agent_from_row(r: &rusqlite::Row) -> rusqlite::Result<AgentRow> {
+    let json = |i: usize| -> rusqlite::Result<Value> {
+        Ok(serde_json::from_str(&r.get::<_, String>(i)?).unwrap_or_default())
+    };
+    Ok(AgentRow {
+        id: uuid(r.get(0)?),
+        resource_id: uuid(r.get(1)?),
+        name: r.get(2)?,
+        architecture: r.get(3)?,
+        operating_system: r.get(4)?,
+        directory: r.get(5)?,
+        environment_variables: json(6)?,
+        version: r.get(7)?,
+        api_version: r.get(8)?,
+        connection_timeout_seconds: r.get(9)?,
+        troubleshooting_url: r.get(10)?,
+        motd_file: r.get(11)?,
+        display_apps: json(12)?,
+        metadata: json(13)?,
+        lifecycle_state: r.get(14)?,
+        started_at: r.get(15)?,
+        ready_at: r.get(16)?,
+        first_connected_at: r.get(17)?,
+        last_connected_at: r.get(18)?,
+        disconnected_at: r.get(19)?,
+        simulated: r.get(20)?,
+        logs_length: r.get(21)?,
+        logs_overflowed: r.get(22)?,
+        display_order: r.get(23)?,
+        created_at: r.get(24)?,
+        updated_at: r.get(25)?,
+        apps: Vec::new(),
+        scripts: Vec::new(),
+    })
+}
+
+/// Resources of the given jobs with their agents, apps and scripts: four
+/// queries whatever the number of jobs.
+pub fn for_jobs(conn: &Connection, jobs: &[Uuid]) -> ApiResult<HashMap<Uuid, Vec<ResourceRow>>> {
+    let mut out: HashMap<Uuid, Vec<ResourceRow>> = HashMap::new();
+    if jobs.is_empty() {
+        return Ok(out);
+    }
+    let ids: Vec<String> = jobs.iter().map(|j| j.to_string()).collect();
+    let ph = super::placeholders(ids.len());
+    let mut stmt = conn.prepare(&format!(
+        "SELECT id, job_id, transition, type, name, hide, icon, daily_cost, metadata, created_at
+         FROM workspace_resources WHERE job_id IN ({ph}) ORDER BY name, id"
+    ))?;
+    let resources = stmt
+        .query_map(params_from_iter(ids.iter()), |r| {
+            Ok(ResourceRow {
+                id: uuid(r.get(0)?),
+                job_id: uuid(r.get(1)?),
+                transition: r.get(2)?,
+                kind: r.get(3)?,
+                name: r.get(4)?,
+                hide: r.get(5)?,
+                icon: r.get(6)?,
+                daily_cost: r.get(7)?,
+                metadata: serde_json::from_str(&r.get::<_, String>(8)?).unwrap_or_default(),
+                created_at: r.get(9)?,
+                agents: Vec::new(),
+            })
+        })?
+        .collect::<Result<Vec<_>, _>>()?;
+    let mut agents: HashMap<Uuid, Vec<AgentRow>> = HashMap::new();
+    let mut stmt = conn.prepare(&format!(
+        "SELECT {AGENT_COLUMNS} FROM workspace_agents a JOIN workspace_resources r ON r.id = a.resource_id
+         WHERE r.job_id IN ({ph}) ORDER BY a.display_order, a.name"
+    ))?;
+    let agent_rows = stmt
+        .query_map(params_from_iter(ids.iter()), agent_from_row)?
+        .collect::<Result<Vec<_>, _>>()?;
+    let mut apps: HashMap<Uuid, Vec<AppRow>> = HashMap::new();
+    let mut stmt = conn.prepare(&format!(
+        "SELECT p.id, p.agent_id, p.slug, p.display_name, p.command, p.url, p.icon, p.subdomain, p.sharing_level,
+                p.healthcheck_url, p.healthcheck_interval, p.healthcheck_threshold, p.health, p.external,
+                p.hidden, p.open_in, p.group_name, p.display_order
+         FROM workspace_apps p JOIN workspace_agents a ON a.id = p.agent_id
+         JOIN workspace_resources r ON r.id = a.resource_id
+         WHERE r.job_id IN ({ph}) ORDER BY p.display_order, p.slug"
+    ))?;
+    for app in stmt.query_map(params_from_iter(ids.iter()), |r| {
+        Ok(AppRow {
+            id: uuid(r.get(0)?),
+            agent_id: uuid(r.get(1)?),
+            slug: r.get(2)?,
+            display_name: r.get(3)?,
+            command: r.get(4)?,
+            url: r.get(5)?,
+            icon: r.get(6)?,
+            subdomain: r.get(7)?,
+            sharing_level: r.get(8)?,
+            healthcheck_url: r.get(9)?,
+            healthcheck_interval: r.get(10)?,
+            healthcheck_threshold: r.get(11)?,
+            health: r.get(12)?,
+            external: r.get(13)?,
+            hidden: r.get(14)?,
+            open_in: r.get(15)?,
+            group_name: r.get(16)?,
+            display_order: r.get(17)?,
+        })
+    })? {
+        let app = app?;
+        apps.entry(app.agent_id).or_default().push(app);
+    }
+    let mut scripts: HashMap<Uuid, Vec<ScriptRow>> = HashMap::new();
+    let mut stmt = conn.prepare(&format!(
+        "SELECT s.id, s.agent_id, s.log_source_id, s.log_path, s.script, s.cron, s.run_on_start, s.run_on_stop,
+                s.start_blocks_login, s.timeout_seconds, s.display_name, s.display_order
+         FROM workspace_agent_scripts s JOIN workspace_agents a ON a.id = s.agent_id
+         JOIN workspace_resources r ON r.id = a.resource_id
+         WHERE r.job_id IN ({ph}) ORDER BY s.display_order"
+    ))?;
+    for s in stmt.query_map(params_from_iter(ids.iter()), |r| {
+        Ok(ScriptRow {
+            id: uuid(r.get(0)?),
+            agent_id: uuid(r.get(1)?),
+            log_source_id: uuid(r.get(2)?),
+            log_path: r.get(3)?,
+            script: r.get(4)?,
+            cron: r.get(5)?,
+            run_on_start: r.get(6)?,
+            run_on_stop: r.get(7)?,
+            start_blocks_login: r.get(8)?,
+            timeout_seconds: r.get(9)?,
+            display_name: r.get(10)?,
+            display_order: r.get(11)?,
+        })
+    })? {
+        let s = s?;
+        scripts.entry(s.agent_id).or_default().push(s);
+    }
+    for mut a in agent_rows {
+        a.apps = apps.remove(&a.id).unwrap_or_default();
+        a.scripts = scripts.remove(&a.id).unwrap_or_default();
+        agents.entry(a.resource_id).or_default().push(a);
+    }
+    for mut r in resources {
+        r.agents = agents.remove(&r.id).unwrap_or_default();
+        out.entry(r.job_id).or_default().push(r);
+    }
+    Ok(out)
+}
+
+pub fn get_agent(conn: &Connection, id: Uuid) -> ApiResult<Option<AgentRow>> {
+    let sql = format!("SELECT {AGENT_COLUMNS} FROM workspace_agents a WHERE a.id = ?");
+    optional(conn.query_row(&sql, [id.to_string()], agent_from_row))
+}
+
+pub fn agent_by_token_hash(conn: &Connection, hash: &[u8]) -> ApiResult<Option<AgentRow>> {
+    let sql = format!("SELECT {AGENT_COLUMNS} FROM workspace_agents a WHERE a.auth_token_hash = ?");
+    optional(conn.query_row(&sql, [hash], agent_from_row))
+}
+
+/// The workspace and build an agent belongs to.
+pub fn agent_owner(conn: &Connection, agent: Uuid) -> ApiResult<Option<(Uuid, Uuid)>> {
+    let row: Option<(String, String)> = optional(conn.query_row(
+        "SELECT b.workspace_id, b.id FROM workspace_agents a JOIN workspace_resources r ON r.id = a.resource_id
+         JOIN workspace_builds b ON b.job_id = r.job_id WHERE a.id = ?",
+        [agent.to_string()],
+        |r| Ok((r.get(0)?, r.get(1)?)),
+    ))?;
+    Ok(row.map(|(w, b)| (uuid(w), uuid(b))))
+}
+
+pub fn set_agent_token_hash(conn: &Connection, agent: Uuid, hash: &[u8]) -> ApiResult<()> {
+    conn.execute(
+        "UPDATE workspace_agents SET auth_token_hash = ?2, simulated = 0 WHERE id = ?1",
+        params![agent.to_string(), hash],
+    )?;
+    Ok(())
+}
+
+/// Connection and lifecycle updates, each applied only when given.
+#[derive(Debug, Default)]
+pub struct AgentUpdate {
+    pub lifecycle_state: Option<String>,
+    pub started_at: Option<Micros>,
+    pub ready_at: Option<Micros>,
+    pub connected_at: Option<Micros>,
+    pub disconnected_at: Option<Micros>,
+    pub version: Option<String>,
+    pub api_version: Option<String>,
+}
+
+pub fn update_agent(conn: &Connection, agent: Uuid, u: &AgentUpdate, now: Micros) -> ApiResult<()> {
+    conn.execute(
+        "UPDATE workspace_agents SET
+            lifecycle_state = COALESCE(?2, lifecycle_state),
+            started_at = COALESCE(?3, started_at),
+            ready_at = COALESCE(?4, ready_at),
+            first_connected_at = COALESCE(first_connected_at, ?5),
+            last_connected_at = COALESCE(?5, last_connected_at),
+            disconnected_at = COALESCE(?6, disconnected_at),
+            version = COALESCE(?7, version),
+            api_version = COALESCE(?8, api_version),
+            updated_at = ?9
+         WHERE id = ?1",
+        params![
+            agent.to_string(),
+            u.lifecycle_state,
+            u.started_at,
+            u.ready_at,
+            u.connected_at,
+            u.disconnected_at,
+            u.version,
+            u.api_version,
+            now
+        ],
+    )?;
+    Ok(())
+}
+
+pub fn add_script_timing(
+    conn: &Connection,
+    script: Uuid,
+    agent: Uuid,
+    started: Micros,
+    ended: Micros,
+    stage: &str,
+    status: &str,
+    exit_code: i64,
+) -> ApiResult<()> {
+    conn.execute(
+        "INSERT INTO workspace_agent_script_timings (script_id, agent_id, started_at, ended_at, exit_code, stage, status)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
+        params![script.to_string(), agent.to_string(), started, ended, exit_code, stage, status],
+    )?;
+    Ok(())
+}

@@ -1,0 +1,320 @@
+//! Templates and their access-control lists.
+
+use rusqlite::{params, params_from_iter, types::Value, Connection, Row};
+use uuid::Uuid;
+
+use super::optional;
+use crate::error::ApiResult;
+use crate::sdk::Micros;
+
+#[derive(Debug, Clone, Default)]
+pub struct TemplateRow {
+    pub id: Uuid,
+    pub organization_id: Uuid,
+    pub name: String,
+    pub display_name: String,
+    pub description: String,
+    pub icon: String,
+    pub provisioner: String,
+    pub active_version_id: Uuid,
+    pub created_by: Uuid,
+    pub default_ttl_ms: i64,
+    pub activity_bump_ms: i64,
+    /// Bit 0 = Monday … bit 6 = Sunday.
+    pub autostop_requirement_days: i64,
+    pub autostop_requirement_weeks: i64,
+    pub autostart_requirement_days: i64,
+    pub allow_user_autostart: bool,
+    pub allow_user_autostop: bool,
+    pub allow_user_cancel_workspace_jobs: bool,
+    pub failure_ttl_ms: i64,
+    pub time_til_dormant_ms: i64,
+    pub time_til_dormant_autodelete_ms: i64,
+    pub require_active_version: bool,
+    pub deprecation_message: String,
+    pub max_port_share_level: String,
+    pub use_classic_parameter_flow: bool,
+    pub cors_behavior: String,
+    pub created_at: Micros,
+    pub updated_at: Micros,
+    pub deleted: bool,
+    // Joined for rendering.
+    pub organization_name: String,
+    pub organization_display_name: String,
+    pub organization_icon: String,
+    pub created_by_name: String,
+    pub user_acl: Vec<(Uuid, String)>,
+    pub group_acl: Vec<(Uuid, String)>,
+}
+
+const SELECT: &str = "SELECT t.id, t.organization_id, t.name, t.display_name, t.description, t.icon,
+        t.provisioner, t.active_version_id, t.created_by, t.default_ttl_ms, t.activity_bump_ms,
+        t.autostop_requirement_days, t.autostop_requirement_weeks, t.autostart_requirement_days,
+        t.allow_user_autostart, t.allow_user_autostop, t.allow_user_cancel_workspace_jobs,
+        t.failure_ttl_ms, t.time_til_dormant_ms, t.time_til_dormant_autodelete_ms,
+        t.require_active_version, t.deprecation_message, t.max_port_share_level,
+        t.use_classic_parameter_flow, t.cors_behavior, t.created_at, t.updated_at, t.deleted,
+        o.name, o.display_name, o.icon, u.username,
+        (SELECT json_group_array(json_array(a.user_id, a.role)) FROM template_user_acl a WHERE a.template_id = t.id),
+        (SELECT json_group_array(json_array(a.group_id, a.role)) FROM template_group_acl a WHERE a.template_id = t.id)
+    FROM templates t JOIN organizations o ON o.id = t.organization_id JOIN users u ON u.id = t.created_by";
+
+fn acl(text: Option<String>) -> Vec<(Uuid, String)> {
+    let pairs: Vec<(String, String)> = text
+        .and_then(|t| serde_json::from_str(&t).ok())
+        .unwrap_or_default();
+    pairs
+        .into_iter()
+        .filter_map(|(id, role)| Uuid::parse_str(&id).ok().map(|id| (id, role)))
+        .collect()
+}
+
+fn from_row(r: &Row) -> rusqlite::Result<TemplateRow> {
+    let id = |i: usize| -> rusqlite::Result<Uuid> {
+        Ok(Uuid::parse_str(&r.get::<_, String>(i)?).unwrap_or_default())
+    };
+    Ok(TemplateRow {
+        id: id(0)?,
+        organization_id: id(1)?,
+        name: r.get(2)?,
+        display_name: r.get(3)?,
+        description: r.get(4)?,
+        icon: r.get(5)?,
+        provisioner: r.get(6)?,
+        active_version_id: id(7)?,
+        created_by: id(8)?,
+        default_ttl_ms: r.get(9)?,
+        activity_bump_ms: r.get(10)?,
+        autostop_requirement_days: r.get(11)?,
+        autostop_requirement_weeks: r.get(12)?,
+        autostart_requirement_days: r.get(13)?,
+        allow_user_autostart: r.get(14)?,
+        allow_user_autostop: r.get(15)?,
+        allow_user_cancel_workspace_jobs: r.get(16)?,
+        failure_ttl_ms: r.get(17)?,
+        time_til_dormant_ms: r.get(18)?,
+        time_til_dormant_autodelete_ms: r.get(19)?,
+        require_active_version: r.get(20)?,
+        deprecation_message: r.get(21)?,
+        max_port_share_level: r.get(22)?,
+        use_classic_parameter_flow: r.get(23)?,
+        cors_behavior: r.get(24)?,
+        created_at: r.get(25)?,
+        updated_at: r.get(26)?,
+        deleted: r.get(27)?,
+        organization_name: r.get(28)?,
+        organization_display_name: r.get(29)?,
+        organization_icon: r.get(30)?,
+        created_by_name: r.get(31)?,
+        user_acl: acl(r.get(32)?),
+        group_acl: acl(r.get(33)?),
+    })
+}
+
+pub fn insert(conn: &Connection, t: &TemplateRow) -> ApiResult<()> {
+    conn.execute(
+        "INSERT INTO templates (id, organization_id, name, display_name, description, icon, provisioner,
+            active_version_id, created_by, created_at, updated_at)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?10)",
+        params![
+            t.id.to_string(),
+            t.organization_id.to_string(),
+            t.name,
+            t.display_name,
+            t.description,
+            t.icon,
+            t.provisioner,
+            t.active_version_id.to_string(),
+            t.created_by.to_string(),
+            t.created_at
+        ],
+    )?;
+    update(conn, t)
+}
+
+/// Writes every mutable column of `t`.
+pub fn update(conn: &Connection, t: &TemplateRow) -> ApiResult<()> {
+    conn.execute(
+        "UPDATE templates SET name = ?2, display_name = ?3, description = ?4, icon = ?5,
+            active_version_id = ?6, default_ttl_ms = ?7, activity_bump_ms = ?8,
+            autostop_requirement_days = ?9, autostop_requirement_weeks = ?10,
+            autostart_requirement_days = ?11, allow_user_autostart = ?12, allow_user_autostop = ?13,
+            allow_user_cancel_workspace_jobs = ?14, failure_ttl_ms = ?15, time_til_dormant_ms = ?16,
+            time_til_dormant_autodelete_ms = ?17, require_active_version = ?18,
+            deprecation_message = ?19, max_port_share_level = ?20, use_classic_parameter_flow = ?21,
+            cors_behavior = ?22, updated_at = ?23
+         WHERE id = ?1",
+        params![
+            t.id.to_string(),
+            t.name,
+            t.display_name,
+            t.description,
+            t.icon,
+            t.active_version_id.to_string(),
+            t.default_ttl_ms,
+            t.activity_bump_ms,
+            t.autostop_requirement_days,
+            t.autostop_requirement_weeks,
+            t.autostart_requirement_days,
+            t.allow_user_autostart,
+            t.allow_user_autostop,
+            t.allow_user_cancel_workspace_jobs,
+            t.failure_ttl_ms,
+            t.time_til_dormant_ms,
+            t.time_til_dormant_autodelete_ms,
+            t.require_active_version,
+            t.deprecation_message,
+            t.max_port_share_level,
+            t.use_classic_parameter_flow,
+            t.cors_behavior,
+            t.updated_at
+        ],
+    )?;
+    Ok(())
+}
+
+pub fn soft_delete(conn: &Connection, id: Uuid, now: Micros) -> ApiResult<()> {
+    conn.execute(
+        "UPDATE templates SET deleted = 1, updated_at = ?2 WHERE id = ?1",
+        params![id.to_string(), now],
+    )?;
+    Ok(())
+}
+
+pub fn get(conn: &Connection, id: Uuid) -> ApiResult<Option<TemplateRow>> {
+    let sql = format!("{SELECT} WHERE t.id = ? AND t.deleted = 0");
+    optional(conn.query_row(&sql, [id.to_string()], from_row))
+}
+
+/// Including deleted templates (workspaces keep pointing at theirs).
+pub fn get_any(conn: &Connection, id: Uuid) -> ApiResult<Option<TemplateRow>> {
+    let sql = format!("{SELECT} WHERE t.id = ?");
+    optional(conn.query_row(&sql, [id.to_string()], from_row))
+}
+
+pub fn get_by_name(conn: &Connection, org: Uuid, name: &str) -> ApiResult<Option<TemplateRow>> {
+    let sql = format!(
+        "{SELECT} WHERE t.organization_id = ? AND lower(t.name) = lower(?) AND t.deleted = 0"
+    );
+    optional(conn.query_row(&sql, [org.to_string(), name.to_string()], from_row))
+}
+
+#[derive(Debug, Default)]
+pub struct TemplateFilter {
+    pub organization: Option<Uuid>,
+    pub exact_name: Option<String>,
+    pub fuzzy_name: Option<String>,
+    pub deprecated: Option<bool>,
+    pub ids: Option<Vec<Uuid>>,
+}
+
+pub fn list(conn: &Connection, f: &TemplateFilter) -> ApiResult<Vec<TemplateRow>> {
+    let mut clauses = vec!["t.deleted = 0".to_string()];
+    let mut args: Vec<Value> = Vec::new();
+    if let Some(o) = f.organization {
+        clauses.push("t.organization_id = ?".into());
+        args.push(Value::Text(o.to_string()));
+    }
+    if let Some(n) = &f.exact_name {
+        clauses.push("lower(t.name) = lower(?)".into());
+        args.push(Value::Text(n.clone()));
+    }
+    if let Some(n) = &f.fuzzy_name {
+        clauses.push(
+            "(instr(lower(t.name), lower(?)) > 0 OR instr(lower(t.display_name), lower(?)) > 0)"
+                .into(),
+        );
+        args.push(Value::Text(n.clone()));
+        args.push(Value::Text(n.clone()));
+    }
+    if let Some(d) = f.deprecated {
+        clauses.push(
+            if d {
+                "t.deprecation_message <> ''"
+            } else {
+                "t.deprecation_message = ''"
+            }
+            .into(),
+        );
+    }
+    if let Some(ids) = &f.ids {
+        if ids.is_empty() {
+            return Ok(Vec::new());
+        }
+        clauses.push(format!("t.id IN ({})", super::placeholders(ids.len())));
+        args.extend(ids.iter().map(|i| Value::Text(i.to_string())));
+    }
+    let sql = format!(
+        "{SELECT} WHERE {} ORDER BY lower(t.name), t.id",
+        clauses.join(" AND ")
+    );
+    let mut stmt = conn.prepare(&sql)?;
+    let rows = stmt
+        .query_map(params_from_iter(args.iter()), from_row)?
+        .collect::<Result<Vec<_>, _>>()?;
+    Ok(rows)
+}
+
+pub fn set_group_acl(
+    conn: &Connection,
+    template: Uuid,
+    group: Uuid,
+    role: Option<&str>,
+) -> ApiResult<()> {
+    match role {
+        Some(role) => conn.execute(
+            "INSERT INTO template_group_acl (template_id, group_id, role) VALUES (?1, ?2, ?3)
+             ON CONFLICT (template_id, group_id) DO UPDATE SET role = excluded.role",
+            params![template.to_string(), group.to_string(), role],
+        )?,
+        None => conn.execute(
+            "DELETE FROM template_group_acl WHERE template_id = ?1 AND group_id = ?2",
+            params![template.to_string(), group.to_string()],
+        )?,
+    };
+    Ok(())
+}
+
+pub fn set_user_acl(
+    conn: &Connection,
+    template: Uuid,
+    user: Uuid,
+    role: Option<&str>,
+) -> ApiResult<()> {
+    match role {
+        Some(role) => conn.execute(
+            "INSERT INTO template_user_acl (template_id, user_id, role) VALUES (?1, ?2, ?3)
+             ON CONFLICT (template_id, user_id) DO UPDATE SET role = excluded.role",
+            params![template.to_string(), user.to_string(), role],
+        )?,
+        None => conn.execute(
+            "DELETE FROM template_user_acl WHERE template_id = ?1 AND user_id = ?2",
+            params![template.to_string(), user.to_string()],
+        )?,
+    };
+    Ok(())
+}
+
+pub fn count_live_workspaces(conn: &Connection, template: Uuid) -> ApiResult<i64> {
+    Ok(conn.query_row(
+        "SELECT count(*) FROM workspaces WHERE template_id = ? AND deleted = 0",
+        [template.to_string()],
+        |r| r.get(0),
+    )?)
+}
+
+/// Build durations (ms) of the template's recent successful builds, per
+/// transition, newest first — for `build_time_stats`.
+pub fn build_durations(conn: &Connection, template: Uuid) -> ApiResult<Vec<(String, i64)>> {
+    let mut stmt = conn.prepare_cached(
+        "SELECT b.transition, (j.completed_at - j.started_at) / 1000 FROM workspace_builds b
+         JOIN provisioner_jobs j ON j.id = b.job_id JOIN workspaces w ON w.id = b.workspace_id
+         WHERE w.template_id = ? AND j.completed_at IS NOT NULL AND j.started_at IS NOT NULL
+           AND j.error = '' AND j.canceled_at IS NULL
+         ORDER BY j.completed_at DESC LIMIT 300",
+    )?;
+    let rows = stmt
+        .query_map([template.to_string()], |r| Ok((r.get(0)?, r.get(1)?)))?
+        .collect::<Result<Vec<_>, _>>()?;
+    Ok(rows)
+}
