@@ -62,6 +62,17 @@ pub struct Config {
     /// Largest uploaded template archive (and expanded zip), in bytes.
     #[arg(long, env = "WARREN_MAX_FILE_BYTES", default_value_t = 100 << 20)]
     pub max_file_bytes: usize,
+    /// How long the built-in provisioner's simulated stages take in all
+    /// (`0s` for instant builds).
+    #[arg(long, env = "WARREN_PROVISIONER_DELAY", default_value = "1s", value_parser = humantime::parse_duration)]
+    pub provisioner_delay: Duration,
+    /// An agent driven through the agent API that stays silent this long is
+    /// disconnected.
+    #[arg(long, env = "WARREN_AGENT_INACTIVE_TIMEOUT", default_value = "60s", value_parser = humantime::parse_duration)]
+    pub agent_inactive_timeout: Duration,
+    /// Let owners rename workspaces (Coder's `--allow-workspace-renames`).
+    #[arg(long, env = "WARREN_ALLOW_WORKSPACE_RENAMES", default_value_t = false)]
+    pub allow_workspace_renames: bool,
     /// Version string reported by `/buildinfo` and `X-Coder-Build-Version`.
     #[arg(long, env = "WARREN_BUILD_VERSION")]
     pub build_version: Option<String>,

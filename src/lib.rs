@@ -3,9 +3,11 @@
 //! `main.rs` only parses the command line; everything else is assembled here
 //! so that tests can start the same server in-process on a loopback port.
 
+pub mod agents;
 pub mod api;
 pub mod auth;
 pub mod authz;
+pub mod builds;
 pub mod config;
 pub mod error;
 pub mod files;
@@ -16,10 +18,12 @@ pub mod names;
 pub mod organizations;
 pub mod parameters;
 pub mod provisioner;
+pub mod schedule;
 pub mod sdk;
 pub mod store;
 pub mod templates;
 pub mod users;
+pub mod workspaces;
 
 use std::net::{SocketAddr, TcpListener};
 
@@ -37,6 +41,19 @@ pub struct App {
     pub deployment_id: String,
     pub access_url: String,
     pub login_limiter: auth::LoginLimiter,
+    pub provisioner: provisioner::runner::Provisioner,
+}
+
+impl App {
+    pub fn inactive_timeout_us(&self) -> i64 {
+        self.config.agent_inactive_timeout.as_micros() as i64
+    }
+
+    /// Stops background work; the server has stopped taking requests.
+    pub fn shutdown(&self) {
+        self.provisioner.stop();
+        self.db.close();
+    }
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -70,6 +87,13 @@ pub fn prepare(config: Config) -> Result<App, StartError> {
             }
         })
         .map_err(|e| StartError::Init(e.to_string()))?;
+    let orphaned = db
+        .write_blocking(|conn| store::jobs::fail_orphaned(conn, now))
+        .map_err(|e| StartError::Init(e.to_string()))?;
+    if orphaned > 0 {
+        log::warn!("failed {orphaned} provisioner job(s) left running by a previous run");
+    }
+    let provisioner = provisioner::runner::Provisioner::start(db.clone(), config.provisioner_delay);
     let version = config.version();
     let access_url = config
         .access_url
@@ -77,6 +101,7 @@ pub fn prepare(config: Config) -> Result<App, StartError> {
         .unwrap_or_else(|| format!("http://{}", config.address));
     Ok(App {
         login_limiter: auth::LoginLimiter::new(config.login_rate_limit),
+        provisioner,
         db,
         config,
         version,
@@ -141,7 +166,7 @@ impl Running {
             })
             .join();
             let _ = t.join();
-            self.app.db.close();
+            self.app.shutdown();
         }
     }
 }

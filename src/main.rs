@@ -38,7 +38,7 @@ fn main() -> std::process::ExitCode {
         // actix stops on SIGINT/SIGTERM, letting in-flight requests finish.
         warren::serve(app.clone(), listener)?.await
     });
-    app.db.close();
+    app.shutdown();
     match result {
         Ok(()) => {
             log::info!("stopped; database closed cleanly");

@@ -2,12 +2,17 @@
 //! authorize through the domain modules, serialize the answer.
 
 pub mod admin;
+pub mod agents;
+pub mod builds;
 pub mod files;
 pub mod groups;
 pub mod keys;
+pub mod logs;
 pub mod meta;
 pub mod organizations;
+pub mod templates;
 pub mod users;
+pub mod workspaces;
 
 use actix_web::web::{self, delete, get, patch, post, put, resource};
 
@@ -55,6 +60,17 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
                     .route(put().to(users::regenerate_git_ssh_key)),
             )
             .service(resource("/users/{user}/organizations").route(get().to(users::organizations)))
+            .service(
+                resource("/users/{user}/workspaces").route(post().to(workspaces::create_for_user)),
+            )
+            .service(
+                resource("/users/{user}/workspace/{workspacename}")
+                    .route(get().to(workspaces::get_by_owner_and_name)),
+            )
+            .service(
+                resource("/users/{user}/workspace/{workspacename}/builds/{buildnumber}")
+                    .route(get().to(builds::by_number)),
+            )
             .service(
                 resource("/users/{user}/organizations/{organizationname}")
                     .route(get().to(users::organization_by_name)),
@@ -114,6 +130,115 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
             .service(
                 resource("/organizations/{organization}/members/{user}/roles")
                     .route(put().to(organizations::set_member_roles)),
+            )
+            .service(
+                resource("/organizations/{organization}/members/{user}/workspaces")
+                    .route(post().to(workspaces::create_in_org)),
+            )
+            // Templates and versions.
+            .service(
+                resource("/organizations/{organization}/templateversions")
+                    .route(post().to(templates::create_version)),
+            )
+            .service(
+                resource("/organizations/{organization}/templates/examples")
+                    .route(get().to(templates::examples)),
+            )
+            .service(
+                resource("/organizations/{organization}/templates")
+                    .route(get().to(templates::list_in_org))
+                    .route(post().to(templates::create)),
+            )
+            .service(
+                resource("/organizations/{organization}/templates/{templatename}")
+                    .route(get().to(templates::get_by_name)),
+            )
+            .service(resource("/templates").route(get().to(templates::list)))
+            .service(resource("/templates/examples").route(get().to(templates::examples)))
+            .service(
+                resource("/templates/{template}")
+                    .route(get().to(templates::get))
+                    .route(patch().to(templates::update))
+                    .route(delete().to(templates::delete)),
+            )
+            .service(
+                resource("/templates/{template}/versions")
+                    .route(get().to(templates::versions))
+                    .route(patch().to(templates::set_active_version)),
+            )
+            .service(
+                resource("/templates/{template}/versions/{templateversionname}")
+                    .route(get().to(templates::version_by_name)),
+            )
+            .service(
+                resource("/templateversions/{templateversion}")
+                    .route(get().to(templates::get_version))
+                    .route(patch().to(templates::patch_version)),
+            )
+            .service(
+                resource("/templateversions/{templateversion}/rich-parameters")
+                    .route(get().to(templates::rich_parameters)),
+            )
+            .service(
+                resource("/templateversions/{templateversion}/presets")
+                    .route(get().to(templates::presets)),
+            )
+            .service(
+                resource("/templateversions/{templateversion}/variables")
+                    .route(get().to(templates::variables)),
+            )
+            .service(
+                resource("/templateversions/{templateversion}/resources")
+                    .route(get().to(templates::version_resources)),
+            )
+            .service(
+                resource("/templateversions/{templateversion}/logs")
+                    .route(get().to(templates::version_logs)),
+            )
+            .service(
+                resource("/templateversions/{templateversion}/cancel")
+                    .route(patch().to(templates::cancel_version)),
+            )
+            // Workspaces and builds.
+            .service(resource("/workspaces/{workspace}").route(get().to(workspaces::get)))
+            .service(
+                resource("/workspaces/{workspace}/builds")
+                    .route(get().to(builds::list))
+                    .route(post().to(builds::create)),
+            )
+            .service(resource("/workspacebuilds/{workspacebuild}").route(get().to(builds::get)))
+            .service(
+                resource("/workspacebuilds/{workspacebuild}/cancel")
+                    .route(patch().to(builds::cancel)),
+            )
+            .service(
+                resource("/workspacebuilds/{workspacebuild}/logs").route(get().to(builds::logs)),
+            )
+            .service(
+                resource("/workspacebuilds/{workspacebuild}/parameters")
+                    .route(get().to(builds::parameters)),
+            )
+            .service(
+                resource("/workspacebuilds/{workspacebuild}/resources")
+                    .route(get().to(builds::resources)),
+            )
+            .service(
+                resource("/workspacebuilds/{workspacebuild}/state").route(get().to(builds::state)),
+            )
+            // Agents: the agent's own API first, then agents by id.
+            .service(
+                resource("/workspaceagents/me/report-lifecycle")
+                    .route(post().to(agents::report_lifecycle)),
+            )
+            .service(resource("/workspaceagents/me/startup").route(post().to(agents::startup)))
+            .service(
+                resource("/workspaceagents/me/app-status").route(patch().to(agents::app_status)),
+            )
+            .service(resource("/workspaceagents/me/gitsshkey").route(get().to(agents::git_ssh_key)))
+            .service(resource("/workspaceagents/{workspaceagent}").route(get().to(agents::get)))
+            .service(
+                resource("/workspaceagents/{workspaceagent}/token")
+                    .route(post().to(agents::issue_token)),
             )
             // Groups.
             .service(

@@ -70,7 +70,11 @@ pub async fn patch_version(
         .write(move |conn| {
             let v = templates::get_version(conn, &subject, id)?;
             templates::require_version_update(conn, &subject, &v)?;
-            let name = if req.name.is_empty() { v.name.clone() } else { req.name.clone() };
+            let name = if req.name.is_empty() {
+                v.name.clone()
+            } else {
+                req.name.clone()
+            };
             let mut check = crate::error::Validator::new();
             check.check(
                 "name",
@@ -108,7 +112,10 @@ pub async fn rich_parameters(
             let v = templates::get_version(conn, &subject, id)?;
             templates::require_imported(conn, &v)?;
             let params = versions::parameters(conn, v.id)?;
-            Ok(params.iter().map(templates::render_parameter).collect::<Vec<_>>())
+            Ok(params
+                .iter()
+                .map(templates::render_parameter)
+                .collect::<Vec<_>>())
         })
         .await?;
     Ok(http::ok(&out))
@@ -154,7 +161,13 @@ pub async fn variables(
                         .find(|(n, _)| *n == var.name)
                         .map(|(_, v)| v.clone())
                         .unwrap_or_default();
-                    let redact = |s: String| if var.sensitive && !s.is_empty() { "*redacted*".to_string() } else { s };
+                    let redact = |s: String| {
+                        if var.sensitive && !s.is_empty() {
+                            "*redacted*".to_string()
+                        } else {
+                            s
+                        }
+                    };
                     serde_json::json!({
                         "name": var.name,
                         "description": var.description,
@@ -187,7 +200,9 @@ pub async fn cancel_version(
             job_store::cancel(conn, job.id, now)
         })
         .await?;
-    Ok(http::ok(&Response::message("Job has been marked as canceled...")))
+    Ok(http::ok(&Response::message(
+        "Job has been marked as canceled...",
+    )))
 }
 
 // ---------------------------------------------------------------- templates
@@ -211,7 +226,12 @@ pub async fn create(
     Ok(http::created(&out))
 }
 
-async fn list_with(app: &App, subject: Subject, req: &HttpRequest, org: Option<String>) -> ApiResult<HttpResponse> {
+async fn list_with(
+    app: &App,
+    subject: Subject,
+    req: &HttpRequest,
+    org: Option<String>,
+) -> ApiResult<HttpResponse> {
     let q = Query::from_request(req).get("q").unwrap_or("").to_string();
     let out = app
         .db
@@ -231,7 +251,11 @@ async fn list_with(app: &App, subject: Subject, req: &HttpRequest, org: Option<S
     Ok(http::ok(&out))
 }
 
-pub async fn list(app: web::Data<App>, subject: Subject, req: HttpRequest) -> ApiResult<HttpResponse> {
+pub async fn list(
+    app: web::Data<App>,
+    subject: Subject,
+    req: HttpRequest,
+) -> ApiResult<HttpResponse> {
     list_with(&app, subject, &req, None).await
 }
 
@@ -262,7 +286,11 @@ pub async fn get_by_name(
     Ok(http::ok(&out))
 }
 
-pub async fn get(app: web::Data<App>, subject: Subject, path: web::Path<String>) -> ApiResult<HttpResponse> {
+pub async fn get(
+    app: web::Data<App>,
+    subject: Subject,
+    path: web::Path<String>,
+) -> ApiResult<HttpResponse> {
     let id = parse_uuid(&path.into_inner())?;
     let out = app
         .db
@@ -298,7 +326,11 @@ pub async fn update(
     })
 }
 
-pub async fn delete(app: web::Data<App>, subject: Subject, path: web::Path<String>) -> ApiResult<HttpResponse> {
+pub async fn delete(
+    app: web::Data<App>,
+    subject: Subject,
+    path: web::Path<String>,
+) -> ApiResult<HttpResponse> {
     let id = parse_uuid(&path.into_inner())?;
     let now = sdk::now();
     app.db
@@ -335,13 +367,18 @@ pub async fn versions(
             let t = templates::get(conn, &subject, id)?;
             let mut all = versions::list(conn, t.id, include_archived)?;
             if let Some(after) = after {
-                let pos = all
-                    .iter()
-                    .position(|v| v.id == after)
-                    .ok_or_else(|| ApiError::bad_request(format!("Record at \"after_id\" ({after:?}) does not exist.")))?;
+                let pos = all.iter().position(|v| v.id == after).ok_or_else(|| {
+                    ApiError::bad_request(format!(
+                        "Record at \"after_id\" ({after:?}) does not exist."
+                    ))
+                })?;
                 all.drain(..=pos);
             }
-            let page: Vec<_> = all.into_iter().skip(offset as usize).take(limit as usize).collect();
+            let page: Vec<_> = all
+                .into_iter()
+                .skip(offset as usize)
+                .take(limit as usize)
+                .collect();
             templates::render_versions(conn, &page)
         })
         .await?;
@@ -360,7 +397,10 @@ pub async fn version_by_name(
         .read(move |conn| {
             let t = templates::get(conn, &subject, id)?;
             let v = versions::get_by_name(conn, t.id, &name)?.ok_or_else(|| {
-                ApiError::new(StatusCode::NOT_FOUND, format!("No template version found by name {name:?}."))
+                ApiError::new(
+                    StatusCode::NOT_FOUND,
+                    format!("No template version found by name {name:?}."),
+                )
             })?;
             templates::render_one_version(conn, &v)
         })
@@ -391,9 +431,63 @@ pub async fn set_active_version(
             templates::set_active_version(conn, &subject, &t, req.id, now)
         })
         .await?;
-    Ok(http::ok(&Response::message("Updated the active template version!")))
+    Ok(http::ok(&Response::message(
+        "Updated the active template version!",
+    )))
 }
 
 pub async fn examples(_subject: Subject) -> HttpResponse {
     http::ok(&Vec::<serde_json::Value>::new())
+}
+
+pub async fn version_logs(
+    app: web::Data<App>,
+    subject: Subject,
+    path: web::Path<String>,
+    req: HttpRequest,
+    payload: web::Payload,
+) -> ApiResult<HttpResponse> {
+    let id = parse_uuid(&path.into_inner())?;
+    let (after, follow) = super::logs::params(&req)?;
+    let job = app
+        .db
+        .read(move |conn| Ok(templates::get_version(conn, &subject, id)?.job_id))
+        .await?;
+    super::logs::respond(app, req, payload, job, after, follow).await
+}
+
+/// Resources a version would create, for both transitions, with fresh agent
+/// ids, sorted by name.
+pub async fn version_resources(
+    app: web::Data<App>,
+    subject: Subject,
+    path: web::Path<String>,
+) -> ApiResult<HttpResponse> {
+    let id = parse_uuid(&path.into_inner())?;
+    let timeout = app.inactive_timeout_us();
+    let out = app
+        .db
+        .read(move |conn| {
+            let v = templates::get_version(conn, &subject, id)?;
+            let job = templates::require_imported(conn, &v)?;
+            let model = versions::model(conn, v.id)?.unwrap_or_default();
+            let now = sdk::now();
+            let all: Vec<_> = model.resources.iter().collect();
+            let persistent: Vec<_> = model.resources.iter().filter(|r| r.persistent).collect();
+            let mut rows = crate::provisioner::runner::plan_rows(job.id, "start", &all, now);
+            rows.extend(crate::provisioner::runner::plan_rows(
+                job.id,
+                "stop",
+                &persistent,
+                now,
+            ));
+            rows.sort_by(|a, b| a.name.cmp(&b.name));
+            let none = Default::default();
+            Ok(rows
+                .iter()
+                .map(|r| crate::agents::render_resource(r, &none, now, timeout))
+                .collect::<Vec<_>>())
+        })
+        .await?;
+    Ok(http::ok(&out))
 }

@@ -2,4 +2,5 @@
 //! `coder_*` blocks, running no Terraform) and simulates builds and agents.
 
 pub mod model;
+pub mod runner;
 pub mod terraform;

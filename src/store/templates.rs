@@ -318,3 +318,22 @@ pub fn build_durations(conn: &Connection, template: Uuid) -> ApiResult<Vec<(Stri
         .collect::<Result<Vec<_>, _>>()?;
     Ok(rows)
 }
+
+/// Templates by id, deleted ones included, in one query.
+pub fn list_any(conn: &Connection, ids: &[Uuid]) -> ApiResult<Vec<TemplateRow>> {
+    if ids.is_empty() {
+        return Ok(Vec::new());
+    }
+    let sql = format!(
+        "{SELECT} WHERE t.id IN ({})",
+        super::placeholders(ids.len())
+    );
+    let mut stmt = conn.prepare(&sql)?;
+    let rows = stmt
+        .query_map(
+            params_from_iter(ids.iter().map(|i| i.to_string())),
+            from_row,
+        )?
+        .collect::<Result<Vec<_>, _>>()?;
+    Ok(rows)
+}

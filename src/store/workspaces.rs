@@ -75,7 +75,8 @@ pub fn from_row(r: &Row) -> rusqlite::Result<WorkspaceRow> {
     })
 }
 
-pub fn insert(conn: &Connection, w: &WorkspaceRow) -> ApiResult<()> {
+/// Plain SQLite result: the caller maps the unique-name violation to 409.
+pub fn insert(conn: &Connection, w: &WorkspaceRow) -> rusqlite::Result<()> {
     conn.execute(
         "INSERT INTO workspaces (id, owner_id, organization_id, template_id, name, autostart_schedule, ttl_ms,
             next_start_at, last_used_at, automatic_updates, created_at, updated_at)

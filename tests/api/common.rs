@@ -90,7 +90,31 @@ pub fn test_config(dir: &TempDir) -> Config {
     c.address = "127.0.0.1:0".into();
     c.db = dir.path().join("warren.db");
     c.access_url = None;
+    c.provisioner_delay = Duration::ZERO;
     c
+}
+
+/// A tar archive of the files of `tests/fixtures/<name>`.
+pub fn fixture_tar(name: &str) -> Vec<u8> {
+    let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("tests/fixtures")
+        .join(name);
+    let mut b = tar::Builder::new(Vec::new());
+    let mut entries: Vec<_> = std::fs::read_dir(&dir)
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .collect();
+    entries.sort();
+    for p in entries {
+        let data = std::fs::read(&p).unwrap();
+        let mut h = tar::Header::new_gnu();
+        h.set_size(data.len() as u64);
+        h.set_mode(0o644);
+        h.set_cksum();
+        b.append_data(&mut h, p.file_name().unwrap(), data.as_slice())
+            .unwrap();
+    }
+    b.into_inner().unwrap()
 }
 
 impl Server {
@@ -172,6 +196,129 @@ impl Server {
             text,
             headers,
         }
+    }
+
+    /// Sends raw bytes with a content type.
+    pub fn upload(&self, token: &str, content_type: &str, data: &[u8]) -> Resp {
+        let req = ureq::http::Request::builder()
+            .method("POST")
+            .uri(self.url("/api/v2/files"))
+            .header("Coder-Session-Token", token)
+            .header("Content-Type", content_type)
+            .body(data.to_vec())
+            .unwrap();
+        let mut resp = self.agent.run(req).unwrap();
+        let status = resp.status().as_u16();
+        let headers = resp
+            .headers()
+            .iter()
+            .map(|(k, v)| (k.to_string(), v.to_str().unwrap_or("").to_string()))
+            .collect();
+        let text = resp.body_mut().read_to_string().unwrap_or_default();
+        let body = serde_json::from_str(&text).unwrap_or(Value::Null);
+        Resp {
+            status,
+            body,
+            text,
+            headers,
+        }
+    }
+
+    /// Polls `path` until `done(body)` holds (the provisioner runs in the
+    /// background), failing after ten seconds.
+    pub fn wait_for(&self, path: &str, token: &str, done: impl Fn(&Value) -> bool) -> Value {
+        let start = std::time::Instant::now();
+        loop {
+            let r = self.get(path, token);
+            if r.status == 200 && done(&r.body) {
+                return r.body;
+            }
+            assert!(
+                start.elapsed() < Duration::from_secs(10),
+                "timed out waiting on {path}: {}",
+                r.text
+            );
+            std::thread::sleep(Duration::from_millis(20));
+        }
+    }
+
+    /// Uploads a fixture, imports it as a version and waits for the import.
+    pub fn import(&self, owner: &Owner, fixture: &str, template_id: Option<&str>) -> Value {
+        let file = self.upload(&owner.token, "application/x-tar", &fixture_tar(fixture));
+        let file_id = file.body["hash"]
+            .as_str()
+            .unwrap_or_else(|| panic!("{}", file.text))
+            .to_string();
+        let mut body =
+            json!({"storage_method": "file", "file_id": file_id, "provisioner": "terraform"});
+        if let Some(t) = template_id {
+            body["template_id"] = json!(t);
+        }
+        let r = self.post(
+            &format!("/api/v2/organizations/{}/templateversions", owner.org),
+            &owner.token,
+            body,
+        );
+        let id = r.ok(201)["id"].as_str().unwrap().to_string();
+        self.wait_for(
+            &format!("/api/v2/templateversions/{id}"),
+            &owner.token,
+            |v| {
+                matches!(
+                    v["job"]["status"].as_str(),
+                    Some("succeeded" | "failed" | "canceled")
+                )
+            },
+        )
+    }
+
+    /// A template named `name` from the docker fixture.
+    pub fn template(&self, owner: &Owner, name: &str) -> Value {
+        let v = self.import(owner, "docker", None);
+        assert_eq!(v["job"]["status"], "succeeded", "{v}");
+        let r = self.post(
+            &format!("/api/v2/organizations/{}/templates", owner.org),
+            &owner.token,
+            json!({"name": name, "template_version_id": v["id"]}),
+        );
+        r.ok(201).clone()
+    }
+
+    /// Creates a workspace for `token`'s user and waits for its first build.
+    pub fn workspace(&self, token: &str, template_id: &str, name: &str) -> Value {
+        let r = self.post(
+            "/api/v2/users/me/workspaces",
+            token,
+            json!({"template_id": template_id, "name": name}),
+        );
+        let id = r.ok(201)["id"].as_str().unwrap().to_string();
+        self.wait_build(token, &id)
+    }
+
+    /// Waits until the workspace's latest build has completed and, for a
+    /// start, its agents are ready.
+    pub fn wait_build(&self, token: &str, workspace: &str) -> Value {
+        self.wait_for(
+            &format!("/api/v2/workspaces/{workspace}?include_deleted=true"),
+            token,
+            |w| {
+                let b = &w["latest_build"];
+                let done = matches!(
+                    b["job"]["status"].as_str(),
+                    Some("succeeded" | "failed" | "canceled")
+                );
+                let agents_ready = b["resources"].as_array().into_iter().flatten().all(|r| {
+                    r["agents"]
+                        .as_array()
+                        .into_iter()
+                        .flatten()
+                        .all(|a| a["lifecycle_state"] == "ready")
+                });
+                done && (b["transition"] != "start"
+                    || b["job"]["status"] != "succeeded"
+                    || agents_ready)
+            },
+        )
     }
 
     pub fn get(&self, path: &str, token: &str) -> Resp {

@@ -6,4 +6,5 @@ mod foundation;
 mod groups;
 mod keys;
 mod organizations;
+mod templates;
 mod users;

@@ -1,0 +1,303 @@
+//! Workspace build routes.
+
+use actix_web::http::StatusCode;
+use actix_web::{web, HttpRequest, HttpResponse};
+use uuid::Uuid;
+
+use crate::authz::{Action, Subject};
+use crate::builds::{self, BuildContext, CreateBuildRequest};
+use crate::error::{ApiError, ApiResult, Response};
+use crate::http::{self, parse_uuid, Body, Query};
+use crate::store::builds::{self as store, BuildRow};
+use crate::store::jobs as job_store;
+use crate::store::templates as template_store;
+use crate::store::workspaces::{self as ws_store, WorkspaceRow};
+use crate::{sdk, templates, users, workspaces, App};
+
+fn render_all(
+    conn: &rusqlite::Connection,
+    app: &App,
+    bs: &[BuildRow],
+    ws: &[WorkspaceRow],
+) -> ApiResult<Vec<serde_json::Value>> {
+    let loaded = builds::load(conn, bs, ws)?;
+    let now = sdk::now();
+    bs.iter()
+        .map(|b| builds::render(b, &loaded, now, app.inactive_timeout_us()))
+        .collect()
+}
+
+/// A build and its workspace, which the subject may read.
+fn readable_build(
+    conn: &rusqlite::Connection,
+    subject: &Subject,
+    id: Uuid,
+) -> ApiResult<(BuildRow, WorkspaceRow)> {
+    let b = store::get(conn, id)?.ok_or_else(ApiError::not_found)?;
+    let w = workspaces::get(conn, subject, b.workspace_id)?;
+    Ok((b, w))
+}
+
+pub async fn create(
+    app: web::Data<App>,
+    subject: Subject,
+    path: web::Path<String>,
+    Body(req): Body<CreateBuildRequest>,
+) -> ApiResult<HttpResponse> {
+    let id = parse_uuid(&path.into_inner())?;
+    let now = sdk::now();
+    let a = app.clone();
+    let out = app
+        .db
+        .write(move |conn| {
+            let w = workspaces::get(conn, &subject, id)?;
+            let t =
+                template_store::get_any(conn, w.template_id)?.ok_or_else(ApiError::not_found)?;
+            let b = builds::create(
+                conn,
+                &subject,
+                &BuildContext {
+                    workspace: &w,
+                    template: &t,
+                    first: false,
+                    system_reason: None,
+                },
+                &req,
+                now,
+            )?;
+            Ok(render_all(conn, &a, &[b], &[])?.remove(0))
+        })
+        .await?;
+    app.provisioner.wake();
+    Ok(http::created(&out))
+}
+
+pub async fn list(
+    app: web::Data<App>,
+    subject: Subject,
+    path: web::Path<String>,
+    req: HttpRequest,
+) -> ApiResult<HttpResponse> {
+    let id = parse_uuid(&path.into_inner())?;
+    let q = Query::from_request(&req);
+    let (limit, offset) = http::pagination(&q)?;
+    let since = match q.get("since").filter(|s| !s.is_empty()) {
+        None => None,
+        Some(s) => Some(
+            chrono::DateTime::parse_from_rfc3339(s)
+                .map_err(|_| {
+                    ApiError::bad_request("Query parameters have invalid values.").validation(
+                        "since",
+                        format!("Query param \"since\" must be a valid date format (2006-01-02T15:04:05Z07:00): {s:?}"),
+                    )
+                })?
+                .timestamp_micros(),
+        ),
+    };
+    let after = match q.get("after_id").filter(|s| !s.is_empty()) {
+        None => None,
+        Some(s) => Some(Uuid::parse_str(s).map_err(|_| {
+            ApiError::bad_request("Query parameters have invalid values.").validation(
+                "after_id",
+                format!("Query param \"after_id\" must be a valid uuid: {s:?}"),
+            )
+        })?),
+    };
+    let a = app.clone();
+    let out = app
+        .db
+        .read(move |conn| {
+            let w = workspaces::get(conn, &subject, id)?;
+            let mut all = store::list(conn, w.id, since)?;
+            if let Some(after) = after {
+                let pos = all.iter().position(|b| b.id == after).ok_or_else(|| {
+                    ApiError::bad_request(format!(
+                        "Record at \"after_id\" ({after:?}) does not exist."
+                    ))
+                })?;
+                all.drain(..=pos);
+            }
+            let page: Vec<BuildRow> = all
+                .into_iter()
+                .skip(offset as usize)
+                .take(limit as usize)
+                .collect();
+            render_all(conn, &a, &page, std::slice::from_ref(&w))
+        })
+        .await?;
+    Ok(http::ok(&out))
+}
+
+pub async fn get(
+    app: web::Data<App>,
+    subject: Subject,
+    path: web::Path<String>,
+) -> ApiResult<HttpResponse> {
+    let id = parse_uuid(&path.into_inner())?;
+    let a = app.clone();
+    let out = app
+        .db
+        .read(move |conn| {
+            let (b, w) = readable_build(conn, &subject, id)?;
+            Ok(render_all(conn, &a, &[b], &[w])?.remove(0))
+        })
+        .await?;
+    Ok(http::ok(&out))
+}
+
+pub async fn by_number(
+    app: web::Data<App>,
+    subject: Subject,
+    path: web::Path<(String, String, String)>,
+) -> ApiResult<HttpResponse> {
+    let (user, name, number) = path.into_inner();
+    let number: i32 = number.parse().map_err(|e: std::num::ParseIntError| {
+        ApiError::bad_request("Failed to parse build number as integer.").detail(e.to_string())
+    })?;
+    let a = app.clone();
+    let out = app
+        .db
+        .read(move |conn| {
+            let owner = users::resolve(conn, &subject, &user)?;
+            let w = ws_store::get_by_owner_name(conn, owner.id, &name, true)?
+                .ok_or_else(ApiError::not_found)?;
+            subject.require_visible(Action::Read, workspaces::object(&w))?;
+            let b =
+                store::get_by_number(conn, w.id, number as i64)?.ok_or_else(ApiError::not_found)?;
+            Ok(render_all(conn, &a, &[b], &[w])?.remove(0))
+        })
+        .await?;
+    Ok(http::ok(&out))
+}
+
+pub async fn cancel(
+    app: web::Data<App>,
+    subject: Subject,
+    path: web::Path<String>,
+    req: HttpRequest,
+) -> ApiResult<HttpResponse> {
+    let id = parse_uuid(&path.into_inner())?;
+    let expect = Query::from_request(&req)
+        .get("expect_status")
+        .map(str::to_string);
+    if let Some(e) = &expect {
+        if !matches!(e.as_str(), "running" | "pending") {
+            return Err(ApiError::bad_request(
+                "Invalid expect_status. Only 'running' or 'pending' are allowed.",
+            ));
+        }
+    }
+    let now = sdk::now();
+    app.db
+        .write(move |conn| {
+            let (b, w) = readable_build(conn, &subject, id)?;
+            subject.require_visible(Action::Update, workspaces::object(&w))?;
+            let t =
+                template_store::get_any(conn, w.template_id)?.ok_or_else(ApiError::not_found)?;
+            if !t.allow_user_cancel_workspace_jobs
+                && !subject.can(Action::Update, templates::object(&t))
+            {
+                return Err(ApiError::forbidden_msg(
+                    "User is not allowed to cancel workspace builds. Owner role is required.",
+                ));
+            }
+            let job = job_store::get(conn, b.job_id)?.ok_or_else(ApiError::not_found)?;
+            builds::check_cancelable(&job)?;
+            if let Some(e) = &expect {
+                if job.status() != e {
+                    return Err(ApiError::new(
+                        StatusCode::PRECONDITION_FAILED,
+                        format!(
+                            "Job is not in the expected state. Expected: {e}, Got: {}",
+                            job.status()
+                        ),
+                    ));
+                }
+            }
+            job_store::cancel(conn, job.id, now)
+        })
+        .await?;
+    app.provisioner.wake();
+    Ok(http::ok(&Response::message(
+        "Job has been marked as canceled...",
+    )))
+}
+
+pub async fn logs(
+    app: web::Data<App>,
+    subject: Subject,
+    path: web::Path<String>,
+    req: HttpRequest,
+    payload: web::Payload,
+) -> ApiResult<HttpResponse> {
+    let id = parse_uuid(&path.into_inner())?;
+    let (after, follow) = super::logs::params(&req)?;
+    let job = app
+        .db
+        .read(move |conn| Ok(readable_build(conn, &subject, id)?.0.job_id))
+        .await?;
+    super::logs::respond(app, req, payload, job, after, follow).await
+}
+
+pub async fn parameters(
+    app: web::Data<App>,
+    subject: Subject,
+    path: web::Path<String>,
+) -> ApiResult<HttpResponse> {
+    let id = parse_uuid(&path.into_inner())?;
+    let out = app
+        .db
+        .read(move |conn| {
+            let (b, _) = readable_build(conn, &subject, id)?;
+            store::parameters(conn, b.id)
+        })
+        .await?;
+    let out: Vec<_> = out
+        .into_iter()
+        .map(|(name, value)| serde_json::json!({"name": name, "value": value}))
+        .collect();
+    Ok(http::ok(&out))
+}
+
+pub async fn resources(
+    app: web::Data<App>,
+    subject: Subject,
+    path: web::Path<String>,
+) -> ApiResult<HttpResponse> {
+    let id = parse_uuid(&path.into_inner())?;
+    let a = app.clone();
+    let out = app
+        .db
+        .read(move |conn| {
+            let (b, w) = readable_build(conn, &subject, id)?;
+            let job = job_store::get(conn, b.job_id)?.ok_or_else(ApiError::not_found)?;
+            if job.completed_at.is_none() {
+                return Err(ApiError::bad_request("Job hasn't completed!"));
+            }
+            let rendered = render_all(conn, &a, &[b], &[w])?.remove(0);
+            Ok(rendered["resources"].clone())
+        })
+        .await?;
+    Ok(http::ok(&out))
+}
+
+pub async fn state(
+    app: web::Data<App>,
+    subject: Subject,
+    path: web::Path<String>,
+) -> ApiResult<HttpResponse> {
+    let id = parse_uuid(&path.into_inner())?;
+    let out = app
+        .db
+        .read(move |conn| {
+            let (b, w) = readable_build(conn, &subject, id)?;
+            let t =
+                template_store::get_any(conn, w.template_id)?.ok_or_else(ApiError::not_found)?;
+            subject.require_visible(Action::Update, templates::object(&t))?;
+            Ok(store::state(conn, b.id)?.unwrap_or_default())
+        })
+        .await?;
+    Ok(HttpResponse::Ok()
+        .content_type("application/json")
+        .body(out))
+}

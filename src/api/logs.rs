@@ -1,0 +1,135 @@
+//! Provisioner job logs: a JSON page, or with `follow` a WebSocket that
+//! sends each log as one JSON message and closes normally when the job has
+//! completed and every log has been sent.
+
+use std::time::Duration;
+
+use actix::{Actor, ActorContext, AsyncContext, StreamHandler, WrapFuture};
+use actix_web::{web, HttpRequest, HttpResponse};
+use actix_web_actors::ws;
+use uuid::Uuid;
+
+use crate::error::{ApiError, ApiResult};
+use crate::http::{self, Query};
+use crate::jobs;
+use crate::store::jobs as store;
+use crate::App;
+
+const PAGE: i64 = 1000;
+const POLL: Duration = Duration::from_millis(200);
+
+/// `after` and `follow` of a logs request.
+pub fn params(req: &HttpRequest) -> ApiResult<(i64, bool)> {
+    let q = Query::from_request(req);
+    let after = match q.get("after").filter(|s| !s.is_empty()) {
+        None => 0,
+        Some(s) => s
+            .parse::<i64>()
+            .map_err(|_| ApiError::bad_request("Query param \"after\" must be an integer."))?,
+    };
+    let follow = q.0.iter().any(|(k, v)| k == "follow" && v != "false");
+    Ok((after, follow))
+}
+
+/// Answers a logs request for `job` (already authorized).
+pub async fn respond(
+    app: web::Data<App>,
+    req: HttpRequest,
+    payload: web::Payload,
+    job: Uuid,
+    after: i64,
+    follow: bool,
+) -> ApiResult<HttpResponse> {
+    if !follow {
+        let logs = app
+            .db
+            .read(move |conn| store::logs(conn, job, after, PAGE * 10))
+            .await?;
+        let out: Vec<_> = logs.iter().map(jobs::render_log).collect();
+        return Ok(http::ok(&out));
+    }
+    let stream = LogStream {
+        app: app.clone(),
+        job,
+        after,
+        busy: false,
+    };
+    ws::start(stream, &req, payload)
+        .map_err(|e| ApiError::bad_request("Failed to accept websocket.").detail(e.to_string()))
+}
+
+struct LogStream {
+    app: web::Data<App>,
+    job: Uuid,
+    after: i64,
+    busy: bool,
+}
+
+impl LogStream {
+    fn poll(&mut self, ctx: &mut ws::WebsocketContext<Self>) {
+        if self.busy {
+            return;
+        }
+        self.busy = true;
+        let app = self.app.clone();
+        let (job, after) = (self.job, self.after);
+        let fut = async move {
+            app.db
+                .read(move |conn| {
+                    let logs = store::logs(conn, job, after, PAGE)?;
+                    let done = store::get(conn, job)?.is_none_or(|j| j.completed_at.is_some());
+                    Ok((logs, done))
+                })
+                .await
+        };
+        ctx.spawn(fut.into_actor(self).map(|res, act, ctx| {
+            act.busy = false;
+            match res {
+                Ok((logs, done)) => {
+                    let more = logs.len() as i64 == PAGE;
+                    for l in &logs {
+                        act.after = l.id;
+                        if let Ok(text) = serde_json::to_string(&jobs::render_log(l)) {
+                            ctx.text(text);
+                        }
+                    }
+                    if done && !more {
+                        ctx.close(Some(ws::CloseReason {
+                            code: ws::CloseCode::Normal,
+                            description: None,
+                        }));
+                        ctx.stop();
+                    }
+                }
+                Err(_) => {
+                    ctx.close(Some(ws::CloseReason {
+                        code: ws::CloseCode::Error,
+                        description: Some("internal error reading logs".into()),
+                    }));
+                    ctx.stop();
+                }
+            }
+        }));
+    }
+}
+
+use actix::ActorFutureExt;
+
+impl Actor for LogStream {
+    type Context = ws::WebsocketContext<Self>;
+
+    fn started(&mut self, ctx: &mut Self::Context) {
+        self.poll(ctx);
+        ctx.run_interval(POLL, |act, ctx| act.poll(ctx));
+    }
+}
+
+impl StreamHandler<Result<ws::Message, ws::ProtocolError>> for LogStream {
+    fn handle(&mut self, msg: Result<ws::Message, ws::ProtocolError>, ctx: &mut Self::Context) {
+        match msg {
+            Ok(ws::Message::Ping(p)) => ctx.pong(&p),
+            Ok(ws::Message::Close(_)) | Err(_) => ctx.stop(),
+            _ => {}
+        }
+    }
+}

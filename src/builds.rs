@@ -1,0 +1,455 @@
+//! Workspace builds: the checks and parameter rules of a new build, its job,
+//! cancellation, and the `codersdk.WorkspaceBuild` shape.
+
+use std::collections::HashMap;
+
+use base64::Engine;
+use rusqlite::Connection;
+use serde::Deserialize;
+use serde_json::{json, Value};
+use uuid::Uuid;
+
+use crate::agents::{self, AppStatuses};
+use crate::authz::{Action, Subject};
+use crate::error::{ApiError, ApiResult, Validator};
+use crate::jobs;
+use crate::parameters;
+use crate::sdk::{format_opt_time, format_time, Micros};
+use crate::store::builds::{self as store, BuildRow};
+use crate::store::jobs::{self as job_store, JobRow, NewJob};
+use crate::store::resources;
+use crate::store::template_versions as versions;
+use crate::store::templates::TemplateRow;
+use crate::store::users;
+use crate::store::workspaces::{self as ws_store, WorkspaceRow};
+use crate::workspaces;
+
+#[derive(Debug, Clone, Deserialize, Default)]
+pub struct NameValue {
+    pub name: String,
+    pub value: String,
+}
+
+#[derive(Debug, Deserialize, Default)]
+#[serde(default)]
+pub struct CreateBuildRequest {
+    pub transition: String,
+    pub template_version_id: Option<Uuid>,
+    pub rich_parameter_values: Vec<NameValue>,
+    /// Older clients' name for the same values.
+    pub parameter_values: Vec<NameValue>,
+    pub template_version_preset_id: Option<Uuid>,
+    pub orphan: bool,
+    pub state: Option<String>,
+    pub log_level: String,
+    pub reason: String,
+    pub dry_run: bool,
+}
+
+const CLIENT_REASONS: &[&str] = &[
+    "dashboard",
+    "cli",
+    "ssh_connection",
+    "vscode_connection",
+    "jetbrains_connection",
+];
+
+/// Everything a new build needs that does not come from the request.
+pub struct BuildContext<'a> {
+    pub workspace: &'a WorkspaceRow,
+    pub template: &'a TemplateRow,
+    /// The first build of a new workspace.
+    pub first: bool,
+    /// Set for builds the server itself starts (autostart, autostop…).
+    pub system_reason: Option<&'static str>,
+}
+
+/// Validates and queues a build in the caller's transaction; returns it.
+pub fn create(
+    conn: &Connection,
+    subject: &Subject,
+    ctx: &BuildContext,
+    req: &CreateBuildRequest,
+    now: Micros,
+) -> ApiResult<BuildRow> {
+    let ws = ctx.workspace;
+    let t = ctx.template;
+    let mut v = Validator::new();
+    v.required("transition", &req.transition).check(
+        "transition",
+        "oneof",
+        &req.transition,
+        matches!(req.transition.as_str(), "start" | "stop" | "delete"),
+    );
+    if !req.reason.is_empty() {
+        v.check(
+            "reason",
+            "oneof",
+            &req.reason,
+            CLIENT_REASONS.contains(&req.reason.as_str()),
+        );
+    }
+    v.check(
+        "log_level",
+        "oneof",
+        &req.log_level,
+        matches!(req.log_level.as_str(), "" | "debug"),
+    );
+    v.finish()?;
+    if req.orphan && req.transition != "delete" {
+        return Err(ApiError::bad_request(
+            "Orphan is only permitted when deleting a workspace.",
+        ));
+    }
+    if req.orphan && req.state.is_some() {
+        return Err(ApiError::bad_request(
+            "ProvisionerState cannot be set alongside Orphan since state intent is unclear.",
+        ));
+    }
+    let object = workspaces::object(ws);
+    subject.require_visible(Action::Read, object)?;
+    if !ctx.first {
+        let (action, verb) = match req.transition.as_str() {
+            "start" => (Action::Start, "update"),
+            "stop" => (Action::Stop, "update"),
+            _ => (Action::Delete, "delete"),
+        };
+        if !subject.can(action, object) {
+            return Err(ApiError::forbidden_msg(format!(
+                "You do not have permission to {verb} this workspace."
+            )));
+        }
+    }
+    let template_manager = subject.can(Action::Update, crate::templates::object(t));
+    if (req.state.is_some() || req.orphan) && !template_manager {
+        return Err(ApiError::forbidden_msg(
+            "Only template managers may provide custom state",
+        ));
+    }
+    if !req.log_level.is_empty() && !template_manager {
+        return Err(ApiError::bad_request(
+            "Workspace builds with a custom log level are restricted to administrators only.",
+        ));
+    }
+    let previous = match ws.latest_build_id {
+        Some(id) => store::get(conn, id)?,
+        None => None,
+    };
+    let version_id = match req.template_version_id.filter(|v| !v.is_nil()) {
+        Some(v) => v,
+        None => {
+            let wants_active = req.transition == "start"
+                && (ws.automatic_updates == "always"
+                    || (t.require_active_version && !template_manager)
+                    || ctx.system_reason == Some("autostart"));
+            match &previous {
+                Some(p) if !wants_active => p.template_version_id,
+                _ => t.active_version_id,
+            }
+        }
+    };
+    let version = versions::get(conn, version_id)?
+        .ok_or_else(|| ApiError::bad_request("template version does not exist"))?;
+    if version.template_id != Some(t.id) {
+        return Err(ApiError::bad_request(
+            "template version doesn't match template",
+        ));
+    }
+    let vjob =
+        job_store::get(conn, version.job_id)?.ok_or_else(|| ApiError::internal("job missing"))?;
+    match vjob.status() {
+        "pending" | "running" | "canceling" => {
+            return Err(ApiError::new(
+                actix_web::http::StatusCode::NOT_ACCEPTABLE,
+                format!(
+                    "The provided template version is {}. Wait for it to complete importing!",
+                    vjob.status()
+                ),
+            ))
+        }
+        "failed" | "canceled" => {
+            return Err(ApiError::bad_request(format!(
+                "The provided template version {:?} has failed to import: {:?}. You cannot build workspaces with it!",
+                version.name, vjob.error
+            )))
+        }
+        _ => {}
+    }
+    if let Some(p) = &previous {
+        let pjob =
+            job_store::get(conn, p.job_id)?.ok_or_else(|| ApiError::internal("job missing"))?;
+        if pjob.is_active() {
+            return Err(ApiError::conflict("A workspace build is already active."));
+        }
+    }
+    // Parameters.
+    let definitions = versions::parameters(conn, version.id)?;
+    let presets = versions::presets(conn, version.id)?;
+    let chosen = match req.template_version_preset_id.filter(|p| !p.is_nil()) {
+        Some(id) => Some(
+            presets
+                .iter()
+                .find(|(pid, _)| *pid == id)
+                .ok_or_else(|| ApiError::bad_request("Invalid template version preset ID."))?,
+        ),
+        None => None,
+    };
+    let supplied: Vec<(String, String)> = req
+        .parameter_values
+        .iter()
+        .chain(req.rich_parameter_values.iter())
+        .map(|p| (p.name.clone(), p.value.clone()))
+        .collect();
+    let previous_values = match &previous {
+        Some(p) => Some(store::parameters(conn, p.id)?),
+        None => None,
+    };
+    let resolved = parameters::resolve(
+        &definitions,
+        &supplied,
+        previous_values.as_deref(),
+        chosen.map(|(_, p)| &p.parameters),
+    )
+    .map_err(|e| {
+        ApiError::bad_request(format!("Unable to validate parameter {:?}", e.name)).detail(e.detail)
+    })?;
+    if req.transition == "start"
+        && t.require_active_version
+        && version.id != t.active_version_id
+        && !template_manager
+        && !ctx.first
+    {
+        return Err(ApiError::forbidden_msg(
+            "cannot use non-active version: template requires the active version",
+        ));
+    }
+    let preset_id = chosen
+        .map(|(id, _)| *id)
+        .or_else(|| parameters::matching_preset(&presets, &resolved).copied());
+    let state: Option<Vec<u8>> = if req.orphan {
+        None
+    } else if let Some(s) = &req.state {
+        Some(
+            base64::engine::general_purpose::STANDARD
+                .decode(s)
+                .map_err(|e| {
+                    ApiError::bad_request("Request body must be valid JSON.").detail(e.to_string())
+                })?,
+        )
+    } else {
+        match &previous {
+            Some(p) => store::state(conn, p.id)?,
+            None => None,
+        }
+    };
+    let build_id = Uuid::new_v4();
+    let job_id = Uuid::new_v4();
+    job_store::insert(
+        conn,
+        &NewJob {
+            id: job_id,
+            job_type: "workspace_build",
+            provisioner: t.provisioner.clone(),
+            organization_id: ws.organization_id,
+            initiator_id: subject.user_id,
+            file_id: vjob.file_id,
+            input: json!({ "workspace_build_id": build_id, "orphan": req.orphan, "log_level": req.log_level }),
+            tags: vjob.tags.clone(),
+            now,
+        },
+    )?;
+    let build = BuildRow {
+        id: build_id,
+        workspace_id: ws.id,
+        template_version_id: version.id,
+        build_number: previous.as_ref().map(|p| p.build_number + 1).unwrap_or(1),
+        transition: req.transition.clone(),
+        initiator_id: subject.user_id,
+        reason: ctx
+            .system_reason
+            .map(str::to_string)
+            .or_else(|| Some(req.reason.clone()).filter(|r| !r.is_empty()))
+            .unwrap_or_else(|| "initiator".into()),
+        job_id,
+        template_version_preset_id: preset_id,
+        created_at: now,
+        updated_at: now,
+        ..Default::default()
+    };
+    store::insert(conn, &build, state.as_deref()).map_err(|e| match e {
+        rusqlite::Error::SqliteFailure(f, _)
+            if f.code == rusqlite::ErrorCode::ConstraintViolation =>
+        {
+            ApiError::conflict("A workspace build is already active.")
+        }
+        e => ApiError::internal(e),
+    })?;
+    store::insert_parameters(conn, build_id, &resolved)?;
+    ws_store::set_latest_build(conn, ws.id, build_id, now)?;
+    store::get(conn, build_id)?.ok_or_else(|| ApiError::internal("build vanished"))
+}
+
+/// Coder's refusals for canceling a job.
+pub fn check_cancelable(job: &JobRow) -> ApiResult<()> {
+    if job.completed_at.is_some() {
+        return Err(ApiError::bad_request("Job has already completed!"));
+    }
+    if job.canceled_at.is_some() {
+        return Err(ApiError::bad_request(
+            "Job has already been marked as canceled!",
+        ));
+    }
+    Ok(())
+}
+
+/// Workspace status from the latest build's job status and transition.
+pub fn status(job_status: &str, transition: &str) -> &'static str {
+    match (job_status, transition) {
+        ("pending", _) => "pending",
+        ("running", "start") => "starting",
+        ("running", "stop") => "stopping",
+        ("running", _) => "deleting",
+        ("succeeded", "start") => "running",
+        ("succeeded", "stop") => "stopped",
+        ("succeeded", _) => "deleted",
+        ("canceling", _) => "canceling",
+        ("canceled", _) => "canceled",
+        _ => "failed",
+    }
+}
+
+/// App statuses of the given workspaces, newest first per app.
+pub fn app_statuses(conn: &Connection, workspaces: &[Uuid]) -> ApiResult<AppStatuses> {
+    let mut out: AppStatuses = HashMap::new();
+    if workspaces.is_empty() {
+        return Ok(out);
+    }
+    let sql = format!(
+        "SELECT id, created_at, workspace_id, agent_id, app_id, state, message, uri, icon, needs_user_attention
+         FROM workspace_app_statuses WHERE workspace_id IN ({}) ORDER BY created_at DESC, rowid DESC",
+        crate::store::placeholders(workspaces.len())
+    );
+    let mut stmt = conn.prepare(&sql)?;
+    let rows = stmt.query_map(
+        rusqlite::params_from_iter(workspaces.iter().map(|w| w.to_string())),
+        |r| {
+            let app: String = r.get(4)?;
+            Ok((
+                Uuid::parse_str(&app).unwrap_or_default(),
+                json!({
+                    "id": r.get::<_, String>(0)?,
+                    "created_at": format_time(r.get(1)?),
+                    "workspace_id": r.get::<_, String>(2)?,
+                    "agent_id": r.get::<_, String>(3)?,
+                    "app_id": app,
+                    "state": r.get::<_, String>(5)?,
+                    "message": r.get::<_, String>(6)?,
+                    "uri": r.get::<_, String>(7)?,
+                    "icon": r.get::<_, String>(8)?,
+                    "needs_user_attention": r.get::<_, bool>(9)?,
+                }),
+            ))
+        },
+    )?;
+    for row in rows {
+        let (app, v) = row?;
+        out.entry(app).or_default().push(v);
+    }
+    Ok(out)
+}
+
+/// Everything needed to render builds, loaded in batches.
+pub struct Loaded {
+    pub jobs: HashMap<Uuid, JobRow>,
+    pub resources: HashMap<Uuid, Vec<resources::ResourceRow>>,
+    pub statuses: AppStatuses,
+    pub owners: HashMap<Uuid, users::UserRow>,
+    pub workspaces: HashMap<Uuid, WorkspaceRow>,
+}
+
+pub fn load(
+    conn: &Connection,
+    builds: &[BuildRow],
+    workspaces: &[WorkspaceRow],
+) -> ApiResult<Loaded> {
+    let job_ids: Vec<Uuid> = builds.iter().map(|b| b.job_id).collect();
+    let jobs = job_store::get_many(conn, &job_ids)?
+        .into_iter()
+        .map(|j| (j.id, j))
+        .collect();
+    let resources = resources::for_jobs(conn, &job_ids)?;
+    let mut ws: HashMap<Uuid, WorkspaceRow> =
+        workspaces.iter().map(|w| (w.id, w.clone())).collect();
+    let missing: Vec<Uuid> = builds
+        .iter()
+        .map(|b| b.workspace_id)
+        .filter(|id| !ws.contains_key(id))
+        .collect();
+    for w in ws_store::get_many(conn, &missing)? {
+        ws.insert(w.id, w);
+    }
+    let ws_ids: Vec<Uuid> = ws.keys().copied().collect();
+    let statuses = app_statuses(conn, &ws_ids)?;
+    let mut owner_ids: Vec<Uuid> = ws.values().map(|w| w.owner_id).collect();
+    owner_ids.sort();
+    owner_ids.dedup();
+    let owners = users::get_many(conn, &owner_ids)?
+        .into_iter()
+        .map(|u| (u.id, u))
+        .collect();
+    Ok(Loaded {
+        jobs,
+        resources,
+        statuses,
+        owners,
+        workspaces: ws,
+    })
+}
+
+pub fn render(b: &BuildRow, l: &Loaded, now: Micros, inactive_timeout_us: i64) -> ApiResult<Value> {
+    let job = l
+        .jobs
+        .get(&b.job_id)
+        .ok_or_else(|| ApiError::internal("job missing"))?;
+    let ws = l
+        .workspaces
+        .get(&b.workspace_id)
+        .ok_or_else(|| ApiError::internal("workspace missing"))?;
+    let owner = l.owners.get(&ws.owner_id);
+    let resources: Vec<Value> = l
+        .resources
+        .get(&b.job_id)
+        .map(|rs| {
+            rs.iter()
+                .map(|r| agents::render_resource(r, &l.statuses, now, inactive_timeout_us))
+                .collect()
+        })
+        .unwrap_or_default();
+    Ok(json!({
+        "id": b.id,
+        "created_at": format_time(b.created_at),
+        "updated_at": format_time(b.updated_at),
+        "workspace_id": ws.id,
+        "workspace_name": ws.name,
+        "workspace_owner_id": ws.owner_id,
+        "workspace_owner_name": owner.map(|o| o.username.as_str()).unwrap_or(""),
+        "workspace_owner_avatar_url": owner.map(|o| o.avatar_url.as_str()).unwrap_or(""),
+        "template_version_id": b.template_version_id,
+        "template_version_name": b.template_version_name,
+        "template_version_preset_id": b.template_version_preset_id,
+        "build_number": b.build_number,
+        "transition": b.transition,
+        "initiator_id": b.initiator_id,
+        "initiator_name": b.initiator_name,
+        "job": jobs::render(job),
+        "reason": b.reason,
+        "resources": resources,
+        "deadline": format_opt_time(b.deadline),
+        "max_deadline": format_opt_time(b.max_deadline),
+        "status": status(job.status(), &b.transition),
+        "daily_cost": b.daily_cost,
+        "matched_provisioners": jobs::matched_provisioners(),
+        "has_ai_task": b.has_ai_task,
+        "has_external_agent": b.has_external_agent,
+    }))
+}

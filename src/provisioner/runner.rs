@@ -1,0 +1,636 @@
+//! The in-process provisioner daemon: takes queued jobs in order, runs
+//! imports through the Terraform reader and simulates builds and agents,
+//! writing logs and timings as a real provisioner would.
+
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, Condvar, Mutex};
+use std::thread::JoinHandle;
+use std::time::Duration;
+
+use rusqlite::Connection;
+use serde_json::json;
+use uuid::Uuid;
+
+use super::model::{Resource, TemplateModel};
+use super::terraform;
+use crate::auth::hash_secret;
+use crate::error::{ApiError, ApiResult};
+use crate::jobs::WORKER_NAME;
+use crate::sdk::{self, Micros};
+use crate::store::builds::{self, Completion};
+use crate::store::jobs::{self, JobRow, TimingRow};
+use crate::store::resources::{self, AgentRow, AgentUpdate, AppRow, ResourceRow, ScriptRow};
+use crate::store::template_versions as versions;
+use crate::store::templates;
+use crate::store::workspaces;
+use crate::store::{files, Db};
+
+struct Inner {
+    db: Db,
+    /// Time the simulated stages of one job take in all.
+    delay: Duration,
+    worker_id: Uuid,
+    pending: Mutex<bool>,
+    signal: Condvar,
+    stop: AtomicBool,
+}
+
+/// Handle to the provisioner thread.
+pub struct Provisioner {
+    inner: Arc<Inner>,
+    thread: Mutex<Option<JoinHandle<()>>>,
+}
+
+impl Provisioner {
+    pub fn start(db: Db, delay: Duration) -> Provisioner {
+        let inner = Arc::new(Inner {
+            db,
+            delay,
+            worker_id: Uuid::new_v4(),
+            pending: Mutex::new(true),
+            signal: Condvar::new(),
+            stop: AtomicBool::new(false),
+        });
+        let worker = inner.clone();
+        let thread = std::thread::Builder::new()
+            .name("provisioner".into())
+            .spawn(move || worker.run())
+            .ok();
+        Provisioner {
+            inner,
+            thread: Mutex::new(thread),
+        }
+    }
+
+    /// Tells the provisioner a job may be waiting.
+    pub fn wake(&self) {
+        let mut p = self.inner.pending.lock().unwrap_or_else(|e| e.into_inner());
+        *p = true;
+        self.inner.signal.notify_all();
+    }
+
+    pub fn stop(&self) {
+        self.inner.stop.store(true, Ordering::SeqCst);
+        self.wake();
+        if let Some(t) = self.thread.lock().unwrap_or_else(|e| e.into_inner()).take() {
+            let _ = t.join();
+        }
+    }
+}
+
+impl Drop for Provisioner {
+    fn drop(&mut self) {
+        self.stop();
+    }
+}
+
+/// A job was canceled while it ran.
+struct Canceled;
+
+impl Inner {
+    fn run(&self) {
+        while !self.stop.load(Ordering::SeqCst) {
+            match self.next_job() {
+                Ok(Some(id)) => {
+                    if let Err(e) = self.execute(id) {
+                        log::error!("provisioner job {id}: {e}");
+                        let now = sdk::now();
+                        let _ = self.db.write_blocking(|c| {
+                            jobs::complete(c, id, "internal error running the job", "", now)
+                        });
+                    }
+                    continue;
+                }
+                Ok(None) => {}
+                Err(e) => log::error!("provisioner: {e}"),
+            }
+            let mut p = self.pending.lock().unwrap_or_else(|e| e.into_inner());
+            if !*p {
+                p = self
+                    .signal
+                    .wait_timeout(p, Duration::from_secs(1))
+                    .map(|(g, _)| g)
+                    .unwrap_or_else(|e| e.into_inner().0);
+            }
+            *p = false;
+        }
+    }
+
+    fn next_job(&self) -> ApiResult<Option<Uuid>> {
+        let now = sdk::now();
+        self.db
+            .write_blocking(|c| jobs::acquire(c, self.worker_id, WORKER_NAME, now))
+    }
+
+    fn pause(&self, steps: u32) {
+        if !self.delay.is_zero() {
+            std::thread::sleep(self.delay / steps.max(1));
+        }
+    }
+
+    fn log(
+        &self,
+        job: Uuid,
+        source: &str,
+        level: &str,
+        stage: &str,
+        lines: &[String],
+    ) -> ApiResult<()> {
+        let now = sdk::now();
+        self.db.write_blocking(|c| {
+            for line in lines {
+                jobs::append_log(c, job, source, level, stage, line, now)?;
+            }
+            Ok(())
+        })
+    }
+
+    fn stage(
+        &self,
+        job: Uuid,
+        stage: &str,
+        lines: &[String],
+    ) -> Result<(), Result<Canceled, ApiError>> {
+        if self
+            .db
+            .write_blocking(|c| jobs::is_canceled(c, job))
+            .map_err(Err)?
+        {
+            return Err(Ok(Canceled));
+        }
+        self.log(
+            job,
+            "provisioner_daemon",
+            "info",
+            stage,
+            &[stage.to_string()],
+        )
+        .map_err(Err)?;
+        self.log(job, "provisioner", "info", stage, lines)
+            .map_err(Err)?;
+        self.pause(4);
+        Ok(())
+    }
+
+    fn execute(&self, id: Uuid) -> ApiResult<()> {
+        let job = self
+            .db
+            .write_blocking(|c| jobs::get(c, id))?
+            .ok_or_else(|| ApiError::internal("acquired job vanished"))?;
+        let result = match job.job_type.as_str() {
+            "template_version_import" => self.import(&job),
+            _ => self.build(&job),
+        };
+        match result {
+            Ok(()) => Ok(()),
+            Err(Ok(Canceled)) => {
+                let now = sdk::now();
+                self.log(
+                    id,
+                    "provisioner_daemon",
+                    "warn",
+                    "Cleaning up",
+                    &["Job canceled".into()],
+                )?;
+                self.db
+                    .write_blocking(|c| jobs::complete(c, id, "", "", now))
+            }
+            Err(Err(e)) => Err(e),
+        }
+    }
+
+    fn import(&self, job: &JobRow) -> Result<(), Result<Canceled, ApiError>> {
+        let started = sdk::now();
+        let version = self
+            .db
+            .write_blocking(|c| versions::get_by_job(c, job.id))
+            .map_err(Err)?
+            .ok_or_else(|| Err(ApiError::internal("version missing")))?;
+        self.stage(job.id, "Setting up", &["Loading template source".into()])?;
+        let file = self
+            .db
+            .write_blocking(|c| files::get(c, job.file_id))
+            .map_err(Err)?
+            .ok_or_else(|| Err(ApiError::internal("file missing")))?;
+        let parsed = terraform::import(&file.data, &version.user_variable_values);
+        let model = match parsed {
+            Ok(m) => m,
+            Err(terraform::ImportError::Archive(_)) if job.provisioner == "echo" => {
+                TemplateModel::default()
+            }
+            Err(e) => {
+                let code = match e {
+                    terraform::ImportError::MissingVariables(_) => "REQUIRED_TEMPLATE_VARIABLES",
+                    _ => "",
+                };
+                let message = e.to_string();
+                let now = sdk::now();
+                self.log(
+                    job.id,
+                    "provisioner",
+                    "error",
+                    "Parsing template parameters",
+                    &[message.clone()],
+                )
+                .map_err(Err)?;
+                return self
+                    .db
+                    .write_blocking(|c| jobs::complete(c, job.id, &message, code, now))
+                    .map_err(Err);
+            }
+        };
+        let params: Vec<String> = model
+            .parameters
+            .iter()
+            .map(|p| format!("Parameter {:?} ({})", p.name, p.kind))
+            .collect();
+        self.stage(job.id, "Parsing template parameters", &params)?;
+        let persistent: Vec<String> = model
+            .resources
+            .iter()
+            .filter(|r| r.persistent)
+            .map(|r| format!("{}.{}", r.kind, r.name))
+            .collect();
+        self.stage(job.id, "Detecting persistent resources", &persistent)?;
+        let ephemeral: Vec<String> = model
+            .resources
+            .iter()
+            .filter(|r| !r.persistent)
+            .map(|r| format!("{}.{}", r.kind, r.name))
+            .collect();
+        self.stage(job.id, "Detecting ephemeral resources", &ephemeral)?;
+        let now = sdk::now();
+        self.db
+            .write_blocking(|c| {
+                if jobs::is_canceled(c, job.id)? {
+                    return jobs::complete(c, job.id, "", "", now);
+                }
+                versions::store_model(c, version.id, &model, now)?;
+                timings(c, job.id, &model.resources, started, now)?;
+                jobs::append_log(
+                    c,
+                    job.id,
+                    "provisioner_daemon",
+                    "info",
+                    "Cleaning up",
+                    "Cleaning up",
+                    now,
+                )?;
+                jobs::complete(c, job.id, "", "", now)
+            })
+            .map_err(Err)
+    }
+
+    fn build(&self, job: &JobRow) -> Result<(), Result<Canceled, ApiError>> {
+        let started = sdk::now();
+        let build = self
+            .db
+            .write_blocking(|c| builds::get_by_job(c, job.id))
+            .map_err(Err)?
+            .ok_or_else(|| Err(ApiError::internal("build missing")))?;
+        let model = self
+            .db
+            .write_blocking(|c| versions::model(c, build.template_version_id))
+            .map_err(Err)?
+            .unwrap_or_default();
+        let orphan = job
+            .input
+            .get("orphan")
+            .and_then(|v| v.as_bool())
+            .unwrap_or(false);
+        let transition = build.transition.clone();
+        let affected: Vec<&Resource> = model
+            .resources
+            .iter()
+            .filter(|r| transition != "stop" || r.persistent)
+            .collect();
+        let names: Vec<String> = model
+            .resources
+            .iter()
+            .map(|r| format!("{}.{}", r.kind, r.name))
+            .collect();
+        self.stage(
+            job.id,
+            "Setting up",
+            &[
+                "Initializing the backend...".into(),
+                "Terraform has been successfully initialized!".into(),
+            ],
+        )?;
+        let plan = match transition.as_str() {
+            "start" => format!(
+                "Plan: {} to add, 0 to change, 0 to destroy.",
+                affected.len()
+            ),
+            "stop" => format!(
+                "Plan: 0 to add, 0 to change, {} to destroy.",
+                model.resources.len() - affected.len()
+            ),
+            _ => format!(
+                "Plan: 0 to add, 0 to change, {} to destroy.",
+                model.resources.len()
+            ),
+        };
+        self.stage(job.id, "Planning infrastructure", &[plan])?;
+        let (stage, verb) = match transition.as_str() {
+            "start" => ("Starting workspace", "Creation complete"),
+            "stop" => ("Stopping workspace", "Destruction complete"),
+            _ => ("Destroying workspace", "Destruction complete"),
+        };
+        let lines: Vec<String> = if orphan {
+            vec!["Orphaning workspace: infrastructure is left in place.".into()]
+        } else {
+            names.iter().map(|n| format!("{n}: {verb}")).collect()
+        };
+        self.stage(job.id, stage, &lines)?;
+        let now = sdk::now();
+        let agents = self
+            .db
+            .write_blocking(|c| {
+                if jobs::is_canceled(c, job.id)? {
+                    jobs::complete(c, job.id, "", "", now)?;
+                    return Ok(Vec::new());
+                }
+                let created = if transition == "delete" {
+                    Vec::new()
+                } else {
+                    materialise(c, job.id, &transition, &affected, now)?
+                };
+                let ws = workspaces::get(c, build.workspace_id)?
+                    .ok_or_else(|| ApiError::internal("workspace missing"))?;
+                let template = templates::get_any(c, ws.template_id)?
+                    .ok_or_else(|| ApiError::internal("template missing"))?;
+                let ttl = ws
+                    .ttl_ms
+                    .or(Some(template.default_ttl_ms).filter(|t| *t > 0))
+                    .filter(|t| *t > 0);
+                let deadline = match (&*transition, ttl) {
+                    ("start", Some(ttl)) => Some(now + ttl * 1000),
+                    _ => None,
+                };
+                let state = json!({
+                    "version": 4,
+                    "terraform_version": "1.9.0",
+                    "resources": affected.iter().map(|r| json!({"type": r.kind, "name": r.name, "mode": "managed"})).collect::<Vec<_>>(),
+                });
+                builds::complete(
+                    c,
+                    build.id,
+                    &Completion {
+                        deadline,
+                        max_deadline: None,
+                        daily_cost: affected.iter().map(|r| r.daily_cost).sum(),
+                        state: serde_json::to_vec(&state)?,
+                        has_ai_task: model.has_ai_task,
+                        has_external_agent: model.has_external_agent,
+                    },
+                    now,
+                )?;
+                if transition == "delete" {
+                    workspaces::mark_deleted(c, build.workspace_id, now)?;
+                }
+                timings(c, job.id, &affected.iter().map(|r| (*r).clone()).collect::<Vec<_>>(), started, now)?;
+                jobs::append_log(c, job.id, "provisioner_daemon", "info", "Cleaning up", "Cleaning up", now)?;
+                jobs::complete(c, job.id, "", "", now)?;
+                Ok(created)
+            })
+            .map_err(Err)?;
+        for agent in agents {
+            self.simulate_agent(&agent).map_err(Err)?;
+        }
+        Ok(())
+    }
+
+    /// Moves a simulated agent through connecting → connected and
+    /// created → starting → ready, running its start scripts.
+    fn simulate_agent(&self, a: &AgentRow) -> ApiResult<()> {
+        self.pause(4);
+        let now = sdk::now();
+        self.db.write_blocking(|c| {
+            resources::update_agent(
+                c,
+                a.id,
+                &AgentUpdate {
+                    lifecycle_state: Some("starting".into()),
+                    started_at: Some(now),
+                    connected_at: Some(now),
+                    version: Some(crate::config::CODER_VERSION.trim_start_matches('v').into()),
+                    api_version: Some("2.6".into()),
+                    ..Default::default()
+                },
+                now,
+            )
+        })?;
+        self.pause(4);
+        let done = sdk::now();
+        self.db.write_blocking(|c| {
+            for s in a.scripts.iter().filter(|s| s.run_on_start) {
+                resources::add_script_timing(c, s.id, a.id, now, done, "start", "ok", 0)?;
+            }
+            resources::update_agent(
+                c,
+                a.id,
+                &AgentUpdate {
+                    lifecycle_state: Some("ready".into()),
+                    ready_at: Some(done),
+                    connected_at: Some(done),
+                    ..Default::default()
+                },
+                done,
+            )
+        })
+    }
+}
+
+/// Provisioner timings: init, plan and graph for the job, apply per resource.
+fn timings(
+    c: &Connection,
+    job: Uuid,
+    resources: &[Resource],
+    started: Micros,
+    ended: Micros,
+) -> ApiResult<()> {
+    let span = (ended - started).max(4);
+    let quarter = span / 4;
+    let mut at = started;
+    for stage in ["init", "plan", "graph"] {
+        jobs::add_timing(
+            c,
+            &TimingRow {
+                job_id: job,
+                started_at: at,
+                ended_at: at + quarter,
+                stage: stage.into(),
+                source: "terraform".into(),
+                action: stage.into(),
+                resource: String::new(),
+            },
+        )?;
+        at += quarter;
+    }
+    for r in resources {
+        let provider = r.kind.split('_').next().unwrap_or("terraform").to_string();
+        jobs::add_timing(
+            c,
+            &TimingRow {
+                job_id: job,
+                started_at: at,
+                ended_at: ended,
+                stage: "apply".into(),
+                source: provider,
+                action: "create".into(),
+                resource: format!("{}.{}", r.kind, r.name),
+            },
+        )?;
+    }
+    Ok(())
+}
+
+/// The rows a transition of these resources produces: start builds get
+/// agents with new ids, apps and scripts. Pure, so a version's resources can
+/// be previewed without a build.
+pub fn plan_rows(
+    job: Uuid,
+    transition: &str,
+    resources: &[&Resource],
+    now: Micros,
+) -> Vec<ResourceRow> {
+    let mut out = Vec::new();
+    for r in resources {
+        let mut row = ResourceRow {
+            id: Uuid::new_v4(),
+            job_id: job,
+            transition: transition.into(),
+            kind: r.kind.clone(),
+            name: r.name.clone(),
+            hide: r.hide,
+            icon: r.icon.clone(),
+            daily_cost: r.daily_cost,
+            metadata: json!(r
+                .metadata
+                .iter()
+                .map(|m| json!({"key": m.key, "value": if m.sensitive { String::new() } else { m.value.clone() }, "sensitive": m.sensitive}))
+                .collect::<Vec<_>>()),
+            created_at: now,
+            agents: Vec::new(),
+        };
+        if transition == "start" {
+            for (i, a) in r.agents.iter().enumerate() {
+                let mut agent = AgentRow {
+                    id: Uuid::new_v4(),
+                    resource_id: row.id,
+                    name: a.name.clone(),
+                    architecture: a.arch.clone(),
+                    operating_system: a.os.clone(),
+                    directory: a.dir.clone(),
+                    environment_variables: json!(a.env),
+                    connection_timeout_seconds: a.connection_timeout_seconds,
+                    troubleshooting_url: a.troubleshooting_url.clone(),
+                    motd_file: a.motd_file.clone(),
+                    display_apps: serde_json::to_value(&a.display_apps).unwrap_or_default(),
+                    metadata: serde_json::to_value(&a.metadata).unwrap_or_default(),
+                    lifecycle_state: "created".into(),
+                    simulated: true,
+                    display_order: if a.order != 0 { a.order } else { i as i64 },
+                    created_at: now,
+                    updated_at: now,
+                    ..Default::default()
+                };
+                for (j, app) in a.apps.iter().enumerate() {
+                    agent.apps.push(AppRow {
+                        id: Uuid::new_v4(),
+                        agent_id: agent.id,
+                        slug: app.slug.clone(),
+                        display_name: app.display_name.clone(),
+                        command: app.command.clone(),
+                        url: app.url.clone(),
+                        icon: app.icon.clone(),
+                        subdomain: app.subdomain,
+                        sharing_level: app.share.clone(),
+                        healthcheck_url: app
+                            .healthcheck
+                            .as_ref()
+                            .map(|h| h.url.clone())
+                            .unwrap_or_default(),
+                        healthcheck_interval: app
+                            .healthcheck
+                            .as_ref()
+                            .map(|h| h.interval)
+                            .unwrap_or(0),
+                        healthcheck_threshold: app
+                            .healthcheck
+                            .as_ref()
+                            .map(|h| h.threshold)
+                            .unwrap_or(0),
+                        health: if app.healthcheck.is_some() {
+                            "initializing"
+                        } else {
+                            "disabled"
+                        }
+                        .into(),
+                        external: app.external,
+                        hidden: app.hidden,
+                        open_in: app.open_in.clone(),
+                        group_name: app.group.clone(),
+                        display_order: if app.order != 0 { app.order } else { j as i64 },
+                    });
+                }
+                for (j, s) in a.scripts.iter().enumerate() {
+                    agent.scripts.push(ScriptRow {
+                        id: Uuid::new_v4(),
+                        agent_id: agent.id,
+                        log_source_id: Uuid::new_v4(),
+                        log_path: s.log_path.clone(),
+                        script: s.script.clone(),
+                        cron: s.cron.clone(),
+                        run_on_start: s.run_on_start,
+                        run_on_stop: s.run_on_stop,
+                        start_blocks_login: s.start_blocks_login,
+                        timeout_seconds: s.timeout_seconds,
+                        display_name: s.display_name.clone(),
+                        display_order: j as i64,
+                    });
+                }
+                row.agents.push(agent);
+            }
+        }
+        out.push(row);
+    }
+    out
+}
+
+/// Writes the resources a build produced. Each agent gets a fresh token of
+/// which only the hash is kept.
+fn materialise(
+    c: &Connection,
+    job: Uuid,
+    transition: &str,
+    resources: &[&Resource],
+    now: Micros,
+) -> ApiResult<Vec<AgentRow>> {
+    let mut agents = Vec::new();
+    for row in plan_rows(job, transition, resources, now) {
+        resources::insert_resource(c, &row)?;
+        for mut agent in row.agents {
+            let token = Uuid::new_v4().to_string();
+            resources::insert_agent(c, &agent, &hash_secret(&token))?;
+            for app in &mut agent.apps {
+                if app.health == "initializing" {
+                    // The simulated app answers its health check at once.
+                    app.health = "healthy".into();
+                }
+                resources::insert_app(c, app, now)?;
+            }
+            for s in &agent.scripts {
+                let icon = if s.run_on_stop {
+                    "/emojis/25c0.png"
+                } else {
+                    "/emojis/25b6.png"
+                };
+                resources::insert_script(c, s, icon, now)?;
+            }
+            agents.push(agent);
+        }
+    }
+    Ok(agents)
+}

@@ -1,0 +1,360 @@
+//! Workspaces: creation with its first build, lookup, and the
+//! `codersdk.Workspace` shape as a given viewer sees it.
+
+use std::collections::HashMap;
+
+use rusqlite::Connection;
+use serde::Deserialize;
+use serde_json::{json, Value};
+use uuid::Uuid;
+
+use crate::authz::{Action, Object, Subject};
+use crate::builds::{self, BuildContext, CreateBuildRequest, NameValue};
+use crate::error::{ApiError, ApiResult, Validator};
+use crate::names;
+use crate::schedule;
+use crate::sdk::{format_opt_time, format_time, Micros};
+use crate::store::builds as build_store;
+use crate::store::template_versions as versions;
+use crate::store::templates::{self as template_store, TemplateRow};
+use crate::store::users::UserRow;
+use crate::store::workspaces::{self as store, WorkspaceRow};
+use crate::templates;
+
+pub fn object(w: &WorkspaceRow) -> Object<'_> {
+    Object::Workspace {
+        org: w.organization_id,
+        owner: w.owner_id,
+        users: &w.user_acl,
+        groups: &w.group_acl,
+        dormant: w.dormant_at.is_some(),
+    }
+}
+
+/// A workspace by id (deleted ones included) that the subject may read.
+pub fn get(conn: &Connection, subject: &Subject, id: Uuid) -> ApiResult<WorkspaceRow> {
+    let w = store::get(conn, id)?.ok_or_else(ApiError::not_found)?;
+    subject.require_visible(Action::Read, object(&w))?;
+    Ok(w)
+}
+
+#[derive(Debug, Deserialize, Default)]
+#[serde(default)]
+pub struct CreateWorkspaceRequest {
+    pub template_id: Option<Uuid>,
+    pub template_version_id: Option<Uuid>,
+    pub name: String,
+    pub autostart_schedule: Option<String>,
+    pub ttl_ms: Option<i64>,
+    pub rich_parameter_values: Vec<NameValue>,
+    /// Older clients' name for the same values.
+    pub parameter_values: Vec<NameValue>,
+    pub automatic_updates: String,
+    pub template_version_preset_id: Option<Uuid>,
+}
+
+/// Struct validation of the create body, with Coder's exact entries.
+pub fn validate_create(req: &CreateWorkspaceRequest) -> ApiResult<()> {
+    let t = req.template_id.unwrap_or_default();
+    let v = req.template_version_id.unwrap_or_default();
+    let mut check = Validator::new();
+    if t.is_nil() && v.is_nil() {
+        check
+            .check("template_id", "required_without", &t.to_string(), false)
+            .check(
+                "template_version_id",
+                "required_without",
+                &v.to_string(),
+                false,
+            );
+    } else if !t.is_nil() && !v.is_nil() {
+        check
+            .check("template_id", "excluded_with", &t.to_string(), false)
+            .check(
+                "template_version_id",
+                "excluded_with",
+                &v.to_string(),
+                false,
+            );
+    }
+    check.check(
+        "name",
+        "workspace_name",
+        &req.name,
+        names::valid_name(&req.name),
+    );
+    check.finish()
+}
+
+/// TTL rule of create and `PUT …/ttl`: whole minutes, 1 minute to 30 days.
+pub fn check_ttl(ttl_ms: i64) -> Result<i64, String> {
+    let truncated = ttl_ms / 60_000 * 60_000;
+    if truncated < 60_000 {
+        return Err("time until shutdown must be at least one minute".into());
+    }
+    if truncated > 30 * 24 * 3_600_000 {
+        return Err("time until shutdown must be less than 30 days".into());
+    }
+    Ok(truncated)
+}
+
+/// Creates a workspace owned by `owner` and queues its first build.
+pub fn create(
+    conn: &Connection,
+    subject: &Subject,
+    owner: &UserRow,
+    org_route: Option<Uuid>,
+    req: &CreateWorkspaceRequest,
+    now: Micros,
+) -> ApiResult<WorkspaceRow> {
+    let not_exist = |field: &str, what: String| {
+        ApiError::bad_request(what).validation(field, "template not found")
+    };
+    let template_id = match req.template_version_id.filter(|v| !v.is_nil()) {
+        Some(vid) => {
+            let v = versions::get(conn, vid)?.ok_or_else(|| {
+                not_exist(
+                    "template_version_id",
+                    format!("Template version {:?} doesn't exist.", vid.to_string()),
+                )
+            })?;
+            if v.archived {
+                return Err(ApiError::new(
+                    actix_web::http::StatusCode::INTERNAL_SERVER_ERROR,
+                    "Archived template versions cannot be used to make a workspace.",
+                )
+                .validation("template_version_id", "template version archived"));
+            }
+            v.template_id.ok_or_else(|| {
+                not_exist(
+                    "template_version_id",
+                    format!("Template version {:?} doesn't exist.", vid.to_string()),
+                )
+            })?
+        }
+        None => req.template_id.unwrap_or_default(),
+    };
+    let template = template_store::get_any(conn, template_id)?
+        .filter(|t| subject.can(Action::Read, templates::object(t)))
+        .ok_or_else(|| {
+            not_exist(
+                "template_id",
+                format!("Template {:?} doesn't exist.", template_id.to_string()),
+            )
+        })?;
+    if template.deleted {
+        return Err(ApiError::new(
+            actix_web::http::StatusCode::NOT_FOUND,
+            format!("Template {:?} has been deleted!", template.name),
+        ));
+    }
+    if let Some(org) = org_route {
+        if org != template.organization_id {
+            return Err(ApiError::forbidden_msg(format!(
+                "Template is not in organization {:?}.",
+                org.to_string()
+            )));
+        }
+    }
+    if !subject.can(
+        Action::Create,
+        Object::NewWorkspace {
+            org: template.organization_id,
+            owner: owner.id,
+        },
+    ) {
+        return Err(ApiError::forbidden_msg("Unauthorized to create workspace.").detail(
+            "You are unable to create a workspace in this organization. It is possible to have access to the template, but not be able to create a workspace. Please contact an administrator about your permissions if you feel this is an error.",
+        ));
+    }
+    if !subject.can(Action::Use, templates::object(&template)) {
+        return Err(ApiError::forbidden_msg(format!(
+            "Unauthorized access to use the template {:?}.",
+            template.name
+        ))
+        .detail("Although you are able to view the template, you are unable to create a workspace using it. Please contact an administrator about your permissions if you feel this is an error."));
+    }
+    if !template.deprecation_message.is_empty() {
+        return Err(ApiError::bad_request(format!(
+            "Template {:?} has been deprecated, and cannot be used to create a new workspace.",
+            template.name
+        ))
+        .detail(template.deprecation_message.clone()));
+    }
+    let autostart = req.autostart_schedule.clone().filter(|s| !s.is_empty());
+    let next_start_at = match &autostart {
+        Some(s) => {
+            let parsed = schedule::parse(s).map_err(|e| {
+                ApiError::bad_request("Invalid Autostart Schedule.").validation("schedule", e)
+            })?;
+            parsed.next_after(now, template.autostart_requirement_days)
+        }
+        None => None,
+    };
+    let ttl_ms = match req.ttl_ms.filter(|t| *t != 0) {
+        Some(t) => Some(check_ttl(t).map_err(|e| {
+            ApiError::bad_request("Invalid Workspace Time to Shutdown.").validation("ttl_ms", e)
+        })?),
+        None => Some(template.default_ttl_ms).filter(|t| *t > 0),
+    };
+    let automatic_updates = match req.automatic_updates.as_str() {
+        "" => "never",
+        "always" => "always",
+        "never" => "never",
+        _ => {
+            return Err(
+                ApiError::bad_request("Invalid Workspace Automatic Updates setting.").validation(
+                    "automatic_updates",
+                    "Automatic updates must be always or never",
+                ),
+            )
+        }
+    };
+    let conflict = || {
+        ApiError::conflict(format!("Workspace {:?} already exists.", req.name))
+            .validation("name", "This value is already in use and should be unique.")
+    };
+    if store::get_by_owner_name(conn, owner.id, &req.name, false)?.is_some() {
+        return Err(conflict());
+    }
+    let w = WorkspaceRow {
+        id: Uuid::new_v4(),
+        owner_id: owner.id,
+        organization_id: template.organization_id,
+        template_id: template.id,
+        name: req.name.clone(),
+        autostart_schedule: autostart,
+        ttl_ms,
+        next_start_at,
+        last_used_at: now,
+        automatic_updates: automatic_updates.into(),
+        created_at: now,
+        updated_at: now,
+        ..Default::default()
+    };
+    store::insert(conn, &w).map_err(|e| match e {
+        // The unique index settles a race between two creates of one name.
+        rusqlite::Error::SqliteFailure(f, _)
+            if f.code == rusqlite::ErrorCode::ConstraintViolation =>
+        {
+            conflict()
+        }
+        e => ApiError::internal(e),
+    })?;
+    let w = store::get(conn, w.id)?.ok_or_else(|| ApiError::internal("workspace vanished"))?;
+    builds::create(
+        conn,
+        subject,
+        &BuildContext {
+            workspace: &w,
+            template: &template,
+            first: true,
+            system_reason: None,
+        },
+        &CreateBuildRequest {
+            transition: "start".into(),
+            template_version_id: req.template_version_id,
+            rich_parameter_values: req.rich_parameter_values.clone(),
+            parameter_values: req.parameter_values.clone(),
+            template_version_preset_id: req.template_version_preset_id,
+            ..Default::default()
+        },
+        now,
+    )?;
+    store::get(conn, w.id)?.ok_or_else(|| ApiError::internal("workspace vanished"))
+}
+
+/// Renders workspaces for `viewer`, loading their builds, jobs, resources,
+/// owners and templates in batches.
+pub fn render_many(
+    conn: &Connection,
+    viewer: &Subject,
+    ws: &[WorkspaceRow],
+    allow_renames: bool,
+    now: Micros,
+    inactive_timeout_us: i64,
+) -> ApiResult<Vec<Value>> {
+    let build_ids: Vec<Uuid> = ws.iter().filter_map(|w| w.latest_build_id).collect();
+    let builds: HashMap<Uuid, build_store::BuildRow> = build_store::get_many(conn, &build_ids)?
+        .into_iter()
+        .map(|b| (b.id, b))
+        .collect();
+    let build_list: Vec<build_store::BuildRow> = builds.values().cloned().collect();
+    let loaded = builds::load(conn, &build_list, ws)?;
+    let mut template_ids: Vec<Uuid> = ws.iter().map(|w| w.template_id).collect();
+    template_ids.sort();
+    template_ids.dedup();
+    let templates: HashMap<Uuid, TemplateRow> = template_store::list_any(conn, &template_ids)?
+        .into_iter()
+        .map(|t| (t.id, t))
+        .collect();
+    let mut out = Vec::with_capacity(ws.len());
+    for w in ws {
+        let t = templates
+            .get(&w.template_id)
+            .ok_or_else(|| ApiError::internal("template missing"))?;
+        let b = w
+            .latest_build_id
+            .and_then(|id| builds.get(&id))
+            .ok_or_else(|| ApiError::internal("workspace without build"))?;
+        let build = builds::render(b, &loaded, now, inactive_timeout_us)?;
+        let owner = loaded.owners.get(&w.owner_id);
+        let mut failing = Vec::new();
+        for r in build["resources"].as_array().into_iter().flatten() {
+            for a in r["agents"].as_array().into_iter().flatten() {
+                if a["health"]["healthy"] == false {
+                    failing.push(a["id"].clone());
+                }
+            }
+        }
+        let latest_app_status = loaded
+            .statuses
+            .values()
+            .flatten()
+            .filter(|s| s["workspace_id"] == w.id.to_string())
+            .max_by(|a, b| a["created_at"].as_str().cmp(&b["created_at"].as_str()))
+            .cloned();
+        let mut v = json!({
+            "id": w.id,
+            "created_at": format_time(w.created_at),
+            "updated_at": format_time(w.updated_at),
+            "owner_id": w.owner_id,
+            "owner_name": owner.map(|o| o.username.as_str()).unwrap_or(""),
+            "owner_avatar_url": owner.map(|o| o.avatar_url.as_str()).unwrap_or(""),
+            "organization_id": w.organization_id,
+            "organization_name": t.organization_name,
+            "template_id": t.id,
+            "template_name": t.name,
+            "template_display_name": t.display_name,
+            "template_icon": t.icon,
+            "template_allow_user_cancel_workspace_jobs": t.allow_user_cancel_workspace_jobs,
+            "template_active_version_id": t.active_version_id,
+            "template_require_active_version": t.require_active_version,
+            "template_use_classic_parameter_flow": t.use_classic_parameter_flow,
+            "outdated": b.template_version_id != t.active_version_id,
+            "latest_build": build,
+            "latest_app_status": latest_app_status,
+            "name": w.name,
+            "last_used_at": format_time(w.last_used_at),
+            "deleting_at": format_opt_time(w.deleting_at),
+            "dormant_at": format_opt_time(w.dormant_at),
+            "health": { "healthy": failing.is_empty(), "failing_agents": failing },
+            "automatic_updates": w.automatic_updates,
+            "allow_renames": allow_renames,
+            "favorite": w.favorite && viewer.user_id == w.owner_id,
+            "next_start_at": format_opt_time(w.next_start_at),
+            "is_prebuild": false,
+            "task_id": null,
+        });
+        if let Some(s) = &w.autostart_schedule {
+            v["autostart_schedule"] = json!(s);
+        }
+        if !t.allow_user_autostop {
+            v["ttl_ms"] = json!(t.default_ttl_ms);
+        } else if let Some(ttl) = w.ttl_ms {
+            v["ttl_ms"] = json!(ttl);
+        }
+        out.push(v);
+    }
+    Ok(out)
+}
