@@ -22,9 +22,8 @@ pub fn status(a: &AgentRow, now: Micros, inactive_timeout_us: i64) -> &'static s
         }
         Some(_) => {
             let last = a.last_connected_at.unwrap_or(0);
-            if a.disconnected_at.is_some_and(|d| d > last) {
-                "disconnected"
-            } else if !a.simulated && now - last > inactive_timeout_us {
+            let silent = !a.simulated && now - last > inactive_timeout_us;
+            if a.disconnected_at.is_some_and(|d| d > last) || silent {
                 "disconnected"
             } else {
                 "connected"

@@ -67,7 +67,7 @@ pub struct VariableValue {
     pub value: String,
 }
 
-fn valid_version_name(s: &str) -> bool {
+pub fn valid_version_name(s: &str) -> bool {
     static RE: std::sync::OnceLock<regex::Regex> = std::sync::OnceLock::new();
     let re = RE.get_or_init(|| {
         regex::Regex::new(r"^[a-zA-Z0-9]+(?:[_.-]{1}[a-zA-Z0-9]+)*$").expect("version name regex")

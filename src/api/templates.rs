@@ -80,7 +80,7 @@ pub async fn patch_version(
                 "name",
                 "template_version_name",
                 &name,
-                name.len() <= 64 && crate::names::valid_name(&name.replace(['_', '.'], "-")),
+                templates::valid_version_name(&name),
             );
             check.finish()?;
             if let Some(t) = v.template_id {

@@ -230,7 +230,7 @@ impl Inner {
                     "provisioner",
                     "error",
                     "Parsing template parameters",
-                    &[message.clone()],
+                    std::slice::from_ref(&message),
                 )
                 .map_err(Err)?;
                 return self
@@ -425,7 +425,18 @@ impl Inner {
         let done = sdk::now();
         self.db.write_blocking(|c| {
             for s in a.scripts.iter().filter(|s| s.run_on_start) {
-                resources::add_script_timing(c, s.id, a.id, now, done, "start", "ok", 0)?;
+                resources::add_script_timing(
+                    c,
+                    &resources::ScriptTiming {
+                        script: s.id,
+                        agent: a.id,
+                        started_at: now,
+                        ended_at: done,
+                        stage: "start",
+                        status: "ok",
+                        exit_code: 0,
+                    },
+                )?;
             }
             resources::update_agent(
                 c,

@@ -436,20 +436,29 @@ pub fn update_agent(conn: &Connection, agent: Uuid, u: &AgentUpdate, now: Micros
     Ok(())
 }
 
-pub fn add_script_timing(
-    conn: &Connection,
-    script: Uuid,
-    agent: Uuid,
-    started: Micros,
-    ended: Micros,
-    stage: &str,
-    status: &str,
-    exit_code: i64,
-) -> ApiResult<()> {
+pub struct ScriptTiming<'a> {
+    pub script: Uuid,
+    pub agent: Uuid,
+    pub started_at: Micros,
+    pub ended_at: Micros,
+    pub stage: &'a str,
+    pub status: &'a str,
+    pub exit_code: i64,
+}
+
+pub fn add_script_timing(conn: &Connection, t: &ScriptTiming) -> ApiResult<()> {
     conn.execute(
         "INSERT INTO workspace_agent_script_timings (script_id, agent_id, started_at, ended_at, exit_code, stage, status)
          VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
-        params![script.to_string(), agent.to_string(), started, ended, exit_code, stage, status],
+        params![
+            t.script.to_string(),
+            t.agent.to_string(),
+            t.started_at,
+            t.ended_at,
+            t.exit_code,
+            t.stage,
+            t.status
+        ],
     )?;
     Ok(())
 }

@@ -1,6 +1,7 @@
 //! Integration tests: each starts the real warren server on a loopback port
 //! with a temporary SQLite file and speaks HTTP to it.
 
+mod builds;
 mod common;
 mod foundation;
 mod groups;

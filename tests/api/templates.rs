@@ -617,3 +617,78 @@ fn templates_crud_and_settings() {
     s.get(&format!("/api/v2/templates/{tid}"), &o.token)
         .assert_error(404, NOT_FOUND);
 }
+
+#[test]
+fn version_endpoints_not_found_forbidden_and_pending() {
+    let s = Server::start_with(|c| c.provisioner_delay = std::time::Duration::from_secs(2));
+    let o = s.setup();
+    let a = s.user(&o, "alice", &[]);
+    let file = s.upload(&o.token, "application/x-tar", &fixture_tar("docker"));
+    let r = s.post(
+        &format!("/api/v2/organizations/{}/templateversions", o.org),
+        &o.token,
+        json!({"storage_method": "file", "provisioner": "terraform", "file_id": file.body["hash"], "name": "first"}),
+    );
+    let v = r.ok(201).clone();
+    assert_eq!(v["job"]["status"], "pending");
+    assert_eq!(v["job"]["queue_position"], 1);
+    assert_eq!(v["job"]["queue_size"], 1);
+    let id = v["id"].as_str().unwrap().to_string();
+    // Until the import completes, its results are not readable.
+    for p in ["rich-parameters", "resources", "variables"] {
+        s.get(&format!("/api/v2/templateversions/{id}/{p}"), &o.token)
+            .assert_error(400, "Job hasn't completed!");
+    }
+    // An unattached version is only visible to template admins.
+    for p in [
+        "",
+        "/rich-parameters",
+        "/presets",
+        "/resources",
+        "/logs",
+        "/variables",
+    ] {
+        s.get(&format!("/api/v2/templateversions/{id}{p}"), &a.token)
+            .assert_error(404, NOT_FOUND);
+        s.get(
+            &format!("/api/v2/templateversions/7c60d51f-b44e-4682-87d6-449835ea4de6{p}"),
+            &o.token,
+        )
+        .assert_error(404, NOT_FOUND);
+    }
+    s.patch(
+        &format!("/api/v2/templateversions/{id}"),
+        &o.token,
+        json!({"name": "bad name!"}),
+    )
+    .assert_error(400, "Validation failed.")
+    .assert_field("name");
+    s.patch(
+        &format!("/api/v2/templateversions/{id}"),
+        &a.token,
+        json!({"name": "x"}),
+    )
+    .assert_error(404, NOT_FOUND);
+    // Cancel the import.
+    let r = s.patch(
+        &format!("/api/v2/templateversions/{id}/cancel"),
+        &o.token,
+        json!({}),
+    );
+    assert_eq!(r.ok(200)["message"], "Job has been marked as canceled...");
+    s.patch(
+        &format!("/api/v2/templateversions/{id}/cancel"),
+        &o.token,
+        json!({}),
+    )
+    .assert_error(400, "Job has already been marked as canceled!");
+    let done = s.wait_for(&format!("/api/v2/templateversions/{id}"), &o.token, |v| {
+        v["job"]["status"] == "canceled"
+    });
+    assert!(done["job"].get("error").is_none());
+    // Examples exist as an (empty) list.
+    assert_eq!(
+        s.get("/api/v2/templates/examples", &o.token).ok(200),
+        &json!([])
+    );
+}
