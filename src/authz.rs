@@ -262,7 +262,12 @@ impl Subject {
             ) => {
                 let own = owner == self.user_id && self.in_org(org);
                 let admin = self.is_owner() || self.org_any(org, &[ORG_ADMIN]);
-                let acl = self.acl_role(users, groups);
+                // Grants only count for members of the workspace's organization.
+                let acl = if self.in_org(org) {
+                    self.acl_role(users, groups)
+                } else {
+                    None
+                };
                 let banned = self.org_any(org, &[ORG_WORKSPACE_CREATION_BAN]);
                 match action {
                     Read => {

@@ -20,6 +20,7 @@ pub mod parameters;
 pub mod provisioner;
 pub mod schedule;
 pub mod sdk;
+pub mod sharing;
 pub mod store;
 pub mod templates;
 pub mod users;

@@ -63,6 +63,63 @@ impl Schedule {
     }
 }
 
+const DAY: Micros = 24 * 3_600_000_000;
+const HOUR: Micros = 3_600_000_000;
+
+/// The template autostop requirement's hard stop (`max_deadline`) for a build
+/// completing at `now`, with the deployment's default quiet hours (midnight
+/// UTC): the first required day at 00:00 at least an hour away, counting
+/// only weeks whose index since Monday 2023-01-02 is divisible by `weeks`.
+pub fn max_deadline(now: Micros, days: i64, weeks: i64) -> Option<Micros> {
+    if days & 0x7f == 0 {
+        return None;
+    }
+    let epoch = chrono::NaiveDate::from_ymd_opt(2023, 1, 2)?
+        .and_hms_opt(0, 0, 0)?
+        .and_utc()
+        .timestamp_micros();
+    let mut day = (now + HOUR - epoch).div_euclid(DAY) * DAY + epoch;
+    if day < now + HOUR {
+        day += DAY;
+    }
+    let weeks = weeks.max(1);
+    for _ in 0..(7 * weeks + 7) {
+        let index = (day - epoch).div_euclid(DAY);
+        let week = index.div_euclid(7);
+        let weekday = index.rem_euclid(7);
+        if week % weeks == 0 && days & (1 << weekday) != 0 {
+            return Some(day);
+        }
+        day += DAY;
+    }
+    None
+}
+
+/// Deadline of a start build completing at `now` (Coder's CalculateAutostop):
+/// now + TTL, moved to the next autostart + TTL when it would cross it, and
+/// capped by `max_deadline`.
+pub fn deadline(
+    now: Micros,
+    ttl_ms: Option<i64>,
+    autostart: Option<&Schedule>,
+    allowed_days: i64,
+    max_deadline: Option<Micros>,
+) -> Option<Micros> {
+    let mut deadline = ttl_ms.filter(|t| *t > 0).map(|ttl| {
+        let d = now + ttl * 1000;
+        match autostart.and_then(|s| s.next_after(now, allowed_days)) {
+            Some(next) if d > next => next + ttl * 1000,
+            _ => d,
+        }
+    });
+    if let Some(max) = max_deadline {
+        if deadline.is_none_or(|d| d > max) {
+            deadline = Some(max);
+        }
+    }
+    deadline
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -91,6 +148,38 @@ mod tests {
         assert_eq!(
             utc.next_after(at("2026-11-20T09:00:00Z"), 127),
             Some(at("2026-11-21T09:00:00Z"))
+        );
+    }
+
+    #[test]
+    fn deadlines_follow_ttl_autostart_and_requirements() {
+        // Autostart 09:00, TTL 12 h, started 21:45 → 21:00 next day.
+        let s = parse("0 9 * * *").unwrap();
+        let ttl = 12 * 3_600_000;
+        assert_eq!(
+            deadline(at("2026-11-23T21:45:00Z"), Some(ttl), Some(&s), 127, None),
+            Some(at("2026-11-24T21:00:00Z"))
+        );
+        assert_eq!(
+            deadline(at("2026-11-23T10:00:00Z"), Some(ttl), None, 127, None),
+            Some(at("2026-11-23T22:00:00Z"))
+        );
+        assert_eq!(
+            deadline(at("2026-11-23T10:00:00Z"), None, None, 127, None),
+            None
+        );
+        // Requirement on Sundays (bit 6): Monday 2026-11-23 → Sunday 2026-11-29 00:00.
+        let max = max_deadline(at("2026-11-23T10:00:00Z"), 1 << 6, 1);
+        assert_eq!(max, Some(at("2026-11-29T00:00:00Z")));
+        assert_eq!(
+            deadline(at("2026-11-23T10:00:00Z"), None, None, 127, max),
+            max
+        );
+        assert_eq!(max_deadline(at("2026-11-23T10:00:00Z"), 0, 1), None);
+        // Every day: the coming midnight at least an hour away.
+        assert_eq!(
+            max_deadline(at("2026-11-23T23:30:00Z"), 127, 1),
+            Some(at("2026-11-25T00:00:00Z"))
         );
     }
 

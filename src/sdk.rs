@@ -8,6 +8,9 @@ use uuid::Uuid;
 /// Go's zero time, sent for non-nullable times that were never set.
 pub const ZERO_TIME: &str = "0001-01-01T00:00:00Z";
 
+/// Go's zero time in microseconds since the Unix epoch.
+pub const ZERO_TIME_MICROS: Micros = -62_135_596_800_000_000;
+
 /// Microseconds since the epoch: warren's stored time unit.
 pub type Micros = i64;
 

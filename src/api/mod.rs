@@ -200,7 +200,43 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
                     .route(patch().to(templates::cancel_version)),
             )
             // Workspaces and builds.
-            .service(resource("/workspaces/{workspace}").route(get().to(workspaces::get)))
+            .service(
+                resource("/workspaces/{workspace}")
+                    .route(get().to(workspaces::get))
+                    .route(patch().to(workspaces::rename)),
+            )
+            .service(
+                resource("/workspaces/{workspace}/autostart")
+                    .route(put().to(workspaces::autostart)),
+            )
+            .service(resource("/workspaces/{workspace}/ttl").route(put().to(workspaces::ttl)))
+            .service(resource("/workspaces/{workspace}/extend").route(put().to(workspaces::extend)))
+            .service(
+                resource("/workspaces/{workspace}/autoupdates")
+                    .route(put().to(workspaces::autoupdates)),
+            )
+            .service(
+                resource("/workspaces/{workspace}/dormant").route(put().to(workspaces::dormant)),
+            )
+            .service(
+                resource("/workspaces/{workspace}/favorite")
+                    .route(put().to(workspaces::put_favorite))
+                    .route(delete().to(workspaces::delete_favorite)),
+            )
+            .service(resource("/workspaces/{workspace}/usage").route(post().to(workspaces::usage)))
+            .service(
+                resource("/workspaces/{workspace}/resolve-autostart")
+                    .route(get().to(workspaces::resolve_autostart)),
+            )
+            .service(
+                resource("/workspaces/{workspace}/timings").route(get().to(workspaces::timings)),
+            )
+            .service(
+                resource("/workspaces/{workspace}/acl")
+                    .route(get().to(workspaces::get_acl))
+                    .route(patch().to(workspaces::patch_acl))
+                    .route(delete().to(workspaces::delete_acl)),
+            )
             .service(
                 resource("/workspaces/{workspace}/builds")
                     .route(get().to(builds::list))

@@ -173,3 +173,330 @@ pub async fn get_by_owner_and_name(
 pub fn workspace_id(s: &str) -> ApiResult<Uuid> {
     parse_uuid(s)
 }
+
+/// Loads `{workspace}` with its template for a settings change.
+fn with_template(
+    conn: &rusqlite::Connection,
+    subject: &Subject,
+    id: Uuid,
+) -> ApiResult<(store::WorkspaceRow, crate::store::templates::TemplateRow)> {
+    let w = workspaces::get(conn, subject, id)?;
+    let t = template_store::get_any(conn, w.template_id)?.ok_or_else(ApiError::not_found)?;
+    Ok((w, t))
+}
+
+#[derive(Debug, serde::Deserialize, Default)]
+#[serde(default)]
+pub struct RenameRequest {
+    name: String,
+}
+
+pub async fn rename(
+    app: web::Data<App>,
+    subject: Subject,
+    path: web::Path<String>,
+    Body(req): Body<RenameRequest>,
+) -> ApiResult<HttpResponse> {
+    let id = parse_uuid(&path.into_inner())?;
+    let allow = app.config.allow_workspace_renames;
+    let now = sdk::now();
+    app.db
+        .write(move |conn| {
+            let w = workspaces::get(conn, &subject, id)?;
+            workspaces::rename(conn, &subject, &w, &req.name, allow, now)
+        })
+        .await?;
+    Ok(HttpResponse::NoContent().finish())
+}
+
+#[derive(Debug, serde::Deserialize, Default)]
+#[serde(default)]
+pub struct AutostartRequest {
+    schedule: Option<String>,
+}
+
+pub async fn autostart(
+    app: web::Data<App>,
+    subject: Subject,
+    path: web::Path<String>,
+    Body(req): Body<AutostartRequest>,
+) -> ApiResult<HttpResponse> {
+    let id = parse_uuid(&path.into_inner())?;
+    let now = sdk::now();
+    app.db
+        .write(move |conn| {
+            let (w, t) = with_template(conn, &subject, id)?;
+            workspaces::set_autostart(conn, &subject, &w, &t, req.schedule.as_deref(), now)
+        })
+        .await?;
+    Ok(HttpResponse::NoContent().finish())
+}
+
+#[derive(Debug, serde::Deserialize, Default)]
+#[serde(default)]
+pub struct TtlRequest {
+    ttl_ms: Option<i64>,
+}
+
+pub async fn ttl(
+    app: web::Data<App>,
+    subject: Subject,
+    path: web::Path<String>,
+    Body(req): Body<TtlRequest>,
+) -> ApiResult<HttpResponse> {
+    let id = parse_uuid(&path.into_inner())?;
+    let now = sdk::now();
+    app.db
+        .write(move |conn| {
+            let (w, t) = with_template(conn, &subject, id)?;
+            workspaces::set_ttl(conn, &subject, &w, &t, req.ttl_ms, now)
+        })
+        .await?;
+    Ok(HttpResponse::NoContent().finish())
+}
+
+/// A time given as an RFC 3339 string or, as old clients send it, as
+/// `{"time": "...", "valid": true}`.
+fn time_input(v: &serde_json::Value) -> ApiResult<Option<sdk::Micros>> {
+    let bad = |e: String| ApiError::bad_request("Request body must be valid JSON.").detail(e);
+    match v {
+        serde_json::Value::Null => Ok(None),
+        serde_json::Value::String(s) => chrono::DateTime::parse_from_rfc3339(s)
+            .map(|t| Some(t.timestamp_micros()))
+            .map_err(|e| bad(format!("deadline: {e}"))),
+        serde_json::Value::Object(o) => {
+            if o.get("valid").and_then(|v| v.as_bool()) == Some(false) {
+                return Ok(None);
+            }
+            time_input(o.get("time").unwrap_or(&serde_json::Value::Null))
+        }
+        other => Err(bad(format!("deadline: invalid type {other}"))),
+    }
+}
+
+#[derive(Debug, serde::Deserialize, Default)]
+#[serde(default)]
+pub struct ExtendRequest {
+    deadline: serde_json::Value,
+}
+
+pub async fn extend(
+    app: web::Data<App>,
+    subject: Subject,
+    path: web::Path<String>,
+    Body(req): Body<ExtendRequest>,
+) -> ApiResult<HttpResponse> {
+    let id = parse_uuid(&path.into_inner())?;
+    let deadline = time_input(&req.deadline)?.filter(|t| *t > sdk::ZERO_TIME_MICROS).ok_or_else(|| {
+        ApiError::validation_failed(vec![crate::error::Validation {
+            field: "deadline".into(),
+            detail: "Validation failed for tag \"required\" with value: \"0001-01-01 00:00:00 +0000 UTC\"".into(),
+        }])
+    })?;
+    let now = sdk::now();
+    let new = app
+        .db
+        .write(move |conn| {
+            let w = workspaces::get(conn, &subject, id)?;
+            workspaces::extend(conn, &subject, &w, deadline, now)
+        })
+        .await?;
+    let shown = sdk::to_datetime(new).format("%Y-%m-%dT%H:%M:%SZ");
+    Ok(http::ok(&crate::error::Response::message(format!(
+        "Deadline updated to {shown}."
+    ))))
+}
+
+#[derive(Debug, serde::Deserialize, Default)]
+#[serde(default)]
+pub struct AutoupdatesRequest {
+    automatic_updates: String,
+}
+
+pub async fn autoupdates(
+    app: web::Data<App>,
+    subject: Subject,
+    path: web::Path<String>,
+    Body(req): Body<AutoupdatesRequest>,
+) -> ApiResult<HttpResponse> {
+    let id = parse_uuid(&path.into_inner())?;
+    app.db
+        .write(move |conn| {
+            let w = workspaces::get(conn, &subject, id)?;
+            workspaces::set_automatic_updates(conn, &subject, &w, &req.automatic_updates)
+        })
+        .await?;
+    Ok(HttpResponse::NoContent().finish())
+}
+
+#[derive(Debug, serde::Deserialize, Default)]
+#[serde(default)]
+pub struct DormantRequest {
+    dormant: bool,
+}
+
+pub async fn dormant(
+    app: web::Data<App>,
+    subject: Subject,
+    path: web::Path<String>,
+    Body(req): Body<DormantRequest>,
+) -> ApiResult<HttpResponse> {
+    let id = parse_uuid(&path.into_inner())?;
+    let now = sdk::now();
+    let a = app.clone();
+    let out = app
+        .db
+        .write(move |conn| {
+            let (w, t) = with_template(conn, &subject, id)?;
+            if !workspaces::set_dormant(conn, &subject, &w, &t, req.dormant, now)? {
+                return Ok(None);
+            }
+            let w = store::get(conn, id)?.ok_or_else(ApiError::not_found)?;
+            subject.require(Action::Read, templates::object(&t))?;
+            Ok(Some(render_one(conn, &a, &subject, &w)?))
+        })
+        .await?;
+    Ok(match out {
+        Some(w) => http::ok(&w),
+        None => HttpResponse::NotModified().finish(),
+    })
+}
+
+async fn favorite(
+    app: web::Data<App>,
+    subject: Subject,
+    id: String,
+    value: bool,
+) -> ApiResult<HttpResponse> {
+    let id = parse_uuid(&id)?;
+    app.db
+        .write(move |conn| {
+            let w = workspaces::get(conn, &subject, id)?;
+            workspaces::set_favorite(conn, &subject, &w, value)
+        })
+        .await?;
+    Ok(HttpResponse::NoContent().finish())
+}
+
+pub async fn put_favorite(
+    app: web::Data<App>,
+    subject: Subject,
+    path: web::Path<String>,
+) -> ApiResult<HttpResponse> {
+    favorite(app, subject, path.into_inner(), true).await
+}
+
+pub async fn delete_favorite(
+    app: web::Data<App>,
+    subject: Subject,
+    path: web::Path<String>,
+) -> ApiResult<HttpResponse> {
+    favorite(app, subject, path.into_inner(), false).await
+}
+
+pub async fn usage(
+    app: web::Data<App>,
+    subject: Subject,
+    path: web::Path<String>,
+    body: web::Bytes,
+) -> ApiResult<HttpResponse> {
+    let id = parse_uuid(&path.into_inner())?;
+    if body.len() > app.config.max_body_bytes {
+        return Err(http::too_large(app.config.max_body_bytes));
+    }
+    let req: Option<workspaces::UsageRequest> = if body.iter().all(|b| b.is_ascii_whitespace()) {
+        None
+    } else {
+        Some(http::decode(&body)?)
+    };
+    let now = sdk::now();
+    app.db
+        .write(move |conn| {
+            let (w, t) = with_template(conn, &subject, id)?;
+            workspaces::record_usage(conn, &subject, &w, &t, req.as_ref(), now)
+        })
+        .await?;
+    Ok(HttpResponse::NoContent().finish())
+}
+
+pub async fn resolve_autostart(
+    app: web::Data<App>,
+    subject: Subject,
+    path: web::Path<String>,
+) -> ApiResult<HttpResponse> {
+    let id = parse_uuid(&path.into_inner())?;
+    let mismatch = app
+        .db
+        .read(move |conn| {
+            let (w, t) = with_template(conn, &subject, id)?;
+            subject.require_visible(Action::Read, templates::object(&t))?;
+            workspaces::parameter_mismatch(conn, &w, &t)
+        })
+        .await?;
+    Ok(http::ok(
+        &serde_json::json!({ "parameter_mismatch": mismatch }),
+    ))
+}
+
+pub async fn timings(
+    app: web::Data<App>,
+    subject: Subject,
+    path: web::Path<String>,
+) -> ApiResult<HttpResponse> {
+    let id = parse_uuid(&path.into_inner())?;
+    let out = app
+        .db
+        .read(move |conn| {
+            let w = workspaces::get(conn, &subject, id)?;
+            workspaces::timings(conn, &w)
+        })
+        .await?;
+    Ok(http::ok(&out))
+}
+
+pub async fn get_acl(
+    app: web::Data<App>,
+    subject: Subject,
+    path: web::Path<String>,
+) -> ApiResult<HttpResponse> {
+    let id = parse_uuid(&path.into_inner())?;
+    let out = app
+        .db
+        .read(move |conn| {
+            let w = workspaces::get(conn, &subject, id)?;
+            crate::sharing::get(conn, &subject, &w)
+        })
+        .await?;
+    Ok(http::ok(&out))
+}
+
+pub async fn patch_acl(
+    app: web::Data<App>,
+    subject: Subject,
+    path: web::Path<String>,
+    Body(req): Body<crate::sharing::UpdateAcl>,
+) -> ApiResult<HttpResponse> {
+    let id = parse_uuid(&path.into_inner())?;
+    app.db
+        .write(move |conn| {
+            let w = workspaces::get(conn, &subject, id)?;
+            crate::sharing::patch(conn, &subject, &w, &req)
+        })
+        .await?;
+    Ok(HttpResponse::NoContent().finish())
+}
+
+pub async fn delete_acl(
+    app: web::Data<App>,
+    subject: Subject,
+    path: web::Path<String>,
+) -> ApiResult<HttpResponse> {
+    let id = parse_uuid(&path.into_inner())?;
+    app.db
+        .write(move |conn| {
+            let w = workspaces::get(conn, &subject, id)?;
+            crate::sharing::clear(conn, &subject, &w)
+        })
+        .await?;
+    Ok(HttpResponse::NoContent().finish())
+}

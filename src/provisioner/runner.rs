@@ -360,14 +360,32 @@ impl Inner {
                     .ok_or_else(|| ApiError::internal("workspace missing"))?;
                 let template = templates::get_any(c, ws.template_id)?
                     .ok_or_else(|| ApiError::internal("template missing"))?;
-                let ttl = ws
-                    .ttl_ms
-                    .or(Some(template.default_ttl_ms).filter(|t| *t > 0))
-                    .filter(|t| *t > 0);
-                let deadline = match (&*transition, ttl) {
-                    ("start", Some(ttl)) => Some(now + ttl * 1000),
-                    _ => None,
+                // Coder computes both for every transition; only start
+                // builds are acted on, so others keep them empty.
+                let ttl = if template.allow_user_autostop {
+                    ws.ttl_ms
+                } else {
+                    Some(template.default_ttl_ms)
                 };
+                let autostart = ws.autostart_schedule.as_deref().and_then(|s| crate::schedule::parse(s).ok());
+                let (deadline, max_deadline) = if transition == "start" {
+                    let max = crate::schedule::max_deadline(
+                        now,
+                        template.autostop_requirement_days,
+                        template.autostop_requirement_weeks,
+                    );
+                    (
+                        crate::schedule::deadline(now, ttl, autostart.as_ref(), template.autostart_requirement_days, max),
+                        max,
+                    )
+                } else {
+                    (None, None)
+                };
+                if let Some(s) = &autostart {
+                    if let Some(next) = s.next_after(now, template.autostart_requirement_days) {
+                        workspaces::set_next_start(c, ws.id, Some(next))?;
+                    }
+                }
                 let state = json!({
                     "version": 4,
                     "terraform_version": "1.9.0",
@@ -378,7 +396,7 @@ impl Inner {
                     build.id,
                     &Completion {
                         deadline,
-                        max_deadline: None,
+                        max_deadline,
                         daily_cost: affected.iter().map(|r| r.daily_cost).sum(),
                         state: serde_json::to_vec(&state)?,
                         has_ai_task: model.has_ai_task,

@@ -154,3 +154,129 @@ pub fn mark_deleted(conn: &Connection, id: Uuid, now: Micros) -> ApiResult<()> {
     )?;
     Ok(())
 }
+
+pub fn set_name(conn: &Connection, id: Uuid, name: &str, now: Micros) -> rusqlite::Result<()> {
+    conn.execute(
+        "UPDATE workspaces SET name = ?2, updated_at = ?3 WHERE id = ?1",
+        params![id.to_string(), name, now],
+    )?;
+    Ok(())
+}
+
+pub fn set_autostart(
+    conn: &Connection,
+    id: Uuid,
+    schedule: Option<&str>,
+    next_start_at: Option<Micros>,
+) -> ApiResult<()> {
+    conn.execute(
+        "UPDATE workspaces SET autostart_schedule = ?2, next_start_at = ?3 WHERE id = ?1",
+        params![id.to_string(), schedule, next_start_at],
+    )?;
+    Ok(())
+}
+
+pub fn set_next_start(conn: &Connection, id: Uuid, next_start_at: Option<Micros>) -> ApiResult<()> {
+    conn.execute(
+        "UPDATE workspaces SET next_start_at = ?2 WHERE id = ?1",
+        params![id.to_string(), next_start_at],
+    )?;
+    Ok(())
+}
+
+pub fn set_ttl(conn: &Connection, id: Uuid, ttl_ms: Option<i64>) -> ApiResult<()> {
+    conn.execute(
+        "UPDATE workspaces SET ttl_ms = ?2 WHERE id = ?1",
+        params![id.to_string(), ttl_ms],
+    )?;
+    Ok(())
+}
+
+pub fn set_automatic_updates(conn: &Connection, id: Uuid, value: &str) -> ApiResult<()> {
+    conn.execute(
+        "UPDATE workspaces SET automatic_updates = ?2 WHERE id = ?1",
+        params![id.to_string(), value],
+    )?;
+    Ok(())
+}
+
+/// Dormancy and its deletion date in one update; waking also counts as use.
+pub fn set_dormant(
+    conn: &Connection,
+    id: Uuid,
+    dormant_at: Option<Micros>,
+    deleting_at: Option<Micros>,
+    now: Micros,
+) -> ApiResult<()> {
+    conn.execute(
+        "UPDATE workspaces SET dormant_at = ?2, deleting_at = ?3,
+            last_used_at = CASE WHEN ?2 IS NULL THEN ?4 ELSE last_used_at END
+         WHERE id = ?1",
+        params![id.to_string(), dormant_at, deleting_at, now],
+    )?;
+    Ok(())
+}
+
+pub fn set_favorite(conn: &Connection, id: Uuid, favorite: bool) -> ApiResult<()> {
+    conn.execute(
+        "UPDATE workspaces SET favorite = ?2 WHERE id = ?1",
+        params![id.to_string(), favorite],
+    )?;
+    Ok(())
+}
+
+/// Never moves `last_used_at` backwards.
+pub fn touch_last_used(conn: &Connection, id: Uuid, now: Micros) -> ApiResult<()> {
+    conn.execute(
+        "UPDATE workspaces SET last_used_at = max(last_used_at, ?2) WHERE id = ?1",
+        params![id.to_string(), now],
+    )?;
+    Ok(())
+}
+
+pub fn set_user_acl(conn: &Connection, id: Uuid, user: Uuid, role: Option<&str>) -> ApiResult<()> {
+    match role {
+        Some(r) => conn.execute(
+            "INSERT INTO workspace_user_acl (workspace_id, user_id, role) VALUES (?1, ?2, ?3)
+             ON CONFLICT (workspace_id, user_id) DO UPDATE SET role = excluded.role",
+            params![id.to_string(), user.to_string(), r],
+        )?,
+        None => conn.execute(
+            "DELETE FROM workspace_user_acl WHERE workspace_id = ?1 AND user_id = ?2",
+            params![id.to_string(), user.to_string()],
+        )?,
+    };
+    Ok(())
+}
+
+pub fn set_group_acl(
+    conn: &Connection,
+    id: Uuid,
+    group: Uuid,
+    role: Option<&str>,
+) -> ApiResult<()> {
+    match role {
+        Some(r) => conn.execute(
+            "INSERT INTO workspace_group_acl (workspace_id, group_id, role) VALUES (?1, ?2, ?3)
+             ON CONFLICT (workspace_id, group_id) DO UPDATE SET role = excluded.role",
+            params![id.to_string(), group.to_string(), r],
+        )?,
+        None => conn.execute(
+            "DELETE FROM workspace_group_acl WHERE workspace_id = ?1 AND group_id = ?2",
+            params![id.to_string(), group.to_string()],
+        )?,
+    };
+    Ok(())
+}
+
+pub fn clear_acl(conn: &Connection, id: Uuid) -> ApiResult<()> {
+    conn.execute(
+        "DELETE FROM workspace_user_acl WHERE workspace_id = ?",
+        [id.to_string()],
+    )?;
+    conn.execute(
+        "DELETE FROM workspace_group_acl WHERE workspace_id = ?",
+        [id.to_string()],
+    )?;
+    Ok(())
+}
