@@ -30,7 +30,7 @@
 //! | workspace of U in O   | read                      | U (member of O); owner, template-admin; org-admin, org-template-admin of O; workspace ACL use/admin |
 //! | workspace of U in O   | start, stop               | U; owner; org-admin of O; workspace ACL use/admin — never start while dormant |
 //! | workspace of U in O   | update, share             | U; owner; org-admin of O; workspace ACL admin                               |
-//! | workspace of U in O   | delete                    | U unless banned in O; owner; org-admin of O; workspace ACL admin            |
+//! | workspace of U in O   | delete                    | U unless banned in O; owner; org-admin of O (never through the ACL)         |
 //! | new workspace for U in O | create                 | U if a member of O and not banned there; owner; org-admin of O             |
 //! | template version state | read                     | as template update                                                          |
 
@@ -279,7 +279,9 @@ impl Subject {
                     Start if dormant => false,
                     Start | Stop => own || admin || acl.is_some(),
                     Update | Share => own || admin || acl == Some("admin"),
-                    Delete => (own && !banned) || admin || acl == Some("admin"),
+                    // Neither ACL role may delete (Coder's admin role is
+                    // every action but delete).
+                    Delete => (own && !banned) || admin,
                     _ => false,
                 }
             }

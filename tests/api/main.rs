@@ -9,3 +9,4 @@ mod keys;
 mod organizations;
 mod templates;
 mod users;
+mod workspaces;
