@@ -97,6 +97,19 @@ pub struct Subject {
     pub groups: Vec<Uuid>,
 }
 
+/// The read rule for workspaces in a form a query can apply: everything, or
+/// own workspaces in member organizations, everything in organizations the
+/// subject administers, and workspaces shared with the subject (directly or
+/// through a group) in member organizations.
+#[derive(Debug, Clone)]
+pub struct WorkspaceVisibility {
+    pub all: bool,
+    pub user: Uuid,
+    pub member_of: Vec<Uuid>,
+    pub reads_all_in: Vec<Uuid>,
+    pub groups: Vec<Uuid>,
+}
+
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Action {
     Read,
@@ -356,6 +369,24 @@ impl Subject {
                 .map(|(o, _)| *o)
                 .collect(),
         )
+    }
+
+    /// Which workspaces the subject may read, as the workspace list applies it
+    /// inside its query; it mirrors the `read` row of the table.
+    pub fn workspace_visibility(&self) -> WorkspaceVisibility {
+        let all = self.site_any(&[OWNER, TEMPLATE_ADMIN]);
+        WorkspaceVisibility {
+            all,
+            user: self.user_id,
+            member_of: self.orgs.keys().copied().collect(),
+            reads_all_in: self
+                .orgs
+                .iter()
+                .filter(|(_, r)| r.iter().any(|r| r == ORG_ADMIN || r == ORG_TEMPLATE_ADMIN))
+                .map(|(o, _)| *o)
+                .collect(),
+            groups: self.groups.clone(),
+        }
     }
 
     /// Organizations a list may show: `None` for all.

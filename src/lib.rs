@@ -24,6 +24,7 @@ pub mod sharing;
 pub mod store;
 pub mod templates;
 pub mod users;
+pub mod workspace_query;
 pub mod workspaces;
 
 use std::net::{SocketAddr, TcpListener};

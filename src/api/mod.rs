@@ -12,6 +12,7 @@ pub mod meta;
 pub mod organizations;
 pub mod templates;
 pub mod users;
+pub mod workspace_list;
 pub mod workspaces;
 
 use actix_web::web::{self, delete, get, patch, post, put, resource};
@@ -135,6 +136,10 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
                 resource("/organizations/{organization}/members/{user}/workspaces")
                     .route(post().to(workspaces::create_in_org)),
             )
+            .service(
+                resource("/organizations/{organization}/members/{user}/workspaces/available-users")
+                    .route(get().to(workspaces::available_users)),
+            )
             // Templates and versions.
             .service(
                 resource("/organizations/{organization}/templateversions")
@@ -200,6 +205,7 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
                     .route(patch().to(templates::cancel_version)),
             )
             // Workspaces and builds.
+            .service(resource("/workspaces").route(get().to(workspace_list::list)))
             .service(
                 resource("/workspaces/{workspace}")
                     .route(get().to(workspaces::get))

@@ -206,7 +206,7 @@ pub async fn get(
 }
 
 /// Parses the `q` of `GET /users`.
-fn user_filter(q: &str) -> ApiResult<store::UserFilter> {
+pub fn user_filter(q: &str) -> ApiResult<store::UserFilter> {
     let mut f = store::UserFilter::default();
     let mut bad = Vec::new();
     let mut free = Vec::new();

@@ -500,3 +500,53 @@ pub async fn delete_acl(
         .await?;
     Ok(HttpResponse::NoContent().finish())
 }
+
+/// `GET /organizations/{organization}/members/{user}/workspaces/available-users`:
+/// who the caller may pick as owner. Those who may create workspaces for any
+/// member get the organization's members (without needing user-read
+/// permission, seed 004); everyone else gets themselves.
+pub async fn available_users(
+    app: web::Data<App>,
+    subject: Subject,
+    path: web::Path<(String, String)>,
+    req: HttpRequest,
+) -> ApiResult<HttpResponse> {
+    let (org_arg, user_arg) = path.into_inner();
+    let q = Query::from_request(&req);
+    let (limit, offset) = http::pagination(&q)?;
+    let mut filter = super::users::user_filter(q.get("q").unwrap_or(""))?;
+    let out = app
+        .db
+        .read(move |conn| {
+            let org = organizations::resolve(conn, &subject, &org_arg)?;
+            let user = users::resolve(conn, &subject, &user_arg)?;
+            organizations::member(conn, &subject, &org, &user)?;
+            let for_anyone = subject.can(
+                Action::Create,
+                crate::authz::Object::NewWorkspace {
+                    org: org.id,
+                    owner: Uuid::nil(),
+                },
+            );
+            if !for_anyone {
+                filter.visible_ids = Some(vec![subject.user_id]);
+            }
+            filter.organization = Some(org.id);
+            let (rows, _) = crate::store::users::list(conn, &filter, limit, offset)?;
+            Ok(rows
+                .iter()
+                .map(|u| {
+                    let mut v = serde_json::json!({"id": u.id, "username": u.username});
+                    if !u.name.is_empty() {
+                        v["name"] = serde_json::json!(u.name);
+                    }
+                    if !u.avatar_url.is_empty() {
+                        v["avatar_url"] = serde_json::json!(u.avatar_url);
+                    }
+                    v
+                })
+                .collect::<Vec<_>>())
+        })
+        .await?;
+    Ok(http::ok(&out))
+}

@@ -280,3 +280,261 @@ pub fn clear_acl(conn: &Connection, id: Uuid) -> ApiResult<()> {
     )?;
     Ok(())
 }
+
+/// Filters of `GET /workspaces` with names already resolved to ids.
+#[derive(Debug, Default, Clone)]
+pub struct ListFilter {
+    /// Some filter names something that does not exist: nothing matches.
+    pub nothing: bool,
+    pub owner: Option<Uuid>,
+    pub name: Option<String>,
+    pub template_name: Option<String>,
+    pub status: Option<String>,
+    pub has_agent: Vec<String>,
+    pub dormant: bool,
+    pub last_used_after: Option<Micros>,
+    pub last_used_before: Option<Micros>,
+    pub outdated: Option<bool>,
+    pub has_ai_task: Option<bool>,
+    pub has_external_agent: Option<bool>,
+    pub ids: Vec<Uuid>,
+    pub organization: Option<Uuid>,
+    pub param_names: Vec<String>,
+    pub param_values: Vec<(String, String)>,
+    pub shared: Option<bool>,
+    pub shared_with_user: Option<Uuid>,
+    pub shared_with_group: Option<Uuid>,
+}
+
+/// A job status condition on the job aliased `j`, from its timestamps.
+fn job_status_sql(status: &str) -> &'static str {
+    match status {
+        "pending" => "(j.started_at IS NULL AND j.completed_at IS NULL AND j.canceled_at IS NULL)",
+        "running" => {
+            "(j.started_at IS NOT NULL AND j.completed_at IS NULL AND j.canceled_at IS NULL)"
+        }
+        "succeeded" => "(j.completed_at IS NOT NULL AND j.error = '' AND j.canceled_at IS NULL)",
+        "failed" => "(j.completed_at IS NOT NULL AND j.error <> '')",
+        "canceled" => "(j.completed_at IS NOT NULL AND j.error = '' AND j.canceled_at IS NOT NULL)",
+        "canceling" => "(j.completed_at IS NULL AND j.canceled_at IS NOT NULL)",
+        _ => "0",
+    }
+}
+
+/// One page of non-deleted workspaces matching `f` that `vis` may read, in
+/// Coder's order, with the total count before paging. Two queries.
+pub fn list(
+    conn: &Connection,
+    f: &ListFilter,
+    vis: &crate::authz::WorkspaceVisibility,
+    limit: Option<i64>,
+    offset: i64,
+    now: Micros,
+    inactive_timeout_us: i64,
+) -> ApiResult<(Vec<WorkspaceRow>, i64)> {
+    use rusqlite::types::Value;
+    if f.nothing {
+        return Ok((Vec::new(), 0));
+    }
+    let mut c: Vec<String> = vec!["w.deleted = 0".into()];
+    let mut a: Vec<Value> = Vec::new();
+    let text = |s: &str| Value::Text(s.to_string());
+    if !vis.all {
+        let mut any = Vec::new();
+        if !vis.member_of.is_empty() {
+            let ph = super::placeholders(vis.member_of.len());
+            any.push(format!("(w.owner_id = ? AND w.organization_id IN ({ph}))"));
+            a.push(text(&vis.user.to_string()));
+            a.extend(vis.member_of.iter().map(|o| text(&o.to_string())));
+            let gph = super::placeholders(vis.groups.len().max(1));
+            any.push(format!(
+                "(w.organization_id IN ({ph}) AND (EXISTS (SELECT 1 FROM workspace_user_acl x WHERE x.workspace_id = w.id AND x.user_id = ?)
+                  OR EXISTS (SELECT 1 FROM workspace_group_acl x WHERE x.workspace_id = w.id AND x.group_id IN ({gph}))))"
+            ));
+            a.extend(vis.member_of.iter().map(|o| text(&o.to_string())));
+            a.push(text(&vis.user.to_string()));
+            if vis.groups.is_empty() {
+                a.push(Value::Null);
+            }
+            a.extend(vis.groups.iter().map(|g| text(&g.to_string())));
+        }
+        if !vis.reads_all_in.is_empty() {
+            any.push(format!(
+                "w.organization_id IN ({})",
+                super::placeholders(vis.reads_all_in.len())
+            ));
+            a.extend(vis.reads_all_in.iter().map(|o| text(&o.to_string())));
+        }
+        if any.is_empty() {
+            return Ok((Vec::new(), 0));
+        }
+        c.push(format!("({})", any.join(" OR ")));
+    }
+    if let Some(o) = f.owner {
+        c.push("w.owner_id = ?".into());
+        a.push(text(&o.to_string()));
+    }
+    if let Some(n) = &f.name {
+        // ILIKE semantics: % and _ stay wildcards, as in Coder.
+        c.push("w.name LIKE ?".into());
+        a.push(text(&format!("%{n}%")));
+    }
+    if let Some(t) = &f.template_name {
+        c.push("lower(t.name) = lower(?) AND t.deleted = 0".into());
+        a.push(text(t));
+    }
+    if let Some(s) = &f.status {
+        let cond = match s.as_str() {
+            "starting" => format!("({} AND b.transition = 'start')", job_status_sql("running")),
+            "stopping" => format!("({} AND b.transition = 'stop')", job_status_sql("running")),
+            "deleting" => format!(
+                "({} AND b.transition = 'delete')",
+                job_status_sql("running")
+            ),
+            "running" => format!(
+                "({} AND b.transition = 'start')",
+                job_status_sql("succeeded")
+            ),
+            "stopped" => format!(
+                "({} AND b.transition = 'stop')",
+                job_status_sql("succeeded")
+            ),
+            "deleted" => format!(
+                "({} AND b.transition = 'delete')",
+                job_status_sql("succeeded")
+            ),
+            other => job_status_sql(other).to_string(),
+        };
+        c.push(cond);
+    }
+    if !f.has_agent.is_empty() {
+        let timeout = "(g.first_connected_at IS NULL AND g.connection_timeout_seconds > 0 AND ?1now - g.created_at > g.connection_timeout_seconds * 1000000)";
+        let disconnected = "(g.first_connected_at IS NOT NULL AND (COALESCE(g.disconnected_at, 0) > COALESCE(g.last_connected_at, 0) OR (g.simulated = 0 AND ?1now - COALESCE(g.last_connected_at, 0) > ?2inactive)))";
+        let mut states = Vec::new();
+        for s in &f.has_agent {
+            states.push(match s.as_str() {
+                "timeout" => timeout.to_string(),
+                "connecting" => format!("(g.first_connected_at IS NULL AND NOT {timeout})"),
+                "disconnected" => disconnected.to_string(),
+                "connected" => format!("(g.first_connected_at IS NOT NULL AND NOT {disconnected})"),
+                _ => "0".into(),
+            });
+        }
+        let cond = format!(
+            "(b.transition = 'start' AND EXISTS (SELECT 1 FROM workspace_agents g JOIN workspace_resources r ON r.id = g.resource_id
+               WHERE r.job_id = b.job_id AND ({})))",
+            states.join(" OR ")
+        )
+        .replace("?1now", &now.to_string())
+        .replace("?2inactive", &inactive_timeout_us.to_string());
+        c.push(cond);
+    }
+    if f.dormant {
+        c.push("w.dormant_at IS NOT NULL".into());
+    }
+    if let Some(t) = f.last_used_after {
+        c.push("w.last_used_at >= ?".into());
+        a.push(Value::Integer(t));
+    }
+    if let Some(t) = f.last_used_before {
+        c.push("w.last_used_at <= ?".into());
+        a.push(Value::Integer(t));
+    }
+    if let Some(o) = f.outdated {
+        c.push(
+            if o {
+                "b.template_version_id <> t.active_version_id"
+            } else {
+                "b.template_version_id = t.active_version_id"
+            }
+            .into(),
+        );
+    }
+    if let Some(v) = f.has_ai_task {
+        c.push("COALESCE(b.has_ai_task, 0) = ?".into());
+        a.push(Value::Integer(v as i64));
+    }
+    if let Some(v) = f.has_external_agent {
+        c.push("b.has_external_agent = ?".into());
+        a.push(Value::Integer(v as i64));
+    }
+    if !f.ids.is_empty() {
+        c.push(format!("w.id IN ({})", super::placeholders(f.ids.len())));
+        a.extend(f.ids.iter().map(|i| text(&i.to_string())));
+    }
+    if let Some(o) = f.organization {
+        c.push("w.organization_id = ?".into());
+        a.push(text(&o.to_string()));
+    }
+    if !f.param_names.is_empty() {
+        let any: Vec<&str> = f
+            .param_names
+            .iter()
+            .map(|_| "lower(p.name) LIKE lower(?)")
+            .collect();
+        c.push(format!(
+            "EXISTS (SELECT 1 FROM workspace_build_parameters p WHERE p.workspace_build_id = b.id AND ({}))",
+            any.join(" OR ")
+        ));
+        a.extend(f.param_names.iter().map(|n| text(n)));
+    }
+    if !f.param_values.is_empty() {
+        let any: Vec<&str> = f
+            .param_values
+            .iter()
+            .map(|_| "(lower(p.name) = lower(?) AND lower(p.value) = lower(?))")
+            .collect();
+        c.push(format!(
+            "EXISTS (SELECT 1 FROM workspace_build_parameters p WHERE p.workspace_build_id = b.id AND ({}))",
+            any.join(" OR ")
+        ));
+        for (n, v) in &f.param_values {
+            a.push(text(n));
+            a.push(text(v));
+        }
+    }
+    if let Some(s) = f.shared {
+        let cond = "(EXISTS (SELECT 1 FROM workspace_user_acl x WHERE x.workspace_id = w.id)
+                     OR EXISTS (SELECT 1 FROM workspace_group_acl x WHERE x.workspace_id = w.id))";
+        c.push(if s {
+            cond.to_string()
+        } else {
+            format!("NOT {cond}")
+        });
+    }
+    if let Some(u) = f.shared_with_user {
+        c.push("EXISTS (SELECT 1 FROM workspace_user_acl x WHERE x.workspace_id = w.id AND x.user_id = ?)".into());
+        a.push(text(&u.to_string()));
+    }
+    if let Some(g) = f.shared_with_group {
+        c.push("EXISTS (SELECT 1 FROM workspace_group_acl x WHERE x.workspace_id = w.id AND x.group_id = ?)".into());
+        a.push(text(&g.to_string()));
+    }
+    let from = "FROM workspaces w JOIN users u ON u.id = w.owner_id
+        JOIN workspace_builds b ON b.id = w.latest_build_id
+        JOIN provisioner_jobs j ON j.id = b.job_id
+        JOIN templates t ON t.id = w.template_id";
+    let filter = c.join(" AND ");
+    let count: i64 = conn.query_row(
+        &format!("SELECT count(*) {from} WHERE {filter}"),
+        params_from_iter(a.iter()),
+        |r| r.get(0),
+    )?;
+    let viewer = vis.user.to_string();
+    let sql = format!(
+        "SELECT {COLUMNS} {from} WHERE {filter}
+         ORDER BY (w.owner_id = ? AND w.favorite = 1) DESC,
+                  ({} AND b.transition = 'start') DESC,
+                  lower(u.username), lower(w.name)
+         LIMIT {} OFFSET {offset}",
+        job_status_sql("succeeded"),
+        limit.unwrap_or(-1)
+    );
+    let mut args = a.clone();
+    args.push(Value::Text(viewer));
+    let mut stmt = conn.prepare_cached(&sql)?;
+    let rows = stmt
+        .query_map(params_from_iter(args.iter()), from_row)?
+        .collect::<Result<Vec<_>, _>>()?;
+    Ok((rows, count))
+}
