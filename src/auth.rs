@@ -192,6 +192,11 @@ fn authenticate(conn: &rusqlite::Connection, token: &str, now: Micros) -> ApiRes
         needs_touch: user.status == "dormant"
             || key.last_used.is_none_or(|t| now - t > HOUR)
             || user.last_seen_at.is_none_or(|t| now - t > HOUR),
+        touch_due: key
+            .last_used
+            .unwrap_or(now)
+            .min(user.last_seen_at.unwrap_or(now))
+            + HOUR,
         key,
     })
 }
@@ -200,6 +205,54 @@ struct Authenticated {
     subject: Subject,
     key: api_keys::ApiKeyRow,
     needs_touch: bool,
+    /// When the key's use must next be written down (last_used, last_seen).
+    touch_due: Micros,
+}
+
+/// Recently authenticated keys, valid while the database has not been
+/// written since (any write may change a user, a role or a key). The secret
+/// is still checked against the stored hash on every request.
+#[derive(Default)]
+pub struct AuthCache {
+    entries: Mutex<HashMap<String, CachedKey>>,
+}
+
+struct CachedKey {
+    generation: u64,
+    hashed_secret: Vec<u8>,
+    expires_at: Micros,
+    touch_due: Micros,
+    subject: Subject,
+}
+
+const AUTH_CACHE_MAX: usize = 10_000;
+
+impl AuthCache {
+    fn lookup(&self, token: &str, generation: u64, now: Micros) -> Option<Subject> {
+        let (id, secret) = parse_token(token).ok()?;
+        let entries = self.entries.lock().unwrap_or_else(|e| e.into_inner());
+        let e = entries.get(id)?;
+        let fresh = e.generation == generation && now < e.expires_at && now < e.touch_due;
+        let matches = bool::from(hash_secret(secret).ct_eq(&e.hashed_secret));
+        (fresh && matches).then(|| e.subject.clone())
+    }
+
+    fn store(&self, a: &Authenticated, generation: u64) {
+        let mut entries = self.entries.lock().unwrap_or_else(|e| e.into_inner());
+        if entries.len() >= AUTH_CACHE_MAX {
+            entries.clear();
+        }
+        entries.insert(
+            a.key.id.clone(),
+            CachedKey {
+                generation,
+                hashed_secret: a.key.hashed_secret.clone(),
+                expires_at: a.key.expires_at,
+                touch_due: a.touch_due,
+                subject: a.subject.clone(),
+            },
+        );
+    }
 }
 
 impl FromRequest for Subject {
@@ -217,10 +270,17 @@ impl FromRequest for Subject {
                 )
             })?;
             let now = sdk::now();
+            let generation = app.db.generation();
+            if let Some(subject) = app.auth_cache.lookup(&token, generation, now) {
+                return Ok(subject);
+            }
             let auth = app
                 .db
                 .read(move |conn| authenticate(conn, &token, now))
                 .await?;
+            if !auth.needs_touch {
+                app.auth_cache.store(&auth, generation);
+            }
             if auth.needs_touch {
                 // Written at most about once an hour per key: last_used, the
                 // user's last_seen_at (which also wakes a dormant user) and

@@ -44,6 +44,8 @@ pub struct App {
     pub access_url: String,
     pub login_limiter: auth::LoginLimiter,
     pub provisioner: provisioner::runner::Provisioner,
+    pub auth_cache: auth::AuthCache,
+    pub workspace_cache: workspaces::RenderCache,
 }
 
 impl App {
@@ -104,6 +106,8 @@ pub fn prepare(config: Config) -> Result<App, StartError> {
     Ok(App {
         login_limiter: auth::LoginLimiter::new(config.login_rate_limit),
         provisioner,
+        auth_cache: auth::AuthCache::default(),
+        workspace_cache: workspaces::RenderCache::default(),
         db,
         config,
         version,

@@ -789,3 +789,105 @@ pub fn timings(conn: &Connection, w: &WorkspaceRow) -> ApiResult<Value> {
         "agent_connection_timings": connection,
     }))
 }
+
+/// Rendered workspaces for `GET /workspaces/{id}`, valid while the database
+/// has not been written since and until the first time-driven change (an
+/// agent timing out or going silent). Stored as a non-owner sees them; the
+/// owner's `favorite` is patched in per request.
+#[derive(Default)]
+pub struct RenderCache {
+    entries: std::sync::Mutex<HashMap<Uuid, std::sync::Arc<Cached>>>,
+}
+
+pub struct Cached {
+    generation: u64,
+    valid_until: Micros,
+    pub row: WorkspaceRow,
+    pub template: TemplateRow,
+    pub body: Value,
+}
+
+const RENDER_CACHE_MAX: usize = 10_000;
+
+impl RenderCache {
+    pub fn get(&self, id: Uuid, generation: u64, now: Micros) -> Option<std::sync::Arc<Cached>> {
+        let entries = self.entries.lock().unwrap_or_else(|e| e.into_inner());
+        entries
+            .get(&id)
+            .filter(|c| c.generation == generation && now < c.valid_until)
+            .cloned()
+    }
+
+    pub fn put(
+        &self,
+        generation: u64,
+        valid_until: Micros,
+        row: WorkspaceRow,
+        template: TemplateRow,
+        mut body: Value,
+    ) {
+        body["favorite"] = json!(false);
+        let mut entries = self.entries.lock().unwrap_or_else(|e| e.into_inner());
+        if entries.len() >= RENDER_CACHE_MAX {
+            entries.clear();
+        }
+        entries.insert(
+            row.id,
+            std::sync::Arc::new(Cached {
+                generation,
+                valid_until,
+                row,
+                template,
+                body,
+            }),
+        );
+    }
+}
+
+/// The first moment an agent of the latest build changes status by the
+/// clock alone: a never-connected agent reaching its connection timeout, or
+/// an externally driven agent going silent.
+pub fn render_valid_until(
+    conn: &Connection,
+    w: &WorkspaceRow,
+    now: Micros,
+    inactive_timeout_us: i64,
+) -> ApiResult<Micros> {
+    let far = now + 3_600_000_000;
+    let Some(b) = w
+        .latest_build_id
+        .map(|id| build_store::get(conn, id))
+        .transpose()?
+        .flatten()
+    else {
+        return Ok(far);
+    };
+    let mut stmt = conn.prepare_cached(
+        "SELECT a.created_at, a.connection_timeout_seconds, a.first_connected_at, a.last_connected_at, a.simulated
+         FROM workspace_agents a JOIN workspace_resources r ON r.id = a.resource_id WHERE r.job_id = ?",
+    )?;
+    let mut until = far;
+    let rows = stmt.query_map([b.job_id.to_string()], |r| {
+        Ok((
+            r.get::<_, Micros>(0)?,
+            r.get::<_, i64>(1)?,
+            r.get::<_, Option<Micros>>(2)?,
+            r.get::<_, Option<Micros>>(3)?,
+            r.get::<_, bool>(4)?,
+        ))
+    })?;
+    for row in rows {
+        let (created, timeout, first, last, simulated) = row?;
+        let change = match first {
+            None if timeout > 0 => created + timeout * 1_000_000,
+            None => far,
+            Some(_) if !simulated => last.unwrap_or(0) + inactive_timeout_us,
+            Some(_) => far,
+        };
+        // A change already past is reflected in this render.
+        if change > now {
+            until = until.min(change);
+        }
+    }
+    Ok(until)
+}

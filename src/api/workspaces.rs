@@ -111,7 +111,8 @@ pub async fn create_for_user(
     Ok(http::created(&out))
 }
 
-/// `GET /workspaces/{workspace}`.
+/// `GET /workspaces/{workspace}`: the hot path, answered from the render
+/// cache when nothing was written since the last render.
 pub async fn get(
     app: web::Data<App>,
     subject: Subject,
@@ -120,20 +121,42 @@ pub async fn get(
 ) -> ApiResult<HttpResponse> {
     let id = parse_uuid(&path.into_inner())?;
     let deleted_ok = include_deleted(&req, "deleted")?;
+    let gone = |id: Uuid| {
+        ApiError::new(
+            StatusCode::GONE,
+            format!("Workspace {:?} was deleted, you can view this workspace by specifying '?deleted=true' and trying again.", id.to_string()),
+        )
+    };
+    let generation = app.db.generation();
+    let now = sdk::now();
+    if let Some(c) = app.workspace_cache.get(id, generation, now) {
+        subject.require_visible(Action::Read, workspaces::object(&c.row))?;
+        if c.row.deleted && !deleted_ok {
+            return Err(gone(id));
+        }
+        subject.require(Action::Read, templates::object(&c.template))?;
+        if c.row.favorite && c.row.owner_id == subject.user_id {
+            let mut body = c.body.clone();
+            body["favorite"] = serde_json::json!(true);
+            return Ok(http::ok(&body));
+        }
+        return Ok(http::ok(&c.body));
+    }
     let a = app.clone();
     let out = app
         .db
         .read(move |conn| {
             let w = workspaces::get(conn, &subject, id)?;
             if w.deleted && !deleted_ok {
-                return Err(ApiError::new(
-                    StatusCode::GONE,
-                    format!("Workspace {:?} was deleted, you can view this workspace by specifying '?deleted=true' and trying again.", id.to_string()),
-                ));
+                return Err(gone(id));
             }
-            let t = template_store::get_any(conn, w.template_id)?.ok_or_else(ApiError::not_found)?;
+            let t =
+                template_store::get_any(conn, w.template_id)?.ok_or_else(ApiError::not_found)?;
             subject.require(Action::Read, templates::object(&t))?;
-            render_one(conn, &a, &subject, &w)
+            let body = render_one(conn, &a, &subject, &w)?;
+            let until = workspaces::render_valid_until(conn, &w, now, a.inactive_timeout_us())?;
+            a.workspace_cache.put(generation, until, w, t, body.clone());
+            Ok(body)
         })
         .await?;
     Ok(http::ok(&out))

@@ -16,6 +16,8 @@ pub mod users;
 pub mod workspaces;
 
 use std::path::Path;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::Arc;
 use std::time::Duration;
 
 use r2d2::{CustomizeConnection, Pool};
@@ -80,6 +82,9 @@ impl CustomizeConnection<Connection, rusqlite::Error> for Pragmas {
 #[derive(Clone)]
 pub struct Db {
     pool: Pool<SqliteConnectionManager>,
+    /// Bumped after every committed write: anything cached from the database
+    /// is valid only while this has not moved.
+    generation: Arc<AtomicU64>,
 }
 
 impl Db {
@@ -110,7 +115,15 @@ impl Db {
             .max_size(8)
             .connection_customizer(Box::new(Pragmas))
             .build(manager)?;
-        Ok(Db { pool })
+        Ok(Db {
+            pool,
+            generation: Arc::new(AtomicU64::new(1)),
+        })
+    }
+
+    /// The write generation; see the field.
+    pub fn generation(&self) -> u64 {
+        self.generation.load(Ordering::Acquire)
     }
 
     /// Runs read-only work on a pooled connection off the async workers.
@@ -136,13 +149,19 @@ impl Db {
         F: FnOnce(&Connection) -> Result<T, ApiError> + Send + 'static,
     {
         let pool = self.pool.clone();
+        let generation = self.generation.clone();
         actix_web::web::block(move || {
             let mut conn = pool.get().map_err(ApiError::internal)?;
             let tx = conn
                 .transaction_with_behavior(TransactionBehavior::Immediate)
                 .map_err(ApiError::internal)?;
+            let before = tx.total_changes();
             let out = f(&tx)?;
+            let changed = tx.total_changes() != before;
             tx.commit().map_err(ApiError::internal)?;
+            if changed {
+                generation.fetch_add(1, Ordering::AcqRel);
+            }
             Ok(out)
         })
         .await
@@ -158,8 +177,13 @@ impl Db {
         let tx = conn
             .transaction_with_behavior(TransactionBehavior::Immediate)
             .map_err(ApiError::internal)?;
+        let before = tx.total_changes();
         let out = f(&tx)?;
+        let changed = tx.total_changes() != before;
         tx.commit().map_err(ApiError::internal)?;
+        if changed {
+            self.generation.fetch_add(1, Ordering::AcqRel);
+        }
         Ok(out)
     }
 

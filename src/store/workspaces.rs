@@ -510,19 +510,36 @@ pub fn list(
         c.push("EXISTS (SELECT 1 FROM workspace_group_acl x WHERE x.workspace_id = w.id AND x.group_id = ?)".into());
         a.push(text(&g.to_string()));
     }
-    let from = "FROM workspaces w JOIN users u ON u.id = w.owner_id
-        JOIN workspace_builds b ON b.id = w.latest_build_id
-        JOIN provisioner_jobs j ON j.id = b.job_id
-        JOIN templates t ON t.id = w.template_id";
+    // Joins only where a filter needs them: the foreign keys guarantee the
+    // rows exist, so the count of an unfiltered page is an index count.
+    let needs_build = f.status.is_some()
+        || !f.has_agent.is_empty()
+        || f.outdated.is_some()
+        || f.has_ai_task.is_some()
+        || f.has_external_agent.is_some()
+        || !f.param_names.is_empty()
+        || !f.param_values.is_empty();
+    let needs_template = f.template_name.is_some() || f.outdated.is_some();
+    let mut joins = String::new();
+    if needs_build {
+        joins.push_str(" JOIN workspace_builds b ON b.id = w.latest_build_id JOIN provisioner_jobs j ON j.id = b.job_id");
+    }
+    if needs_template {
+        joins.push_str(" JOIN templates t ON t.id = w.template_id");
+    }
     let filter = c.join(" AND ");
     let count: i64 = conn.query_row(
-        &format!("SELECT count(*) {from} WHERE {filter}"),
+        &format!("SELECT count(*) FROM workspaces w{joins} WHERE {filter}"),
         params_from_iter(a.iter()),
         |r| r.get(0),
     )?;
-    let viewer = vis.user.to_string();
+    // Order and page on ids first, then load the full rows of the page only.
+    let mut order_joins = joins.clone();
+    if !needs_build {
+        order_joins.push_str(" JOIN workspace_builds b ON b.id = w.latest_build_id JOIN provisioner_jobs j ON j.id = b.job_id");
+    }
     let sql = format!(
-        "SELECT {COLUMNS} {from} WHERE {filter}
+        "SELECT w.id FROM workspaces w JOIN users u ON u.id = w.owner_id{order_joins} WHERE {filter}
          ORDER BY (w.owner_id = ? AND w.favorite = 1) DESC,
                   ({} AND b.transition = 'start') DESC,
                   lower(u.username), lower(w.name)
@@ -531,10 +548,16 @@ pub fn list(
         limit.unwrap_or(-1)
     );
     let mut args = a.clone();
-    args.push(Value::Text(viewer));
+    args.push(Value::Text(vis.user.to_string()));
     let mut stmt = conn.prepare_cached(&sql)?;
-    let rows = stmt
-        .query_map(params_from_iter(args.iter()), from_row)?
-        .collect::<Result<Vec<_>, _>>()?;
+    let ids: Vec<Uuid> = stmt
+        .query_map(params_from_iter(args.iter()), |r| r.get::<_, String>(0))?
+        .filter_map(|r| r.ok().and_then(|s| Uuid::parse_str(&s).ok()))
+        .collect();
+    let mut by_id: std::collections::HashMap<Uuid, WorkspaceRow> = get_many(conn, &ids)?
+        .into_iter()
+        .map(|w| (w.id, w))
+        .collect();
+    let rows = ids.iter().filter_map(|id| by_id.remove(id)).collect();
     Ok((rows, count))
 }
