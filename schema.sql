@@ -287,12 +287,19 @@ CREATE TABLE workspaces (
     -- Maintained by store::builds whenever a build is inserted, so that reads
     -- and the list never search for the newest build.
     latest_build_id    TEXT,
+    -- Sort keys of the workspace list, kept by the storage layer: the
+    -- owner's lower-cased username, and whether the latest build is a
+    -- succeeded start (status running).
+    owner_sort         TEXT NOT NULL DEFAULT '',
+    running            INTEGER NOT NULL DEFAULT 0,
     deleted            INTEGER NOT NULL DEFAULT 0,
     created_at         INTEGER NOT NULL,
     updated_at         INTEGER NOT NULL
 );
 CREATE UNIQUE INDEX workspaces_owner_name_idx ON workspaces (owner_id, lower(name)) WHERE deleted = 0;
 CREATE INDEX workspaces_owner_idx ON workspaces (owner_id);
+-- Coder's list order after the caller's favorites: pages read it in order.
+CREATE INDEX workspaces_list_order_idx ON workspaces (running DESC, owner_sort, lower(name)) WHERE deleted = 0;
 CREATE INDEX workspaces_template_idx ON workspaces (template_id) WHERE deleted = 0;
 CREATE INDEX workspaces_organization_idx ON workspaces (organization_id) WHERE deleted = 0;
 CREATE INDEX workspaces_lower_name_idx ON workspaces (lower(name)) WHERE deleted = 0;

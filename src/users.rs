@@ -522,6 +522,7 @@ pub fn update_profile(
         }
     }
     users::set_profile(conn, target.id, &req.username, &req.name, now)?;
+    crate::store::workspaces::rename_owner(conn, target.id, &req.username)?;
     users::get(conn, target.id)?.ok_or_else(|| ApiError::internal("user vanished"))
 }
 

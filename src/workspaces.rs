@@ -804,7 +804,10 @@ pub struct Cached {
     valid_until: Micros,
     pub row: WorkspaceRow,
     pub template: TemplateRow,
-    pub body: Value,
+    /// The JSON as any viewer but the owner sees it.
+    pub body: bytes::Bytes,
+    /// The JSON as the owner sees it, when it differs (a favorite).
+    pub owner_body: Option<bytes::Bytes>,
 }
 
 const RENDER_CACHE_MAX: usize = 10_000;
@@ -827,6 +830,12 @@ impl RenderCache {
         mut body: Value,
     ) {
         body["favorite"] = json!(false);
+        let plain = bytes::Bytes::from(serde_json::to_vec(&body).unwrap_or_default());
+        let owner_body = row.favorite.then(|| {
+            body["favorite"] = json!(true);
+            bytes::Bytes::from(serde_json::to_vec(&body).unwrap_or_default())
+        });
+        let body = plain;
         let mut entries = self.entries.lock().unwrap_or_else(|e| e.into_inner());
         if entries.len() >= RENDER_CACHE_MAX {
             entries.clear();
@@ -839,6 +848,7 @@ impl RenderCache {
                 row,
                 template,
                 body,
+                owner_body,
             }),
         );
     }

@@ -135,12 +135,13 @@ pub async fn get(
             return Err(gone(id));
         }
         subject.require(Action::Read, templates::object(&c.template))?;
-        if c.row.favorite && c.row.owner_id == subject.user_id {
-            let mut body = c.body.clone();
-            body["favorite"] = serde_json::json!(true);
-            return Ok(http::ok(&body));
-        }
-        return Ok(http::ok(&c.body));
+        let body = match &c.owner_body {
+            Some(b) if c.row.owner_id == subject.user_id => b.clone(),
+            _ => c.body.clone(),
+        };
+        return Ok(HttpResponse::Ok()
+            .content_type("application/json")
+            .body(body));
     }
     let a = app.clone();
     let out = app

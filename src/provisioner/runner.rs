@@ -404,6 +404,7 @@ impl Inner {
                     },
                     now,
                 )?;
+                workspaces::set_running(c, build.workspace_id, transition == "start")?;
                 if transition == "delete" {
                     workspaces::mark_deleted(c, build.workspace_id, now)?;
                 }

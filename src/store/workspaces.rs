@@ -79,8 +79,9 @@ pub fn from_row(r: &Row) -> rusqlite::Result<WorkspaceRow> {
 pub fn insert(conn: &Connection, w: &WorkspaceRow) -> rusqlite::Result<()> {
     conn.execute(
         "INSERT INTO workspaces (id, owner_id, organization_id, template_id, name, autostart_schedule, ttl_ms,
-            next_start_at, last_used_at, automatic_updates, created_at, updated_at)
-         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?11)",
+            next_start_at, last_used_at, automatic_updates, created_at, updated_at, owner_sort)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?11,
+                 (SELECT lower(username) FROM users WHERE id = ?2))",
         params![
             w.id.to_string(),
             w.owner_id.to_string(),
@@ -139,10 +140,29 @@ pub fn get_many(conn: &Connection, ids: &[Uuid]) -> ApiResult<Vec<WorkspaceRow>>
     Ok(rows)
 }
 
+/// A new build is never running until its job succeeds.
 pub fn set_latest_build(conn: &Connection, id: Uuid, build: Uuid, now: Micros) -> ApiResult<()> {
     conn.execute(
-        "UPDATE workspaces SET latest_build_id = ?2, updated_at = ?3 WHERE id = ?1",
+        "UPDATE workspaces SET latest_build_id = ?2, running = 0, updated_at = ?3 WHERE id = ?1",
         params![id.to_string(), build.to_string(), now],
+    )?;
+    Ok(())
+}
+
+/// Called when a build's job succeeds.
+pub fn set_running(conn: &Connection, id: Uuid, running: bool) -> ApiResult<()> {
+    conn.execute(
+        "UPDATE workspaces SET running = ?2 WHERE id = ?1",
+        params![id.to_string(), running],
+    )?;
+    Ok(())
+}
+
+/// Keeps the list's owner sort key when a username changes.
+pub fn rename_owner(conn: &Connection, owner: Uuid, username: &str) -> ApiResult<()> {
+    conn.execute(
+        "UPDATE workspaces SET owner_sort = lower(?2) WHERE owner_id = ?1",
+        params![owner.to_string(), username],
     )?;
     Ok(())
 }
@@ -533,27 +553,45 @@ pub fn list(
         params_from_iter(a.iter()),
         |r| r.get(0),
     )?;
-    // Order and page on ids first, then load the full rows of the page only.
-    let mut order_joins = joins.clone();
-    if !needs_build {
-        order_joins.push_str(" JOIN workspace_builds b ON b.id = w.latest_build_id JOIN provisioner_jobs j ON j.id = b.job_id");
-    }
-    let sql = format!(
-        "SELECT w.id FROM workspaces w JOIN users u ON u.id = w.owner_id{order_joins} WHERE {filter}
-         ORDER BY (w.owner_id = ? AND w.favorite = 1) DESC,
-                  ({} AND b.transition = 'start') DESC,
-                  lower(u.username), lower(w.name)
-         LIMIT {} OFFSET {offset}",
-        job_status_sql("succeeded"),
-        limit.unwrap_or(-1)
-    );
-    let mut args = a.clone();
-    args.push(Value::Text(vis.user.to_string()));
-    let mut stmt = conn.prepare_cached(&sql)?;
-    let ids: Vec<Uuid> = stmt
-        .query_map(params_from_iter(args.iter()), |r| r.get::<_, String>(0))?
-        .filter_map(|r| r.ok().and_then(|s| Uuid::parse_str(&s).ok()))
+    // Coder's order: the caller's favorites first, then running ones, then
+    // owner and name. The favorites are read apart; the rest is read in the
+    // order of an index, so a page stops after its rows.
+    let order = "ORDER BY w.running DESC, w.owner_sort, lower(w.name)";
+    let viewer = Value::Text(vis.user.to_string());
+    let ids_of = |extra: &str, tail: &str| -> ApiResult<Vec<Uuid>> {
+        let sql = format!(
+            "SELECT w.id FROM workspaces w{joins} WHERE {filter} AND {extra} {order} {tail}"
+        );
+        let mut args = a.clone();
+        args.push(viewer.clone());
+        let mut stmt = conn.prepare_cached(&sql)?;
+        let ids = stmt
+            .query_map(params_from_iter(args.iter()), |r| r.get::<_, String>(0))?
+            .filter_map(|r| r.ok().and_then(|s| Uuid::parse_str(&s).ok()))
+            .collect();
+        Ok(ids)
+    };
+    let favorites = ids_of("(w.owner_id = ? AND w.favorite = 1)", "")?;
+    let want = limit.unwrap_or(i64::MAX);
+    let mut ids: Vec<Uuid> = favorites
+        .iter()
+        .skip(offset as usize)
+        .take(want as usize)
+        .copied()
         .collect();
+    let rest_offset = (offset - favorites.len() as i64).max(0);
+    let rest_limit = want - ids.len() as i64;
+    if rest_limit > 0 {
+        let lim = if rest_limit == i64::MAX {
+            -1
+        } else {
+            rest_limit
+        };
+        ids.extend(ids_of(
+            "NOT (w.owner_id = ? AND w.favorite = 1)",
+            &format!("LIMIT {lim} OFFSET {rest_offset}"),
+        )?);
+    }
     let mut by_id: std::collections::HashMap<Uuid, WorkspaceRow> = get_many(conn, &ids)?
         .into_iter()
         .map(|w| (w.id, w))

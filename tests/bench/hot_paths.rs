@@ -102,8 +102,9 @@ fn clone_workspace(tx: &Connection, src: &Value, owner: &str, org: &str, name: &
     let src_build = src["latest_build"]["id"].as_str().unwrap();
     let src_job = src["latest_build"]["job"]["id"].as_str().unwrap();
     tx.execute(
-        "INSERT INTO workspaces (id, owner_id, organization_id, template_id, name, ttl_ms, last_used_at, automatic_updates, created_at, updated_at)
-         SELECT ?1, ?2, ?3, template_id, ?4, ttl_ms, last_used_at, automatic_updates, created_at, updated_at FROM workspaces WHERE id = ?5",
+        "INSERT INTO workspaces (id, owner_id, organization_id, template_id, name, ttl_ms, last_used_at, automatic_updates, created_at, updated_at, owner_sort, running)
+         SELECT ?1, ?2, ?3, template_id, ?4, ttl_ms, last_used_at, automatic_updates, created_at, updated_at,
+                (SELECT lower(username) FROM users WHERE id = ?2), running FROM workspaces WHERE id = ?5",
         params![ws, owner, org, name, src_ws],
     )
     .unwrap();
