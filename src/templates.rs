@@ -781,6 +781,9 @@ pub fn update(
     if let Some(role) = acl_change {
         store::set_group_acl(conn, t.id, t.organization_id, role)?;
     }
+    if next.autostart_requirement_days != t.autostart_requirement_days {
+        recompute_next_starts(conn, &next, now)?;
+    }
     if req.update_workspace_last_used_at {
         conn.execute(
             "UPDATE workspaces SET last_used_at = ?2, updated_at = ?2 WHERE template_id = ?1 AND deleted = 0",
@@ -796,6 +799,26 @@ pub fn update(
     Ok(Some(
         store::get(conn, t.id)?.ok_or_else(|| ApiError::internal("template vanished"))?,
     ))
+}
+
+/// The days autostart may fire changed: every scheduled workspace of the
+/// template gets its `next_start_at` again.
+fn recompute_next_starts(conn: &Connection, t: &TemplateRow, now: Micros) -> ApiResult<()> {
+    let mut stmt = conn.prepare(
+        "SELECT id, autostart_schedule FROM workspaces
+         WHERE template_id = ? AND deleted = 0 AND autostart_schedule IS NOT NULL",
+    )?;
+    let rows: Vec<(String, String)> = stmt
+        .query_map([t.id.to_string()], |r| Ok((r.get(0)?, r.get(1)?)))?
+        .collect::<Result<_, _>>()?;
+    for (id, spec) in rows {
+        let next = crate::schedule::parse(&spec)
+            .ok()
+            .and_then(|s| s.next_after(now, t.autostart_requirement_days));
+        let id = Uuid::parse_str(&id).map_err(ApiError::internal)?;
+        crate::store::workspaces::set_next_start(conn, id, next)?;
+    }
+    Ok(())
 }
 
 fn settings_differ(a: &TemplateRow, b: &TemplateRow) -> bool {

@@ -766,3 +766,96 @@ fn sharing_grants_take_effect_everywhere() {
     s.anon("DELETE", &acl, None).assert_error(401, SIGNED_OUT);
     s.anon("GET", &acl, None).assert_error(401, SIGNED_OUT);
 }
+
+#[test]
+fn available_users_and_schedule_restrictions() {
+    let World {
+        s,
+        o,
+        alice,
+        bob,
+        template,
+    } = world();
+    let path = format!(
+        "/api/v2/organizations/{}/members/me/workspaces/available-users",
+        o.org
+    );
+    let r = s.get(&path, &o.token);
+    let names: Vec<&str> = r
+        .ok(200)
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|u| u["username"].as_str().unwrap())
+        .collect();
+    assert_eq!(names, vec!["admin", "alice", "bob"]);
+    assert_eq!(r.body[0]["name"], "Admin");
+    assert!(r.body[1].get("name").is_none());
+    let r = s.get(&format!("{path}?limit=1&offset=1"), &o.token);
+    assert_eq!(r.ok(200).as_array().unwrap().len(), 1);
+    assert_eq!(r.body[0]["username"], "alice");
+    let r = s.get(&format!("{path}?q=bo"), &o.token);
+    assert_eq!(r.ok(200)[0]["username"], "bob");
+    // A plain member may only pick themselves.
+    let r = s.get(&path, &alice.token);
+    assert_eq!(r.ok(200), &json!([{"id": alice.id, "username": "alice"}]));
+    s.get(&format!("{path}?limit=x"), &o.token)
+        .assert_error(400, "Query parameters have invalid values.")
+        .assert_field("limit");
+    s.get(
+        "/api/v2/organizations/nope/members/me/workspaces/available-users",
+        &o.token,
+    )
+    .assert_error(404, NOT_FOUND);
+    s.get(
+        &format!(
+            "/api/v2/organizations/{}/members/ghost/workspaces/available-users",
+            o.org
+        ),
+        &o.token,
+    )
+    .assert_error(400, "\"user\" must be an existing uuid or username.");
+    s.anon("GET", &path, None).assert_error(401, SIGNED_OUT);
+    // Template autostart days move next_start_at.
+    let w = s.post(
+        "/api/v2/users/me/workspaces",
+        &bob.token,
+        json!({"template_id": template, "name": "sched", "autostart_schedule": "CRON_TZ=UTC 0 9 * * *"}),
+    );
+    let id = w.ok(201)["id"].as_str().unwrap().to_string();
+    s.wait_build(&bob.token, &id);
+    let before = s
+        .get(&format!("/api/v2/workspaces/{id}"), &bob.token)
+        .ok(200)["next_start_at"]
+        .clone();
+    assert!(before.is_string());
+    let day = chrono::DateTime::parse_from_rfc3339(before.as_str().unwrap()).unwrap();
+    let names = [
+        "monday",
+        "tuesday",
+        "wednesday",
+        "thursday",
+        "friday",
+        "saturday",
+        "sunday",
+    ];
+    let skip = chrono::Datelike::weekday(&day).num_days_from_monday() as usize;
+    let allowed: Vec<&str> = names
+        .iter()
+        .enumerate()
+        .filter(|(i, _)| *i != skip)
+        .map(|(_, n)| *n)
+        .collect();
+    s.patch(
+        &format!("/api/v2/templates/{template}"),
+        &o.token,
+        json!({"autostart_requirement": {"days_of_week": allowed}}),
+    )
+    .ok(200);
+    let after = s
+        .get(&format!("/api/v2/workspaces/{id}"), &bob.token)
+        .ok(200)["next_start_at"]
+        .clone();
+    let after = chrono::DateTime::parse_from_rfc3339(after.as_str().unwrap()).unwrap();
+    assert_eq!(after - day, chrono::Duration::days(1));
+}
