@@ -859,3 +859,27 @@ fn available_users_and_schedule_restrictions() {
     let after = chrono::DateTime::parse_from_rfc3339(after.as_str().unwrap()).unwrap();
     assert_eq!(after - day, chrono::Duration::days(1));
 }
+
+#[test]
+fn racing_creates_of_one_name_give_one_workspace() {
+    let World {
+        s, alice, template, ..
+    } = world();
+    let codes: Vec<u16> = std::thread::scope(|scope| {
+        let handles: Vec<_> = (0..10)
+            .map(|_| {
+                scope.spawn(|| {
+                    s.post(
+                        "/api/v2/users/me/workspaces",
+                        &alice.token,
+                        json!({"template_id": template, "name": "same"}),
+                    )
+                    .status
+                })
+            })
+            .collect();
+        handles.into_iter().map(|h| h.join().unwrap()).collect()
+    });
+    assert_eq!(codes.iter().filter(|c| **c == 201).count(), 1, "{codes:?}");
+    assert_eq!(codes.iter().filter(|c| **c == 409).count(), 9, "{codes:?}");
+}
