@@ -73,6 +73,9 @@ pub struct Config {
     /// Let owners rename workspaces (Coder's `--allow-workspace-renames`).
     #[arg(long, env = "WARREN_ALLOW_WORKSPACE_RENAMES", default_value_t = false)]
     pub allow_workspace_renames: bool,
+    /// Heartbeat of watch streams (SSE ping events, WebSocket ping frames).
+    #[arg(long, env = "WARREN_WATCH_PING_INTERVAL", default_value = "15s", value_parser = humantime::parse_duration)]
+    pub watch_ping_interval: Duration,
     /// Version string reported by `/buildinfo` and `X-Coder-Build-Version`.
     #[arg(long, env = "WARREN_BUILD_VERSION")]
     pub build_version: Option<String>,

@@ -24,6 +24,7 @@ pub mod sharing;
 pub mod store;
 pub mod templates;
 pub mod users;
+pub mod watch;
 pub mod workspace_query;
 pub mod workspaces;
 
@@ -46,6 +47,10 @@ pub struct App {
     pub provisioner: provisioner::runner::Provisioner,
     pub auth_cache: auth::AuthCache,
     pub workspace_cache: workspaces::RenderCache,
+    /// The watch hub, started with the server.
+    pub hub: std::sync::OnceLock<actix::Addr<watch::Hub>>,
+    /// Subscribers the hub holds (for leak checks and monitoring).
+    pub watchers: std::sync::Arc<std::sync::atomic::AtomicUsize>,
 }
 
 impl App {
@@ -108,6 +113,8 @@ pub fn prepare(config: Config) -> Result<App, StartError> {
         provisioner,
         auth_cache: auth::AuthCache::default(),
         workspace_cache: workspaces::RenderCache::default(),
+        hub: std::sync::OnceLock::new(),
+        watchers: Default::default(),
         db,
         config,
         version,
@@ -124,11 +131,19 @@ pub fn first_user_pending(app: &App) -> bool {
         .unwrap_or(false)
 }
 
-/// Builds the HTTP server on an already bound listener.
+/// Builds the HTTP server on an already bound listener. Must run inside the
+/// actix system that will serve (it starts the watch hub there).
 pub fn serve(
     app: web::Data<App>,
     listener: TcpListener,
 ) -> std::io::Result<actix_web::dev::Server> {
+    use actix::Actor;
+    let hub = watch::Hub::new(app.watchers.clone()).start();
+    let sink = hub.clone();
+    app.db.set_change_sink(std::sync::Arc::new(move |changes| {
+        sink.do_send(watch::Publish(changes));
+    }));
+    let _ = app.hub.set(hub);
     let server = HttpServer::new(move || {
         ActixApp::new()
             .app_data(app.clone())

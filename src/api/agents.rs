@@ -215,17 +215,14 @@ pub async fn startup(
     let now = sdk::now();
     app.db
         .write(move |conn| {
-            conn.execute(
-                "UPDATE workspace_agents SET version = ?2, expanded_directory = ?3, subsystems = ?4, updated_at = ?5 WHERE id = ?1",
-                rusqlite::params![
-                    session.agent.id.to_string(),
-                    req.version,
-                    req.expanded_directory,
-                    serde_json::to_string(&req.subsystems)?,
-                    now
-                ],
-            )?;
-            Ok(())
+            resources::set_agent_startup(
+                conn,
+                session.agent.id,
+                &req.version,
+                &req.expanded_directory,
+                &req.subsystems,
+                now,
+            )
         })
         .await?;
     Ok(http::ok(&Response::message("Startup reported.")))
@@ -266,31 +263,25 @@ pub async fn app_status(
     let now = sdk::now();
     app.db
         .write(move |conn| {
-            let app_id: Option<String> = crate::store::optional(conn.query_row(
-                "SELECT id FROM workspace_apps WHERE agent_id = ? AND slug = ?",
-                [session.agent.id.to_string(), req.app_slug.clone()],
-                |r| r.get(0),
-            ))?;
-            let app_id = app_id.ok_or_else(|| {
-                ApiError::bad_request("Failed to get workspace app.").detail(format!("No app found with slug {:?}", req.app_slug))
-            })?;
-            conn.execute(
-                "INSERT INTO workspace_app_statuses (id, created_at, workspace_id, agent_id, app_id, state, message, uri, icon, needs_user_attention)
-                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10)",
-                rusqlite::params![
-                    Uuid::new_v4().to_string(),
-                    now,
-                    session.workspace_id.to_string(),
-                    session.agent.id.to_string(),
-                    app_id,
-                    req.state,
-                    req.message,
-                    req.uri,
-                    req.icon,
-                    req.needs_user_attention
-                ],
-            )?;
-            Ok(())
+            let app_id = resources::app_id_by_slug(conn, session.agent.id, &req.app_slug)?
+                .ok_or_else(|| {
+                    ApiError::bad_request("Failed to get workspace app.")
+                        .detail(format!("No app found with slug {:?}", req.app_slug))
+                })?;
+            resources::insert_app_status(
+                conn,
+                &resources::AppStatus {
+                    workspace: session.workspace_id,
+                    agent: session.agent.id,
+                    app: app_id,
+                    state: &req.state,
+                    message: &req.message,
+                    uri: &req.uri,
+                    icon: &req.icon,
+                    needs_user_attention: req.needs_user_attention,
+                },
+                now,
+            )
         })
         .await?;
     Ok(http::ok(&Response::message("OK")))

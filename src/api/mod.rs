@@ -12,6 +12,7 @@ pub mod meta;
 pub mod organizations;
 pub mod templates;
 pub mod users;
+pub mod watch;
 pub mod workspace_list;
 pub mod workspaces;
 
@@ -206,6 +207,10 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
             )
             // Workspaces and builds.
             .service(resource("/workspaces").route(get().to(workspace_list::list)))
+            .service(resource("/workspaces/watch").route(get().to(watch::watch_list_sse)))
+            .service(resource("/workspaces/watch-ws").route(get().to(watch::watch_list_ws)))
+            .service(resource("/workspaces/{workspace}/watch").route(get().to(watch::watch_sse)))
+            .service(resource("/workspaces/{workspace}/watch-ws").route(get().to(watch::watch_ws)))
             .service(
                 resource("/workspaces/{workspace}")
                     .route(get().to(workspaces::get))

@@ -13,7 +13,7 @@ use crate::{sdk, templates, workspaces, App};
 
 /// Resolves names in the parsed filter to ids; unknown owners and templates
 /// match nothing, unknown organizations and sharing targets are errors.
-fn resolve(
+pub fn resolve(
     conn: &rusqlite::Connection,
     subject: &Subject,
     f: WorkspaceFilter,

@@ -170,6 +170,12 @@ pub fn complete(conn: &Connection, id: Uuid, c: &Completion, now: Micros) -> Api
             now
         ],
     )?;
+    super::changed_where(
+        conn,
+        "SELECT workspace_id FROM workspace_builds WHERE id = ?",
+        &id.to_string(),
+        "state_change",
+    )?;
     Ok(())
 }
 
@@ -182,6 +188,12 @@ pub fn set_deadline(
     conn.execute(
         "UPDATE workspace_builds SET deadline = ?2, updated_at = ?3 WHERE id = ?1",
         params![id.to_string(), deadline, now],
+    )?;
+    super::changed_where(
+        conn,
+        "SELECT workspace_id FROM workspace_builds WHERE id = ?",
+        &id.to_string(),
+        "deadline",
     )?;
     Ok(())
 }

@@ -198,7 +198,20 @@ pub fn acquire(
         params![now, worker.to_string(), name],
         |r| r.get(0),
     ))?;
+    if let Some(job) = &id {
+        job_changed(conn, job)?;
+    }
     Ok(uuid_opt(id))
+}
+
+/// A job of a build changed state: so did its workspace.
+fn job_changed(conn: &Connection, job: &str) -> ApiResult<()> {
+    super::changed_where(
+        conn,
+        "SELECT workspace_id FROM workspace_builds WHERE job_id = ?",
+        job,
+        "state_change",
+    )
 }
 
 /// Completes a job; `error` empty means success (or canceled when
@@ -215,6 +228,7 @@ pub fn complete(
          WHERE id = ?1 AND completed_at IS NULL",
         params![id.to_string(), now, error, error_code],
     )?;
+    job_changed(conn, &id.to_string())?;
     Ok(())
 }
 
@@ -226,6 +240,7 @@ pub fn cancel(conn: &Connection, id: Uuid, now: Micros) -> ApiResult<()> {
          WHERE id = ?1",
         params![id.to_string(), now],
     )?;
+    job_changed(conn, &id.to_string())?;
     Ok(())
 }
 

@@ -15,14 +15,16 @@ pub mod templates;
 pub mod users;
 pub mod workspaces;
 
+use std::cell::RefCell;
 use std::path::Path;
 use std::sync::atomic::{AtomicU64, Ordering};
-use std::sync::Arc;
+use std::sync::{Arc, OnceLock};
 use std::time::Duration;
 
 use r2d2::{CustomizeConnection, Pool};
 use r2d2_sqlite::SqliteConnectionManager;
 use rusqlite::{Connection, OpenFlags, TransactionBehavior};
+use uuid::Uuid;
 
 use crate::error::ApiError;
 
@@ -79,12 +81,54 @@ impl CustomizeConnection<Connection, rusqlite::Error> for Pragmas {
 }
 
 /// The pooled SQLite database.
+/// What changed about a workspace, as the storage functions that change it
+/// record; published after the transaction commits.
+pub type Change = (Uuid, &'static str);
+
+/// Receives the changes of every committed transaction (the watch hub).
+pub type ChangeSink = Arc<dyn Fn(Vec<Change>) + Send + Sync>;
+
+thread_local! {
+    // Transactions run on one blocking thread each, so the changes of the
+    // running transaction collect here.
+    static CHANGES: RefCell<Vec<Change>> = const { RefCell::new(Vec::new()) };
+}
+
+/// Records a change for every workspace id a query returns.
+pub fn changed_where(
+    conn: &Connection,
+    sql: &str,
+    arg: &str,
+    kind: &'static str,
+) -> Result<(), ApiError> {
+    let mut stmt = conn.prepare_cached(sql)?;
+    let ids: Vec<String> = stmt
+        .query_map([arg], |r| r.get(0))?
+        .collect::<Result<_, _>>()?;
+    for id in ids {
+        if let Ok(id) = Uuid::parse_str(&id) {
+            changed(id, kind);
+        }
+    }
+    Ok(())
+}
+
+/// Records that a workspace changed in the current transaction.
+pub fn changed(workspace: Uuid, kind: &'static str) {
+    CHANGES.with(|c| c.borrow_mut().push((workspace, kind)));
+}
+
+fn take_changes() -> Vec<Change> {
+    CHANGES.with(|c| std::mem::take(&mut *c.borrow_mut()))
+}
+
 #[derive(Clone)]
 pub struct Db {
     pool: Pool<SqliteConnectionManager>,
     /// Bumped after every committed write: anything cached from the database
     /// is valid only while this has not moved.
     generation: Arc<AtomicU64>,
+    sink: Arc<OnceLock<ChangeSink>>,
 }
 
 impl Db {
@@ -118,7 +162,22 @@ impl Db {
         Ok(Db {
             pool,
             generation: Arc::new(AtomicU64::new(1)),
+            sink: Arc::new(OnceLock::new()),
         })
+    }
+
+    /// Where committed changes go; set once, when the watch hub starts.
+    pub fn set_change_sink(&self, sink: ChangeSink) {
+        let _ = self.sink.set(sink);
+    }
+
+    fn publish(sink: &OnceLock<ChangeSink>, changes: Vec<Change>) {
+        if changes.is_empty() {
+            return;
+        }
+        if let Some(s) = sink.get() {
+            s(changes);
+        }
     }
 
     /// The write generation; see the field.
@@ -150,18 +209,23 @@ impl Db {
     {
         let pool = self.pool.clone();
         let generation = self.generation.clone();
+        let sink = self.sink.clone();
         actix_web::web::block(move || {
             let mut conn = pool.get().map_err(ApiError::internal)?;
             let tx = conn
                 .transaction_with_behavior(TransactionBehavior::Immediate)
                 .map_err(ApiError::internal)?;
+            take_changes();
             let before = tx.total_changes();
-            let out = f(&tx)?;
+            let out = f(&tx);
+            let changes = take_changes();
+            let out = out?;
             let changed = tx.total_changes() != before;
             tx.commit().map_err(ApiError::internal)?;
             if changed {
                 generation.fetch_add(1, Ordering::AcqRel);
             }
+            Db::publish(&sink, changes);
             Ok(out)
         })
         .await
@@ -177,13 +241,17 @@ impl Db {
         let tx = conn
             .transaction_with_behavior(TransactionBehavior::Immediate)
             .map_err(ApiError::internal)?;
+        take_changes();
         let before = tx.total_changes();
-        let out = f(&tx)?;
+        let out = f(&tx);
+        let changes = take_changes();
+        let out = out?;
         let changed = tx.total_changes() != before;
         tx.commit().map_err(ApiError::internal)?;
         if changed {
             self.generation.fetch_add(1, Ordering::AcqRel);
         }
+        Db::publish(&self.sink, changes);
         Ok(out)
     }
 

@@ -388,11 +388,76 @@ pub fn agent_owner(conn: &Connection, agent: Uuid) -> ApiResult<Option<(Uuid, Uu
     Ok(row.map(|(w, b)| (uuid(w), uuid(b))))
 }
 
+/// Records a change to the workspace an agent belongs to.
+fn agent_changed(conn: &Connection, agent: Uuid) -> ApiResult<()> {
+    if let Some((ws, _)) = agent_owner(conn, agent)? {
+        super::changed(ws, "agent");
+    }
+    Ok(())
+}
+
 pub fn set_agent_token_hash(conn: &Connection, agent: Uuid, hash: &[u8]) -> ApiResult<()> {
     conn.execute(
         "UPDATE workspace_agents SET auth_token_hash = ?2, simulated = 0 WHERE id = ?1",
         params![agent.to_string(), hash],
     )?;
+    agent_changed(conn, agent)
+}
+
+/// What an external agent reports at start-up.
+pub fn set_agent_startup(
+    conn: &Connection,
+    agent: Uuid,
+    version: &str,
+    expanded_directory: &str,
+    subsystems: &[String],
+    now: Micros,
+) -> ApiResult<()> {
+    conn.execute(
+        "UPDATE workspace_agents SET version = ?2, expanded_directory = ?3, subsystems = ?4, updated_at = ?5 WHERE id = ?1",
+        params![agent.to_string(), version, expanded_directory, serde_json::to_string(subsystems)?, now],
+    )?;
+    agent_changed(conn, agent)
+}
+
+pub fn app_id_by_slug(conn: &Connection, agent: Uuid, slug: &str) -> ApiResult<Option<Uuid>> {
+    let id: Option<String> = optional(conn.query_row(
+        "SELECT id FROM workspace_apps WHERE agent_id = ? AND slug = ?",
+        [agent.to_string(), slug.to_string()],
+        |r| r.get(0),
+    ))?;
+    Ok(id.and_then(|s| Uuid::parse_str(&s).ok()))
+}
+
+pub struct AppStatus<'a> {
+    pub workspace: Uuid,
+    pub agent: Uuid,
+    pub app: Uuid,
+    pub state: &'a str,
+    pub message: &'a str,
+    pub uri: &'a str,
+    pub icon: &'a str,
+    pub needs_user_attention: bool,
+}
+
+pub fn insert_app_status(conn: &Connection, s: &AppStatus, now: Micros) -> ApiResult<()> {
+    conn.execute(
+        "INSERT INTO workspace_app_statuses (id, created_at, workspace_id, agent_id, app_id, state, message, uri, icon, needs_user_attention)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10)",
+        params![
+            Uuid::new_v4().to_string(),
+            now,
+            s.workspace.to_string(),
+            s.agent.to_string(),
+            s.app.to_string(),
+            s.state,
+            s.message,
+            s.uri,
+            s.icon,
+            s.needs_user_attention
+        ],
+    )?;
+    super::changed(s.workspace, "app_status");
     Ok(())
 }
 
@@ -433,6 +498,7 @@ pub fn update_agent(conn: &Connection, agent: Uuid, u: &AgentUpdate, now: Micros
             now
         ],
     )?;
+    agent_changed(conn, agent)?;
     Ok(())
 }
 

@@ -170,6 +170,12 @@ pub fn update(conn: &Connection, t: &TemplateRow) -> ApiResult<()> {
             t.updated_at
         ],
     )?;
+    super::changed_where(
+        conn,
+        "SELECT id FROM workspaces WHERE template_id = ? AND deleted = 0",
+        &t.id.to_string(),
+        "template",
+    )?;
     Ok(())
 }
 

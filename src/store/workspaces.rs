@@ -96,6 +96,7 @@ pub fn insert(conn: &Connection, w: &WorkspaceRow) -> rusqlite::Result<()> {
             w.created_at
         ],
     )?;
+    super::changed(w.id, "created");
     Ok(())
 }
 
@@ -146,6 +147,7 @@ pub fn set_latest_build(conn: &Connection, id: Uuid, build: Uuid, now: Micros) -
         "UPDATE workspaces SET latest_build_id = ?2, running = 0, updated_at = ?3 WHERE id = ?1",
         params![id.to_string(), build.to_string(), now],
     )?;
+    super::changed(id, "state_change");
     Ok(())
 }
 
@@ -155,11 +157,18 @@ pub fn set_running(conn: &Connection, id: Uuid, running: bool) -> ApiResult<()> 
         "UPDATE workspaces SET running = ?2 WHERE id = ?1",
         params![id.to_string(), running],
     )?;
+    super::changed(id, "state_change");
     Ok(())
 }
 
 /// Keeps the list's owner sort key when a username changes.
 pub fn rename_owner(conn: &Connection, owner: Uuid, username: &str) -> ApiResult<()> {
+    super::changed_where(
+        conn,
+        "SELECT id FROM workspaces WHERE owner_id = ? AND deleted = 0",
+        &owner.to_string(),
+        "owner",
+    )?;
     conn.execute(
         "UPDATE workspaces SET owner_sort = lower(?2) WHERE owner_id = ?1",
         params![owner.to_string(), username],
@@ -172,6 +181,7 @@ pub fn mark_deleted(conn: &Connection, id: Uuid, now: Micros) -> ApiResult<()> {
         "UPDATE workspaces SET deleted = 1, updated_at = ?2 WHERE id = ?1",
         params![id.to_string(), now],
     )?;
+    super::changed(id, "deleted");
     Ok(())
 }
 
@@ -180,6 +190,7 @@ pub fn set_name(conn: &Connection, id: Uuid, name: &str, now: Micros) -> rusqlit
         "UPDATE workspaces SET name = ?2, updated_at = ?3 WHERE id = ?1",
         params![id.to_string(), name, now],
     )?;
+    super::changed(id, "mtd_update");
     Ok(())
 }
 
@@ -193,6 +204,7 @@ pub fn set_autostart(
         "UPDATE workspaces SET autostart_schedule = ?2, next_start_at = ?3 WHERE id = ?1",
         params![id.to_string(), schedule, next_start_at],
     )?;
+    super::changed(id, "schedule");
     Ok(())
 }
 
@@ -201,6 +213,7 @@ pub fn set_next_start(conn: &Connection, id: Uuid, next_start_at: Option<Micros>
         "UPDATE workspaces SET next_start_at = ?2 WHERE id = ?1",
         params![id.to_string(), next_start_at],
     )?;
+    super::changed(id, "schedule");
     Ok(())
 }
 
@@ -209,6 +222,7 @@ pub fn set_ttl(conn: &Connection, id: Uuid, ttl_ms: Option<i64>) -> ApiResult<()
         "UPDATE workspaces SET ttl_ms = ?2 WHERE id = ?1",
         params![id.to_string(), ttl_ms],
     )?;
+    super::changed(id, "ttl");
     Ok(())
 }
 
@@ -217,6 +231,7 @@ pub fn set_automatic_updates(conn: &Connection, id: Uuid, value: &str) -> ApiRes
         "UPDATE workspaces SET automatic_updates = ?2 WHERE id = ?1",
         params![id.to_string(), value],
     )?;
+    super::changed(id, "autoupdates");
     Ok(())
 }
 
@@ -234,6 +249,7 @@ pub fn set_dormant(
          WHERE id = ?1",
         params![id.to_string(), dormant_at, deleting_at, now],
     )?;
+    super::changed(id, "dormancy");
     Ok(())
 }
 
@@ -242,6 +258,7 @@ pub fn set_favorite(conn: &Connection, id: Uuid, favorite: bool) -> ApiResult<()
         "UPDATE workspaces SET favorite = ?2 WHERE id = ?1",
         params![id.to_string(), favorite],
     )?;
+    super::changed(id, "favorite");
     Ok(())
 }
 
@@ -251,6 +268,7 @@ pub fn touch_last_used(conn: &Connection, id: Uuid, now: Micros) -> ApiResult<()
         "UPDATE workspaces SET last_used_at = max(last_used_at, ?2) WHERE id = ?1",
         params![id.to_string(), now],
     )?;
+    super::changed(id, "usage");
     Ok(())
 }
 
@@ -266,6 +284,7 @@ pub fn set_user_acl(conn: &Connection, id: Uuid, user: Uuid, role: Option<&str>)
             params![id.to_string(), user.to_string()],
         )?,
     };
+    super::changed(id, "acl");
     Ok(())
 }
 
@@ -286,6 +305,7 @@ pub fn set_group_acl(
             params![id.to_string(), group.to_string()],
         )?,
     };
+    super::changed(id, "acl");
     Ok(())
 }
 
@@ -298,6 +318,7 @@ pub fn clear_acl(conn: &Connection, id: Uuid) -> ApiResult<()> {
         "DELETE FROM workspace_group_acl WHERE workspace_id = ?",
         [id.to_string()],
     )?;
+    super::changed(id, "acl");
     Ok(())
 }
 

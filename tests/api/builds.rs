@@ -390,6 +390,9 @@ fn logs_stream_while_a_build_runs() {
         format!("coder_session_token={}", o.token).parse().unwrap(),
     );
     let (mut socket, _) = tungstenite::connect(req).unwrap();
+    if let tungstenite::stream::MaybeTlsStream::Plain(t) = socket.get_ref() {
+        t.set_read_timeout(Some(Duration::from_secs(10))).unwrap();
+    }
     let started = std::time::Instant::now();
     let mut logs = Vec::new();
     let mut first_at = None;

@@ -11,4 +11,5 @@ mod organizations;
 mod shapes;
 mod templates;
 mod users;
+mod watch;
 mod workspaces;

@@ -1,0 +1,543 @@
+//! Live watch streams: `GET /workspaces/{workspace}/watch` (SSE) and
+//! `…/watch-ws` (WebSocket), and warren's list-level twins
+//! `GET /workspaces/watch?q=` and `GET /workspaces/watch-ws?q=`.
+//!
+//! A stream subscribes to the hub, sends the current state at once, then a
+//! fresh state after every change notification; it ends with an `error`
+//! event when the workspace is deleted or the viewer loses access.
+
+use std::collections::HashSet;
+use std::convert::Infallible;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use actix::{Actor, ActorContext, ActorFutureExt, AsyncContext, StreamHandler, WrapFuture};
+use actix_web::http::header;
+use actix_web::{web, HttpRequest, HttpResponse};
+use actix_web_actors::ws;
+use bytes::Bytes;
+use serde_json::{json, Value};
+use tokio::sync::{mpsc, Mutex};
+use uuid::Uuid;
+
+use crate::authz::{Action, Subject};
+use crate::error::{ApiError, ApiResult, NOT_FOUND};
+use crate::http::{parse_uuid, Query};
+use crate::store::workspaces::{self as store, ListFilter};
+use crate::watch::{Note, Scope, Subscribe, Unsubscribe, BUFFER};
+use crate::{sdk, templates, workspace_query, workspaces, App};
+
+/// How often an SSE stream checks that its client is still there.
+const PROBE: Duration = Duration::from_secs(1);
+
+/// One message of a stream: `ping`, `data`, `error`, or for lists
+/// `workspaces` (a full page) and `workspace` (one change).
+struct Event {
+    kind: &'static str,
+    data: Value,
+    /// The stream ends after this event.
+    last: bool,
+}
+
+enum Target {
+    Workspace(Uuid),
+    List {
+        filter: Box<ListFilter>,
+        limit: Option<i64>,
+        offset: i64,
+        known: HashSet<Uuid>,
+    },
+}
+
+/// What a stream knows between notifications.
+struct WatchState {
+    app: web::Data<App>,
+    subject: Subject,
+    target: Target,
+}
+
+impl WatchState {
+    fn scope(&self) -> Scope {
+        match self.target {
+            Target::Workspace(id) => Scope::Workspace(id),
+            Target::List { .. } => Scope::All,
+        }
+    }
+
+    /// Events for a notification (`None` = initial state or resync).
+    async fn refresh(&mut self, changed: Option<Uuid>) -> Vec<Event> {
+        let app = self.app.clone();
+        let subject = self.subject.clone();
+        let allow = app.config.allow_workspace_renames;
+        let timeout = app.inactive_timeout_us();
+        match &mut self.target {
+            Target::Workspace(id) => {
+                let id = *id;
+                let a = app.clone();
+                let res = app
+                    .db
+                    .read(move |conn| {
+                        let Some(w) = store::get(conn, id)? else {
+                            return Ok(Err(json!({"message": NOT_FOUND})));
+                        };
+                        if !subject.can(Action::Read, workspaces::object(&w)) {
+                            return Ok(Err(json!({"message": NOT_FOUND})));
+                        }
+                        let t = crate::store::templates::get_any(conn, w.template_id)?
+                            .ok_or_else(ApiError::not_found)?;
+                        if !subject.can(Action::Read, templates::object(&t)) {
+                            return Ok(Err(json!({"message": "Forbidden reading template of selected workspace."})));
+                        }
+                        let body = workspaces::render_many(conn, &subject, std::slice::from_ref(&w), allow, sdk::now(), timeout)?
+                            .remove(0);
+                        Ok(Ok((body, w.deleted)))
+                    })
+                    .await;
+                let _ = a;
+                match res {
+                    Ok(Ok((body, false))) => vec![Event {
+                        kind: "data",
+                        data: body,
+                        last: false,
+                    }],
+                    Ok(Ok((body, true))) => vec![
+                        Event {
+                            kind: "data",
+                            data: body,
+                            last: false,
+                        },
+                        Event {
+                            kind: "error",
+                            data: json!({"message": "Workspace has been deleted."}),
+                            last: true,
+                        },
+                    ],
+                    Ok(Err(e)) => vec![Event {
+                        kind: "error",
+                        data: e,
+                        last: true,
+                    }],
+                    Err(e) => vec![Event {
+                        kind: "error",
+                        data: json!({"message": "Internal error fetching workspace.", "detail": e.body.message}),
+                        last: false,
+                    }],
+                }
+            }
+            Target::List {
+                filter,
+                limit,
+                offset,
+                known,
+            } => {
+                let mut f = (**filter).clone();
+                let (limit, offset) = (*limit, *offset);
+                if let Some(id) = changed {
+                    f.ids = vec![id];
+                }
+                let res = app
+                    .db
+                    .read(move |conn| {
+                        let now = sdk::now();
+                        let vis = subject.workspace_visibility();
+                        let (rows, count) = if changed.is_some() {
+                            store::list(conn, &f, &vis, None, 0, now, timeout)?
+                        } else {
+                            store::list(conn, &f, &vis, limit, offset, now, timeout)?
+                        };
+                        let rows: Vec<_> = rows
+                            .into_iter()
+                            .filter(|w| {
+                                crate::store::templates::get_any(conn, w.template_id)
+                                    .ok()
+                                    .flatten()
+                                    .is_some_and(|t| {
+                                        subject.can(Action::Read, templates::object(&t))
+                                    })
+                            })
+                            .collect();
+                        let rendered =
+                            workspaces::render_many(conn, &subject, &rows, allow, now, timeout)?;
+                        Ok((
+                            rows.iter().map(|w| w.id).collect::<Vec<_>>(),
+                            rendered,
+                            count,
+                        ))
+                    })
+                    .await;
+                match (res, changed) {
+                    (Ok((ids, rendered, count)), None) => {
+                        *known = ids.into_iter().collect();
+                        vec![Event {
+                            kind: "workspaces",
+                            data: json!({"workspaces": rendered, "count": count}),
+                            last: false,
+                        }]
+                    }
+                    (Ok((_, mut rendered, _)), Some(id)) => match rendered.pop() {
+                        Some(w) => {
+                            let change = if known.insert(id) { "added" } else { "updated" };
+                            vec![Event {
+                                kind: "workspace",
+                                data: json!({"id": id, "change": change, "workspace": w}),
+                                last: false,
+                            }]
+                        }
+                        None if known.remove(&id) => vec![Event {
+                            kind: "workspace",
+                            data: json!({"id": id, "change": "removed", "workspace": null}),
+                            last: false,
+                        }],
+                        None => Vec::new(),
+                    },
+                    (Err(e), _) => vec![Event {
+                        kind: "error",
+                        data: json!({"message": "Internal error fetching workspaces.", "detail": e.body.message}),
+                        last: false,
+                    }],
+                }
+            }
+        }
+    }
+}
+
+async fn subscribe(app: &App, scope: Scope) -> ApiResult<(u64, mpsc::Receiver<Note>)> {
+    let hub = app
+        .hub
+        .get()
+        .ok_or_else(|| ApiError::internal("watch hub not running"))?;
+    let (tx, rx) = mpsc::channel(BUFFER);
+    let id = hub
+        .send(Subscribe { scope, tx })
+        .await
+        .map_err(ApiError::internal)?;
+    Ok((id, rx))
+}
+
+fn unsubscribe(app: &App, id: u64) {
+    if let Some(hub) = app.hub.get() {
+        hub.do_send(Unsubscribe(id));
+    }
+}
+
+/// Waits for the next note and takes every other one already queued, so a
+/// burst of changes costs one refresh per workspace.
+async fn next_notes(rx: &mut mpsc::Receiver<Note>) -> Option<Vec<Option<Uuid>>> {
+    let first = rx.recv().await?;
+    let mut notes = vec![first];
+    while let Ok(n) = rx.try_recv() {
+        notes.push(n);
+    }
+    if notes.contains(&Note::Resync) {
+        return Some(vec![None]);
+    }
+    let mut ids = Vec::new();
+    for n in notes {
+        if let Note::Changed(id, _) = n {
+            if !ids.contains(&Some(id)) {
+                ids.push(Some(id));
+            }
+        }
+    }
+    Some(ids)
+}
+
+fn sse_frame(e: &Event) -> Bytes {
+    if e.kind == "ping" {
+        return Bytes::from_static(b"event: ping\n\n");
+    }
+    Bytes::from(format!("event: {}\ndata: {}\n\n", e.kind, e.data))
+}
+
+/// Runs an SSE stream until the client leaves or the stream ends.
+async fn sse(app: web::Data<App>, mut state: WatchState) -> ApiResult<HttpResponse> {
+    let (sub, mut notes) = subscribe(&app, state.scope()).await?;
+    let (out, body) = mpsc::channel::<Bytes>(16);
+    let ping_every = app.config.watch_ping_interval;
+    let a = app.clone();
+    actix_web::rt::spawn(async move {
+        let send = |e: &Event| out.try_send(sse_frame(e)).is_ok() || !out.is_closed();
+        let mut alive = send(&Event {
+            kind: "ping",
+            data: Value::Null,
+            last: false,
+        });
+        for e in state.refresh(None).await {
+            alive &= send(&e);
+            alive &= !e.last;
+        }
+        let mut ticker =
+            tokio::time::interval_at(tokio::time::Instant::now() + ping_every, ping_every);
+        // The server only learns that a client left when a write fails, so
+        // a blank line (which SSE readers skip) probes the connection.
+        let mut probe = tokio::time::interval_at(tokio::time::Instant::now() + PROBE, PROBE);
+        while alive {
+            tokio::select! {
+                _ = out.closed() => break,
+                _ = probe.tick() => {
+                    if out.send(Bytes::from_static(b"\n")).await.is_err() {
+                        break;
+                    }
+                }
+                _ = ticker.tick() => {
+                    if out.send(sse_frame(&Event { kind: "ping", data: Value::Null, last: false })).await.is_err() {
+                        break;
+                    }
+                }
+                n = next_notes(&mut notes) => {
+                    let Some(ids) = n else { break };
+                    for id in ids {
+                        for e in state.refresh(id).await {
+                            if out.send(sse_frame(&e)).await.is_err() || e.last {
+                                alive = false;
+                            }
+                        }
+                    }
+                }
+            }
+        }
+        unsubscribe(&a, sub);
+    });
+    let stream = futures_util::stream::unfold(body, |mut rx| async move {
+        rx.recv().await.map(|b| (Ok::<_, Infallible>(b), rx))
+    });
+    Ok(HttpResponse::Ok()
+        .insert_header((header::CONTENT_TYPE, "text/event-stream"))
+        .insert_header((header::CACHE_CONTROL, "no-cache"))
+        .insert_header(("X-Accel-Buffering", "no"))
+        .streaming(stream))
+}
+
+/// A one-way WebSocket carrying the same events as `ServerSentEvent`s.
+struct Socket {
+    app: web::Data<App>,
+    state: Arc<Mutex<WatchState>>,
+    sub: Option<u64>,
+    scope: Scope,
+    last_pong: Instant,
+    ping_every: Duration,
+}
+
+impl Socket {
+    fn emit(&mut self, events: Vec<Event>, ctx: &mut ws::WebsocketContext<Self>) {
+        for e in events {
+            ctx.text(json!({"type": e.kind, "data": e.data}).to_string());
+            if e.last {
+                let reason = e.data["message"]
+                    .as_str()
+                    .unwrap_or("Stream ended")
+                    .to_string();
+                ctx.close(Some(ws::CloseReason {
+                    code: ws::CloseCode::Normal,
+                    description: Some(reason),
+                }));
+                ctx.stop();
+                return;
+            }
+        }
+    }
+
+    fn refresh(&mut self, ids: Vec<Option<Uuid>>, ctx: &mut ws::WebsocketContext<Self>) {
+        let state = self.state.clone();
+        let fut = async move {
+            let mut st = state.lock().await;
+            let mut out = Vec::new();
+            for id in ids {
+                out.extend(st.refresh(id).await);
+            }
+            out
+        };
+        ctx.wait(
+            fut.into_actor(self)
+                .map(|events, act, ctx| act.emit(events, ctx)),
+        );
+    }
+}
+
+impl Actor for Socket {
+    type Context = ws::WebsocketContext<Self>;
+
+    fn started(&mut self, ctx: &mut Self::Context) {
+        let app = self.app.clone();
+        let scope = self.scope;
+        ctx.wait(
+            async move { subscribe(&app, scope).await }
+                .into_actor(self)
+                .map(|res, act, ctx| match res {
+                    Ok((id, rx)) => {
+                        act.sub = Some(id);
+                        let notes = futures_util::stream::unfold(rx, |mut rx| async move {
+                            next_notes(&mut rx).await.map(|n| (n, rx))
+                        });
+                        ctx.add_stream(notes);
+                    }
+                    Err(_) => {
+                        ctx.close(Some(ws::CloseReason {
+                            code: ws::CloseCode::Error,
+                            description: Some(
+                                "Internal error subscribing to workspace events.".into(),
+                            ),
+                        }));
+                        ctx.stop();
+                    }
+                }),
+        );
+        ctx.text(json!({"type": "ping", "data": null}).to_string());
+        self.refresh(vec![None], ctx);
+        ctx.run_interval(self.ping_every, |act, ctx| {
+            if act.last_pong.elapsed() > act.ping_every * 3 {
+                // The client stopped answering pings: it is gone.
+                ctx.stop();
+                return;
+            }
+            ctx.ping(b"");
+        });
+    }
+
+    fn stopped(&mut self, _: &mut Self::Context) {
+        if let Some(id) = self.sub.take() {
+            unsubscribe(&self.app, id);
+        }
+    }
+}
+
+impl StreamHandler<Vec<Option<Uuid>>> for Socket {
+    fn handle(&mut self, ids: Vec<Option<Uuid>>, ctx: &mut Self::Context) {
+        self.refresh(ids, ctx);
+    }
+}
+
+impl StreamHandler<Result<ws::Message, ws::ProtocolError>> for Socket {
+    fn handle(&mut self, msg: Result<ws::Message, ws::ProtocolError>, ctx: &mut Self::Context) {
+        match msg {
+            Ok(ws::Message::Pong(_)) => self.last_pong = Instant::now(),
+            Ok(ws::Message::Ping(p)) => ctx.pong(&p),
+            Ok(ws::Message::Text(_)) | Ok(ws::Message::Binary(_)) => {
+                ctx.close(Some(ws::CloseReason {
+                    code: ws::CloseCode::Protocol,
+                    description: Some("Clients cannot send messages for one-way WebSockets".into()),
+                }));
+                ctx.stop();
+            }
+            Ok(ws::Message::Close(_)) => ctx.stop(),
+            Err(_) => {
+                ctx.close(Some(ws::CloseReason {
+                    code: ws::CloseCode::Error,
+                    description: Some("Unable to process invalid message from client".into()),
+                }));
+                ctx.stop();
+            }
+            _ => {}
+        }
+    }
+
+    fn finished(&mut self, ctx: &mut Self::Context) {
+        ctx.stop();
+    }
+}
+
+fn socket(
+    app: web::Data<App>,
+    state: WatchState,
+    req: &HttpRequest,
+    payload: web::Payload,
+) -> ApiResult<HttpResponse> {
+    let scope = state.scope();
+    let s = Socket {
+        ping_every: app.config.watch_ping_interval,
+        app,
+        state: Arc::new(Mutex::new(state)),
+        sub: None,
+        scope,
+        last_pong: Instant::now(),
+    };
+    ws::start(s, req, payload)
+        .map_err(|e| ApiError::bad_request("Failed to accept websocket.").detail(e.to_string()))
+}
+
+/// Checks run before streaming: the workspace exists and is readable.
+async fn workspace_state(
+    app: &web::Data<App>,
+    subject: Subject,
+    id: &str,
+) -> ApiResult<WatchState> {
+    let id = parse_uuid(id)?;
+    let s = subject.clone();
+    app.db
+        .read(move |conn| workspaces::get(conn, &s, id).map(|_| ()))
+        .await?;
+    Ok(WatchState {
+        app: app.clone(),
+        subject,
+        target: Target::Workspace(id),
+    })
+}
+
+pub async fn watch_sse(
+    app: web::Data<App>,
+    subject: Subject,
+    path: web::Path<String>,
+) -> ApiResult<HttpResponse> {
+    let state = workspace_state(&app, subject, &path.into_inner()).await?;
+    sse(app, state).await
+}
+
+pub async fn watch_ws(
+    app: web::Data<App>,
+    subject: Subject,
+    path: web::Path<String>,
+    req: HttpRequest,
+    payload: web::Payload,
+) -> ApiResult<HttpResponse> {
+    let state = workspace_state(&app, subject, &path.into_inner()).await?;
+    socket(app, state, &req, payload)
+}
+
+/// The list-level streams take `q`, `limit` and `offset` like `GET /workspaces`.
+async fn list_state(
+    app: &web::Data<App>,
+    subject: Subject,
+    req: &HttpRequest,
+) -> ApiResult<WatchState> {
+    let q = Query::from_request(req);
+    let to_error = |e: workspace_query::QueryError| {
+        ApiError::bad_request(e.message).with_validations(e.validations)
+    };
+    let (limit, offset) = workspace_query::parse_pagination(&q.0).map_err(to_error)?;
+    let parsed =
+        workspace_query::parse_workspace_query(q.get("q").unwrap_or(""), &q.0).map_err(to_error)?;
+    let s = subject.clone();
+    let filter = app
+        .db
+        .read(move |conn| super::workspace_list::resolve(conn, &s, parsed))
+        .await?;
+    Ok(WatchState {
+        app: app.clone(),
+        subject,
+        target: Target::List {
+            filter: Box::new(filter),
+            limit,
+            offset,
+            known: HashSet::new(),
+        },
+    })
+}
+
+pub async fn watch_list_sse(
+    app: web::Data<App>,
+    subject: Subject,
+    req: HttpRequest,
+) -> ApiResult<HttpResponse> {
+    let state = list_state(&app, subject, &req).await?;
+    sse(app, state).await
+}
+
+pub async fn watch_list_ws(
+    app: web::Data<App>,
+    subject: Subject,
+    req: HttpRequest,
+    payload: web::Payload,
+) -> ApiResult<HttpResponse> {
+    let state = list_state(&app, subject, &req).await?;
+    socket(app, state, &req, payload)
+}

@@ -1,0 +1,232 @@
+//! The watch hub: one actor through which every committed workspace change
+//! reaches the streams watching it. Each subscriber has a bounded buffer; a
+//! subscriber that falls behind is told to resynchronise instead of being
+//! dropped behind or slowing the others.
+
+use std::collections::{HashMap, HashSet};
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::Arc;
+
+use actix::{Actor, Context, Handler, Message};
+use tokio::sync::mpsc;
+use tokio::sync::mpsc::error::TrySendError;
+use uuid::Uuid;
+
+use crate::store::Change;
+
+/// Buffered notes per subscriber before it must resynchronise.
+pub const BUFFER: usize = 64;
+
+/// What a subscriber is told.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Note {
+    /// This workspace changed (the kind is informative).
+    Changed(Uuid, &'static str),
+    /// Notes were lost: reload everything.
+    Resync,
+}
+
+/// What a subscriber follows.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub enum Scope {
+    Workspace(Uuid),
+    /// Every workspace; the subscriber filters by visibility and query.
+    All,
+}
+
+struct Sub {
+    scope: Scope,
+    tx: mpsc::Sender<Note>,
+    overflowed: bool,
+}
+
+pub struct Hub {
+    subs: HashMap<u64, Sub>,
+    by_workspace: HashMap<Uuid, HashSet<u64>>,
+    all: HashSet<u64>,
+    next: u64,
+    count: Arc<AtomicUsize>,
+}
+
+impl Hub {
+    pub fn new(count: Arc<AtomicUsize>) -> Hub {
+        Hub {
+            subs: HashMap::new(),
+            by_workspace: HashMap::new(),
+            all: HashSet::new(),
+            next: 1,
+            count,
+        }
+    }
+
+    fn remove(&mut self, id: u64) {
+        if let Some(sub) = self.subs.remove(&id) {
+            match sub.scope {
+                Scope::Workspace(w) => {
+                    if let Some(set) = self.by_workspace.get_mut(&w) {
+                        set.remove(&id);
+                        if set.is_empty() {
+                            self.by_workspace.remove(&w);
+                        }
+                    }
+                }
+                Scope::All => {
+                    self.all.remove(&id);
+                }
+            }
+        }
+        self.count.store(self.subs.len(), Ordering::Release);
+    }
+
+    /// Delivers one note; returns false when the subscriber is gone.
+    fn deliver(sub: &mut Sub, note: Note) -> bool {
+        if sub.overflowed {
+            match sub.tx.try_send(Note::Resync) {
+                Ok(()) => sub.overflowed = false,
+                Err(TrySendError::Closed(_)) => return false,
+                Err(TrySendError::Full(_)) => return true,
+            }
+            // The resync covers this note too.
+            return true;
+        }
+        match sub.tx.try_send(note) {
+            Ok(()) => true,
+            Err(TrySendError::Closed(_)) => false,
+            Err(TrySendError::Full(_)) => {
+                sub.overflowed = true;
+                true
+            }
+        }
+    }
+}
+
+impl Actor for Hub {
+    type Context = Context<Self>;
+}
+
+#[derive(Message)]
+#[rtype(result = "u64")]
+pub struct Subscribe {
+    pub scope: Scope,
+    pub tx: mpsc::Sender<Note>,
+}
+
+#[derive(Message)]
+#[rtype(result = "()")]
+pub struct Unsubscribe(pub u64);
+
+#[derive(Message)]
+#[rtype(result = "()")]
+pub struct Publish(pub Vec<Change>);
+
+impl Handler<Subscribe> for Hub {
+    type Result = u64;
+
+    fn handle(&mut self, msg: Subscribe, _: &mut Context<Self>) -> u64 {
+        let id = self.next;
+        self.next += 1;
+        match msg.scope {
+            Scope::Workspace(w) => {
+                self.by_workspace.entry(w).or_default().insert(id);
+            }
+            Scope::All => {
+                self.all.insert(id);
+            }
+        }
+        self.subs.insert(
+            id,
+            Sub {
+                scope: msg.scope,
+                tx: msg.tx,
+                overflowed: false,
+            },
+        );
+        self.count.store(self.subs.len(), Ordering::Release);
+        id
+    }
+}
+
+impl Handler<Unsubscribe> for Hub {
+    type Result = ();
+
+    fn handle(&mut self, msg: Unsubscribe, _: &mut Context<Self>) {
+        self.remove(msg.0);
+    }
+}
+
+impl Handler<Publish> for Hub {
+    type Result = ();
+
+    fn handle(&mut self, msg: Publish, _: &mut Context<Self>) {
+        let mut gone = Vec::new();
+        let mut seen: HashSet<(u64, Uuid)> = HashSet::new();
+        for (workspace, kind) in msg.0 {
+            let targets: Vec<u64> = self
+                .by_workspace
+                .get(&workspace)
+                .into_iter()
+                .flatten()
+                .chain(self.all.iter())
+                .copied()
+                .collect();
+            for id in targets {
+                // One note per subscriber and workspace per transaction.
+                if !seen.insert((id, workspace)) {
+                    continue;
+                }
+                if let Some(sub) = self.subs.get_mut(&id) {
+                    if !Hub::deliver(sub, Note::Changed(workspace, kind)) {
+                        gone.push(id);
+                    }
+                }
+            }
+        }
+        for id in gone {
+            self.remove(id);
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[actix::test]
+    async fn slow_subscribers_are_told_to_resync_and_gone_ones_removed() {
+        let count = Arc::new(AtomicUsize::new(0));
+        let hub = Hub::new(count.clone()).start();
+        let w = Uuid::new_v4();
+        let (tx, mut rx) = mpsc::channel(1);
+        let (fast_tx, mut fast_rx) = mpsc::channel(BUFFER);
+        hub.send(Subscribe {
+            scope: Scope::Workspace(w),
+            tx,
+        })
+        .await
+        .unwrap();
+        hub.send(Subscribe {
+            scope: Scope::All,
+            tx: fast_tx,
+        })
+        .await
+        .unwrap();
+        assert_eq!(count.load(Ordering::Acquire), 2);
+        for _ in 0..5 {
+            hub.send(Publish(vec![(w, "state_change")])).await.unwrap();
+        }
+        // The slow one got the first note, then was marked for resync.
+        assert_eq!(rx.try_recv().unwrap(), Note::Changed(w, "state_change"));
+        hub.send(Publish(vec![(w, "state_change")])).await.unwrap();
+        assert_eq!(rx.try_recv().unwrap(), Note::Resync);
+        // The fast one saw every note.
+        let mut n = 0;
+        while fast_rx.try_recv().is_ok() {
+            n += 1;
+        }
+        assert_eq!(n, 6);
+        drop(rx);
+        drop(fast_rx);
+        hub.send(Publish(vec![(w, "state_change")])).await.unwrap();
+        assert_eq!(count.load(Ordering::Acquire), 0);
+    }
+}
