@@ -183,11 +183,11 @@ fn authenticate(conn: &rusqlite::Connection, token: &str, now: Micros) -> ApiRes
     Ok(Authenticated {
         subject: Subject {
             user_id: user.id,
-            username: user.username,
-            key_id: key.id.clone(),
-            site_roles: user.rbac_roles,
-            orgs: orgs.into_iter().collect(),
-            groups,
+            username: user.username.into(),
+            key_id: key.id.as_str().into(),
+            site_roles: std::sync::Arc::new(user.rbac_roles),
+            orgs: std::sync::Arc::new(orgs.into_iter().collect()),
+            groups: std::sync::Arc::new(groups),
         },
         needs_touch: user.status == "dormant"
             || key.last_used.is_none_or(|t| now - t > HOUR)

@@ -35,6 +35,7 @@
 //! | template version state | read                     | as template update                                                          |
 
 use std::collections::HashMap;
+use std::sync::Arc;
 
 use uuid::Uuid;
 
@@ -83,18 +84,20 @@ pub fn org_role_display(name: &str) -> Option<&'static str> {
 }
 
 /// Who is asking: the authenticated user with every role and group they hold.
+/// Cheap to clone (shared parts), since every request gets one from the
+/// authentication cache.
 #[derive(Debug, Clone)]
 pub struct Subject {
     pub user_id: Uuid,
-    pub username: String,
+    pub username: Arc<str>,
     /// The API key that authenticated this request.
-    pub key_id: String,
+    pub key_id: Arc<str>,
     /// Explicit site roles (member is implicit).
-    pub site_roles: Vec<String>,
+    pub site_roles: Arc<Vec<String>>,
     /// Organization id → explicit org roles, for every org the user is in.
-    pub orgs: HashMap<Uuid, Vec<String>>,
+    pub orgs: Arc<HashMap<Uuid, Vec<String>>>,
     /// Groups the user is in, Everyone groups included.
-    pub groups: Vec<Uuid>,
+    pub groups: Arc<Vec<Uuid>>,
 }
 
 /// The read rule for workspaces in a form a query can apply: everything, or
@@ -385,7 +388,7 @@ impl Subject {
                 .filter(|(_, r)| r.iter().any(|r| r == ORG_ADMIN || r == ORG_TEMPLATE_ADMIN))
                 .map(|(o, _)| *o)
                 .collect(),
-            groups: self.groups.clone(),
+            groups: (*self.groups).clone(),
         }
     }
 
@@ -408,12 +411,13 @@ mod tests {
             user_id: Uuid::new_v4(),
             username: "s".into(),
             key_id: "k".into(),
-            site_roles: site.iter().map(|s| s.to_string()).collect(),
-            orgs: orgs
-                .iter()
-                .map(|(o, r)| (*o, r.iter().map(|s| s.to_string()).collect()))
-                .collect(),
-            groups: orgs.iter().map(|(o, _)| *o).collect(),
+            site_roles: Arc::new(site.iter().map(|s| s.to_string()).collect()),
+            orgs: Arc::new(
+                orgs.iter()
+                    .map(|(o, r)| (*o, r.iter().map(|s| s.to_string()).collect()))
+                    .collect(),
+            ),
+            groups: Arc::new(orgs.iter().map(|(o, _)| *o).collect()),
         }
     }
 

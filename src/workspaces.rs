@@ -821,6 +821,12 @@ impl RenderCache {
             .cloned()
     }
 
+    /// The newest entry whatever its generation.
+    pub fn latest(&self, id: Uuid) -> Option<std::sync::Arc<Cached>> {
+        let entries = self.entries.lock().unwrap_or_else(|e| e.into_inner());
+        entries.get(&id).cloned()
+    }
+
     pub fn put(
         &self,
         generation: u64,

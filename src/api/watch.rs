@@ -34,9 +34,28 @@ const PROBE: Duration = Duration::from_secs(1);
 /// `workspaces` (a full page) and `workspace` (one change).
 struct Event {
     kind: &'static str,
-    data: Value,
+    /// The JSON of the event, serialized once for every watcher.
+    data: Bytes,
     /// The stream ends after this event.
     last: bool,
+}
+
+impl Event {
+    fn new(kind: &'static str, data: &Value, last: bool) -> Event {
+        Event {
+            kind,
+            data: Bytes::from(data.to_string()),
+            last,
+        }
+    }
+
+    /// The `message` of an error event.
+    fn message(&self) -> String {
+        serde_json::from_slice::<Value>(&self.data)
+            .ok()
+            .and_then(|v| v["message"].as_str().map(str::to_string))
+            .unwrap_or_else(|| "Stream ended".into())
+    }
 }
 
 enum Target {
@@ -73,55 +92,85 @@ impl WatchState {
         match &mut self.target {
             Target::Workspace(id) => {
                 let id = *id;
-                let a = app.clone();
-                let res = app
-                    .db
-                    .read(move |conn| {
-                        let Some(w) = store::get(conn, id)? else {
-                            return Ok(Err(json!({"message": NOT_FOUND})));
-                        };
-                        if !subject.can(Action::Read, workspaces::object(&w)) {
-                            return Ok(Err(json!({"message": NOT_FOUND})));
+                // Every watcher of a workspace shares one render per change:
+                // the cache of `GET /workspaces/{id}` serves them all.
+                let generation = app.db.generation();
+                let now = sdk::now();
+                let cached = match app.workspace_cache.get(id, generation, now) {
+                    Some(c) => Some(c),
+                    None => {
+                        let a = app.clone();
+                        let s2 = subject.clone();
+                        let loaded = app
+                            .db
+                            .read(move |conn| {
+                                let Some(w) = store::get(conn, id)? else {
+                                    return Ok(false);
+                                };
+                                let t = crate::store::templates::get_any(conn, w.template_id)?
+                                    .ok_or_else(ApiError::not_found)?;
+                                let body = workspaces::render_many(
+                                    conn,
+                                    &s2,
+                                    std::slice::from_ref(&w),
+                                    allow,
+                                    now,
+                                    timeout,
+                                )?
+                                .remove(0);
+                                let until = workspaces::render_valid_until(conn, &w, now, timeout)?;
+                                a.workspace_cache.put(generation, until, w, t, body);
+                                Ok(true)
+                            })
+                            .await;
+                        match loaded {
+                            // A render that lost a race with a write is still
+                            // the freshest state; the write's own note follows.
+                            Ok(true) => app.workspace_cache.latest(id),
+                            Ok(false) => None,
+                            Err(e) => {
+                                return vec![Event::new(
+                                    "error",
+                                    &json!({"message": "Internal error fetching workspace.", "detail": e.body.message}),
+                                    false,
+                                )]
+                            }
                         }
-                        let t = crate::store::templates::get_any(conn, w.template_id)?
-                            .ok_or_else(ApiError::not_found)?;
-                        if !subject.can(Action::Read, templates::object(&t)) {
-                            return Ok(Err(json!({"message": "Forbidden reading template of selected workspace."})));
-                        }
-                        let body = workspaces::render_many(conn, &subject, std::slice::from_ref(&w), allow, sdk::now(), timeout)?
-                            .remove(0);
-                        Ok(Ok((body, w.deleted)))
-                    })
-                    .await;
-                let _ = a;
-                match res {
-                    Ok(Ok((body, false))) => vec![Event {
-                        kind: "data",
-                        data: body,
-                        last: false,
-                    }],
-                    Ok(Ok((body, true))) => vec![
-                        Event {
-                            kind: "data",
-                            data: body,
-                            last: false,
-                        },
-                        Event {
-                            kind: "error",
-                            data: json!({"message": "Workspace has been deleted."}),
-                            last: true,
-                        },
-                    ],
-                    Ok(Err(e)) => vec![Event {
-                        kind: "error",
-                        data: e,
-                        last: true,
-                    }],
-                    Err(e) => vec![Event {
-                        kind: "error",
-                        data: json!({"message": "Internal error fetching workspace.", "detail": e.body.message}),
-                        last: false,
-                    }],
+                    }
+                };
+                let Some(c) = cached else {
+                    return vec![Event::new("error", &json!({"message": NOT_FOUND}), true)];
+                };
+                if !subject.can(Action::Read, workspaces::object(&c.row)) {
+                    return vec![Event::new("error", &json!({"message": NOT_FOUND}), true)];
+                }
+                if !subject.can(Action::Read, templates::object(&c.template)) {
+                    return vec![Event::new(
+                        "error",
+                        &json!({"message": "Forbidden reading template of selected workspace."}),
+                        true,
+                    )];
+                }
+                let body = match &c.owner_body {
+                    Some(b) if c.row.owner_id == subject.user_id => b.clone(),
+                    _ => c.body.clone(),
+                };
+                let data = Event {
+                    kind: "data",
+                    data: body,
+                    last: false,
+                };
+                if c.row.deleted {
+                    vec![
+                        data,
+                        Event::new(
+                            "error",
+                            &json!({"message": "Workspace has been deleted."}),
+                            true,
+                        ),
+                    ]
+                } else {
+                    vec![data]
                 }
             }
             Target::List {
@@ -170,7 +219,7 @@ impl WatchState {
                         *known = ids.into_iter().collect();
                         vec![Event {
                             kind: "workspaces",
-                            data: json!({"workspaces": rendered, "count": count}),
+                            data: Bytes::from(json!({"workspaces": rendered, "count": count}).to_string()),
                             last: false,
                         }]
                     }
@@ -179,20 +228,20 @@ impl WatchState {
                             let change = if known.insert(id) { "added" } else { "updated" };
                             vec![Event {
                                 kind: "workspace",
-                                data: json!({"id": id, "change": change, "workspace": w}),
+                                data: Bytes::from(json!({"id": id, "change": change, "workspace": w}).to_string()),
                                 last: false,
                             }]
                         }
                         None if known.remove(&id) => vec![Event {
                             kind: "workspace",
-                            data: json!({"id": id, "change": "removed", "workspace": null}),
+                            data: Bytes::from(json!({"id": id, "change": "removed", "workspace": null}).to_string()),
                             last: false,
                         }],
                         None => Vec::new(),
                     },
                     (Err(e), _) => vec![Event {
                         kind: "error",
-                        data: json!({"message": "Internal error fetching workspaces.", "detail": e.body.message}),
+                        data: Bytes::from(json!({"message": "Internal error fetching workspaces.", "detail": e.body.message}).to_string()),
                         last: false,
                     }],
                 }
@@ -246,7 +295,13 @@ fn sse_frame(e: &Event) -> Bytes {
     if e.kind == "ping" {
         return Bytes::from_static(b"event: ping\n\n");
     }
-    Bytes::from(format!("event: {}\ndata: {}\n\n", e.kind, e.data))
+    let mut out = Vec::with_capacity(e.data.len() + 32);
+    out.extend_from_slice(b"event: ");
+    out.extend_from_slice(e.kind.as_bytes());
+    out.extend_from_slice(b"\ndata: ");
+    out.extend_from_slice(&e.data);
+    out.extend_from_slice(b"\n\n");
+    Bytes::from(out)
 }
 
 /// Runs an SSE stream until the client leaves or the stream ends.
@@ -259,7 +314,7 @@ async fn sse(app: web::Data<App>, mut state: WatchState) -> ApiResult<HttpRespon
         let send = |e: &Event| out.try_send(sse_frame(e)).is_ok() || !out.is_closed();
         let mut alive = send(&Event {
             kind: "ping",
-            data: Value::Null,
+            data: Bytes::from_static(b"null"),
             last: false,
         });
         for e in state.refresh(None).await {
@@ -280,7 +335,7 @@ async fn sse(app: web::Data<App>, mut state: WatchState) -> ApiResult<HttpRespon
                     }
                 }
                 _ = ticker.tick() => {
-                    if out.send(sse_frame(&Event { kind: "ping", data: Value::Null, last: false })).await.is_err() {
+                    if out.send(sse_frame(&Event { kind: "ping", data: Bytes::from_static(b"null"), last: false })).await.is_err() {
                         break;
                     }
                 }
@@ -321,12 +376,16 @@ struct Socket {
 impl Socket {
     fn emit(&mut self, events: Vec<Event>, ctx: &mut ws::WebsocketContext<Self>) {
         for e in events {
-            ctx.text(json!({"type": e.kind, "data": e.data}).to_string());
+            let mut text = Vec::with_capacity(e.data.len() + 32);
+            text.extend_from_slice(b"{\"type\":\"");
+            text.extend_from_slice(e.kind.as_bytes());
+            text.extend_from_slice(b"\",\"data\":");
+            text.extend_from_slice(&e.data);
+            text.push(b'}');
+            // Built from UTF-8 JSON pieces, so the conversion cannot fail.
+            ctx.text(String::from_utf8(text).unwrap_or_default());
             if e.last {
-                let reason = e.data["message"]
-                    .as_str()
-                    .unwrap_or("Stream ended")
-                    .to_string();
+                let reason = e.message();
                 ctx.close(Some(ws::CloseReason {
                     code: ws::CloseCode::Normal,
                     description: Some(reason),
@@ -382,7 +441,7 @@ impl Actor for Socket {
                     }
                 }),
         );
-        ctx.text(json!({"type": "ping", "data": null}).to_string());
+        ctx.text(r#"{"type":"ping","data":null}"#);
         self.refresh(vec![None], ctx);
         ctx.run_interval(self.ping_every, |act, ctx| {
             if act.last_pong.elapsed() > act.ping_every * 3 {
