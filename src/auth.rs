@@ -70,6 +70,11 @@ pub fn new_key(
 
 /// Splits a token into id and secret with Coder's exact complaints.
 pub fn parse_token(token: &str) -> ApiResult<(&str, &str)> {
+    if let Some((id, secret)) = token.split_once('-') {
+        if id.len() == 10 && secret.len() == 22 && !secret.contains('-') {
+            return Ok((id, secret));
+        }
+    }
     let parts: Vec<&str> = token.split('-').collect();
     if parts.len() != 2 {
         return Err(ApiError::unauthorized(format!(

@@ -160,6 +160,20 @@ pub async fn route_not_found() -> HttpResponse {
     message(StatusCode::NOT_FOUND, "Route not found.")
 }
 
+/// Request ids: a random prefix per process and a counter, unique across
+/// restarts in practice and cheap to make.
+fn next_request_id() -> String {
+    use std::sync::atomic::{AtomicU64, Ordering};
+    use std::sync::OnceLock;
+    static PREFIX: OnceLock<u32> = OnceLock::new();
+    static COUNTER: AtomicU64 = AtomicU64::new(0);
+    let prefix = PREFIX.get_or_init(|| Uuid::new_v4().as_u128() as u32);
+    format!(
+        "{prefix:08x}{:06x}",
+        COUNTER.fetch_add(1, Ordering::Relaxed) & 0xff_ffff
+    )
+}
+
 /// Request middleware: request id, one log line, `X-Coder-Build-Version`, and
 /// a Coder error body on any error response that lacks one (wrong method,
 /// actix's own extractor failures).
@@ -167,14 +181,13 @@ pub async fn middleware(
     req: ServiceRequest,
     next: actix_web::middleware::Next<BoxBody>,
 ) -> Result<ServiceResponse<BoxBody>, actix_web::Error> {
-    let id = Uuid::new_v4().simple().to_string()[..12].to_string();
+    let id = next_request_id();
     let started = Instant::now();
     let method = req.method().to_string();
     let path = req.path().to_string();
     let version = req
         .app_data::<web::Data<App>>()
-        .map(|a| a.version.clone())
-        .unwrap_or_default();
+        .and_then(|a| HeaderValue::from_str(&a.version).ok());
     let res = REQUEST_ID.scope(id.clone(), next.call(req)).await;
     let mut res = match res {
         Ok(r) => r,
@@ -217,7 +230,7 @@ pub async fn middleware(
         };
         res = ServiceResponse::new(req, HttpResponse::build(status).json(body));
     }
-    if let Ok(v) = HeaderValue::from_str(&version) {
+    if let Some(v) = version {
         res.headers_mut()
             .insert(HeaderName::from_static("x-coder-build-version"), v);
     }
