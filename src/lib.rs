@@ -138,7 +138,12 @@ pub fn serve(
     listener: TcpListener,
 ) -> std::io::Result<actix_web::dev::Server> {
     use actix::Actor;
-    let hub = watch::Hub::new(app.watchers.clone()).start();
+    let clock_app = app.clone();
+    let hub = watch::Hub::new(app.watchers.clone())
+        .with_clock(Box::new(move |ids| {
+            clock_app.workspace_cache.expired(ids, sdk::now())
+        }))
+        .start();
     let sink = hub.clone();
     app.db.set_change_sink(std::sync::Arc::new(move |changes| {
         sink.do_send(watch::Publish(changes));

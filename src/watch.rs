@@ -7,7 +7,7 @@ use std::collections::{HashMap, HashSet};
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Arc;
 
-use actix::{Actor, Context, Handler, Message};
+use actix::{Actor, AsyncContext, Context, Handler, Message};
 use tokio::sync::mpsc;
 use tokio::sync::mpsc::error::TrySendError;
 use uuid::Uuid;
@@ -40,7 +40,15 @@ struct Sub {
     overflowed: bool,
 }
 
+/// Given the watched workspaces, those whose state changed by the clock
+/// alone (an agent timing out or going silent) since they were last shown.
+pub type Clock = Box<dyn Fn(&[Uuid]) -> Vec<Uuid> + Send>;
+
+/// How often the hub looks for changes made by the clock.
+const TICK: std::time::Duration = std::time::Duration::from_secs(1);
+
 pub struct Hub {
+    clock: Option<Clock>,
     subs: HashMap<u64, Sub>,
     by_workspace: HashMap<Uuid, HashSet<u64>>,
     all: HashSet<u64>,
@@ -51,6 +59,7 @@ pub struct Hub {
 impl Hub {
     pub fn new(count: Arc<AtomicUsize>) -> Hub {
         Hub {
+            clock: None,
             subs: HashMap::new(),
             by_workspace: HashMap::new(),
             all: HashSet::new(),
@@ -100,8 +109,61 @@ impl Hub {
     }
 }
 
+impl Hub {
+    /// Also push changes that only time makes.
+    pub fn with_clock(mut self, clock: Clock) -> Hub {
+        self.clock = Some(clock);
+        self
+    }
+
+    fn tick(&mut self) {
+        let Some(clock) = &self.clock else { return };
+        let watched: Vec<Uuid> = self.by_workspace.keys().copied().collect();
+        if watched.is_empty() {
+            return;
+        }
+        let changed: Vec<Change> = clock(&watched).into_iter().map(|w| (w, "agent")).collect();
+        if !changed.is_empty() {
+            self.publish(changed);
+        }
+    }
+
+    fn publish(&mut self, changes: Vec<Change>) {
+        let mut gone = Vec::new();
+        let mut seen: HashSet<(u64, Uuid)> = HashSet::new();
+        for (workspace, kind) in changes {
+            let targets: Vec<u64> = self
+                .by_workspace
+                .get(&workspace)
+                .into_iter()
+                .flatten()
+                .chain(self.all.iter())
+                .copied()
+                .collect();
+            for id in targets {
+                // One note per subscriber and workspace per transaction.
+                if !seen.insert((id, workspace)) {
+                    continue;
+                }
+                if let Some(sub) = self.subs.get_mut(&id) {
+                    if !Hub::deliver(sub, Note::Changed(workspace, kind)) {
+                        gone.push(id);
+                    }
+                }
+            }
+        }
+        for id in gone {
+            self.remove(id);
+        }
+    }
+}
+
 impl Actor for Hub {
     type Context = Context<Self>;
+
+    fn started(&mut self, ctx: &mut Context<Self>) {
+        ctx.run_interval(TICK, |hub, _| hub.tick());
+    }
 }
 
 #[derive(Message)]
@@ -158,32 +220,7 @@ impl Handler<Publish> for Hub {
     type Result = ();
 
     fn handle(&mut self, msg: Publish, _: &mut Context<Self>) {
-        let mut gone = Vec::new();
-        let mut seen: HashSet<(u64, Uuid)> = HashSet::new();
-        for (workspace, kind) in msg.0 {
-            let targets: Vec<u64> = self
-                .by_workspace
-                .get(&workspace)
-                .into_iter()
-                .flatten()
-                .chain(self.all.iter())
-                .copied()
-                .collect();
-            for id in targets {
-                // One note per subscriber and workspace per transaction.
-                if !seen.insert((id, workspace)) {
-                    continue;
-                }
-                if let Some(sub) = self.subs.get_mut(&id) {
-                    if !Hub::deliver(sub, Note::Changed(workspace, kind)) {
-                        gone.push(id);
-                    }
-                }
-            }
-        }
-        for id in gone {
-            self.remove(id);
-        }
+        self.publish(msg.0);
     }
 }
 

@@ -821,6 +821,20 @@ impl RenderCache {
             .cloned()
     }
 
+    /// Entries among `ids` whose clock-driven validity has run out since
+    /// they were rendered; each is reported once (until rendered again).
+    pub fn expired(&self, ids: &[Uuid], now: Micros) -> Vec<Uuid> {
+        let mut entries = self.entries.lock().unwrap_or_else(|e| e.into_inner());
+        let mut out = Vec::new();
+        for id in ids {
+            if entries.get(id).is_some_and(|c| c.valid_until <= now) {
+                entries.remove(id);
+                out.push(*id);
+            }
+        }
+        out
+    }
+
     /// The newest entry whatever its generation.
     pub fn latest(&self, id: Uuid) -> Option<std::sync::Arc<Cached>> {
         let entries = self.entries.lock().unwrap_or_else(|e| e.into_inner());

@@ -552,3 +552,39 @@ fn five_hundred_abandoned_watchers_leave_nothing_behind() {
     s.get(&format!("/api/v2/workspaces/{id}"), &alice.token)
         .ok(200);
 }
+
+#[test]
+fn a_silent_external_agent_is_pushed_as_disconnected() {
+    let s = Server::start_with(|c| c.agent_inactive_timeout = Duration::from_millis(500));
+    let o = s.setup();
+    let t = s.template(&o, "docker");
+    let w = s.workspace(&o.token, t["id"].as_str().unwrap(), "dev");
+    let id = w["id"].as_str().unwrap().to_string();
+    let agent = w["latest_build"]["resources"][1]["agents"][0]["id"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    s.request(
+        "POST",
+        &format!("/api/v2/workspaceagents/{agent}/token"),
+        Some(&o.token),
+        &[],
+        None,
+    )
+    .ok(201);
+    let mut sse = Sse::open(&s, &format!("/api/v2/workspaces/{id}/watch"), &o.token);
+    let (_, first) = sse.next_data(Duration::from_secs(2)).unwrap();
+    assert_eq!(
+        first["latest_build"]["resources"][1]["agents"][0]["status"],
+        "connected"
+    );
+    // Nothing is written when the agent goes quiet; the clock alone changes
+    // its status, and the watcher is told.
+    let (e, next) = sse.next_data(Duration::from_secs(3)).expect("pushed");
+    assert_eq!(e, "data");
+    assert_eq!(
+        next["latest_build"]["resources"][1]["agents"][0]["status"],
+        "disconnected"
+    );
+    assert_eq!(next["health"]["healthy"], false);
+}
