@@ -134,6 +134,43 @@ pub fn pagination(q: &Query) -> ApiResult<(i64, i64)> {
     Ok((limit, offset))
 }
 
+/// The `after_id` of keyset pagination, if given.
+pub fn after_id(q: &Query) -> ApiResult<Option<Uuid>> {
+    match q.get("after_id").filter(|s| !s.is_empty()) {
+        None => Ok(None),
+        Some(s) => Uuid::parse_str(s).map(Some).map_err(|_| {
+            ApiError::bad_request("Query parameters have invalid values.").validation(
+                "after_id",
+                format!("Query param \"after_id\" must be a valid uuid: {s:?}"),
+            )
+        }),
+    }
+}
+
+/// One page of an ordered list: rows after `after` (by id), then `offset`
+/// and `limit`.
+pub fn page<T>(
+    mut rows: Vec<T>,
+    id: impl Fn(&T) -> Uuid,
+    after: Option<Uuid>,
+    limit: i64,
+    offset: i64,
+) -> ApiResult<Vec<T>> {
+    if let Some(after) = after {
+        let pos = rows.iter().position(|r| id(r) == after).ok_or_else(|| {
+            ApiError::bad_request(format!(
+                "Record at \"after_id\" ({after:?}) does not exist."
+            ))
+        })?;
+        rows.drain(..=pos);
+    }
+    Ok(rows
+        .into_iter()
+        .skip(offset as usize)
+        .take(limit as usize)
+        .collect())
+}
+
 /// A path UUID, or Coder's 400 naming the bad value.
 pub fn parse_uuid(s: &str) -> ApiResult<Uuid> {
     Uuid::parse_str(s).map_err(|e| ApiError::invalid_uuid(s, e))

@@ -94,34 +94,14 @@ pub async fn list(
                 .timestamp_micros(),
         ),
     };
-    let after = match q.get("after_id").filter(|s| !s.is_empty()) {
-        None => None,
-        Some(s) => Some(Uuid::parse_str(s).map_err(|_| {
-            ApiError::bad_request("Query parameters have invalid values.").validation(
-                "after_id",
-                format!("Query param \"after_id\" must be a valid uuid: {s:?}"),
-            )
-        })?),
-    };
+    let after = http::after_id(&q)?;
     let a = app.clone();
     let out = app
         .db
         .read(move |conn| {
             let w = workspaces::get(conn, &subject, id)?;
-            let mut all = store::list(conn, w.id, since)?;
-            if let Some(after) = after {
-                let pos = all.iter().position(|b| b.id == after).ok_or_else(|| {
-                    ApiError::bad_request(format!(
-                        "Record at \"after_id\" ({after:?}) does not exist."
-                    ))
-                })?;
-                all.drain(..=pos);
-            }
-            let page: Vec<BuildRow> = all
-                .into_iter()
-                .skip(offset as usize)
-                .take(limit as usize)
-                .collect();
+            let all = store::list(conn, w.id, since)?;
+            let page = http::page(all, |b| b.id, after, limit, offset)?;
             render_all(conn, &a, &page, std::slice::from_ref(&w))
         })
         .await?;

@@ -352,33 +352,13 @@ pub async fn versions(
     let q = Query::from_request(&req);
     let (limit, offset) = http::pagination(&q)?;
     let include_archived = q.flag("include_archived");
-    let after = match q.get("after_id").filter(|s| !s.is_empty()) {
-        Some(s) => Some(Uuid::parse_str(s).map_err(|_| {
-            ApiError::bad_request("Query parameters have invalid values.").validation(
-                "after_id",
-                format!("Query param \"after_id\" must be a valid uuid: {s:?}"),
-            )
-        })?),
-        None => None,
-    };
+    let after = http::after_id(&q)?;
     let out = app
         .db
         .read(move |conn| {
             let t = templates::get(conn, &subject, id)?;
-            let mut all = versions::list(conn, t.id, include_archived)?;
-            if let Some(after) = after {
-                let pos = all.iter().position(|v| v.id == after).ok_or_else(|| {
-                    ApiError::bad_request(format!(
-                        "Record at \"after_id\" ({after:?}) does not exist."
-                    ))
-                })?;
-                all.drain(..=pos);
-            }
-            let page: Vec<_> = all
-                .into_iter()
-                .skip(offset as usize)
-                .take(limit as usize)
-                .collect();
+            let all = versions::list(conn, t.id, include_archived)?;
+            let page = http::page(all, |v| v.id, after, limit, offset)?;
             templates::render_versions(conn, &page)
         })
         .await?;
