@@ -140,8 +140,8 @@ pub fn create(
         None => {
             let wants_active = req.transition == "start"
                 && (ws.automatic_updates == "always"
-                    || (t.require_active_version && !template_manager)
-                    || ctx.system_reason == Some("autostart"));
+                    || (t.require_active_version
+                        && (!template_manager || ctx.system_reason.is_some())));
             match &previous {
                 Some(p) if !wants_active => p.template_version_id,
                 _ => t.active_version_id,

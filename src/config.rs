@@ -73,6 +73,10 @@ pub struct Config {
     /// Let owners rename workspaces (Coder's `--allow-workspace-renames`).
     #[arg(long, env = "WARREN_ALLOW_WORKSPACE_RENAMES", default_value_t = false)]
     pub allow_workspace_renames: bool,
+    /// How often the lifecycle executor looks for workspaces to autostart,
+    /// autostop, make dormant or delete.
+    #[arg(long, env = "WARREN_AUTOBUILD_POLL_INTERVAL", default_value = "1m", value_parser = humantime::parse_duration)]
+    pub autobuild_poll_interval: Duration,
     /// Heartbeat of watch streams (SSE ping events, WebSocket ping frames).
     #[arg(long, env = "WARREN_WATCH_PING_INTERVAL", default_value = "15s", value_parser = humantime::parse_duration)]
     pub watch_ping_interval: Duration,

@@ -14,6 +14,7 @@ pub mod files;
 pub mod groups;
 pub mod http;
 pub mod jobs;
+pub mod lifecycle;
 pub mod names;
 pub mod organizations;
 pub mod parameters;
@@ -45,6 +46,8 @@ pub struct App {
     pub access_url: String,
     pub login_limiter: auth::LoginLimiter,
     pub provisioner: provisioner::runner::Provisioner,
+    /// The lifecycle executor, started with the server.
+    pub lifecycle: std::sync::OnceLock<lifecycle::Executor>,
     pub auth_cache: auth::AuthCache,
     pub workspace_cache: workspaces::RenderCache,
     /// The watch hub, started with the server.
@@ -60,6 +63,9 @@ impl App {
 
     /// Stops background work; the server has stopped taking requests.
     pub fn shutdown(&self) {
+        if let Some(l) = self.lifecycle.get() {
+            l.stop();
+        }
         self.provisioner.stop();
         self.db.close();
     }
@@ -111,6 +117,7 @@ pub fn prepare(config: Config) -> Result<App, StartError> {
     Ok(App {
         login_limiter: auth::LoginLimiter::new(config.login_rate_limit),
         provisioner,
+        lifecycle: std::sync::OnceLock::new(),
         auth_cache: auth::AuthCache::default(),
         workspace_cache: workspaces::RenderCache::default(),
         hub: std::sync::OnceLock::new(),
@@ -149,6 +156,18 @@ pub fn serve(
         sink.do_send(watch::Publish(changes));
     }));
     let _ = app.hub.set(hub);
+    let tick_app = app.clone();
+    let _ = app.lifecycle.set(lifecycle::Executor::start(
+        app.config.autobuild_poll_interval,
+        move || {
+            let now = sdk::now();
+            match tick_app.db.write_blocking(|c| lifecycle::tick(c, now)) {
+                Ok(actions) if !actions.is_empty() => tick_app.provisioner.wake(),
+                Ok(_) => {}
+                Err(e) => log::error!("lifecycle tick: {e}"),
+            }
+        },
+    ));
     let server = HttpServer::new(move || {
         ActixApp::new()
             .app_data(app.clone())

@@ -6,6 +6,7 @@ mod common;
 mod foundation;
 mod groups;
 mod keys;
+mod lifecycle;
 mod list;
 mod organizations;
 mod shapes;
