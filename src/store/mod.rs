@@ -355,6 +355,51 @@ pub fn optional<T>(r: rusqlite::Result<T>) -> Result<Option<T>, ApiError> {
     }
 }
 
+/// The four access-control tables: (table, owner column, grantee column).
+#[derive(Clone, Copy)]
+pub enum AclTable {
+    TemplateUsers,
+    TemplateGroups,
+    WorkspaceUsers,
+    WorkspaceGroups,
+}
+
+impl AclTable {
+    fn names(self) -> (&'static str, &'static str, &'static str) {
+        match self {
+            AclTable::TemplateUsers => ("template_user_acl", "template_id", "user_id"),
+            AclTable::TemplateGroups => ("template_group_acl", "template_id", "group_id"),
+            AclTable::WorkspaceUsers => ("workspace_user_acl", "workspace_id", "user_id"),
+            AclTable::WorkspaceGroups => ("workspace_group_acl", "workspace_id", "group_id"),
+        }
+    }
+}
+
+/// Sets (or, with `None`, removes) one grant of an access-control list.
+pub fn set_acl(
+    conn: &Connection,
+    table: AclTable,
+    owner: Uuid,
+    grantee: Uuid,
+    role: Option<&str>,
+) -> Result<(), ApiError> {
+    let (t, o, g) = table.names();
+    match role {
+        Some(role) => conn.execute(
+            &format!(
+                "INSERT INTO {t} ({o}, {g}, role) VALUES (?1, ?2, ?3)
+                 ON CONFLICT ({o}, {g}) DO UPDATE SET role = excluded.role"
+            ),
+            rusqlite::params![owner.to_string(), grantee.to_string(), role],
+        )?,
+        None => conn.execute(
+            &format!("DELETE FROM {t} WHERE {o} = ?1 AND {g} = ?2"),
+            rusqlite::params![owner.to_string(), grantee.to_string()],
+        )?,
+    };
+    Ok(())
+}
+
 /// Settings table access (deployment id and similar single values).
 pub fn get_setting(conn: &Connection, key: &str) -> Result<Option<String>, ApiError> {
     optional(

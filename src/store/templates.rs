@@ -267,18 +267,7 @@ pub fn set_group_acl(
     group: Uuid,
     role: Option<&str>,
 ) -> ApiResult<()> {
-    match role {
-        Some(role) => conn.execute(
-            "INSERT INTO template_group_acl (template_id, group_id, role) VALUES (?1, ?2, ?3)
-             ON CONFLICT (template_id, group_id) DO UPDATE SET role = excluded.role",
-            params![template.to_string(), group.to_string(), role],
-        )?,
-        None => conn.execute(
-            "DELETE FROM template_group_acl WHERE template_id = ?1 AND group_id = ?2",
-            params![template.to_string(), group.to_string()],
-        )?,
-    };
-    Ok(())
+    super::set_acl(conn, super::AclTable::TemplateGroups, template, group, role)
 }
 
 pub fn set_user_acl(
@@ -287,18 +276,7 @@ pub fn set_user_acl(
     user: Uuid,
     role: Option<&str>,
 ) -> ApiResult<()> {
-    match role {
-        Some(role) => conn.execute(
-            "INSERT INTO template_user_acl (template_id, user_id, role) VALUES (?1, ?2, ?3)
-             ON CONFLICT (template_id, user_id) DO UPDATE SET role = excluded.role",
-            params![template.to_string(), user.to_string(), role],
-        )?,
-        None => conn.execute(
-            "DELETE FROM template_user_acl WHERE template_id = ?1 AND user_id = ?2",
-            params![template.to_string(), user.to_string()],
-        )?,
-    };
-    Ok(())
+    super::set_acl(conn, super::AclTable::TemplateUsers, template, user, role)
 }
 
 pub fn count_live_workspaces(conn: &Connection, template: Uuid) -> ApiResult<i64> {

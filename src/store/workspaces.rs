@@ -273,17 +273,7 @@ pub fn touch_last_used(conn: &Connection, id: Uuid, now: Micros) -> ApiResult<()
 }
 
 pub fn set_user_acl(conn: &Connection, id: Uuid, user: Uuid, role: Option<&str>) -> ApiResult<()> {
-    match role {
-        Some(r) => conn.execute(
-            "INSERT INTO workspace_user_acl (workspace_id, user_id, role) VALUES (?1, ?2, ?3)
-             ON CONFLICT (workspace_id, user_id) DO UPDATE SET role = excluded.role",
-            params![id.to_string(), user.to_string(), r],
-        )?,
-        None => conn.execute(
-            "DELETE FROM workspace_user_acl WHERE workspace_id = ?1 AND user_id = ?2",
-            params![id.to_string(), user.to_string()],
-        )?,
-    };
+    super::set_acl(conn, super::AclTable::WorkspaceUsers, id, user, role)?;
     super::changed(id, "acl");
     Ok(())
 }
@@ -294,17 +284,7 @@ pub fn set_group_acl(
     group: Uuid,
     role: Option<&str>,
 ) -> ApiResult<()> {
-    match role {
-        Some(r) => conn.execute(
-            "INSERT INTO workspace_group_acl (workspace_id, group_id, role) VALUES (?1, ?2, ?3)
-             ON CONFLICT (workspace_id, group_id) DO UPDATE SET role = excluded.role",
-            params![id.to_string(), group.to_string(), r],
-        )?,
-        None => conn.execute(
-            "DELETE FROM workspace_group_acl WHERE workspace_id = ?1 AND group_id = ?2",
-            params![id.to_string(), group.to_string()],
-        )?,
-    };
+    super::set_acl(conn, super::AclTable::WorkspaceGroups, id, group, role)?;
     super::changed(id, "acl");
     Ok(())
 }
