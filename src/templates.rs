@@ -38,6 +38,16 @@ pub fn object(t: &TemplateRow) -> Object<'_> {
     }
 }
 
+/// A template not yet created in `org` (and an unattached version's):
+/// whoever may create one there may handle it.
+fn new_template(org: Uuid) -> Object<'static> {
+    Object::Template {
+        org,
+        users: &[],
+        groups: &[],
+    }
+}
+
 /// A live template the subject may read, else 404.
 pub fn get(conn: &Connection, subject: &Subject, id: Uuid) -> ApiResult<TemplateRow> {
     let t = store::get(conn, id)?.ok_or_else(ApiError::not_found)?;
@@ -130,7 +140,7 @@ pub fn create_version(
             Some(t)
         }
         None => {
-            if !subject.template_admin(org.id) {
+            if !subject.can(Action::Create, new_template(org.id)) {
                 return Err(ApiError::forbidden());
             }
             None
@@ -229,7 +239,9 @@ pub fn get_version(conn: &Connection, subject: &Subject, id: Uuid) -> ApiResult<
             subject.require_visible(Action::Read, object(&t))?;
         }
         None => {
-            if !subject.template_admin(v.organization_id) && v.created_by != subject.user_id {
+            if !subject.can(Action::Create, new_template(v.organization_id))
+                && v.created_by != subject.user_id
+            {
                 return Err(ApiError::not_found());
             }
         }
@@ -248,7 +260,7 @@ pub fn require_version_update(
             let t = store::get_any(conn, t)?.ok_or_else(ApiError::not_found)?;
             subject.require(Action::Update, object(&t))
         }
-        None if subject.template_admin(v.organization_id) => Ok(()),
+        None if subject.can(Action::Create, new_template(v.organization_id)) => Ok(()),
         None => Err(ApiError::forbidden()),
     }
 }
@@ -571,7 +583,7 @@ pub fn create(
         );
     }
     v.finish()?;
-    if !subject.template_admin(org.id) {
+    if !subject.can(Action::Create, new_template(org.id)) {
         return Err(ApiError::forbidden());
     }
     if store::get_by_name(conn, org.id, &req.name)?.is_some() {

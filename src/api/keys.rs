@@ -204,7 +204,10 @@ pub async fn list_tokens(
     let u = key_owner(&app, &subject, path.into_inner(), Action::Read).await?;
     let q = Query::from_request(&req);
     // include_all lists every user's tokens, for those who may read them all.
-    let all = q.flag("include_all") && subject.is_owner();
+    let everyone = Object::ApiKey {
+        owner: uuid::Uuid::nil(),
+    };
+    let all = q.flag("include_all") && subject.can(Action::Read, everyone);
     let owner = if all { None } else { Some(u.id) };
     let rows = app
         .db
