@@ -940,8 +940,32 @@ fn percentile(sorted: &[i64], p: f64) -> Option<i64> {
 
 /// Renders templates with their build-time statistics.
 pub fn render(conn: &Connection, t: &TemplateRow) -> ApiResult<Value> {
+    Ok(render_many(conn, std::slice::from_ref(t))?.remove(0))
+}
+
+/// Renders templates with their build-time statistics and active users,
+/// two queries for any number of templates.
+pub fn render_many(conn: &Connection, ts: &[TemplateRow]) -> ApiResult<Vec<Value>> {
+    let ids: Vec<Uuid> = ts.iter().map(|t| t.id).collect();
+    let mut durations = store::build_durations(conn, &ids)?;
+    let mut active = store::active_users(conn, &ids, sdk::now() - 7 * 24 * 3_600_000_000)?;
+    ts.iter()
+        .map(|t| {
+            render_with(
+                t,
+                durations.remove(&t.id).unwrap_or_default(),
+                active.remove(&t.id).unwrap_or(0),
+            )
+        })
+        .collect()
+}
+
+fn render_with(
+    t: &TemplateRow,
+    durations: Vec<(String, i64)>,
+    active_users: i64,
+) -> ApiResult<Value> {
     let mut by: BTreeMap<&str, Vec<i64>> = BTreeMap::new();
-    let durations = store::build_durations(conn, t.id)?;
     for (transition, ms) in &durations {
         by.entry(transition.as_str()).or_default().push(*ms);
     }
@@ -954,12 +978,6 @@ pub fn render(conn: &Connection, t: &TemplateRow) -> ApiResult<Value> {
             json!({"P50": percentile(&v, 0.5), "P95": percentile(&v, 0.95)}),
         );
     }
-    let active_users: i64 = conn.query_row(
-        "SELECT count(DISTINCT owner_id) FROM workspaces WHERE template_id = ?1 AND deleted = 0
-           AND last_used_at > ?2",
-        rusqlite::params![t.id.to_string(), sdk::now() - 7 * 24 * 3_600_000_000],
-        |r| r.get(0),
-    )?;
     Ok(json!({
         "id": t.id,
         "created_at": format_time(t.created_at),

@@ -240,12 +240,12 @@ async fn list_with(
             if let Some(org) = org {
                 f.organization = Some(organizations::resolve(conn, &subject, &org)?.id);
             }
-            store::list(conn, &f)?
-                .iter()
+            let visible: Vec<_> = store::list(conn, &f)?
+                .into_iter()
                 .filter(|t| subject.can(Action::Read, templates::object(t)))
                 .take(http::MAX_PAGE as usize)
-                .map(|t| templates::render(conn, t))
-                .collect::<ApiResult<Vec<_>>>()
+                .collect();
+            templates::render_many(conn, &visible)
         })
         .await?;
     Ok(http::ok(&out))

@@ -194,16 +194,16 @@ impl WatchState {
                         } else {
                             store::list(conn, &f, &vis, limit, offset, now, timeout)?
                         };
+                        let tids: Vec<Uuid> = rows.iter().map(|w| w.template_id).collect();
+                        let readable: HashSet<Uuid> =
+                            crate::store::templates::list_any(conn, &tids)?
+                                .iter()
+                                .filter(|t| subject.can(Action::Read, templates::object(t)))
+                                .map(|t| t.id)
+                                .collect();
                         let rows: Vec<_> = rows
                             .into_iter()
-                            .filter(|w| {
-                                crate::store::templates::get_any(conn, w.template_id)
-                                    .ok()
-                                    .flatten()
-                                    .is_some_and(|t| {
-                                        subject.can(Action::Read, templates::object(&t))
-                                    })
-                            })
+                            .filter(|w| readable.contains(&w.template_id))
                             .collect();
                         let rendered =
                             workspaces::render_many(conn, &subject, &rows, allow, now, timeout)?;

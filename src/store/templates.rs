@@ -1,5 +1,7 @@
 //! Templates and their access-control lists.
 
+use std::collections::HashMap;
+
 use rusqlite::{params, params_from_iter, types::Value, Connection, Row};
 use uuid::Uuid;
 
@@ -287,20 +289,78 @@ pub fn count_live_workspaces(conn: &Connection, template: Uuid) -> ApiResult<i64
     )?)
 }
 
-/// Build durations (ms) of the template's recent successful builds, per
-/// transition, newest first — for `build_time_stats`.
-pub fn build_durations(conn: &Connection, template: Uuid) -> ApiResult<Vec<(String, i64)>> {
-    let mut stmt = conn.prepare_cached(
-        "SELECT b.transition, (j.completed_at - j.started_at) / 1000 FROM workspace_builds b
-         JOIN provisioner_jobs j ON j.id = b.job_id JOIN workspaces w ON w.id = b.workspace_id
-         WHERE w.template_id = ? AND j.completed_at IS NOT NULL AND j.started_at IS NOT NULL
-           AND j.error = '' AND j.canceled_at IS NULL
-         ORDER BY j.completed_at DESC LIMIT 300",
+/// Build durations (ms) of each template's 300 most recent successful
+/// builds, with their transitions — for `build_time_stats`. One query.
+pub fn build_durations(
+    conn: &Connection,
+    templates: &[Uuid],
+) -> ApiResult<HashMap<Uuid, Vec<(String, i64)>>> {
+    let mut out: HashMap<Uuid, Vec<(String, i64)>> = HashMap::new();
+    if templates.is_empty() {
+        return Ok(out);
+    }
+    let sql = format!(
+        "SELECT template_id, transition, ms FROM (
+            SELECT w.template_id, b.transition, (j.completed_at - j.started_at) / 1000 AS ms,
+                   row_number() OVER (PARTITION BY w.template_id ORDER BY j.completed_at DESC) AS n
+            FROM workspace_builds b JOIN provisioner_jobs j ON j.id = b.job_id
+            JOIN workspaces w ON w.id = b.workspace_id
+            WHERE w.template_id IN ({}) AND j.completed_at IS NOT NULL AND j.started_at IS NOT NULL
+              AND j.error = '' AND j.canceled_at IS NULL)
+         WHERE n <= 300",
+        super::placeholders(templates.len())
+    );
+    let mut stmt = conn.prepare(&sql)?;
+    let rows = stmt.query_map(
+        params_from_iter(templates.iter().map(|t| t.to_string())),
+        |r| {
+            Ok((
+                r.get::<_, String>(0)?,
+                r.get::<_, String>(1)?,
+                r.get::<_, i64>(2)?,
+            ))
+        },
     )?;
-    let rows = stmt
-        .query_map([template.to_string()], |r| Ok((r.get(0)?, r.get(1)?)))?
-        .collect::<Result<Vec<_>, _>>()?;
-    Ok(rows)
+    for row in rows {
+        let (t, transition, ms) = row?;
+        if let Ok(t) = Uuid::parse_str(&t) {
+            out.entry(t).or_default().push((transition, ms));
+        }
+    }
+    Ok(out)
+}
+
+/// Distinct owners of each template's live workspaces used since `since`.
+pub fn active_users(
+    conn: &Connection,
+    templates: &[Uuid],
+    since: Micros,
+) -> ApiResult<HashMap<Uuid, i64>> {
+    let mut out = HashMap::new();
+    if templates.is_empty() {
+        return Ok(out);
+    }
+    let sql = format!(
+        "SELECT template_id, count(DISTINCT owner_id) FROM workspaces
+         WHERE template_id IN ({}) AND deleted = 0 AND last_used_at > ? GROUP BY template_id",
+        super::placeholders(templates.len())
+    );
+    let mut args: Vec<rusqlite::types::Value> = templates
+        .iter()
+        .map(|t| rusqlite::types::Value::Text(t.to_string()))
+        .collect();
+    args.push(rusqlite::types::Value::Integer(since));
+    let mut stmt = conn.prepare(&sql)?;
+    let rows = stmt.query_map(params_from_iter(args.iter()), |r| {
+        Ok((r.get::<_, String>(0)?, r.get::<_, i64>(1)?))
+    })?;
+    for row in rows {
+        let (t, n) = row?;
+        if let Ok(t) = Uuid::parse_str(&t) {
+            out.insert(t, n);
+        }
+    }
+    Ok(out)
 }
 
 /// Templates by id, deleted ones included, in one query.

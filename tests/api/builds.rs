@@ -131,6 +131,17 @@ fn start_stop_delete_lifecycle() {
         .assert_error(404, NOT_FOUND);
     s.get("/api/v2/users/me/workspace/nope/builds/1", &o.token)
         .assert_error(404, NOT_FOUND);
+    // Completed builds feed the template's build-time statistics.
+    let stats = s.get(&format!("/api/v2/templates/{tid}"), &o.token);
+    let stats = &stats.ok(200)["build_time_stats"];
+    assert!(
+        stats["start"]["P50"].is_number() && stats["stop"]["P95"].is_number(),
+        "{stats}"
+    );
+    let listed = s.get("/api/v2/templates", &o.token);
+    assert_eq!(&listed.ok(200)[0]["build_time_stats"], stats);
+    // Its only workspace is deleted by now.
+    assert_eq!(listed.body[0]["active_user_count"], 0);
     // The name is free again.
     let again = s.post(
         "/api/v2/users/me/workspaces",
