@@ -181,8 +181,48 @@ pub fn serve(
             .default_service(web::to(http::route_not_found))
     })
     .listen(listener)?
-    .shutdown_timeout(10);
+    .shutdown_timeout(10)
+    // Signals are handled by `run_until_signal`, which ends watch streams
+    // first so that a graceful stop need not wait for them.
+    .disable_signals();
     Ok(server.run())
+}
+
+impl App {
+    /// Ends every open watch stream.
+    pub fn close_watchers(&self) {
+        if let Some(hub) = self.hub.get() {
+            hub.do_send(watch::CloseAll);
+        }
+    }
+}
+
+/// Runs a server until SIGINT or SIGTERM, then stops it gracefully: watch
+/// streams are ended, in-flight requests finish.
+pub async fn run_until_signal(
+    app: web::Data<App>,
+    server: actix_web::dev::Server,
+) -> std::io::Result<()> {
+    let handle = server.handle();
+    actix_web::rt::spawn(async move {
+        let ctrl_c = tokio::signal::ctrl_c();
+        #[cfg(unix)]
+        {
+            let mut term =
+                tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate())
+                    .expect("SIGTERM handler");
+            tokio::select! {
+                _ = ctrl_c => {}
+                _ = term.recv() => {}
+            }
+        }
+        #[cfg(not(unix))]
+        let _ = ctrl_c.await;
+        log::info!("stopping: ending watch streams, finishing in-flight requests");
+        app.close_watchers();
+        handle.stop(true).await;
+    });
+    server.await
 }
 
 /// A server running on its own thread, for tests and embedding.
@@ -205,6 +245,7 @@ impl Running {
 
     fn shutdown(&mut self) {
         if let Some(t) = self.thread.take() {
+            self.app.close_watchers();
             let handle = self.handle.clone();
             let _ = std::thread::spawn(move || {
                 actix_web::rt::System::new().block_on(handle.stop(true));

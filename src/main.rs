@@ -35,8 +35,8 @@ fn main() -> std::process::ExitCode {
         );
     }
     let result = actix_web::rt::System::new().block_on(async {
-        // actix stops on SIGINT/SIGTERM, letting in-flight requests finish.
-        warren::serve(app.clone(), listener)?.await
+        let server = warren::serve(app.clone(), listener)?;
+        warren::run_until_signal(app.clone(), server).await
     });
     app.shutdown();
     match result {

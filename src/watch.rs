@@ -181,6 +181,22 @@ pub struct Unsubscribe(pub u64);
 #[rtype(result = "()")]
 pub struct Publish(pub Vec<Change>);
 
+/// The server is stopping: every subscriber is let go, which ends its stream.
+#[derive(Message)]
+#[rtype(result = "()")]
+pub struct CloseAll;
+
+impl Handler<CloseAll> for Hub {
+    type Result = ();
+
+    fn handle(&mut self, _: CloseAll, _: &mut Context<Self>) {
+        self.subs.clear();
+        self.by_workspace.clear();
+        self.all.clear();
+        self.count.store(0, Ordering::Release);
+    }
+}
+
 impl Handler<Subscribe> for Hub {
     type Result = u64;
 

@@ -588,3 +588,31 @@ fn a_silent_external_agent_is_pushed_as_disconnected() {
     );
     assert_eq!(next["health"]["healthy"], false);
 }
+
+#[test]
+fn stopping_the_server_ends_open_streams_promptly() {
+    let (mut s, _o, alice, template) = quick_server();
+    s.workspace(&alice.token, &template, "one");
+    let mut ws = ws_open(&s, "/api/v2/workspaces/watch-ws?q=owner:me", &alice.token);
+    ws_next(&mut ws).unwrap();
+    let mut sse = Sse::open(&s, "/api/v2/workspaces/watch?q=owner:me", &alice.token);
+    sse.next(Duration::from_secs(2)).unwrap();
+    let t = Instant::now();
+    s.running.take().unwrap().stop();
+    assert!(
+        t.elapsed() < Duration::from_secs(5),
+        "shutdown took {:?}",
+        t.elapsed()
+    );
+    // Both clients saw their stream end (after anything already sent).
+    let mut left = 0;
+    while sse.next(Duration::from_secs(2)).is_some() {
+        left += 1;
+        assert!(left < 10, "the SSE stream did not end");
+    }
+    let mut left = 0;
+    while ws_next(&mut ws).is_ok() {
+        left += 1;
+        assert!(left < 10, "the WebSocket did not close");
+    }
+}
