@@ -9,10 +9,10 @@ use crate::authz::{self, Action, Object, Subject};
 use crate::error::{ApiError, ApiResult, Validator};
 use crate::names;
 use crate::sdk::{self, Micros};
+use crate::store::groups;
 use crate::store::groups::GroupRow;
 use crate::store::organizations::{self as store, MemberRow, OrganizationRow};
 use crate::store::users::UserRow;
-use crate::store::{groups, users as user_store};
 use crate::users;
 
 pub fn render(o: &OrganizationRow) -> sdk::Organization {
@@ -370,14 +370,4 @@ pub fn of_user(
         .into_iter()
         .filter(|o| subject.can(Action::Read, Object::Organization { id: o.id }))
         .collect())
-}
-
-/// Resolves a user for a route under an organization and loads its row.
-pub fn user_in(conn: &Connection, subject: &Subject, arg: &str) -> ApiResult<UserRow> {
-    users::resolve(conn, subject, arg)
-}
-
-/// Users by id (used for group membership checks).
-pub fn users_by_id(conn: &Connection, ids: &[Uuid]) -> ApiResult<Vec<UserRow>> {
-    user_store::get_many(conn, ids)
 }

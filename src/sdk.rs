@@ -85,14 +85,6 @@ pub struct User {
     pub roles: Vec<SlimRole>,
 }
 
-#[derive(Debug, Clone, Serialize)]
-pub struct MinimalUser {
-    pub id: Uuid,
-    pub username: String,
-    pub avatar_url: String,
-    pub name: String,
-}
-
 #[derive(Debug, Serialize)]
 pub struct GetUsersResponse {
     pub users: Vec<User>,

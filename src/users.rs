@@ -59,15 +59,6 @@ pub fn render(u: &UserRow) -> sdk::User {
     }
 }
 
-pub fn minimal(u: &UserRow) -> sdk::MinimalUser {
-    sdk::MinimalUser {
-        id: u.id,
-        username: u.username.clone(),
-        avatar_url: u.avatar_url.clone(),
-        name: u.name.clone(),
-    }
-}
-
 /// Coder's answer for any `{user}` it cannot resolve.
 pub fn unknown_user(arg: &str) -> ApiError {
     ApiError::bad_request("\"user\" must be an existing uuid or username.")

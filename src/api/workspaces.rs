@@ -193,11 +193,6 @@ pub async fn get_by_owner_and_name(
     Ok(http::ok(&out))
 }
 
-/// The workspace id of a path, for routes nested under it.
-pub fn workspace_id(s: &str) -> ApiResult<Uuid> {
-    parse_uuid(s)
-}
-
 /// Loads `{workspace}` with its template for a settings change.
 fn with_template(
     conn: &rusqlite::Connection,
