@@ -540,6 +540,30 @@ fn agents_read_and_driven_externally() {
     assert_eq!(st["state"], "working");
     assert_eq!(st["message"], "indexing");
     assert_eq!(st["agent_id"], agent_id.as_str());
+    // Startup report: version, directory and subsystems show on the agent.
+    let r = agent_req(
+        "POST",
+        "/api/v2/workspaceagents/me/startup",
+        json!({"version": "2.29.0", "expanded_directory": "/home/coder", "subsystems": ["envbox"]}),
+    );
+    assert_eq!(r.status, 200, "{}", r.text);
+    let a = s.get(&format!("/api/v2/workspaceagents/{agent_id}"), &o.token);
+    assert_eq!(a.ok(200)["version"], "2.29.0");
+    agent_req(
+        "POST",
+        "/api/v2/workspaceagents/me/startup",
+        json!({"subsystems": ["kubernetes"]}),
+    )
+    .assert_error(400, "Invalid subsystem.")
+    .assert_field("subsystems");
+    s.request(
+        "POST",
+        "/api/v2/workspaceagents/me/startup",
+        None,
+        &[],
+        Some("{}"),
+    )
+    .assert_error(401, SIGNED_OUT);
     let key = s.request(
         "GET",
         "/api/v2/workspaceagents/me/gitsshkey",
@@ -594,4 +618,47 @@ fn agents_read_and_driven_externally() {
         r.body["health"],
         json!({"healthy": false, "reason": "agent is not connected"})
     );
+}
+
+#[test]
+fn build_sub_resources_not_found_and_hidden() {
+    let s = Server::start();
+    let o = s.setup();
+    let a = s.user(&o, "alice", &[]);
+    let t = s.template(&o, "docker");
+    let w = s.workspace(&o.token, t["id"].as_str().unwrap(), "dev");
+    let bid = w["latest_build"]["id"].as_str().unwrap().to_string();
+    for sub in ["parameters", "resources", "logs", "state"] {
+        let r = s.get(&format!("/api/v2/workspacebuilds/{bid}/{sub}"), &o.token);
+        assert_eq!(r.status, 200, "{sub}: {}", r.text);
+        s.get(&format!("/api/v2/workspacebuilds/{bid}/{sub}"), &a.token)
+            .assert_error(404, NOT_FOUND);
+        s.get(
+            &format!("/api/v2/workspacebuilds/7c60d51f-b44e-4682-87d6-449835ea4de6/{sub}"),
+            &o.token,
+        )
+        .assert_error(404, NOT_FOUND);
+        s.get(&format!("/api/v2/workspacebuilds/nope/{sub}"), &o.token)
+            .assert_error(400, "Invalid UUID \"nope\".");
+        s.anon("GET", &format!("/api/v2/workspacebuilds/{bid}/{sub}"), None)
+            .assert_error(401, SIGNED_OUT);
+    }
+    s.get(
+        &format!(
+            "/api/v2/workspaces/{}/builds?since=yesterday",
+            w["id"].as_str().unwrap()
+        ),
+        &o.token,
+    )
+    .assert_error(400, "Query parameters have invalid values.")
+    .assert_field("since");
+    s.get(
+        &format!(
+            "/api/v2/workspaces/{}/builds?after_id=x",
+            w["id"].as_str().unwrap()
+        ),
+        &o.token,
+    )
+    .assert_error(400, "Query parameters have invalid values.")
+    .assert_field("after_id");
 }
