@@ -19,6 +19,7 @@ use subtle::ConstantTimeEq;
 use crate::authz::Subject;
 use crate::error::{ApiError, ApiResult};
 use crate::sdk::{self, Micros};
+use crate::store::Tx;
 use crate::store::{api_keys, groups, organizations, users};
 use crate::App;
 
@@ -157,7 +158,7 @@ pub fn dummy_hash() -> &'static str {
 }
 
 /// Authenticates a token: the whole of Coder's validation sequence.
-fn authenticate(conn: &rusqlite::Connection, token: &str, now: Micros) -> ApiResult<Authenticated> {
+fn authenticate(conn: &Tx, token: &str, now: Micros) -> ApiResult<Authenticated> {
     let (id, secret) = parse_token(token)?;
     let key =
         api_keys::get(conn, id)?.ok_or_else(|| ApiError::unauthorized("API key is invalid."))?;
@@ -300,7 +301,7 @@ impl FromRequest for Subject {
                             key.expires_at
                         };
                         api_keys::touch(conn, &key.id, now, expires)?;
-                        users::touch_last_seen(conn, key.user_id, now)
+                        Ok(users::touch_last_seen(conn, key.user_id, now)?)
                     })
                     .await?;
             }

@@ -3,8 +3,8 @@
 
 use std::collections::HashMap;
 
+use crate::store::{StoreError, Tx};
 use base64::Engine;
-use rusqlite::Connection;
 use serde::Deserialize;
 use serde_json::{json, Value};
 use uuid::Uuid;
@@ -66,7 +66,7 @@ pub struct BuildContext<'a> {
 
 /// Validates and queues a build in the caller's transaction; returns it.
 pub fn create(
-    conn: &Connection,
+    conn: &Tx,
     subject: &Subject,
     ctx: &BuildContext,
     req: &CreateBuildRequest,
@@ -277,12 +277,8 @@ pub fn create(
         ..Default::default()
     };
     store::insert(conn, &build, state.as_deref()).map_err(|e| match e {
-        rusqlite::Error::SqliteFailure(f, _)
-            if f.code == rusqlite::ErrorCode::ConstraintViolation =>
-        {
-            ApiError::conflict("A workspace build is already active.")
-        }
-        e => ApiError::internal(e),
+        StoreError::Conflict(_) => ApiError::conflict("A workspace build is already active."),
+        e => ApiError::from(e),
     })?;
     store::insert_parameters(conn, build_id, &resolved)?;
     ws_store::set_latest_build(conn, ws.id, build_id, now)?;
@@ -319,41 +315,21 @@ pub fn status(job_status: &str, transition: &str) -> &'static str {
 }
 
 /// App statuses of the given workspaces, newest first per app.
-pub fn app_statuses(conn: &Connection, workspaces: &[Uuid]) -> ApiResult<AppStatuses> {
+pub fn app_statuses(conn: &Tx, workspaces: &[Uuid]) -> ApiResult<AppStatuses> {
     let mut out: AppStatuses = HashMap::new();
-    if workspaces.is_empty() {
-        return Ok(out);
-    }
-    let sql = format!(
-        "SELECT id, created_at, workspace_id, agent_id, app_id, state, message, uri, icon, needs_user_attention
-         FROM workspace_app_statuses WHERE workspace_id IN ({}) ORDER BY created_at DESC, rowid DESC",
-        crate::store::placeholders(workspaces.len())
-    );
-    let mut stmt = conn.prepare(&sql)?;
-    let rows = stmt.query_map(
-        rusqlite::params_from_iter(workspaces.iter().map(|w| w.to_string())),
-        |r| {
-            let app: String = r.get(4)?;
-            Ok((
-                Uuid::parse_str(&app).unwrap_or_default(),
-                json!({
-                    "id": r.get::<_, String>(0)?,
-                    "created_at": format_time(r.get(1)?),
-                    "workspace_id": r.get::<_, String>(2)?,
-                    "agent_id": r.get::<_, String>(3)?,
-                    "app_id": app,
-                    "state": r.get::<_, String>(5)?,
-                    "message": r.get::<_, String>(6)?,
-                    "uri": r.get::<_, String>(7)?,
-                    "icon": r.get::<_, String>(8)?,
-                    "needs_user_attention": r.get::<_, bool>(9)?,
-                }),
-            ))
-        },
-    )?;
-    for row in rows {
-        let (app, v) = row?;
-        out.entry(app).or_default().push(v);
+    for st in resources::app_statuses(conn, workspaces)? {
+        out.entry(st.app_id).or_default().push(json!({
+            "id": st.id,
+            "created_at": format_time(st.created_at),
+            "workspace_id": st.workspace_id,
+            "agent_id": st.agent_id,
+            "app_id": st.app_id,
+            "state": st.state,
+            "message": st.message,
+            "uri": st.uri,
+            "icon": st.icon,
+            "needs_user_attention": st.needs_user_attention,
+        }));
     }
     Ok(out)
 }
@@ -367,11 +343,7 @@ pub struct Loaded {
     pub workspaces: HashMap<Uuid, WorkspaceRow>,
 }
 
-pub fn load(
-    conn: &Connection,
-    builds: &[BuildRow],
-    workspaces: &[WorkspaceRow],
-) -> ApiResult<Loaded> {
+pub fn load(conn: &Tx, builds: &[BuildRow], workspaces: &[WorkspaceRow]) -> ApiResult<Loaded> {
     let job_ids: Vec<Uuid> = builds.iter().map(|b| b.job_id).collect();
     let jobs = job_store::get_many(conn, &job_ids)?
         .into_iter()

@@ -3,7 +3,7 @@
 
 use std::io::{Cursor, Read, Write};
 
-use rusqlite::Connection;
+use crate::store::Tx;
 use sha2::{Digest, Sha256};
 use uuid::Uuid;
 
@@ -78,12 +78,7 @@ pub fn tar_to_zip(bytes: &[u8]) -> ApiResult<Vec<u8>> {
 }
 
 /// Stores an upload; returns its id and whether it was new.
-pub fn store(
-    conn: &Connection,
-    uploader: Uuid,
-    data: Vec<u8>,
-    now: Micros,
-) -> ApiResult<(Uuid, bool)> {
+pub fn store(conn: &Tx, uploader: Uuid, data: Vec<u8>, now: Micros) -> ApiResult<(Uuid, bool)> {
     let hash = hex(&Sha256::digest(&data));
     if let Some(id) = store::id_by_hash(conn, &hash, uploader)? {
         return Ok((id, false));
@@ -108,7 +103,7 @@ fn hex(bytes: &[u8]) -> String {
 }
 
 /// A file the subject may read.
-pub fn get(conn: &Connection, subject: &Subject, id: Uuid) -> ApiResult<FileRow> {
+pub fn get(conn: &Tx, subject: &Subject, id: Uuid) -> ApiResult<FileRow> {
     let f = store::get(conn, id)?.ok_or_else(ApiError::not_found)?;
     subject.require_visible(
         Action::Read,

@@ -1,7 +1,7 @@
 //! Groups: creation, patching with Coder's checks (in Coder's order), deletion,
 //! and rendering with members. The Everyone group is read-only.
 
-use rusqlite::Connection;
+use crate::store::Tx;
 use serde::Deserialize;
 use uuid::Uuid;
 
@@ -21,7 +21,7 @@ pub fn object(g: &GroupRow) -> Object<'static> {
 }
 
 /// Renders groups with their members, loading all members in one query.
-pub fn render_many(conn: &Connection, groups: &[GroupRow]) -> ApiResult<Vec<sdk::Group>> {
+pub fn render_many(conn: &Tx, groups: &[GroupRow]) -> ApiResult<Vec<sdk::Group>> {
     let mut members = store::members_of(conn, groups)?;
     Ok(groups
         .iter()
@@ -49,21 +49,21 @@ pub fn render_many(conn: &Connection, groups: &[GroupRow]) -> ApiResult<Vec<sdk:
         .collect())
 }
 
-pub fn render(conn: &Connection, g: &GroupRow) -> ApiResult<sdk::Group> {
+pub fn render(conn: &Tx, g: &GroupRow) -> ApiResult<sdk::Group> {
     render_many(conn, std::slice::from_ref(g))?
         .pop()
         .ok_or_else(|| ApiError::internal("group render"))
 }
 
 /// A group by id, 404 when missing or unreadable.
-pub fn get(conn: &Connection, subject: &Subject, id: Uuid) -> ApiResult<GroupRow> {
+pub fn get(conn: &Tx, subject: &Subject, id: Uuid) -> ApiResult<GroupRow> {
     let g = store::get(conn, id)?.ok_or_else(ApiError::not_found)?;
     subject.require_visible(Action::Read, object(&g))?;
     Ok(g)
 }
 
 /// Groups matching `f` that the subject may read.
-pub fn list(conn: &Connection, subject: &Subject, f: &GroupFilter) -> ApiResult<Vec<GroupRow>> {
+pub fn list(conn: &Tx, subject: &Subject, f: &GroupFilter) -> ApiResult<Vec<GroupRow>> {
     Ok(store::list(conn, f)?
         .into_iter()
         .filter(|g| subject.can(Action::Read, object(g)))
@@ -80,7 +80,7 @@ pub struct CreateGroupRequest {
 }
 
 pub fn create(
-    conn: &Connection,
+    conn: &Tx,
     subject: &Subject,
     org: &OrganizationRow,
     req: &CreateGroupRequest,
@@ -155,7 +155,7 @@ pub struct PatchGroupRequest {
 const MAX_PATCH_USERS: usize = 1000;
 
 pub fn patch(
-    conn: &Connection,
+    conn: &Tx,
     subject: &Subject,
     g: &GroupRow,
     req: &PatchGroupRequest,
@@ -265,12 +265,12 @@ pub fn patch(
     Ok(next)
 }
 
-pub fn delete(conn: &Connection, subject: &Subject, g: &GroupRow) -> ApiResult<()> {
+pub fn delete(conn: &Tx, subject: &Subject, g: &GroupRow) -> ApiResult<()> {
     subject.require(Action::Delete, object(g))?;
     if g.is_everyone() {
         return Err(ApiError::bad_request(
             "\"Everyone\" is a reserved group and cannot be deleted!",
         ));
     }
-    store::delete(conn, g.id)
+    Ok(store::delete(conn, g.id)?)
 }

@@ -90,7 +90,7 @@ pub fn prepare(config: Config) -> Result<App, StartError> {
     let db = Db::open(&config.db)?;
     let now = sdk::now();
     let deployment_id = db
-        .write_blocking(|conn| {
+        .write_blocking(|conn| -> Result<String, error::ApiError> {
             organizations::ensure_default(conn, now)?;
             match store::get_setting(conn, "deployment_id")? {
                 Some(id) => Ok(id),

@@ -2,7 +2,7 @@
 //! autostop, autostart, failed-build cleanup, dormancy and autodelete, in
 //! that order of precedence (Coder's autobuild loop).
 
-use rusqlite::Connection;
+use crate::store::Tx;
 use uuid::Uuid;
 
 use crate::authz::{self, Subject};
@@ -13,62 +13,11 @@ use crate::sdk::Micros;
 use crate::store::templates as template_store;
 use crate::store::workspaces as store;
 
-/// A workspace whose latest build may call for action, with what decides it.
-struct Candidate {
-    id: Uuid,
-    owner: Uuid,
-    owner_status: String,
-    transition: String,
-    build_created: Micros,
-    deadline: Option<Micros>,
-    completed: Option<Micros>,
-    failed: bool,
-    active: bool,
-}
-
 /// What a tick did to one workspace.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Action {
     pub workspace: Uuid,
     pub what: &'static str,
-}
-
-/// Workspaces that may need a transition at `now`: a pre-filter in SQL, so a
-/// tick does not load every workspace; each is re-checked in `tick`.
-fn candidates(conn: &Connection, now: Micros) -> ApiResult<Vec<Candidate>> {
-    let mut stmt = conn.prepare_cached(
-        "SELECT w.id, w.owner_id, u.status, b.transition, b.created_at, b.deadline, j.completed_at,
-                j.error <> '', j.completed_at IS NULL
-         FROM workspaces w JOIN users u ON u.id = w.owner_id
-         JOIN workspace_builds b ON b.id = w.latest_build_id
-         JOIN provisioner_jobs j ON j.id = b.job_id
-         JOIN templates t ON t.id = w.template_id
-         WHERE w.deleted = 0 AND j.completed_at IS NOT NULL AND (
-               (b.transition = 'start' AND (b.deadline <= ?1 OR u.status = 'suspended'))
-            OR (b.transition = 'stop' AND w.autostart_schedule IS NOT NULL)
-            OR (j.error <> '' AND t.failure_ttl_ms > 0)
-            OR (t.time_til_dormant_ms > 0 AND w.dormant_at IS NULL
-                AND w.last_used_at < ?1 - t.time_til_dormant_ms * 1000)
-            OR (w.deleting_at <= ?1))",
-    )?;
-    let rows = stmt
-        .query_map([now], |r| {
-            let id: String = r.get(0)?;
-            let owner: String = r.get(1)?;
-            Ok(Candidate {
-                id: Uuid::parse_str(&id).unwrap_or_default(),
-                owner: Uuid::parse_str(&owner).unwrap_or_default(),
-                owner_status: r.get(2)?,
-                transition: r.get(3)?,
-                build_created: r.get(4)?,
-                deadline: r.get(5)?,
-                completed: r.get(6)?,
-                failed: r.get(7)?,
-                active: r.get(8)?,
-            })
-        })?
-        .collect::<Result<Vec<_>, _>>()?;
-    Ok(rows)
 }
 
 /// The executor acts as the workspace owner with every right: its builds
@@ -85,9 +34,9 @@ fn system_subject(owner: Uuid) -> Subject {
 }
 
 /// One tick at `now` (truncated to the minute by the caller if wanted).
-pub fn tick(conn: &Connection, now: Micros) -> ApiResult<Vec<Action>> {
+pub fn tick(conn: &Tx, now: Micros) -> ApiResult<Vec<Action>> {
     let mut done = Vec::new();
-    for c in candidates(conn, now)? {
+    for c in crate::store::workspaces::lifecycle_candidates(conn, now)? {
         if c.active {
             continue;
         }

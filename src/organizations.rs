@@ -1,7 +1,7 @@
 //! Organizations and memberships: the default organization, resolution of
 //! `{organization}`, creation with its Everyone group, members and org roles.
 
-use rusqlite::Connection;
+use crate::store::Tx;
 use serde::Deserialize;
 use uuid::Uuid;
 
@@ -57,7 +57,7 @@ pub fn render_member_with_user(m: &MemberRow, u: &UserRow) -> sdk::OrganizationM
 
 /// Creates the default organization `coder` and its Everyone group if the
 /// database has none (Coder does this at boot, before any user exists).
-pub fn ensure_default(conn: &Connection, now: Micros) -> ApiResult<OrganizationRow> {
+pub fn ensure_default(conn: &Tx, now: Micros) -> ApiResult<OrganizationRow> {
     if let Some(o) = store::get_default(conn)? {
         return Ok(o);
     }
@@ -76,8 +76,8 @@ pub fn ensure_default(conn: &Connection, now: Micros) -> ApiResult<OrganizationR
     Ok(org)
 }
 
-fn insert_everyone(conn: &Connection, org: &OrganizationRow, now: Micros) -> ApiResult<()> {
-    groups::insert(
+fn insert_everyone(conn: &Tx, org: &OrganizationRow, now: Micros) -> ApiResult<()> {
+    Ok(groups::insert(
         conn,
         &GroupRow {
             id: org.id,
@@ -91,12 +91,12 @@ fn insert_everyone(conn: &Connection, org: &OrganizationRow, now: Micros) -> Api
             organization_name: org.name.clone(),
             organization_display_name: org.display_name.clone(),
         },
-    )
+    )?)
 }
 
 /// Resolves `{organization}`: `default`, the nil UUID, a UUID or a name; an
 /// organization the subject may not read is not found.
-pub fn resolve(conn: &Connection, subject: &Subject, arg: &str) -> ApiResult<OrganizationRow> {
+pub fn resolve(conn: &Tx, subject: &Subject, arg: &str) -> ApiResult<OrganizationRow> {
     let found = if arg == "default" {
         store::get_default(conn)?
     } else if let Ok(id) = Uuid::parse_str(arg) {
@@ -153,7 +153,7 @@ fn validate(req: &OrganizationRequest, required: bool) -> ApiResult<()> {
 }
 
 pub fn create(
-    conn: &Connection,
+    conn: &Tx,
     subject: &Subject,
     req: &OrganizationRequest,
     now: Micros,
@@ -198,7 +198,7 @@ pub fn create(
 }
 
 pub fn update(
-    conn: &Connection,
+    conn: &Tx,
     subject: &Subject,
     org: &OrganizationRow,
     req: &OrganizationRequest,
@@ -236,35 +236,25 @@ pub fn update(
     Ok(next)
 }
 
-pub fn delete(
-    conn: &Connection,
-    subject: &Subject,
-    org: &OrganizationRow,
-    now: Micros,
-) -> ApiResult<()> {
+pub fn delete(conn: &Tx, subject: &Subject, org: &OrganizationRow, now: Micros) -> ApiResult<()> {
     subject.require(Action::Delete, Object::Organization { id: org.id })?;
     if org.is_default {
         return Err(ApiError::bad_request(
             "Default organization cannot be deleted.",
         ));
     }
-    let in_use: i64 = conn.query_row(
-        "SELECT (SELECT count(*) FROM templates WHERE organization_id = ?1 AND deleted = 0)
-              + (SELECT count(*) FROM workspaces WHERE organization_id = ?1 AND deleted = 0)",
-        [org.id.to_string()],
-        |r| r.get(0),
-    )?;
+    let in_use = store::count_live_contents(conn, org.id)?;
     if in_use > 0 {
         return Err(ApiError::bad_request(
             "Organization still has templates or workspaces; delete them first.",
         ));
     }
-    store::soft_delete(conn, org.id, now)
+    Ok(store::soft_delete(conn, org.id, now)?)
 }
 
 /// Adds a user to an organization (no explicit org roles).
 pub fn add_member(
-    conn: &Connection,
+    conn: &Tx,
     subject: &Subject,
     org: &OrganizationRow,
     user: &UserRow,
@@ -289,7 +279,7 @@ pub fn add_member(
 
 /// The membership of `user` in `org`, 404 when absent or unreadable.
 pub fn member(
-    conn: &Connection,
+    conn: &Tx,
     subject: &Subject,
     org: &OrganizationRow,
     user: &UserRow,
@@ -299,7 +289,7 @@ pub fn member(
 }
 
 pub fn remove_member(
-    conn: &Connection,
+    conn: &Tx,
     subject: &Subject,
     org: &OrganizationRow,
     user: &UserRow,
@@ -316,7 +306,7 @@ pub fn remove_member(
 }
 
 pub fn set_member_roles(
-    conn: &Connection,
+    conn: &Tx,
     subject: &Subject,
     org: &OrganizationRow,
     user: &UserRow,
@@ -360,11 +350,7 @@ pub fn set_member_roles(
 }
 
 /// The organizations of `user` that the subject may read.
-pub fn of_user(
-    conn: &Connection,
-    subject: &Subject,
-    user: &UserRow,
-) -> ApiResult<Vec<OrganizationRow>> {
+pub fn of_user(conn: &Tx, subject: &Subject, user: &UserRow) -> ApiResult<Vec<OrganizationRow>> {
     let all = store::list(conn, Some(&user.organization_ids))?;
     Ok(all
         .into_iter()

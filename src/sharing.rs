@@ -2,7 +2,7 @@
 
 use std::collections::{BTreeMap, HashMap};
 
-use rusqlite::Connection;
+use crate::store::Tx;
 use serde::Deserialize;
 use serde_json::{json, Value};
 use uuid::Uuid;
@@ -16,7 +16,7 @@ use crate::store::workspaces::{self as store, WorkspaceRow};
 use crate::workspaces::object;
 
 /// Anyone who may change the workspace may read its ACL.
-pub fn get(conn: &Connection, subject: &Subject, w: &WorkspaceRow) -> ApiResult<Value> {
+pub fn get(conn: &Tx, subject: &Subject, w: &WorkspaceRow) -> ApiResult<Value> {
     subject.require_visible(Action::Update, object(w))?;
     let user_ids: Vec<Uuid> = w.user_acl.iter().map(|(id, _)| *id).collect();
     let users: HashMap<Uuid, user_store::UserRow> = user_store::get_many(conn, &user_ids)?
@@ -64,12 +64,7 @@ pub struct UpdateAcl {
 /// Most entries one PATCH may carry.
 const MAX_ENTRIES: usize = 1000;
 
-pub fn patch(
-    conn: &Connection,
-    subject: &Subject,
-    w: &WorkspaceRow,
-    req: &UpdateAcl,
-) -> ApiResult<()> {
+pub fn patch(conn: &Tx, subject: &Subject, w: &WorkspaceRow, req: &UpdateAcl) -> ApiResult<()> {
     subject.require(Action::Share, object(w))?;
     if req.user_roles.len() + req.group_roles.len() > MAX_ENTRIES {
         return Err(ApiError::bad_request(format!(
@@ -153,13 +148,13 @@ pub fn patch(
     Ok(())
 }
 
-pub fn clear(conn: &Connection, subject: &Subject, w: &WorkspaceRow) -> ApiResult<()> {
+pub fn clear(conn: &Tx, subject: &Subject, w: &WorkspaceRow) -> ApiResult<()> {
     subject.require(Action::Share, object(w))?;
-    store::clear_acl(conn, w.id)
+    Ok(store::clear_acl(conn, w.id)?)
 }
 
 /// `shared_with` entries of many workspaces, with two look-ups in all.
-pub fn shared_with(conn: &Connection, ws: &[WorkspaceRow]) -> ApiResult<HashMap<Uuid, Vec<Value>>> {
+pub fn shared_with(conn: &Tx, ws: &[WorkspaceRow]) -> ApiResult<HashMap<Uuid, Vec<Value>>> {
     let user_ids: Vec<Uuid> = ws
         .iter()
         .flat_map(|w| w.user_acl.iter().map(|(id, _)| *id))

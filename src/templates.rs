@@ -3,7 +3,7 @@
 
 use std::collections::BTreeMap;
 
-use rusqlite::Connection;
+use crate::store::Tx;
 use serde::{Deserialize, Serialize};
 use serde_json::{json, Value};
 use uuid::Uuid;
@@ -49,7 +49,7 @@ fn new_template(org: Uuid) -> Object<'static> {
 }
 
 /// A live template the subject may read, else 404.
-pub fn get(conn: &Connection, subject: &Subject, id: Uuid) -> ApiResult<TemplateRow> {
+pub fn get(conn: &Tx, subject: &Subject, id: Uuid) -> ApiResult<TemplateRow> {
     let t = store::get(conn, id)?.ok_or_else(ApiError::not_found)?;
     subject.require_visible(Action::Read, object(&t))?;
     Ok(t)
@@ -86,7 +86,7 @@ pub fn valid_version_name(s: &str) -> bool {
 }
 
 pub fn create_version(
-    conn: &Connection,
+    conn: &Tx,
     subject: &Subject,
     org: &OrganizationRow,
     req: &CreateVersionRequest,
@@ -231,7 +231,7 @@ pub fn create_version(
 
 /// A version the subject may read: through its template, or (unattached)
 /// as a template administrator of its organization.
-pub fn get_version(conn: &Connection, subject: &Subject, id: Uuid) -> ApiResult<VersionRow> {
+pub fn get_version(conn: &Tx, subject: &Subject, id: Uuid) -> ApiResult<VersionRow> {
     let v = versions::get(conn, id)?.ok_or_else(ApiError::not_found)?;
     match v.template_id {
         Some(t) => {
@@ -250,11 +250,7 @@ pub fn get_version(conn: &Connection, subject: &Subject, id: Uuid) -> ApiResult<
 }
 
 /// May the subject change this version (rename, cancel its import)?
-pub fn require_version_update(
-    conn: &Connection,
-    subject: &Subject,
-    v: &VersionRow,
-) -> ApiResult<()> {
+pub fn require_version_update(conn: &Tx, subject: &Subject, v: &VersionRow) -> ApiResult<()> {
     match v.template_id {
         Some(t) => {
             let t = store::get_any(conn, t)?.ok_or_else(ApiError::not_found)?;
@@ -290,7 +286,7 @@ pub fn render_version(v: &VersionRow, job: &JobRow) -> Value {
 }
 
 /// Renders versions with their jobs loaded in one query.
-pub fn render_versions(conn: &Connection, vs: &[VersionRow]) -> ApiResult<Vec<Value>> {
+pub fn render_versions(conn: &Tx, vs: &[VersionRow]) -> ApiResult<Vec<Value>> {
     let ids: Vec<Uuid> = vs.iter().map(|v| v.job_id).collect();
     let jobs: std::collections::HashMap<Uuid, JobRow> = job_store::get_many(conn, &ids)?
         .into_iter()
@@ -306,12 +302,12 @@ pub fn render_versions(conn: &Connection, vs: &[VersionRow]) -> ApiResult<Vec<Va
         .collect()
 }
 
-pub fn render_one_version(conn: &Connection, v: &VersionRow) -> ApiResult<Value> {
+pub fn render_one_version(conn: &Tx, v: &VersionRow) -> ApiResult<Value> {
     Ok(render_versions(conn, std::slice::from_ref(v))?.remove(0))
 }
 
 /// The version's import job, required to have succeeded.
-pub fn require_imported(conn: &Connection, v: &VersionRow) -> ApiResult<JobRow> {
+pub fn require_imported(conn: &Tx, v: &VersionRow) -> ApiResult<JobRow> {
     let job = job_store::get(conn, v.job_id)?.ok_or_else(|| ApiError::internal("job missing"))?;
     if job.completed_at.is_none() {
         return Err(ApiError::bad_request("Job hasn't completed!"));
@@ -566,7 +562,7 @@ fn check_names(v: &mut Validator, name: &str, display_name: &str, required: bool
 }
 
 pub fn create(
-    conn: &Connection,
+    conn: &Tx,
     subject: &Subject,
     org: &OrganizationRow,
     req: &CreateTemplateRequest,
@@ -698,7 +694,7 @@ pub struct UpdateTemplateMeta {
 /// Applies a PATCH; absent fields are unchanged. Returns `None` when
 /// nothing changed (Coder's 304).
 pub fn update(
-    conn: &Connection,
+    conn: &Tx,
     subject: &Subject,
     t: &TemplateRow,
     req: &UpdateTemplateMeta,
@@ -797,16 +793,10 @@ pub fn update(
         recompute_next_starts(conn, &next, now)?;
     }
     if req.update_workspace_last_used_at {
-        conn.execute(
-            "UPDATE workspaces SET last_used_at = ?2, updated_at = ?2 WHERE template_id = ?1 AND deleted = 0",
-            rusqlite::params![t.id.to_string(), now],
-        )?;
+        crate::store::workspaces::touch_last_used_of_template(conn, t.id, now)?;
     }
     if req.update_workspace_dormant_at {
-        conn.execute(
-            "UPDATE workspaces SET dormant_at = ?2, updated_at = ?2 WHERE template_id = ?1 AND deleted = 0 AND dormant_at IS NOT NULL",
-            rusqlite::params![t.id.to_string(), now],
-        )?;
+        crate::store::workspaces::restart_dormancy_of_template(conn, t.id, now)?;
     }
     Ok(Some(
         store::get(conn, t.id)?.ok_or_else(|| ApiError::internal("template vanished"))?,
@@ -815,19 +805,11 @@ pub fn update(
 
 /// The days autostart may fire changed: every scheduled workspace of the
 /// template gets its `next_start_at` again.
-fn recompute_next_starts(conn: &Connection, t: &TemplateRow, now: Micros) -> ApiResult<()> {
-    let mut stmt = conn.prepare(
-        "SELECT id, autostart_schedule FROM workspaces
-         WHERE template_id = ? AND deleted = 0 AND autostart_schedule IS NOT NULL",
-    )?;
-    let rows: Vec<(String, String)> = stmt
-        .query_map([t.id.to_string()], |r| Ok((r.get(0)?, r.get(1)?)))?
-        .collect::<Result<_, _>>()?;
-    for (id, spec) in rows {
+fn recompute_next_starts(conn: &Tx, t: &TemplateRow, now: Micros) -> ApiResult<()> {
+    for (id, spec) in crate::store::workspaces::autostart_schedules_of_template(conn, t.id)? {
         let next = crate::schedule::parse(&spec)
             .ok()
             .and_then(|s| s.next_after(now, t.autostart_requirement_days));
-        let id = Uuid::parse_str(&id).map_err(ApiError::internal)?;
         crate::store::workspaces::set_next_start(conn, id, next)?;
     }
     Ok(())
@@ -883,19 +865,19 @@ fn settings_differ(a: &TemplateRow, b: &TemplateRow) -> bool {
     ]
 }
 
-pub fn delete(conn: &Connection, subject: &Subject, t: &TemplateRow, now: Micros) -> ApiResult<()> {
+pub fn delete(conn: &Tx, subject: &Subject, t: &TemplateRow, now: Micros) -> ApiResult<()> {
     subject.require(Action::Delete, object(t))?;
     if store::count_live_workspaces(conn, t.id)? > 0 {
         return Err(ApiError::bad_request(
             "All workspaces must be deleted before a template can be removed.",
         ));
     }
-    store::soft_delete(conn, t.id, now)
+    Ok(store::soft_delete(conn, t.id, now)?)
 }
 
 /// `PATCH /templates/{template}/versions`: promote a version.
 pub fn set_active_version(
-    conn: &Connection,
+    conn: &Tx,
     subject: &Subject,
     t: &TemplateRow,
     version: Uuid,
@@ -927,7 +909,7 @@ pub fn set_active_version(
     let mut next = t.clone();
     next.active_version_id = v.id;
     next.updated_at = now;
-    store::update(conn, &next)
+    Ok(store::update(conn, &next)?)
 }
 
 fn percentile(sorted: &[i64], p: f64) -> Option<i64> {
@@ -939,13 +921,13 @@ fn percentile(sorted: &[i64], p: f64) -> Option<i64> {
 }
 
 /// Renders templates with their build-time statistics.
-pub fn render(conn: &Connection, t: &TemplateRow) -> ApiResult<Value> {
+pub fn render(conn: &Tx, t: &TemplateRow) -> ApiResult<Value> {
     Ok(render_many(conn, std::slice::from_ref(t))?.remove(0))
 }
 
 /// Renders templates with their build-time statistics and active users,
 /// two queries for any number of templates.
-pub fn render_many(conn: &Connection, ts: &[TemplateRow]) -> ApiResult<Vec<Value>> {
+pub fn render_many(conn: &Tx, ts: &[TemplateRow]) -> ApiResult<Vec<Value>> {
     let ids: Vec<Uuid> = ts.iter().map(|t| t.id).collect();
     let mut durations = store::build_durations(conn, &ids)?;
     let mut active = store::active_users(conn, &ids, sdk::now() - 7 * 24 * 3_600_000_000)?;
@@ -1021,11 +1003,7 @@ fn render_with(
 }
 
 /// Parses the `q` of `GET /templates`.
-pub fn parse_filter(
-    conn: &Connection,
-    subject: &Subject,
-    q: &str,
-) -> ApiResult<store::TemplateFilter> {
+pub fn parse_filter(conn: &Tx, subject: &Subject, q: &str) -> ApiResult<store::TemplateFilter> {
     let mut f = store::TemplateFilter::default();
     let mut bad = Vec::new();
     for term in crate::api::users::split_terms(q) {

@@ -1,7 +1,7 @@
 //! Users: creation (first user and admin-created), resolution of `{user}`,
 //! status, roles, profile, password, git SSH keys, and rendering.
 
-use rusqlite::Connection;
+use crate::store::Tx;
 use serde::Deserialize;
 use ssh_key::{Algorithm, LineEnding, PrivateKey};
 use uuid::Uuid;
@@ -67,7 +67,7 @@ pub fn unknown_user(arg: &str) -> ApiError {
 
 /// Resolves `{user}`: `me`, a UUID, or a username (case-insensitive). Deleted
 /// users are not found. Existence is answered before permission, as Coder does.
-pub fn resolve(conn: &Connection, subject: &Subject, arg: &str) -> ApiResult<UserRow> {
+pub fn resolve(conn: &Tx, subject: &Subject, arg: &str) -> ApiResult<UserRow> {
     let found = if arg == "me" {
         users::get(conn, subject.user_id)?
     } else if let Ok(id) = Uuid::parse_str(arg) {
@@ -166,7 +166,7 @@ pub struct FirstUser {
 }
 
 pub fn create_first_user(
-    conn: &Connection,
+    conn: &Tx,
     req: &CreateFirstUserRequest,
     hashed_password: &str,
     ssh: users::SshKeyRow,
@@ -290,7 +290,7 @@ pub fn validate_create(req: &mut CreateUserRequest) -> ApiResult<()> {
 }
 
 pub fn create_user(
-    conn: &Connection,
+    conn: &Tx,
     subject: &Subject,
     req: &CreateUserRequest,
     hashed_password: &str,
@@ -386,22 +386,13 @@ pub fn create_user(
 }
 
 /// Soft-deletes a user after Coder's checks; their keys stop working.
-pub fn delete(
-    conn: &Connection,
-    subject: &Subject,
-    target: &UserRow,
-    now: Micros,
-) -> ApiResult<()> {
+pub fn delete(conn: &Tx, subject: &Subject, target: &UserRow, now: Micros) -> ApiResult<()> {
     subject.require_visible(Action::Read, object(target))?;
     if target.id == subject.user_id {
         return Err(ApiError::forbidden_msg("You cannot delete yourself!"));
     }
     subject.require(Action::Delete, object(target))?;
-    let workspaces: i64 = conn.query_row(
-        "SELECT count(*) FROM workspaces WHERE owner_id = ? AND deleted = 0",
-        [target.id.to_string()],
-        |r| r.get(0),
-    )?;
+    let workspaces = crate::store::workspaces::count_live_of_owner(conn, target.id)?;
     if workspaces > 0 {
         return Err(ApiError::new(
             actix_web::http::StatusCode::EXPECTATION_FAILED,
@@ -409,11 +400,11 @@ pub fn delete(
         ));
     }
     api_keys::delete_all_for_user(conn, target.id)?;
-    users::soft_delete(conn, target.id, now)
+    Ok(users::soft_delete(conn, target.id, now)?)
 }
 
 pub fn set_status(
-    conn: &Connection,
+    conn: &Tx,
     subject: &Subject,
     target: &UserRow,
     status: &str,
@@ -438,7 +429,7 @@ pub fn set_status(
 /// Replaces a user's explicit site roles; every added or removed role must
 /// be assignable by the subject.
 pub fn set_roles(
-    conn: &Connection,
+    conn: &Tx,
     subject: &Subject,
     target: &UserRow,
     requested: &[String],
@@ -478,7 +469,7 @@ pub struct UpdateProfileRequest {
 }
 
 pub fn update_profile(
-    conn: &Connection,
+    conn: &Tx,
     subject: &Subject,
     target: &UserRow,
     req: &UpdateProfileRequest,

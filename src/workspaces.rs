@@ -3,7 +3,7 @@
 
 use std::collections::HashMap;
 
-use rusqlite::Connection;
+use crate::store::{StoreError, Tx};
 use serde::Deserialize;
 use serde_json::{json, Value};
 use uuid::Uuid;
@@ -32,7 +32,7 @@ pub fn object(w: &WorkspaceRow) -> Object<'_> {
 }
 
 /// A workspace by id (deleted ones included) that the subject may read.
-pub fn get(conn: &Connection, subject: &Subject, id: Uuid) -> ApiResult<WorkspaceRow> {
+pub fn get(conn: &Tx, subject: &Subject, id: Uuid) -> ApiResult<WorkspaceRow> {
     let w = store::get(conn, id)?.ok_or_else(ApiError::not_found)?;
     subject.require_visible(Action::Read, object(&w))?;
     Ok(w)
@@ -100,7 +100,7 @@ pub fn check_ttl(ttl_ms: i64) -> Result<i64, String> {
 
 /// Creates a workspace owned by `owner` and queues its first build.
 pub fn create(
-    conn: &Connection,
+    conn: &Tx,
     subject: &Subject,
     owner: &UserRow,
     org_route: Option<Uuid>,
@@ -234,12 +234,8 @@ pub fn create(
     };
     store::insert(conn, &w).map_err(|e| match e {
         // The unique index settles a race between two creates of one name.
-        rusqlite::Error::SqliteFailure(f, _)
-            if f.code == rusqlite::ErrorCode::ConstraintViolation =>
-        {
-            conflict()
-        }
-        e => ApiError::internal(e),
+        StoreError::Conflict(_) => conflict(),
+        e => ApiError::from(e),
     })?;
     let w = store::get(conn, w.id)?.ok_or_else(|| ApiError::internal("workspace vanished"))?;
     builds::create(
@@ -267,7 +263,7 @@ pub fn create(
 /// Renders workspaces for `viewer`, loading their builds, jobs, resources,
 /// owners and templates in batches.
 pub fn render_many(
-    conn: &Connection,
+    conn: &Tx,
     viewer: &Subject,
     ws: &[WorkspaceRow],
     allow_renames: bool,
@@ -371,7 +367,7 @@ fn require_update(subject: &Subject, w: &WorkspaceRow) -> ApiResult<()> {
 
 /// `PATCH /workspaces/{workspace}`: returns whether anything changed.
 pub fn rename(
-    conn: &Connection,
+    conn: &Tx,
     subject: &Subject,
     w: &WorkspaceRow,
     name: &str,
@@ -402,18 +398,14 @@ pub fn rename(
         return Err(conflict());
     }
     store::set_name(conn, w.id, name, now).map_err(|e| match e {
-        rusqlite::Error::SqliteFailure(f, _)
-            if f.code == rusqlite::ErrorCode::ConstraintViolation =>
-        {
-            conflict()
-        }
-        e => ApiError::internal(e),
+        StoreError::Conflict(_) => conflict(),
+        e => ApiError::from(e),
     })?;
     Ok(true)
 }
 
 pub fn set_autostart(
-    conn: &Connection,
+    conn: &Tx,
     subject: &Subject,
     w: &WorkspaceRow,
     t: &TemplateRow,
@@ -444,11 +436,16 @@ pub fn set_autostart(
         None => None,
     };
     require_update(subject, w)?;
-    store::set_autostart(conn, w.id, spec.filter(|s| !s.is_empty()), next)
+    Ok(store::set_autostart(
+        conn,
+        w.id,
+        spec.filter(|s| !s.is_empty()),
+        next,
+    )?)
 }
 
 pub fn set_ttl(
-    conn: &Connection,
+    conn: &Tx,
     subject: &Subject,
     w: &WorkspaceRow,
     t: &TemplateRow,
@@ -489,7 +486,7 @@ pub fn set_ttl(
 
 /// `PUT …/extend`: returns the new deadline.
 pub fn extend(
-    conn: &Connection,
+    conn: &Tx,
     subject: &Subject,
     w: &WorkspaceRow,
     deadline: Micros,
@@ -536,7 +533,7 @@ pub fn extend(
 }
 
 pub fn set_automatic_updates(
-    conn: &Connection,
+    conn: &Tx,
     subject: &Subject,
     w: &WorkspaceRow,
     value: &str,
@@ -546,12 +543,12 @@ pub fn set_automatic_updates(
             .validation("automatic_updates", "must be always or never"));
     }
     require_update(subject, w)?;
-    store::set_automatic_updates(conn, w.id, value)
+    Ok(store::set_automatic_updates(conn, w.id, value)?)
 }
 
 /// `PUT …/dormant`: `false` when already in the requested state (304).
 pub fn set_dormant(
-    conn: &Connection,
+    conn: &Tx,
     subject: &Subject,
     w: &WorkspaceRow,
     t: &TemplateRow,
@@ -575,7 +572,7 @@ pub fn set_dormant(
 }
 
 pub fn set_favorite(
-    conn: &Connection,
+    conn: &Tx,
     subject: &Subject,
     w: &WorkspaceRow,
     favorite: bool,
@@ -587,7 +584,7 @@ pub fn set_favorite(
             "You can only un-favorite workspaces that you own."
         }));
     }
-    store::set_favorite(conn, w.id, favorite)
+    Ok(store::set_favorite(conn, w.id, favorite)?)
 }
 
 #[derive(Debug, Deserialize, Default)]
@@ -601,7 +598,7 @@ pub struct UsageRequest {
 /// bumps the running build's deadline by the template's activity bump.
 /// Returns whether the deadline moved.
 pub fn record_usage(
-    conn: &Connection,
+    conn: &Tx,
     subject: &Subject,
     w: &WorkspaceRow,
     t: &TemplateRow,
@@ -643,12 +640,7 @@ pub fn record_usage(
 }
 
 /// Coder's ActivityBumpWorkspace on the latest build.
-pub fn activity_bump(
-    conn: &Connection,
-    w: &WorkspaceRow,
-    t: &TemplateRow,
-    now: Micros,
-) -> ApiResult<bool> {
+pub fn activity_bump(conn: &Tx, w: &WorkspaceRow, t: &TemplateRow, now: Micros) -> ApiResult<bool> {
     let Some(b) = w
         .latest_build_id
         .map(|id| build_store::get(conn, id))
@@ -696,7 +688,7 @@ pub fn activity_bump(
 }
 
 /// `GET …/resolve-autostart`: would the next autostart lack parameters?
-pub fn parameter_mismatch(conn: &Connection, w: &WorkspaceRow, t: &TemplateRow) -> ApiResult<bool> {
+pub fn parameter_mismatch(conn: &Tx, w: &WorkspaceRow, t: &TemplateRow) -> ApiResult<bool> {
     if !(t.require_active_version || w.automatic_updates == "always") {
         return Ok(false);
     }
@@ -717,7 +709,7 @@ pub fn parameter_mismatch(conn: &Connection, w: &WorkspaceRow, t: &TemplateRow) 
 }
 
 /// `GET …/timings` of the latest build.
-pub fn timings(conn: &Connection, w: &WorkspaceRow) -> ApiResult<Value> {
+pub fn timings(conn: &Tx, w: &WorkspaceRow) -> ApiResult<Value> {
     let Some(b) = w
         .latest_build_id
         .map(|id| build_store::get(conn, id))
@@ -760,29 +752,27 @@ pub fn timings(conn: &Connection, w: &WorkspaceRow) -> ApiResult<Value> {
             })
         })
         .collect();
-    let mut scripts = Vec::new();
-    for a in &agents {
-        let mut stmt = conn.prepare_cached(
-            "SELECT t.started_at, t.ended_at, t.exit_code, t.stage, t.status, s.display_name
-             FROM workspace_agent_script_timings t JOIN workspace_agent_scripts s ON s.id = t.script_id
-             WHERE t.agent_id = ? ORDER BY t.started_at",
-        )?;
-        let rows = stmt.query_map([a.id.to_string()], |r| {
-            Ok(json!({
-                "started_at": format_time(r.get(0)?),
-                "ended_at": format_time(r.get(1)?),
-                "exit_code": r.get::<_, i64>(2)?,
-                "stage": r.get::<_, String>(3)?,
-                "status": r.get::<_, String>(4)?,
-                "display_name": r.get::<_, String>(5)?,
-                "workspace_agent_id": a.id.to_string(),
-                "workspace_agent_name": a.name,
-            }))
-        })?;
-        for r in rows {
-            scripts.push(r?);
-        }
-    }
+    let ids: Vec<Uuid> = agents.iter().map(|a| a.id).collect();
+    let scripts: Vec<Value> = crate::store::resources::script_timings(conn, &ids)?
+        .into_iter()
+        .map(|t| {
+            let name = agents
+                .iter()
+                .find(|a| a.id == t.agent_id)
+                .map(|a| a.name.as_str())
+                .unwrap_or_default();
+            json!({
+                "started_at": format_time(t.started_at),
+                "ended_at": format_time(t.ended_at),
+                "exit_code": t.exit_code,
+                "stage": t.stage,
+                "status": t.status,
+                "display_name": t.display_name,
+                "workspace_agent_id": t.agent_id.to_string(),
+                "workspace_agent_name": name,
+            })
+        })
+        .collect();
     Ok(json!({
         "provisioner_timings": provisioner,
         "agent_script_timings": scripts,
@@ -878,7 +868,7 @@ impl RenderCache {
 /// clock alone: a never-connected agent reaching its connection timeout, or
 /// an externally driven agent going silent.
 pub fn render_valid_until(
-    conn: &Connection,
+    conn: &Tx,
     w: &WorkspaceRow,
     now: Micros,
     inactive_timeout_us: i64,
@@ -892,26 +882,14 @@ pub fn render_valid_until(
     else {
         return Ok(far);
     };
-    let mut stmt = conn.prepare_cached(
-        "SELECT a.created_at, a.connection_timeout_seconds, a.first_connected_at, a.last_connected_at, a.simulated
-         FROM workspace_agents a JOIN workspace_resources r ON r.id = a.resource_id WHERE r.job_id = ?",
-    )?;
     let mut until = far;
-    let rows = stmt.query_map([b.job_id.to_string()], |r| {
-        Ok((
-            r.get::<_, Micros>(0)?,
-            r.get::<_, i64>(1)?,
-            r.get::<_, Option<Micros>>(2)?,
-            r.get::<_, Option<Micros>>(3)?,
-            r.get::<_, bool>(4)?,
-        ))
-    })?;
-    for row in rows {
-        let (created, timeout, first, last, simulated) = row?;
-        let change = match first {
-            None if timeout > 0 => created + timeout * 1_000_000,
+    for f in crate::store::resources::agent_clock_facts(conn, b.job_id)? {
+        let change = match f.first_connected_at {
+            None if f.connection_timeout_seconds > 0 => {
+                f.created_at + f.connection_timeout_seconds * 1_000_000
+            }
             None => far,
-            Some(_) if !simulated => last.unwrap_or(0) + inactive_timeout_us,
+            Some(_) if !f.simulated => f.last_connected_at.unwrap_or(0) + inactive_timeout_us,
             Some(_) => far,
         };
         // A change already past is reflected in this render.

@@ -126,7 +126,7 @@ pub async fn issue_token(
             let (ws_id, _) = resources::agent_owner(conn, id)?.ok_or_else(ApiError::not_found)?;
             let w = workspaces::get(conn, &subject, ws_id)?;
             subject.require(Action::Update, workspaces::object(&w))?;
-            resources::set_agent_token_hash(conn, id, &hash)
+            Ok(resources::set_agent_token_hash(conn, id, &hash)?)
         })
         .await?;
     Ok(http::created(&json!({ "agent_token": token })))
@@ -186,7 +186,7 @@ pub async fn report_lifecycle(
                 "ready" | "start_timeout" | "start_error" => u.ready_at = Some(at),
                 _ => {}
             }
-            resources::update_agent(conn, session.agent.id, &u, now)
+            Ok(resources::update_agent(conn, session.agent.id, &u, now)?)
         })
         .await?;
     Ok(HttpResponse::NoContent().finish())
@@ -215,14 +215,14 @@ pub async fn startup(
     let now = sdk::now();
     app.db
         .write(move |conn| {
-            resources::set_agent_startup(
+            Ok(resources::set_agent_startup(
                 conn,
                 session.agent.id,
                 &req.version,
                 &req.expanded_directory,
                 &req.subsystems,
                 now,
-            )
+            )?)
         })
         .await?;
     Ok(http::ok(&Response::message("Startup reported.")))
@@ -268,7 +268,7 @@ pub async fn app_status(
                     ApiError::bad_request("Failed to get workspace app.")
                         .detail(format!("No app found with slug {:?}", req.app_slug))
                 })?;
-            resources::insert_app_status(
+            Ok(resources::insert_app_status(
                 conn,
                 &resources::AppStatus {
                     workspace: session.workspace_id,
@@ -281,7 +281,7 @@ pub async fn app_status(
                     needs_user_attention: req.needs_user_attention,
                 },
                 now,
-            )
+            )?)
         })
         .await?;
     Ok(http::ok(&Response::message("OK")))

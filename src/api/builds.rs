@@ -12,10 +12,11 @@ use crate::store::builds::{self as store, BuildRow};
 use crate::store::jobs as job_store;
 use crate::store::templates as template_store;
 use crate::store::workspaces::{self as ws_store, WorkspaceRow};
+use crate::store::Tx;
 use crate::{sdk, templates, users, workspaces, App};
 
 fn render_all(
-    conn: &rusqlite::Connection,
+    conn: &Tx,
     app: &App,
     bs: &[BuildRow],
     ws: &[WorkspaceRow],
@@ -28,11 +29,7 @@ fn render_all(
 }
 
 /// A build and its workspace, which the subject may read.
-fn readable_build(
-    conn: &rusqlite::Connection,
-    subject: &Subject,
-    id: Uuid,
-) -> ApiResult<(BuildRow, WorkspaceRow)> {
+fn readable_build(conn: &Tx, subject: &Subject, id: Uuid) -> ApiResult<(BuildRow, WorkspaceRow)> {
     let b = store::get(conn, id)?.ok_or_else(ApiError::not_found)?;
     let w = workspaces::get(conn, subject, b.workspace_id)?;
     Ok((b, w))
@@ -194,7 +191,7 @@ pub async fn cancel(
                     ));
                 }
             }
-            job_store::cancel(conn, job.id, now)
+            Ok(job_store::cancel(conn, job.id, now)?)
         })
         .await?;
     app.provisioner.wake();
@@ -229,7 +226,7 @@ pub async fn parameters(
         .db
         .read(move |conn| {
             let (b, _) = readable_build(conn, &subject, id)?;
-            store::parameters(conn, b.id)
+            Ok(store::parameters(conn, b.id)?)
         })
         .await?;
     let out: Vec<_> = out

@@ -90,7 +90,7 @@ pub async fn create_session_key(
     );
     let row = key.row.clone();
     app.db
-        .write(move |conn| api_keys::insert(conn, &row))
+        .write(move |conn| Ok(api_keys::insert(conn, &row)?))
         .await?;
     Ok(http::created(&json!({ "key": key.token })))
 }
@@ -189,7 +189,7 @@ pub async fn create_token(
                 ))
                 .validation("name", "This value is already in use and should be unique."));
             }
-            api_keys::insert(conn, &row)
+            Ok(api_keys::insert(conn, &row)?)
         })
         .await?;
     Ok(http::created(&json!({ "key": key.token })))
@@ -211,7 +211,7 @@ pub async fn list_tokens(
     let owner = if all { None } else { Some(u.id) };
     let rows = app
         .db
-        .read(move |conn| api_keys::list_tokens(conn, owner))
+        .read(move |conn| Ok(api_keys::list_tokens(conn, owner)?))
         .await?;
     let out: Vec<sdk::ApiKeyWithOwner> = rows
         .iter()
@@ -249,7 +249,7 @@ pub async fn token_by_name(
     let u = key_owner(&app, &subject, arg, Action::Read).await?;
     let key = app
         .db
-        .read(move |conn| api_keys::get_by_token_name(conn, u.id, &name))
+        .read(move |conn| Ok(api_keys::get_by_token_name(conn, u.id, &name)?))
         .await?
         .ok_or_else(ApiError::not_found)?;
     Ok(http::ok(&render(&key)))
@@ -258,7 +258,7 @@ pub async fn token_by_name(
 async fn owned_key(app: &App, user: &UserRow, id: String) -> ApiResult<api_keys::ApiKeyRow> {
     let uid = user.id;
     app.db
-        .read(move |conn| api_keys::get(conn, &id))
+        .read(move |conn| Ok(api_keys::get(conn, &id)?))
         .await?
         .filter(|k| k.user_id == uid)
         .ok_or_else(ApiError::not_found)
@@ -284,7 +284,7 @@ pub async fn delete(
     let u = key_owner(&app, &subject, arg, Action::Delete).await?;
     let key = owned_key(&app, &u, id).await?;
     app.db
-        .write(move |conn| api_keys::delete(conn, &key.id))
+        .write(move |conn| Ok(api_keys::delete(conn, &key.id)?))
         .await?;
     Ok(HttpResponse::build(StatusCode::NO_CONTENT).finish())
 }

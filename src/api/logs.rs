@@ -43,7 +43,7 @@ pub async fn respond(
     if !follow {
         let logs = app
             .db
-            .read(move |conn| store::logs(conn, job, after, PAGE * 10))
+            .read(move |conn| Ok(store::logs(conn, job, after, PAGE * 10)?))
             .await?;
         let out: Vec<_> = logs.iter().map(jobs::render_log).collect();
         return Ok(http::ok(&out));

@@ -17,7 +17,7 @@ pub async fn list(app: web::Data<App>, subject: Subject) -> ApiResult<HttpRespon
     let only = subject.visible_orgs();
     let orgs = app
         .db
-        .read(move |conn| store::list(conn, only.as_deref()))
+        .read(move |conn| Ok(store::list(conn, only.as_deref())?))
         .await?;
     let out: Vec<_> = orgs.iter().map(organizations::render).collect();
     Ok(http::ok(&out))
@@ -97,7 +97,7 @@ async fn member_page(
         .read(move |conn| {
             let org = organizations::resolve(conn, &subject, &arg)?;
             subject.require_visible(Action::Read, Object::OrganizationMember { org: org.id })?;
-            store::list_members(conn, org.id, limit, offset)
+            Ok(store::list_members(conn, org.id, limit, offset)?)
         })
         .await?;
     Ok((

@@ -197,7 +197,7 @@ pub async fn cancel_version(
             templates::require_version_update(conn, &subject, &v)?;
             let job = job_store::get(conn, v.job_id)?.ok_or_else(ApiError::not_found)?;
             crate::builds::check_cancelable(&job)?;
-            job_store::cancel(conn, job.id, now)
+            Ok(job_store::cancel(conn, job.id, now)?)
         })
         .await?;
     Ok(http::ok(&Response::message(

@@ -20,7 +20,7 @@ use crate::users::{self, CreateFirstUserRequest, CreateUserRequest};
 use crate::App;
 
 pub async fn first_user_status(app: web::Data<App>) -> ApiResult<HttpResponse> {
-    let n = app.db.read(store::count_active).await?;
+    let n = app.db.read(|tx| Ok(store::count_active(tx)?)).await?;
     Ok(if n == 0 {
         http::message(
             StatusCode::NOT_FOUND,
@@ -42,7 +42,7 @@ pub async fn create_first_user(
     Body(req): Body<CreateFirstUserRequest>,
 ) -> ApiResult<HttpResponse> {
     users::validate_first_user_fields(&req)?;
-    if app.db.read(store::count_active).await? > 0 {
+    if app.db.read(|tx| Ok(store::count_active(tx)?)).await? > 0 {
         return Err(ApiError::conflict(
             "The initial user has already been created.",
         ));
@@ -110,7 +110,7 @@ pub async fn login(
     let email = req.email.clone();
     let user = app
         .db
-        .read(move |conn| store::get_by_email(conn, &email))
+        .read(move |conn| Ok(store::get_by_email(conn, &email)?))
         .await?;
     let stored = user
         .as_ref()
@@ -164,7 +164,7 @@ pub async fn login(
     app.db
         .write(move |conn| {
             api_keys::insert(conn, &row)?;
-            store::touch_last_seen(conn, row.user_id, now)
+            Ok(store::touch_last_seen(conn, row.user_id, now)?)
         })
         .await?;
     let cookie = session_cookie(&app, &key.token, None);
@@ -176,7 +176,7 @@ pub async fn login(
 pub async fn logout(app: web::Data<App>, subject: Subject) -> ApiResult<HttpResponse> {
     let key = subject.key_id.clone();
     app.db
-        .write(move |conn| api_keys::delete(conn, &key))
+        .write(move |conn| Ok(api_keys::delete(conn, &key)?))
         .await?;
     let cookie = session_cookie(&app, "", Some(CookieDuration::seconds(-1)));
     Ok(HttpResponse::Ok()
@@ -314,7 +314,7 @@ pub async fn list(
     }
     let (rows, count) = app
         .db
-        .read(move |conn| store::list(conn, &filter, limit, offset))
+        .read(move |conn| Ok(store::list(conn, &filter, limit, offset)?))
         .await?;
     Ok(http::ok(&sdk::GetUsersResponse {
         users: rows.iter().map(users::render).collect(),
@@ -400,7 +400,7 @@ pub async fn roles(
     let id = u.id;
     let memberships = app
         .db
-        .read(move |conn| crate::store::organizations::memberships_of(conn, id))
+        .read(move |conn| Ok(crate::store::organizations::memberships_of(conn, id)?))
         .await?;
     let org_roles: BTreeMap<String, Vec<String>> = memberships
         .into_iter()
@@ -490,7 +490,7 @@ pub async fn update_password(
         .write(move |conn| {
             store::set_password(conn, id, &hashed, now)?;
             // A new password signs the user out everywhere.
-            api_keys::delete_all_for_user(conn, id)
+            Ok(api_keys::delete_all_for_user(conn, id)?)
         })
         .await?;
     Ok(HttpResponse::NoContent().finish())
@@ -540,14 +540,14 @@ pub async fn regenerate_git_ssh_key(
     let id = u.id;
     let created = app
         .db
-        .read(move |conn| store::get_ssh_key(conn, id))
+        .read(move |conn| Ok(store::get_ssh_key(conn, id)?))
         .await?
         .map(|k| k.created_at)
         .unwrap_or(now);
     key.created_at = created;
     let stored = key.clone();
     app.db
-        .write(move |conn| store::put_ssh_key(conn, &stored))
+        .write(move |conn| Ok(store::put_ssh_key(conn, &stored)?))
         .await?;
     Ok(http::ok(&render_ssh(&key)))
 }

@@ -8,16 +8,13 @@ use crate::authz::{Action, Subject};
 use crate::error::{ApiError, ApiResult};
 use crate::http::{self, Query};
 use crate::store::workspaces::{self as store, ListFilter};
+use crate::store::Tx;
 use crate::workspace_query::{self, WorkspaceFilter};
 use crate::{sdk, templates, workspaces, App};
 
 /// Resolves names in the parsed filter to ids; unknown owners and templates
 /// match nothing, unknown organizations and sharing targets are errors.
-pub fn resolve(
-    conn: &rusqlite::Connection,
-    subject: &Subject,
-    f: WorkspaceFilter,
-) -> ApiResult<ListFilter> {
+pub fn resolve(conn: &Tx, subject: &Subject, f: WorkspaceFilter) -> ApiResult<ListFilter> {
     let mut out = ListFilter {
         name: f.name,
         template_name: f.template,

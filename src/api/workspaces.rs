@@ -9,12 +9,13 @@ use crate::error::{ApiError, ApiResult};
 use crate::http::{self, parse_uuid, Body, Query};
 use crate::store::templates as template_store;
 use crate::store::workspaces as store;
+use crate::store::Tx;
 use crate::workspaces::{self, CreateWorkspaceRequest};
 use crate::{organizations, sdk, templates, users, App};
 
 /// Renders one workspace for the subject.
 pub fn render_one(
-    conn: &rusqlite::Connection,
+    conn: &Tx,
     app: &App,
     subject: &Subject,
     w: &store::WorkspaceRow,
@@ -195,7 +196,7 @@ pub async fn get_by_owner_and_name(
 
 /// Loads `{workspace}` with its template for a settings change.
 fn with_template(
-    conn: &rusqlite::Connection,
+    conn: &Tx,
     subject: &Subject,
     id: Uuid,
 ) -> ApiResult<(store::WorkspaceRow, crate::store::templates::TemplateRow)> {

@@ -7,7 +7,7 @@ use std::sync::{Arc, Condvar, Mutex};
 use std::thread::JoinHandle;
 use std::time::Duration;
 
-use rusqlite::Connection;
+use crate::store::Tx;
 use serde_json::json;
 use uuid::Uuid;
 
@@ -118,8 +118,9 @@ impl Inner {
 
     fn next_job(&self) -> ApiResult<Option<Uuid>> {
         let now = sdk::now();
-        self.db
-            .write_blocking(|c| jobs::acquire(c, self.worker_id, WORKER_NAME, now))
+        Ok(self
+            .db
+            .write_blocking(|c| jobs::acquire(c, self.worker_id, WORKER_NAME, now))?)
     }
 
     fn pause(&self, steps: u32) {
@@ -154,7 +155,7 @@ impl Inner {
         if self
             .db
             .write_blocking(|c| jobs::is_canceled(c, job))
-            .map_err(Err)?
+            .map_err(|e| Err(ApiError::from(e)))?
         {
             return Err(Ok(Canceled));
         }
@@ -192,8 +193,9 @@ impl Inner {
                     "Cleaning up",
                     &["Job canceled".into()],
                 )?;
-                self.db
-                    .write_blocking(|c| jobs::complete(c, id, "", "", now))
+                Ok(self
+                    .db
+                    .write_blocking(|c| jobs::complete(c, id, "", "", now))?)
             }
             Err(Err(e)) => Err(e),
         }
@@ -204,13 +206,13 @@ impl Inner {
         let version = self
             .db
             .write_blocking(|c| versions::get_by_job(c, job.id))
-            .map_err(Err)?
+            .map_err(|e| Err(ApiError::from(e)))?
             .ok_or_else(|| Err(ApiError::internal("version missing")))?;
         self.stage(job.id, "Setting up", &["Loading template source".into()])?;
         let file = self
             .db
             .write_blocking(|c| files::get(c, job.file_id))
-            .map_err(Err)?
+            .map_err(|e| Err(ApiError::from(e)))?
             .ok_or_else(|| Err(ApiError::internal("file missing")))?;
         let parsed = terraform::import(&file.data, &version.user_variable_values);
         let model = match parsed {
@@ -236,7 +238,7 @@ impl Inner {
                 return self
                     .db
                     .write_blocking(|c| jobs::complete(c, job.id, &message, code, now))
-                    .map_err(Err);
+                    .map_err(|e| Err(ApiError::from(e)));
             }
         };
         let params: Vec<String> = model
@@ -261,9 +263,9 @@ impl Inner {
         self.stage(job.id, "Detecting ephemeral resources", &ephemeral)?;
         let now = sdk::now();
         self.db
-            .write_blocking(|c| {
+            .write_blocking(|c| -> ApiResult<()> {
                 if jobs::is_canceled(c, job.id)? {
-                    return jobs::complete(c, job.id, "", "", now);
+                    return Ok(jobs::complete(c, job.id, "", "", now)?);
                 }
                 versions::store_model(c, version.id, &model, now)?;
                 timings(c, job.id, &model.resources, started, now)?;
@@ -276,7 +278,7 @@ impl Inner {
                     "Cleaning up",
                     now,
                 )?;
-                jobs::complete(c, job.id, "", "", now)
+                Ok(jobs::complete(c, job.id, "", "", now)?)
             })
             .map_err(Err)
     }
@@ -286,12 +288,12 @@ impl Inner {
         let build = self
             .db
             .write_blocking(|c| builds::get_by_job(c, job.id))
-            .map_err(Err)?
+            .map_err(|e| Err(ApiError::from(e)))?
             .ok_or_else(|| Err(ApiError::internal("build missing")))?;
         let model = self
             .db
             .write_blocking(|c| versions::model(c, build.template_version_id))
-            .map_err(Err)?
+            .map_err(|e| Err(ApiError::from(e)))?
             .unwrap_or_default();
         let orphan = job
             .input
@@ -346,7 +348,7 @@ impl Inner {
         let now = sdk::now();
         let agents = self
             .db
-            .write_blocking(|c| {
+            .write_blocking(|c| -> ApiResult<_> {
                 if jobs::is_canceled(c, job.id)? {
                     jobs::complete(c, job.id, "", "", now)?;
                     return Ok(Vec::new());
@@ -442,7 +444,7 @@ impl Inner {
         })?;
         self.pause(4);
         let done = sdk::now();
-        self.db.write_blocking(|c| {
+        Ok(self.db.write_blocking(|c| {
             for s in a.scripts.iter().filter(|s| s.run_on_start) {
                 resources::add_script_timing(
                     c,
@@ -468,13 +470,13 @@ impl Inner {
                 },
                 done,
             )
-        })
+        })?)
     }
 }
 
 /// Provisioner timings: init, plan and graph for the job, apply per resource.
 fn timings(
-    c: &Connection,
+    c: &Tx,
     job: Uuid,
     resources: &[Resource],
     started: Micros,
@@ -632,7 +634,7 @@ pub fn plan_rows(
 /// Writes the resources a build produced. Each agent gets a fresh token of
 /// which only the hash is kept.
 fn materialise(
-    c: &Connection,
+    c: &Tx,
     job: Uuid,
     transition: &str,
     resources: &[&Resource],

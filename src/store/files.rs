@@ -1,10 +1,8 @@
 //! Uploaded archives, content-addressed per uploader.
 
-use rusqlite::{params, Connection};
+use super::sql::{args, parse_uuid, Row, StoreResult, Tx};
 use uuid::Uuid;
 
-use super::optional;
-use crate::error::ApiResult;
 use crate::sdk::Micros;
 
 #[derive(Debug, Clone)]
@@ -17,40 +15,39 @@ pub struct FileRow {
     pub created_at: Micros,
 }
 
-fn from_row(r: &rusqlite::Row) -> rusqlite::Result<FileRow> {
+fn from_row(r: &Row) -> StoreResult<FileRow> {
     let id: String = r.get(0)?;
     let by: String = r.get(2)?;
     Ok(FileRow {
-        id: Uuid::parse_str(&id).unwrap_or_default(),
+        id: parse_uuid(&id)?,
         hash: r.get(1)?,
-        created_by: Uuid::parse_str(&by).unwrap_or_default(),
+        created_by: parse_uuid(&by)?,
         mimetype: r.get(3)?,
         data: r.get(4)?,
         created_at: r.get(5)?,
     })
 }
 
-pub fn insert(conn: &Connection, f: &FileRow) -> ApiResult<()> {
-    conn.execute(
+pub fn insert(tx: &Tx, f: &FileRow) -> StoreResult<()> {
+    tx.execute(
         "INSERT INTO files (id, hash, created_by, mimetype, data, created_at) VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
-        params![f.id.to_string(), f.hash, f.created_by.to_string(), f.mimetype, f.data, f.created_at],
+        args![f.id, f.hash, f.created_by, f.mimetype, f.data, f.created_at],
     )?;
     Ok(())
 }
 
-pub fn get(conn: &Connection, id: Uuid) -> ApiResult<Option<FileRow>> {
-    optional(conn.query_row(
+pub fn get(tx: &Tx, id: Uuid) -> StoreResult<Option<FileRow>> {
+    tx.query_opt(
         "SELECT id, hash, created_by, mimetype, data, created_at FROM files WHERE id = ?",
-        [id.to_string()],
+        args![id],
         from_row,
-    ))
+    )
 }
 
-pub fn id_by_hash(conn: &Connection, hash: &str, uploader: Uuid) -> ApiResult<Option<Uuid>> {
-    let id: Option<String> = optional(conn.query_row(
+pub fn id_by_hash(tx: &Tx, hash: &str, uploader: Uuid) -> StoreResult<Option<Uuid>> {
+    tx.query_opt(
         "SELECT id FROM files WHERE hash = ? AND created_by = ?",
-        [hash, &uploader.to_string()],
+        args![hash, &uploader],
         |r| r.get(0),
-    ))?;
-    Ok(id.and_then(|s| Uuid::parse_str(&s).ok()))
+    )
 }

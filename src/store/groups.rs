@@ -4,11 +4,9 @@
 
 use std::collections::HashMap;
 
-use rusqlite::{params, params_from_iter, types::Value, Connection, Row};
+use super::sql::{args, parse_uuid, placeholders, Param, Row, StoreResult, Tx};
 use uuid::Uuid;
 
-use super::optional;
-use crate::error::ApiResult;
 use crate::sdk::Micros;
 use crate::store::users::{self, UserRow};
 
@@ -35,12 +33,12 @@ impl GroupRow {
 const COLUMNS: &str = "g.id, g.organization_id, g.name, g.display_name, g.avatar_url, \
      g.quota_allowance, g.source, g.created_at, o.name, o.display_name";
 
-fn from_row(r: &Row) -> rusqlite::Result<GroupRow> {
+fn from_row(r: &Row) -> StoreResult<GroupRow> {
     let id: String = r.get(0)?;
     let org: String = r.get(1)?;
     Ok(GroupRow {
-        id: Uuid::parse_str(&id).unwrap_or_default(),
-        organization_id: Uuid::parse_str(&org).unwrap_or_default(),
+        id: parse_uuid(&id)?,
+        organization_id: parse_uuid(&org)?,
         name: r.get(2)?,
         display_name: r.get(3)?,
         avatar_url: r.get(4)?,
@@ -52,57 +50,42 @@ fn from_row(r: &Row) -> rusqlite::Result<GroupRow> {
     })
 }
 
-pub fn insert(conn: &Connection, g: &GroupRow) -> ApiResult<()> {
-    conn.execute(
+pub fn insert(tx: &Tx, g: &GroupRow) -> StoreResult<()> {
+    tx.execute(
         "INSERT INTO groups (id, organization_id, name, display_name, avatar_url, quota_allowance, source, created_at)
          VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)",
-        params![
-            g.id.to_string(),
-            g.organization_id.to_string(),
-            g.name,
-            g.display_name,
-            g.avatar_url,
-            g.quota_allowance,
-            g.source,
-            g.created_at
-        ],
+        args![g.id, g.organization_id, g.name, g.display_name, g.avatar_url, g.quota_allowance, g.source, g.created_at],
     )?;
     Ok(())
 }
 
-pub fn update(conn: &Connection, g: &GroupRow) -> ApiResult<()> {
-    conn.execute(
+pub fn update(tx: &Tx, g: &GroupRow) -> StoreResult<()> {
+    tx.execute(
         "UPDATE groups SET name = ?2, display_name = ?3, avatar_url = ?4, quota_allowance = ?5 WHERE id = ?1",
-        params![
-            g.id.to_string(),
-            g.name,
-            g.display_name,
-            g.avatar_url,
-            g.quota_allowance
-        ],
+        args![g.id, g.name, g.display_name, g.avatar_url, g.quota_allowance],
     )?;
     Ok(())
 }
 
-pub fn delete(conn: &Connection, id: Uuid) -> ApiResult<()> {
-    conn.execute("DELETE FROM groups WHERE id = ?", [id.to_string()])?;
+pub fn delete(tx: &Tx, id: Uuid) -> StoreResult<()> {
+    tx.execute("DELETE FROM groups WHERE id = ?", args![id])?;
     Ok(())
 }
 
-pub fn get(conn: &Connection, id: Uuid) -> ApiResult<Option<GroupRow>> {
+pub fn get(tx: &Tx, id: Uuid) -> StoreResult<Option<GroupRow>> {
     let sql = format!(
         "SELECT {COLUMNS} FROM groups g JOIN organizations o ON o.id = g.organization_id
          WHERE g.id = ? AND o.deleted = 0"
     );
-    optional(conn.query_row(&sql, [id.to_string()], from_row))
+    tx.query_opt(&sql, args![id], from_row)
 }
 
-pub fn get_by_name(conn: &Connection, org: Uuid, name: &str) -> ApiResult<Option<GroupRow>> {
+pub fn get_by_name(tx: &Tx, org: Uuid, name: &str) -> StoreResult<Option<GroupRow>> {
     let sql = format!(
         "SELECT {COLUMNS} FROM groups g JOIN organizations o ON o.id = g.organization_id
          WHERE g.organization_id = ? AND lower(g.name) = lower(?) AND o.deleted = 0"
     );
-    optional(conn.query_row(&sql, [org.to_string(), name.to_string()], from_row))
+    tx.query_opt(&sql, args![org, name], from_row)
 }
 
 #[derive(Debug, Default)]
@@ -112,12 +95,12 @@ pub struct GroupFilter {
     pub ids: Option<Vec<Uuid>>,
 }
 
-pub fn list(conn: &Connection, f: &GroupFilter) -> ApiResult<Vec<GroupRow>> {
+pub fn list(tx: &Tx, f: &GroupFilter) -> StoreResult<Vec<GroupRow>> {
     let mut clauses = vec!["o.deleted = 0".to_string()];
-    let mut args: Vec<Value> = Vec::new();
+    let mut args: Vec<Param<'static>> = Vec::new();
     if let Some(org) = f.organization {
         clauses.push("g.organization_id = ?".into());
-        args.push(Value::Text(org.to_string()));
+        args.push(Param::uuid(org));
     }
     if let Some(user) = f.has_member {
         clauses.push(
@@ -126,39 +109,33 @@ pub fn list(conn: &Connection, f: &GroupFilter) -> ApiResult<Vec<GroupRow>> {
                   WHERE m.organization_id = g.organization_id AND m.user_id = ?)))"
                 .into(),
         );
-        args.push(Value::Text(user.to_string()));
-        args.push(Value::Text(user.to_string()));
+        args.push(Param::uuid(user));
+        args.push(Param::uuid(user));
     }
     if let Some(ids) = &f.ids {
         if ids.is_empty() {
             return Ok(Vec::new());
         }
-        clauses.push(format!("g.id IN ({})", super::placeholders(ids.len())));
-        args.extend(ids.iter().map(|i| Value::Text(i.to_string())));
+        clauses.push(format!("g.id IN ({})", placeholders(ids.len())));
+        args.extend(Param::uuids(ids));
     }
     let sql = format!(
         "SELECT {COLUMNS} FROM groups g JOIN organizations o ON o.id = g.organization_id
          WHERE {} ORDER BY lower(o.name), lower(g.name)",
         clauses.join(" AND ")
     );
-    let mut stmt = conn.prepare(&sql)?;
-    let rows = stmt
-        .query_map(params_from_iter(args.iter()), from_row)?
-        .collect::<Result<Vec<_>, _>>()?;
+    let rows = tx.query(&sql, &args, from_row)?;
     Ok(rows)
 }
 
 /// Members of each group, in one query for all of them.
-pub fn members_of(
-    conn: &Connection,
-    groups: &[GroupRow],
-) -> ApiResult<HashMap<Uuid, Vec<UserRow>>> {
+pub fn members_of(tx: &Tx, groups: &[GroupRow]) -> StoreResult<HashMap<Uuid, Vec<UserRow>>> {
     let mut out: HashMap<Uuid, Vec<UserRow>> = groups.iter().map(|g| (g.id, Vec::new())).collect();
     if groups.is_empty() {
         return Ok(out);
     }
-    let ids: Vec<String> = groups.iter().map(|g| g.id.to_string()).collect();
-    let ph = super::placeholders(ids.len());
+    let ids: Vec<Uuid> = groups.iter().map(|g| g.id).collect();
+    let ph = placeholders(ids.len());
     let sql = format!(
         "SELECT gm.group_id, {cols} FROM group_members gm JOIN users u ON u.id = gm.user_id
          WHERE gm.group_id IN ({ph}) AND u.deleted = 0
@@ -169,61 +146,52 @@ pub fn members_of(
          ORDER BY 1",
         cols = users::COLUMNS
     );
-    let mut stmt = conn.prepare(&sql)?;
-    let args = ids.iter().chain(ids.iter());
-    let rows = stmt.query_map(params_from_iter(args), |r| {
-        let gid: String = r.get(0)?;
-        Ok((
-            Uuid::parse_str(&gid).unwrap_or_default(),
-            users::from_row(r, 1)?,
-        ))
-    })?;
-    for row in rows {
-        let (gid, user) = row?;
+    let mut args = Param::uuids(&ids);
+    args.extend(Param::uuids(&ids));
+    tx.each(&sql, &args, |r| {
+        let gid: Uuid = r.get(0)?;
         if let Some(list) = out.get_mut(&gid) {
-            list.push(user);
+            list.push(users::from_row(r, 1)?);
         }
-    }
+        Ok(())
+    })?;
     for list in out.values_mut() {
         list.sort_by_key(|u| u.username.to_lowercase());
     }
     Ok(out)
 }
 
-pub fn add_member(conn: &Connection, group: Uuid, user: Uuid) -> ApiResult<()> {
-    conn.execute(
+pub fn add_member(tx: &Tx, group: Uuid, user: Uuid) -> StoreResult<()> {
+    tx.execute(
         "INSERT INTO group_members (group_id, user_id) VALUES (?1, ?2)",
-        [group.to_string(), user.to_string()],
+        args![group, user],
     )?;
     Ok(())
 }
 
-pub fn remove_member(conn: &Connection, group: Uuid, user: Uuid) -> ApiResult<()> {
-    conn.execute(
+pub fn remove_member(tx: &Tx, group: Uuid, user: Uuid) -> StoreResult<()> {
+    tx.execute(
         "DELETE FROM group_members WHERE group_id = ?1 AND user_id = ?2",
-        [group.to_string(), user.to_string()],
+        args![group, user],
     )?;
     Ok(())
 }
 
-pub fn is_member(conn: &Connection, group: Uuid, user: Uuid) -> ApiResult<bool> {
-    let n: i64 = conn.query_row(
+pub fn is_member(tx: &Tx, group: Uuid, user: Uuid) -> StoreResult<bool> {
+    let n: i64 = tx.query_one(
         "SELECT count(*) FROM group_members WHERE group_id = ?1 AND user_id = ?2",
-        [group.to_string(), user.to_string()],
+        args![group, user],
         |r| r.get(0),
     )?;
     Ok(n > 0)
 }
 
 /// Every group a user belongs to, Everyone groups included.
-pub fn ids_of_user(conn: &Connection, user: Uuid) -> ApiResult<Vec<Uuid>> {
-    let mut stmt = conn.prepare_cached(
+pub fn ids_of_user(tx: &Tx, user: Uuid) -> StoreResult<Vec<Uuid>> {
+    tx.query(
         "SELECT group_id FROM group_members WHERE user_id = ?1
          UNION SELECT organization_id FROM organization_members WHERE user_id = ?1",
-    )?;
-    let rows = stmt
-        .query_map([user.to_string()], |r| r.get::<_, String>(0))?
-        .filter_map(|r| r.ok().and_then(|s| Uuid::parse_str(&s).ok()))
-        .collect();
-    Ok(rows)
+        args![user],
+        |r| r.get(0),
+    )
 }

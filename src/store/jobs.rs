@@ -1,10 +1,8 @@
 //! Provisioner jobs, their logs and their timings.
 
-use rusqlite::{params, params_from_iter, Connection, Row};
+use super::sql::{args, parse_json, placeholders, Param, Row, StoreResult, Tx};
 use uuid::Uuid;
 
-use super::optional;
-use crate::error::ApiResult;
 use crate::sdk::Micros;
 
 #[derive(Debug, Clone)]
@@ -84,23 +82,19 @@ const SELECT: &str = "SELECT j.id, j.job_type, j.provisioner, j.organization_id,
         (SELECT v.id FROM template_versions v WHERE v.job_id = j.id))
     LEFT JOIN templates t ON t.id = tv.template_id";
 
-fn uuid_opt(s: Option<String>) -> Option<Uuid> {
-    s.and_then(|s| Uuid::parse_str(&s).ok())
-}
-
-fn from_row(r: &Row) -> rusqlite::Result<JobRow> {
-    let s = |i: usize| -> rusqlite::Result<String> { r.get(i) };
+fn from_row(r: &Row) -> StoreResult<JobRow> {
+    let s = |i: usize| -> StoreResult<String> { r.get(i) };
     let input: String = r.get(6)?;
     let tags: String = r.get(7)?;
     Ok(JobRow {
-        id: Uuid::parse_str(&s(0)?).unwrap_or_default(),
+        id: r.get(0)?,
         job_type: s(1)?,
         provisioner: s(2)?,
-        organization_id: Uuid::parse_str(&s(3)?).unwrap_or_default(),
-        initiator_id: Uuid::parse_str(&s(4)?).unwrap_or_default(),
-        file_id: Uuid::parse_str(&s(5)?).unwrap_or_default(),
-        input: serde_json::from_str(&input).unwrap_or_default(),
-        tags: serde_json::from_str(&tags).unwrap_or_default(),
+        organization_id: r.get(3)?,
+        initiator_id: r.get(4)?,
+        file_id: r.get(5)?,
+        input: parse_json(&input)?,
+        tags: parse_json(&tags)?,
         created_at: r.get(8)?,
         updated_at: r.get(9)?,
         started_at: r.get(10)?,
@@ -108,20 +102,20 @@ fn from_row(r: &Row) -> rusqlite::Result<JobRow> {
         canceled_at: r.get(12)?,
         error: r.get(13)?,
         error_code: r.get(14)?,
-        worker_id: uuid_opt(r.get(15)?),
+        worker_id: r.get(15)?,
         worker_name: r.get(16)?,
         logs_overflowed: r.get(17)?,
         meta: JobMeta {
-            template_version_id: uuid_opt(r.get(18)?),
-            template_version_name: r.get::<_, Option<String>>(19)?.unwrap_or_default(),
-            template_id: uuid_opt(r.get(20)?),
-            template_name: r.get::<_, Option<String>>(21)?.unwrap_or_default(),
-            template_display_name: r.get::<_, Option<String>>(22)?.unwrap_or_default(),
-            template_icon: r.get::<_, Option<String>>(23)?.unwrap_or_default(),
-            workspace_build_id: uuid_opt(r.get(24)?),
-            workspace_id: uuid_opt(r.get(25)?),
-            workspace_name: r.get::<_, Option<String>>(26)?.unwrap_or_default(),
-            transition: r.get::<_, Option<String>>(27)?.unwrap_or_default(),
+            template_version_id: r.get(18)?,
+            template_version_name: r.get::<Option<String>>(19)?.unwrap_or_default(),
+            template_id: r.get(20)?,
+            template_name: r.get::<Option<String>>(21)?.unwrap_or_default(),
+            template_display_name: r.get::<Option<String>>(22)?.unwrap_or_default(),
+            template_icon: r.get::<Option<String>>(23)?.unwrap_or_default(),
+            workspace_build_id: r.get(24)?,
+            workspace_id: r.get(25)?,
+            workspace_name: r.get::<Option<String>>(26)?.unwrap_or_default(),
+            transition: r.get::<Option<String>>(27)?.unwrap_or_default(),
         },
         queue_position: r.get(28)?,
         queue_size: r.get(29)?,
@@ -140,114 +134,84 @@ pub struct NewJob {
     pub now: Micros,
 }
 
-pub fn insert(conn: &Connection, j: &NewJob) -> ApiResult<()> {
-    conn.execute(
+pub fn insert(tx: &Tx, j: &NewJob) -> StoreResult<()> {
+    tx.execute(
         "INSERT INTO provisioner_jobs (id, job_type, provisioner, organization_id, initiator_id, file_id,
                                        input, tags, created_at, updated_at)
          VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?9)",
-        params![
-            j.id.to_string(),
-            j.job_type,
-            j.provisioner,
-            j.organization_id.to_string(),
-            j.initiator_id.to_string(),
-            j.file_id.to_string(),
-            j.input.to_string(),
-            j.tags.to_string(),
-            j.now
-        ],
+        args![j.id, j.job_type, j.provisioner, j.organization_id, j.initiator_id, j.file_id, j.input, j.tags, j.now],
     )?;
     Ok(())
 }
 
-pub fn get(conn: &Connection, id: Uuid) -> ApiResult<Option<JobRow>> {
+pub fn get(tx: &Tx, id: Uuid) -> StoreResult<Option<JobRow>> {
     let sql = format!("{SELECT} WHERE j.id = ?");
-    optional(conn.query_row(&sql, [id.to_string()], from_row))
+    tx.query_opt(&sql, args![id], from_row)
 }
 
-pub fn get_many(conn: &Connection, ids: &[Uuid]) -> ApiResult<Vec<JobRow>> {
+pub fn get_many(tx: &Tx, ids: &[Uuid]) -> StoreResult<Vec<JobRow>> {
     if ids.is_empty() {
         return Ok(Vec::new());
     }
-    let sql = format!(
-        "{SELECT} WHERE j.id IN ({})",
-        super::placeholders(ids.len())
-    );
-    let mut stmt = conn.prepare(&sql)?;
-    let rows = stmt
-        .query_map(
-            params_from_iter(ids.iter().map(|i| i.to_string())),
-            from_row,
-        )?
-        .collect::<Result<Vec<_>, _>>()?;
+    let sql = format!("{SELECT} WHERE j.id IN ({})", placeholders(ids.len()));
+    let rows = tx.query(&sql, &Param::uuids(ids), from_row)?;
     Ok(rows)
 }
 
 /// Takes the oldest pending job for the built-in provisioner.
-pub fn acquire(
-    conn: &Connection,
-    worker: Uuid,
-    name: &str,
-    now: Micros,
-) -> ApiResult<Option<Uuid>> {
-    let id: Option<String> = optional(conn.query_row(
+pub fn acquire(tx: &Tx, worker: Uuid, name: &str, now: Micros) -> StoreResult<Option<Uuid>> {
+    let id: Option<Uuid> = tx.query_opt(
         "UPDATE provisioner_jobs SET started_at = ?1, updated_at = ?1, worker_id = ?2, worker_name = ?3
          WHERE id = (SELECT id FROM provisioner_jobs WHERE started_at IS NULL AND completed_at IS NULL
                      ORDER BY created_at, id LIMIT 1)
          RETURNING id",
-        params![now, worker.to_string(), name],
+        args![now, worker, name],
         |r| r.get(0),
-    ))?;
-    if let Some(job) = &id {
-        job_changed(conn, job)?;
+    )?;
+    if let Some(job) = id {
+        job_changed(tx, job)?;
     }
-    Ok(uuid_opt(id))
+    Ok(id)
 }
 
 /// A job of a build changed state: so did its workspace.
-fn job_changed(conn: &Connection, job: &str) -> ApiResult<()> {
+fn job_changed(tx: &Tx, job: Uuid) -> StoreResult<()> {
     super::changed_where(
-        conn,
+        tx,
         "SELECT workspace_id FROM workspace_builds WHERE job_id = ?",
-        job,
+        &job,
         "state_change",
     )
 }
 
 /// Completes a job; `error` empty means success (or canceled when
 /// `canceled_at` is set).
-pub fn complete(
-    conn: &Connection,
-    id: Uuid,
-    error: &str,
-    error_code: &str,
-    now: Micros,
-) -> ApiResult<()> {
-    conn.execute(
+pub fn complete(tx: &Tx, id: Uuid, error: &str, error_code: &str, now: Micros) -> StoreResult<()> {
+    tx.execute(
         "UPDATE provisioner_jobs SET completed_at = ?2, updated_at = ?2, error = ?3, error_code = ?4
          WHERE id = ?1 AND completed_at IS NULL",
-        params![id.to_string(), now, error, error_code],
+        args![id, now, error, error_code],
     )?;
-    job_changed(conn, &id.to_string())?;
+    job_changed(tx, id)?;
     Ok(())
 }
 
 /// Marks a job canceled; a job nobody has picked up completes at once.
-pub fn cancel(conn: &Connection, id: Uuid, now: Micros) -> ApiResult<()> {
-    conn.execute(
+pub fn cancel(tx: &Tx, id: Uuid, now: Micros) -> StoreResult<()> {
+    tx.execute(
         "UPDATE provisioner_jobs SET canceled_at = ?2, updated_at = ?2,
                 completed_at = CASE WHEN started_at IS NULL THEN ?2 ELSE completed_at END
          WHERE id = ?1",
-        params![id.to_string(), now],
+        args![id, now],
     )?;
-    job_changed(conn, &id.to_string())?;
+    job_changed(tx, id)?;
     Ok(())
 }
 
-pub fn is_canceled(conn: &Connection, id: Uuid) -> ApiResult<bool> {
-    let c: Option<i64> = conn.query_row(
+pub fn is_canceled(tx: &Tx, id: Uuid) -> StoreResult<bool> {
+    let c: Option<i64> = tx.query_one(
         "SELECT canceled_at FROM provisioner_jobs WHERE id = ?",
-        [id.to_string()],
+        args![id],
         |r| r.get(0),
     )?;
     Ok(c.is_some())
@@ -255,13 +219,13 @@ pub fn is_canceled(conn: &Connection, id: Uuid) -> ApiResult<bool> {
 
 /// Jobs a previous run left running: they are failed at start-up, since the
 /// process that ran them is gone.
-pub fn fail_orphaned(conn: &Connection, now: Micros) -> ApiResult<usize> {
-    Ok(conn.execute(
+pub fn fail_orphaned(tx: &Tx, now: Micros) -> StoreResult<usize> {
+    tx.execute(
         "UPDATE provisioner_jobs SET completed_at = ?1, updated_at = ?1,
                 error = CASE WHEN canceled_at IS NULL THEN 'The server stopped while this job was running.' ELSE '' END
          WHERE started_at IS NOT NULL AND completed_at IS NULL",
-        [now],
-    )?)
+        args![now],
+    )
 }
 
 #[derive(Debug, Clone)]
@@ -275,30 +239,29 @@ pub struct LogRow {
 }
 
 pub fn append_log(
-    conn: &Connection,
+    tx: &Tx,
     job: Uuid,
     source: &str,
     level: &str,
     stage: &str,
     output: &str,
     now: Micros,
-) -> ApiResult<()> {
-    conn.execute(
+) -> StoreResult<()> {
+    tx.execute(
         "INSERT INTO provisioner_job_logs (job_id, created_at, source, level, stage, output)
          VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
-        params![job.to_string(), now, source, level, stage, output],
+        args![job, now, source, level, stage, output],
     )?;
     Ok(())
 }
 
 /// Logs after `after`, at most `limit`.
-pub fn logs(conn: &Connection, job: Uuid, after: i64, limit: i64) -> ApiResult<Vec<LogRow>> {
-    let mut stmt = conn.prepare_cached(
+pub fn logs(tx: &Tx, job: Uuid, after: i64, limit: i64) -> StoreResult<Vec<LogRow>> {
+    let rows = tx.query(
         "SELECT id, created_at, source, level, stage, output FROM provisioner_job_logs
          WHERE job_id = ? AND id > ? ORDER BY id LIMIT ?",
-    )?;
-    let rows = stmt
-        .query_map(params![job.to_string(), after, limit], |r| {
+        args![job, after, limit],
+        |r| {
             Ok(LogRow {
                 id: r.get(0)?,
                 created_at: r.get(1)?,
@@ -307,8 +270,8 @@ pub fn logs(conn: &Connection, job: Uuid, after: i64, limit: i64) -> ApiResult<V
                 stage: r.get(4)?,
                 output: r.get(5)?,
             })
-        })?
-        .collect::<Result<Vec<_>, _>>()?;
+        },
+    )?;
     Ok(rows)
 }
 
@@ -323,30 +286,21 @@ pub struct TimingRow {
     pub resource: String,
 }
 
-pub fn add_timing(conn: &Connection, t: &TimingRow) -> ApiResult<()> {
-    conn.execute(
+pub fn add_timing(tx: &Tx, t: &TimingRow) -> StoreResult<()> {
+    tx.execute(
         "INSERT INTO provisioner_job_timings (job_id, started_at, ended_at, stage, source, action, resource)
          VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
-        params![
-            t.job_id.to_string(),
-            t.started_at,
-            t.ended_at,
-            t.stage,
-            t.source,
-            t.action,
-            t.resource
-        ],
+        args![t.job_id, t.started_at, t.ended_at, t.stage, t.source, t.action, t.resource],
     )?;
     Ok(())
 }
 
-pub fn timings(conn: &Connection, job: Uuid) -> ApiResult<Vec<TimingRow>> {
-    let mut stmt = conn.prepare_cached(
+pub fn timings(tx: &Tx, job: Uuid) -> StoreResult<Vec<TimingRow>> {
+    let rows = tx.query(
         "SELECT started_at, ended_at, stage, source, action, resource FROM provisioner_job_timings
          WHERE job_id = ? ORDER BY started_at, rowid",
-    )?;
-    let rows = stmt
-        .query_map([job.to_string()], |r| {
+        args![job],
+        |r| {
             Ok(TimingRow {
                 job_id: job,
                 started_at: r.get(0)?,
@@ -356,7 +310,7 @@ pub fn timings(conn: &Connection, job: Uuid) -> ApiResult<Vec<TimingRow>> {
                 action: r.get(4)?,
                 resource: r.get(5)?,
             })
-        })?
-        .collect::<Result<Vec<_>, _>>()?;
+        },
+    )?;
     Ok(rows)
 }

@@ -10,6 +10,10 @@ pub mod groups;
 pub mod jobs;
 pub mod organizations;
 pub mod resources;
+pub mod sql;
+
+use sql::{args, ToParam};
+pub use sql::{StoreError, StoreResult, Tx};
 pub mod template_versions;
 pub mod templates;
 pub mod users;
@@ -25,8 +29,6 @@ use r2d2::{CustomizeConnection, Pool};
 use r2d2_sqlite::SqliteConnectionManager;
 use rusqlite::{Connection, OpenFlags, TransactionBehavior};
 use uuid::Uuid;
-
-use crate::error::ApiError;
 
 /// `PRAGMA application_id` of a warren database ("WARN").
 pub const APPLICATION_ID: i64 = 0x5741_524E;
@@ -95,22 +97,11 @@ thread_local! {
 }
 
 /// Records a change for every workspace id a query returns.
-pub fn changed_where(
-    conn: &Connection,
-    sql: &str,
-    arg: &str,
-    kind: &'static str,
-) -> Result<(), ApiError> {
-    let mut stmt = conn.prepare_cached(sql)?;
-    let ids: Vec<String> = stmt
-        .query_map([arg], |r| r.get(0))?
-        .collect::<Result<_, _>>()?;
-    for id in ids {
-        if let Ok(id) = Uuid::parse_str(&id) {
-            changed(id, kind);
-        }
-    }
-    Ok(())
+pub fn changed_where(tx: &Tx, sql: &str, arg: &dyn ToParam, kind: &'static str) -> StoreResult<()> {
+    tx.each(sql, &[arg.to_param()], |r| {
+        changed(r.get(0)?, kind);
+        Ok(())
+    })
 }
 
 /// Records that a workspace changed in the current transaction.
@@ -185,69 +176,65 @@ impl Db {
         self.generation.load(Ordering::Acquire)
     }
 
-    /// Runs read-only work on a pooled connection off the async workers.
-    pub async fn read<T, F>(&self, f: F) -> Result<T, ApiError>
+    /// Runs read-only work off the async workers, inside one read
+    /// transaction: every query of `f` sees the same snapshot.
+    pub async fn read_as<T, E, F>(&self, f: F) -> Result<T, E>
     where
         T: Send + 'static,
-        F: FnOnce(&Connection) -> Result<T, ApiError> + Send + 'static,
+        E: From<StoreError> + Send + 'static,
+        F: FnOnce(&Tx<'_>) -> Result<T, E> + Send + 'static,
     {
-        let pool = self.pool.clone();
-        actix_web::web::block(move || {
-            let conn = pool.get().map_err(ApiError::internal)?;
-            f(&conn)
-        })
-        .await
-        .map_err(ApiError::internal)?
+        let db = self.clone();
+        actix_web::web::block(move || db.read_blocking(f))
+            .await
+            .map_err(|e| E::from(StoreError::Other(e.to_string())))?
+    }
+
+    /// [`Db::read_as`] on the calling thread.
+    pub fn read_blocking<T, E: From<StoreError>>(
+        &self,
+        f: impl FnOnce(&Tx<'_>) -> Result<T, E>,
+    ) -> Result<T, E> {
+        let mut conn = self.pool.get().map_err(StoreError::from)?;
+        let tx = conn
+            .transaction_with_behavior(TransactionBehavior::Deferred)
+            .map_err(StoreError::from)?;
+        let out = f(&Tx::sqlite(&tx));
+        // Nothing to keep: ending a read transaction either way is the same.
+        drop(tx);
+        out
     }
 
     /// Runs `f` inside one `BEGIN IMMEDIATE` transaction off the async
     /// workers. Any error rolls everything back.
-    pub async fn write<T, F>(&self, f: F) -> Result<T, ApiError>
+    pub async fn write_as<T, E, F>(&self, f: F) -> Result<T, E>
     where
         T: Send + 'static,
-        F: FnOnce(&Connection) -> Result<T, ApiError> + Send + 'static,
+        E: From<StoreError> + Send + 'static,
+        F: FnOnce(&Tx<'_>) -> Result<T, E> + Send + 'static,
     {
-        let pool = self.pool.clone();
-        let generation = self.generation.clone();
-        let sink = self.sink.clone();
-        actix_web::web::block(move || {
-            let mut conn = pool.get().map_err(ApiError::internal)?;
-            let tx = conn
-                .transaction_with_behavior(TransactionBehavior::Immediate)
-                .map_err(ApiError::internal)?;
-            take_changes();
-            let before = tx.total_changes();
-            let out = f(&tx);
-            let changes = take_changes();
-            let out = out?;
-            let changed = tx.total_changes() != before;
-            tx.commit().map_err(ApiError::internal)?;
-            if changed {
-                generation.fetch_add(1, Ordering::AcqRel);
-            }
-            Db::publish(&sink, changes);
-            Ok(out)
-        })
-        .await
-        .map_err(ApiError::internal)?
+        let db = self.clone();
+        actix_web::web::block(move || db.write_blocking(f))
+            .await
+            .map_err(|e| E::from(StoreError::Other(e.to_string())))?
     }
 
-    /// Synchronous access for start-up and shutdown, outside any request.
-    pub fn write_blocking<T>(
+    /// [`Db::write_as`] on the calling thread (start-up, background workers).
+    pub fn write_blocking<T, E: From<StoreError>>(
         &self,
-        f: impl FnOnce(&Connection) -> Result<T, ApiError>,
-    ) -> Result<T, ApiError> {
-        let mut conn = self.pool.get().map_err(ApiError::internal)?;
+        f: impl FnOnce(&Tx<'_>) -> Result<T, E>,
+    ) -> Result<T, E> {
+        let mut conn = self.pool.get().map_err(StoreError::from)?;
         let tx = conn
             .transaction_with_behavior(TransactionBehavior::Immediate)
-            .map_err(ApiError::internal)?;
+            .map_err(StoreError::from)?;
         take_changes();
         let before = tx.total_changes();
-        let out = f(&tx);
+        let out = f(&Tx::sqlite(&tx));
         let changes = take_changes();
         let out = out?;
         let changed = tx.total_changes() != before;
-        tx.commit().map_err(ApiError::internal)?;
+        tx.commit().map_err(StoreError::from)?;
         if changed {
             self.generation.fetch_add(1, Ordering::AcqRel);
         }
@@ -329,30 +316,17 @@ fn migrate(conn: &mut Connection) -> Result<(), rusqlite::Error> {
     Ok(())
 }
 
-/// Binds `?` placeholders for a list: returns "?,?,?" for `n` items.
-pub fn placeholders(n: usize) -> String {
-    let mut s = String::with_capacity(n * 2);
-    for i in 0..n {
-        if i > 0 {
-            s.push(',');
-        }
-        s.push('?');
-    }
-    s
-}
-
-/// Reads a JSON text column into a value.
-pub fn json_col<T: serde::de::DeserializeOwned + Default>(text: &str) -> T {
-    serde_json::from_str(text).unwrap_or_default()
-}
-
-/// Maps "no row" to `None`.
-pub fn optional<T>(r: rusqlite::Result<T>) -> Result<Option<T>, ApiError> {
-    match r {
-        Ok(v) => Ok(Some(v)),
-        Err(rusqlite::Error::QueryReturnedNoRows) => Ok(None),
-        Err(e) => Err(ApiError::internal(e)),
-    }
+/// An access-control list aggregated by the statement as JSON pairs
+/// `[[id, role], …]`.
+fn acl_pairs(text: Option<String>) -> StoreResult<Vec<(Uuid, String)>> {
+    let pairs: Vec<(String, String)> = match text {
+        Some(t) => sql::parse_json(&t)?,
+        None => Vec::new(),
+    };
+    pairs
+        .into_iter()
+        .map(|(id, role)| Ok((sql::parse_uuid(&id)?, role)))
+        .collect()
 }
 
 /// The four access-control tables: (table, owner column, grantee column).
@@ -377,43 +351,43 @@ impl AclTable {
 
 /// Sets (or, with `None`, removes) one grant of an access-control list.
 pub fn set_acl(
-    conn: &Connection,
+    tx: &Tx,
     table: AclTable,
     owner: Uuid,
     grantee: Uuid,
     role: Option<&str>,
-) -> Result<(), ApiError> {
+) -> StoreResult<()> {
     let (t, o, g) = table.names();
     match role {
-        Some(role) => conn.execute(
+        Some(role) => tx.execute(
             &format!(
                 "INSERT INTO {t} ({o}, {g}, role) VALUES (?1, ?2, ?3)
                  ON CONFLICT ({o}, {g}) DO UPDATE SET role = excluded.role"
             ),
-            rusqlite::params![owner.to_string(), grantee.to_string(), role],
+            args![owner, grantee, role],
         )?,
-        None => conn.execute(
+        None => tx.execute(
             &format!("DELETE FROM {t} WHERE {o} = ?1 AND {g} = ?2"),
-            rusqlite::params![owner.to_string(), grantee.to_string()],
+            args![owner, grantee],
         )?,
     };
     Ok(())
 }
 
 /// Settings table access (deployment id and similar single values).
-pub fn get_setting(conn: &Connection, key: &str) -> Result<Option<String>, ApiError> {
-    optional(
-        conn.query_row("SELECT value FROM settings WHERE key = ?", [key], |r| {
-            r.get(0)
-        }),
+pub fn get_setting(tx: &Tx, key: &str) -> StoreResult<Option<String>> {
+    tx.query_opt(
+        "SELECT value FROM settings WHERE key = ?",
+        args![key],
+        |r| r.get(0),
     )
 }
 
-pub fn set_setting(conn: &Connection, key: &str, value: &str) -> Result<(), ApiError> {
-    conn.execute(
+pub fn set_setting(tx: &Tx, key: &str, value: &str) -> StoreResult<()> {
+    tx.execute(
         "INSERT INTO settings (key, value) VALUES (?1, ?2)
          ON CONFLICT (key) DO UPDATE SET value = excluded.value",
-        [key, value],
+        args![key, value],
     )?;
     Ok(())
 }

@@ -3,12 +3,10 @@
 
 use std::collections::HashMap;
 
-use rusqlite::{params, params_from_iter, Connection};
+use super::sql::{args, parse_json, placeholders, Param, Row, StoreResult, Tx};
 use serde_json::Value;
 use uuid::Uuid;
 
-use super::optional;
-use crate::error::ApiResult;
 use crate::sdk::Micros;
 
 #[derive(Debug, Clone, Default)]
@@ -96,120 +94,48 @@ pub struct ScriptRow {
     pub display_order: i64,
 }
 
-fn uuid(s: String) -> Uuid {
-    Uuid::parse_str(&s).unwrap_or_default()
-}
-
-pub fn insert_resource(conn: &Connection, r: &ResourceRow) -> ApiResult<()> {
-    conn.execute(
+pub fn insert_resource(tx: &Tx, r: &ResourceRow) -> StoreResult<()> {
+    tx.execute(
         "INSERT INTO workspace_resources (id, job_id, transition, type, name, hide, icon, daily_cost, metadata, created_at)
          VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10)",
-        params![
-            r.id.to_string(),
-            r.job_id.to_string(),
-            r.transition,
-            r.kind,
-            r.name,
-            r.hide,
-            r.icon,
-            r.daily_cost,
-            r.metadata.to_string(),
-            r.created_at
-        ],
+        args![r.id, r.job_id, r.transition, r.kind, r.name, r.hide, r.icon, r.daily_cost, r.metadata, r.created_at],
     )?;
     Ok(())
 }
 
-pub fn insert_agent(conn: &Connection, a: &AgentRow, token_hash: &[u8]) -> ApiResult<()> {
-    conn.execute(
+pub fn insert_agent(tx: &Tx, a: &AgentRow, token_hash: &[u8]) -> StoreResult<()> {
+    tx.execute(
         "INSERT INTO workspace_agents (id, resource_id, name, auth_token_hash, architecture, operating_system,
             directory, environment_variables, connection_timeout_seconds, troubleshooting_url, motd_file,
             display_apps, metadata, simulated, display_order, created_at, updated_at)
          VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?16)",
-        params![
-            a.id.to_string(),
-            a.resource_id.to_string(),
-            a.name,
-            token_hash,
-            a.architecture,
-            a.operating_system,
-            a.directory,
-            a.environment_variables.to_string(),
-            a.connection_timeout_seconds,
-            a.troubleshooting_url,
-            a.motd_file,
-            a.display_apps.to_string(),
-            a.metadata.to_string(),
-            a.simulated,
-            a.display_order,
-            a.created_at
-        ],
+        args![a.id, a.resource_id, a.name, token_hash, a.architecture, a.operating_system, a.directory, a.environment_variables, a.connection_timeout_seconds, a.troubleshooting_url, a.motd_file, a.display_apps, a.metadata, a.simulated, a.display_order, a.created_at],
     )?;
     Ok(())
 }
 
-pub fn insert_app(conn: &Connection, a: &AppRow, now: Micros) -> ApiResult<()> {
-    conn.execute(
+pub fn insert_app(tx: &Tx, a: &AppRow, now: Micros) -> StoreResult<()> {
+    tx.execute(
         "INSERT INTO workspace_apps (id, agent_id, slug, display_name, command, url, icon, subdomain, sharing_level,
             healthcheck_url, healthcheck_interval, healthcheck_threshold, health, external, hidden, open_in,
             group_name, display_order, created_at)
          VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17, ?18, ?19)",
-        params![
-            a.id.to_string(),
-            a.agent_id.to_string(),
-            a.slug,
-            a.display_name,
-            a.command,
-            a.url,
-            a.icon,
-            a.subdomain,
-            a.sharing_level,
-            a.healthcheck_url,
-            a.healthcheck_interval,
-            a.healthcheck_threshold,
-            a.health,
-            a.external,
-            a.hidden,
-            a.open_in,
-            a.group_name,
-            a.display_order,
-            now
-        ],
+        args![a.id, a.agent_id, a.slug, a.display_name, a.command, a.url, a.icon, a.subdomain, a.sharing_level, a.healthcheck_url, a.healthcheck_interval, a.healthcheck_threshold, a.health, a.external, a.hidden, a.open_in, a.group_name, a.display_order, now],
     )?;
     Ok(())
 }
 
-pub fn insert_script(conn: &Connection, s: &ScriptRow, icon: &str, now: Micros) -> ApiResult<()> {
-    conn.execute(
+pub fn insert_script(tx: &Tx, s: &ScriptRow, icon: &str, now: Micros) -> StoreResult<()> {
+    tx.execute(
         "INSERT INTO workspace_agent_log_sources (id, agent_id, display_name, icon, created_at)
          VALUES (?1, ?2, ?3, ?4, ?5)",
-        params![
-            s.log_source_id.to_string(),
-            s.agent_id.to_string(),
-            s.display_name,
-            icon,
-            now
-        ],
+        args![s.log_source_id, s.agent_id, s.display_name, icon, now],
     )?;
-    conn.execute(
+    tx.execute(
         "INSERT INTO workspace_agent_scripts (id, agent_id, log_source_id, log_path, script, cron, run_on_start,
             run_on_stop, start_blocks_login, timeout_seconds, display_name, display_order, created_at)
          VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13)",
-        params![
-            s.id.to_string(),
-            s.agent_id.to_string(),
-            s.log_source_id.to_string(),
-            s.log_path,
-            s.script,
-            s.cron,
-            s.run_on_start,
-            s.run_on_stop,
-            s.start_blocks_login,
-            s.timeout_seconds,
-            s.display_name,
-            s.display_order,
-            now
-        ],
+        args![s.id, s.agent_id, s.log_source_id, s.log_path, s.script, s.cron, s.run_on_start, s.run_on_stop, s.start_blocks_login, s.timeout_seconds, s.display_name, s.display_order, now],
     )?;
     Ok(())
 }
@@ -220,13 +146,11 @@ const AGENT_COLUMNS: &str = "a.id, a.resource_id, a.name, a.architecture, a.oper
     a.first_connected_at, a.last_connected_at, a.disconnected_at, a.simulated, a.logs_length,
     a.logs_overflowed, a.display_order, a.created_at, a.updated_at";
 
-fn agent_from_row(r: &rusqlite::Row) -> rusqlite::Result<AgentRow> {
-    let json = |i: usize| -> rusqlite::Result<Value> {
-        Ok(serde_json::from_str(&r.get::<_, String>(i)?).unwrap_or_default())
-    };
+fn agent_from_row(r: &Row) -> StoreResult<AgentRow> {
+    let json = |i: usize| -> StoreResult<Value> { parse_json(&r.get::<String>(i)?) };
     Ok(AgentRow {
-        id: uuid(r.get(0)?),
-        resource_id: uuid(r.get(1)?),
+        id: r.get(0)?,
+        resource_id: r.get(1)?,
         name: r.get(2)?,
         architecture: r.get(3)?,
         operating_system: r.get(4)?,
@@ -258,55 +182,53 @@ fn agent_from_row(r: &rusqlite::Row) -> rusqlite::Result<AgentRow> {
 
 /// Resources of the given jobs with their agents, apps and scripts: four
 /// queries whatever the number of jobs.
-pub fn for_jobs(conn: &Connection, jobs: &[Uuid]) -> ApiResult<HashMap<Uuid, Vec<ResourceRow>>> {
+pub fn for_jobs(tx: &Tx, jobs: &[Uuid]) -> StoreResult<HashMap<Uuid, Vec<ResourceRow>>> {
     let mut out: HashMap<Uuid, Vec<ResourceRow>> = HashMap::new();
     if jobs.is_empty() {
         return Ok(out);
     }
-    let ids: Vec<String> = jobs.iter().map(|j| j.to_string()).collect();
-    let ph = super::placeholders(ids.len());
-    let mut stmt = conn.prepare(&format!(
+    let ids = Param::uuids(jobs);
+    let ph = placeholders(ids.len());
+    let resources = tx.query(
+        &format!(
         "SELECT id, job_id, transition, type, name, hide, icon, daily_cost, metadata, created_at
          FROM workspace_resources WHERE job_id IN ({ph}) ORDER BY name, id"
-    ))?;
-    let resources = stmt
-        .query_map(params_from_iter(ids.iter()), |r| {
+    ),
+        &ids,
+        |r| {
             Ok(ResourceRow {
-                id: uuid(r.get(0)?),
-                job_id: uuid(r.get(1)?),
+                id: r.get(0)?,
+                job_id: r.get(1)?,
                 transition: r.get(2)?,
                 kind: r.get(3)?,
                 name: r.get(4)?,
                 hide: r.get(5)?,
                 icon: r.get(6)?,
                 daily_cost: r.get(7)?,
-                metadata: serde_json::from_str(&r.get::<_, String>(8)?).unwrap_or_default(),
+                metadata: parse_json(&r.get::<String>(8)?)?,
                 created_at: r.get(9)?,
                 agents: Vec::new(),
             })
-        })?
-        .collect::<Result<Vec<_>, _>>()?;
+        },
+    )?;
     let mut agents: HashMap<Uuid, Vec<AgentRow>> = HashMap::new();
-    let mut stmt = conn.prepare(&format!(
+    let agent_rows = tx.query(&format!(
         "SELECT {AGENT_COLUMNS} FROM workspace_agents a JOIN workspace_resources r ON r.id = a.resource_id
          WHERE r.job_id IN ({ph}) ORDER BY a.display_order, a.name"
-    ))?;
-    let agent_rows = stmt
-        .query_map(params_from_iter(ids.iter()), agent_from_row)?
-        .collect::<Result<Vec<_>, _>>()?;
+    ), &ids, agent_from_row)?;
     let mut apps: HashMap<Uuid, Vec<AppRow>> = HashMap::new();
-    let mut stmt = conn.prepare(&format!(
+    let sql = format!(
         "SELECT p.id, p.agent_id, p.slug, p.display_name, p.command, p.url, p.icon, p.subdomain, p.sharing_level,
                 p.healthcheck_url, p.healthcheck_interval, p.healthcheck_threshold, p.health, p.external,
                 p.hidden, p.open_in, p.group_name, p.display_order
          FROM workspace_apps p JOIN workspace_agents a ON a.id = p.agent_id
          JOIN workspace_resources r ON r.id = a.resource_id
          WHERE r.job_id IN ({ph}) ORDER BY p.display_order, p.slug"
-    ))?;
-    for app in stmt.query_map(params_from_iter(ids.iter()), |r| {
-        Ok(AppRow {
-            id: uuid(r.get(0)?),
-            agent_id: uuid(r.get(1)?),
+    );
+    tx.each(&sql, &ids, |r| {
+        let app = AppRow {
+            id: r.get(0)?,
+            agent_id: r.get(1)?,
             slug: r.get(2)?,
             display_name: r.get(3)?,
             command: r.get(4)?,
@@ -323,24 +245,23 @@ pub fn for_jobs(conn: &Connection, jobs: &[Uuid]) -> ApiResult<HashMap<Uuid, Vec
             open_in: r.get(15)?,
             group_name: r.get(16)?,
             display_order: r.get(17)?,
-        })
-    })? {
-        let app = app?;
+        };
         apps.entry(app.agent_id).or_default().push(app);
-    }
+        Ok(())
+    })?;
     let mut scripts: HashMap<Uuid, Vec<ScriptRow>> = HashMap::new();
-    let mut stmt = conn.prepare(&format!(
+    let sql = format!(
         "SELECT s.id, s.agent_id, s.log_source_id, s.log_path, s.script, s.cron, s.run_on_start, s.run_on_stop,
                 s.start_blocks_login, s.timeout_seconds, s.display_name, s.display_order
          FROM workspace_agent_scripts s JOIN workspace_agents a ON a.id = s.agent_id
          JOIN workspace_resources r ON r.id = a.resource_id
          WHERE r.job_id IN ({ph}) ORDER BY s.display_order"
-    ))?;
-    for s in stmt.query_map(params_from_iter(ids.iter()), |r| {
-        Ok(ScriptRow {
-            id: uuid(r.get(0)?),
-            agent_id: uuid(r.get(1)?),
-            log_source_id: uuid(r.get(2)?),
+    );
+    tx.each(&sql, &ids, |r| {
+        let s = ScriptRow {
+            id: r.get(0)?,
+            agent_id: r.get(1)?,
+            log_source_id: r.get(2)?,
             log_path: r.get(3)?,
             script: r.get(4)?,
             cron: r.get(5)?,
@@ -350,11 +271,10 @@ pub fn for_jobs(conn: &Connection, jobs: &[Uuid]) -> ApiResult<HashMap<Uuid, Vec
             timeout_seconds: r.get(9)?,
             display_name: r.get(10)?,
             display_order: r.get(11)?,
-        })
-    })? {
-        let s = s?;
+        };
         scripts.entry(s.agent_id).or_default().push(s);
-    }
+        Ok(())
+    })?;
     for mut a in agent_rows {
         a.apps = apps.remove(&a.id).unwrap_or_default();
         a.scripts = scripts.remove(&a.id).unwrap_or_default();
@@ -367,66 +287,64 @@ pub fn for_jobs(conn: &Connection, jobs: &[Uuid]) -> ApiResult<HashMap<Uuid, Vec
     Ok(out)
 }
 
-pub fn get_agent(conn: &Connection, id: Uuid) -> ApiResult<Option<AgentRow>> {
+pub fn get_agent(tx: &Tx, id: Uuid) -> StoreResult<Option<AgentRow>> {
     let sql = format!("SELECT {AGENT_COLUMNS} FROM workspace_agents a WHERE a.id = ?");
-    optional(conn.query_row(&sql, [id.to_string()], agent_from_row))
+    tx.query_opt(&sql, args![id], agent_from_row)
 }
 
-pub fn agent_by_token_hash(conn: &Connection, hash: &[u8]) -> ApiResult<Option<AgentRow>> {
+pub fn agent_by_token_hash(tx: &Tx, hash: &[u8]) -> StoreResult<Option<AgentRow>> {
     let sql = format!("SELECT {AGENT_COLUMNS} FROM workspace_agents a WHERE a.auth_token_hash = ?");
-    optional(conn.query_row(&sql, [hash], agent_from_row))
+    tx.query_opt(&sql, args![hash], agent_from_row)
 }
 
 /// The workspace and build an agent belongs to.
-pub fn agent_owner(conn: &Connection, agent: Uuid) -> ApiResult<Option<(Uuid, Uuid)>> {
-    let row: Option<(String, String)> = optional(conn.query_row(
+pub fn agent_owner(tx: &Tx, agent: Uuid) -> StoreResult<Option<(Uuid, Uuid)>> {
+    tx.query_opt(
         "SELECT b.workspace_id, b.id FROM workspace_agents a JOIN workspace_resources r ON r.id = a.resource_id
          JOIN workspace_builds b ON b.job_id = r.job_id WHERE a.id = ?",
-        [agent.to_string()],
+        args![agent],
         |r| Ok((r.get(0)?, r.get(1)?)),
-    ))?;
-    Ok(row.map(|(w, b)| (uuid(w), uuid(b))))
+    )
 }
 
 /// Records a change to the workspace an agent belongs to.
-fn agent_changed(conn: &Connection, agent: Uuid) -> ApiResult<()> {
-    if let Some((ws, _)) = agent_owner(conn, agent)? {
+fn agent_changed(tx: &Tx, agent: Uuid) -> StoreResult<()> {
+    if let Some((ws, _)) = agent_owner(tx, agent)? {
         super::changed(ws, "agent");
     }
     Ok(())
 }
 
-pub fn set_agent_token_hash(conn: &Connection, agent: Uuid, hash: &[u8]) -> ApiResult<()> {
-    conn.execute(
+pub fn set_agent_token_hash(tx: &Tx, agent: Uuid, hash: &[u8]) -> StoreResult<()> {
+    tx.execute(
         "UPDATE workspace_agents SET auth_token_hash = ?2, simulated = 0 WHERE id = ?1",
-        params![agent.to_string(), hash],
+        args![agent, hash],
     )?;
-    agent_changed(conn, agent)
+    agent_changed(tx, agent)
 }
 
 /// What an external agent reports at start-up.
 pub fn set_agent_startup(
-    conn: &Connection,
+    tx: &Tx,
     agent: Uuid,
     version: &str,
     expanded_directory: &str,
     subsystems: &[String],
     now: Micros,
-) -> ApiResult<()> {
-    conn.execute(
+) -> StoreResult<()> {
+    tx.execute(
         "UPDATE workspace_agents SET version = ?2, expanded_directory = ?3, subsystems = ?4, updated_at = ?5 WHERE id = ?1",
-        params![agent.to_string(), version, expanded_directory, serde_json::to_string(subsystems)?, now],
+        args![agent, version, expanded_directory, serde_json::to_string(subsystems)?, now],
     )?;
-    agent_changed(conn, agent)
+    agent_changed(tx, agent)
 }
 
-pub fn app_id_by_slug(conn: &Connection, agent: Uuid, slug: &str) -> ApiResult<Option<Uuid>> {
-    let id: Option<String> = optional(conn.query_row(
+pub fn app_id_by_slug(tx: &Tx, agent: Uuid, slug: &str) -> StoreResult<Option<Uuid>> {
+    tx.query_opt(
         "SELECT id FROM workspace_apps WHERE agent_id = ? AND slug = ?",
-        [agent.to_string(), slug.to_string()],
+        args![agent, slug],
         |r| r.get(0),
-    ))?;
-    Ok(id.and_then(|s| Uuid::parse_str(&s).ok()))
+    )
 }
 
 pub struct AppStatus<'a> {
@@ -440,22 +358,11 @@ pub struct AppStatus<'a> {
     pub needs_user_attention: bool,
 }
 
-pub fn insert_app_status(conn: &Connection, s: &AppStatus, now: Micros) -> ApiResult<()> {
-    conn.execute(
+pub fn insert_app_status(tx: &Tx, s: &AppStatus, now: Micros) -> StoreResult<()> {
+    tx.execute(
         "INSERT INTO workspace_app_statuses (id, created_at, workspace_id, agent_id, app_id, state, message, uri, icon, needs_user_attention)
          VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10)",
-        params![
-            Uuid::new_v4().to_string(),
-            now,
-            s.workspace.to_string(),
-            s.agent.to_string(),
-            s.app.to_string(),
-            s.state,
-            s.message,
-            s.uri,
-            s.icon,
-            s.needs_user_attention
-        ],
+        args![Uuid::new_v4(), now, s.workspace, s.agent, s.app, s.state, s.message, s.uri, s.icon, s.needs_user_attention],
     )?;
     super::changed(s.workspace, "app_status");
     Ok(())
@@ -473,8 +380,8 @@ pub struct AgentUpdate {
     pub api_version: Option<String>,
 }
 
-pub fn update_agent(conn: &Connection, agent: Uuid, u: &AgentUpdate, now: Micros) -> ApiResult<()> {
-    conn.execute(
+pub fn update_agent(tx: &Tx, agent: Uuid, u: &AgentUpdate, now: Micros) -> StoreResult<()> {
+    tx.execute(
         "UPDATE workspace_agents SET
             lifecycle_state = COALESCE(?2, lifecycle_state),
             started_at = COALESCE(?3, started_at),
@@ -486,8 +393,8 @@ pub fn update_agent(conn: &Connection, agent: Uuid, u: &AgentUpdate, now: Micros
             api_version = COALESCE(?8, api_version),
             updated_at = ?9
          WHERE id = ?1",
-        params![
-            agent.to_string(),
+        args![
+            agent,
             u.lifecycle_state,
             u.started_at,
             u.ready_at,
@@ -498,7 +405,7 @@ pub fn update_agent(conn: &Connection, agent: Uuid, u: &AgentUpdate, now: Micros
             now
         ],
     )?;
-    agent_changed(conn, agent)?;
+    agent_changed(tx, agent)?;
     Ok(())
 }
 
@@ -512,19 +419,116 @@ pub struct ScriptTiming<'a> {
     pub exit_code: i64,
 }
 
-pub fn add_script_timing(conn: &Connection, t: &ScriptTiming) -> ApiResult<()> {
-    conn.execute(
+pub fn add_script_timing(tx: &Tx, t: &ScriptTiming) -> StoreResult<()> {
+    tx.execute(
         "INSERT INTO workspace_agent_script_timings (script_id, agent_id, started_at, ended_at, exit_code, stage, status)
          VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
-        params![
-            t.script.to_string(),
-            t.agent.to_string(),
-            t.started_at,
-            t.ended_at,
-            t.exit_code,
-            t.stage,
-            t.status
-        ],
+        args![t.script, t.agent, t.started_at, t.ended_at, t.exit_code, t.stage, t.status],
     )?;
     Ok(())
+}
+
+/// A status an app reported through the agent API.
+#[derive(Debug, Clone)]
+pub struct AppStatusRow {
+    pub id: Uuid,
+    pub created_at: Micros,
+    pub workspace_id: Uuid,
+    pub agent_id: Uuid,
+    pub app_id: Uuid,
+    pub state: String,
+    pub message: String,
+    pub uri: String,
+    pub icon: String,
+    pub needs_user_attention: bool,
+}
+
+/// App statuses of the given workspaces, newest first.
+pub fn app_statuses(tx: &Tx, workspaces: &[Uuid]) -> StoreResult<Vec<AppStatusRow>> {
+    if workspaces.is_empty() {
+        return Ok(Vec::new());
+    }
+    let sql = format!(
+        "SELECT id, created_at, workspace_id, agent_id, app_id, state, message, uri, icon, needs_user_attention
+         FROM workspace_app_statuses WHERE workspace_id IN ({}) ORDER BY created_at DESC, rowid DESC",
+        placeholders(workspaces.len())
+    );
+    tx.query(&sql, &Param::uuids(workspaces), |r| {
+        Ok(AppStatusRow {
+            id: r.get(0)?,
+            created_at: r.get(1)?,
+            workspace_id: r.get(2)?,
+            agent_id: r.get(3)?,
+            app_id: r.get(4)?,
+            state: r.get(5)?,
+            message: r.get(6)?,
+            uri: r.get(7)?,
+            icon: r.get(8)?,
+            needs_user_attention: r.get(9)?,
+        })
+    })
+}
+
+/// A script run an agent reported, with its script's display name.
+#[derive(Debug, Clone)]
+pub struct ScriptTimingRow {
+    pub agent_id: Uuid,
+    pub started_at: Micros,
+    pub ended_at: Micros,
+    pub exit_code: i64,
+    pub stage: String,
+    pub status: String,
+    pub display_name: String,
+}
+
+/// Script timings of the given agents, in start order; one query.
+pub fn script_timings(tx: &Tx, agents: &[Uuid]) -> StoreResult<Vec<ScriptTimingRow>> {
+    if agents.is_empty() {
+        return Ok(Vec::new());
+    }
+    let sql = format!(
+        "SELECT t.agent_id, t.started_at, t.ended_at, t.exit_code, t.stage, t.status, s.display_name
+         FROM workspace_agent_script_timings t JOIN workspace_agent_scripts s ON s.id = t.script_id
+         WHERE t.agent_id IN ({}) ORDER BY t.started_at",
+        placeholders(agents.len())
+    );
+    tx.query(&sql, &Param::uuids(agents), |r| {
+        Ok(ScriptTimingRow {
+            agent_id: r.get(0)?,
+            started_at: r.get(1)?,
+            ended_at: r.get(2)?,
+            exit_code: r.get(3)?,
+            stage: r.get(4)?,
+            status: r.get(5)?,
+            display_name: r.get(6)?,
+        })
+    })
+}
+
+/// What decides when the agents of a build change status by the clock
+/// alone (see the domain's `render_valid_until`).
+#[derive(Debug, Clone)]
+pub struct AgentClockFacts {
+    pub created_at: Micros,
+    pub connection_timeout_seconds: i64,
+    pub first_connected_at: Option<Micros>,
+    pub last_connected_at: Option<Micros>,
+    pub simulated: bool,
+}
+
+pub fn agent_clock_facts(tx: &Tx, job: Uuid) -> StoreResult<Vec<AgentClockFacts>> {
+    tx.query(
+        "SELECT a.created_at, a.connection_timeout_seconds, a.first_connected_at, a.last_connected_at, a.simulated
+         FROM workspace_agents a JOIN workspace_resources r ON r.id = a.resource_id WHERE r.job_id = ?",
+        args![job],
+        |r| {
+            Ok(AgentClockFacts {
+                created_at: r.get(0)?,
+                connection_timeout_seconds: r.get(1)?,
+                first_connected_at: r.get(2)?,
+                last_connected_at: r.get(3)?,
+                simulated: r.get(4)?,
+            })
+        },
+    )
 }

@@ -1,11 +1,9 @@
 //! Template versions and what their import found: parameters, presets and
 //! Terraform variables.
 
-use rusqlite::{params, Connection, Row};
+use super::sql::{args, parse_json, Row, StoreResult, Tx};
 use uuid::Uuid;
 
-use super::optional;
-use crate::error::ApiResult;
 use crate::provisioner::model::{Parameter, Preset, TemplateModel, Variable};
 use crate::sdk::Micros;
 
@@ -37,16 +35,12 @@ const SELECT: &str =
         v.created_at, v.updated_at, u.username, u.avatar_url, u.name
     FROM template_versions v JOIN users u ON u.id = v.created_by";
 
-fn from_row(r: &Row) -> rusqlite::Result<VersionRow> {
-    let id = |i: usize| -> rusqlite::Result<Uuid> {
-        Ok(Uuid::parse_str(&r.get::<_, String>(i)?).unwrap_or_default())
-    };
+fn from_row(r: &Row) -> StoreResult<VersionRow> {
+    let id = |i: usize| -> StoreResult<Uuid> { r.get(i) };
     let vars: String = r.get(11)?;
     Ok(VersionRow {
         id: id(0)?,
-        template_id: r
-            .get::<_, Option<String>>(1)?
-            .and_then(|s| Uuid::parse_str(&s).ok()),
+        template_id: r.get(1)?,
         organization_id: id(2)?,
         name: r.get(3)?,
         message: r.get(4)?,
@@ -56,7 +50,7 @@ fn from_row(r: &Row) -> rusqlite::Result<VersionRow> {
         archived: r.get(8)?,
         has_ai_task: r.get(9)?,
         has_external_agent: r.get(10)?,
-        user_variable_values: serde_json::from_str(&vars).unwrap_or_default(),
+        user_variable_values: parse_json(&vars)?,
         created_at: r.get(12)?,
         updated_at: r.get(13)?,
         created_by_username: r.get(14)?,
@@ -65,199 +59,148 @@ fn from_row(r: &Row) -> rusqlite::Result<VersionRow> {
     })
 }
 
-pub fn insert(conn: &Connection, v: &VersionRow) -> ApiResult<()> {
-    conn.execute(
+pub fn insert(tx: &Tx, v: &VersionRow) -> StoreResult<()> {
+    tx.execute(
         "INSERT INTO template_versions (id, template_id, organization_id, name, message, job_id, created_by,
                                         user_variable_values, created_at, updated_at)
          VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?9)",
-        params![
-            v.id.to_string(),
-            v.template_id.map(|t| t.to_string()),
-            v.organization_id.to_string(),
-            v.name,
-            v.message,
-            v.job_id.to_string(),
-            v.created_by.to_string(),
-            serde_json::to_string(&v.user_variable_values)?,
-            v.created_at
-        ],
+        args![v.id, v.template_id, v.organization_id, v.name, v.message, v.job_id, v.created_by, serde_json::to_string(&v.user_variable_values)?, v.created_at],
     )?;
     Ok(())
 }
 
-pub fn get(conn: &Connection, id: Uuid) -> ApiResult<Option<VersionRow>> {
+pub fn get(tx: &Tx, id: Uuid) -> StoreResult<Option<VersionRow>> {
     let sql = format!("{SELECT} WHERE v.id = ?");
-    optional(conn.query_row(&sql, [id.to_string()], from_row))
+    tx.query_opt(&sql, args![id], from_row)
 }
 
-pub fn get_by_job(conn: &Connection, job: Uuid) -> ApiResult<Option<VersionRow>> {
+pub fn get_by_job(tx: &Tx, job: Uuid) -> StoreResult<Option<VersionRow>> {
     let sql = format!("{SELECT} WHERE v.job_id = ?");
-    optional(conn.query_row(&sql, [job.to_string()], from_row))
+    tx.query_opt(&sql, args![job], from_row)
 }
 
-pub fn get_by_name(conn: &Connection, template: Uuid, name: &str) -> ApiResult<Option<VersionRow>> {
+pub fn get_by_name(tx: &Tx, template: Uuid, name: &str) -> StoreResult<Option<VersionRow>> {
     let sql = format!("{SELECT} WHERE v.template_id = ? AND lower(v.name) = lower(?)");
-    optional(conn.query_row(&sql, [template.to_string(), name.to_string()], from_row))
+    tx.query_opt(&sql, args![template, name], from_row)
 }
 
-pub fn list(
-    conn: &Connection,
-    template: Uuid,
-    include_archived: bool,
-) -> ApiResult<Vec<VersionRow>> {
+pub fn list(tx: &Tx, template: Uuid, include_archived: bool) -> StoreResult<Vec<VersionRow>> {
     let sql = format!(
         "{SELECT} WHERE v.template_id = ?1 AND (?2 OR v.archived = 0) ORDER BY v.created_at, v.id"
     );
-    let mut stmt = conn.prepare(&sql)?;
-    let rows = stmt
-        .query_map(params![template.to_string(), include_archived], from_row)?
-        .collect::<Result<Vec<_>, _>>()?;
+    let rows = tx.query(&sql, args![template, include_archived], from_row)?;
     Ok(rows)
 }
 
 pub fn set_name_message(
-    conn: &Connection,
+    tx: &Tx,
     id: Uuid,
     name: &str,
     message: &str,
     now: Micros,
-) -> ApiResult<()> {
-    conn.execute(
+) -> StoreResult<()> {
+    tx.execute(
         "UPDATE template_versions SET name = ?2, message = ?3, updated_at = ?4 WHERE id = ?1",
-        params![id.to_string(), name, message, now],
+        args![id, name, message, now],
     )?;
     Ok(())
 }
 
-pub fn attach(conn: &Connection, id: Uuid, template: Uuid, now: Micros) -> ApiResult<()> {
-    conn.execute(
+pub fn attach(tx: &Tx, id: Uuid, template: Uuid, now: Micros) -> StoreResult<()> {
+    tx.execute(
         "UPDATE template_versions SET template_id = ?2, updated_at = ?3 WHERE id = ?1",
-        params![id.to_string(), template.to_string(), now],
+        args![id, template, now],
     )?;
     Ok(())
 }
 
-pub fn name_taken(conn: &Connection, template: Uuid, name: &str, except: Uuid) -> ApiResult<bool> {
-    let n: i64 = conn.query_row(
+pub fn name_taken(tx: &Tx, template: Uuid, name: &str, except: Uuid) -> StoreResult<bool> {
+    let n: i64 = tx.query_one(
         "SELECT count(*) FROM template_versions WHERE template_id = ? AND lower(name) = lower(?) AND id <> ?",
-        [template.to_string(), name.to_string(), except.to_string()],
+        args![template, name, except],
         |r| r.get(0),
     )?;
     Ok(n > 0)
 }
 
 /// Stores what an import found.
-pub fn store_model(conn: &Connection, id: Uuid, m: &TemplateModel, now: Micros) -> ApiResult<()> {
-    conn.execute(
+pub fn store_model(tx: &Tx, id: Uuid, m: &TemplateModel, now: Micros) -> StoreResult<()> {
+    tx.execute(
         "UPDATE template_versions SET model = ?2, readme = ?3, has_ai_task = ?4, has_external_agent = ?5,
                 updated_at = ?6 WHERE id = ?1",
-        params![
-            id.to_string(),
-            serde_json::to_string(m)?,
-            m.readme,
-            m.has_ai_task,
-            m.has_external_agent,
-            now
-        ],
+        args![id, serde_json::to_string(m)?, m.readme, m.has_ai_task, m.has_external_agent, now],
     )?;
     for (i, p) in m.parameters.iter().enumerate() {
-        conn.execute(
+        tx.execute(
             "INSERT INTO template_version_parameters (template_version_id, position, name, definition)
              VALUES (?1, ?2, ?3, ?4)",
-            params![id.to_string(), i as i64, p.name, serde_json::to_string(p)?],
+            args![id, i as i64, p.name, serde_json::to_string(p)?],
         )?;
     }
     for p in &m.presets {
-        conn.execute(
+        tx.execute(
             "INSERT INTO template_version_presets (id, template_version_id, name, parameters, is_default,
                 description, icon, desired_prebuild_instances, created_at)
              VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)",
-            params![
-                Uuid::new_v4().to_string(),
-                id.to_string(),
-                p.name,
-                serde_json::to_string(&p.parameters)?,
-                p.default,
-                p.description,
-                p.icon,
-                p.prebuild_instances,
-                now
-            ],
+            args![Uuid::new_v4(), id, p.name, serde_json::to_string(&p.parameters)?, p.default, p.description, p.icon, p.prebuild_instances, now],
         )?;
     }
     for (i, v) in m.variables.iter().enumerate() {
-        conn.execute(
+        tx.execute(
             "INSERT INTO template_version_variables (template_version_id, position, name, description, type,
                 value, default_value, required, sensitive)
              VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)",
-            params![
-                id.to_string(),
-                i as i64,
-                v.name,
-                v.description,
-                v.kind,
-                "",
-                v.default_value.clone().unwrap_or_default(),
-                v.default_value.is_none(),
-                v.sensitive
-            ],
+            args![id, i as i64, v.name, v.description, v.kind, "", v.default_value.clone().unwrap_or_default(), v.default_value.is_none(), v.sensitive],
         )?;
     }
     Ok(())
 }
 
-pub fn model(conn: &Connection, id: Uuid) -> ApiResult<Option<TemplateModel>> {
-    let text: Option<Option<String>> = optional(conn.query_row(
+pub fn model(tx: &Tx, id: Uuid) -> StoreResult<Option<TemplateModel>> {
+    let text: Option<Option<String>> = tx.query_opt(
         "SELECT model FROM template_versions WHERE id = ?",
-        [id.to_string()],
+        args![id],
         |r| r.get(0),
-    ))?;
-    Ok(text.flatten().and_then(|t| serde_json::from_str(&t).ok()))
-}
-
-pub fn parameters(conn: &Connection, id: Uuid) -> ApiResult<Vec<Parameter>> {
-    let mut stmt = conn.prepare_cached(
-        "SELECT definition FROM template_version_parameters WHERE template_version_id = ? ORDER BY position",
     )?;
-    let rows = stmt
-        .query_map([id.to_string()], |r| r.get::<_, String>(0))?
-        .filter_map(|r| r.ok().and_then(|t| serde_json::from_str(&t).ok()))
-        .collect();
-    Ok(rows)
+    text.flatten().map(|t| parse_json(&t)).transpose()
 }
 
-pub fn presets(conn: &Connection, id: Uuid) -> ApiResult<Vec<(Uuid, Preset)>> {
-    let mut stmt = conn.prepare_cached(
+pub fn parameters(tx: &Tx, id: Uuid) -> StoreResult<Vec<Parameter>> {
+    tx.query(
+        "SELECT definition FROM template_version_parameters WHERE template_version_id = ? ORDER BY position",
+        args![id],
+        |r| parse_json(&r.get::<String>(0)?),
+    )
+}
+
+pub fn presets(tx: &Tx, id: Uuid) -> StoreResult<Vec<(Uuid, Preset)>> {
+    tx.query(
         "SELECT id, name, parameters, is_default, description, icon, desired_prebuild_instances
          FROM template_version_presets WHERE template_version_id = ? ORDER BY created_at, rowid",
-    )?;
-    let rows = stmt
-        .query_map([id.to_string()], |r| {
-            let pid: String = r.get(0)?;
+        args![id],
+        |r| {
             let params: String = r.get(2)?;
             Ok((
-                Uuid::parse_str(&pid).unwrap_or_default(),
+                r.get(0)?,
                 Preset {
                     name: r.get(1)?,
-                    parameters: serde_json::from_str(&params).unwrap_or_default(),
+                    parameters: parse_json(&params)?,
                     default: r.get(3)?,
                     description: r.get(4)?,
                     icon: r.get(5)?,
                     prebuild_instances: r.get(6)?,
                 },
             ))
-        })?
-        .collect::<Result<Vec<_>, _>>()?;
-    Ok(rows)
+        },
+    )
 }
 
-pub fn variables(conn: &Connection, id: Uuid) -> ApiResult<Vec<Variable>> {
-    let mut stmt = conn.prepare_cached(
+pub fn variables(tx: &Tx, id: Uuid) -> StoreResult<Vec<Variable>> {
+    tx.query(
         "SELECT name, description, type, default_value, required, sensitive FROM template_version_variables
          WHERE template_version_id = ? ORDER BY position",
-    )?;
-    let rows = stmt
-        .query_map([id.to_string()], |r| {
+        args![id],
+        |r| {
             let required: bool = r.get(4)?;
             let default: String = r.get(3)?;
             Ok(Variable {
@@ -267,7 +210,6 @@ pub fn variables(conn: &Connection, id: Uuid) -> ApiResult<Vec<Variable>> {
                 default_value: if required { None } else { Some(default) },
                 sensitive: r.get(5)?,
             })
-        })?
-        .collect::<Result<Vec<_>, _>>()?;
-    Ok(rows)
+        },
+    )
 }

@@ -2,11 +2,9 @@
 
 use std::collections::HashMap;
 
-use rusqlite::{params, params_from_iter, types::Value, Connection, Row};
+use super::sql::{args, placeholders, Param, Row, StoreResult, Tx};
 use uuid::Uuid;
 
-use super::optional;
-use crate::error::ApiResult;
 use crate::sdk::Micros;
 
 #[derive(Debug, Clone, Default)]
@@ -61,20 +59,8 @@ const SELECT: &str = "SELECT t.id, t.organization_id, t.name, t.display_name, t.
         (SELECT json_group_array(json_array(a.group_id, a.role)) FROM template_group_acl a WHERE a.template_id = t.id)
     FROM templates t JOIN organizations o ON o.id = t.organization_id JOIN users u ON u.id = t.created_by";
 
-fn acl(text: Option<String>) -> Vec<(Uuid, String)> {
-    let pairs: Vec<(String, String)> = text
-        .and_then(|t| serde_json::from_str(&t).ok())
-        .unwrap_or_default();
-    pairs
-        .into_iter()
-        .filter_map(|(id, role)| Uuid::parse_str(&id).ok().map(|id| (id, role)))
-        .collect()
-}
-
-fn from_row(r: &Row) -> rusqlite::Result<TemplateRow> {
-    let id = |i: usize| -> rusqlite::Result<Uuid> {
-        Ok(Uuid::parse_str(&r.get::<_, String>(i)?).unwrap_or_default())
-    };
+fn from_row(r: &Row) -> StoreResult<TemplateRow> {
+    let id = |i: usize| -> StoreResult<Uuid> { r.get(i) };
     Ok(TemplateRow {
         id: id(0)?,
         organization_id: id(1)?,
@@ -108,35 +94,24 @@ fn from_row(r: &Row) -> rusqlite::Result<TemplateRow> {
         organization_display_name: r.get(29)?,
         organization_icon: r.get(30)?,
         created_by_name: r.get(31)?,
-        user_acl: acl(r.get(32)?),
-        group_acl: acl(r.get(33)?),
+        user_acl: super::acl_pairs(r.get(32)?)?,
+        group_acl: super::acl_pairs(r.get(33)?)?,
     })
 }
 
-pub fn insert(conn: &Connection, t: &TemplateRow) -> ApiResult<()> {
-    conn.execute(
+pub fn insert(tx: &Tx, t: &TemplateRow) -> StoreResult<()> {
+    tx.execute(
         "INSERT INTO templates (id, organization_id, name, display_name, description, icon, provisioner,
             active_version_id, created_by, created_at, updated_at)
          VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?10)",
-        params![
-            t.id.to_string(),
-            t.organization_id.to_string(),
-            t.name,
-            t.display_name,
-            t.description,
-            t.icon,
-            t.provisioner,
-            t.active_version_id.to_string(),
-            t.created_by.to_string(),
-            t.created_at
-        ],
+        args![t.id, t.organization_id, t.name, t.display_name, t.description, t.icon, t.provisioner, t.active_version_id, t.created_by, t.created_at],
     )?;
-    update(conn, t)
+    update(tx, t)
 }
 
 /// Writes every mutable column of `t`.
-pub fn update(conn: &Connection, t: &TemplateRow) -> ApiResult<()> {
-    conn.execute(
+pub fn update(tx: &Tx, t: &TemplateRow) -> StoreResult<()> {
+    tx.execute(
         "UPDATE templates SET name = ?2, display_name = ?3, description = ?4, icon = ?5,
             active_version_id = ?6, default_ttl_ms = ?7, activity_bump_ms = ?8,
             autostop_requirement_days = ?9, autostop_requirement_weeks = ?10,
@@ -146,13 +121,13 @@ pub fn update(conn: &Connection, t: &TemplateRow) -> ApiResult<()> {
             deprecation_message = ?19, max_port_share_level = ?20, use_classic_parameter_flow = ?21,
             cors_behavior = ?22, updated_at = ?23
          WHERE id = ?1",
-        params![
-            t.id.to_string(),
+        args![
+            t.id,
             t.name,
             t.display_name,
             t.description,
             t.icon,
-            t.active_version_id.to_string(),
+            t.active_version_id,
             t.default_ttl_ms,
             t.activity_bump_ms,
             t.autostop_requirement_days,
@@ -173,7 +148,7 @@ pub fn update(conn: &Connection, t: &TemplateRow) -> ApiResult<()> {
         ],
     )?;
     super::changed_where(
-        conn,
+        tx,
         "SELECT id FROM workspaces WHERE template_id = ? AND deleted = 0",
         &t.id.to_string(),
         "template",
@@ -181,30 +156,30 @@ pub fn update(conn: &Connection, t: &TemplateRow) -> ApiResult<()> {
     Ok(())
 }
 
-pub fn soft_delete(conn: &Connection, id: Uuid, now: Micros) -> ApiResult<()> {
-    conn.execute(
+pub fn soft_delete(tx: &Tx, id: Uuid, now: Micros) -> StoreResult<()> {
+    tx.execute(
         "UPDATE templates SET deleted = 1, updated_at = ?2 WHERE id = ?1",
-        params![id.to_string(), now],
+        args![id, now],
     )?;
     Ok(())
 }
 
-pub fn get(conn: &Connection, id: Uuid) -> ApiResult<Option<TemplateRow>> {
+pub fn get(tx: &Tx, id: Uuid) -> StoreResult<Option<TemplateRow>> {
     let sql = format!("{SELECT} WHERE t.id = ? AND t.deleted = 0");
-    optional(conn.query_row(&sql, [id.to_string()], from_row))
+    tx.query_opt(&sql, args![id], from_row)
 }
 
 /// Including deleted templates (workspaces keep pointing at theirs).
-pub fn get_any(conn: &Connection, id: Uuid) -> ApiResult<Option<TemplateRow>> {
+pub fn get_any(tx: &Tx, id: Uuid) -> StoreResult<Option<TemplateRow>> {
     let sql = format!("{SELECT} WHERE t.id = ?");
-    optional(conn.query_row(&sql, [id.to_string()], from_row))
+    tx.query_opt(&sql, args![id], from_row)
 }
 
-pub fn get_by_name(conn: &Connection, org: Uuid, name: &str) -> ApiResult<Option<TemplateRow>> {
+pub fn get_by_name(tx: &Tx, org: Uuid, name: &str) -> StoreResult<Option<TemplateRow>> {
     let sql = format!(
         "{SELECT} WHERE t.organization_id = ? AND lower(t.name) = lower(?) AND t.deleted = 0"
     );
-    optional(conn.query_row(&sql, [org.to_string(), name.to_string()], from_row))
+    tx.query_opt(&sql, args![org, name], from_row)
 }
 
 #[derive(Debug, Default)]
@@ -216,24 +191,24 @@ pub struct TemplateFilter {
     pub ids: Option<Vec<Uuid>>,
 }
 
-pub fn list(conn: &Connection, f: &TemplateFilter) -> ApiResult<Vec<TemplateRow>> {
+pub fn list(tx: &Tx, f: &TemplateFilter) -> StoreResult<Vec<TemplateRow>> {
     let mut clauses = vec!["t.deleted = 0".to_string()];
-    let mut args: Vec<Value> = Vec::new();
+    let mut args: Vec<Param<'static>> = Vec::new();
     if let Some(o) = f.organization {
         clauses.push("t.organization_id = ?".into());
-        args.push(Value::Text(o.to_string()));
+        args.push(Param::uuid(o));
     }
     if let Some(n) = &f.exact_name {
         clauses.push("lower(t.name) = lower(?)".into());
-        args.push(Value::Text(n.clone()));
+        args.push(Param::text(n.clone()));
     }
     if let Some(n) = &f.fuzzy_name {
         clauses.push(
             "(instr(lower(t.name), lower(?)) > 0 OR instr(lower(t.display_name), lower(?)) > 0)"
                 .into(),
         );
-        args.push(Value::Text(n.clone()));
-        args.push(Value::Text(n.clone()));
+        args.push(Param::text(n.clone()));
+        args.push(Param::text(n.clone()));
     }
     if let Some(d) = f.deprecated {
         clauses.push(
@@ -249,52 +224,39 @@ pub fn list(conn: &Connection, f: &TemplateFilter) -> ApiResult<Vec<TemplateRow>
         if ids.is_empty() {
             return Ok(Vec::new());
         }
-        clauses.push(format!("t.id IN ({})", super::placeholders(ids.len())));
-        args.extend(ids.iter().map(|i| Value::Text(i.to_string())));
+        clauses.push(format!("t.id IN ({})", placeholders(ids.len())));
+        args.extend(Param::uuids(ids));
     }
     let sql = format!(
         "{SELECT} WHERE {} ORDER BY lower(t.name), t.id",
         clauses.join(" AND ")
     );
-    let mut stmt = conn.prepare(&sql)?;
-    let rows = stmt
-        .query_map(params_from_iter(args.iter()), from_row)?
-        .collect::<Result<Vec<_>, _>>()?;
+    let rows = tx.query(&sql, &args, from_row)?;
     Ok(rows)
 }
 
-pub fn set_group_acl(
-    conn: &Connection,
-    template: Uuid,
-    group: Uuid,
-    role: Option<&str>,
-) -> ApiResult<()> {
-    super::set_acl(conn, super::AclTable::TemplateGroups, template, group, role)
+pub fn set_group_acl(tx: &Tx, template: Uuid, group: Uuid, role: Option<&str>) -> StoreResult<()> {
+    super::set_acl(tx, super::AclTable::TemplateGroups, template, group, role)
 }
 
-pub fn set_user_acl(
-    conn: &Connection,
-    template: Uuid,
-    user: Uuid,
-    role: Option<&str>,
-) -> ApiResult<()> {
-    super::set_acl(conn, super::AclTable::TemplateUsers, template, user, role)
+pub fn set_user_acl(tx: &Tx, template: Uuid, user: Uuid, role: Option<&str>) -> StoreResult<()> {
+    super::set_acl(tx, super::AclTable::TemplateUsers, template, user, role)
 }
 
-pub fn count_live_workspaces(conn: &Connection, template: Uuid) -> ApiResult<i64> {
-    Ok(conn.query_row(
+pub fn count_live_workspaces(tx: &Tx, template: Uuid) -> StoreResult<i64> {
+    tx.query_one(
         "SELECT count(*) FROM workspaces WHERE template_id = ? AND deleted = 0",
-        [template.to_string()],
+        args![template],
         |r| r.get(0),
-    )?)
+    )
 }
 
 /// Build durations (ms) of each template's 300 most recent successful
 /// builds, with their transitions — for `build_time_stats`. One query.
 pub fn build_durations(
-    conn: &Connection,
+    tx: &Tx,
     templates: &[Uuid],
-) -> ApiResult<HashMap<Uuid, Vec<(String, i64)>>> {
+) -> StoreResult<HashMap<Uuid, Vec<(String, i64)>>> {
     let mut out: HashMap<Uuid, Vec<(String, i64)>> = HashMap::new();
     if templates.is_empty() {
         return Ok(out);
@@ -308,34 +270,19 @@ pub fn build_durations(
             WHERE w.template_id IN ({}) AND j.completed_at IS NOT NULL AND j.started_at IS NOT NULL
               AND j.error = '' AND j.canceled_at IS NULL)
          WHERE n <= 300",
-        super::placeholders(templates.len())
+        placeholders(templates.len())
     );
-    let mut stmt = conn.prepare(&sql)?;
-    let rows = stmt.query_map(
-        params_from_iter(templates.iter().map(|t| t.to_string())),
-        |r| {
-            Ok((
-                r.get::<_, String>(0)?,
-                r.get::<_, String>(1)?,
-                r.get::<_, i64>(2)?,
-            ))
-        },
-    )?;
-    for row in rows {
-        let (t, transition, ms) = row?;
-        if let Ok(t) = Uuid::parse_str(&t) {
-            out.entry(t).or_default().push((transition, ms));
-        }
-    }
+    tx.each(&sql, &Param::uuids(templates), |r| {
+        out.entry(r.get(0)?)
+            .or_default()
+            .push((r.get(1)?, r.get(2)?));
+        Ok(())
+    })?;
     Ok(out)
 }
 
 /// Distinct owners of each template's live workspaces used since `since`.
-pub fn active_users(
-    conn: &Connection,
-    templates: &[Uuid],
-    since: Micros,
-) -> ApiResult<HashMap<Uuid, i64>> {
+pub fn active_users(tx: &Tx, templates: &[Uuid], since: Micros) -> StoreResult<HashMap<Uuid, i64>> {
     let mut out = HashMap::new();
     if templates.is_empty() {
         return Ok(out);
@@ -343,41 +290,22 @@ pub fn active_users(
     let sql = format!(
         "SELECT template_id, count(DISTINCT owner_id) FROM workspaces
          WHERE template_id IN ({}) AND deleted = 0 AND last_used_at > ? GROUP BY template_id",
-        super::placeholders(templates.len())
+        placeholders(templates.len())
     );
-    let mut args: Vec<rusqlite::types::Value> = templates
-        .iter()
-        .map(|t| rusqlite::types::Value::Text(t.to_string()))
-        .collect();
-    args.push(rusqlite::types::Value::Integer(since));
-    let mut stmt = conn.prepare(&sql)?;
-    let rows = stmt.query_map(params_from_iter(args.iter()), |r| {
-        Ok((r.get::<_, String>(0)?, r.get::<_, i64>(1)?))
+    let mut args = Param::uuids(templates);
+    args.push(Param::Int(since));
+    tx.each(&sql, &args, |r| {
+        out.insert(r.get(0)?, r.get(1)?);
+        Ok(())
     })?;
-    for row in rows {
-        let (t, n) = row?;
-        if let Ok(t) = Uuid::parse_str(&t) {
-            out.insert(t, n);
-        }
-    }
     Ok(out)
 }
 
 /// Templates by id, deleted ones included, in one query.
-pub fn list_any(conn: &Connection, ids: &[Uuid]) -> ApiResult<Vec<TemplateRow>> {
+pub fn list_any(tx: &Tx, ids: &[Uuid]) -> StoreResult<Vec<TemplateRow>> {
     if ids.is_empty() {
         return Ok(Vec::new());
     }
-    let sql = format!(
-        "{SELECT} WHERE t.id IN ({})",
-        super::placeholders(ids.len())
-    );
-    let mut stmt = conn.prepare(&sql)?;
-    let rows = stmt
-        .query_map(
-            params_from_iter(ids.iter().map(|i| i.to_string())),
-            from_row,
-        )?
-        .collect::<Result<Vec<_>, _>>()?;
-    Ok(rows)
+    let sql = format!("{SELECT} WHERE t.id IN ({})", placeholders(ids.len()));
+    tx.query(&sql, &Param::uuids(ids), from_row)
 }

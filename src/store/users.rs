@@ -1,10 +1,8 @@
 //! Users and their git SSH keys.
 
-use rusqlite::{params, params_from_iter, types::Value, Connection, Row};
+use super::sql::{args, parse_json, parse_uuid, placeholders, Param, Row, StoreResult, Tx};
 use uuid::Uuid;
 
-use super::{json_col, optional};
-use crate::error::ApiResult;
 use crate::sdk::Micros;
 
 #[derive(Debug, Clone)]
@@ -32,12 +30,12 @@ pub const COLUMNS: &str = "u.id, u.username, u.email, u.name, u.avatar_url, u.ha
      u.created_at, u.updated_at, u.last_seen_at, u.deleted, \
      (SELECT json_group_array(m.organization_id) FROM organization_members m WHERE m.user_id = u.id)";
 
-pub fn from_row(r: &Row, at: usize) -> rusqlite::Result<UserRow> {
+pub fn from_row(r: &Row, at: usize) -> StoreResult<UserRow> {
     let id: String = r.get(at)?;
     let roles: String = r.get(at + 8)?;
     let orgs: Option<String> = r.get(at + 15)?;
     Ok(UserRow {
-        id: Uuid::parse_str(&id).unwrap_or_default(),
+        id: parse_uuid(&id)?,
         username: r.get(at + 1)?,
         email: r.get(at + 2)?,
         name: r.get(at + 3)?,
@@ -45,14 +43,17 @@ pub fn from_row(r: &Row, at: usize) -> rusqlite::Result<UserRow> {
         hashed_password: r.get(at + 5)?,
         login_type: r.get(at + 6)?,
         status: r.get(at + 7)?,
-        rbac_roles: json_col(&roles),
+        rbac_roles: parse_json(&roles)?,
         is_service_account: r.get(at + 9)?,
         theme_preference: r.get(at + 10)?,
         created_at: r.get(at + 11)?,
         updated_at: r.get(at + 12)?,
         last_seen_at: r.get(at + 13)?,
         deleted: r.get(at + 14)?,
-        organization_ids: orgs.map(|o| json_col(&o)).unwrap_or_default(),
+        organization_ids: orgs
+            .map(|o| parse_json(&o))
+            .transpose()?
+            .unwrap_or_default(),
     })
 }
 
@@ -69,13 +70,13 @@ pub struct NewUser<'a> {
     pub now: Micros,
 }
 
-pub fn insert(conn: &Connection, u: &NewUser) -> ApiResult<()> {
-    conn.execute(
+pub fn insert(tx: &Tx, u: &NewUser) -> StoreResult<()> {
+    tx.execute(
         "INSERT INTO users (id, username, email, name, hashed_password, login_type, status,
                             rbac_roles, is_service_account, created_at, updated_at)
          VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?10)",
-        params![
-            u.id.to_string(),
+        args![
+            u.id,
             u.username,
             u.email,
             u.name,
@@ -91,29 +92,29 @@ pub fn insert(conn: &Connection, u: &NewUser) -> ApiResult<()> {
 }
 
 /// A user by id, including deleted ones (callers decide what deletion means).
-pub fn get(conn: &Connection, id: Uuid) -> ApiResult<Option<UserRow>> {
+pub fn get(tx: &Tx, id: Uuid) -> StoreResult<Option<UserRow>> {
     let sql = format!("SELECT {COLUMNS} FROM users u WHERE u.id = ?");
-    optional(conn.query_row(&sql, [id.to_string()], |r| from_row(r, 0)))
+    tx.query_opt(&sql, args![id], |r| from_row(r, 0))
 }
 
-pub fn get_by_username(conn: &Connection, username: &str) -> ApiResult<Option<UserRow>> {
+pub fn get_by_username(tx: &Tx, username: &str) -> StoreResult<Option<UserRow>> {
     let sql = format!(
         "SELECT {COLUMNS} FROM users u WHERE lower(u.username) = lower(?) AND u.deleted = 0"
     );
-    optional(conn.query_row(&sql, [username], |r| from_row(r, 0)))
+    tx.query_opt(&sql, args![username], |r| from_row(r, 0))
 }
 
-pub fn get_by_email(conn: &Connection, email: &str) -> ApiResult<Option<UserRow>> {
+pub fn get_by_email(tx: &Tx, email: &str) -> StoreResult<Option<UserRow>> {
     let sql =
         format!("SELECT {COLUMNS} FROM users u WHERE lower(u.email) = lower(?) AND u.deleted = 0");
-    optional(conn.query_row(&sql, [email], |r| from_row(r, 0)))
+    tx.query_opt(&sql, args![email], |r| from_row(r, 0))
 }
 
-pub fn count_active(conn: &Connection) -> ApiResult<i64> {
-    Ok(
-        conn.query_row("SELECT count(*) FROM users WHERE deleted = 0", [], |r| {
-            r.get(0)
-        })?,
+pub fn count_active(tx: &Tx) -> StoreResult<i64> {
+    tx.query_one(
+        "SELECT count(*) FROM users WHERE deleted = 0",
+        args![],
+        |r| r.get(0),
     )
 }
 
@@ -140,23 +141,18 @@ pub struct UserFilter {
 
 /// One page of users matching `f`, ordered by username, with the total count
 /// of matches before paging.
-pub fn list(
-    conn: &Connection,
-    f: &UserFilter,
-    limit: i64,
-    offset: i64,
-) -> ApiResult<(Vec<UserRow>, i64)> {
+pub fn list(tx: &Tx, f: &UserFilter, limit: i64, offset: i64) -> StoreResult<(Vec<UserRow>, i64)> {
     let mut clauses = vec!["u.deleted = 0".to_string()];
-    let mut args: Vec<Value> = Vec::new();
+    let mut args: Vec<Param<'static>> = Vec::new();
     if let Some(s) = &f.search {
         clauses.push("(instr(lower(u.username), ?) > 0 OR instr(lower(u.email), ?) > 0)".into());
-        args.push(Value::Text(s.to_lowercase()));
-        args.push(Value::Text(s.to_lowercase()));
+        args.push(Param::text(s.to_lowercase()));
+        args.push(Param::text(s.to_lowercase()));
     }
     let mut any_of = |col: &str, values: &[String], clauses: &mut Vec<String>| {
         if !values.is_empty() {
-            clauses.push(format!("{col} IN ({})", super::placeholders(values.len())));
-            args.extend(values.iter().map(|v| Value::Text(v.clone())));
+            clauses.push(format!("{col} IN ({})", placeholders(values.len())));
+            args.extend(values.iter().map(|v| Param::text(v.clone())));
         }
     };
     any_of("u.status", &f.status, &mut clauses);
@@ -164,13 +160,13 @@ pub fn list(
     if !f.roles.is_empty() {
         clauses.push(format!(
             "EXISTS (SELECT 1 FROM json_each(u.rbac_roles) j WHERE j.value IN ({}))",
-            super::placeholders(f.roles.len())
+            placeholders(f.roles.len())
         ));
-        args.extend(f.roles.iter().map(|v| Value::Text(v.clone())));
+        args.extend(f.roles.iter().map(|v| Param::text(v.clone())));
     }
     if let Some(n) = &f.name {
         clauses.push("instr(lower(u.name), ?) > 0".into());
-        args.push(Value::Text(n.to_lowercase()));
+        args.push(Param::text(n.to_lowercase()));
     }
     for (col, op, v) in [
         ("u.created_at", "<", f.created_before),
@@ -180,32 +176,32 @@ pub fn list(
     ] {
         if let Some(v) = v {
             clauses.push(format!("{col} {op} ?"));
-            args.push(Value::Integer(v));
+            args.push(Param::Int(v));
         }
     }
     if let Some(sa) = f.service_account {
         clauses.push("u.is_service_account = ?".into());
-        args.push(Value::Integer(sa as i64));
+        args.push(Param::Int(sa as i64));
     }
     if let Some(org) = f.organization {
         clauses.push(
             "EXISTS (SELECT 1 FROM organization_members m WHERE m.user_id = u.id AND m.organization_id = ?)"
                 .into(),
         );
-        args.push(Value::Text(org.to_string()));
+        args.push(Param::text(org.to_string()));
     }
     if let Some(ids) = &f.visible_ids {
         let mut vis = Vec::new();
         if !ids.is_empty() {
-            vis.push(format!("u.id IN ({})", super::placeholders(ids.len())));
-            args.extend(ids.iter().map(|i| Value::Text(i.to_string())));
+            vis.push(format!("u.id IN ({})", placeholders(ids.len())));
+            args.extend(ids.iter().map(|i| Param::text(i.to_string())));
         }
         if !f.visible_orgs.is_empty() {
             vis.push(format!(
                 "EXISTS (SELECT 1 FROM organization_members m WHERE m.user_id = u.id AND m.organization_id IN ({}))",
-                super::placeholders(f.visible_orgs.len())
+                placeholders(f.visible_orgs.len())
             ));
-            args.extend(f.visible_orgs.iter().map(|i| Value::Text(i.to_string())));
+            args.extend(f.visible_orgs.iter().map(|i| Param::text(i.to_string())));
         }
         if vis.is_empty() {
             vis.push("0".into());
@@ -213,9 +209,9 @@ pub fn list(
         clauses.push(format!("({})", vis.join(" OR ")));
     }
     let filter = clauses.join(" AND ");
-    let count: i64 = conn.query_row(
+    let count: i64 = tx.query_one(
         &format!("SELECT count(*) FROM users u WHERE {filter}"),
-        params_from_iter(args.iter()),
+        &args,
         |r| r.get(0),
     )?;
     let lim = if limit <= 0 { -1 } else { limit };
@@ -223,104 +219,90 @@ pub fn list(
         "SELECT {COLUMNS} FROM users u WHERE {filter}
          ORDER BY lower(u.username) LIMIT {lim} OFFSET {offset}"
     );
-    let mut stmt = conn.prepare_cached(&sql)?;
-    let rows = stmt
-        .query_map(params_from_iter(args.iter()), |r| from_row(r, 0))?
-        .collect::<Result<Vec<_>, _>>()?;
+    let rows = tx.query(&sql, &args, |r| from_row(r, 0))?;
     Ok((rows, count))
 }
 
-pub fn set_status(conn: &Connection, id: Uuid, status: &str, now: Micros) -> ApiResult<()> {
-    conn.execute(
+pub fn set_status(tx: &Tx, id: Uuid, status: &str, now: Micros) -> StoreResult<()> {
+    tx.execute(
         "UPDATE users SET status = ?2, updated_at = ?3 WHERE id = ?1",
-        params![id.to_string(), status, now],
+        args![id, status, now],
     )?;
     Ok(())
 }
 
-pub fn set_roles(conn: &Connection, id: Uuid, roles: &[String], now: Micros) -> ApiResult<()> {
-    conn.execute(
+pub fn set_roles(tx: &Tx, id: Uuid, roles: &[String], now: Micros) -> StoreResult<()> {
+    tx.execute(
         "UPDATE users SET rbac_roles = ?2, updated_at = ?3 WHERE id = ?1",
-        params![id.to_string(), serde_json::to_string(roles)?, now],
+        args![id, serde_json::to_string(roles)?, now],
     )?;
     Ok(())
 }
 
-pub fn set_profile(
-    conn: &Connection,
-    id: Uuid,
-    username: &str,
-    name: &str,
-    now: Micros,
-) -> ApiResult<()> {
-    conn.execute(
+pub fn set_profile(tx: &Tx, id: Uuid, username: &str, name: &str, now: Micros) -> StoreResult<()> {
+    tx.execute(
         "UPDATE users SET username = ?2, name = ?3, updated_at = ?4 WHERE id = ?1",
-        params![id.to_string(), username, name, now],
+        args![id, username, name, now],
     )?;
     Ok(())
 }
 
-pub fn set_password(conn: &Connection, id: Uuid, hash: &str, now: Micros) -> ApiResult<()> {
-    conn.execute(
+pub fn set_password(tx: &Tx, id: Uuid, hash: &str, now: Micros) -> StoreResult<()> {
+    tx.execute(
         "UPDATE users SET hashed_password = ?2, updated_at = ?3 WHERE id = ?1",
-        params![id.to_string(), hash, now],
+        args![id, hash, now],
     )?;
     Ok(())
 }
 
 /// Soft delete: the row stays for builds that name it as initiator; the
 /// username and email become free again (the unique indexes skip deleted rows).
-pub fn soft_delete(conn: &Connection, id: Uuid, now: Micros) -> ApiResult<()> {
-    conn.execute(
+pub fn soft_delete(tx: &Tx, id: Uuid, now: Micros) -> StoreResult<()> {
+    tx.execute(
         "UPDATE users SET deleted = 1, updated_at = ?2 WHERE id = ?1",
-        params![id.to_string(), now],
+        args![id, now],
     )?;
     Ok(())
 }
 
-pub fn touch_last_seen(conn: &Connection, id: Uuid, now: Micros) -> ApiResult<()> {
-    conn.execute(
+pub fn touch_last_seen(tx: &Tx, id: Uuid, now: Micros) -> StoreResult<()> {
+    tx.execute(
         "UPDATE users SET last_seen_at = ?2,
                 status = CASE WHEN status = 'dormant' THEN 'active' ELSE status END
          WHERE id = ?1",
-        params![id.to_string(), now],
+        args![id, now],
     )?;
     Ok(())
 }
 
-pub fn username_taken(conn: &Connection, username: &str, except: Option<Uuid>) -> ApiResult<bool> {
-    let n: i64 = conn.query_row(
+pub fn username_taken(tx: &Tx, username: &str, except: Option<Uuid>) -> StoreResult<bool> {
+    let n: i64 = tx.query_one(
         "SELECT count(*) FROM users WHERE lower(username) = lower(?1) AND deleted = 0 AND id <> ?2",
-        params![username, except.unwrap_or_default().to_string()],
+        args![username, except.unwrap_or_default()],
         |r| r.get(0),
     )?;
     Ok(n > 0)
 }
 
-pub fn email_taken(conn: &Connection, email: &str) -> ApiResult<bool> {
-    let n: i64 = conn.query_row(
+pub fn email_taken(tx: &Tx, email: &str) -> StoreResult<bool> {
+    let n: i64 = tx.query_one(
         "SELECT count(*) FROM users WHERE lower(email) = lower(?1) AND deleted = 0 AND email <> ''",
-        [email],
+        args![email],
         |r| r.get(0),
     )?;
     Ok(n > 0)
 }
 
 /// Reduced users by id, in one query.
-pub fn get_many(conn: &Connection, ids: &[Uuid]) -> ApiResult<Vec<UserRow>> {
+pub fn get_many(tx: &Tx, ids: &[Uuid]) -> StoreResult<Vec<UserRow>> {
     if ids.is_empty() {
         return Ok(Vec::new());
     }
     let sql = format!(
         "SELECT {COLUMNS} FROM users u WHERE u.id IN ({}) ORDER BY lower(u.username)",
-        super::placeholders(ids.len())
+        placeholders(ids.len())
     );
-    let mut stmt = conn.prepare(&sql)?;
-    let rows = stmt
-        .query_map(params_from_iter(ids.iter().map(|i| i.to_string())), |r| {
-            from_row(r, 0)
-        })?
-        .collect::<Result<Vec<_>, _>>()?;
+    let rows = tx.query(&sql, &Param::uuids(ids), |r| from_row(r, 0))?;
     Ok(rows)
 }
 
@@ -333,14 +315,14 @@ pub struct SshKeyRow {
     pub updated_at: Micros,
 }
 
-pub fn put_ssh_key(conn: &Connection, k: &SshKeyRow) -> ApiResult<()> {
-    conn.execute(
+pub fn put_ssh_key(tx: &Tx, k: &SshKeyRow) -> StoreResult<()> {
+    tx.execute(
         "INSERT INTO user_ssh_keys (user_id, private_key, public_key, created_at, updated_at)
          VALUES (?1, ?2, ?3, ?4, ?5)
          ON CONFLICT (user_id) DO UPDATE SET private_key = excluded.private_key,
              public_key = excluded.public_key, updated_at = excluded.updated_at",
-        params![
-            k.user_id.to_string(),
+        args![
+            k.user_id,
             k.private_key,
             k.public_key,
             k.created_at,
@@ -350,10 +332,10 @@ pub fn put_ssh_key(conn: &Connection, k: &SshKeyRow) -> ApiResult<()> {
     Ok(())
 }
 
-pub fn get_ssh_key(conn: &Connection, user: Uuid) -> ApiResult<Option<SshKeyRow>> {
-    optional(conn.query_row(
+pub fn get_ssh_key(tx: &Tx, user: Uuid) -> StoreResult<Option<SshKeyRow>> {
+    tx.query_opt(
         "SELECT private_key, public_key, created_at, updated_at FROM user_ssh_keys WHERE user_id = ?",
-        [user.to_string()],
+        args![user],
         |r| {
             Ok(SshKeyRow {
                 user_id: user,
@@ -363,5 +345,5 @@ pub fn get_ssh_key(conn: &Connection, user: Uuid) -> ApiResult<Option<SshKeyRow>
                 updated_at: r.get(3)?,
             })
         },
-    ))
+    )
 }

@@ -1,10 +1,8 @@
 //! Workspaces and their sharing lists.
 
-use rusqlite::{params, params_from_iter, Connection, Row};
+use super::sql::{args, placeholders, Param, Row, StoreResult, Tx};
 use uuid::Uuid;
 
-use super::optional;
-use crate::error::ApiResult;
 use crate::sdk::Micros;
 
 #[derive(Debug, Clone, Default)]
@@ -36,20 +34,8 @@ pub const COLUMNS: &str = "w.id, w.owner_id, w.organization_id, w.template_id, w
         (SELECT json_group_array(json_array(a.user_id, a.role)) FROM workspace_user_acl a WHERE a.workspace_id = w.id),
         (SELECT json_group_array(json_array(a.group_id, a.role)) FROM workspace_group_acl a WHERE a.workspace_id = w.id)";
 
-fn acl(text: Option<String>) -> Vec<(Uuid, String)> {
-    let pairs: Vec<(String, String)> = text
-        .and_then(|t| serde_json::from_str(&t).ok())
-        .unwrap_or_default();
-    pairs
-        .into_iter()
-        .filter_map(|(id, role)| Uuid::parse_str(&id).ok().map(|id| (id, role)))
-        .collect()
-}
-
-pub fn from_row(r: &Row) -> rusqlite::Result<WorkspaceRow> {
-    let id = |i: usize| -> rusqlite::Result<Uuid> {
-        Ok(Uuid::parse_str(&r.get::<_, String>(i)?).unwrap_or_default())
-    };
+pub fn from_row(r: &Row) -> StoreResult<WorkspaceRow> {
+    let id = |i: usize| -> StoreResult<Uuid> { r.get(i) };
     Ok(WorkspaceRow {
         id: id(0)?,
         owner_id: id(1)?,
@@ -64,172 +50,149 @@ pub fn from_row(r: &Row) -> rusqlite::Result<WorkspaceRow> {
         deleting_at: r.get(10)?,
         automatic_updates: r.get(11)?,
         favorite: r.get(12)?,
-        latest_build_id: r
-            .get::<_, Option<String>>(13)?
-            .and_then(|s| Uuid::parse_str(&s).ok()),
+        latest_build_id: r.get(13)?,
         deleted: r.get(14)?,
         created_at: r.get(15)?,
         updated_at: r.get(16)?,
-        user_acl: acl(r.get(17)?),
-        group_acl: acl(r.get(18)?),
+        user_acl: super::acl_pairs(r.get(17)?)?,
+        group_acl: super::acl_pairs(r.get(18)?)?,
     })
 }
 
-/// Plain SQLite result: the caller maps the unique-name violation to 409.
-pub fn insert(conn: &Connection, w: &WorkspaceRow) -> rusqlite::Result<()> {
-    conn.execute(
+/// A second live workspace of one name for one owner is a
+/// [`StoreError::Conflict`](super::StoreError::Conflict); the caller answers 409.
+pub fn insert(tx: &Tx, w: &WorkspaceRow) -> StoreResult<()> {
+    tx.execute(
         "INSERT INTO workspaces (id, owner_id, organization_id, template_id, name, autostart_schedule, ttl_ms,
             next_start_at, last_used_at, automatic_updates, created_at, updated_at, owner_sort)
          VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?11,
                  (SELECT lower(username) FROM users WHERE id = ?2))",
-        params![
-            w.id.to_string(),
-            w.owner_id.to_string(),
-            w.organization_id.to_string(),
-            w.template_id.to_string(),
-            w.name,
-            w.autostart_schedule,
-            w.ttl_ms,
-            w.next_start_at,
-            w.last_used_at,
-            w.automatic_updates,
-            w.created_at
-        ],
+        args![w.id, w.owner_id, w.organization_id, w.template_id, w.name, w.autostart_schedule, w.ttl_ms, w.next_start_at, w.last_used_at, w.automatic_updates, w.created_at],
     )?;
     super::changed(w.id, "created");
     Ok(())
 }
 
 /// Including deleted workspaces: lookups by id see them.
-pub fn get(conn: &Connection, id: Uuid) -> ApiResult<Option<WorkspaceRow>> {
+pub fn get(tx: &Tx, id: Uuid) -> StoreResult<Option<WorkspaceRow>> {
     let sql = format!("SELECT {COLUMNS} FROM workspaces w WHERE w.id = ?");
-    optional(conn.query_row(&sql, [id.to_string()], from_row))
+    tx.query_opt(&sql, args![id], from_row)
 }
 
 pub fn get_by_owner_name(
-    conn: &Connection,
+    tx: &Tx,
     owner: Uuid,
     name: &str,
     include_deleted: bool,
-) -> ApiResult<Option<WorkspaceRow>> {
+) -> StoreResult<Option<WorkspaceRow>> {
     let sql = format!(
         "SELECT {COLUMNS} FROM workspaces w WHERE w.owner_id = ?1 AND lower(w.name) = lower(?2)
            AND (?3 OR w.deleted = 0) ORDER BY w.deleted, w.created_at DESC LIMIT 1"
     );
-    optional(conn.query_row(
-        &sql,
-        params![owner.to_string(), name, include_deleted],
-        from_row,
-    ))
+    tx.query_opt(&sql, args![owner, name, include_deleted], from_row)
 }
 
-pub fn get_many(conn: &Connection, ids: &[Uuid]) -> ApiResult<Vec<WorkspaceRow>> {
+pub fn get_many(tx: &Tx, ids: &[Uuid]) -> StoreResult<Vec<WorkspaceRow>> {
     if ids.is_empty() {
         return Ok(Vec::new());
     }
     let sql = format!(
         "SELECT {COLUMNS} FROM workspaces w WHERE w.id IN ({})",
-        super::placeholders(ids.len())
+        placeholders(ids.len())
     );
-    let mut stmt = conn.prepare(&sql)?;
-    let rows = stmt
-        .query_map(
-            params_from_iter(ids.iter().map(|i| i.to_string())),
-            from_row,
-        )?
-        .collect::<Result<Vec<_>, _>>()?;
+    let rows = tx.query(&sql, &Param::uuids(ids), from_row)?;
     Ok(rows)
 }
 
 /// A new build is never running until its job succeeds.
-pub fn set_latest_build(conn: &Connection, id: Uuid, build: Uuid, now: Micros) -> ApiResult<()> {
-    conn.execute(
+pub fn set_latest_build(tx: &Tx, id: Uuid, build: Uuid, now: Micros) -> StoreResult<()> {
+    tx.execute(
         "UPDATE workspaces SET latest_build_id = ?2, running = 0, updated_at = ?3 WHERE id = ?1",
-        params![id.to_string(), build.to_string(), now],
+        args![id, build, now],
     )?;
     super::changed(id, "state_change");
     Ok(())
 }
 
 /// Called when a build's job succeeds.
-pub fn set_running(conn: &Connection, id: Uuid, running: bool) -> ApiResult<()> {
-    conn.execute(
+pub fn set_running(tx: &Tx, id: Uuid, running: bool) -> StoreResult<()> {
+    tx.execute(
         "UPDATE workspaces SET running = ?2 WHERE id = ?1",
-        params![id.to_string(), running],
+        args![id, running],
     )?;
     super::changed(id, "state_change");
     Ok(())
 }
 
 /// Keeps the list's owner sort key when a username changes.
-pub fn rename_owner(conn: &Connection, owner: Uuid, username: &str) -> ApiResult<()> {
+pub fn rename_owner(tx: &Tx, owner: Uuid, username: &str) -> StoreResult<()> {
     super::changed_where(
-        conn,
+        tx,
         "SELECT id FROM workspaces WHERE owner_id = ? AND deleted = 0",
         &owner.to_string(),
         "owner",
     )?;
-    conn.execute(
+    tx.execute(
         "UPDATE workspaces SET owner_sort = lower(?2) WHERE owner_id = ?1",
-        params![owner.to_string(), username],
+        args![owner, username],
     )?;
     Ok(())
 }
 
-pub fn mark_deleted(conn: &Connection, id: Uuid, now: Micros) -> ApiResult<()> {
-    conn.execute(
+pub fn mark_deleted(tx: &Tx, id: Uuid, now: Micros) -> StoreResult<()> {
+    tx.execute(
         "UPDATE workspaces SET deleted = 1, updated_at = ?2 WHERE id = ?1",
-        params![id.to_string(), now],
+        args![id, now],
     )?;
     super::changed(id, "deleted");
     Ok(())
 }
 
-pub fn set_name(conn: &Connection, id: Uuid, name: &str, now: Micros) -> rusqlite::Result<()> {
-    conn.execute(
+pub fn set_name(tx: &Tx, id: Uuid, name: &str, now: Micros) -> StoreResult<()> {
+    tx.execute(
         "UPDATE workspaces SET name = ?2, updated_at = ?3 WHERE id = ?1",
-        params![id.to_string(), name, now],
+        args![id, name, now],
     )?;
     super::changed(id, "mtd_update");
     Ok(())
 }
 
 pub fn set_autostart(
-    conn: &Connection,
+    tx: &Tx,
     id: Uuid,
     schedule: Option<&str>,
     next_start_at: Option<Micros>,
-) -> ApiResult<()> {
-    conn.execute(
+) -> StoreResult<()> {
+    tx.execute(
         "UPDATE workspaces SET autostart_schedule = ?2, next_start_at = ?3 WHERE id = ?1",
-        params![id.to_string(), schedule, next_start_at],
+        args![id, schedule, next_start_at],
     )?;
     super::changed(id, "schedule");
     Ok(())
 }
 
-pub fn set_next_start(conn: &Connection, id: Uuid, next_start_at: Option<Micros>) -> ApiResult<()> {
-    conn.execute(
+pub fn set_next_start(tx: &Tx, id: Uuid, next_start_at: Option<Micros>) -> StoreResult<()> {
+    tx.execute(
         "UPDATE workspaces SET next_start_at = ?2 WHERE id = ?1",
-        params![id.to_string(), next_start_at],
+        args![id, next_start_at],
     )?;
     super::changed(id, "schedule");
     Ok(())
 }
 
-pub fn set_ttl(conn: &Connection, id: Uuid, ttl_ms: Option<i64>) -> ApiResult<()> {
-    conn.execute(
+pub fn set_ttl(tx: &Tx, id: Uuid, ttl_ms: Option<i64>) -> StoreResult<()> {
+    tx.execute(
         "UPDATE workspaces SET ttl_ms = ?2 WHERE id = ?1",
-        params![id.to_string(), ttl_ms],
+        args![id, ttl_ms],
     )?;
     super::changed(id, "ttl");
     Ok(())
 }
 
-pub fn set_automatic_updates(conn: &Connection, id: Uuid, value: &str) -> ApiResult<()> {
-    conn.execute(
+pub fn set_automatic_updates(tx: &Tx, id: Uuid, value: &str) -> StoreResult<()> {
+    tx.execute(
         "UPDATE workspaces SET automatic_updates = ?2 WHERE id = ?1",
-        params![id.to_string(), value],
+        args![id, value],
     )?;
     super::changed(id, "autoupdates");
     Ok(())
@@ -237,69 +200,167 @@ pub fn set_automatic_updates(conn: &Connection, id: Uuid, value: &str) -> ApiRes
 
 /// Dormancy and its deletion date in one update; waking also counts as use.
 pub fn set_dormant(
-    conn: &Connection,
+    tx: &Tx,
     id: Uuid,
     dormant_at: Option<Micros>,
     deleting_at: Option<Micros>,
     now: Micros,
-) -> ApiResult<()> {
-    conn.execute(
+) -> StoreResult<()> {
+    tx.execute(
         "UPDATE workspaces SET dormant_at = ?2, deleting_at = ?3,
             last_used_at = CASE WHEN ?2 IS NULL THEN ?4 ELSE last_used_at END
          WHERE id = ?1",
-        params![id.to_string(), dormant_at, deleting_at, now],
+        args![id, dormant_at, deleting_at, now],
     )?;
     super::changed(id, "dormancy");
     Ok(())
 }
 
-pub fn set_favorite(conn: &Connection, id: Uuid, favorite: bool) -> ApiResult<()> {
-    conn.execute(
+pub fn set_favorite(tx: &Tx, id: Uuid, favorite: bool) -> StoreResult<()> {
+    tx.execute(
         "UPDATE workspaces SET favorite = ?2 WHERE id = ?1",
-        params![id.to_string(), favorite],
+        args![id, favorite],
     )?;
     super::changed(id, "favorite");
     Ok(())
 }
 
 /// Never moves `last_used_at` backwards.
-pub fn touch_last_used(conn: &Connection, id: Uuid, now: Micros) -> ApiResult<()> {
-    conn.execute(
+pub fn touch_last_used(tx: &Tx, id: Uuid, now: Micros) -> StoreResult<()> {
+    tx.execute(
         "UPDATE workspaces SET last_used_at = max(last_used_at, ?2) WHERE id = ?1",
-        params![id.to_string(), now],
+        args![id, now],
     )?;
     super::changed(id, "usage");
     Ok(())
 }
 
-pub fn set_user_acl(conn: &Connection, id: Uuid, user: Uuid, role: Option<&str>) -> ApiResult<()> {
-    super::set_acl(conn, super::AclTable::WorkspaceUsers, id, user, role)?;
+pub fn set_user_acl(tx: &Tx, id: Uuid, user: Uuid, role: Option<&str>) -> StoreResult<()> {
+    super::set_acl(tx, super::AclTable::WorkspaceUsers, id, user, role)?;
     super::changed(id, "acl");
     Ok(())
 }
 
-pub fn set_group_acl(
-    conn: &Connection,
-    id: Uuid,
-    group: Uuid,
-    role: Option<&str>,
-) -> ApiResult<()> {
-    super::set_acl(conn, super::AclTable::WorkspaceGroups, id, group, role)?;
+pub fn set_group_acl(tx: &Tx, id: Uuid, group: Uuid, role: Option<&str>) -> StoreResult<()> {
+    super::set_acl(tx, super::AclTable::WorkspaceGroups, id, group, role)?;
     super::changed(id, "acl");
     Ok(())
 }
 
-pub fn clear_acl(conn: &Connection, id: Uuid) -> ApiResult<()> {
-    conn.execute(
+pub fn clear_acl(tx: &Tx, id: Uuid) -> StoreResult<()> {
+    tx.execute(
         "DELETE FROM workspace_user_acl WHERE workspace_id = ?",
-        [id.to_string()],
+        args![id],
     )?;
-    conn.execute(
+    tx.execute(
         "DELETE FROM workspace_group_acl WHERE workspace_id = ?",
-        [id.to_string()],
+        args![id],
     )?;
     super::changed(id, "acl");
     Ok(())
+}
+
+/// `update_workspace_last_used_at` of a template update: every live
+/// workspace of the template counts as used now.
+pub fn touch_last_used_of_template(tx: &Tx, template: Uuid, now: Micros) -> StoreResult<()> {
+    super::changed_where(
+        tx,
+        "SELECT id FROM workspaces WHERE template_id = ? AND deleted = 0",
+        &template,
+        "usage",
+    )?;
+    tx.execute(
+        "UPDATE workspaces SET last_used_at = ?2, updated_at = ?2 WHERE template_id = ?1 AND deleted = 0",
+        args![template, now],
+    )?;
+    Ok(())
+}
+
+/// `update_workspace_dormant_at` of a template update: dormant workspaces
+/// of the template count as dormant from now.
+pub fn restart_dormancy_of_template(tx: &Tx, template: Uuid, now: Micros) -> StoreResult<()> {
+    super::changed_where(
+        tx,
+        "SELECT id FROM workspaces WHERE template_id = ? AND deleted = 0 AND dormant_at IS NOT NULL",
+        &template,
+        "dormancy",
+    )?;
+    tx.execute(
+        "UPDATE workspaces SET dormant_at = ?2, updated_at = ?2
+         WHERE template_id = ?1 AND deleted = 0 AND dormant_at IS NOT NULL",
+        args![template, now],
+    )?;
+    Ok(())
+}
+
+/// Live workspaces of a template that have an autostart schedule.
+pub fn autostart_schedules_of_template(
+    tx: &Tx,
+    template: Uuid,
+) -> StoreResult<Vec<(Uuid, String)>> {
+    tx.query(
+        "SELECT id, autostart_schedule FROM workspaces
+         WHERE template_id = ? AND deleted = 0 AND autostart_schedule IS NOT NULL",
+        args![template],
+        |r| Ok((r.get(0)?, r.get(1)?)),
+    )
+}
+
+/// A workspace whose latest build may call for the lifecycle executor's
+/// action, with what decides it.
+#[derive(Debug, Clone)]
+pub struct LifecycleCandidate {
+    pub id: Uuid,
+    pub owner: Uuid,
+    pub owner_status: String,
+    pub transition: String,
+    pub build_created: Micros,
+    pub deadline: Option<Micros>,
+    pub completed: Option<Micros>,
+    pub failed: bool,
+    pub active: bool,
+}
+
+/// Workspaces that may need a transition at `now`: a pre-filter, so a tick
+/// does not load every workspace; the executor re-checks each.
+pub fn lifecycle_candidates(tx: &Tx, now: Micros) -> StoreResult<Vec<LifecycleCandidate>> {
+    tx.query(
+        "SELECT w.id, w.owner_id, u.status, b.transition, b.created_at, b.deadline, j.completed_at,
+                j.error <> '', j.completed_at IS NULL
+         FROM workspaces w JOIN users u ON u.id = w.owner_id
+         JOIN workspace_builds b ON b.id = w.latest_build_id
+         JOIN provisioner_jobs j ON j.id = b.job_id
+         JOIN templates t ON t.id = w.template_id
+         WHERE w.deleted = 0 AND j.completed_at IS NOT NULL AND (
+               (b.transition = 'start' AND (b.deadline <= ?1 OR u.status = 'suspended'))
+            OR (b.transition = 'stop' AND w.autostart_schedule IS NOT NULL)
+            OR (j.error <> '' AND t.failure_ttl_ms > 0)
+            OR (t.time_til_dormant_ms > 0 AND w.dormant_at IS NULL
+                AND w.last_used_at < ?1 - t.time_til_dormant_ms * 1000)
+            OR (w.deleting_at <= ?1))",
+        args![now],
+        |r| {
+            Ok(LifecycleCandidate {
+                id: r.get(0)?,
+                owner: r.get(1)?,
+                owner_status: r.get(2)?,
+                transition: r.get(3)?,
+                build_created: r.get(4)?,
+                deadline: r.get(5)?,
+                completed: r.get(6)?,
+                failed: r.get(7)?,
+                active: r.get(8)?,
+            })
+        },
+    )
+}
+
+/// Live workspaces a user owns.
+pub fn count_live_of_owner(tx: &Tx, owner: Uuid) -> StoreResult<i64> {
+    tx.value(
+        "SELECT count(*) FROM workspaces WHERE owner_id = ? AND deleted = 0",
+        args![owner],
+    )
 }
 
 /// Filters of `GET /workspaces` with names already resolved to ids.
@@ -345,29 +406,28 @@ fn job_status_sql(status: &str) -> &'static str {
 /// One page of non-deleted workspaces matching `f` that `vis` may read, in
 /// Coder's order, with the total count before paging. Two queries.
 pub fn list(
-    conn: &Connection,
+    tx: &Tx,
     f: &ListFilter,
     vis: &crate::authz::WorkspaceVisibility,
     limit: Option<i64>,
     offset: i64,
     now: Micros,
     inactive_timeout_us: i64,
-) -> ApiResult<(Vec<WorkspaceRow>, i64)> {
-    use rusqlite::types::Value;
+) -> StoreResult<(Vec<WorkspaceRow>, i64)> {
     if f.nothing {
         return Ok((Vec::new(), 0));
     }
     let mut c: Vec<String> = vec!["w.deleted = 0".into()];
-    let mut a: Vec<Value> = Vec::new();
-    let text = |s: &str| Value::Text(s.to_string());
+    let mut a: Vec<Param<'static>> = Vec::new();
+    let text = |s: &str| Param::text(s.to_string());
     if !vis.all {
         let mut any = Vec::new();
         if !vis.member_of.is_empty() {
-            let ph = super::placeholders(vis.member_of.len());
+            let ph = placeholders(vis.member_of.len());
             any.push(format!("(w.owner_id = ? AND w.organization_id IN ({ph}))"));
             a.push(text(&vis.user.to_string()));
             a.extend(vis.member_of.iter().map(|o| text(&o.to_string())));
-            let gph = super::placeholders(vis.groups.len().max(1));
+            let gph = placeholders(vis.groups.len().max(1));
             any.push(format!(
                 "(w.organization_id IN ({ph}) AND (EXISTS (SELECT 1 FROM workspace_user_acl x WHERE x.workspace_id = w.id AND x.user_id = ?)
                   OR EXISTS (SELECT 1 FROM workspace_group_acl x WHERE x.workspace_id = w.id AND x.group_id IN ({gph}))))"
@@ -375,14 +435,14 @@ pub fn list(
             a.extend(vis.member_of.iter().map(|o| text(&o.to_string())));
             a.push(text(&vis.user.to_string()));
             if vis.groups.is_empty() {
-                a.push(Value::Null);
+                a.push(Param::Null);
             }
             a.extend(vis.groups.iter().map(|g| text(&g.to_string())));
         }
         if !vis.reads_all_in.is_empty() {
             any.push(format!(
                 "w.organization_id IN ({})",
-                super::placeholders(vis.reads_all_in.len())
+                placeholders(vis.reads_all_in.len())
             ));
             a.extend(vis.reads_all_in.iter().map(|o| text(&o.to_string())));
         }
@@ -455,11 +515,11 @@ pub fn list(
     }
     if let Some(t) = f.last_used_after {
         c.push("w.last_used_at >= ?".into());
-        a.push(Value::Integer(t));
+        a.push(Param::Int(t));
     }
     if let Some(t) = f.last_used_before {
         c.push("w.last_used_at <= ?".into());
-        a.push(Value::Integer(t));
+        a.push(Param::Int(t));
     }
     if let Some(o) = f.outdated {
         c.push(
@@ -473,14 +533,14 @@ pub fn list(
     }
     if let Some(v) = f.has_ai_task {
         c.push("COALESCE(b.has_ai_task, 0) = ?".into());
-        a.push(Value::Integer(v as i64));
+        a.push(Param::Int(v as i64));
     }
     if let Some(v) = f.has_external_agent {
         c.push("b.has_external_agent = ?".into());
-        a.push(Value::Integer(v as i64));
+        a.push(Param::Int(v as i64));
     }
     if !f.ids.is_empty() {
-        c.push(format!("w.id IN ({})", super::placeholders(f.ids.len())));
+        c.push(format!("w.id IN ({})", placeholders(f.ids.len())));
         a.extend(f.ids.iter().map(|i| text(&i.to_string())));
     }
     if let Some(o) = f.organization {
@@ -549,28 +609,23 @@ pub fn list(
         joins.push_str(" JOIN templates t ON t.id = w.template_id");
     }
     let filter = c.join(" AND ");
-    let count: i64 = conn.query_row(
+    let count: i64 = tx.query_one(
         &format!("SELECT count(*) FROM workspaces w{joins} WHERE {filter}"),
-        params_from_iter(a.iter()),
+        &a,
         |r| r.get(0),
     )?;
     // Coder's order: the caller's favorites first, then running ones, then
     // owner and name. The favorites are read apart; the rest is read in the
     // order of an index, so a page stops after its rows.
     let order = "ORDER BY w.running DESC, w.owner_sort, lower(w.name)";
-    let viewer = Value::Text(vis.user.to_string());
-    let ids_of = |extra: &str, tail: &str| -> ApiResult<Vec<Uuid>> {
+    let viewer = Param::text(vis.user.to_string());
+    let ids_of = |extra: &str, tail: &str| -> StoreResult<Vec<Uuid>> {
         let sql = format!(
             "SELECT w.id FROM workspaces w{joins} WHERE {filter} AND {extra} {order} {tail}"
         );
         let mut args = a.clone();
         args.push(viewer.clone());
-        let mut stmt = conn.prepare_cached(&sql)?;
-        let ids = stmt
-            .query_map(params_from_iter(args.iter()), |r| r.get::<_, String>(0))?
-            .filter_map(|r| r.ok().and_then(|s| Uuid::parse_str(&s).ok()))
-            .collect();
-        Ok(ids)
+        tx.query(&sql, &args, |r| r.get(0))
     };
     let favorites = ids_of("(w.owner_id = ? AND w.favorite = 1)", "")?;
     let want = limit.unwrap_or(i64::MAX);
@@ -593,10 +648,8 @@ pub fn list(
             &format!("LIMIT {lim} OFFSET {rest_offset}"),
         )?);
     }
-    let mut by_id: std::collections::HashMap<Uuid, WorkspaceRow> = get_many(conn, &ids)?
-        .into_iter()
-        .map(|w| (w.id, w))
-        .collect();
+    let mut by_id: std::collections::HashMap<Uuid, WorkspaceRow> =
+        get_many(tx, &ids)?.into_iter().map(|w| (w.id, w)).collect();
     let rows = ids.iter().filter_map(|id| by_id.remove(id)).collect();
     Ok((rows, count))
 }
