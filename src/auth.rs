@@ -275,7 +275,7 @@ impl FromRequest for Subject {
                     "Cookie \"coder_session_token\" or query parameter must be provided.",
                 )
             })?;
-            let now = sdk::now();
+            let now = app.now();
             let generation = app.db.generation();
             if let Some(subject) = app.auth_cache.lookup(&token, generation, now) {
                 return Ok(subject);

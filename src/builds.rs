@@ -420,7 +420,7 @@ pub fn render(b: &BuildRow, l: &Loaded, now: Micros, inactive_timeout_us: i64) -
         "max_deadline": format_opt_time(b.max_deadline),
         "status": status(job.status(), &b.transition),
         "daily_cost": b.daily_cost,
-        "matched_provisioners": jobs::matched_provisioners(),
+        "matched_provisioners": jobs::matched_provisioners(now),
         "has_ai_task": b.has_ai_task,
         "has_external_agent": b.has_external_agent,
     }))

@@ -5,7 +5,7 @@ use serde::Serialize;
 use serde_json::{json, Map, Value};
 use uuid::Uuid;
 
-use crate::sdk::{self, format_opt_time, format_time};
+use crate::sdk::{self, format_opt_time, format_time, Micros};
 use crate::store::jobs::{JobRow, LogRow};
 
 /// The built-in provisioner daemon's identity.
@@ -112,6 +112,6 @@ pub fn render_log(l: &LogRow) -> ProvisionerJobLog {
 }
 
 /// The built-in provisioner always matches every job.
-pub fn matched_provisioners() -> Value {
-    json!({"count": 1, "available": 1, "most_recently_seen": sdk::format_time(sdk::now())})
+pub fn matched_provisioners(now: Micros) -> Value {
+    json!({"count": 1, "available": 1, "most_recently_seen": sdk::format_time(now)})
 }

@@ -8,6 +8,7 @@ pub mod api;
 pub mod auth;
 pub mod authz;
 pub mod builds;
+pub mod clock;
 pub mod config;
 pub mod error;
 pub mod files;
@@ -40,6 +41,8 @@ use store::Db;
 /// Shared state of a running server.
 pub struct App {
     pub db: Db,
+    /// The one source of "now".
+    pub clock: clock::SharedClock,
     pub config: Config,
     pub version: String,
     pub deployment_id: String,
@@ -57,6 +60,10 @@ pub struct App {
 }
 
 impl App {
+    pub fn now(&self) -> sdk::Micros {
+        self.clock.now()
+    }
+
     pub fn inactive_timeout_us(&self) -> i64 {
         self.config.agent_inactive_timeout.as_micros() as i64
     }
@@ -87,8 +94,13 @@ pub enum StartError {
 /// Opens the database and prepares everything a server needs, without
 /// listening yet.
 pub fn prepare(config: Config) -> Result<App, StartError> {
+    prepare_with_clock(config, std::sync::Arc::new(clock::SystemClock))
+}
+
+/// [`prepare`] with a given clock (tests pass a [`clock::ManualClock`]).
+pub fn prepare_with_clock(config: Config, clock: clock::SharedClock) -> Result<App, StartError> {
     let db = Db::open(&config.db)?;
-    let now = sdk::now();
+    let now = clock.now();
     let deployment_id = db
         .write_blocking(|conn| -> Result<String, error::ApiError> {
             organizations::ensure_default(conn, now)?;
@@ -108,13 +120,18 @@ pub fn prepare(config: Config) -> Result<App, StartError> {
     if orphaned > 0 {
         log::warn!("failed {orphaned} provisioner job(s) left running by a previous run");
     }
-    let provisioner = provisioner::runner::Provisioner::start(db.clone(), config.provisioner_delay);
+    let provisioner = provisioner::runner::Provisioner::start(
+        db.clone(),
+        clock.clone(),
+        config.provisioner_delay,
+    );
     let version = config.version();
     let access_url = config
         .access_url
         .clone()
         .unwrap_or_else(|| format!("http://{}", config.address));
     Ok(App {
+        clock,
         login_limiter: auth::LoginLimiter::new(config.login_rate_limit),
         provisioner,
         lifecycle: std::sync::OnceLock::new(),
@@ -148,7 +165,7 @@ pub fn serve(
     let clock_app = app.clone();
     let hub = watch::Hub::new(app.watchers.clone())
         .with_clock(Box::new(move |ids| {
-            clock_app.workspace_cache.expired(ids, sdk::now())
+            clock_app.workspace_cache.expired(ids, clock_app.now())
         }))
         .start();
     let sink = hub.clone();
@@ -160,7 +177,7 @@ pub fn serve(
     let _ = app.lifecycle.set(lifecycle::Executor::start(
         app.config.autobuild_poll_interval,
         move || {
-            let now = sdk::now();
+            let now = tick_app.now();
             match tick_app.db.write_blocking(|c| lifecycle::tick(c, now)) {
                 Ok(actions) if !actions.is_empty() => tick_app.provisioner.wake(),
                 Ok(_) => {}
@@ -266,6 +283,11 @@ impl Drop for Running {
 /// Starts a server on `config.address` (port 0 picks a free port) on a
 /// background thread and returns once it accepts connections.
 pub fn start(config: Config) -> Result<Running, StartError> {
+    start_with_clock(config, std::sync::Arc::new(clock::SystemClock))
+}
+
+/// [`start`] with a given clock.
+pub fn start_with_clock(config: Config, clock: clock::SharedClock) -> Result<Running, StartError> {
     let address = config.address.clone();
     let listener = TcpListener::bind(&address).map_err(|source| StartError::Listen {
         address: address.clone(),
@@ -279,7 +301,7 @@ pub fn start(config: Config) -> Result<Running, StartError> {
     if config.access_url.is_none() {
         config.access_url = Some(format!("http://{local}"));
     }
-    let app = web::Data::new(prepare(config)?);
+    let app = web::Data::new(prepare_with_clock(config, clock)?);
     let (tx, rx) = std::sync::mpsc::channel();
     let thread_app = app.clone();
     let thread = std::thread::spawn(move || {

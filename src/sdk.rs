@@ -14,10 +14,6 @@ pub const ZERO_TIME_MICROS: Micros = -62_135_596_800_000_000;
 /// Microseconds since the epoch: warren's stored time unit.
 pub type Micros = i64;
 
-pub fn now() -> Micros {
-    Utc::now().timestamp_micros()
-}
-
 /// Formats like Go's RFC3339Nano on a microsecond time: trailing fractional
 /// zeros are dropped.
 pub fn format_time(us: Micros) -> String {

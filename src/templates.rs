@@ -13,7 +13,7 @@ use crate::error::{ApiError, ApiResult, Validation, Validator};
 use crate::jobs;
 use crate::names;
 use crate::provisioner::model::{Parameter, Preset};
-use crate::sdk::{self, format_time, Micros};
+use crate::sdk::{format_time, Micros};
 use crate::store::files;
 use crate::store::jobs::{self as job_store, JobRow, NewJob};
 use crate::store::organizations::OrganizationRow;
@@ -261,7 +261,7 @@ pub fn require_version_update(conn: &Tx, subject: &Subject, v: &VersionRow) -> A
     }
 }
 
-pub fn render_version(v: &VersionRow, job: &JobRow) -> Value {
+pub fn render_version(v: &VersionRow, job: &JobRow, now: Micros) -> Value {
     json!({
         "id": v.id,
         "template_id": v.template_id.unwrap_or_default(),
@@ -280,13 +280,13 @@ pub fn render_version(v: &VersionRow, job: &JobRow) -> Value {
         },
         "archived": v.archived,
         "warnings": [],
-        "matched_provisioners": jobs::matched_provisioners(),
+        "matched_provisioners": jobs::matched_provisioners(now),
         "has_external_agent": v.has_external_agent,
     })
 }
 
 /// Renders versions with their jobs loaded in one query.
-pub fn render_versions(conn: &Tx, vs: &[VersionRow]) -> ApiResult<Vec<Value>> {
+pub fn render_versions(conn: &Tx, vs: &[VersionRow], now: Micros) -> ApiResult<Vec<Value>> {
     let ids: Vec<Uuid> = vs.iter().map(|v| v.job_id).collect();
     let jobs: std::collections::HashMap<Uuid, JobRow> = job_store::get_many(conn, &ids)?
         .into_iter()
@@ -297,13 +297,13 @@ pub fn render_versions(conn: &Tx, vs: &[VersionRow]) -> ApiResult<Vec<Value>> {
             let j = jobs
                 .get(&v.job_id)
                 .ok_or_else(|| ApiError::internal("job missing"))?;
-            Ok(render_version(v, j))
+            Ok(render_version(v, j, now))
         })
         .collect()
 }
 
-pub fn render_one_version(conn: &Tx, v: &VersionRow) -> ApiResult<Value> {
-    Ok(render_versions(conn, std::slice::from_ref(v))?.remove(0))
+pub fn render_one_version(conn: &Tx, v: &VersionRow, now: Micros) -> ApiResult<Value> {
+    Ok(render_versions(conn, std::slice::from_ref(v), now)?.remove(0))
 }
 
 /// The version's import job, required to have succeeded.
@@ -921,16 +921,16 @@ fn percentile(sorted: &[i64], p: f64) -> Option<i64> {
 }
 
 /// Renders templates with their build-time statistics.
-pub fn render(conn: &Tx, t: &TemplateRow) -> ApiResult<Value> {
-    Ok(render_many(conn, std::slice::from_ref(t))?.remove(0))
+pub fn render(conn: &Tx, t: &TemplateRow, now: Micros) -> ApiResult<Value> {
+    Ok(render_many(conn, std::slice::from_ref(t), now)?.remove(0))
 }
 
 /// Renders templates with their build-time statistics and active users,
 /// two queries for any number of templates.
-pub fn render_many(conn: &Tx, ts: &[TemplateRow]) -> ApiResult<Vec<Value>> {
+pub fn render_many(conn: &Tx, ts: &[TemplateRow], now: Micros) -> ApiResult<Vec<Value>> {
     let ids: Vec<Uuid> = ts.iter().map(|t| t.id).collect();
     let mut durations = store::build_durations(conn, &ids)?;
-    let mut active = store::active_users(conn, &ids, sdk::now() - 7 * 24 * 3_600_000_000)?;
+    let mut active = store::active_users(conn, &ids, now - 7 * 24 * 3_600_000_000)?;
     ts.iter()
         .map(|t| {
             render_with(

@@ -17,7 +17,7 @@ use crate::error::{ApiError, ApiResult, Response};
 use crate::http::{self, parse_uuid, Body};
 use crate::store::resources::{self, AgentRow, AgentUpdate};
 use crate::store::workspaces as ws_store;
-use crate::{agents, builds, sdk, workspaces, App};
+use crate::{agents, builds, workspaces, App};
 
 /// An agent authenticated by its token, belonging to the latest build of a
 /// live workspace.
@@ -44,7 +44,7 @@ impl FromRequest for AgentSession {
                 return Err(ApiError::unauthorized("Agent token is invalid."));
             }
             let hash = hash_secret(&token);
-            let now = sdk::now();
+            let now = app.now();
             let session = app
                 .db
                 .write(move |conn| {
@@ -85,6 +85,7 @@ pub async fn get(
 ) -> ApiResult<HttpResponse> {
     let id = parse_uuid(&path.into_inner())?;
     let timeout = app.inactive_timeout_us();
+    let clock = app.clock.clone();
     let out = app
         .db
         .read(move |conn| {
@@ -103,7 +104,7 @@ pub async fn get(
                 .cloned()
                 .unwrap_or(agent);
             let statuses = builds::app_statuses(conn, &[ws_id])?;
-            Ok(agents::render_agent(&full, &statuses, sdk::now(), timeout))
+            Ok(agents::render_agent(&full, &statuses, clock.now(), timeout))
         })
         .await?;
     Ok(http::ok(&out))
@@ -171,9 +172,9 @@ pub async fn report_lifecycle(
                 ApiError::bad_request("Request body must be valid JSON.").detail(e.to_string())
             })?
             .timestamp_micros(),
-        None => sdk::now(),
+        None => app.now(),
     };
-    let now = sdk::now();
+    let now = app.now();
     let state = req.state.clone();
     app.db
         .write(move |conn| {
@@ -212,7 +213,7 @@ pub async fn startup(
                 .validation("subsystems", format!("invalid subsystem {s:?}")));
         }
     }
-    let now = sdk::now();
+    let now = app.now();
     app.db
         .write(move |conn| {
             Ok(resources::set_agent_startup(
@@ -260,7 +261,7 @@ pub async fn app_status(
         return Err(ApiError::bad_request("Message is too long.")
             .validation("message", "Message must be at most 160 characters."));
     }
-    let now = sdk::now();
+    let now = app.now();
     app.db
         .write(move |conn| {
             let app_id = resources::app_id_by_slug(conn, session.agent.id, &req.app_slug)?

@@ -13,7 +13,7 @@ use crate::store::jobs as job_store;
 use crate::store::templates as template_store;
 use crate::store::workspaces::{self as ws_store, WorkspaceRow};
 use crate::store::Tx;
-use crate::{sdk, templates, users, workspaces, App};
+use crate::{templates, users, workspaces, App};
 
 fn render_all(
     conn: &Tx,
@@ -22,7 +22,7 @@ fn render_all(
     ws: &[WorkspaceRow],
 ) -> ApiResult<Vec<serde_json::Value>> {
     let loaded = builds::load(conn, bs, ws)?;
-    let now = sdk::now();
+    let now = app.now();
     bs.iter()
         .map(|b| builds::render(b, &loaded, now, app.inactive_timeout_us()))
         .collect()
@@ -42,7 +42,7 @@ pub async fn create(
     Body(req): Body<CreateBuildRequest>,
 ) -> ApiResult<HttpResponse> {
     let id = parse_uuid(&path.into_inner())?;
-    let now = sdk::now();
+    let now = app.now();
     let a = app.clone();
     let out = app
         .db
@@ -164,7 +164,7 @@ pub async fn cancel(
             ));
         }
     }
-    let now = sdk::now();
+    let now = app.now();
     app.db
         .write(move |conn| {
             let (b, w) = readable_build(conn, &subject, id)?;

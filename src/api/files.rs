@@ -11,7 +11,6 @@ use crate::authz::Subject;
 use crate::error::{ApiError, ApiResult};
 use crate::files;
 use crate::http::{self, Query};
-use crate::sdk;
 use crate::App;
 
 pub async fn upload(
@@ -52,7 +51,7 @@ pub async fn upload(
     } else {
         data
     };
-    let now = sdk::now();
+    let now = app.now();
     let uploader = subject.user_id;
     let (id, new) = app
         .db

@@ -8,7 +8,6 @@ use crate::error::{ApiError, ApiResult, Response, Validation};
 use crate::groups::{self, CreateGroupRequest, PatchGroupRequest};
 use crate::http::{self, parse_uuid, Body, Query};
 use crate::organizations;
-use crate::sdk;
 use crate::store::groups::{self as store, GroupFilter};
 use crate::store::users as user_store;
 use crate::App;
@@ -44,7 +43,7 @@ pub async fn create(
     Body(req): Body<CreateGroupRequest>,
 ) -> ApiResult<HttpResponse> {
     let arg = path.into_inner();
-    let now = sdk::now();
+    let now = app.now();
     let out = app
         .db
         .write(move |conn| {

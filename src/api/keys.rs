@@ -86,7 +86,7 @@ pub async fn create_session_key(
         "",
         scopes,
         allow,
-        sdk::now(),
+        app.now(),
     );
     let row = key.row.clone();
     app.db
@@ -178,7 +178,7 @@ pub async fn create_token(
             },
         ]));
     }
-    let key = auth::new_key(u.id, "token", lifetime, &name, scopes, allow, sdk::now());
+    let key = auth::new_key(u.id, "token", lifetime, &name, scopes, allow, app.now());
     let row = key.row.clone();
     app.db
         .write(move |conn| {

@@ -41,7 +41,7 @@ pub async fn create(
     subject: Subject,
     Body(req): Body<OrganizationRequest>,
 ) -> ApiResult<HttpResponse> {
-    let now = sdk::now();
+    let now = app.now();
     let org = app
         .db
         .write(move |conn| organizations::create(conn, &subject, &req, now))
@@ -56,7 +56,7 @@ pub async fn update(
     Body(req): Body<OrganizationRequest>,
 ) -> ApiResult<HttpResponse> {
     let arg = path.into_inner();
-    let now = sdk::now();
+    let now = app.now();
     let org = app
         .db
         .write(move |conn| {
@@ -73,7 +73,7 @@ pub async fn delete(
     path: web::Path<String>,
 ) -> ApiResult<HttpResponse> {
     let arg = path.into_inner();
-    let now = sdk::now();
+    let now = app.now();
     app.db
         .write(move |conn| {
             let org = organizations::resolve(conn, &subject, &arg)?;
@@ -135,7 +135,7 @@ pub async fn add_member(
     path: web::Path<(String, String)>,
 ) -> ApiResult<HttpResponse> {
     let (org_arg, user_arg) = path.into_inner();
-    let now = sdk::now();
+    let now = app.now();
     let m = app
         .db
         .write(move |conn| {
@@ -176,7 +176,7 @@ pub async fn set_member_roles(
     Body(req): Body<UpdateRolesRequest>,
 ) -> ApiResult<HttpResponse> {
     let (org_arg, user_arg) = path.into_inner();
-    let now = sdk::now();
+    let now = app.now();
     let m = app
         .db
         .write(move |conn| {

@@ -12,7 +12,7 @@ use crate::store::jobs as job_store;
 use crate::store::template_versions as versions;
 use crate::store::templates::{self as store, TemplateFilter};
 use crate::templates::{self, CreateTemplateRequest, CreateVersionRequest, UpdateTemplateMeta};
-use crate::{organizations, sdk, App};
+use crate::{organizations, App};
 
 pub async fn create_version(
     app: web::Data<App>,
@@ -21,13 +21,13 @@ pub async fn create_version(
     Body(req): Body<CreateVersionRequest>,
 ) -> ApiResult<HttpResponse> {
     let arg = path.into_inner();
-    let now = sdk::now();
+    let now = app.now();
     let out = app
         .db
         .write(move |conn| {
             let org = organizations::resolve(conn, &subject, &arg)?;
             let v = templates::create_version(conn, &subject, &org, &req, now)?;
-            templates::render_one_version(conn, &v)
+            templates::render_one_version(conn, &v, now)
         })
         .await?;
     app.provisioner.wake();
@@ -40,11 +40,12 @@ pub async fn get_version(
     path: web::Path<String>,
 ) -> ApiResult<HttpResponse> {
     let id = parse_uuid(&path.into_inner())?;
+    let now = app.now();
     let out = app
         .db
         .read(move |conn| {
             let v = templates::get_version(conn, &subject, id)?;
-            templates::render_one_version(conn, &v)
+            templates::render_one_version(conn, &v, now)
         })
         .await?;
     Ok(http::ok(&out))
@@ -64,7 +65,7 @@ pub async fn patch_version(
     Body(req): Body<PatchVersionRequest>,
 ) -> ApiResult<HttpResponse> {
     let id = parse_uuid(&path.into_inner())?;
-    let now = sdk::now();
+    let now = app.now();
     let out = app
         .db
         .write(move |conn| {
@@ -94,7 +95,7 @@ pub async fn patch_version(
             let message = req.message.clone().unwrap_or_else(|| v.message.clone());
             versions::set_name_message(conn, v.id, &name, &message, now)?;
             let v = versions::get(conn, v.id)?.ok_or_else(ApiError::not_found)?;
-            templates::render_one_version(conn, &v)
+            templates::render_one_version(conn, &v, now)
         })
         .await?;
     Ok(http::ok(&out))
@@ -190,7 +191,7 @@ pub async fn cancel_version(
     path: web::Path<String>,
 ) -> ApiResult<HttpResponse> {
     let id = parse_uuid(&path.into_inner())?;
-    let now = sdk::now();
+    let now = app.now();
     app.db
         .write(move |conn| {
             let v = templates::get_version(conn, &subject, id)?;
@@ -214,13 +215,13 @@ pub async fn create(
     Body(req): Body<CreateTemplateRequest>,
 ) -> ApiResult<HttpResponse> {
     let arg = path.into_inner();
-    let now = sdk::now();
+    let now = app.now();
     let out = app
         .db
         .write(move |conn| {
             let org = organizations::resolve(conn, &subject, &arg)?;
             let t = templates::create(conn, &subject, &org, &req, now)?;
-            templates::render(conn, &t)
+            templates::render(conn, &t, now)
         })
         .await?;
     Ok(http::created(&out))
@@ -233,6 +234,7 @@ async fn list_with(
     org: Option<String>,
 ) -> ApiResult<HttpResponse> {
     let q = Query::from_request(req).get("q").unwrap_or("").to_string();
+    let now = app.now();
     let out = app
         .db
         .read(move |conn| {
@@ -245,7 +247,7 @@ async fn list_with(
                 .filter(|t| subject.can(Action::Read, templates::object(t)))
                 .take(http::MAX_PAGE as usize)
                 .collect();
-            templates::render_many(conn, &visible)
+            templates::render_many(conn, &visible, now)
         })
         .await?;
     Ok(http::ok(&out))
@@ -274,13 +276,14 @@ pub async fn get_by_name(
     path: web::Path<(String, String)>,
 ) -> ApiResult<HttpResponse> {
     let (org, name) = path.into_inner();
+    let now = app.now();
     let out = app
         .db
         .read(move |conn| {
             let org = organizations::resolve(conn, &subject, &org)?;
             let t = store::get_by_name(conn, org.id, &name)?.ok_or_else(ApiError::not_found)?;
             subject.require_visible(Action::Read, templates::object(&t))?;
-            templates::render(conn, &t)
+            templates::render(conn, &t, now)
         })
         .await?;
     Ok(http::ok(&out))
@@ -292,11 +295,12 @@ pub async fn get(
     path: web::Path<String>,
 ) -> ApiResult<HttpResponse> {
     let id = parse_uuid(&path.into_inner())?;
+    let now = app.now();
     let out = app
         .db
         .read(move |conn| {
             let t = templates::get(conn, &subject, id)?;
-            templates::render(conn, &t)
+            templates::render(conn, &t, now)
         })
         .await?;
     Ok(http::ok(&out))
@@ -309,13 +313,13 @@ pub async fn update(
     Body(req): Body<UpdateTemplateMeta>,
 ) -> ApiResult<HttpResponse> {
     let id = parse_uuid(&path.into_inner())?;
-    let now = sdk::now();
+    let now = app.now();
     let out = app
         .db
         .write(move |conn| {
             let t = templates::get(conn, &subject, id)?;
             match templates::update(conn, &subject, &t, &req, now)? {
-                Some(t) => Ok(Some(templates::render(conn, &t)?)),
+                Some(t) => Ok(Some(templates::render(conn, &t, now)?)),
                 None => Ok(None),
             }
         })
@@ -332,7 +336,7 @@ pub async fn delete(
     path: web::Path<String>,
 ) -> ApiResult<HttpResponse> {
     let id = parse_uuid(&path.into_inner())?;
-    let now = sdk::now();
+    let now = app.now();
     app.db
         .write(move |conn| {
             let t = templates::get(conn, &subject, id)?;
@@ -353,13 +357,14 @@ pub async fn versions(
     let (limit, offset) = http::pagination(&q)?;
     let include_archived = q.flag("include_archived");
     let after = http::after_id(&q)?;
+    let now = app.now();
     let out = app
         .db
         .read(move |conn| {
             let t = templates::get(conn, &subject, id)?;
             let all = versions::list(conn, t.id, include_archived)?;
             let page = http::page(all, |v| v.id, after, limit, offset)?;
-            templates::render_versions(conn, &page)
+            templates::render_versions(conn, &page, now)
         })
         .await?;
     Ok(http::ok(&out))
@@ -372,6 +377,7 @@ pub async fn version_by_name(
 ) -> ApiResult<HttpResponse> {
     let (id, name) = path.into_inner();
     let id = parse_uuid(&id)?;
+    let now = app.now();
     let out = app
         .db
         .read(move |conn| {
@@ -382,7 +388,7 @@ pub async fn version_by_name(
                     format!("No template version found by name {name:?}."),
                 )
             })?;
-            templates::render_one_version(conn, &v)
+            templates::render_one_version(conn, &v, now)
         })
         .await?;
     Ok(http::ok(&out))
@@ -404,7 +410,7 @@ pub async fn set_active_version(
     let mut v = crate::error::Validator::new();
     v.check("id", "required", &req.id.to_string(), !req.id.is_nil());
     v.finish()?;
-    let now = sdk::now();
+    let now = app.now();
     app.db
         .write(move |conn| {
             let t = templates::get(conn, &subject, id)?;
@@ -445,13 +451,14 @@ pub async fn version_resources(
 ) -> ApiResult<HttpResponse> {
     let id = parse_uuid(&path.into_inner())?;
     let timeout = app.inactive_timeout_us();
+    let clock = app.clock.clone();
     let out = app
         .db
         .read(move |conn| {
             let v = templates::get_version(conn, &subject, id)?;
             let job = templates::require_imported(conn, &v)?;
             let model = versions::model(conn, v.id)?.unwrap_or_default();
-            let now = sdk::now();
+            let now = clock.now();
             let all: Vec<_> = model.resources.iter().collect();
             let persistent: Vec<_> = model.resources.iter().filter(|r| r.persistent).collect();
             let mut rows = crate::provisioner::runner::plan_rows(job.id, "start", &all, now);

@@ -49,7 +49,7 @@ pub async fn create_first_user(
     }
     users::check_new_password(&req.password)?;
     let hashed = hash(req.password.clone()).await?;
-    let now = sdk::now();
+    let now = app.now();
     let ssh = users::new_ssh_key(uuid::Uuid::new_v4(), now)?;
     let first = app
         .db
@@ -147,7 +147,7 @@ pub async fn login(
             "Your account is suspended. Contact an admin to reactivate your account.",
         ));
     }
-    let now = sdk::now();
+    let now = app.now();
     let key = auth::new_key(
         user.id,
         "password",
@@ -333,7 +333,7 @@ pub async fn create(
     } else {
         String::new()
     };
-    let now = sdk::now();
+    let now = app.now();
     let ssh = users::new_ssh_key(uuid::Uuid::new_v4(), now)?;
     let user = app
         .db
@@ -348,7 +348,7 @@ pub async fn delete(
     path: web::Path<String>,
 ) -> ApiResult<HttpResponse> {
     let arg = path.into_inner();
-    let now = sdk::now();
+    let now = app.now();
     app.db
         .write(move |conn| {
             let u = users::resolve(conn, &subject, &arg)?;
@@ -364,7 +364,7 @@ async fn set_status(
     arg: String,
     status: &'static str,
 ) -> ApiResult<HttpResponse> {
-    let now = sdk::now();
+    let now = app.now();
     let u = app
         .db
         .write(move |conn| {
@@ -424,7 +424,7 @@ pub async fn set_roles(
     Body(req): Body<UpdateRolesRequest>,
 ) -> ApiResult<HttpResponse> {
     let arg = path.into_inner();
-    let now = sdk::now();
+    let now = app.now();
     let u = app
         .db
         .write(move |conn| {
@@ -442,7 +442,7 @@ pub async fn update_profile(
     Body(req): Body<users::UpdateProfileRequest>,
 ) -> ApiResult<HttpResponse> {
     let arg = path.into_inner();
-    let now = sdk::now();
+    let now = app.now();
     let u = app
         .db
         .write(move |conn| {
@@ -484,7 +484,7 @@ pub async fn update_password(
         ));
     }
     let hashed = hash(req.password).await?;
-    let now = sdk::now();
+    let now = app.now();
     let id = u.id;
     app.db
         .write(move |conn| {
@@ -513,7 +513,7 @@ pub async fn git_ssh_key(
     let u = readable_user(&app, &subject, path.into_inner()).await?;
     subject.require(Action::ReadPersonal, users::object(&u))?;
     let id = u.id;
-    let now = sdk::now();
+    let now = app.now();
     let key = app
         .db
         .write(move |conn| match store::get_ssh_key(conn, id)? {
@@ -535,7 +535,7 @@ pub async fn regenerate_git_ssh_key(
 ) -> ApiResult<HttpResponse> {
     let u = readable_user(&app, &subject, path.into_inner()).await?;
     subject.require(Action::ReadPersonal, users::object(&u))?;
-    let now = sdk::now();
+    let now = app.now();
     let mut key = users::new_ssh_key(u.id, now)?;
     let id = u.id;
     let created = app

@@ -25,7 +25,7 @@ use crate::error::{ApiError, ApiResult, NOT_FOUND};
 use crate::http::{parse_uuid, Query};
 use crate::store::workspaces::{self as store, ListFilter};
 use crate::watch::{Note, Scope, Subscribe, Unsubscribe, BUFFER};
-use crate::{sdk, templates, workspace_query, workspaces, App};
+use crate::{templates, workspace_query, workspaces, App};
 
 /// How often an SSE stream checks that its client is still there.
 const PROBE: Duration = Duration::from_secs(1);
@@ -95,7 +95,7 @@ impl WatchState {
                 // Every watcher of a workspace shares one render per change:
                 // the cache of `GET /workspaces/{id}` serves them all.
                 let generation = app.db.generation();
-                let now = sdk::now();
+                let now = app.now();
                 let cached = match app.workspace_cache.get(id, generation, now) {
                     Some(c) => Some(c),
                     None => {
@@ -184,10 +184,10 @@ impl WatchState {
                 if let Some(id) = changed {
                     f.ids = vec![id];
                 }
+                let now = app.now();
                 let res = app
                     .db
                     .read(move |conn| {
-                        let now = sdk::now();
                         let vis = subject.workspace_visibility();
                         let (rows, count) = if changed.is_some() {
                             store::list(conn, &f, &vis, None, 0, now, timeout)?

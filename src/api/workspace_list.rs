@@ -10,7 +10,7 @@ use crate::http::{self, Query};
 use crate::store::workspaces::{self as store, ListFilter};
 use crate::store::Tx;
 use crate::workspace_query::{self, WorkspaceFilter};
-use crate::{sdk, templates, workspaces, App};
+use crate::{templates, workspaces, App};
 
 /// Resolves names in the parsed filter to ids; unknown owners and templates
 /// match nothing, unknown organizations and sharing targets are errors.
@@ -91,11 +91,12 @@ pub async fn list(
         workspace_query::parse_workspace_query(q.get("q").unwrap_or(""), &q.0).map_err(to_error)?;
     let allow_renames = app.config.allow_workspace_renames;
     let timeout = app.inactive_timeout_us();
+    let clock = app.clock.clone();
     let out = app
         .db
         .read(move |conn| {
             let filter = resolve(conn, &subject, parsed)?;
-            let now = sdk::now();
+            let now = clock.now();
             let vis = subject.workspace_visibility();
             let (rows, count) = store::list(conn, &filter, &vis, limit, offset, now, timeout)?;
             // Workspaces whose template the caller cannot read are dropped

@@ -25,7 +25,7 @@ pub fn render_one(
         subject,
         std::slice::from_ref(w),
         app.config.allow_workspace_renames,
-        sdk::now(),
+        app.now(),
         app.inactive_timeout_us(),
     )?
     .remove(0))
@@ -61,7 +61,7 @@ pub async fn create_in_org(
     Body(req): Body<CreateWorkspaceRequest>,
 ) -> ApiResult<HttpResponse> {
     let (org_arg, user_arg) = path.into_inner();
-    let now = sdk::now();
+    let now = app.now();
     let a = app.clone();
     let out = app
         .db
@@ -86,7 +86,7 @@ pub async fn create_for_user(
     Body(req): Body<CreateWorkspaceRequest>,
 ) -> ApiResult<HttpResponse> {
     let user_arg = path.into_inner();
-    let now = sdk::now();
+    let now = app.now();
     let a = app.clone();
     let out = app
         .db
@@ -129,7 +129,7 @@ pub async fn get(
         )
     };
     let generation = app.db.generation();
-    let now = sdk::now();
+    let now = app.now();
     if let Some(c) = app.workspace_cache.get(id, generation, now) {
         subject.require_visible(Action::Read, workspaces::object(&c.row))?;
         if c.row.deleted && !deleted_ok {
@@ -219,7 +219,7 @@ pub async fn rename(
 ) -> ApiResult<HttpResponse> {
     let id = parse_uuid(&path.into_inner())?;
     let allow = app.config.allow_workspace_renames;
-    let now = sdk::now();
+    let now = app.now();
     app.db
         .write(move |conn| {
             let w = workspaces::get(conn, &subject, id)?;
@@ -242,7 +242,7 @@ pub async fn autostart(
     Body(req): Body<AutostartRequest>,
 ) -> ApiResult<HttpResponse> {
     let id = parse_uuid(&path.into_inner())?;
-    let now = sdk::now();
+    let now = app.now();
     app.db
         .write(move |conn| {
             let (w, t) = with_template(conn, &subject, id)?;
@@ -265,7 +265,7 @@ pub async fn ttl(
     Body(req): Body<TtlRequest>,
 ) -> ApiResult<HttpResponse> {
     let id = parse_uuid(&path.into_inner())?;
-    let now = sdk::now();
+    let now = app.now();
     app.db
         .write(move |conn| {
             let (w, t) = with_template(conn, &subject, id)?;
@@ -313,7 +313,7 @@ pub async fn extend(
             detail: "Validation failed for tag \"required\" with value: \"0001-01-01 00:00:00 +0000 UTC\"".into(),
         }])
     })?;
-    let now = sdk::now();
+    let now = app.now();
     let new = app
         .db
         .write(move |conn| {
@@ -362,7 +362,7 @@ pub async fn dormant(
     Body(req): Body<DormantRequest>,
 ) -> ApiResult<HttpResponse> {
     let id = parse_uuid(&path.into_inner())?;
-    let now = sdk::now();
+    let now = app.now();
     let a = app.clone();
     let out = app
         .db
@@ -429,7 +429,7 @@ pub async fn usage(
     } else {
         Some(http::decode(&body)?)
     };
-    let now = sdk::now();
+    let now = app.now();
     app.db
         .write(move |conn| {
             let (w, t) = with_template(conn, &subject, id)?;

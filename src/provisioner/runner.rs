@@ -7,6 +7,7 @@ use std::sync::{Arc, Condvar, Mutex};
 use std::thread::JoinHandle;
 use std::time::Duration;
 
+use crate::clock::SharedClock;
 use crate::store::Tx;
 use serde_json::json;
 use uuid::Uuid;
@@ -16,7 +17,7 @@ use super::terraform;
 use crate::auth::hash_secret;
 use crate::error::{ApiError, ApiResult};
 use crate::jobs::WORKER_NAME;
-use crate::sdk::{self, Micros};
+use crate::sdk::Micros;
 use crate::store::builds::{self, Completion};
 use crate::store::jobs::{self, JobRow, TimingRow};
 use crate::store::resources::{self, AgentRow, AgentUpdate, AppRow, ResourceRow, ScriptRow};
@@ -27,6 +28,7 @@ use crate::store::{files, Db};
 
 struct Inner {
     db: Db,
+    clock: SharedClock,
     /// Time the simulated stages of one job take in all.
     delay: Duration,
     worker_id: Uuid,
@@ -42,9 +44,10 @@ pub struct Provisioner {
 }
 
 impl Provisioner {
-    pub fn start(db: Db, delay: Duration) -> Provisioner {
+    pub fn start(db: Db, clock: SharedClock, delay: Duration) -> Provisioner {
         let inner = Arc::new(Inner {
             db,
+            clock,
             delay,
             worker_id: Uuid::new_v4(),
             pending: Mutex::new(true),
@@ -94,7 +97,7 @@ impl Inner {
                 Ok(Some(id)) => {
                     if let Err(e) = self.execute(id) {
                         log::error!("provisioner job {id}: {e}");
-                        let now = sdk::now();
+                        let now = self.clock.now();
                         let _ = self.db.write_blocking(|c| {
                             jobs::complete(c, id, "internal error running the job", "", now)
                         });
@@ -117,7 +120,7 @@ impl Inner {
     }
 
     fn next_job(&self) -> ApiResult<Option<Uuid>> {
-        let now = sdk::now();
+        let now = self.clock.now();
         Ok(self
             .db
             .write_blocking(|c| jobs::acquire(c, self.worker_id, WORKER_NAME, now))?)
@@ -137,7 +140,7 @@ impl Inner {
         stage: &str,
         lines: &[String],
     ) -> ApiResult<()> {
-        let now = sdk::now();
+        let now = self.clock.now();
         self.db.write_blocking(|c| {
             for line in lines {
                 jobs::append_log(c, job, source, level, stage, line, now)?;
@@ -185,7 +188,7 @@ impl Inner {
         match result {
             Ok(()) => Ok(()),
             Err(Ok(Canceled)) => {
-                let now = sdk::now();
+                let now = self.clock.now();
                 self.log(
                     id,
                     "provisioner_daemon",
@@ -202,7 +205,7 @@ impl Inner {
     }
 
     fn import(&self, job: &JobRow) -> Result<(), Result<Canceled, ApiError>> {
-        let started = sdk::now();
+        let started = self.clock.now();
         let version = self
             .db
             .write_blocking(|c| versions::get_by_job(c, job.id))
@@ -226,7 +229,7 @@ impl Inner {
                     _ => "",
                 };
                 let message = e.to_string();
-                let now = sdk::now();
+                let now = self.clock.now();
                 self.log(
                     job.id,
                     "provisioner",
@@ -261,7 +264,7 @@ impl Inner {
             .map(|r| format!("{}.{}", r.kind, r.name))
             .collect();
         self.stage(job.id, "Detecting ephemeral resources", &ephemeral)?;
-        let now = sdk::now();
+        let now = self.clock.now();
         self.db
             .write_blocking(|c| -> ApiResult<()> {
                 if jobs::is_canceled(c, job.id)? {
@@ -284,7 +287,7 @@ impl Inner {
     }
 
     fn build(&self, job: &JobRow) -> Result<(), Result<Canceled, ApiError>> {
-        let started = sdk::now();
+        let started = self.clock.now();
         let build = self
             .db
             .write_blocking(|c| builds::get_by_job(c, job.id))
@@ -345,7 +348,7 @@ impl Inner {
             names.iter().map(|n| format!("{n}: {verb}")).collect()
         };
         self.stage(job.id, stage, &lines)?;
-        let now = sdk::now();
+        let now = self.clock.now();
         let agents = self
             .db
             .write_blocking(|c| -> ApiResult<_> {
@@ -426,7 +429,7 @@ impl Inner {
     /// created → starting → ready, running its start scripts.
     fn simulate_agent(&self, a: &AgentRow) -> ApiResult<()> {
         self.pause(4);
-        let now = sdk::now();
+        let now = self.clock.now();
         self.db.write_blocking(|c| {
             resources::update_agent(
                 c,
@@ -443,7 +446,7 @@ impl Inner {
             )
         })?;
         self.pause(4);
-        let done = sdk::now();
+        let done = self.clock.now();
         Ok(self.db.write_blocking(|c| {
             for s in a.scripts.iter().filter(|s| s.run_on_start) {
                 resources::add_script_timing(
