@@ -1,4 +1,5 @@
--- Warren's database schema, version 1.
+-- Warren's database schema, version 2 (the latest; src/store/mod.rs holds the
+-- steps that bring an older database here).
 --
 -- Conventions: ids are lowercase hyphenated UUID text (API key ids are Coder's
 -- 10-character key ids); times are INTEGER microseconds since the Unix epoch,
@@ -6,8 +7,9 @@
 -- ever read whole are JSON text. Soft deletion keeps rows that other rows point
 -- at (builds keep their initiator, workspaces their template).
 --
--- Applied once to an empty database inside one transaction; later versions add
--- numbered migrations in src/store/mod.rs and bump PRAGMA user_version.
+-- Applied once to an empty database inside one transaction. Every change adds
+-- a numbered migration in src/store/mod.rs, edits this file to match, and
+-- bumps PRAGMA user_version.
 
 CREATE TABLE settings (
     key   TEXT PRIMARY KEY,
@@ -139,6 +141,7 @@ CREATE TABLE provisioner_jobs (
 -- The queue: pending jobs in arrival order.
 CREATE INDEX provisioner_jobs_pending_idx ON provisioner_jobs (created_at) WHERE started_at IS NULL AND completed_at IS NULL;
 CREATE INDEX provisioner_jobs_active_idx ON provisioner_jobs (started_at) WHERE completed_at IS NULL;
+CREATE INDEX provisioner_jobs_file_idx ON provisioner_jobs (file_id);
 
 CREATE TABLE provisioner_job_logs (
     id         INTEGER PRIMARY KEY AUTOINCREMENT,

@@ -22,7 +22,7 @@
 //! | group                 | create, update, delete    | owner, user-admin, org-admin, org-user-admin                                |
 //! | site role R           | assign                    | owner: any; user-admin: member                                              |
 //! | org role R in org O   | assign                    | owner, org-admin of O: any org role; user-admin, org-user-admin: any but org-admin |
-//! | file of user U        | read                      | U, owner, template-admin; org-admin, org-template-admin of any org          |
+//! | file of user U        | read                      | U, owner, template-admin (and, checked by the domain, whoever may update a template built from it) |
 //! | file                  | create                    | everyone                                                                    |
 //! | template in org O     | read                      | owner, template-admin, auditor; org-admin, org-template-admin, org-auditor of O; members of O granted use/admin in its ACL (directly or through a group) |
 //! | template in org O     | use (create workspaces)   | owner, template-admin; org-admin, org-template-admin of O; members of O granted use/admin in its ACL |
@@ -31,6 +31,7 @@
 //! | workspace of U in O   | start, stop               | U; owner; org-admin of O; workspace ACL use/admin — never start while dormant |
 //! | workspace of U in O   | update, share             | U; owner; org-admin of O; workspace ACL admin                               |
 //! | workspace of U in O   | delete                    | U unless banned in O; owner; org-admin of O (never through the ACL)         |
+//! | workspace of U in O   | favorite                  | U only (a favorite orders U's own list)                                     |
 //! | new workspace for U in O | create                 | U if a member of O and not banned there; owner; org-admin of O             |
 //! | template version state | read                     | as template update                                                          |
 
@@ -113,7 +114,7 @@ pub struct WorkspaceVisibility {
     pub groups: Vec<Uuid>,
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum Action {
     Read,
     Create,
@@ -126,6 +127,8 @@ pub enum Action {
     Start,
     Stop,
     Share,
+    /// Marking a workspace as a favorite: its owner's own list order.
+    Favorite,
 }
 
 /// An access-control list: (user or group id, role), role `use` or `admin`.
@@ -248,12 +251,7 @@ impl Subject {
                         && name != ORG_ADMIN)
             }
             (File { owner }, Read) => {
-                owner == self.user_id
-                    || self.site_any(&[OWNER, TEMPLATE_ADMIN])
-                    || self
-                        .orgs
-                        .values()
-                        .any(|r| r.iter().any(|r| r == ORG_ADMIN || r == ORG_TEMPLATE_ADMIN))
+                owner == self.user_id || self.site_any(&[OWNER, TEMPLATE_ADMIN])
             }
             (File { .. }, Create) => true,
             (Template { org, users, groups }, Read | Use) => {
@@ -295,6 +293,7 @@ impl Subject {
                     Start if dormant => false,
                     Start | Stop => own || admin || acl.is_some(),
                     Update | Share => own || admin || acl == Some("admin"),
+                    Favorite => owner == self.user_id,
                     // Neither ACL role may delete (Coder's admin role is
                     // every action but delete).
                     Delete => (own && !banned) || admin,

@@ -102,14 +102,24 @@ fn hex(bytes: &[u8]) -> String {
     bytes.iter().map(|b| format!("{b:02x}")).collect()
 }
 
-/// A file the subject may read.
+/// A file the subject may read: as Coder, its uploader and those the
+/// decision table names, or whoever may update a template built from it.
 pub fn get(conn: &Tx, subject: &Subject, id: Uuid) -> ApiResult<FileRow> {
     let f = store::get(conn, id)?.ok_or_else(ApiError::not_found)?;
-    subject.require_visible(
+    if subject.can(
         Action::Read,
         Object::File {
             owner: f.created_by,
         },
-    )?;
-    Ok(f)
+    ) {
+        return Ok(f);
+    }
+    let templates = crate::store::templates::list_any(conn, &store::templates_of(conn, id)?)?;
+    if templates
+        .iter()
+        .any(|t| subject.can(Action::Update, crate::templates::object(t)))
+    {
+        return Ok(f);
+    }
+    Err(ApiError::not_found())
 }

@@ -14,7 +14,6 @@ use crate::jobs;
 use crate::names;
 use crate::provisioner::model::{Parameter, Preset};
 use crate::sdk::{format_time, Micros};
-use crate::store::files;
 use crate::store::jobs::{self as job_store, JobRow, NewJob};
 use crate::store::organizations::OrganizationRow;
 use crate::store::template_versions::{self as versions, VersionRow};
@@ -154,16 +153,13 @@ pub fn create_version(
     let Some(file_id) = file else {
         return Err(ApiError::bad_request("Example not found."));
     };
-    let f = files::get(conn, file_id)?
-        .filter(|f| {
-            subject.can(
-                Action::Read,
-                Object::File {
-                    owner: f.created_by,
-                },
-            )
-        })
-        .ok_or_else(|| ApiError::new(actix_web::http::StatusCode::NOT_FOUND, "File not found."))?;
+    let f = crate::files::get(conn, subject, file_id).map_err(|e| {
+        if e.status == actix_web::http::StatusCode::NOT_FOUND {
+            ApiError::new(e.status, "File not found.")
+        } else {
+            e
+        }
+    })?;
     let name = if req.name.is_empty() {
         names::random_docker_name()
     } else {

@@ -577,7 +577,7 @@ pub fn set_favorite(
     w: &WorkspaceRow,
     favorite: bool,
 ) -> ApiResult<()> {
-    if w.owner_id != subject.user_id {
+    if !subject.can(Action::Favorite, object(w)) {
         return Err(ApiError::forbidden_msg(if favorite {
             "You can only favorite workspaces that you own."
         } else {

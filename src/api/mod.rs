@@ -1,5 +1,8 @@
-//! The route table. Handlers are thin: parse the request, resolve and
-//! authorize through the domain modules, serialize the answer.
+//! The route table. Every route is declared once, below, with the policy
+//! that guards it; the same table registers the handlers with actix and
+//! drives the route × actor authorization test (`tests/api/matrix.rs`).
+//! Handlers are thin: parse the request, resolve and authorize through the
+//! domain, serialize the answer.
 
 pub mod admin;
 pub mod agents;
@@ -16,294 +19,293 @@ pub mod watch;
 pub mod workspace_list;
 pub mod workspaces;
 
-use actix_web::web::{self, delete, get, patch, post, put, resource};
+use actix_web::web;
 
-use crate::http;
+use crate::authz::Action;
 
-pub fn routes(cfg: &mut web::ServiceConfig) {
-    cfg.service(resource("/healthz").route(get().to(meta::healthz)));
-    cfg.service(resource("/").route(get().to(admin::index)));
-    cfg.service(resource("/static/{path:.*}").route(get().to(admin::asset)));
-    cfg.service(
-        web::scope("/api/v2")
-            .service(resource("/buildinfo").route(get().to(meta::buildinfo)))
-            // Users: fixed paths before `{user}`.
-            .service(
-                resource("/users/first")
-                    .route(get().to(users::first_user_status))
-                    .route(post().to(users::create_first_user)),
-            )
-            .service(resource("/users/login").route(post().to(users::login)))
-            .service(resource("/users/logout").route(post().to(users::logout)))
-            .service(resource("/users/authmethods").route(get().to(meta::auth_methods)))
-            .service(resource("/users/roles").route(get().to(meta::site_roles)))
-            .service(
-                resource("/users")
-                    .route(get().to(users::list))
-                    .route(post().to(users::create)),
-            )
-            .service(
-                resource("/users/{user}")
-                    .route(get().to(users::get))
-                    .route(delete().to(users::delete)),
-            )
-            .service(resource("/users/{user}/status/suspend").route(put().to(users::suspend)))
-            .service(resource("/users/{user}/status/activate").route(put().to(users::activate)))
-            .service(
-                resource("/users/{user}/roles")
-                    .route(get().to(users::roles))
-                    .route(put().to(users::set_roles)),
-            )
-            .service(resource("/users/{user}/profile").route(put().to(users::update_profile)))
-            .service(resource("/users/{user}/password").route(put().to(users::update_password)))
-            .service(
-                resource("/users/{user}/gitsshkey")
-                    .route(get().to(users::git_ssh_key))
-                    .route(put().to(users::regenerate_git_ssh_key)),
-            )
-            .service(resource("/users/{user}/organizations").route(get().to(users::organizations)))
-            .service(
-                resource("/users/{user}/workspaces").route(post().to(workspaces::create_for_user)),
-            )
-            .service(
-                resource("/users/{user}/workspace/{workspacename}")
-                    .route(get().to(workspaces::get_by_owner_and_name)),
-            )
-            .service(
-                resource("/users/{user}/workspace/{workspacename}/builds/{buildnumber}")
-                    .route(get().to(builds::by_number)),
-            )
-            .service(
-                resource("/users/{user}/organizations/{organizationname}")
-                    .route(get().to(users::organization_by_name)),
-            )
-            // API keys and tokens.
-            .service(resource("/users/{user}/keys").route(post().to(keys::create_session_key)))
-            .service(
-                resource("/users/{user}/keys/tokens")
-                    .route(get().to(keys::list_tokens))
-                    .route(post().to(keys::create_token)),
-            )
-            .service(
-                resource("/users/{user}/keys/tokens/tokenconfig")
-                    .route(get().to(keys::token_config)),
-            )
-            .service(
-                resource("/users/{user}/keys/tokens/{keyname}")
-                    .route(get().to(keys::token_by_name)),
-            )
-            .service(
-                resource("/users/{user}/keys/{keyid}")
-                    .route(get().to(keys::get))
-                    .route(delete().to(keys::delete)),
-            )
-            // Files.
-            .service(resource("/files").route(post().to(files::upload)))
-            .service(resource("/files/{fileID}").route(get().to(files::download)))
-            // Organizations and members.
-            .service(
-                resource("/organizations")
-                    .route(get().to(organizations::list))
-                    .route(post().to(organizations::create)),
-            )
-            .service(
-                resource("/organizations/{organization}")
-                    .route(get().to(organizations::get))
-                    .route(patch().to(organizations::update))
-                    .route(delete().to(organizations::delete)),
-            )
-            .service(
-                resource("/organizations/{organization}/members")
-                    .route(get().to(organizations::members)),
-            )
-            .service(
-                resource("/organizations/{organization}/paginated-members")
-                    .route(get().to(organizations::paginated_members)),
-            )
-            .service(
-                resource("/organizations/{organization}/members/roles")
-                    .route(get().to(meta::org_roles)),
-            )
-            .service(
-                resource("/organizations/{organization}/members/{user}")
-                    .route(post().to(organizations::add_member))
-                    .route(delete().to(organizations::remove_member)),
-            )
-            .service(
-                resource("/organizations/{organization}/members/{user}/roles")
-                    .route(put().to(organizations::set_member_roles)),
-            )
-            .service(
-                resource("/organizations/{organization}/members/{user}/workspaces")
-                    .route(post().to(workspaces::create_in_org)),
-            )
-            .service(
-                resource("/organizations/{organization}/members/{user}/workspaces/available-users")
-                    .route(get().to(workspaces::available_users)),
-            )
-            // Templates and versions.
-            .service(
-                resource("/organizations/{organization}/templateversions")
-                    .route(post().to(templates::create_version)),
-            )
-            .service(
-                resource("/organizations/{organization}/templates/examples")
-                    .route(get().to(templates::examples)),
-            )
-            .service(
-                resource("/organizations/{organization}/templates")
-                    .route(get().to(templates::list_in_org))
-                    .route(post().to(templates::create)),
-            )
-            .service(
-                resource("/organizations/{organization}/templates/{templatename}")
-                    .route(get().to(templates::get_by_name)),
-            )
-            .service(resource("/templates").route(get().to(templates::list)))
-            .service(resource("/templates/examples").route(get().to(templates::examples)))
-            .service(
-                resource("/templates/{template}")
-                    .route(get().to(templates::get))
-                    .route(patch().to(templates::update))
-                    .route(delete().to(templates::delete)),
-            )
-            .service(
-                resource("/templates/{template}/versions")
-                    .route(get().to(templates::versions))
-                    .route(patch().to(templates::set_active_version)),
-            )
-            .service(
-                resource("/templates/{template}/versions/{templateversionname}")
-                    .route(get().to(templates::version_by_name)),
-            )
-            .service(
-                resource("/templateversions/{templateversion}")
-                    .route(get().to(templates::get_version))
-                    .route(patch().to(templates::patch_version)),
-            )
-            .service(
-                resource("/templateversions/{templateversion}/rich-parameters")
-                    .route(get().to(templates::rich_parameters)),
-            )
-            .service(
-                resource("/templateversions/{templateversion}/presets")
-                    .route(get().to(templates::presets)),
-            )
-            .service(
-                resource("/templateversions/{templateversion}/variables")
-                    .route(get().to(templates::variables)),
-            )
-            .service(
-                resource("/templateversions/{templateversion}/resources")
-                    .route(get().to(templates::version_resources)),
-            )
-            .service(
-                resource("/templateversions/{templateversion}/logs")
-                    .route(get().to(templates::version_logs)),
-            )
-            .service(
-                resource("/templateversions/{templateversion}/cancel")
-                    .route(patch().to(templates::cancel_version)),
-            )
-            // Workspaces and builds.
-            .service(resource("/workspaces").route(get().to(workspace_list::list)))
-            .service(resource("/workspaces/watch").route(get().to(watch::watch_list_sse)))
-            .service(resource("/workspaces/watch-ws").route(get().to(watch::watch_list_ws)))
-            .service(resource("/workspaces/{workspace}/watch").route(get().to(watch::watch_sse)))
-            .service(resource("/workspaces/{workspace}/watch-ws").route(get().to(watch::watch_ws)))
-            .service(
-                resource("/workspaces/{workspace}")
-                    .route(get().to(workspaces::get))
-                    .route(patch().to(workspaces::rename)),
-            )
-            .service(
-                resource("/workspaces/{workspace}/autostart")
-                    .route(put().to(workspaces::autostart)),
-            )
-            .service(resource("/workspaces/{workspace}/ttl").route(put().to(workspaces::ttl)))
-            .service(resource("/workspaces/{workspace}/extend").route(put().to(workspaces::extend)))
-            .service(
-                resource("/workspaces/{workspace}/autoupdates")
-                    .route(put().to(workspaces::autoupdates)),
-            )
-            .service(
-                resource("/workspaces/{workspace}/dormant").route(put().to(workspaces::dormant)),
-            )
-            .service(
-                resource("/workspaces/{workspace}/favorite")
-                    .route(put().to(workspaces::put_favorite))
-                    .route(delete().to(workspaces::delete_favorite)),
-            )
-            .service(resource("/workspaces/{workspace}/usage").route(post().to(workspaces::usage)))
-            .service(
-                resource("/workspaces/{workspace}/resolve-autostart")
-                    .route(get().to(workspaces::resolve_autostart)),
-            )
-            .service(
-                resource("/workspaces/{workspace}/timings").route(get().to(workspaces::timings)),
-            )
-            .service(
-                resource("/workspaces/{workspace}/acl")
-                    .route(get().to(workspaces::get_acl))
-                    .route(patch().to(workspaces::patch_acl))
-                    .route(delete().to(workspaces::delete_acl)),
-            )
-            .service(
-                resource("/workspaces/{workspace}/builds")
-                    .route(get().to(builds::list))
-                    .route(post().to(builds::create)),
-            )
-            .service(resource("/workspacebuilds/{workspacebuild}").route(get().to(builds::get)))
-            .service(
-                resource("/workspacebuilds/{workspacebuild}/cancel")
-                    .route(patch().to(builds::cancel)),
-            )
-            .service(
-                resource("/workspacebuilds/{workspacebuild}/logs").route(get().to(builds::logs)),
-            )
-            .service(
-                resource("/workspacebuilds/{workspacebuild}/parameters")
-                    .route(get().to(builds::parameters)),
-            )
-            .service(
-                resource("/workspacebuilds/{workspacebuild}/resources")
-                    .route(get().to(builds::resources)),
-            )
-            .service(
-                resource("/workspacebuilds/{workspacebuild}/state").route(get().to(builds::state)),
-            )
-            // Agents: the agent's own API first, then agents by id.
-            .service(
-                resource("/workspaceagents/me/report-lifecycle")
-                    .route(post().to(agents::report_lifecycle)),
-            )
-            .service(resource("/workspaceagents/me/startup").route(post().to(agents::startup)))
-            .service(
-                resource("/workspaceagents/me/app-status").route(patch().to(agents::app_status)),
-            )
-            .service(resource("/workspaceagents/me/gitsshkey").route(get().to(agents::git_ssh_key)))
-            .service(resource("/workspaceagents/{workspaceagent}").route(get().to(agents::get)))
-            .service(
-                resource("/workspaceagents/{workspaceagent}/token")
-                    .route(post().to(agents::issue_token)),
-            )
-            // Groups.
-            .service(
-                resource("/organizations/{organization}/groups")
-                    .route(get().to(groups::list_in_org))
-                    .route(post().to(groups::create)),
-            )
-            .service(
-                resource("/organizations/{organization}/groups/{groupname}")
-                    .route(get().to(groups::get_by_name)),
-            )
-            .service(resource("/groups").route(get().to(groups::list)))
-            .service(
-                resource("/groups/{group}")
-                    .route(get().to(groups::get))
-                    .route(patch().to(groups::patch))
-                    .route(delete().to(groups::delete)),
-            )
-            .default_service(web::to(http::route_not_found)),
-    );
+/// The kind of object a route acts on.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum Resource {
+    User,
+    ApiKey,
+    Organization,
+    Member,
+    Group,
+    File,
+    Template,
+    TemplateVersion,
+    Workspace,
+    WorkspaceBuild,
+    WorkspaceAgent,
+}
+
+/// How a refusal answers: Coder hides the existence of most objects (404)
+/// and answers 403 where the caller can already see the object.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum Deny {
+    Hidden,
+    Forbidden,
+}
+
+/// What guards a route.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum Policy {
+    /// Anyone, signed in or not.
+    Public,
+    /// Any signed-in user: the route acts on the caller itself, or lists
+    /// only what the caller may read.
+    SignedIn,
+    /// A workspace agent, with its own token.
+    Agent,
+    /// `Action` on the object the path names.
+    On(Resource, Action, Deny),
+}
+
+/// One row of the table.
+#[derive(Debug, Clone, Copy)]
+pub struct Route {
+    pub method: &'static str,
+    pub path: &'static str,
+    pub policy: Policy,
+}
+
+/// Declares the routes: registers each handler and lists it in [`ROUTES`].
+/// Paths are matched in the order written (fixed segments before `{…}`).
+macro_rules! routes {
+    ($( $path:literal { $( $method:ident => $handler:path, $policy:expr );+ $(;)? } )*) => {
+        /// Every route warren serves, in matching order.
+        pub const ROUTES: &[Route] = &[
+            $( $( Route { method: stringify!($method), path: $path, policy: $policy }, )+ )*
+        ];
+
+        pub fn routes(cfg: &mut web::ServiceConfig) {
+            $(
+                cfg.service(
+                    web::resource($path)
+                        $( .route(web::method(actix_web::http::Method::$method).to($handler)) )+
+                );
+            )*
+        }
+    };
+}
+
+use Action::*;
+use Deny::*;
+use Policy::*;
+use Resource::*;
+
+routes! {
+    "/healthz" { GET => meta::healthz, Public }
+    "/" { GET => admin::index, Public }
+    "/static/{path:.*}" { GET => admin::asset, Public }
+    "/api/v2/buildinfo" { GET => meta::buildinfo, Public }
+
+    // Users: fixed paths before `{user}`.
+    "/api/v2/users/first" {
+        GET => users::first_user_status, Public;
+        POST => users::create_first_user, Public;
+    }
+    "/api/v2/users/login" { POST => users::login, Public }
+    "/api/v2/users/logout" { POST => users::logout, SignedIn }
+    "/api/v2/users/authmethods" { GET => meta::auth_methods, Public }
+    "/api/v2/users/roles" { GET => meta::site_roles, SignedIn }
+    "/api/v2/users" {
+        GET => users::list, SignedIn;
+        POST => users::create, On(User, Create, Forbidden);
+    }
+    "/api/v2/users/{user}" {
+        GET => users::get, On(User, Read, Hidden);
+        DELETE => users::delete, On(User, Delete, Forbidden);
+    }
+    "/api/v2/users/{user}/status/suspend" { PUT => users::suspend, On(User, Update, Forbidden) }
+    "/api/v2/users/{user}/status/activate" { PUT => users::activate, On(User, Update, Forbidden) }
+    "/api/v2/users/{user}/roles" {
+        GET => users::roles, On(User, Read, Hidden);
+        PUT => users::set_roles, On(User, Assign, Forbidden);
+    }
+    "/api/v2/users/{user}/profile" { PUT => users::update_profile, On(User, UpdatePersonal, Hidden) }
+    "/api/v2/users/{user}/password" { PUT => users::update_password, On(User, UpdatePersonal, Forbidden) }
+    "/api/v2/users/{user}/gitsshkey" {
+        GET => users::git_ssh_key, On(User, ReadPersonal, Forbidden);
+        PUT => users::regenerate_git_ssh_key, On(User, ReadPersonal, Forbidden);
+    }
+    "/api/v2/users/{user}/organizations" { GET => users::organizations, On(User, Read, Hidden) }
+    "/api/v2/users/{user}/workspaces" { POST => workspaces::create_for_user, On(Workspace, Create, Forbidden) }
+    "/api/v2/users/{user}/workspace/{workspacename}" {
+        GET => workspaces::get_by_owner_and_name, On(Workspace, Read, Hidden)
+    }
+    "/api/v2/users/{user}/workspace/{workspacename}/builds/{buildnumber}" {
+        GET => builds::by_number, On(WorkspaceBuild, Read, Hidden)
+    }
+    "/api/v2/users/{user}/organizations/{organizationname}" {
+        GET => users::organization_by_name, On(User, Read, Hidden)
+    }
+
+    // API keys and tokens.
+    "/api/v2/users/{user}/keys" { POST => keys::create_session_key, On(ApiKey, Create, Forbidden) }
+    "/api/v2/users/{user}/keys/tokens" {
+        GET => keys::list_tokens, On(ApiKey, Read, Forbidden);
+        POST => keys::create_token, On(ApiKey, Create, Forbidden);
+    }
+    "/api/v2/users/{user}/keys/tokens/tokenconfig" { GET => keys::token_config, On(ApiKey, Read, Forbidden) }
+    "/api/v2/users/{user}/keys/tokens/{keyname}" { GET => keys::token_by_name, On(ApiKey, Read, Forbidden) }
+    "/api/v2/users/{user}/keys/{keyid}" {
+        GET => keys::get, On(ApiKey, Read, Forbidden);
+        DELETE => keys::delete, On(ApiKey, Delete, Forbidden);
+    }
+
+    // Files.
+    "/api/v2/files" { POST => files::upload, SignedIn }
+    "/api/v2/files/{fileID}" { GET => files::download, On(File, Read, Hidden) }
+
+    // Organizations and members.
+    "/api/v2/organizations" {
+        GET => organizations::list, SignedIn;
+        POST => organizations::create, On(Organization, Create, Forbidden);
+    }
+    "/api/v2/organizations/{organization}" {
+        GET => organizations::get, On(Organization, Read, Hidden);
+        PATCH => organizations::update, On(Organization, Update, Forbidden);
+        DELETE => organizations::delete, On(Organization, Delete, Forbidden);
+    }
+    "/api/v2/organizations/{organization}/members" { GET => organizations::members, On(Member, Read, Hidden) }
+    "/api/v2/organizations/{organization}/paginated-members" {
+        GET => organizations::paginated_members, On(Member, Read, Hidden)
+    }
+    "/api/v2/organizations/{organization}/members/roles" { GET => meta::org_roles, On(Organization, Read, Hidden) }
+    "/api/v2/organizations/{organization}/members/{user}" {
+        POST => organizations::add_member, On(Member, Create, Forbidden);
+        DELETE => organizations::remove_member, On(Member, Delete, Forbidden);
+    }
+    "/api/v2/organizations/{organization}/members/{user}/roles" {
+        PUT => organizations::set_member_roles, On(Member, Assign, Forbidden)
+    }
+    "/api/v2/organizations/{organization}/members/{user}/workspaces" {
+        POST => workspaces::create_in_org, On(Workspace, Create, Forbidden)
+    }
+    "/api/v2/organizations/{organization}/members/{user}/workspaces/available-users" {
+        GET => workspaces::available_users, On(Member, Read, Hidden)
+    }
+
+    // Templates and versions.
+    "/api/v2/organizations/{organization}/templateversions" {
+        POST => templates::create_version, On(TemplateVersion, Create, Forbidden)
+    }
+    "/api/v2/organizations/{organization}/templates/examples" {
+        GET => templates::examples, On(Organization, Read, Hidden)
+    }
+    "/api/v2/organizations/{organization}/templates" {
+        GET => templates::list_in_org, On(Organization, Read, Hidden);
+        POST => templates::create, On(Template, Create, Forbidden);
+    }
+    "/api/v2/organizations/{organization}/templates/{templatename}" {
+        GET => templates::get_by_name, On(Template, Read, Hidden)
+    }
+    "/api/v2/templates" { GET => templates::list, SignedIn }
+    "/api/v2/templates/examples" { GET => templates::examples, SignedIn }
+    "/api/v2/templates/{template}" {
+        GET => templates::get, On(Template, Read, Hidden);
+        PATCH => templates::update, On(Template, Update, Forbidden);
+        DELETE => templates::delete, On(Template, Delete, Forbidden);
+    }
+    "/api/v2/templates/{template}/versions" {
+        GET => templates::versions, On(Template, Read, Hidden);
+        PATCH => templates::set_active_version, On(Template, Update, Forbidden);
+    }
+    "/api/v2/templates/{template}/versions/{templateversionname}" {
+        GET => templates::version_by_name, On(TemplateVersion, Read, Hidden)
+    }
+    "/api/v2/templateversions/{templateversion}" {
+        GET => templates::get_version, On(TemplateVersion, Read, Hidden);
+        PATCH => templates::patch_version, On(TemplateVersion, Update, Forbidden);
+    }
+    "/api/v2/templateversions/{templateversion}/rich-parameters" {
+        GET => templates::rich_parameters, On(TemplateVersion, Read, Hidden)
+    }
+    "/api/v2/templateversions/{templateversion}/presets" {
+        GET => templates::presets, On(TemplateVersion, Read, Hidden)
+    }
+    "/api/v2/templateversions/{templateversion}/variables" {
+        GET => templates::variables, On(TemplateVersion, Read, Hidden)
+    }
+    "/api/v2/templateversions/{templateversion}/resources" {
+        GET => templates::version_resources, On(TemplateVersion, Read, Hidden)
+    }
+    "/api/v2/templateversions/{templateversion}/logs" {
+        GET => templates::version_logs, On(TemplateVersion, Read, Hidden)
+    }
+    "/api/v2/templateversions/{templateversion}/cancel" {
+        PATCH => templates::cancel_version, On(TemplateVersion, Update, Forbidden)
+    }
+
+    // Workspaces and builds.
+    "/api/v2/workspaces" { GET => workspace_list::list, SignedIn }
+    "/api/v2/workspaces/watch" { GET => watch::watch_list_sse, SignedIn }
+    "/api/v2/workspaces/watch-ws" { GET => watch::watch_list_ws, SignedIn }
+    "/api/v2/workspaces/{workspace}/watch" { GET => watch::watch_sse, On(Workspace, Read, Hidden) }
+    "/api/v2/workspaces/{workspace}/watch-ws" { GET => watch::watch_ws, On(Workspace, Read, Hidden) }
+    "/api/v2/workspaces/{workspace}" {
+        GET => workspaces::get, On(Workspace, Read, Hidden);
+        PATCH => workspaces::rename, On(Workspace, Update, Forbidden);
+    }
+    "/api/v2/workspaces/{workspace}/autostart" { PUT => workspaces::autostart, On(Workspace, Update, Hidden) }
+    "/api/v2/workspaces/{workspace}/ttl" { PUT => workspaces::ttl, On(Workspace, Update, Hidden) }
+    "/api/v2/workspaces/{workspace}/extend" { PUT => workspaces::extend, On(Workspace, Update, Hidden) }
+    "/api/v2/workspaces/{workspace}/autoupdates" { PUT => workspaces::autoupdates, On(Workspace, Update, Hidden) }
+    "/api/v2/workspaces/{workspace}/dormant" { PUT => workspaces::dormant, On(Workspace, Update, Hidden) }
+    "/api/v2/workspaces/{workspace}/favorite" {
+        PUT => workspaces::put_favorite, On(Workspace, Favorite, Forbidden);
+        DELETE => workspaces::delete_favorite, On(Workspace, Favorite, Forbidden);
+    }
+    "/api/v2/workspaces/{workspace}/usage" { POST => workspaces::usage, On(Workspace, Update, Forbidden) }
+    "/api/v2/workspaces/{workspace}/resolve-autostart" {
+        GET => workspaces::resolve_autostart, On(Workspace, Read, Hidden)
+    }
+    "/api/v2/workspaces/{workspace}/timings" { GET => workspaces::timings, On(Workspace, Read, Hidden) }
+    "/api/v2/workspaces/{workspace}/acl" {
+        GET => workspaces::get_acl, On(Workspace, Share, Hidden);
+        PATCH => workspaces::patch_acl, On(Workspace, Share, Forbidden);
+        DELETE => workspaces::delete_acl, On(Workspace, Share, Forbidden);
+    }
+    "/api/v2/workspaces/{workspace}/builds" {
+        GET => builds::list, On(Workspace, Read, Hidden);
+        POST => builds::create, On(Workspace, Stop, Forbidden);
+    }
+    "/api/v2/workspacebuilds/{workspacebuild}" { GET => builds::get, On(WorkspaceBuild, Read, Hidden) }
+    "/api/v2/workspacebuilds/{workspacebuild}/cancel" {
+        PATCH => builds::cancel, On(WorkspaceBuild, Update, Hidden)
+    }
+    "/api/v2/workspacebuilds/{workspacebuild}/logs" { GET => builds::logs, On(WorkspaceBuild, Read, Hidden) }
+    "/api/v2/workspacebuilds/{workspacebuild}/parameters" {
+        GET => builds::parameters, On(WorkspaceBuild, Read, Hidden)
+    }
+    "/api/v2/workspacebuilds/{workspacebuild}/resources" {
+        GET => builds::resources, On(WorkspaceBuild, Read, Hidden)
+    }
+    "/api/v2/workspacebuilds/{workspacebuild}/state" { GET => builds::state, On(Template, Update, Hidden) }
+
+    // Agents: the agent's own API first, then agents by id.
+    "/api/v2/workspaceagents/me/report-lifecycle" { POST => agents::report_lifecycle, Agent }
+    "/api/v2/workspaceagents/me/startup" { POST => agents::startup, Agent }
+    "/api/v2/workspaceagents/me/app-status" { PATCH => agents::app_status, Agent }
+    "/api/v2/workspaceagents/me/gitsshkey" { GET => agents::git_ssh_key, Agent }
+    "/api/v2/workspaceagents/{workspaceagent}" { GET => agents::get, On(WorkspaceAgent, Read, Hidden) }
+    "/api/v2/workspaceagents/{workspaceagent}/token" {
+        POST => agents::issue_token, On(WorkspaceAgent, Update, Forbidden)
+    }
+
+    // Groups.
+    "/api/v2/organizations/{organization}/groups" {
+        GET => groups::list_in_org, On(Organization, Read, Hidden);
+        POST => groups::create, On(Group, Create, Forbidden);
+    }
+    "/api/v2/organizations/{organization}/groups/{groupname}" {
+        GET => groups::get_by_name, On(Group, Read, Hidden)
+    }
+    "/api/v2/groups" { GET => groups::list, SignedIn }
+    "/api/v2/groups/{group}" {
+        GET => groups::get, On(Group, Read, Hidden);
+        PATCH => groups::patch, On(Group, Update, Forbidden);
+        DELETE => groups::delete, On(Group, Delete, Forbidden);
+    }
 }

@@ -51,3 +51,13 @@ pub fn id_by_hash(tx: &Tx, hash: &str, uploader: Uuid) -> StoreResult<Option<Uui
         |r| r.get(0),
     )
 }
+
+/// Templates with a version built from the file.
+pub fn templates_of(tx: &Tx, file: Uuid) -> StoreResult<Vec<Uuid>> {
+    tx.query(
+        "SELECT DISTINCT v.template_id FROM provisioner_jobs j JOIN template_versions v ON v.job_id = j.id
+         WHERE j.file_id = ? AND v.template_id IS NOT NULL",
+        args![file],
+        |r| r.get(0),
+    )
+}

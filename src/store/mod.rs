@@ -33,13 +33,17 @@ use uuid::Uuid;
 /// `PRAGMA application_id` of a warren database ("WARN").
 pub const APPLICATION_ID: i64 = 0x5741_524E;
 /// The schema version this binary writes; `PRAGMA user_version`.
-pub const SCHEMA_VERSION: i64 = 1;
+pub const SCHEMA_VERSION: i64 = 2;
 
 const SCHEMA: &str = include_str!("../../schema.sql");
 
 /// Forward-only migrations: entry `i` takes a database from version `i + 1`
-/// to `i + 2`. Version 1 is `schema.sql` itself.
-const MIGRATIONS: &[&str] = &[];
+/// to `i + 2`. `schema.sql` is always the latest schema: a new database gets
+/// it whole, an older one these steps.
+const MIGRATIONS: &[&str] = &[
+    // 2: file reads look up the templates built from a file.
+    "CREATE INDEX provisioner_jobs_file_idx ON provisioner_jobs (file_id);",
+];
 
 #[derive(Debug, thiserror::Error)]
 pub enum OpenError {
@@ -301,7 +305,7 @@ fn migrate(conn: &mut Connection) -> Result<(), rusqlite::Error> {
         let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
         tx.execute_batch(SCHEMA)?;
         tx.execute_batch(&format!(
-            "PRAGMA application_id = {APPLICATION_ID}; PRAGMA user_version = 1;"
+            "PRAGMA application_id = {APPLICATION_ID}; PRAGMA user_version = {SCHEMA_VERSION};"
         ))?;
         tx.commit()?;
     }
@@ -390,4 +394,36 @@ pub fn set_setting(tx: &Tx, key: &str, value: &str) -> StoreResult<()> {
         args![key, value],
     )?;
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn schema_of(conn: &Connection) -> Vec<(String, String)> {
+        let mut stmt = conn
+            .prepare("SELECT name, sql FROM sqlite_master WHERE sql IS NOT NULL ORDER BY name")
+            .unwrap();
+        stmt.query_map([], |r| Ok((r.get(0)?, r.get(1)?)))
+            .unwrap()
+            .collect::<Result<_, _>>()
+            .unwrap()
+    }
+
+    #[test]
+    fn migrating_a_version_1_database_gives_the_latest_schema() {
+        let mut fresh = Connection::open_in_memory().unwrap();
+        migrate(&mut fresh).unwrap();
+        // Version 1 is the latest schema without what later steps added.
+        let mut old = Connection::open_in_memory().unwrap();
+        old.execute_batch(SCHEMA).unwrap();
+        old.execute_batch("DROP INDEX provisioner_jobs_file_idx; PRAGMA user_version = 1;")
+            .unwrap();
+        migrate(&mut old).unwrap();
+        assert_eq!(schema_of(&old), schema_of(&fresh));
+        let version: i64 = old
+            .query_row("PRAGMA user_version", [], |r| r.get(0))
+            .unwrap();
+        assert_eq!(version, SCHEMA_VERSION);
+    }
 }

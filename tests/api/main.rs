@@ -8,6 +8,7 @@ mod groups;
 mod keys;
 mod lifecycle;
 mod list;
+mod matrix;
 mod organizations;
 mod shapes;
 mod templates;
