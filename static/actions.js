@@ -6,6 +6,19 @@ import { h, confirmDialog } from './dom.js';
 
 const IN_PROGRESS = new Set(['pending', 'starting', 'stopping', 'deleting', 'canceling']);
 
+// Whether the viewer may change the workspace's settings: its owner, a
+// site owner, or someone it is shared with as `admin`. (Shared through a
+// group, the page cannot tell; the server has the last word anyway.)
+export function canUpdate(ws, session) {
+  if (ws.owner_id === session.me.id || session.isOwner) return true;
+  return (ws.shared_with || []).some((s) => s.actor_type === 'user' && s.id === session.me.id && (s.roles || []).includes('admin'));
+}
+
+// Sharing never grants deletion: only the owner and site owners delete.
+export function canDelete(ws, session) {
+  return ws.owner_id === session.me.id || session.isOwner;
+}
+
 // What can be done to a workspace in its current state (Coder's
 // abilitiesByWorkspaceStatus, simplified to warren's transitions).
 export function abilities(ws, session) {
@@ -17,9 +30,11 @@ export function abilities(ws, session) {
     if (status !== 'canceling' && (ws.template_allow_user_cancel_workspace_jobs || session.isOwner)) a.add('cancel');
     return a;
   }
+  const update = canUpdate(ws, session);
+  const del = canDelete(ws, session);
   if (dormant) {
-    a.add('activate');
-    a.add('delete');
+    if (update) a.add('activate');
+    if (del) a.add('delete');
     if (status === 'running') a.add('stop');
     return a;
   }
@@ -30,8 +45,8 @@ export function abilities(ws, session) {
     a.add(ws.latest_build.transition === 'stop' ? 'stop' : 'start');
   }
   if (status === 'canceled') a.add('stop');
-  if (ws.outdated) a.add('update');
-  a.add('delete');
+  if (ws.outdated && update) a.add('update');
+  if (del) a.add('delete');
   return a;
 }
 

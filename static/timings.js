@@ -91,11 +91,12 @@ export function timingsChart(t) {
       const bw = Math.max(2, x(r.end) - bx);
       const label = r.label.length > 34 ? r.label.slice(0, 33) + '…' : r.label;
       const d = duration(r.end - r.start);
-      root.append(
-        svg('text', { x: 12, y: y + ROW_H / 2 + 4, class: 'label' }, svg('title', {}, r.label), label),
-        svg('rect', { x: bx, y: y + 4, width: bw, height: ROW_H - 8, rx: 3, class: `bar ${r.kind}` },
-          svg('title', {}, `${r.label}: ${d}${r.status && r.status !== 'ok' ? ` (${r.status}, exit ${r.exit})` : ''}`)),
-        svg('text', { x: bx + bw + 6, y: y + ROW_H / 2 + 4, class: 'dur' }, d));
+      // Each row is a group whose <title> is the tooltip of label and bar.
+      root.append(svg('g', { class: 'row', 'data-label': r.label },
+        svg('title', {}, `${r.label}: ${d}${r.status && r.status !== 'ok' ? ` (${r.status}, exit ${r.exit})` : ''}`),
+        svg('text', { x: 12, y: y + ROW_H / 2 + 4, class: 'label' }, label),
+        svg('rect', { x: bx, y: y + 4, width: bw, height: ROW_H - 8, rx: 3, class: `bar ${r.kind}` }),
+        svg('text', { x: bx + bw + 6, y: y + ROW_H / 2 + 4, class: 'dur' }, d)));
       y += ROW_H;
     }
   }
@@ -107,5 +108,5 @@ export function timingsChart(t) {
     ])));
   return h('div', { class: 'timings' },
     h('div', { class: 'chart-scroll' }, root),
-    h('details', {}, h('summary', {}, 'Timings as a table'), table));
+    h('details', {}, h('summary', {}, 'Timings as a table'), h('div', { class: 'table-wrap' }, table)));
 }

@@ -107,11 +107,13 @@ export async function createWorkspacePage(ctx) {
   watchParams(form, () => params);
 
   onSubmit(form, async (data) => {
-    if (!form.reportValidity()) return;
+    // The template's own messages first, next to each parameter; then the
+    // browser's checks of the other fields.
     if (!validateParams(form, params)) {
       formMessage(form, 'Some parameters have invalid values.');
       return;
     }
+    if (!form.reportValidity()) return;
     const owner = ownerSelect ? ownerSelect.value : 'me';
     const body = {
       template_id: template.id,

@@ -148,6 +148,7 @@ export async function uploadTemplatePage(ctx) {
     logList.dataset.count = '0';
     result.replaceChildren();
     status.textContent = `Uploading ${archive.names.join(', ')}…`;
+    progress.scrollIntoView({ block: 'start' });
     const file = await api.upload('/files', archive.bytes, archive.type);
     const body = { storage_method: 'file', file_id: file.hash, provisioner: 'terraform' };
     if (existing) {

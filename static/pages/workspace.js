@@ -111,7 +111,7 @@ export async function workspacePage(ctx) {
     const b = ws.latest_build;
     const lines = [];
     if (b.status === 'running' && b.deadline) {
-      const canChange = DONE.has(b.job.status);
+      const canChange = DONE.has(b.job.status) && act.canUpdate(ws, session);
       const move = (delta) => async () => {
         deadlineError.hidden = true;
         const next = new Date(new Date(ws.latest_build.deadline).getTime() + delta);
@@ -141,9 +141,10 @@ export async function workspacePage(ctx) {
   // ---- schedule editor ----
   let scheduleShownFor = null;
   function renderSchedule() {
-    const key = `${ws.autostart_schedule}|${ws.ttl_ms}`;
+    const key = `${ws.autostart_schedule}|${ws.ttl_ms}|${act.canUpdate(ws, session)}`;
     if (scheduleShownFor === key) return;
     scheduleShownFor = key;
+    if (!act.canUpdate(ws, session)) { scheduleBox.replaceChildren(); return; }
     const form = h('form', { class: 'stack', id: 'schedule-form' },
       autostartFields(ws.autostart_schedule || '', 'schedule'),
       h('fieldset', { class: 'group' }, h('legend', {}, 'Autostop'), ttlField(ws.ttl_ms)),
@@ -270,7 +271,7 @@ export async function workspacePage(ctx) {
     const current = Object.fromEntries(values.map((v) => [v.name, v.value]));
     if (!defs.length) { paramsBox.replaceChildren(h('p', { class: 'muted' }, 'This workspace has no parameters.')); return; }
     const table = h('dl', { class: 'meta', id: 'ws-param-values' }, defs.flatMap((p) => [h('dt', {}, paramLabel(p)), h('dd', {}, current[p.name] ?? '—')]));
-    const editable = defs.filter((p) => p.mutable);
+    const editable = act.canUpdate(ws, session) ? defs.filter((p) => p.mutable) : [];
     const form = h('form', { class: 'stack', id: 'params-form', novalidate: true },
       editable.map((p) => paramField(p, current[p.name] ?? p.default_value)),
       h('div', { class: 'actions' }, h('button', { type: 'submit', class: 'primary' }, 'Update and restart')));

@@ -159,7 +159,7 @@ export async function workspacesPage(ctx) {
       tbody.replaceChildren(h('tr', {}, h('td', { colspan: 7, class: 'muted' }, 'Loading workspaces…')));
     } else if (rows.length === 0) {
       tbody.replaceChildren(h('tr', { class: 'empty' }, h('td', { colspan: 7 },
-        h('p', {}, q ? 'No results matched your search' : 'Create a workspace'),
+        h('p', {}, !qError.hidden ? 'Fix the query to see workspaces.' : q ? 'No results matched your search' : 'Create a workspace'),
         h('p', { class: 'muted' }, q ? 'Try a different query or a preset.' : 'A workspace is your personal, customizable development environment.'),
         h('a', { class: 'button', href: '#/workspaces/new' }, 'New workspace'))));
     } else {
@@ -313,7 +313,13 @@ export async function workspacesPage(ctx) {
             await api.get('/workspaces' + qs({ q, limit: 1 }));
           } catch (err) {
             if (!ctx.alive()) return;
-            if (err.status === 400) { loaded = true; rows = []; count = 0; showQueryError(err); renderRows(); return; }
+            if (err.status === 400) {
+              loaded = true; rows = []; count = 0;
+              showQueryError(err);
+              renderRows();
+              liveState.textContent = 'Invalid query';
+              return;
+            }
             if (err.status === 401) return;
           }
         }
