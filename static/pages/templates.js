@@ -193,7 +193,7 @@ export async function uploadTemplatePage(ctx) {
 function msField(label, name, value, unit, hint) {
   const factor = unit === 'days' ? DAY : HOUR;
   const v = value ? Math.round((value / factor) * 100) / 100 : 0;
-  return field(`${label} (${unit})`, h('input', { type: 'number', name, min: 0, step: 'any', value: v, inputmode: 'decimal', 'data-factor': factor }), hint);
+  return field(`${label} (${unit})`, h('input', { type: 'number', name, min: 0, step: 1, value: v, inputmode: 'numeric', 'data-factor': factor }), hint);
 }
 
 function daysField(legend, name, selected) {
@@ -227,6 +227,27 @@ function settingsForm(t, onSaved) {
       msField('Dormancy auto-deletion', 'time_til_dormant_autodelete_ms', t.time_til_dormant_autodelete_ms, 'days', 'Delete dormant workspaces after this long; 0 disables.')),
     h('div', { class: 'actions' }, h('button', { type: 'submit', class: 'primary', id: 'template-save' }, 'Save settings')));
   onSubmit(form, async (data) => {
+    // Coder's own checks and words, before asking the server.
+    const bad = [];
+    const num = (name) => Number(data.get(name) || '0');
+    const rule = (name, what, max, maxText) => {
+      const v = num(name);
+      if (!Number.isInteger(v)) bad.push({ field: name, detail: `${what} must be an integer.` });
+      else if (v < 0) bad.push({ field: name, detail: `${what} must not be less than 0.` });
+      else if (max && v > max) bad.push({ field: name, detail: maxText });
+    };
+    rule('default_ttl_ms', 'Default time until autostop', 720, 'Please enter a limit that is less than or equal to 720 hours (30 days).');
+    rule('activity_bump_ms', 'Activity bump', 720, 'Please enter an activity bump duration that is less than or equal to 720 hours (30 days).');
+    rule('failure_ttl_ms', 'Failure cleanup days');
+    rule('time_til_dormant_ms', 'Dormancy threshold');
+    rule('time_til_dormant_autodelete_ms', 'Dormancy auto-deletion days');
+    const weeks = num('autostop_requirement.weeks');
+    if (!Number.isInteger(weeks) || weeks < 1 || weeks > 16) bad.push({ field: 'autostop_requirement.weeks', detail: 'Must be between 1 and 16.' });
+    if (bad.length) {
+      const err = new Error('Some settings are invalid.');
+      err.validations = bad;
+      throw err;
+    }
     const ms = (name) => {
       const input = form.querySelector(`[name="${name}"]`);
       const v = parseFloat(data.get(name) || '0');

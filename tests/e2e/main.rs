@@ -124,11 +124,15 @@ struct Browser {
 }
 
 impl Browser {
-    async fn open(driver: &Driver, base: &str, who: &'static str) -> Browser {
+    /// `dark` asks Chromium for the dark color scheme.
+    async fn open(driver: &Driver, base: &str, who: &'static str, dark: bool) -> Browser {
         let chrome = binary("CHROME", &["chromium", "chromium-browser", "google-chrome"]);
         let profile = tempfile::tempdir().expect("profile dir");
         let mut args: Vec<String> = CHROME_FLAGS.iter().map(|s| s.to_string()).collect();
         args.push(format!("--user-data-dir={}", profile.path().display()));
+        if dark {
+            args.push("--force-dark-mode".into());
+        }
         let mut caps = serde_json::Map::new();
         caps.insert("browserName".into(), json!("chrome"));
         caps.insert(
@@ -327,7 +331,7 @@ async fn dashboard_end_to_end() {
     let server = warren::start(config).expect("server starts");
     let base = server.url("");
     let driver = Driver::start();
-    let admin = Browser::open(&driver, &base, "admin").await;
+    let admin = Browser::open(&driver, &base, "admin", false).await;
 
     // First-user setup.
     admin.goto("").await;
@@ -404,6 +408,22 @@ async fn dashboard_end_to_end() {
     admin
         .fill("#create-user-form input[name=username]", "bob")
         .await;
+    // The server's verdict on a weak password lands next to that field.
+    admin
+        .fill("#create-user-form input[name=password]", "short")
+        .await;
+    admin.click("#create-user-form button[type=submit]").await;
+    let weak = admin
+        .wait(
+            "password validation",
+            "document.querySelector('#create-user-form input[name=password]').closest('.field').querySelector('.field-error')?.textContent",
+        )
+        .await;
+    assert!(!weak.as_str().unwrap().is_empty());
+    assert!(admin
+        .text("#create-user-form .form-error")
+        .await
+        .contains("Password is invalid"));
     admin
         .fill("#create-user-form input[name=password]", PASSWORD)
         .await;
@@ -417,7 +437,7 @@ async fn dashboard_end_to_end() {
     admin.shot("04-users").await;
 
     // Bob signs in in a second browser and watches all workspaces.
-    let bob = Browser::open(&driver, &base, "bob").await;
+    let bob = Browser::open(&driver, &base, "bob", true).await;
     bob.goto("").await;
     bob.wait("login form", "document.querySelector('#login-title')")
         .await;
@@ -571,7 +591,12 @@ async fn dashboard_end_to_end() {
     )
     .await;
     bob.assert_not_reloaded().await;
-    bob.shot("10-bob-sees-shared").await;
+    // Bob's browser prefers dark: the page follows.
+    let bg = bob
+        .js("return getComputedStyle(document.body).backgroundColor")
+        .await;
+    assert_eq!(bg, json!("rgb(13, 17, 23)"), "dark background");
+    bob.shot("10-bob-sees-shared-dark").await;
 
     // Extend the deadline by an hour.
     let before = admin
@@ -701,6 +726,33 @@ async fn dashboard_end_to_end() {
         .await;
     admin.assert_fits_width().await;
     admin.shot("16-phone-template-page").await;
+    // Template settings: Coder's check next to its field, then a save.
+    admin.c.set_window_size(1280, 900).await.expect("resize");
+    admin
+        .fill("#template-settings input[name=default_ttl_ms]", "-1")
+        .await;
+    admin.click("#template-save").await;
+    let ttl_error = admin
+        .wait(
+            "autostop validation",
+            "document.querySelector('#template-settings input[name=default_ttl_ms]').closest('.field').querySelector('.field-error')?.textContent",
+        )
+        .await;
+    assert_eq!(
+        ttl_error,
+        json!("Default time until autostop must not be less than 0.")
+    );
+    admin
+        .fill("#template-settings input[name=default_ttl_ms]", "8")
+        .await;
+    admin.click("#template-save").await;
+    admin
+        .wait(
+            "settings saved",
+            "document.querySelector('#banner')?.textContent.includes('Template settings saved')",
+        )
+        .await;
+    admin.shot("17-template-settings").await;
 
     bob.c.clone().close().await.ok();
     admin.c.clone().close().await.ok();
