@@ -66,7 +66,7 @@ function parseHash() {
   return { path: decodeURI(path), query: new URLSearchParams(query) };
 }
 
-async function render() {
+async function render(moved = false) {
   if (!session.me) return;
   leave();
   const gen = ++generation;
@@ -84,8 +84,14 @@ async function render() {
   const ctx = { params, query, session, root: main, alive: () => gen === generation };
   try {
     const done = await page(ctx);
-    if (gen === generation) cleanup = typeof done === 'function' ? done : null;
-    else if (typeof done === 'function') done();
+    if (gen === generation) {
+      cleanup = typeof done === 'function' ? done : null;
+      // A new screen: screen readers start at its content, unless the page
+      // already put the focus on a field.
+      if (moved && (document.activeElement === document.body || !main.contains(document.activeElement))) {
+        main.focus({ preventScroll: true });
+      }
+    } else if (typeof done === 'function') done();
   } catch (err) {
     if (gen !== generation) return;
     main.replaceChildren(h('h1', {}, 'Something went wrong'),
@@ -208,7 +214,7 @@ onSignedOut(() => {
   loginPage();
 });
 
-window.addEventListener('hashchange', () => render());
+window.addEventListener('hashchange', () => render(true));
 
 api.get('/buildinfo').then((info) => {
   document.getElementById('version').textContent = `warren ${info.version}`;

@@ -55,12 +55,24 @@ export async function workspacesPage(ctx) {
     placeholder: 'Search workspaces…', 'aria-describedby': 'workspaces-q-error workspaces-q-hint',
   });
   const qError = h('p', { class: 'field-error', id: 'workspaces-q-error', role: 'alert', hidden: true });
-  const presets = h('select', { id: 'workspaces-presets', 'aria-label': 'Filter presets' },
-    h('option', { value: '__', selected: true }, 'Filters…'),
-    PRESETS.map(([name, value]) => h('option', { value }, name)));
+  const presets = h('div', { id: 'workspaces-presets', class: 'presets', role: 'group', 'aria-label': 'Filter presets' },
+    PRESETS.map(([name, value]) => h('button', {
+      type: 'button', class: 'small ghost', 'data-q': value,
+      onclick: () => {
+        q = value;
+        input.value = q;
+        page = 1;
+        clearQueryError();
+        open();
+      },
+    }, name)));
+  const markPreset = () => {
+    for (const b of presets.querySelectorAll('button')) b.setAttribute('aria-pressed', b.dataset.q === q ? 'true' : 'false');
+  };
   const searchForm = h('form', { class: 'search', role: 'search' },
     h('label', { for: 'workspaces-q', class: 'sr-only' }, 'Search workspaces'),
-    h('div', { class: 'search-row' }, presets, input, h('button', { type: 'submit' }, 'Search')),
+    presets,
+    h('div', { class: 'search-row' }, input, h('button', { type: 'submit' }, 'Search')),
     h('p', { class: 'hint', id: 'workspaces-q-hint' },
       'Coder\'s query language: owner:me, status:running, template:docker, outdated:true, has-agent:connected, name:dev…'),
     qError);
@@ -294,6 +306,7 @@ export async function workspacesPage(ctx) {
     if (live) live.close();
     clearTimeout(retry);
     setHash();
+    markPreset();
     loaded = false;
     liveState.textContent = 'Connecting…';
     liveState.className = 'live';
@@ -334,15 +347,6 @@ export async function workspacesPage(ctx) {
   searchForm.addEventListener('submit', (ev) => {
     ev.preventDefault();
     q = input.value.trim();
-    page = 1;
-    clearQueryError();
-    open();
-  });
-  presets.addEventListener('change', () => {
-    if (presets.value === '__') return;
-    q = presets.value;
-    input.value = q;
-    presets.value = '__';
     page = 1;
     clearQueryError();
     open();
