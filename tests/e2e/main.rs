@@ -755,6 +755,51 @@ async fn dashboard_end_to_end() {
         .await;
     admin.shot("17-template-settings").await;
 
+    // Groups and organizations render and take changes.
+    admin.click("#nav a[data-section=groups]").await;
+    admin.click("details.card.editor summary").await;
+    admin
+        .fill("#create-group-form input[name=name]", "devs")
+        .await;
+    admin.click("#create-group-form button[type=submit]").await;
+    admin
+        .wait(
+            "group devs",
+            "document.querySelector('section[data-group=devs]')",
+        )
+        .await;
+    let add = admin
+        .js("return document.querySelector('section[data-group=devs] select').id")
+        .await;
+    let bob_id = admin
+        .js("return [...document.querySelectorAll('section[data-group=devs] option')].find(o => o.textContent === 'bob')?.value")
+        .await;
+    admin
+        .select(
+            &format!("#{}", add.as_str().unwrap()),
+            bob_id.as_str().expect("bob offered"),
+        )
+        .await;
+    admin
+        .click("section[data-group=devs] form button[type=submit]")
+        .await;
+    admin
+        .wait(
+            "bob in devs",
+            "[...document.querySelectorAll('section[data-group=devs] .members li')].some(li => li.textContent.includes('bob'))",
+        )
+        .await;
+    admin.shot("18-groups").await;
+    admin.click("#nav a[data-section=organizations]").await;
+    admin
+        .wait(
+            "default organization",
+            "document.querySelector('section[data-org=coder]')",
+        )
+        .await;
+    admin.assert_no_csp_violation().await;
+    admin.shot("19-organizations").await;
+
     bob.c.clone().close().await.ok();
     admin.c.clone().close().await.ok();
     drop(driver);
