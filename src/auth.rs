@@ -194,6 +194,7 @@ fn authenticate(conn: &Tx, token: &str, now: Micros) -> ApiResult<Authenticated>
             site_roles: std::sync::Arc::new(user.rbac_roles),
             orgs: std::sync::Arc::new(orgs.into_iter().collect()),
             groups: std::sync::Arc::new(groups),
+            system: None,
         },
         needs_touch: user.status == "dormant"
             || key.last_used.is_none_or(|t| now - t > HOUR)

@@ -34,6 +34,13 @@
 //! | workspace of U in O   | favorite                  | U only (a favorite orders U's own list)                                     |
 //! | new workspace for U in O | create                 | U if a member of O and not banned there; owner; org-admin of O             |
 //! | template version state | read                     | as template update                                                          |
+//!
+//! System workers hold no roles; their rights are their own rows:
+//!
+//! | worker                | object      | actions                                                  |
+//! |-----------------------|-------------|----------------------------------------------------------|
+//! | lifecycle executor    | template    | read, use                                                |
+//! | lifecycle executor    | workspace   | read, start (never while dormant), stop, update, delete  |
 
 use std::collections::HashMap;
 use std::sync::Arc;
@@ -84,11 +91,21 @@ pub fn org_role_display(name: &str) -> Option<&'static str> {
     ORG_ROLES.iter().find(|(n, _)| *n == name).map(|(_, d)| *d)
 }
 
-/// Who is asking: the authenticated user with every role and group they hold.
-/// Cheap to clone (shared parts), since every request gets one from the
-/// authentication cache.
+/// Background workers that act on their own account, each with exactly the
+/// rights its work needs (Coder's `AsAutostart`, `AsProvisionerd`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum System {
+    /// The lifecycle executor: reads workspaces and templates, and starts,
+    /// stops, marks dormant and deletes workspaces.
+    Lifecycle,
+}
+
+/// Who is asking: the authenticated user with every role and group they hold,
+/// or a system worker. Cheap to clone (shared parts), since every request gets
+/// one from the authentication cache.
 #[derive(Debug, Clone)]
 pub struct Subject {
+    /// The user; nil for a system worker.
     pub user_id: Uuid,
     pub username: Arc<str>,
     /// The API key that authenticated this request.
@@ -99,6 +116,7 @@ pub struct Subject {
     pub orgs: Arc<HashMap<Uuid, Vec<String>>>,
     /// Groups the user is in, Everyone groups included.
     pub groups: Arc<Vec<Uuid>>,
+    pub system: Option<System>,
 }
 
 /// The read rule for workspaces in a form a query can apply: everything, or
@@ -184,6 +202,22 @@ pub enum Object<'a> {
 }
 
 impl Subject {
+    /// The subject a background worker acts as.
+    pub fn system(worker: System) -> Subject {
+        Subject {
+            user_id: Uuid::nil(),
+            username: match worker {
+                System::Lifecycle => "lifecycle-executor",
+            }
+            .into(),
+            key_id: "".into(),
+            site_roles: Arc::default(),
+            orgs: Arc::default(),
+            groups: Arc::default(),
+            system: Some(worker),
+        }
+    }
+
     fn site(&self, role: &str) -> bool {
         self.site_roles.iter().any(|r| r == role)
     }
@@ -211,6 +245,14 @@ impl Subject {
     pub fn can(&self, action: Action, object: Object) -> bool {
         use Action::*;
         use Object::*;
+        if let Some(worker) = self.system {
+            return match (worker, object, action) {
+                (System::Lifecycle, Template { .. }, Read | Use) => true,
+                (System::Lifecycle, Workspace { dormant, .. }, Start) => !dormant,
+                (System::Lifecycle, Workspace { .. }, Read | Stop | Update | Delete) => true,
+                _ => false,
+            };
+        }
         const READERS: &[&str] = &[OWNER, USER_ADMIN, TEMPLATE_ADMIN, AUDITOR];
         const ORG_READERS: &[&str] = &[ORG_ADMIN, ORG_USER_ADMIN, ORG_AUDITOR, ORG_TEMPLATE_ADMIN];
         const ORG_MANAGERS: &[&str] = &[ORG_ADMIN, ORG_USER_ADMIN];
@@ -417,6 +459,7 @@ mod tests {
                     .collect(),
             ),
             groups: Arc::new(orgs.iter().map(|(o, _)| *o).collect()),
+            system: None,
         }
     }
 

@@ -62,6 +62,9 @@ pub struct BuildContext<'a> {
     pub first: bool,
     /// Set for builds the server itself starts (autostart, autostop…).
     pub system_reason: Option<&'static str>,
+    /// Who the build names as its initiator: the caller, or for the
+    /// server's own builds the workspace owner, as Coder's do.
+    pub initiator: Uuid,
 }
 
 /// Validates and queues a build in the caller's transaction; returns it.
@@ -251,20 +254,24 @@ pub fn create(
             job_type: "workspace_build",
             provisioner: t.provisioner.clone(),
             organization_id: ws.organization_id,
-            initiator_id: subject.user_id,
+            initiator_id: ctx.initiator,
             file_id: vjob.file_id,
             input: json!({ "workspace_build_id": build_id, "orphan": req.orphan, "log_level": req.log_level }),
             tags: vjob.tags.clone(),
             now,
         },
     )?;
+    #[cfg(test)]
+    if tests::FAIL_AFTER_JOB.with(|f| f.get() == Some(ws.id)) {
+        return Err(ApiError::internal("injected failure after the job insert"));
+    }
     let build = BuildRow {
         id: build_id,
         workspace_id: ws.id,
         template_version_id: version.id,
         build_number: previous.as_ref().map(|p| p.build_number + 1).unwrap_or(1),
         transition: req.transition.clone(),
-        initiator_id: subject.user_id,
+        initiator_id: ctx.initiator,
         reason: ctx
             .system_reason
             .map(str::to_string)
@@ -424,4 +431,13 @@ pub fn render(b: &BuildRow, l: &Loaded, now: Micros, inactive_timeout_us: i64) -
         "has_ai_task": b.has_ai_task,
         "has_external_agent": b.has_external_agent,
     }))
+}
+
+#[cfg(test)]
+pub(crate) mod tests {
+    thread_local! {
+        /// A workspace whose next build fails right after its job is queued.
+        pub static FAIL_AFTER_JOB: std::cell::Cell<Option<uuid::Uuid>> =
+            const { std::cell::Cell::new(None) };
+    }
 }

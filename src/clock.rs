@@ -50,6 +50,11 @@ impl ManualClock {
         self.now.fetch_add(us, Ordering::AcqRel);
     }
 
+    /// The current reading, without moving the clock.
+    pub fn now_peek(&self) -> Micros {
+        self.now.load(Ordering::Acquire)
+    }
+
     pub fn set(&self, to: Micros) {
         self.now.store(to, Ordering::Release);
     }

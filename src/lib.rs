@@ -56,7 +56,7 @@ pub struct App {
     /// The watch hub, started with the server.
     pub hub: std::sync::OnceLock<actix::Addr<watch::Hub>>,
     /// Subscribers the hub holds (for leak checks and monitoring).
-    pub watchers: std::sync::Arc<std::sync::atomic::AtomicUsize>,
+    pub watchers: std::sync::Arc<watch::Gauge>,
 }
 
 impl App {
@@ -177,12 +177,7 @@ pub fn serve(
     let _ = app.lifecycle.set(lifecycle::Executor::start(
         app.config.autobuild_poll_interval,
         move || {
-            let now = tick_app.now();
-            match tick_app.db.write_blocking(|c| lifecycle::tick(c, now)) {
-                Ok(actions) if !actions.is_empty() => tick_app.provisioner.wake(),
-                Ok(_) => {}
-                Err(e) => log::error!("lifecycle tick: {e}"),
-            }
+            tick_app.lifecycle_tick();
         },
     ));
     let server = HttpServer::new(move || {
@@ -206,6 +201,24 @@ pub fn serve(
 }
 
 impl App {
+    /// Runs one tick of the lifecycle executor now, on the calling thread
+    /// (the executor's own thread calls it every interval; tests call it
+    /// after moving the clock).
+    pub fn lifecycle_tick(&self) -> Vec<lifecycle::Action> {
+        match lifecycle::tick(&self.db, self.now()) {
+            Ok(actions) => {
+                if !actions.is_empty() {
+                    self.provisioner.wake();
+                }
+                actions
+            }
+            Err(e) => {
+                log::error!("lifecycle tick: {e}");
+                Vec::new()
+            }
+        }
+    }
+
     /// Ends every open watch stream.
     pub fn close_watchers(&self) {
         if let Some(hub) = self.hub.get() {

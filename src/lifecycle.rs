@@ -5,13 +5,14 @@
 use crate::store::Tx;
 use uuid::Uuid;
 
-use crate::authz::{self, Subject};
+use crate::authz::{Action as AuthAction, Subject, System};
 use crate::builds::{self, BuildContext, CreateBuildRequest};
 use crate::error::ApiResult;
 use crate::schedule;
 use crate::sdk::Micros;
 use crate::store::templates as template_store;
-use crate::store::workspaces as store;
+use crate::store::workspaces::{self as store, LifecycleCandidate};
+use crate::store::Db;
 
 /// What a tick did to one workspace.
 #[derive(Debug, Clone, PartialEq)]
@@ -20,105 +21,104 @@ pub struct Action {
     pub what: &'static str,
 }
 
-/// The executor acts as the workspace owner with every right: its builds
-/// name the owner as initiator, as Coder's do.
-fn system_subject(owner: Uuid) -> Subject {
-    Subject {
-        user_id: owner,
-        username: "lifecycle-executor".into(),
-        key_id: "".into(),
-        site_roles: std::sync::Arc::new(vec![authz::OWNER.to_string()]),
-        orgs: Default::default(),
-        groups: Default::default(),
+/// One tick at `now`: each due workspace is acted on in its own transaction,
+/// so one workspace's failure undoes only its own work, and is logged.
+pub fn tick(db: &Db, now: Micros) -> ApiResult<Vec<Action>> {
+    let candidates = db.read_blocking(|tx| -> ApiResult<_> {
+        Ok(crate::store::workspaces::lifecycle_candidates(tx, now)?)
+    })?;
+    let subject = Subject::system(System::Lifecycle);
+    let mut done = Vec::new();
+    for c in candidates.into_iter().filter(|c| !c.active) {
+        match db.write_blocking(|tx| act(tx, &subject, &c, now)) {
+            Ok(actions) => done.extend(actions),
+            Err(e) => log::warn!("lifecycle: workspace {}: {e}", c.id),
+        }
     }
+    Ok(done)
 }
 
-/// One tick at `now` (truncated to the minute by the caller if wanted).
-pub fn tick(conn: &Tx, now: Micros) -> ApiResult<Vec<Action>> {
+/// The transition one due workspace gets, if any, in the caller's
+/// transaction.
+fn act(tx: &Tx, subject: &Subject, c: &LifecycleCandidate, now: Micros) -> ApiResult<Vec<Action>> {
     let mut done = Vec::new();
-    for c in crate::store::workspaces::lifecycle_candidates(conn, now)? {
-        if c.active {
-            continue;
+    let Some(w) = store::get(tx, c.id)? else {
+        return Ok(done);
+    };
+    let Some(t) = template_store::get_any(tx, w.template_id)? else {
+        return Ok(done);
+    };
+    let dormant = w.dormant_at.is_some();
+    let succeeded_start = c.transition == "start" && !c.failed;
+    let (transition, reason): (&str, &'static str) = if !dormant
+        && succeeded_start
+        && (c.owner_status == "suspended" || c.deadline.is_some_and(|d| now >= d))
+    {
+        ("stop", "autostop")
+    } else if !dormant
+        && !c.failed
+        && c.transition == "stop"
+        && c.owner_status == "active"
+        && t.allow_user_autostart
+        && w.autostart_schedule
+            .as_deref()
+            .and_then(|s| schedule::parse(s).ok())
+            .and_then(|s| s.next_after(c.build_created, t.autostart_requirement_days))
+            .is_some_and(|at| now >= at)
+    {
+        ("start", "autostart")
+    } else if c.failed
+        && t.failure_ttl_ms > 0
+        && c.transition != "delete"
+        && c.completed
+            .is_some_and(|at| now - at > t.failure_ttl_ms * 1000)
+    {
+        ("stop", "autostop")
+    } else if !dormant
+        && t.time_til_dormant_ms > 0
+        && now - w.last_used_at > t.time_til_dormant_ms * 1000
+    {
+        let deleting = Some(t.time_til_dormant_autodelete_ms)
+            .filter(|d| *d > 0)
+            .map(|d| now + d * 1000);
+        subject.require(AuthAction::Update, crate::workspaces::object(&w))?;
+        store::set_dormant(tx, w.id, Some(now), deleting, now)?;
+        done.push(Action {
+            workspace: w.id,
+            what: "dormant",
+        });
+        if !succeeded_start {
+            return Ok(done);
         }
-        let Some(w) = store::get(conn, c.id)? else {
-            continue;
-        };
-        let Some(t) = template_store::get_any(conn, w.template_id)? else {
-            continue;
-        };
-        let dormant = w.dormant_at.is_some();
-        let succeeded_start = c.transition == "start" && !c.failed;
-        let (transition, reason): (&str, &'static str) = if !dormant
-            && succeeded_start
-            && (c.owner_status == "suspended" || c.deadline.is_some_and(|d| now >= d))
-        {
-            ("stop", "autostop")
-        } else if !dormant
-            && !c.failed
-            && c.transition == "stop"
-            && c.owner_status == "active"
-            && t.allow_user_autostart
-            && w.autostart_schedule
-                .as_deref()
-                .and_then(|s| schedule::parse(s).ok())
-                .and_then(|s| s.next_after(c.build_created, t.autostart_requirement_days))
-                .is_some_and(|at| now >= at)
-        {
-            ("start", "autostart")
-        } else if c.failed
-            && t.failure_ttl_ms > 0
-            && c.transition != "delete"
-            && c.completed
-                .is_some_and(|at| now - at > t.failure_ttl_ms * 1000)
-        {
-            ("stop", "autostop")
-        } else if !dormant
-            && t.time_til_dormant_ms > 0
-            && now - w.last_used_at > t.time_til_dormant_ms * 1000
-        {
-            let deleting = Some(t.time_til_dormant_autodelete_ms)
-                .filter(|d| *d > 0)
-                .map(|d| now + d * 1000);
-            store::set_dormant(conn, w.id, Some(now), deleting, now)?;
-            done.push(Action {
-                workspace: w.id,
-                what: "dormant",
-            });
-            if !succeeded_start {
-                continue;
-            }
-            ("stop", "dormancy")
-        } else if dormant
-            && t.time_til_dormant_autodelete_ms > 0
-            && w.deleting_at.is_some_and(|d| now > d)
-            && !(c.transition == "delete"
-                && c.failed
-                && c.completed.is_some_and(|at| now - at < 24 * 3_600_000_000))
-        {
-            ("delete", "autodelete")
-        } else {
-            continue;
-        };
-        let w = store::get(conn, w.id)?.unwrap_or(w);
-        let req = CreateBuildRequest {
-            transition: transition.into(),
-            ..Default::default()
-        };
-        let ctx = BuildContext {
-            workspace: &w,
-            template: &t,
-            first: false,
-            system_reason: Some(reason),
-        };
-        match builds::create(conn, &system_subject(c.owner), &ctx, &req, now) {
-            Ok(_) => done.push(Action {
-                workspace: w.id,
-                what: reason,
-            }),
-            // One workspace's trouble never stops the loop.
-            Err(e) => log::warn!("lifecycle: {reason} of workspace {}: {}", w.id, e),
-        }
-    }
+        ("stop", "dormancy")
+    } else if dormant
+        && t.time_til_dormant_autodelete_ms > 0
+        && w.deleting_at.is_some_and(|d| now > d)
+        && !(c.transition == "delete"
+            && c.failed
+            && c.completed.is_some_and(|at| now - at < 24 * 3_600_000_000))
+    {
+        ("delete", "autodelete")
+    } else {
+        return Ok(done);
+    };
+    let w = store::get(tx, w.id)?.unwrap_or(w);
+    let req = CreateBuildRequest {
+        transition: transition.into(),
+        ..Default::default()
+    };
+    let ctx = BuildContext {
+        workspace: &w,
+        template: &t,
+        first: false,
+        system_reason: Some(reason),
+        initiator: c.owner,
+    };
+    builds::create(tx, subject, &ctx, &req, now)?;
+    done.push(Action {
+        workspace: w.id,
+        what: reason,
+    });
     Ok(done)
 }
 
@@ -161,5 +161,123 @@ impl Executor {
         if let Some(t) = self.thread.lock().unwrap_or_else(|e| e.into_inner()).take() {
             let _ = t.join();
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::sync::Arc;
+    use std::time::Duration;
+
+    use serde_json::{json, Value};
+
+    use crate::clock::ManualClock;
+
+    fn call(agent: &ureq::Agent, method: &str, url: &str, token: &str, body: Value) -> Value {
+        let req = ureq::http::Request::builder()
+            .method(method)
+            .uri(url)
+            .header("Coder-Session-Token", token)
+            .header("Content-Type", "application/json")
+            .body(body.to_string())
+            .unwrap();
+        let mut resp = agent.run(req).unwrap();
+        serde_json::from_str(&resp.body_mut().read_to_string().unwrap()).unwrap_or(Value::Null)
+    }
+
+    /// The docker fixture as a tar archive.
+    fn fixture() -> Vec<u8> {
+        let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/docker");
+        let mut b = tar::Builder::new(Vec::new());
+        b.append_dir_all(".", &dir).unwrap();
+        b.into_inner().unwrap()
+    }
+
+    #[test]
+    fn a_failure_after_the_job_insert_undoes_only_that_workspace() {
+        let dir = tempfile::tempdir().unwrap();
+        let mut config = crate::Config::defaults();
+        config.address = "127.0.0.1:0".into();
+        config.db = dir.path().join("warren.db");
+        config.provisioner_delay = Duration::ZERO;
+        let clock = Arc::new(ManualClock::starting_now());
+        let running = crate::start_with_clock(config, clock.clone()).unwrap();
+        let agent: ureq::Agent = ureq::Agent::config_builder()
+            .http_status_as_error(false)
+            .build()
+            .into();
+        let url = |p: &str| running.url(p);
+        let first = call(
+            &agent,
+            "POST",
+            &url("/api/v2/users/first"),
+            "",
+            json!({"email": "a@example.com", "username": "admin", "password": "SomeSecurePassword!"}),
+        );
+        let org = first["organization_id"].as_str().unwrap().to_string();
+        let login = call(
+            &agent,
+            "POST",
+            &url("/api/v2/users/login"),
+            "",
+            json!({"email": "a@example.com", "password": "SomeSecurePassword!"}),
+        );
+        let token = login["session_token"].as_str().unwrap().to_string();
+        let req = ureq::http::Request::builder()
+            .method("POST")
+            .uri(url("/api/v2/files"))
+            .header("Coder-Session-Token", &token)
+            .header("Content-Type", "application/x-tar")
+            .body(fixture())
+            .unwrap();
+        let file: Value =
+            serde_json::from_str(&agent.run(req).unwrap().body_mut().read_to_string().unwrap())
+                .unwrap();
+        let version = call(
+            &agent,
+            "POST",
+            &url(&format!("/api/v2/organizations/{org}/templateversions")),
+            &token,
+            json!({"storage_method": "file", "file_id": file["hash"], "provisioner": "terraform"}),
+        );
+        assert!(running.app.provisioner.wait_idle(Duration::from_secs(20)));
+        let template = call(
+            &agent,
+            "POST",
+            &url(&format!("/api/v2/organizations/{org}/templates")),
+            &token,
+            json!({"name": "t", "template_version_id": version["id"]}),
+        );
+        let mut ids = Vec::new();
+        for name in ["one", "two"] {
+            let w = call(
+                &agent,
+                "POST",
+                &url("/api/v2/users/me/workspaces"),
+                &token,
+                json!({"template_id": template["id"], "name": name, "ttl_ms": 3_600_000}),
+            );
+            ids.push(uuid::Uuid::parse_str(w["id"].as_str().unwrap()).unwrap());
+        }
+        assert!(running.app.provisioner.wait_idle(Duration::from_secs(20)));
+        clock.advance(Duration::from_secs(61 * 60));
+        // Both are due for autostop; the first one's build fails after its
+        // job was queued.
+        crate::builds::tests::FAIL_AFTER_JOB.with(|f| f.set(Some(ids[0])));
+        let actions = running.app.lifecycle_tick();
+        crate::builds::tests::FAIL_AFTER_JOB.with(|f| f.set(None));
+        assert_eq!(actions.len(), 1, "{actions:?}");
+        assert_eq!(actions[0].workspace, ids[1]);
+        assert_eq!(actions[0].what, "autostop");
+        let orphans = running
+            .app
+            .db
+            .read_blocking(|tx| crate::store::jobs::count_orphans(tx))
+            .unwrap();
+        assert_eq!(orphans, 0, "a job without its build was left behind");
+        // The failed workspace is simply due again at the next tick.
+        let again = running.app.lifecycle_tick();
+        assert_eq!(again.len(), 1);
+        assert_eq!(again[0].workspace, ids[0]);
     }
 }

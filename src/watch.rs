@@ -4,7 +4,7 @@
 //! dropped behind or slowing the others.
 
 use std::collections::{HashMap, HashSet};
-use std::sync::atomic::{AtomicUsize, Ordering};
+
 use std::sync::Arc;
 
 use actix::{Actor, AsyncContext, Context, Handler, Message};
@@ -44,6 +44,36 @@ struct Sub {
 /// alone (an agent timing out or going silent) since they were last shown.
 pub type Clock = Box<dyn Fn(&[Uuid]) -> Vec<Uuid> + Send>;
 
+/// How many subscribers the hub holds, readable at any time and waitable:
+/// monitoring reads it, tests wait on it instead of polling.
+#[derive(Debug, Default)]
+pub struct Gauge {
+    value: std::sync::Mutex<usize>,
+    changed: std::sync::Condvar,
+}
+
+impl Gauge {
+    pub fn get(&self) -> usize {
+        *self.value.lock().unwrap_or_else(|e| e.into_inner())
+    }
+
+    fn set(&self, n: usize) {
+        *self.value.lock().unwrap_or_else(|e| e.into_inner()) = n;
+        self.changed.notify_all();
+    }
+
+    /// Blocks until `pred` holds of the value or `timeout` passes; returns
+    /// the last value seen.
+    pub fn wait_until(&self, timeout: std::time::Duration, pred: impl Fn(usize) -> bool) -> usize {
+        let value = self.value.lock().unwrap_or_else(|e| e.into_inner());
+        let (value, _) = self
+            .changed
+            .wait_timeout_while(value, timeout, |v| !pred(*v))
+            .unwrap_or_else(|e| e.into_inner());
+        *value
+    }
+}
+
 /// How often the hub looks for changes made by the clock.
 const TICK: std::time::Duration = std::time::Duration::from_secs(1);
 
@@ -53,11 +83,11 @@ pub struct Hub {
     by_workspace: HashMap<Uuid, HashSet<u64>>,
     all: HashSet<u64>,
     next: u64,
-    count: Arc<AtomicUsize>,
+    count: Arc<Gauge>,
 }
 
 impl Hub {
-    pub fn new(count: Arc<AtomicUsize>) -> Hub {
+    pub fn new(count: Arc<Gauge>) -> Hub {
         Hub {
             clock: None,
             subs: HashMap::new(),
@@ -84,7 +114,7 @@ impl Hub {
                 }
             }
         }
-        self.count.store(self.subs.len(), Ordering::Release);
+        self.count.set(self.subs.len());
     }
 
     /// Delivers one note; returns false when the subscriber is gone.
@@ -193,7 +223,7 @@ impl Handler<CloseAll> for Hub {
         self.subs.clear();
         self.by_workspace.clear();
         self.all.clear();
-        self.count.store(0, Ordering::Release);
+        self.count.set(0);
     }
 }
 
@@ -219,7 +249,7 @@ impl Handler<Subscribe> for Hub {
                 overflowed: false,
             },
         );
-        self.count.store(self.subs.len(), Ordering::Release);
+        self.count.set(self.subs.len());
         id
     }
 }
@@ -246,7 +276,7 @@ mod tests {
 
     #[actix::test]
     async fn slow_subscribers_are_told_to_resync_and_gone_ones_removed() {
-        let count = Arc::new(AtomicUsize::new(0));
+        let count = Arc::new(Gauge::default());
         let hub = Hub::new(count.clone()).start();
         let w = Uuid::new_v4();
         let (tx, mut rx) = mpsc::channel(1);
@@ -263,7 +293,7 @@ mod tests {
         })
         .await
         .unwrap();
-        assert_eq!(count.load(Ordering::Acquire), 2);
+        assert_eq!(count.get(), 2);
         for _ in 0..5 {
             hub.send(Publish(vec![(w, "state_change")])).await.unwrap();
         }
@@ -280,6 +310,6 @@ mod tests {
         drop(rx);
         drop(fast_rx);
         hub.send(Publish(vec![(w, "state_change")])).await.unwrap();
-        assert_eq!(count.load(Ordering::Acquire), 0);
+        assert_eq!(count.get(), 0);
     }
 }

@@ -246,6 +246,7 @@ pub fn create(
             template: &template,
             first: true,
             system_reason: None,
+            initiator: subject.user_id,
         },
         &CreateBuildRequest {
             transition: "start".into(),

@@ -58,6 +58,7 @@ pub async fn create(
                     template: &t,
                     first: false,
                     system_reason: None,
+                    initiator: subject.user_id,
                 },
                 &req,
                 now,

@@ -2,7 +2,7 @@
 //! imports through the Terraform reader and simulates builds and agents,
 //! writing logs and timings as a real provisioner would.
 
-use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Arc, Condvar, Mutex};
 use std::thread::JoinHandle;
 use std::time::Duration;
@@ -35,6 +35,11 @@ struct Inner {
     pending: Mutex<bool>,
     signal: Condvar,
     stop: AtomicBool,
+    /// Idle waits: each asks with a number, and the worker answers every
+    /// number it has seen once it finds the queue empty.
+    asked: AtomicU64,
+    idle_at: Mutex<u64>,
+    idle: Condvar,
 }
 
 /// Handle to the provisioner thread.
@@ -53,6 +58,9 @@ impl Provisioner {
             pending: Mutex::new(true),
             signal: Condvar::new(),
             stop: AtomicBool::new(false),
+            asked: AtomicU64::new(0),
+            idle_at: Mutex::new(0),
+            idle: Condvar::new(),
         });
         let worker = inner.clone();
         let thread = std::thread::Builder::new()
@@ -72,6 +80,21 @@ impl Provisioner {
         self.inner.signal.notify_all();
     }
 
+    /// Blocks until every job queued before the call has run (or `timeout`
+    /// passed); returns whether the queue was seen empty. Tests and
+    /// embedders use it instead of polling.
+    pub fn wait_idle(&self, timeout: Duration) -> bool {
+        let ticket = self.inner.asked.fetch_add(1, Ordering::SeqCst) + 1;
+        self.wake();
+        let idle_at = self.inner.idle_at.lock().unwrap_or_else(|e| e.into_inner());
+        let (idle_at, _) = self
+            .inner
+            .idle
+            .wait_timeout_while(idle_at, timeout, |seen| *seen < ticket)
+            .unwrap_or_else(|e| e.into_inner());
+        *idle_at >= ticket
+    }
+
     pub fn stop(&self) {
         self.inner.stop.store(true, Ordering::SeqCst);
         self.wake();
@@ -87,12 +110,19 @@ impl Drop for Provisioner {
     }
 }
 
-/// A job was canceled while it ran.
-struct Canceled;
+/// Why a job stopped before its end.
+enum Halt {
+    /// Canceled by a user: it completes as canceled.
+    Canceled,
+    /// The server is stopping: the job is abandoned as it stands, and the
+    /// next start fails it (as after a crash).
+    Stopping,
+}
 
 impl Inner {
     fn run(&self) {
         while !self.stop.load(Ordering::SeqCst) {
+            let asked = self.asked.load(Ordering::SeqCst);
             match self.next_job() {
                 Ok(Some(id)) => {
                     if let Err(e) = self.execute(id) {
@@ -104,7 +134,11 @@ impl Inner {
                     }
                     continue;
                 }
-                Ok(None) => {}
+                Ok(None) => {
+                    let mut idle_at = self.idle_at.lock().unwrap_or_else(|e| e.into_inner());
+                    *idle_at = asked;
+                    self.idle.notify_all();
+                }
                 Err(e) => log::error!("provisioner: {e}"),
             }
             let mut p = self.pending.lock().unwrap_or_else(|e| e.into_inner());
@@ -126,10 +160,17 @@ impl Inner {
             .write_blocking(|c| jobs::acquire(c, self.worker_id, WORKER_NAME, now))?)
     }
 
+    /// One step of a simulated stage; cut short when the server stops.
     fn pause(&self, steps: u32) {
-        if !self.delay.is_zero() {
-            std::thread::sleep(self.delay / steps.max(1));
+        if self.delay.is_zero() {
+            return;
         }
+        let p = self.pending.lock().unwrap_or_else(|e| e.into_inner());
+        let _ = self
+            .signal
+            .wait_timeout_while(p, self.delay / steps.max(1), |_| {
+                !self.stop.load(Ordering::SeqCst)
+            });
     }
 
     fn log(
@@ -154,13 +195,16 @@ impl Inner {
         job: Uuid,
         stage: &str,
         lines: &[String],
-    ) -> Result<(), Result<Canceled, ApiError>> {
+    ) -> Result<(), Result<Halt, ApiError>> {
+        if self.stop.load(Ordering::SeqCst) {
+            return Err(Ok(Halt::Stopping));
+        }
         if self
             .db
             .write_blocking(|c| jobs::is_canceled(c, job))
             .map_err(|e| Err(ApiError::from(e)))?
         {
-            return Err(Ok(Canceled));
+            return Err(Ok(Halt::Canceled));
         }
         self.log(
             job,
@@ -173,6 +217,9 @@ impl Inner {
         self.log(job, "provisioner", "info", stage, lines)
             .map_err(Err)?;
         self.pause(4);
+        if self.stop.load(Ordering::SeqCst) {
+            return Err(Ok(Halt::Stopping));
+        }
         Ok(())
     }
 
@@ -187,7 +234,11 @@ impl Inner {
         };
         match result {
             Ok(()) => Ok(()),
-            Err(Ok(Canceled)) => {
+            Err(Ok(Halt::Stopping)) => {
+                log::warn!("provisioner: job {id} abandoned: the server is stopping");
+                Ok(())
+            }
+            Err(Ok(Halt::Canceled)) => {
                 let now = self.clock.now();
                 self.log(
                     id,
@@ -204,7 +255,7 @@ impl Inner {
         }
     }
 
-    fn import(&self, job: &JobRow) -> Result<(), Result<Canceled, ApiError>> {
+    fn import(&self, job: &JobRow) -> Result<(), Result<Halt, ApiError>> {
         let started = self.clock.now();
         let version = self
             .db
@@ -286,7 +337,7 @@ impl Inner {
             .map_err(Err)
     }
 
-    fn build(&self, job: &JobRow) -> Result<(), Result<Canceled, ApiError>> {
+    fn build(&self, job: &JobRow) -> Result<(), Result<Halt, ApiError>> {
         let started = self.clock.now();
         let build = self
             .db

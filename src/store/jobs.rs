@@ -314,3 +314,14 @@ pub fn timings(tx: &Tx, job: Uuid) -> StoreResult<Vec<TimingRow>> {
     )?;
     Ok(rows)
 }
+
+/// Jobs that belong to neither a build nor a template version: there are
+/// none unless a transaction left one behind.
+pub fn count_orphans(tx: &Tx) -> StoreResult<i64> {
+    tx.value(
+        "SELECT count(*) FROM provisioner_jobs j
+         WHERE NOT EXISTS (SELECT 1 FROM workspace_builds b WHERE b.job_id = j.id)
+           AND NOT EXISTS (SELECT 1 FROM template_versions v WHERE v.job_id = j.id)",
+        args![],
+    )
+}

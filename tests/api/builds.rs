@@ -342,8 +342,8 @@ fn cancel_mid_build() {
         403,
         "User is not allowed to cancel workspace builds. Owner role is required.",
     );
-    s.wait_for(&format!("/api/v2/workspacebuilds/{bid}"), &o.token, |b| {
-        b["job"]["status"] == "running"
+    s.watch_until(&id, &o.token, Duration::from_secs(10), |w| {
+        w["latest_build"]["job"]["status"] == "running"
     });
     s.patch(
         &format!("{cancel}?expect_status=pending"),
@@ -594,7 +594,7 @@ fn agents_read_and_driven_externally() {
     )
     .assert_error(401, SIGNED_OUT);
     // A silent external agent becomes disconnected after the inactivity timeout.
-    let quick = Server::start_with(|c| c.agent_inactive_timeout = Duration::from_millis(300));
+    let quick = Server::start_with(|c| c.agent_inactive_timeout = Duration::from_secs(60));
     let qo = quick.setup();
     let qt = quick.template(&qo, "docker");
     let qw = quick.workspace(&qo.token, qt["id"].as_str().unwrap(), "dev");
@@ -611,7 +611,7 @@ fn agents_read_and_driven_externally() {
             None,
         )
         .ok(201);
-    std::thread::sleep(Duration::from_millis(500));
+    quick.advance(Duration::from_secs(61));
     let r = quick.get(&format!("/api/v2/workspaceagents/{qa}"), &qo.token);
     assert_eq!(r.ok(200)["status"], "disconnected");
     assert_eq!(

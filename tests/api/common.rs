@@ -1,11 +1,15 @@
 //! Test harness: a real warren server on a loopback port and a temporary
 //! SQLite file, and a small HTTP client that never treats a status as an error.
 
-use std::time::Duration;
+use std::io::{BufRead, BufReader, Read, Write};
+use std::net::TcpStream;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
 
 use serde_json::{json, Value};
 use tempfile::TempDir;
 use ureq::Agent;
+use warren::clock::ManualClock;
 use warren::{Config, Running};
 
 pub const PASSWORD: &str = "SomeSecurePassword!";
@@ -18,6 +22,8 @@ pub struct Server {
     _dir: TempDir,
     agent: Agent,
     pub config: Config,
+    /// The server's clock: time moves only when a test advances it.
+    pub clock: Arc<ManualClock>,
 }
 
 #[derive(Debug)]
@@ -126,7 +132,9 @@ impl Server {
         let dir = tempfile::tempdir().expect("tempdir");
         let mut config = test_config(&dir);
         f(&mut config);
-        let running = warren::start(config.clone()).expect("server starts");
+        let clock = Arc::new(ManualClock::starting_now());
+        let running =
+            warren::start_with_clock(config.clone(), clock.clone()).expect("server starts");
         let agent: Agent = Agent::config_builder()
             .http_status_as_error(false)
             .timeout_global(Some(Duration::from_secs(30)))
@@ -137,7 +145,33 @@ impl Server {
             _dir: dir,
             agent,
             config,
+            clock,
         }
+    }
+
+    pub fn app(&self) -> &warren::App {
+        &self.running.as_ref().expect("running").app
+    }
+
+    /// Moves the server's clock forward.
+    pub fn advance(&self, by: Duration) {
+        self.clock.advance(by);
+    }
+
+    /// Runs one tick of the lifecycle executor at the clock's time and lets
+    /// the builds it queued run.
+    pub fn tick(&self) -> Vec<warren::lifecycle::Action> {
+        let actions = self.app().lifecycle_tick();
+        self.settle();
+        actions
+    }
+
+    /// Waits until every queued provisioner job has run.
+    pub fn settle(&self) {
+        assert!(
+            self.app().provisioner.wait_idle(Duration::from_secs(20)),
+            "the provisioner did not become idle"
+        );
     }
 
     /// Stops the server and starts a new one on the same database file.
@@ -145,7 +179,10 @@ impl Server {
         if let Some(r) = self.running.take() {
             r.stop();
         }
-        self.running = Some(warren::start(self.config.clone()).expect("server restarts"));
+        self.running = Some(
+            warren::start_with_clock(self.config.clone(), self.clock.clone())
+                .expect("server restarts"),
+        );
     }
 
     pub fn url(&self, path: &str) -> String {
@@ -224,22 +261,18 @@ impl Server {
         }
     }
 
-    /// Polls `path` until `done(body)` holds (the provisioner runs in the
-    /// background), failing after ten seconds.
+    /// Lets queued provisioner jobs run, then reads `path`, which must
+    /// satisfy `done`.
+    #[track_caller]
     pub fn wait_for(&self, path: &str, token: &str, done: impl Fn(&Value) -> bool) -> Value {
-        let start = std::time::Instant::now();
-        loop {
-            let r = self.get(path, token);
-            if r.status == 200 && done(&r.body) {
-                return r.body;
-            }
-            assert!(
-                start.elapsed() < Duration::from_secs(10),
-                "timed out waiting on {path}: {}",
-                r.text
-            );
-            std::thread::sleep(Duration::from_millis(20));
-        }
+        self.settle();
+        let r = self.get(path, token);
+        assert!(
+            r.status == 200 && done(&r.body),
+            "{path} is not in the state awaited once the provisioner is idle: {}",
+            r.text
+        );
+        r.body
     }
 
     /// Uploads a fixture, imports it as a version and waits for the import.
@@ -432,4 +465,123 @@ pub fn assert_time(v: &Value) {
     let s = v.as_str().unwrap_or_else(|| panic!("not a time: {v}"));
     chrono::DateTime::parse_from_rfc3339(s).unwrap_or_else(|e| panic!("{s}: {e}"));
     assert!(s.ends_with('Z'), "{s} is UTC");
+}
+
+/// A minimal SSE client: HTTP/1.1, chunked body, `event:`/`data:` frames.
+pub struct Sse {
+    pub reader: BufReader<TcpStream>,
+    buf: String,
+    pub status: u16,
+    pub headers: String,
+}
+
+impl Sse {
+    pub fn open(s: &Server, path: &str, token: &str) -> Sse {
+        let addr = s.url("").trim_start_matches("http://").to_string();
+        let mut stream = TcpStream::connect(&addr).unwrap();
+        write!(
+            stream,
+            "GET {path} HTTP/1.1\r\nHost: {addr}\r\nCoder-Session-Token: {token}\r\nAccept: text/event-stream\r\n\r\n"
+        )
+        .unwrap();
+        stream
+            .set_read_timeout(Some(Duration::from_secs(5)))
+            .unwrap();
+        let mut reader = BufReader::new(stream);
+        let mut headers = String::new();
+        loop {
+            let mut line = String::new();
+            reader.read_line(&mut line).unwrap();
+            if line == "\r\n" {
+                break;
+            }
+            headers.push_str(&line);
+        }
+        let status = headers.split_whitespace().nth(1).unwrap().parse().unwrap();
+        Sse {
+            reader,
+            buf: String::new(),
+            status,
+            headers,
+        }
+    }
+
+    /// The next `(event, data)`; `None` when the stream ended or timed out.
+    pub fn next(&mut self, timeout: Duration) -> Option<(String, Value)> {
+        let deadline = Instant::now() + timeout;
+        loop {
+            if let Some(end) = self.buf.find("\n\n") {
+                let frame: String = self.buf.drain(..end + 2).collect();
+                let mut event = String::new();
+                let mut data = Value::Null;
+                for line in frame.lines() {
+                    if let Some(e) = line.strip_prefix("event: ") {
+                        event = e.to_string();
+                    } else if let Some(d) = line.strip_prefix("data: ") {
+                        data = serde_json::from_str(d).unwrap();
+                    }
+                }
+                return Some((event, data));
+            }
+            if Instant::now() > deadline {
+                return None;
+            }
+            self.reader
+                .get_mut()
+                .set_read_timeout(Some(deadline - Instant::now() + Duration::from_millis(1)))
+                .unwrap();
+            let mut size = String::new();
+            match self.reader.read_line(&mut size) {
+                Ok(0) | Err(_) => return None,
+                Ok(_) => {}
+            }
+            let n = usize::from_str_radix(size.trim(), 16).ok()?;
+            if n == 0 {
+                return None;
+            }
+            let mut chunk = vec![0; n + 2];
+            self.reader.read_exact(&mut chunk).ok()?;
+            self.buf.push_str(&String::from_utf8_lossy(&chunk[..n]));
+        }
+    }
+
+    /// The next event that is not a ping.
+    pub fn next_data(&mut self, timeout: Duration) -> Option<(String, Value)> {
+        let deadline = Instant::now() + timeout;
+        while Instant::now() < deadline {
+            match self.next(deadline - Instant::now()) {
+                Some((e, _)) if e == "ping" => continue,
+                other => return other,
+            }
+        }
+        None
+    }
+}
+
+impl Server {
+    /// Watches a workspace until its state satisfies `done` (pushed by the
+    /// server, no polling); fails after `timeout`.
+    #[track_caller]
+    pub fn watch_until(
+        &self,
+        workspace: &str,
+        token: &str,
+        timeout: Duration,
+        done: impl Fn(&Value) -> bool,
+    ) -> Value {
+        let mut sse = Sse::open(
+            self,
+            &format!("/api/v2/workspaces/{workspace}/watch"),
+            token,
+        );
+        let deadline = Instant::now() + timeout;
+        loop {
+            let left = deadline.saturating_duration_since(Instant::now());
+            match sse.next_data(left) {
+                Some((e, v)) if e == "data" && done(&v) => return v,
+                Some(_) => continue,
+                None => panic!("workspace {workspace} never reached the awaited state"),
+            }
+        }
+    }
 }

@@ -1,6 +1,6 @@
-//! The lifecycle executor: autostop, autostart, dormancy and autodelete.
-//! Times are moved into the past directly in the database file, the way the
-//! clock would have moved them.
+//! The lifecycle executor: autostop, autostart, failed-build cleanup,
+//! dormancy and autodelete. Time moves by the server's clock; each tick runs
+//! when the test asks for it.
 
 use std::time::Duration;
 
@@ -8,57 +8,57 @@ use serde_json::{json, Value};
 
 use crate::common::*;
 
-fn sql(s: &Server, statement: &str, params: &[&dyn rusqlite::ToSql]) {
-    let c = rusqlite::Connection::open(&s.config.db).unwrap();
-    c.busy_timeout(Duration::from_secs(5)).unwrap();
-    c.execute(statement, params).unwrap();
-}
+const MINUTE: Duration = Duration::from_secs(60);
 
-fn minutes_ago(n: i64) -> i64 {
-    chrono::Utc::now().timestamp_micros() - n * 60_000_000
-}
-
-fn latest(s: &Server, token: &str, id: &str, check: impl Fn(&Value) -> bool) -> Value {
-    s.wait_for(
+/// The workspace (deleted ones included) once queued builds have run.
+fn workspace(s: &Server, token: &str, id: &str) -> Value {
+    s.settle();
+    s.get(
         &format!("/api/v2/workspaces/{id}?include_deleted=true"),
         token,
-        |w| check(&w["latest_build"]) && w["latest_build"]["job"]["status"] == "succeeded",
     )
+    .ok(200)
+    .clone()
 }
 
 #[test]
 fn autostop_autostart_dormancy_autodelete() {
-    let s = Server::start_with(|c| c.autobuild_poll_interval = Duration::from_millis(100));
+    let s = Server::start();
     let o = s.setup();
     let t = s.template(&o, "docker");
     let tid = t["id"].as_str().unwrap().to_string();
     let r = s.post(
         "/api/v2/users/me/workspaces",
         &o.token,
-        json!({"template_id": tid, "name": "dev", "ttl_ms": 3_600_000, "autostart_schedule": "* * * * *"}),
+        json!({"template_id": tid, "name": "dev", "ttl_ms": 3_600_000, "autostart_schedule": "CRON_TZ=UTC 0 9 * * *"}),
     );
     let id = r.ok(201)["id"].as_str().unwrap().to_string();
-    let w = s.wait_build(&o.token, &id);
-    let build = w["latest_build"]["id"].as_str().unwrap().to_string();
-    // Autostop: the deadline has passed.
-    sql(
-        &s,
-        "UPDATE workspace_builds SET deadline = ?1 WHERE id = ?2",
-        &[&minutes_ago(1), &build],
-    );
-    let w = latest(&s, &o.token, &id, |b| b["transition"] == "stop");
+    s.wait_build(&o.token, &id);
+    // Nothing is due yet.
+    assert!(s.tick().is_empty());
+    // Autostop: an hour later the deadline has passed.
+    s.advance(61 * MINUTE);
+    let actions = s.tick();
+    assert_eq!(actions.len(), 1, "{actions:?}");
+    assert_eq!(actions[0].what, "autostop");
+    let w = workspace(&s, &o.token, &id);
+    assert_eq!(w["latest_build"]["transition"], "stop");
     assert_eq!(w["latest_build"]["reason"], "autostop");
     assert_eq!(w["latest_build"]["status"], "stopped");
-    // Autostart: the schedule fired since the stop.
-    let stop = w["latest_build"]["id"].as_str().unwrap().to_string();
-    sql(
-        &s,
-        "UPDATE workspace_builds SET created_at = ?1 WHERE id = ?2",
-        &[&minutes_ago(2), &stop],
-    );
-    let w = latest(&s, &o.token, &id, |b| {
-        b["transition"] == "start" && b["build_number"] == 3
-    });
+    // Autostart: the schedule fires at the next 09:00 UTC, not before.
+    let next_start = chrono::DateTime::parse_from_rfc3339(w["next_start_at"].as_str().unwrap())
+        .unwrap()
+        .timestamp_micros();
+    let now = s.clock.now_peek();
+    s.advance(Duration::from_micros(
+        (next_start - now - 60_000_000) as u64,
+    ));
+    assert!(s.tick().is_empty(), "a minute early");
+    s.advance(2 * MINUTE);
+    assert_eq!(s.tick()[0].what, "autostart");
+    let w = workspace(&s, &o.token, &id);
+    assert_eq!(w["latest_build"]["transition"], "start");
+    assert_eq!(w["latest_build"]["build_number"], 3);
     assert_eq!(w["latest_build"]["reason"], "autostart");
     assert_eq!(w["latest_build"]["status"], "running");
     assert_eq!(w["latest_build"]["initiator_id"], o.id.as_str());
@@ -74,22 +74,19 @@ fn autostop_autostart_dormancy_autodelete() {
         json!({"time_til_dormant_ms": 600_000, "time_til_dormant_autodelete_ms": 600_000}),
     )
     .ok(200);
-    sql(
-        &s,
-        "UPDATE workspaces SET last_used_at = ?1 WHERE id = ?2",
-        &[&minutes_ago(30), &id],
-    );
-    let w = latest(&s, &o.token, &id, |b| b["reason"] == "dormancy");
+    s.advance(11 * MINUTE);
+    let whats: Vec<&str> = s.tick().iter().map(|a| a.what).collect();
+    assert_eq!(whats, ["dormant", "dormancy"]);
+    let w = workspace(&s, &o.token, &id);
     assert_eq!(w["latest_build"]["transition"], "stop");
+    assert_eq!(w["latest_build"]["reason"], "dormancy");
     assert_time(&w["dormant_at"]);
     assert_time(&w["deleting_at"]);
     // Autodelete once the deletion date has passed.
-    sql(
-        &s,
-        "UPDATE workspaces SET deleting_at = ?1 WHERE id = ?2",
-        &[&minutes_ago(1), &id],
-    );
-    let w = latest(&s, &o.token, &id, |b| b["transition"] == "delete");
+    s.advance(11 * MINUTE);
+    assert_eq!(s.tick()[0].what, "autodelete");
+    let w = workspace(&s, &o.token, &id);
+    assert_eq!(w["latest_build"]["transition"], "delete");
     assert_eq!(w["latest_build"]["reason"], "autodelete");
     assert_eq!(w["latest_build"]["status"], "deleted");
     s.get(&format!("/api/v2/workspaces/{id}"), &o.token).assert_error(
@@ -100,7 +97,7 @@ fn autostop_autostart_dormancy_autodelete() {
 
 #[test]
 fn suspended_owners_are_stopped_and_failed_builds_cleaned_up() {
-    let s = Server::start_with(|c| c.autobuild_poll_interval = Duration::from_millis(100));
+    let mut s = Server::start();
     let o = s.setup();
     let a = s.user(&o, "alice", &[]);
     let t = s.template(&o, "docker");
@@ -113,9 +110,14 @@ fn suspended_owners_are_stopped_and_failed_builds_cleaned_up() {
         json!({}),
     )
     .ok(200);
-    let w = latest(&s, &o.token, &id, |b| b["transition"] == "stop");
+    assert_eq!(s.tick()[0].what, "autostop");
+    let w = workspace(&s, &o.token, &id);
+    assert_eq!(w["latest_build"]["transition"], "stop");
     assert_eq!(w["latest_build"]["reason"], "autostop");
-    // A failed build is stopped once the template's failure TTL has passed.
+    // A build the server was running when it stopped has failed: builds
+    // now take long enough to be caught running.
+    s.config.provisioner_delay = Duration::from_secs(30);
+    s.restart();
     s.put(
         &format!("/api/v2/users/{}/status/activate", a.id),
         &o.token,
@@ -128,19 +130,26 @@ fn suspended_owners_are_stopped_and_failed_builds_cleaned_up() {
         json!({"failure_ttl_ms": 60_000}),
     )
     .ok(200);
-    let r = s.post(
+    s.post(
         &format!("/api/v2/workspaces/{id}/builds"),
         &o.token,
         json!({"transition": "start"}),
-    );
-    let job = r.ok(201)["job"]["id"].as_str().unwrap().to_string();
-    latest(&s, &o.token, &id, |b| b["build_number"] == 3);
-    sql(
-        &s,
-        "UPDATE provisioner_jobs SET error = 'boom', completed_at = ?1 WHERE id = ?2",
-        &[&minutes_ago(5), &job],
-    );
-    let w = latest(&s, &o.token, &id, |b| b["build_number"] == 4);
+    )
+    .ok(201);
+    s.watch_until(&id, &o.token, Duration::from_secs(10), |w| {
+        w["latest_build"]["job"]["status"] == "running"
+    });
+    s.config.provisioner_delay = Duration::ZERO;
+    s.restart();
+    let w = workspace(&s, &o.token, &id);
+    assert_eq!(w["latest_build"]["build_number"], 3);
+    assert_eq!(w["latest_build"]["status"], "failed");
+    // It is stopped once the template's failure TTL has passed.
+    assert!(s.tick().is_empty(), "the failure is fresh");
+    s.advance(2 * MINUTE);
+    assert_eq!(s.tick()[0].what, "autostop");
+    let w = workspace(&s, &o.token, &id);
+    assert_eq!(w["latest_build"]["build_number"], 4);
     assert_eq!(w["latest_build"]["transition"], "stop");
     assert_eq!(w["latest_build"]["reason"], "autostop");
 }

@@ -474,7 +474,7 @@ fn rows() -> Vec<Row> {
         row("GET", "/healthz", |_, _| Call::get("/healthz".into())),
         row("GET", "/", |_, _| Call::get("/".into())),
         row("GET", "/static/{path:.*}", |_, _| {
-            Call::get("/static/admin.js".into())
+            Call::get("/static/app.js".into())
         }),
         row("GET", "/api/v2/buildinfo", |_, _| {
             Call::get("/api/v2/buildinfo".into())
