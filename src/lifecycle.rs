@@ -272,7 +272,7 @@ mod tests {
         let orphans = running
             .app
             .db
-            .read_blocking(|tx| crate::store::jobs::count_orphans(tx))
+            .read_blocking(crate::store::jobs::count_orphans)
             .unwrap();
         assert_eq!(orphans, 0, "a job without its build was left behind");
         // The failed workspace is simply due again at the next tick.
