@@ -9,7 +9,7 @@ use serde_json::{json, Value};
 use uuid::Uuid;
 
 use crate::authz::{Action, Object, Subject};
-use crate::builds::{self, BuildContext, CreateBuildRequest, NameValue};
+use crate::builds::{self, BuildContext, CreateBuildRequest, LegacyParameterValue, NameValue};
 use crate::error::{ApiError, ApiResult, Validator};
 use crate::names;
 use crate::schedule;
@@ -47,8 +47,9 @@ pub struct CreateWorkspaceRequest {
     pub autostart_schedule: Option<String>,
     pub ttl_ms: Option<i64>,
     pub rich_parameter_values: Vec<NameValue>,
-    /// Older clients' name for the same values.
-    pub parameter_values: Vec<NameValue>,
+    /// Older clients' list; a name also in `rich_parameter_values` takes
+    /// the rich value.
+    pub parameter_values: Vec<LegacyParameterValue>,
     pub automatic_updates: String,
     pub template_version_preset_id: Option<Uuid>,
 }
