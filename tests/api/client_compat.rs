@@ -2,6 +2,9 @@
 //! client, Coder's published schemas, a third-party Python client, and the
 //! seed pages' older request forms, each driven over HTTP.
 
+use std::net::TcpStream;
+use std::time::{Duration, Instant};
+
 use serde_json::{json, Value};
 
 use crate::common::*;
@@ -84,5 +87,94 @@ fn seed_old_create_form_is_accepted_on_both_routes() {
         };
         assert_eq!(value("image"), Some(json!("debian")), "{}", params.text);
         assert_eq!(value("cpu"), Some(json!("4")), "{}", params.text);
+    }
+}
+
+// ------------------------------------------- 2. WebSocket close handshake
+
+type Ws = tungstenite::WebSocket<tungstenite::stream::MaybeTlsStream<TcpStream>>;
+
+fn ws_open(s: &Server, path: &str, token: &str) -> Ws {
+    let url = format!("ws://{}{path}", s.url("").trim_start_matches("http://"));
+    let mut req =
+        tungstenite::client::IntoClientRequest::into_client_request(url.as_str()).unwrap();
+    req.headers_mut()
+        .insert("Coder-Session-Token", token.parse().unwrap());
+    tungstenite::connect(req).unwrap().0
+}
+
+fn set_read_timeout(ws: &Ws, t: Duration) {
+    if let tungstenite::stream::MaybeTlsStream::Plain(s) = ws.get_ref() {
+        s.set_read_timeout(Some(t)).unwrap();
+    }
+}
+
+/// Sends Close(1000); the server's Close, echoing the code, must arrive
+/// within 100 ms (RFC 6455 §5.5.1). Messages already in flight are skipped.
+#[track_caller]
+fn assert_close_answered(mut ws: Ws, what: &str) {
+    ws.close(Some(tungstenite::protocol::CloseFrame {
+        code: tungstenite::protocol::frame::coding::CloseCode::Normal,
+        reason: "".into(),
+    }))
+    .unwrap();
+    let deadline = Instant::now() + Duration::from_millis(100);
+    loop {
+        let left = deadline.saturating_duration_since(Instant::now());
+        assert!(!left.is_zero(), "{what}: no Close within 100 ms");
+        set_read_timeout(&ws, left);
+        match ws.read() {
+            Ok(tungstenite::Message::Close(frame)) => {
+                assert_eq!(frame.map(|f| u16::from(f.code)), Some(1000), "{what}");
+                return;
+            }
+            Ok(_) => continue,
+            Err(e) => panic!("{what}: no Close frame within 100 ms: {e}"),
+        }
+    }
+}
+
+#[test]
+fn websocket_close_is_answered_on_watch_and_log_streams() {
+    let s = Server::start_with(|c| c.provisioner_delay = Duration::from_secs(2));
+    let o = s.setup();
+    // The workspace's build and a second import stay running while their
+    // logs are followed.
+    let t = s.template(&o, "docker");
+    let r = s.post(
+        "/api/v2/users/me/workspaces",
+        &o.token,
+        json!({"template_id": t["id"], "name": "w"}),
+    );
+    let w = r.ok(201).clone();
+    let id = w["id"].as_str().unwrap();
+    let bid = w["latest_build"]["id"].as_str().unwrap();
+    // A version whose import is still running.
+    let file = s.upload(&o.token, "application/x-tar", &fixture_tar("docker"));
+    let v = s.post(
+        &format!("/api/v2/organizations/{}/templateversions", o.org),
+        &o.token,
+        json!({"storage_method": "file", "provisioner": "terraform", "file_id": file.body["hash"]}),
+    );
+    let vid = v.ok(201)["id"].as_str().unwrap().to_string();
+    for (path, what) in [
+        (format!("/api/v2/workspaces/{id}/watch-ws"), "watch-ws"),
+        ("/api/v2/workspaces/watch-ws".to_string(), "list watch-ws"),
+        (
+            format!("/api/v2/workspacebuilds/{bid}/logs?follow&after=0"),
+            "build logs follow",
+        ),
+        (
+            format!("/api/v2/templateversions/{vid}/logs?follow&after=0"),
+            "version logs follow",
+        ),
+    ] {
+        let mut ws = ws_open(&s, &path, &o.token);
+        if what.contains("watch") {
+            // The stream is live: its first message has arrived.
+            set_read_timeout(&ws, Duration::from_secs(5));
+            assert!(matches!(ws.read(), Ok(tungstenite::Message::Text(_))));
+        }
+        assert_close_answered(ws, what);
     }
 }
