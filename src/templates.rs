@@ -693,6 +693,7 @@ pub struct UpdateTemplateMeta {
     pub max_port_share_level: Option<String>,
     pub use_classic_parameter_flow: Option<bool>,
     pub cors_behavior: Option<String>,
+    pub use_terraform_workspace_cache: Option<bool>,
 }
 
 /// Applies a PATCH; absent fields are unchanged. Returns `None` when
@@ -738,6 +739,10 @@ pub fn update(
         (
             req.use_classic_parameter_flow,
             &mut next.use_classic_parameter_flow,
+        ),
+        (
+            req.use_terraform_workspace_cache,
+            &mut next.use_terraform_workspace_cache,
         ),
     ] {
         if let Some(b) = src {
@@ -874,12 +879,14 @@ fn settings_differ(a: &TemplateRow, b: &TemplateRow) -> bool {
         a.allow_user_cancel_workspace_jobs,
         a.require_active_version,
         a.use_classic_parameter_flow,
+        a.use_terraform_workspace_cache,
     ] != [
         b.allow_user_autostart,
         b.allow_user_autostop,
         b.allow_user_cancel_workspace_jobs,
         b.require_active_version,
         b.use_classic_parameter_flow,
+        b.use_terraform_workspace_cache,
     ]
 }
 
@@ -1015,6 +1022,7 @@ fn render_with(
         "max_port_share_level": t.max_port_share_level,
         "use_classic_parameter_flow": t.use_classic_parameter_flow,
         "cors_behavior": t.cors_behavior,
+        "use_terraform_workspace_cache": t.use_terraform_workspace_cache,
         "deleted": t.deleted,
         "disable_module_cache": false,
     }))

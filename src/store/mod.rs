@@ -31,13 +31,16 @@ use crate::error::ApiError;
 /// `PRAGMA application_id` of a warren database ("WARN").
 pub const APPLICATION_ID: i64 = 0x5741_524E;
 /// The schema version this binary writes; `PRAGMA user_version`.
-pub const SCHEMA_VERSION: i64 = 1;
+pub const SCHEMA_VERSION: i64 = 2;
 
 const SCHEMA: &str = include_str!("../../schema.sql");
 
 /// Forward-only migrations: entry `i` takes a database from version `i + 1`
 /// to `i + 2`. Version 1 is `schema.sql` itself.
-const MIGRATIONS: &[&str] = &[];
+const MIGRATIONS: &[&str] = &[
+    // 2: Coder v2.29's template setting `use_terraform_workspace_cache`.
+    "ALTER TABLE templates ADD COLUMN use_terraform_workspace_cache INTEGER NOT NULL DEFAULT 0;",
+];
 
 #[derive(Debug, thiserror::Error)]
 pub enum OpenError {

@@ -40,6 +40,7 @@ pub struct TemplateRow {
     pub created_at: Micros,
     pub updated_at: Micros,
     pub deleted: bool,
+    pub use_terraform_workspace_cache: bool,
     // Joined for rendering.
     pub organization_name: String,
     pub organization_display_name: String,
@@ -56,7 +57,7 @@ const SELECT: &str = "SELECT t.id, t.organization_id, t.name, t.display_name, t.
         t.failure_ttl_ms, t.time_til_dormant_ms, t.time_til_dormant_autodelete_ms,
         t.require_active_version, t.deprecation_message, t.max_port_share_level,
         t.use_classic_parameter_flow, t.cors_behavior, t.created_at, t.updated_at, t.deleted,
-        o.name, o.display_name, o.icon, u.username,
+        t.use_terraform_workspace_cache, o.name, o.display_name, o.icon, u.username,
         (SELECT json_group_array(json_array(a.user_id, a.role)) FROM template_user_acl a WHERE a.template_id = t.id),
         (SELECT json_group_array(json_array(a.group_id, a.role)) FROM template_group_acl a WHERE a.template_id = t.id)
     FROM templates t JOIN organizations o ON o.id = t.organization_id JOIN users u ON u.id = t.created_by";
@@ -104,12 +105,13 @@ fn from_row(r: &Row) -> rusqlite::Result<TemplateRow> {
         created_at: r.get(25)?,
         updated_at: r.get(26)?,
         deleted: r.get(27)?,
-        organization_name: r.get(28)?,
-        organization_display_name: r.get(29)?,
-        organization_icon: r.get(30)?,
-        created_by_name: r.get(31)?,
-        user_acl: acl(r.get(32)?),
-        group_acl: acl(r.get(33)?),
+        use_terraform_workspace_cache: r.get(28)?,
+        organization_name: r.get(29)?,
+        organization_display_name: r.get(30)?,
+        organization_icon: r.get(31)?,
+        created_by_name: r.get(32)?,
+        user_acl: acl(r.get(33)?),
+        group_acl: acl(r.get(34)?),
     })
 }
 
@@ -144,7 +146,7 @@ pub fn update(conn: &Connection, t: &TemplateRow) -> ApiResult<()> {
             allow_user_cancel_workspace_jobs = ?14, failure_ttl_ms = ?15, time_til_dormant_ms = ?16,
             time_til_dormant_autodelete_ms = ?17, require_active_version = ?18,
             deprecation_message = ?19, max_port_share_level = ?20, use_classic_parameter_flow = ?21,
-            cors_behavior = ?22, updated_at = ?23
+            cors_behavior = ?22, updated_at = ?23, use_terraform_workspace_cache = ?24
          WHERE id = ?1",
         params![
             t.id.to_string(),
@@ -169,7 +171,8 @@ pub fn update(conn: &Connection, t: &TemplateRow) -> ApiResult<()> {
             t.max_port_share_level,
             t.use_classic_parameter_flow,
             t.cors_behavior,
-            t.updated_at
+            t.updated_at,
+            t.use_terraform_workspace_cache
         ],
     )?;
     super::changed_where(

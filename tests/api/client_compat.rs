@@ -178,3 +178,129 @@ fn websocket_close_is_answered_on_watch_and_log_streams() {
         assert_close_answered(ws, what);
     }
 }
+
+// ----------------------------------------------- 3. every Template field
+
+/// `codersdk.Template` of Coder v2.29.
+const TEMPLATE_FIELDS: &[&str] = &[
+    "id",
+    "created_at",
+    "updated_at",
+    "organization_id",
+    "organization_name",
+    "organization_display_name",
+    "organization_icon",
+    "name",
+    "display_name",
+    "provisioner",
+    "active_version_id",
+    "active_user_count",
+    "build_time_stats",
+    "description",
+    "deprecated",
+    "deprecation_message",
+    "icon",
+    "default_ttl_ms",
+    "activity_bump_ms",
+    "autostop_requirement",
+    "autostart_requirement",
+    "created_by_id",
+    "created_by_name",
+    "allow_user_autostart",
+    "allow_user_autostop",
+    "allow_user_cancel_workspace_jobs",
+    "failure_ttl_ms",
+    "time_til_dormant_ms",
+    "time_til_dormant_autodelete_ms",
+    "require_active_version",
+    "max_port_share_level",
+    "use_classic_parameter_flow",
+    "cors_behavior",
+    "use_terraform_workspace_cache",
+];
+
+#[test]
+fn templates_carry_use_terraform_workspace_cache() {
+    let s = Server::start();
+    let o = s.setup();
+    let a = s.user(&o, "alice", &[]);
+    let t = s.template(&o, "docker");
+    for f in TEMPLATE_FIELDS {
+        assert!(t.get(*f).is_some(), "template lacks {f}: {t}");
+    }
+    assert_eq!(t["use_terraform_workspace_cache"], false);
+    let tid = t["id"].as_str().unwrap();
+    let path = format!("/api/v2/templates/{tid}");
+    let r = s.patch(
+        &path,
+        &o.token,
+        json!({"use_terraform_workspace_cache": true}),
+    );
+    assert_eq!(r.ok(200)["use_terraform_workspace_cache"], true);
+    assert_eq!(
+        s.get(&path, &o.token).ok(200)["use_terraform_workspace_cache"],
+        true
+    );
+    assert_eq!(
+        s.get("/api/v2/templates", &o.token).ok(200)[0]["use_terraform_workspace_cache"],
+        true
+    );
+    // Unchanged: 304, as for every other setting.
+    assert_eq!(
+        s.patch(
+            &path,
+            &o.token,
+            json!({"use_terraform_workspace_cache": true})
+        )
+        .status,
+        304
+    );
+    s.patch(
+        &path,
+        &o.token,
+        json!({"use_terraform_workspace_cache": "yes"}),
+    )
+    .assert_error(400, "Request body must be valid JSON.");
+    s.patch(
+        &path,
+        &a.token,
+        json!({"use_terraform_workspace_cache": false}),
+    )
+    .assert_error(403, "Forbidden.");
+    s.anon(
+        "PATCH",
+        &path,
+        Some(json!({"use_terraform_workspace_cache": false})),
+    )
+    .assert_error(401, SIGNED_OUT);
+}
+
+/// A version-1 database (before the column existed) migrates forward and
+/// keeps its templates.
+#[test]
+fn version_one_databases_gain_the_template_setting() {
+    let mut s = Server::start();
+    let o = s.setup();
+    let t = s.template(&o, "docker");
+    s.running.take().unwrap().stop();
+    {
+        let c = rusqlite::Connection::open(&s.config.db).unwrap();
+        c.execute_batch(
+            "ALTER TABLE templates DROP COLUMN use_terraform_workspace_cache;
+             PRAGMA user_version = 1;",
+        )
+        .unwrap();
+    }
+    s.restart();
+    let path = format!("/api/v2/templates/{}", t["id"].as_str().unwrap());
+    assert_eq!(
+        s.get(&path, &o.token).ok(200)["use_terraform_workspace_cache"],
+        false
+    );
+    s.patch(
+        &path,
+        &o.token,
+        json!({"use_terraform_workspace_cache": true}),
+    )
+    .ok(200);
+}
