@@ -373,15 +373,18 @@ fn plaintext(md: &str) -> String {
     out
 }
 
+/// Coder's `codersdk.Preset` has no JSON tags, so its server sends the Go
+/// field names (and the dashboard reads them); the generated docs' lowercase
+/// keys are not what goes over the wire.
 pub fn render_preset(id: Uuid, p: &Preset) -> Value {
     json!({
-        "id": id,
-        "name": p.name,
-        "parameters": p.parameters.iter().map(|(k, v)| json!({"name": k, "value": v})).collect::<Vec<_>>(),
-        "default": p.default,
-        "description": p.description,
-        "icon": p.icon,
-        "desired_prebuild_instances": p.prebuild_instances,
+        "ID": id,
+        "Name": p.name,
+        "Parameters": p.parameters.iter().map(|(k, v)| json!({"Name": k, "Value": v})).collect::<Vec<_>>(),
+        "Default": p.default,
+        "DesiredPrebuildInstances": p.prebuild_instances,
+        "Description": p.description,
+        "Icon": p.icon,
     })
 }
 

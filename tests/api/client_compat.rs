@@ -304,3 +304,52 @@ fn version_one_databases_gain_the_template_setting() {
     )
     .ok(200);
 }
+
+// ------------------------------------------------------- 4. preset keys
+
+#[test]
+fn presets_use_the_keys_coders_server_sends() {
+    let s = Server::start();
+    let o = s.setup();
+    let t = s.template(&o, "docker");
+    let vid = t["active_version_id"].as_str().unwrap();
+    let r = s.get(&format!("/api/v2/templateversions/{vid}/presets"), &o.token);
+    let presets = r.ok(200).as_array().unwrap();
+    assert_eq!(presets.len(), 1, "{}", r.text);
+    let p = &presets[0];
+    assert_keys(
+        p,
+        &[
+            "ID",
+            "Name",
+            "Parameters",
+            "Default",
+            "DesiredPrebuildInstances",
+            "Description",
+            "Icon",
+        ],
+    );
+    assert_eq!(p["Name"], "Big machine");
+    assert_eq!(p["Description"], "Eight cores on Debian");
+    assert_eq!(p["Default"], false);
+    assert_eq!(p["DesiredPrebuildInstances"], Value::Null);
+    assert!(p["ID"].as_str().is_some_and(|id| id.len() == 36));
+    let params = p["Parameters"].as_array().unwrap();
+    assert_eq!(params.len(), 3);
+    for param in params {
+        assert_keys(param, &["Name", "Value"]);
+    }
+    assert!(params
+        .iter()
+        .any(|x| x["Name"] == "image" && x["Value"] == "debian"));
+    // The preset's ID is what builds take.
+    let w = s.post(
+        "/api/v2/users/me/workspaces",
+        &o.token,
+        json!({"template_id": t["id"], "name": "p", "template_version_preset_id": p["ID"]}),
+    );
+    assert_eq!(
+        w.ok(201)["latest_build"]["template_version_preset_id"],
+        p["ID"]
+    );
+}
