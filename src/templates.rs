@@ -19,6 +19,7 @@ use crate::store::jobs::{self as job_store, JobRow, NewJob};
 use crate::store::organizations::OrganizationRow;
 use crate::store::template_versions::{self as versions, VersionRow};
 use crate::store::templates::{self as store, TemplateRow};
+use crate::workspace_query;
 
 pub const WEEKDAYS: [&str; 7] = [
     "monday",
@@ -1031,38 +1032,66 @@ fn render_with(
     }))
 }
 
-/// Parses the `q` of `GET /templates`.
+/// Parses the `q` of `GET /templates` as Coder's `searchquery.Templates`
+/// does: the query is lowercased and lexed like the workspace language;
+/// words without a key search the display name; keys are read in Coder's
+/// order with its messages, unknown keys reported last.
 pub fn parse_filter(
     conn: &Connection,
     subject: &Subject,
     q: &str,
 ) -> ApiResult<store::TemplateFilter> {
-    let mut f = store::TemplateFilter::default();
-    let mut bad = Vec::new();
-    for term in crate::api::users::split_terms(q) {
-        match term.split_once(':') {
-            None => f.fuzzy_name = Some(term),
-            Some(("organization", v)) => {
-                f.organization = Some(crate::organizations::resolve(conn, subject, v)?.id)
-            }
-            Some(("exact_name", v)) => f.exact_name = Some(v.to_string()),
-            Some(("name", v)) => f.fuzzy_name = Some(v.to_string()),
-            Some(("deprecated", v)) => match v {
-                "true" => f.deprecated = Some(true),
-                "false" => f.deprecated = Some(false),
-                _ => bad.push(Validation {
-                    field: "deprecated".into(),
-                    detail: format!("Query param \"deprecated\" must be a valid boolean: {v:?}"),
-                }),
-            },
-            Some((k, _)) => bad.push(Validation {
-                field: k.to_string(),
-                detail: format!("Query param {k:?} is not a valid query param"),
-            }),
-        }
+    let invalid = |v: Vec<Validation>| {
+        ApiError::bad_request("Invalid template search query.").with_validations(v)
+    };
+    let terms = workspace_query::search_terms_with(
+        &workspace_query::go_to_lower(q),
+        &mut |element, terms| {
+            terms.add("display_name", element.to_string());
+            Ok(())
+        },
+    )
+    .map_err(|v| invalid(vec![v]))?;
+    let mut organization = None;
+    let mut lookup = |_: workspace_query::Lookup, v: &str| {
+        // Coder takes a UUID as given and looks a name up.
+        let found = match workspace_query::parse_go_uuid(v) {
+            Ok(id) => Some(id),
+            Err(_) => crate::organizations::resolve(conn, subject, v)
+                .ok()
+                .map(|o| o.id),
+        };
+        organization = found;
+        found
+            .map(|_| ())
+            .ok_or_else(|| workspace_query::organization_not_found(v))
+    };
+    let mut p = workspace_query::Parser::new(&terms);
+    let deleted = p.boolean("deleted").unwrap_or(false);
+    p.looked_up(workspace_query::Lookup::Organization, &mut lookup);
+    let mut f = store::TemplateFilter {
+        deleted,
+        exact_name: p.single("exact_name"),
+        exact_display_name: p.single("exact_display_name"),
+        fuzzy_name: p.single("name"),
+        fuzzy_display_name: p.single("display_name"),
+        ids: p.custom_list("ids", |v| workspace_query::parse_go_uuid(v.trim())),
+        deprecated: p.boolean("deprecated"),
+        has_ai_task: p.boolean("has-ai-task"),
+        author_id: p.uuid("author_id"),
+        author_username: p.single("author"),
+        has_external_agent: p.boolean("has_external_agent"),
+        ..Default::default()
+    };
+    p.error_excess_params();
+    let errors = p.into_errors();
+    if !errors.is_empty() {
+        return Err(invalid(errors));
     }
-    if !bad.is_empty() {
-        return Err(ApiError::bad_request("Invalid template search query.").with_validations(bad));
+    f.organization = organization;
+    if f.author_username.as_deref() == Some("me") {
+        f.author_id = Some(subject.user_id);
+        f.author_username = None;
     }
     Ok(f)
 }

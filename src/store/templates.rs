@@ -210,50 +210,96 @@ pub fn get_by_name(conn: &Connection, org: Uuid, name: &str) -> ApiResult<Option
     optional(conn.query_row(&sql, [org.to_string(), name.to_string()], from_row))
 }
 
+/// The filters of `GET /templates` (Coder's `GetTemplatesWithFilter`);
+/// `None` or empty means "do not filter on this".
 #[derive(Debug, Default)]
 pub struct TemplateFilter {
+    /// Deleted templates instead of live ones.
+    pub deleted: bool,
     pub organization: Option<Uuid>,
     pub exact_name: Option<String>,
+    pub exact_display_name: Option<String>,
+    /// Substring of the name.
     pub fuzzy_name: Option<String>,
+    /// Substring of the display name, or of the name (spaces dropped) when
+    /// the template has no display name.
+    pub fuzzy_display_name: Option<String>,
+    pub ids: Vec<Uuid>,
     pub deprecated: Option<bool>,
-    pub ids: Option<Vec<Uuid>>,
+    /// Of the active version.
+    pub has_ai_task: Option<bool>,
+    /// Of the active version.
+    pub has_external_agent: Option<bool>,
+    pub author_id: Option<Uuid>,
+    pub author_username: Option<String>,
 }
 
 pub fn list(conn: &Connection, f: &TemplateFilter) -> ApiResult<Vec<TemplateRow>> {
-    let mut clauses = vec!["t.deleted = 0".to_string()];
-    let mut args: Vec<Value> = Vec::new();
+    let mut clauses = vec!["t.deleted = ?".to_string()];
+    let mut args: Vec<Value> = vec![Value::Integer(f.deleted.into())];
+    let mut clause = |sql: &str, values: &[&str]| {
+        clauses.push(sql.to_string());
+        args.extend(values.iter().map(|v| Value::Text(v.to_string())));
+    };
     if let Some(o) = f.organization {
-        clauses.push("t.organization_id = ?".into());
-        args.push(Value::Text(o.to_string()));
+        clause("t.organization_id = ?", &[&o.to_string()]);
     }
     if let Some(n) = &f.exact_name {
-        clauses.push("lower(t.name) = lower(?)".into());
-        args.push(Value::Text(n.clone()));
+        clause("lower(t.name) = lower(?)", &[n]);
+    }
+    if let Some(n) = &f.exact_display_name {
+        clause("lower(t.display_name) = lower(?)", &[n]);
     }
     if let Some(n) = &f.fuzzy_name {
-        clauses.push(
-            "(instr(lower(t.name), lower(?)) > 0 OR instr(lower(t.display_name), lower(?)) > 0)"
-                .into(),
+        clause("instr(lower(t.name), lower(?)) > 0", &[n]);
+    }
+    if let Some(n) = &f.fuzzy_display_name {
+        clause(
+            "CASE WHEN t.display_name <> '' THEN instr(lower(t.display_name), lower(?)) > 0
+                  ELSE instr(lower(t.name), replace(lower(?), ' ', '')) > 0 END",
+            &[n, n],
         );
-        args.push(Value::Text(n.clone()));
-        args.push(Value::Text(n.clone()));
     }
     if let Some(d) = f.deprecated {
-        clauses.push(
+        clause(
             if d {
                 "t.deprecation_message <> ''"
             } else {
                 "t.deprecation_message = ''"
-            }
-            .into(),
+            },
+            &[],
         );
     }
-    if let Some(ids) = &f.ids {
-        if ids.is_empty() {
-            return Ok(Vec::new());
+    for (flag, column) in [
+        (f.has_ai_task, "has_ai_task"),
+        (f.has_external_agent, "has_external_agent"),
+    ] {
+        if let Some(b) = flag {
+            clause(
+                &format!(
+                    "(SELECT v.{column} FROM template_versions v WHERE v.id = t.active_version_id) = {}",
+                    i32::from(b)
+                ),
+                &[],
+            );
         }
-        clauses.push(format!("t.id IN ({})", super::placeholders(ids.len())));
-        args.extend(ids.iter().map(|i| Value::Text(i.to_string())));
+    }
+    if let Some(a) = f.author_id {
+        clause("t.created_by = ?", &[&a.to_string()]);
+    }
+    if let Some(a) = &f.author_username {
+        clause(
+            "t.created_by = (SELECT id FROM users WHERE lower(username) = lower(?) AND deleted = 0)",
+            &[a],
+        );
+    }
+    if !f.ids.is_empty() {
+        let ids: Vec<String> = f.ids.iter().map(Uuid::to_string).collect();
+        let ids: Vec<&str> = ids.iter().map(String::as_str).collect();
+        clause(
+            &format!("t.id IN ({})", super::placeholders(ids.len())),
+            &ids,
+        );
     }
     let sql = format!(
         "{SELECT} WHERE {} ORDER BY lower(t.name), t.id",

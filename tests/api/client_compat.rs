@@ -353,3 +353,146 @@ fn presets_use_the_keys_coders_server_sends() {
         p["ID"]
     );
 }
+
+// -------------------------------------------------- 5. template search
+
+fn names(r: &Resp) -> Vec<String> {
+    let mut n: Vec<String> = r
+        .ok(200)
+        .as_array()
+        .unwrap_or_else(|| panic!("{}", r.text))
+        .iter()
+        .map(|t| t["name"].as_str().unwrap().to_string())
+        .collect();
+    n.sort();
+    n
+}
+
+#[test]
+fn template_search_speaks_coders_language() {
+    let s = Server::start();
+    let o = s.setup();
+    let tadmin = s.user(&o, "tadmin", &["template-admin"]);
+    let docker = s.template(&o, "docker");
+    // A second template by another author, with a display name.
+    let v = s.import(&o, "docker", None);
+    let python = s.post(
+        &format!("/api/v2/organizations/{}/templates", o.org),
+        &tadmin.token,
+        json!({"name": "python", "display_name": "Python Env", "template_version_id": v["id"]}),
+    );
+    let python = python.ok(201).clone();
+    let v = s.import(&o, "docker", None);
+    let old = s.post(
+        &format!("/api/v2/organizations/{}/templates", o.org),
+        &o.token,
+        json!({"name": "old", "template_version_id": v["id"]}),
+    );
+    let old_id = old.ok(201)["id"].as_str().unwrap().to_string();
+    s.delete(&format!("/api/v2/templates/{old_id}"), &o.token)
+        .ok(200);
+    let q = |q: &str| {
+        s.get(
+            &format!("/api/v2/templates?q={}", form_urlencoded(q)),
+            &o.token,
+        )
+    };
+    assert_eq!(names(&q("author:me")), ["docker"]);
+    assert_eq!(names(&q("author:tadmin")), ["python"]);
+    assert_eq!(names(&q("author:nobody")), Vec::<String>::new());
+    assert_eq!(names(&q(&format!("author_id:{}", tadmin.id))), ["python"]);
+    // Bare words are the display name (or the name when there is none).
+    assert_eq!(names(&q("python env")), ["python"]);
+    assert_eq!(names(&q("Env")), ["python"]);
+    assert_eq!(names(&q("dock")), ["docker"]);
+    assert_eq!(names(&q("display_name:pyth")), ["python"]);
+    assert_eq!(names(&q("exact_display_name:\"python env\"")), ["python"]);
+    assert_eq!(names(&q("exact_display_name:python")), Vec::<String>::new());
+    assert_eq!(names(&q("name:pyth")), ["python"]);
+    assert_eq!(names(&q("exact_name:docker")), ["docker"]);
+    assert_eq!(names(&q("exact_name:dock")), Vec::<String>::new());
+    assert_eq!(
+        names(&q(&format!(
+            "ids:{},{}",
+            docker["id"].as_str().unwrap(),
+            python["id"].as_str().unwrap()
+        ))),
+        ["docker", "python"]
+    );
+    assert_eq!(names(&q("deleted:true")), ["old"]);
+    assert_eq!(names(&q("deleted:false")), ["docker", "python"]);
+    assert_eq!(names(&q("organization:coder")), ["docker", "python"]);
+    assert_eq!(
+        names(&q(&format!("organization:{}", o.org))),
+        ["docker", "python"]
+    );
+    assert_eq!(names(&q("has-ai-task:true")), Vec::<String>::new());
+    assert_eq!(names(&q("has-ai-task:false")), ["docker", "python"]);
+    assert_eq!(names(&q("has_external_agent:false")), ["docker", "python"]);
+    assert_eq!(names(&q("deprecated:false author:me")), ["docker"]);
+    // The organization-scoped list takes the same language.
+    assert_eq!(
+        names(&s.get(
+            &format!("/api/v2/organizations/{}/templates?q=author:me", o.org),
+            &o.token
+        )),
+        ["docker"]
+    );
+    // Coder's messages for bad values and unknown keys, all at once.
+    let r = q("author_id:abc has-ai-task:maybe ids:x,y color:red deleted:2");
+    r.assert_error(400, "Invalid template search query.");
+    let v: Vec<(String, String)> = r.body["validations"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|v| {
+            (
+                v["field"].as_str().unwrap().to_string(),
+                v["detail"].as_str().unwrap().to_string(),
+            )
+        })
+        .collect();
+    let has = |field: &str, detail: &str| {
+        assert!(
+            v.iter().any(|(f, d)| f == field && d == detail),
+            "no {field}: {detail} in {v:?}"
+        )
+    };
+    has(
+        "author_id",
+        "Query param \"author_id\" must be a valid uuid",
+    );
+    has(
+        "has-ai-task",
+        "Query param \"has-ai-task\" must be a valid boolean: strconv.ParseBool: parsing \"maybe\": invalid syntax",
+    );
+    has(
+        "ids",
+        "Query param \"ids\" has invalid values: invalid UUID length: 1\ninvalid UUID length: 1",
+    );
+    has("color", "\"color\" is not a valid query param");
+    has(
+        "deleted",
+        "Query param \"deleted\" must be a valid boolean: strconv.ParseBool: parsing \"2\": invalid syntax",
+    );
+    q("organization:nowhere")
+        .assert_error(400, "Invalid template search query.")
+        .assert_field("organization");
+    q("a:b:c")
+        .assert_error(400, "Invalid template search query.")
+        .assert_field("q");
+    s.anon("GET", "/api/v2/templates?q=author:me", None)
+        .assert_error(401, SIGNED_OUT);
+}
+
+/// Percent-encodes a query value.
+fn form_urlencoded(s: &str) -> String {
+    s.bytes()
+        .map(|b| match b {
+            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'_' | b'.' | b'~' => {
+                (b as char).to_string()
+            }
+            _ => format!("%{b:02X}"),
+        })
+        .collect()
+}
