@@ -251,6 +251,41 @@ pub fn get_version(conn: &Connection, subject: &Subject, id: Uuid) -> ApiResult<
 }
 
 /// May the subject change this version (rename, cancel its import)?
+/// `GET /organizations/{organization}/templates/{templatename}/versions/{templateversionname}`:
+/// a template the subject cannot read is not found, as in Coder.
+pub fn version_by_names(
+    conn: &Connection,
+    subject: &Subject,
+    org: &str,
+    template: &str,
+    version: &str,
+) -> ApiResult<VersionRow> {
+    let org = crate::organizations::resolve(conn, subject, org)?;
+    let t = store::get_by_name(conn, org.id, template)?.ok_or_else(ApiError::not_found)?;
+    subject.require_visible(Action::Read, object(&t))?;
+    versions::get_by_name(conn, t.id, version)?.ok_or_else(|| {
+        ApiError::new(
+            actix_web::http::StatusCode::NOT_FOUND,
+            format!("No template version found by name {version:?}."),
+        )
+    })
+}
+
+/// `…/versions/{templateversionname}/previous`: the version of the same
+/// template created just before it.
+pub fn previous_version(conn: &Connection, v: &VersionRow) -> ApiResult<VersionRow> {
+    v.template_id
+        .map(|t| versions::previous(conn, t, v.created_at))
+        .transpose()?
+        .flatten()
+        .ok_or_else(|| {
+            ApiError::new(
+                actix_web::http::StatusCode::NOT_FOUND,
+                format!("No previous template version found for {:?}.", v.name),
+            )
+        })
+}
+
 pub fn require_version_update(
     conn: &Connection,
     subject: &Subject,

@@ -717,18 +717,23 @@ pub fn parameter_mismatch(conn: &Connection, w: &WorkspaceRow, t: &TemplateRow) 
     Ok(crate::parameters::resolve(&params, &[], Some(&previous), None).is_err())
 }
 
-/// `GET …/timings` of the latest build.
+/// `GET /workspaces/{workspace}/timings`: those of the latest build.
 pub fn timings(conn: &Connection, w: &WorkspaceRow) -> ApiResult<Value> {
-    let Some(b) = w
+    match w
         .latest_build_id
         .map(|id| build_store::get(conn, id))
         .transpose()?
         .flatten()
-    else {
-        return Ok(
+    {
+        Some(b) => build_timings(conn, &b),
+        None => Ok(
             json!({"provisioner_timings": [], "agent_script_timings": [], "agent_connection_timings": []}),
-        );
-    };
+        ),
+    }
+}
+
+/// A build's `codersdk.WorkspaceBuildTimings`.
+pub fn build_timings(conn: &Connection, b: &crate::store::builds::BuildRow) -> ApiResult<Value> {
     let provisioner: Vec<Value> = crate::store::jobs::timings(conn, b.job_id)?
         .iter()
         .map(|t| {

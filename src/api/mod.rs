@@ -159,6 +159,14 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
                 resource("/organizations/{organization}/templates/{templatename}")
                     .route(get().to(templates::get_by_name)),
             )
+            .service(
+                resource("/organizations/{organization}/templates/{templatename}/versions/{templateversionname}")
+                    .route(get().to(templates::version_by_org_template_and_name)),
+            )
+            .service(
+                resource("/organizations/{organization}/templates/{templatename}/versions/{templateversionname}/previous")
+                    .route(get().to(templates::previous_version_by_org_template_and_name)),
+            )
             .service(resource("/templates").route(get().to(templates::list)))
             .service(resource("/templates/examples").route(get().to(templates::examples)))
             .service(
@@ -271,6 +279,10 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
             )
             .service(
                 resource("/workspacebuilds/{workspacebuild}/state").route(get().to(builds::state)),
+            )
+            .service(
+                resource("/workspacebuilds/{workspacebuild}/timings")
+                    .route(get().to(builds::timings)),
             )
             // Agents: the agent's own API first, then agents by id.
             .service(

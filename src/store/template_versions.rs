@@ -100,6 +100,19 @@ pub fn get_by_name(conn: &Connection, template: Uuid, name: &str) -> ApiResult<O
     optional(conn.query_row(&sql, [template.to_string(), name.to_string()], from_row))
 }
 
+/// The version of `template` created last before `before` (Coder's
+/// `GetPreviousTemplateVersion`).
+pub fn previous(
+    conn: &Connection,
+    template: Uuid,
+    before: Micros,
+) -> ApiResult<Option<VersionRow>> {
+    let sql = format!(
+        "{SELECT} WHERE v.template_id = ? AND v.created_at < ? ORDER BY v.created_at DESC, v.id DESC LIMIT 1"
+    );
+    optional(conn.query_row(&sql, params![template.to_string(), before], from_row))
+}
+
 pub fn list(
     conn: &Connection,
     template: Uuid,

@@ -9,6 +9,8 @@ use serde_json::{json, Value};
 
 use crate::common::*;
 
+const NO_SUCH: &str = "7c60d51f-b44e-4682-87d6-449835ea4de6";
+
 // ------------------------------------------------- 1. the seed's old form
 
 /// `POST …/workspaces` as the seed's `002_…` page documents it, verbatim
@@ -495,4 +497,125 @@ fn form_urlencoded(s: &str) -> String {
             _ => format!("%{b:02X}"),
         })
         .collect()
+}
+
+// ------------------------------------------- 6. routes the dashboard calls
+
+#[test]
+fn template_versions_by_organization_template_and_name() {
+    let s = Server::start();
+    let o = s.setup();
+    let a = s.user(&o, "alice", &[]);
+    let t = s.template(&o, "docker");
+    let tid = t["id"].as_str().unwrap().to_string();
+    let first_id = t["active_version_id"].as_str().unwrap().to_string();
+    let first = s
+        .get(&format!("/api/v2/templateversions/{first_id}"), &o.token)
+        .ok(200)["name"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    let second = s.import(&o, "docker", Some(&tid));
+    let second_name = second["name"].as_str().unwrap().to_string();
+    for org in [o.org.as_str(), "coder"] {
+        let base = format!("/api/v2/organizations/{org}/templates/docker/versions");
+        let r = s.get(&format!("{base}/{first}"), &a.token);
+        assert_eq!(r.ok(200)["id"], first_id.as_str());
+        assert_eq!(r.body["template_id"], tid.as_str());
+        let r = s.get(&format!("{base}/{second_name}"), &a.token);
+        assert_eq!(r.ok(200)["id"], second["id"]);
+        let r = s.get(&format!("{base}/{second_name}/previous"), &a.token);
+        assert_eq!(r.ok(200)["id"], first_id.as_str());
+        // Not found: the first has no previous version; unknown names.
+        s.get(&format!("{base}/{first}/previous"), &a.token)
+            .assert_error(
+                404,
+                &format!("No previous template version found for {first:?}."),
+            );
+        s.get(&format!("{base}/nope"), &a.token)
+            .assert_error(404, "No template version found by name \"nope\".");
+        s.get(&format!("{base}/nope/previous"), &a.token)
+            .assert_error(404, "No template version found by name \"nope\".");
+        for p in ["", "/previous"] {
+            s.get(
+                &format!("/api/v2/organizations/{org}/templates/nope/versions/{first}{p}"),
+                &a.token,
+            )
+            .assert_error(404, NOT_FOUND);
+            s.anon("GET", &format!("{base}/{second_name}{p}"), None)
+                .assert_error(401, SIGNED_OUT);
+        }
+    }
+    s.get(
+        &format!("/api/v2/organizations/{NO_SUCH}/templates/docker/versions/{first}"),
+        &o.token,
+    )
+    .assert_error(404, NOT_FOUND);
+    // Not permitted: a template the member cannot read is hidden.
+    s.patch(
+        &format!("/api/v2/templates/{tid}"),
+        &o.token,
+        json!({"disable_everyone_group_access": true}),
+    )
+    .ok(200);
+    let base = format!("/api/v2/organizations/{}/templates/docker/versions", o.org);
+    s.get(&format!("{base}/{first}"), &a.token)
+        .assert_error(404, NOT_FOUND);
+    s.get(&format!("{base}/{second_name}/previous"), &a.token)
+        .assert_error(404, NOT_FOUND);
+    s.get(&format!("{base}/{second_name}/previous"), &o.token)
+        .ok(200);
+}
+
+#[test]
+fn workspace_build_timings() {
+    let s = Server::start();
+    let o = s.setup();
+    let a = s.user(&o, "alice", &[]);
+    let t = s.template(&o, "docker");
+    let w = s.workspace(&o.token, t["id"].as_str().unwrap(), "dev");
+    let id = w["id"].as_str().unwrap();
+    let bid = w["latest_build"]["id"].as_str().unwrap();
+    let path = format!("/api/v2/workspacebuilds/{bid}/timings");
+    let r = s.get(&path, &o.token);
+    let timings = r.ok(200).clone();
+    assert_keys(
+        &timings,
+        &[
+            "provisioner_timings",
+            "agent_script_timings",
+            "agent_connection_timings",
+        ],
+    );
+    assert!(!timings["provisioner_timings"]
+        .as_array()
+        .unwrap()
+        .is_empty());
+    assert_eq!(
+        timings["provisioner_timings"][0]["job_id"],
+        w["latest_build"]["job"]["id"]
+    );
+    assert_eq!(
+        &timings,
+        s.get(&format!("/api/v2/workspaces/{id}/timings"), &o.token)
+            .ok(200)
+    );
+    // An earlier build keeps its own timings.
+    s.post(
+        &format!("/api/v2/workspaces/{id}/builds"),
+        &o.token,
+        json!({"transition": "stop"}),
+    )
+    .ok(201);
+    s.wait_build(&o.token, id);
+    assert_eq!(s.get(&path, &o.token).ok(200), &timings);
+    s.get(
+        &format!("/api/v2/workspacebuilds/{NO_SUCH}/timings"),
+        &o.token,
+    )
+    .assert_error(404, NOT_FOUND);
+    s.get("/api/v2/workspacebuilds/nope/timings", &o.token)
+        .assert_error(400, "Invalid UUID \"nope\".");
+    s.anon("GET", &path, None).assert_error(401, SIGNED_OUT);
+    s.get(&path, &a.token).assert_error(404, NOT_FOUND);
 }
