@@ -1079,6 +1079,7 @@ pub fn parse_filter(
     let invalid = |v: Vec<Validation>| {
         ApiError::bad_request("Invalid template search query.").with_validations(v)
     };
+    workspace_query::check_query_size("q", q).map_err(|v| invalid(vec![v]))?;
     let terms = workspace_query::search_terms_with(
         &workspace_query::go_to_lower(q),
         &mut |element, terms| {

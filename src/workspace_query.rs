@@ -34,6 +34,26 @@ pub const QUERY_ERROR_MESSAGE: &str = "Invalid workspace search query.";
 /// `message` of a 400 caused by invalid `limit`/`offset`/`after_id`.
 pub const PAGINATION_ERROR_MESSAGE: &str = "Query parameters have invalid values.";
 
+/// Longest `q` (and legacy filter value) accepted, in bytes. Terms become
+/// SQL `LIKE` patterns, which SQLite caps at 50,000 bytes; lowercasing can
+/// grow UTF-8 by half, so this leaves room.
+pub const MAX_QUERY_BYTES: usize = 16 * 1024;
+
+/// Refuses a search value longer than [`MAX_QUERY_BYTES`].
+pub fn check_query_size(field: &str, value: &str) -> Result<(), Validation> {
+    if value.len() <= MAX_QUERY_BYTES {
+        return Ok(());
+    }
+    Err(validation(
+        field,
+        format!(
+            "Query param {} must be at most {MAX_QUERY_BYTES} bytes, got {}.",
+            go_quote(field),
+            value.len()
+        ),
+    ))
+}
+
 /// Go's `time.RFC3339Nano` layout, quoted in timestamp error details.
 const RFC3339_NANO: &str = "2006-01-02T15:04:05.999999999Z07:00";
 
@@ -206,13 +226,15 @@ pub fn parse_workspace_query_with(
     legacy: &[(String, String)],
     lookup: &mut dyn FnMut(Lookup, &str) -> Result<(), Validation>,
 ) -> Result<WorkspaceFilter, QueryError> {
+    check_query_size("q", q).map_err(|v| QueryError::query(vec![v]))?;
     let mut terms = search_terms(&go_to_lower(q)).map_err(|v| QueryError::query(vec![v]))?;
-    for (key, value) in legacy {
-        let key = match key.as_str() {
-            "owner" | "template" | "name" | "status" => key.as_str(),
+    for (param, value) in legacy {
+        let key = match param.as_str() {
+            "owner" | "template" | "name" | "status" => param.as_str(),
             "has_agent" | "has-agent" => "has-agent",
             _ => continue,
         };
+        check_query_size(param, value).map_err(|v| QueryError::query(vec![v]))?;
         let value = go_to_lower(value);
         let value = value.trim_matches('"');
         if !value.is_empty() {

@@ -619,3 +619,46 @@ fn workspace_build_timings() {
     s.anon("GET", &path, None).assert_error(401, SIGNED_OUT);
     s.get(&path, &a.token).assert_error(404, NOT_FOUND);
 }
+
+// ---------------------------------------------- 7. long search terms
+
+#[test]
+fn long_search_terms_are_refused_naming_q() {
+    let s = Server::start();
+    let o = s.setup();
+    // With a workspace to match against, the terms reach the database.
+    let t = s.template(&o, "docker");
+    s.workspace(&o.token, t["id"].as_str().unwrap(), "dev");
+    let long = "a".repeat(50_001);
+    for q in [
+        long.clone(),
+        format!("name:{long}"),
+        format!("param:{long}"),
+    ] {
+        s.get(&format!("/api/v2/workspaces?q={q}"), &o.token)
+            .assert_error(400, "Invalid workspace search query.")
+            .assert_field("q");
+        s.get(&format!("/api/v2/templates?q={q}"), &o.token)
+            .assert_error(400, "Invalid template search query.")
+            .assert_field("q");
+    }
+    // The old separate parameters are bounded the same way.
+    s.get(&format!("/api/v2/workspaces?name={long}"), &o.token)
+        .assert_error(400, "Invalid workspace search query.")
+        .assert_field("name");
+    // So are the list watch streams, which take the same language.
+    s.get(&format!("/api/v2/workspaces/watch?q={long}"), &o.token)
+        .assert_error(400, "Invalid workspace search query.")
+        .assert_field("q");
+    // A long but allowed query still answers.
+    let fine = "b".repeat(1000);
+    assert_eq!(
+        s.get(&format!("/api/v2/workspaces?q={fine}"), &o.token)
+            .ok(200)["count"],
+        0
+    );
+    assert_eq!(
+        s.get("/api/v2/workspaces?q=name:de", &o.token).ok(200)["count"],
+        1
+    );
+}
