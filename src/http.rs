@@ -54,12 +54,28 @@ pub fn too_large(limit: usize) -> ApiError {
         .detail(format!("The request body must be at most {limit} bytes."))
 }
 
-/// Decodes the first JSON value of `bytes` into `T`.
+/// Decodes the first JSON value of `bytes`, which must be an object (every
+/// body warren reads is one), into `T`. serde would otherwise fill a struct
+/// from an array (`[7200000]` as `{"ttl_ms": 7200000}`); Coder refuses
+/// anything but the object.
 pub fn decode<T: DeserializeOwned>(bytes: &[u8]) -> ApiResult<T> {
     let bad =
         |detail: String| ApiError::bad_request("Request body must be valid JSON.").detail(detail);
-    if bytes.iter().all(|b| b.is_ascii_whitespace()) {
+    let Some(first) = bytes.iter().find(|b| !b.is_ascii_whitespace()) else {
         return Err(bad("EOF".into()));
+    };
+    let kind = match first {
+        b'{' => None,
+        b'[' => Some("array"),
+        b'"' => Some("string"),
+        b't' | b'f' => Some("boolean"),
+        b'n' => Some("null"),
+        b'-' | b'0'..=b'9' => Some("number"),
+        // Not JSON at all: serde names the syntax error below.
+        _ => None,
+    };
+    if let Some(kind) = kind {
+        return Err(bad(format!("invalid type: {kind}, expected a JSON object")));
     }
     let mut de = serde_json::Deserializer::from_slice(bytes);
     serde_path_to_error::deserialize(&mut de).map_err(|e| {

@@ -662,3 +662,86 @@ fn long_search_terms_are_refused_naming_q() {
         1
     );
 }
+
+// ----------------------------------------------- 8. non-object bodies
+
+#[test]
+fn non_object_json_bodies_are_refused() {
+    let s = Server::start();
+    let o = s.setup();
+    let t = s.template(&o, "docker");
+    let w = s.workspace(&o.token, t["id"].as_str().unwrap(), "dev");
+    let id = w["id"].as_str().unwrap();
+    let ttl_before = w["ttl_ms"].clone();
+    let raw = |method: &str, path: &str, token: Option<&str>, body: &str| {
+        s.request(method, path, token, &[], Some(body))
+    };
+    let r = raw(
+        "PUT",
+        &format!("/api/v2/workspaces/{id}/ttl"),
+        Some(&o.token),
+        "[7200000]",
+    );
+    r.assert_error(400, "Request body must be valid JSON.");
+    assert_eq!(
+        s.get(&format!("/api/v2/workspaces/{id}"), &o.token).ok(200)["ttl_ms"],
+        ttl_before
+    );
+    let tid = t["id"].as_str().unwrap();
+    let routes: Vec<(&str, String, Option<&str>)> = vec![
+        ("POST", "/api/v2/users/login".into(), None),
+        ("POST", "/api/v2/users/first".into(), None),
+        ("POST", "/api/v2/users".into(), Some(o.token.as_str())),
+        (
+            "POST",
+            "/api/v2/organizations".into(),
+            Some(o.token.as_str()),
+        ),
+        (
+            "PATCH",
+            format!("/api/v2/templates/{tid}"),
+            Some(o.token.as_str()),
+        ),
+        (
+            "PUT",
+            format!("/api/v2/workspaces/{id}/autostart"),
+            Some(o.token.as_str()),
+        ),
+        (
+            "PUT",
+            format!("/api/v2/workspaces/{id}/ttl"),
+            Some(o.token.as_str()),
+        ),
+        (
+            "POST",
+            format!("/api/v2/workspaces/{id}/builds"),
+            Some(o.token.as_str()),
+        ),
+        (
+            "POST",
+            format!("/api/v2/workspaces/{id}/usage"),
+            Some(o.token.as_str()),
+        ),
+        (
+            "PATCH",
+            format!("/api/v2/workspaces/{id}/acl"),
+            Some(o.token.as_str()),
+        ),
+    ];
+    for (method, path, token) in &routes {
+        for body in ["[]", "[7200000]", "7", "\"text\"", "true", "null"] {
+            raw(method, path, *token, body).assert_error(400, "Request body must be valid JSON.");
+        }
+    }
+    // Objects still work.
+    assert_eq!(
+        raw(
+            "PUT",
+            &format!("/api/v2/workspaces/{id}/ttl"),
+            Some(&o.token),
+            "{\"ttl_ms\": 7200000}"
+        )
+        .status,
+        204
+    );
+}
