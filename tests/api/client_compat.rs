@@ -745,3 +745,71 @@ fn non_object_json_bodies_are_refused() {
         204
     );
 }
+
+// ------------------------------------------- 9. token allow lists
+
+#[test]
+fn token_allow_lists_are_validated() {
+    let s = Server::start();
+    let o = s.setup();
+    let path = "/api/v2/users/me/keys/tokens";
+    let bad = [
+        (
+            json!([{"type": "nope", "id": "*"}]),
+            "unknown resource type \"nope\"",
+        ),
+        (
+            json!([{"type": "workspace", "id": "not-a-uuid"}]),
+            "invalid workspace ID (must be UUID): \"not-a-uuid\"",
+        ),
+        (
+            json!([{"type": "workspace"}]),
+            "allow_list entry must include both type and id",
+        ),
+        (
+            json!(["workspace:abc"]),
+            "invalid workspace ID (must be UUID): \"abc\"",
+        ),
+        (
+            json!(["workspace"]),
+            "invalid allow_list entry \"workspace\": want <type>:<id>",
+        ),
+        (
+            json!([7]),
+            "invalid allow_list entry: expected object with type/id or string",
+        ),
+    ];
+    for (i, (list, detail)) in bad.iter().enumerate() {
+        let r = s.post(
+            path,
+            &o.token,
+            json!({"token_name": format!("bad{i}"), "allow_list": list}),
+        );
+        r.assert_error(400, "Request body must be valid JSON.");
+        assert!(
+            r.body["detail"].as_str().unwrap().contains(detail),
+            "{detail} in {}",
+            r.text
+        );
+    }
+    let ws = "0967198e-ec7b-4c6b-b4d3-f71244cadbe9";
+    s.post(
+        path,
+        &o.token,
+        json!({"token_name": "typed", "allow_list": [{"type": "workspace", "id": ws}]}),
+    )
+    .ok(201);
+    s.post(
+        path,
+        &o.token,
+        json!({"token_name": "wild", "allow_list": ["template:*"]}),
+    )
+    .ok(201);
+    let tokens = s.get(path, &o.token);
+    let tokens = tokens.ok(200).as_array().unwrap();
+    assert_eq!(tokens.len(), 2, "refused tokens are not stored");
+    let list =
+        |name: &str| tokens.iter().find(|t| t["token_name"] == name).unwrap()["allow_list"].clone();
+    assert_eq!(list("typed"), json!([{"type": "workspace", "id": ws}]));
+    assert_eq!(list("wild"), json!([{"type": "template", "id": "*"}]));
+}
