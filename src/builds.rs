@@ -453,7 +453,7 @@ pub fn render(b: &BuildRow, l: &Loaded, now: Micros, inactive_timeout_us: i64) -
                 .collect()
         })
         .unwrap_or_default();
-    Ok(json!({
+    let mut out = json!({
         "id": b.id,
         "created_at": format_time(b.created_at),
         "updated_at": format_time(b.updated_at),
@@ -477,7 +477,13 @@ pub fn render(b: &BuildRow, l: &Loaded, now: Micros, inactive_timeout_us: i64) -
         "status": status(job.status(), &b.transition),
         "daily_cost": b.daily_cost,
         "matched_provisioners": jobs::matched_provisioners(),
-        "has_ai_task": b.has_ai_task,
-        "has_external_agent": b.has_external_agent,
-    }))
+    });
+    // Coder omits them until the build's job has decided them.
+    if let Some(v) = b.has_ai_task {
+        out["has_ai_task"] = json!(v);
+    }
+    if let Some(v) = b.has_external_agent {
+        out["has_external_agent"] = json!(v);
+    }
+    Ok(out)
 }

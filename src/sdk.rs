@@ -54,17 +54,33 @@ pub fn go_time_string(us: Micros) -> String {
         .to_string()
 }
 
+// Fields Coder tags `omitempty` are left out when empty, not sent as "".
+
 #[derive(Debug, Clone, Serialize, PartialEq, Eq)]
 pub struct SlimRole {
     pub name: String,
     pub display_name: String,
+    /// Empty for site roles.
+    #[serde(skip_serializing_if = "String::is_empty")]
     pub organization_id: String,
+}
+
+/// `codersdk.MinimalUser`.
+#[derive(Debug, Clone, Serialize)]
+pub struct MinimalUser {
+    pub id: Uuid,
+    pub username: String,
+    #[serde(skip_serializing_if = "String::is_empty")]
+    pub name: String,
+    #[serde(skip_serializing_if = "String::is_empty")]
+    pub avatar_url: String,
 }
 
 #[derive(Debug, Clone, Serialize)]
 pub struct ReducedUser {
     pub id: Uuid,
     pub username: String,
+    #[serde(skip_serializing_if = "String::is_empty")]
     pub avatar_url: String,
     pub name: String,
     pub email: String,
@@ -304,6 +320,8 @@ pub struct Permission {
 pub struct AssignableRoles {
     pub name: String,
     pub display_name: String,
+    /// Empty for site roles.
+    #[serde(skip_serializing_if = "String::is_empty")]
     pub organization_id: String,
     pub site_permissions: Vec<Permission>,
     pub organization_permissions: Vec<Permission>,

@@ -312,11 +312,11 @@ pub fn render_version(v: &VersionRow, job: &JobRow) -> Value {
         "message": v.message,
         "job": jobs::render(job),
         "readme": v.readme,
-        "created_by": {
-            "id": v.created_by,
-            "username": v.created_by_username,
-            "avatar_url": v.created_by_avatar_url,
-            "name": v.created_by_name,
+        "created_by": sdk::MinimalUser {
+            id: v.created_by,
+            username: v.created_by_username.clone(),
+            name: v.created_by_name.clone(),
+            avatar_url: v.created_by_avatar_url.clone(),
         },
         "archived": v.archived,
         "warnings": [],

@@ -29,6 +29,15 @@ pub fn reduced(u: &UserRow) -> sdk::ReducedUser {
     }
 }
 
+pub fn minimal(u: &UserRow) -> sdk::MinimalUser {
+    sdk::MinimalUser {
+        id: u.id,
+        username: u.username.clone(),
+        name: u.name.clone(),
+        avatar_url: u.avatar_url.clone(),
+    }
+}
+
 pub fn site_roles(roles: &[String]) -> Vec<sdk::SlimRole> {
     roles
         .iter()

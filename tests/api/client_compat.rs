@@ -813,3 +813,82 @@ fn token_allow_lists_are_validated() {
     assert_eq!(list("typed"), json!([{"type": "workspace", "id": ws}]));
     assert_eq!(list("wild"), json!([{"type": "template", "id": "*"}]));
 }
+
+// --------------------------------------------------------- 10. omitempty
+
+#[test]
+fn empty_optional_fields_are_omitted_like_coder() {
+    let s = Server::start_with(|c| c.provisioner_delay = Duration::from_millis(800));
+    let o = s.setup();
+    let bob = s.user(&o, "bob", &["template-admin"]);
+    // Users: no avatar; site roles without an organization.
+    let me = s.get("/api/v2/users/me", &o.token);
+    let me = me.ok(200);
+    assert!(me.get("avatar_url").is_none(), "{me}");
+    assert_eq!(
+        me["roles"],
+        json!([{"name": "owner", "display_name": "Owner"}])
+    );
+    for u in s.get("/api/v2/users", &o.token).ok(200)["users"]
+        .as_array()
+        .unwrap()
+    {
+        assert!(u.get("avatar_url").is_none(), "{u}");
+    }
+    let roles = s.get("/api/v2/users/roles", &o.token);
+    for r in roles.ok(200).as_array().unwrap() {
+        assert!(r.get("organization_id").is_none(), "{r}");
+    }
+    let roles = s.get(
+        &format!("/api/v2/organizations/{}/members/roles", o.org),
+        &o.token,
+    );
+    for r in roles.ok(200).as_array().unwrap() {
+        assert_eq!(r["organization_id"], o.org.as_str());
+    }
+    // Group members are reduced users.
+    let g = s.get(&format!("/api/v2/groups/{}", o.org), &o.token);
+    for m in g.ok(200)["members"].as_array().unwrap() {
+        assert!(m.get("avatar_url").is_none(), "{m}");
+    }
+    // Minimal users: a template version's author without name or avatar.
+    let v = s.import(
+        &Owner {
+            token: bob.token.clone(),
+            id: bob.id.clone(),
+            org: o.org.clone(),
+        },
+        "docker",
+        None,
+    );
+    assert_eq!(
+        v["created_by"],
+        json!({"id": bob.id, "username": "bob"}),
+        "{v}"
+    );
+    // A build whose job has not decided them omits the AI-task flags.
+    let t = s.template(&o, "docker");
+    let r = s.post(
+        "/api/v2/users/me/workspaces",
+        &o.token,
+        json!({"template_id": t["id"], "name": "w"}),
+    );
+    let b = &r.ok(201)["latest_build"];
+    assert!(b.get("has_ai_task").is_none(), "{b}");
+    assert!(b.get("has_external_agent").is_none(), "{b}");
+    let id = r.body["id"].as_str().unwrap();
+    let done = s.wait_build(&o.token, id);
+    assert_eq!(done["latest_build"]["has_ai_task"], false);
+    assert_eq!(done["latest_build"]["has_external_agent"], false);
+    // Workspace ACL users are minimal users too.
+    s.patch(
+        &format!("/api/v2/workspaces/{id}/acl"),
+        &o.token,
+        json!({"user_roles": {bob.id.clone(): "use"}}),
+    );
+    let acl = s.get(&format!("/api/v2/workspaces/{id}/acl"), &o.token);
+    assert_eq!(
+        acl.ok(200)["users"],
+        json!([{"id": bob.id, "username": "bob", "role": "use"}])
+    );
+}
