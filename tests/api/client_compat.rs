@@ -892,3 +892,65 @@ fn empty_optional_fields_are_omitted_like_coder() {
         json!([{"id": bob.id, "username": "bob", "role": "use"}])
     );
 }
+
+// ----------------------------------------------- 11. trailing slashes
+
+/// `v` without the times that move between two reads.
+fn stable(v: &Value) -> Value {
+    match v {
+        Value::Object(o) => Value::Object(
+            o.iter()
+                .filter(|(k, _)| !matches!(k.as_str(), "most_recently_seen" | "last_seen_at"))
+                .map(|(k, v)| (k.clone(), stable(v)))
+                .collect(),
+        ),
+        Value::Array(a) => Value::Array(a.iter().map(stable).collect()),
+        v => v.clone(),
+    }
+}
+
+#[test]
+fn trailing_slashes_route_like_coder() {
+    let s = Server::start();
+    let o = s.setup();
+    let t = s.template(&o, "docker");
+    let tid = t["id"].as_str().unwrap();
+    for path in [
+        format!("/api/v2/templates/{tid}/versions"),
+        "/api/v2/users".to_string(),
+        "/api/v2/workspaces".to_string(),
+        "/api/v2/buildinfo".to_string(),
+        format!("/api/v2/templates/{tid}"),
+        "/api/v2/users/me".to_string(),
+    ] {
+        let plain = s.get(&path, &o.token);
+        let slashed = s.get(&format!("{path}/"), &o.token);
+        assert_eq!(slashed.status, 200, "{path}/: {}", slashed.text);
+        assert_eq!(
+            stable(&slashed.body),
+            stable(&plain.body),
+            "{path}/ answers like {path}"
+        );
+    }
+    // The query string survives.
+    assert_eq!(
+        s.get("/api/v2/users/?q=nobody", &o.token).ok(200)["count"],
+        0
+    );
+    // Writes too.
+    let r = s.anon(
+        "POST",
+        "/api/v2/users/login/",
+        Some(json!({"email": "admin@example.com", "password": PASSWORD})),
+    );
+    assert!(r.ok(201)["session_token"].is_string());
+    // Unknown paths stay unknown; the admin page stays at "/".
+    s.get("/api/v2/nope/", &o.token)
+        .assert_error(404, "Route not found.");
+    let root = s.anon("GET", "/", None);
+    assert_eq!(root.status, 200);
+    assert!(root
+        .header("content-type")
+        .unwrap()
+        .starts_with("text/html"));
+}
