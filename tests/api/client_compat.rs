@@ -954,3 +954,43 @@ fn trailing_slashes_route_like_coder() {
         .unwrap()
         .starts_with("text/html"));
 }
+
+// ------------------------------- 13. users without organization ids
+
+#[test]
+fn users_created_without_organization_ids_join_the_default_organization() {
+    let s = Server::start();
+    let o = s.setup();
+    // No organization at all, as older clients send.
+    let r = s.post(
+        "/api/v2/users",
+        &o.token,
+        json!({"email": "old@example.com", "username": "old", "password": PASSWORD}),
+    );
+    assert_eq!(r.ok(201)["organization_ids"], json!([o.org]));
+    // The legacy singular field.
+    let r = s.post(
+        "/api/v2/users",
+        &o.token,
+        json!({"email": "older@example.com", "username": "older", "password": PASSWORD, "organization_id": o.org}),
+    );
+    assert_eq!(r.ok(201)["organization_ids"], json!([o.org]));
+    let members = s.get(
+        &format!("/api/v2/organizations/{}/members", o.org),
+        &o.token,
+    );
+    let members = members.ok(200).as_array().unwrap();
+    for name in ["old", "older"] {
+        assert!(members.iter().any(|m| m["username"] == name), "{name}");
+    }
+    // They can sign in.
+    s.login("old@example.com", PASSWORD);
+    // An explicit empty list is still Coder's 400.
+    s.post(
+        "/api/v2/users",
+        &o.token,
+        json!({"email": "e@example.com", "username": "e", "password": PASSWORD, "organization_ids": []}),
+    )
+    .assert_error(400, "No organization specified to place the user as a member of. It is required to specify at least one organization id to place the user in.")
+    .assert_field("organization_ids");
+}
