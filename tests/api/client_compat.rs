@@ -2,6 +2,7 @@
 //! client, Coder's published schemas, a third-party Python client, and the
 //! seed pages' older request forms, each driven over HTTP.
 
+use std::io::{Read, Write};
 use std::net::TcpStream;
 use std::time::{Duration, Instant};
 
@@ -953,6 +954,149 @@ fn trailing_slashes_route_like_coder() {
         .header("content-type")
         .unwrap()
         .starts_with("text/html"));
+}
+
+// -------------------------------------- 12. over-long request heads
+
+/// Sends raw bytes on a fresh connection and reads every response until the
+/// server closes it; returns (status, headers, body) of each.
+fn raw_exchange(s: &Server, request: &[u8]) -> Vec<(u16, String, String)> {
+    let addr = s.url("").trim_start_matches("http://").to_string();
+    let mut stream = TcpStream::connect(&addr).unwrap();
+    stream
+        .set_read_timeout(Some(Duration::from_secs(10)))
+        .unwrap();
+    // The server may answer and close before it has read everything.
+    let _ = stream.write_all(request);
+    let mut data = Vec::new();
+    let _ = stream.read_to_end(&mut data);
+    let mut out = Vec::new();
+    let mut rest = &data[..];
+    while !rest.is_empty() {
+        let end = rest
+            .windows(4)
+            .position(|w| w == b"\r\n\r\n")
+            .unwrap_or_else(|| panic!("no head end in {:?}", String::from_utf8_lossy(rest)));
+        let head = String::from_utf8_lossy(&rest[..end]).to_string();
+        let status: u16 = head.split_whitespace().nth(1).unwrap().parse().unwrap();
+        let len: usize = head
+            .lines()
+            .find_map(|l| {
+                let (k, v) = l.split_once(':')?;
+                k.eq_ignore_ascii_case("content-length")
+                    .then(|| v.trim().parse().unwrap())
+            })
+            .unwrap_or(0);
+        let body = String::from_utf8_lossy(&rest[end + 4..end + 4 + len]).to_string();
+        rest = &rest[end + 4 + len..];
+        out.push((status, head, body));
+    }
+    out
+}
+
+#[track_caller]
+fn assert_json_error(resp: &(u16, String, String), status: u16, message: &str) {
+    assert_eq!(resp.0, status, "{resp:?}");
+    assert!(
+        resp.1
+            .to_ascii_lowercase()
+            .contains("content-type: application/json"),
+        "{resp:?}"
+    );
+    let body: Value = serde_json::from_str(&resp.2).unwrap_or_else(|e| panic!("{e}: {resp:?}"));
+    assert_eq!(body["message"], message, "{resp:?}");
+    assert!(body["detail"].is_string(), "{resp:?}");
+}
+
+#[test]
+fn over_long_request_lines_and_headers_get_coder_json() {
+    let s = Server::start();
+    let too_large = "Request header fields too large.";
+    // A request line past every limit.
+    let line = format!(
+        "GET /api/v2/buildinfo?x={} HTTP/1.1\r\nHost: h\r\n\r\n",
+        "a".repeat(70_000)
+    );
+    let r = raw_exchange(&s, line.as_bytes());
+    assert_eq!(r.len(), 1);
+    assert_json_error(&r[0], 431, too_large);
+    // Headers past the limit: one huge header, and very many small ones.
+    let huge = format!(
+        "GET /api/v2/buildinfo HTTP/1.1\r\nHost: h\r\nX-Big: {}\r\n\r\n",
+        "b".repeat(200_000)
+    );
+    assert_json_error(&raw_exchange(&s, huge.as_bytes())[0], 431, too_large);
+    let mut many = String::from("GET /api/v2/buildinfo HTTP/1.1\r\nHost: h\r\n");
+    for i in 0..200 {
+        many.push_str(&format!("X-H{i}: v\r\n"));
+    }
+    many.push_str("\r\n");
+    assert_json_error(&raw_exchange(&s, many.as_bytes())[0], 431, too_large);
+    // Malformed heads are Coder-shaped 400s too.
+    for bad in [
+        "NOT HTTP\r\n\r\n".to_string(),
+        "GET /api/v2/buildinfo HTTP/1.1\r\nHost: h\r\nContent-Length: x\r\n\r\n".to_string(),
+        "GET /api/v2/buildinfo HTTP/1.1\r\nHost: h\r\nContent-Length: 1\r\nContent-Length: 2\r\n\r\n"
+            .to_string(),
+    ] {
+        assert_json_error(
+            &raw_exchange(&s, bad.as_bytes())[0],
+            400,
+            "Malformed HTTP request.",
+        );
+    }
+    // On a kept-alive connection, earlier requests (with fixed and chunked
+    // bodies) are answered normally before the bad head is refused.
+    let mut seq = Vec::new();
+    seq.extend_from_slice(b"GET /healthz HTTP/1.1\r\nHost: h\r\n\r\n");
+    let login = br#"{"email":"nobody@example.com","password":"x"}"#;
+    seq.extend_from_slice(
+        format!(
+            "POST /api/v2/users/login HTTP/1.1\r\nHost: h\r\nContent-Type: application/json\r\nContent-Length: {}\r\n\r\n",
+            login.len()
+        )
+        .as_bytes(),
+    );
+    seq.extend_from_slice(login);
+    seq.extend_from_slice(
+        b"POST /api/v2/users/login HTTP/1.1\r\nHost: h\r\nContent-Type: application/json\r\nTransfer-Encoding: chunked\r\n\r\n",
+    );
+    seq.extend_from_slice(format!("{:x}\r\n", login.len()).as_bytes());
+    seq.extend_from_slice(login);
+    seq.extend_from_slice(b"\r\n0\r\n\r\n");
+    seq.extend_from_slice(line.as_bytes());
+    let r = raw_exchange(&s, &seq);
+    assert_eq!(r.len(), 4, "{r:?}");
+    assert_eq!(r[0].0, 200);
+    assert_eq!(r[0].2, "OK");
+    assert_eq!(r[1].0, 401, "{:?}", r[1]);
+    assert_eq!(r[2].0, 401, "{:?}", r[2]);
+    assert_json_error(&r[3], 431, too_large);
+    // Ordinary requests are untouched.
+    assert_eq!(
+        raw_exchange(
+            &s,
+            b"GET /healthz HTTP/1.1\r\nHost: h\r\nConnection: close\r\n\r\n"
+        )[0]
+        .0,
+        200
+    );
+}
+
+/// A client that never finishes its first head is answered 408 with Coder's
+/// body once the head timeout has passed.
+#[test]
+fn slow_first_heads_get_coder_json() {
+    let s = Server::start();
+    let started = Instant::now();
+    let r = raw_exchange(&s, b"GET /api/v2/buildinfo HTTP/1.1\r\nHost: h\r\n");
+    assert_eq!(r.len(), 1, "{r:?}");
+    assert_json_error(&r[0], 408, "Request timeout.");
+    assert!(
+        started.elapsed() >= Duration::from_secs(4),
+        "{:?}",
+        started.elapsed()
+    );
 }
 
 // ------------------------------- 13. users without organization ids
