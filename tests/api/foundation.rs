@@ -523,15 +523,50 @@ fn every_authenticated_route_refuses_anonymous_callers() {
 }
 
 #[test]
-fn admin_page_is_bundled() {
+fn dashboard_is_bundled_with_cache_validators() {
     let s = Server::start();
     let r = s.anon("GET", "/", None);
     assert_eq!(r.status, 200);
     assert!(r.header("content-type").unwrap().starts_with("text/html"));
-    assert!(r.text.contains("/static/admin.js"));
-    let js = s.anon("GET", "/static/admin.js", None);
+    assert_eq!(r.header("cache-control"), Some("no-cache"));
+    let etag = r.header("etag").expect("the page has an ETag").to_string();
+    // The page refers to its assets under a content version.
+    let re = regex::Regex::new(r#"src="(/static/~[0-9a-f]{16}/app\.js)""#).unwrap();
+    let app = re.captures(&r.text).expect("versioned app.js")[1].to_string();
+    assert!(!r.text.contains("http://") && !r.text.contains("https://"));
+    // Revalidating the page costs a 304 and no body.
+    let again = s.request("GET", "/", None, &[("If-None-Match", &etag)], None);
+    assert_eq!(again.status, 304);
+    assert!(again.text.is_empty());
+    // A versioned asset is kept by the browser for a year.
+    let js = s.anon("GET", &app, None);
     assert_eq!(js.status, 200);
-    assert!(js.text.contains("/api/v2"));
+    assert!(js
+        .header("content-type")
+        .unwrap()
+        .starts_with("text/javascript"));
+    assert_eq!(
+        js.header("cache-control"),
+        Some("public, max-age=31536000, immutable")
+    );
+    assert!(js.text.contains("./pages/workspaces.js"));
+    let js_etag = js.header("etag").unwrap().to_string();
+    assert_eq!(
+        s.request("GET", &app, None, &[("If-None-Match", &js_etag)], None)
+            .status,
+        304
+    );
+    // The same file without a version, or under an older one, revalidates.
+    let plain = s.anon("GET", "/static/api.js", None);
+    assert_eq!(plain.status, 200);
+    assert_eq!(plain.header("cache-control"), Some("no-cache"));
+    assert!(plain.text.contains("X-CSRF-TOKEN"));
+    let old = s.anon("GET", "/static/~0123456789abcdef/api.js", None);
+    assert_eq!(old.status, 200);
+    assert_eq!(old.header("cache-control"), Some("no-cache"));
+    assert_eq!(old.header("etag"), plain.header("etag"));
+    let css = s.anon("GET", "/static/app.css", None);
+    assert!(css.header("content-type").unwrap().starts_with("text/css"));
     s.anon("GET", "/static/missing.js", None)
         .assert_error(404, "Route not found.");
 }
