@@ -1,4 +1,4 @@
--- Warren's database schema, version 2 (the latest; src/store/mod.rs holds the
+-- Warren's database schema, version 3 (the latest; src/store/mod.rs holds the
 -- steps that bring an older database here).
 --
 -- Conventions: ids are lowercase hyphenated UUID text (API key ids are Coder's
@@ -193,7 +193,8 @@ CREATE TABLE templates (
     cors_behavior                    TEXT NOT NULL DEFAULT 'simple',
     created_at                       INTEGER NOT NULL,
     updated_at                       INTEGER NOT NULL,
-    deleted                          INTEGER NOT NULL DEFAULT 0
+    deleted                          INTEGER NOT NULL DEFAULT 0,
+    use_terraform_workspace_cache    INTEGER NOT NULL DEFAULT 0
 );
 CREATE UNIQUE INDEX templates_name_idx ON templates (organization_id, lower(name)) WHERE deleted = 0;
 CREATE INDEX templates_lower_name_idx ON templates (lower(name)) WHERE deleted = 0;

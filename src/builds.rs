@@ -30,14 +30,41 @@ pub struct NameValue {
     pub value: String,
 }
 
+/// An entry of the older `parameter_values` list: either today's
+/// `{name, value}` or the legacy `{name, source_value, source_scheme,
+/// destination_scheme, copy_from_parameter}`, whose value is `source_value`.
+#[derive(Debug, Clone, Deserialize, Default)]
+#[serde(try_from = "LegacyParameterFields")]
+pub struct LegacyParameterValue(pub NameValue);
+
+#[derive(Deserialize)]
+struct LegacyParameterFields {
+    name: String,
+    value: Option<String>,
+    source_value: Option<String>,
+}
+
+impl TryFrom<LegacyParameterFields> for LegacyParameterValue {
+    type Error = &'static str;
+
+    fn try_from(f: LegacyParameterFields) -> Result<Self, Self::Error> {
+        let value = f.value.or(f.source_value).ok_or("missing field `value`")?;
+        Ok(LegacyParameterValue(NameValue {
+            name: f.name,
+            value,
+        }))
+    }
+}
+
 #[derive(Debug, Deserialize, Default)]
 #[serde(default)]
 pub struct CreateBuildRequest {
     pub transition: String,
     pub template_version_id: Option<Uuid>,
     pub rich_parameter_values: Vec<NameValue>,
-    /// Older clients' name for the same values.
-    pub parameter_values: Vec<NameValue>,
+    /// Older clients' list; a name also in `rich_parameter_values` takes
+    /// the rich value.
+    pub parameter_values: Vec<LegacyParameterValue>,
     pub template_version_preset_id: Option<Uuid>,
     pub orphan: bool,
     pub state: Option<String>,
@@ -200,6 +227,7 @@ pub fn create(
     let supplied: Vec<(String, String)> = req
         .parameter_values
         .iter()
+        .map(|p| &p.0)
         .chain(req.rich_parameter_values.iter())
         .map(|p| (p.name.clone(), p.value.clone()))
         .collect();
@@ -404,7 +432,7 @@ pub fn render(b: &BuildRow, l: &Loaded, now: Micros, inactive_timeout_us: i64) -
                 .collect()
         })
         .unwrap_or_default();
-    Ok(json!({
+    let mut out = json!({
         "id": b.id,
         "created_at": format_time(b.created_at),
         "updated_at": format_time(b.updated_at),
@@ -428,9 +456,15 @@ pub fn render(b: &BuildRow, l: &Loaded, now: Micros, inactive_timeout_us: i64) -
         "status": status(job.status(), &b.transition),
         "daily_cost": b.daily_cost,
         "matched_provisioners": jobs::matched_provisioners(now),
-        "has_ai_task": b.has_ai_task,
-        "has_external_agent": b.has_external_agent,
-    }))
+    });
+    // Coder omits them until the build's job has decided them.
+    if let Some(v) = b.has_ai_task {
+        out["has_ai_task"] = json!(v);
+    }
+    if let Some(v) = b.has_external_agent {
+        out["has_external_agent"] = json!(v);
+    }
+    Ok(out)
 }
 
 #[cfg(test)]

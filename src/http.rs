@@ -54,12 +54,28 @@ pub fn too_large(limit: usize) -> ApiError {
         .detail(format!("The request body must be at most {limit} bytes."))
 }
 
-/// Decodes the first JSON value of `bytes` into `T`.
+/// Decodes the first JSON value of `bytes`, which must be an object (every
+/// body warren reads is one), into `T`. serde would otherwise fill a struct
+/// from an array (`[7200000]` as `{"ttl_ms": 7200000}`); Coder refuses
+/// anything but the object.
 pub fn decode<T: DeserializeOwned>(bytes: &[u8]) -> ApiResult<T> {
     let bad =
         |detail: String| ApiError::bad_request("Request body must be valid JSON.").detail(detail);
-    if bytes.iter().all(|b| b.is_ascii_whitespace()) {
+    let Some(first) = bytes.iter().find(|b| !b.is_ascii_whitespace()) else {
         return Err(bad("EOF".into()));
+    };
+    let kind = match first {
+        b'{' => None,
+        b'[' => Some("array"),
+        b'"' => Some("string"),
+        b't' | b'f' => Some("boolean"),
+        b'n' => Some("null"),
+        b'-' | b'0'..=b'9' => Some("number"),
+        // Not JSON at all: serde names the syntax error below.
+        _ => None,
+    };
+    if let Some(kind) = kind {
+        return Err(bad(format!("invalid type: {kind}, expected a JSON object")));
     }
     let mut de = serde_json::Deserializer::from_slice(bytes);
     serde_path_to_error::deserialize(&mut de).map_err(|e| {
@@ -211,13 +227,38 @@ fn next_request_id() -> String {
     )
 }
 
-/// Request middleware: request id, one log line, `X-Coder-Build-Version`, and
-/// a Coder error body on any error response that lacks one (wrong method,
-/// actix's own extractor failures).
+/// Coder's router answers `/api/v2/…/` like the path without the trailing
+/// slash (clients such as a published Python one append it); the request is
+/// routed as if it had none, query string kept.
+fn strip_trailing_slash(req: &mut ServiceRequest) {
+    let path = req.path();
+    if !path.starts_with("/api/v2/") || !path.ends_with('/') {
+        return;
+    }
+    let trimmed = path.trim_end_matches('/');
+    let new = match req.query_string() {
+        "" => trimmed.to_string(),
+        q => format!("{trimmed}?{q}"),
+    };
+    let Ok(path_and_query) = actix_web::http::uri::PathAndQuery::try_from(new) else {
+        return;
+    };
+    let mut parts = req.uri().clone().into_parts();
+    parts.path_and_query = Some(path_and_query);
+    if let Ok(uri) = actix_web::http::Uri::from_parts(parts) {
+        req.match_info_mut().get_mut().update(&uri);
+        req.head_mut().uri = uri;
+    }
+}
+
+/// Request middleware: trailing-slash routing, request id, one log line,
+/// `X-Coder-Build-Version`, and a Coder error body on any error response
+/// that lacks one (wrong method, actix's own extractor failures).
 pub async fn middleware(
-    req: ServiceRequest,
+    mut req: ServiceRequest,
     next: actix_web::middleware::Next<BoxBody>,
 ) -> Result<ServiceResponse<BoxBody>, actix_web::Error> {
+    strip_trailing_slash(&mut req);
     let id = next_request_id();
     let started = Instant::now();
     let method = req.method().to_string();

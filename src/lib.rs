@@ -13,6 +13,7 @@ pub mod config;
 pub mod error;
 pub mod files;
 pub mod groups;
+pub mod head_guard;
 pub mod http;
 pub mod jobs;
 pub mod lifecycle;
@@ -32,7 +33,8 @@ pub mod workspaces;
 
 use std::net::{SocketAddr, TcpListener};
 
-use actix_web::{middleware::from_fn, web, App as ActixApp, HttpServer};
+use actix_service::{IntoServiceFactory, ServiceFactoryExt};
+use actix_web::{middleware::from_fn, web, App as ActixApp};
 use uuid::Uuid;
 
 pub use config::Config;
@@ -180,24 +182,69 @@ pub fn serve(
             tick_app.lifecycle_tick();
         },
     ));
-    let server = HttpServer::new(move || {
-        ActixApp::new()
-            .app_data(app.clone())
-            .app_data(web::PathConfig::default().error_handler(|e, _| {
-                error::ApiError::bad_request("Invalid path parameter.")
-                    .detail(e.to_string())
-                    .into()
-            }))
-            .wrap(from_fn(http::middleware))
-            .configure(api::routes)
-            .default_service(web::to(http::route_not_found))
-    })
-    .listen(listener)?
-    .shutdown_timeout(10)
-    // Signals are handled by `run_until_signal`, which ends watch streams
-    // first so that a graceful stop need not wait for them.
-    .disable_signals();
+    // actix-web's `HttpServer`, assembled by hand so that every connection
+    // passes through the head guard (see `head_guard`): actix answers heads
+    // it refuses without a body, Coder's clients expect one.
+    let builder = actix_server::Server::build();
+    let graceful = builder.graceful_shutdown_signal();
+    let local = listener.local_addr()?;
+    let server = builder
+        .listen("warren", listener, move || {
+            let app = app.clone();
+            let graceful = graceful.clone();
+            let version = app.version.clone();
+            let http = actix_http::HttpService::build()
+                .graceful_shutdown_signal(move || {
+                    let graceful = graceful.clone();
+                    async move { graceful.notified().await }
+                })
+                .keep_alive(actix_http::KeepAlive::default())
+                // The guard times request heads and answers with a body.
+                .client_request_timeout(std::time::Duration::ZERO)
+                .client_disconnect_timeout(std::time::Duration::from_secs(1))
+                .local_addr(local)
+                .h1(actix_service::map_config(
+                    app_factory(app)
+                        .into_factory()
+                        .map_err(|e: actix_web::Error| e.error_response()),
+                    |_| actix_web::dev::AppConfig::default(),
+                ));
+            actix_service::fn_service(move |io: actix_web::rt::net::TcpStream| {
+                let peer = io.peer_addr().ok();
+                let guarded = head_guard::HeadGuard::new(io, version.clone());
+                async move { Ok::<_, actix_http::error::DispatchError>((guarded, peer)) }
+            })
+            .and_then(http)
+        })?
+        .shutdown_timeout(10)
+        // Signals are handled by `run_until_signal`, which ends watch streams
+        // first so that a graceful stop need not wait for them.
+        .disable_signals();
     Ok(server.run())
+}
+
+/// The application: routes, shared state and the request middleware.
+fn app_factory(
+    app: web::Data<App>,
+) -> ActixApp<
+    impl actix_web::dev::ServiceFactory<
+        actix_web::dev::ServiceRequest,
+        Config = (),
+        Response = actix_web::dev::ServiceResponse<actix_web::body::BoxBody>,
+        Error = actix_web::Error,
+        InitError = (),
+    >,
+> {
+    ActixApp::new()
+        .app_data(app)
+        .app_data(web::PathConfig::default().error_handler(|e, _| {
+            error::ApiError::bad_request("Invalid path parameter.")
+                .detail(e.to_string())
+                .into()
+        }))
+        .wrap(from_fn(http::middleware))
+        .configure(api::routes)
+        .default_service(web::to(http::route_not_found))
 }
 
 impl App {

@@ -29,7 +29,10 @@ pub fn get(conn: &Tx, subject: &Subject, w: &WorkspaceRow) -> ApiResult<Value> {
         .iter()
         .filter_map(|(id, role)| {
             users.get(id).map(|u| {
-                json!({"id": u.id, "username": u.username, "name": u.name, "avatar_url": u.avatar_url, "role": role})
+                // `codersdk.WorkspaceUser`: a minimal user and its role.
+                let mut v = json!(crate::users::minimal(u));
+                v["role"] = json!(role);
+                v
             })
         })
         .collect();

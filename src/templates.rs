@@ -18,6 +18,7 @@ use crate::store::jobs::{self as job_store, JobRow, NewJob};
 use crate::store::organizations::OrganizationRow;
 use crate::store::template_versions::{self as versions, VersionRow};
 use crate::store::templates::{self as store, TemplateRow};
+use crate::workspace_query;
 
 pub const WEEKDAYS: [&str; 7] = [
     "monday",
@@ -246,6 +247,41 @@ pub fn get_version(conn: &Tx, subject: &Subject, id: Uuid) -> ApiResult<VersionR
 }
 
 /// May the subject change this version (rename, cancel its import)?
+/// `GET /organizations/{organization}/templates/{templatename}/versions/{templateversionname}`:
+/// a template the subject cannot read is not found, as in Coder.
+pub fn version_by_names(
+    conn: &Tx,
+    subject: &Subject,
+    org: &str,
+    template: &str,
+    version: &str,
+) -> ApiResult<VersionRow> {
+    let org = crate::organizations::resolve(conn, subject, org)?;
+    let t = store::get_by_name(conn, org.id, template)?.ok_or_else(ApiError::not_found)?;
+    subject.require_visible(Action::Read, object(&t))?;
+    versions::get_by_name(conn, t.id, version)?.ok_or_else(|| {
+        ApiError::new(
+            actix_web::http::StatusCode::NOT_FOUND,
+            format!("No template version found by name {version:?}."),
+        )
+    })
+}
+
+/// `…/versions/{templateversionname}/previous`: the version of the same
+/// template created just before it.
+pub fn previous_version(conn: &Tx, v: &VersionRow) -> ApiResult<VersionRow> {
+    v.template_id
+        .map(|t| versions::previous(conn, t, v.created_at))
+        .transpose()?
+        .flatten()
+        .ok_or_else(|| {
+            ApiError::new(
+                actix_web::http::StatusCode::NOT_FOUND,
+                format!("No previous template version found for {:?}.", v.name),
+            )
+        })
+}
+
 pub fn require_version_update(conn: &Tx, subject: &Subject, v: &VersionRow) -> ApiResult<()> {
     match v.template_id {
         Some(t) => {
@@ -268,11 +304,11 @@ pub fn render_version(v: &VersionRow, job: &JobRow, now: Micros) -> Value {
         "message": v.message,
         "job": jobs::render(job),
         "readme": v.readme,
-        "created_by": {
-            "id": v.created_by,
-            "username": v.created_by_username,
-            "avatar_url": v.created_by_avatar_url,
-            "name": v.created_by_name,
+        "created_by": crate::sdk::MinimalUser {
+            id: v.created_by,
+            username: v.created_by_username.clone(),
+            name: v.created_by_name.clone(),
+            avatar_url: v.created_by_avatar_url.clone(),
         },
         "archived": v.archived,
         "warnings": [],
@@ -365,15 +401,18 @@ fn plaintext(md: &str) -> String {
     out
 }
 
+/// Coder's `codersdk.Preset` has no JSON tags, so its server sends the Go
+/// field names (and the dashboard reads them); the generated docs' lowercase
+/// keys are not what goes over the wire.
 pub fn render_preset(id: Uuid, p: &Preset) -> Value {
     json!({
-        "id": id,
-        "name": p.name,
-        "parameters": p.parameters.iter().map(|(k, v)| json!({"name": k, "value": v})).collect::<Vec<_>>(),
-        "default": p.default,
-        "description": p.description,
-        "icon": p.icon,
-        "desired_prebuild_instances": p.prebuild_instances,
+        "ID": id,
+        "Name": p.name,
+        "Parameters": p.parameters.iter().map(|(k, v)| json!({"Name": k, "Value": v})).collect::<Vec<_>>(),
+        "Default": p.default,
+        "DesiredPrebuildInstances": p.prebuild_instances,
+        "Description": p.description,
+        "Icon": p.icon,
     })
 }
 
@@ -685,6 +724,7 @@ pub struct UpdateTemplateMeta {
     pub max_port_share_level: Option<String>,
     pub use_classic_parameter_flow: Option<bool>,
     pub cors_behavior: Option<String>,
+    pub use_terraform_workspace_cache: Option<bool>,
 }
 
 /// Applies a PATCH; absent fields are unchanged. Returns `None` when
@@ -730,6 +770,10 @@ pub fn update(
         (
             req.use_classic_parameter_flow,
             &mut next.use_classic_parameter_flow,
+        ),
+        (
+            req.use_terraform_workspace_cache,
+            &mut next.use_terraform_workspace_cache,
         ),
     ] {
         if let Some(b) = src {
@@ -852,12 +896,14 @@ fn settings_differ(a: &TemplateRow, b: &TemplateRow) -> bool {
         a.allow_user_cancel_workspace_jobs,
         a.require_active_version,
         a.use_classic_parameter_flow,
+        a.use_terraform_workspace_cache,
     ] != [
         b.allow_user_autostart,
         b.allow_user_autostop,
         b.allow_user_cancel_workspace_jobs,
         b.require_active_version,
         b.use_classic_parameter_flow,
+        b.use_terraform_workspace_cache,
     ]
 }
 
@@ -993,39 +1039,69 @@ fn render_with(
         "max_port_share_level": t.max_port_share_level,
         "use_classic_parameter_flow": t.use_classic_parameter_flow,
         "cors_behavior": t.cors_behavior,
+        "use_terraform_workspace_cache": t.use_terraform_workspace_cache,
         "deleted": t.deleted,
         "disable_module_cache": false,
     }))
 }
 
-/// Parses the `q` of `GET /templates`.
+/// Parses the `q` of `GET /templates` as Coder's `searchquery.Templates`
+/// does: the query is lowercased and lexed like the workspace language;
+/// words without a key search the display name; keys are read in Coder's
+/// order with its messages, unknown keys reported last.
 pub fn parse_filter(conn: &Tx, subject: &Subject, q: &str) -> ApiResult<store::TemplateFilter> {
-    let mut f = store::TemplateFilter::default();
-    let mut bad = Vec::new();
-    for term in crate::api::users::split_terms(q) {
-        match term.split_once(':') {
-            None => f.fuzzy_name = Some(term),
-            Some(("organization", v)) => {
-                f.organization = Some(crate::organizations::resolve(conn, subject, v)?.id)
-            }
-            Some(("exact_name", v)) => f.exact_name = Some(v.to_string()),
-            Some(("name", v)) => f.fuzzy_name = Some(v.to_string()),
-            Some(("deprecated", v)) => match v {
-                "true" => f.deprecated = Some(true),
-                "false" => f.deprecated = Some(false),
-                _ => bad.push(Validation {
-                    field: "deprecated".into(),
-                    detail: format!("Query param \"deprecated\" must be a valid boolean: {v:?}"),
-                }),
-            },
-            Some((k, _)) => bad.push(Validation {
-                field: k.to_string(),
-                detail: format!("Query param {k:?} is not a valid query param"),
-            }),
-        }
+    let invalid = |v: Vec<Validation>| {
+        ApiError::bad_request("Invalid template search query.").with_validations(v)
+    };
+    workspace_query::check_query_size("q", q).map_err(|v| invalid(vec![v]))?;
+    let terms = workspace_query::search_terms_with(
+        &workspace_query::go_to_lower(q),
+        &mut |element, terms| {
+            terms.add("display_name", element.to_string());
+            Ok(())
+        },
+    )
+    .map_err(|v| invalid(vec![v]))?;
+    let mut organization = None;
+    let mut lookup = |_: workspace_query::Lookup, v: &str| {
+        // Coder takes a UUID as given and looks a name up.
+        let found = match workspace_query::parse_go_uuid(v) {
+            Ok(id) => Some(id),
+            Err(_) => crate::organizations::resolve(conn, subject, v)
+                .ok()
+                .map(|o| o.id),
+        };
+        organization = found;
+        found
+            .map(|_| ())
+            .ok_or_else(|| workspace_query::organization_not_found(v))
+    };
+    let mut p = workspace_query::Parser::new(&terms);
+    let deleted = p.boolean("deleted").unwrap_or(false);
+    p.looked_up(workspace_query::Lookup::Organization, &mut lookup);
+    let mut f = store::TemplateFilter {
+        deleted,
+        exact_name: p.single("exact_name"),
+        exact_display_name: p.single("exact_display_name"),
+        fuzzy_name: p.single("name"),
+        fuzzy_display_name: p.single("display_name"),
+        ids: p.custom_list("ids", |v| workspace_query::parse_go_uuid(v.trim())),
+        deprecated: p.boolean("deprecated"),
+        has_ai_task: p.boolean("has-ai-task"),
+        author_id: p.uuid("author_id"),
+        author_username: p.single("author"),
+        has_external_agent: p.boolean("has_external_agent"),
+        ..Default::default()
+    };
+    p.error_excess_params();
+    let errors = p.into_errors();
+    if !errors.is_empty() {
+        return Err(invalid(errors));
     }
-    if !bad.is_empty() {
-        return Err(ApiError::bad_request("Invalid template search query.").with_validations(bad));
+    f.organization = organization;
+    if f.author_username.as_deref() == Some("me") {
+        f.author_id = Some(subject.user_id);
+        f.author_username = None;
     }
     Ok(f)
 }

@@ -29,6 +29,15 @@ pub fn reduced(u: &UserRow) -> sdk::ReducedUser {
     }
 }
 
+pub fn minimal(u: &UserRow) -> sdk::MinimalUser {
+    sdk::MinimalUser {
+        id: u.id,
+        username: u.username.clone(),
+        name: u.name.clone(),
+        avatar_url: u.avatar_url.clone(),
+    }
+}
+
 pub fn site_roles(roles: &[String]) -> Vec<sdk::SlimRole> {
     roles
         .iter()
@@ -106,7 +115,8 @@ pub struct CreateUserRequest {
     pub password: String,
     pub login_type: String,
     pub user_status: Option<String>,
-    pub organization_ids: Vec<Uuid>,
+    /// Absent (or null) in older clients' bodies; see [`validate_create`].
+    pub organization_ids: Option<Vec<Uuid>>,
     pub organization_id: Option<Uuid>,
     pub roles: Vec<String>,
     pub service_account: bool,
@@ -220,9 +230,15 @@ pub fn validate_create(req: &mut CreateUserRequest) -> ApiResult<()> {
     if req.service_account {
         req.login_type = "none".into();
     }
-    if let Some(org) = req.organization_id {
-        if req.organization_ids.is_empty() {
-            req.organization_ids.push(org);
+    if req.organization_ids.as_ref().is_none_or(Vec::is_empty) {
+        if let Some(org) = req.organization_id {
+            // The legacy singular field.
+            req.organization_ids = Some(vec![org]);
+        } else if req.organization_ids.is_none() {
+            // Older Coder placed a user created without organizations in the
+            // default one (the nil id stands for it); an explicit empty list
+            // is refused below, as current Coder does.
+            req.organization_ids = Some(vec![Uuid::nil()]);
         }
     }
     let mut v = Validator::new();
@@ -270,7 +286,7 @@ pub fn validate_create(req: &mut CreateUserRequest) -> ApiResult<()> {
             req.login_type
         )));
     }
-    if req.organization_ids.is_empty() {
+    if req.organization_ids.as_ref().is_none_or(Vec::is_empty) {
         return Err(ApiError::bad_request("No organization specified to place the user as a member of. It is required to specify at least one organization id to place the user in.")
             .validation("organization_ids", "required"));
     }
@@ -315,7 +331,7 @@ pub fn create_user(
     }
     let default_org = organizations::get_default(conn)?;
     let mut orgs = Vec::new();
-    for id in &req.organization_ids {
+    for id in req.organization_ids.iter().flatten() {
         let org = if id.is_nil() {
             default_org.clone()
         } else {

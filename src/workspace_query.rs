@@ -1,5 +1,7 @@
 //! The `q` search language of `GET /api/v2/workspaces` and that endpoint's
 //! pagination parameters (spec `workspaces-core.md` §11.3, §12 and §20.2).
+//! Its lexer ([`search_terms_with`]) and key parser ([`Parser`]) are Coder's
+//! shared ones and also serve the template search (`templates::parse_filter`).
 //!
 //! This is a faithful re-implementation of Coder's hand-rolled splitter
 //! (`coderd/searchquery`) and query-parameter parser (`coderd/httpapi`),
@@ -31,6 +33,26 @@ use crate::error::Validation;
 pub const QUERY_ERROR_MESSAGE: &str = "Invalid workspace search query.";
 /// `message` of a 400 caused by invalid `limit`/`offset`/`after_id`.
 pub const PAGINATION_ERROR_MESSAGE: &str = "Query parameters have invalid values.";
+
+/// Longest `q` (and legacy filter value) accepted, in bytes. Terms become
+/// SQL `LIKE` patterns, which SQLite caps at 50,000 bytes; lowercasing can
+/// grow UTF-8 by half, so this leaves room.
+pub const MAX_QUERY_BYTES: usize = 16 * 1024;
+
+/// Refuses a search value longer than [`MAX_QUERY_BYTES`].
+pub fn check_query_size(field: &str, value: &str) -> Result<(), Validation> {
+    if value.len() <= MAX_QUERY_BYTES {
+        return Ok(());
+    }
+    Err(validation(
+        field,
+        format!(
+            "Query param {} must be at most {MAX_QUERY_BYTES} bytes, got {}.",
+            go_quote(field),
+            value.len()
+        ),
+    ))
+}
 
 /// Go's `time.RFC3339Nano` layout, quoted in timestamp error details.
 const RFC3339_NANO: &str = "2006-01-02T15:04:05.999999999Z07:00";
@@ -204,13 +226,15 @@ pub fn parse_workspace_query_with(
     legacy: &[(String, String)],
     lookup: &mut dyn FnMut(Lookup, &str) -> Result<(), Validation>,
 ) -> Result<WorkspaceFilter, QueryError> {
+    check_query_size("q", q).map_err(|v| QueryError::query(vec![v]))?;
     let mut terms = search_terms(&go_to_lower(q)).map_err(|v| QueryError::query(vec![v]))?;
-    for (key, value) in legacy {
-        let key = match key.as_str() {
-            "owner" | "template" | "name" | "status" => key.as_str(),
+    for (param, value) in legacy {
+        let key = match param.as_str() {
+            "owner" | "template" | "name" | "status" => param.as_str(),
             "has_agent" | "has-agent" => "has-agent",
             _ => continue,
         };
+        check_query_size(param, value).map_err(|v| QueryError::query(vec![v]))?;
         let value = go_to_lower(value);
         let value = value.trim_matches('"');
         if !value.is_empty() {
@@ -426,12 +450,12 @@ fn validation(field: &str, detail: String) -> Validation {
 
 /// An insertion-ordered multimap, Go's `url.Values` with a stable key order.
 #[derive(Debug, Default)]
-struct Terms {
+pub(crate) struct Terms {
     entries: Vec<(String, Vec<String>)>,
 }
 
 impl Terms {
-    fn add(&mut self, key: &str, value: String) {
+    pub(crate) fn add(&mut self, key: &str, value: String) {
         match self.entries.iter_mut().find(|(k, _)| k == key) {
             Some((_, values)) => values.push(value),
             None => self.entries.push((key.to_string(), vec![value])),
@@ -479,6 +503,36 @@ fn split_by_delimiter(s: &str, delimiter: char, maintain_quotes: bool) -> Vec<St
 /// Coder's `searchTerms` with the workspace default-key rule; `query` is
 /// already lowercased. A lexical error stops everything.
 fn search_terms(query: &str) -> Result<Terms, Validation> {
+    search_terms_with(query, &mut |element, terms| {
+        // No key:value pair: a workspace name, maybe with its owner.
+        let mut names = split_by_delimiter(element, '/', false);
+        match names.len() {
+            1 => terms.add("name", names.remove(0)),
+            2 => {
+                let name = names.pop().unwrap_or_default();
+                terms.add("owner", names.remove(0));
+                terms.add("name", name);
+            }
+            _ => {
+                return Err(format!(
+                    "Query element {} can only contain 1 '/'",
+                    go_quote(element)
+                ))
+            }
+        }
+        Ok(())
+    })
+}
+
+/// Coder's `searchTerms`, shared by every `q` language: splits `query` on
+/// spaces outside quotes, joins the words without a key into one element,
+/// and files each `key:value` under its key. `default_key` files the
+/// key-less element (its error becomes a `q` validation). A lexical error
+/// stops everything.
+pub(crate) fn search_terms_with(
+    query: &str,
+    default_key: &mut dyn FnMut(&str, &mut Terms) -> Result<(), String>,
+) -> Result<Terms, Validation> {
     let tokens = split_by_delimiter(query, ' ', true);
     let (mut elements, free): (Vec<String>, Vec<String>) =
         tokens.into_iter().partition(|t| t.contains(':'));
@@ -498,27 +552,7 @@ fn search_terms(query: &str) -> Result<Terms, Validation> {
         }
         let mut parts = split_by_delimiter(&element, ':', false);
         match parts.len() {
-            1 => {
-                // No key:value pair: a workspace name, maybe with its owner.
-                let mut names = split_by_delimiter(&element, '/', false);
-                match names.len() {
-                    1 => terms.add("name", names.remove(0)),
-                    2 => {
-                        let name = names.pop().unwrap_or_default();
-                        terms.add("owner", names.remove(0));
-                        terms.add("name", name);
-                    }
-                    _ => {
-                        return Err(validation(
-                            "q",
-                            format!(
-                                "Query element {} can only contain 1 '/'",
-                                go_quote(&element)
-                            ),
-                        ))
-                    }
-                }
-            }
+            1 => default_key(&element, &mut terms).map_err(|e| validation("q", e))?,
             2 => {
                 let value = parts.pop().unwrap_or_default();
                 let key = go_to_lower(&parts[0]);
@@ -542,14 +576,14 @@ fn search_terms(query: &str) -> Result<Terms, Validation> {
 // Key parsing (Coder's httpapi.QueryParamParser)
 // ---------------------------------------------------------------------------
 
-struct Parser<'a> {
+pub(crate) struct Parser<'a> {
     terms: &'a Terms,
     parsed: Vec<&'static str>,
     errors: Vec<Validation>,
 }
 
 impl<'a> Parser<'a> {
-    fn new(terms: &'a Terms) -> Parser<'a> {
+    pub(crate) fn new(terms: &'a Terms) -> Parser<'a> {
         Parser {
             terms,
             parsed: Vec::new(),
@@ -568,7 +602,7 @@ impl<'a> Parser<'a> {
     }
 
     /// The single value of `key`; a repeated key is an error (and `None`).
-    fn single(&mut self, key: &'static str) -> Option<String> {
+    pub(crate) fn single(&mut self, key: &'static str) -> Option<String> {
         let values = self.values(key)?;
         if values.len() > 1 {
             self.errors.push(validation(
@@ -584,7 +618,7 @@ impl<'a> Parser<'a> {
         Some(values[0].clone())
     }
 
-    fn boolean(&mut self, key: &'static str) -> Option<bool> {
+    pub(crate) fn boolean(&mut self, key: &'static str) -> Option<bool> {
         let v = self.single(key)?;
         match go_parse_bool(&v) {
             Ok(b) => Some(b),
@@ -616,7 +650,7 @@ impl<'a> Parser<'a> {
         }
     }
 
-    fn custom<T>(
+    pub(crate) fn custom<T>(
         &mut self,
         key: &'static str,
         parse: impl FnOnce(&str) -> Result<T, String>,
@@ -633,7 +667,7 @@ impl<'a> Parser<'a> {
 
     /// A list key: every value (repetition allowed) split on commas; all
     /// item errors are joined with newlines into one validation.
-    fn custom_list<T>(
+    pub(crate) fn custom_list<T>(
         &mut self,
         key: &'static str,
         mut parse: impl FnMut(&str) -> Result<T, String>,
@@ -663,7 +697,7 @@ impl<'a> Parser<'a> {
         Vec::new()
     }
 
-    fn looked_up(
+    pub(crate) fn looked_up(
         &mut self,
         which: Lookup,
         lookup: &mut dyn FnMut(Lookup, &str) -> Result<(), Validation>,
@@ -676,6 +710,27 @@ impl<'a> Parser<'a> {
                 None
             }
         }
+    }
+
+    /// Go's `QueryParamParser.UUID`.
+    pub(crate) fn uuid(&mut self, key: &'static str) -> Option<Uuid> {
+        let v = self.single(key)?;
+        match parse_go_uuid(&v) {
+            Ok(id) => Some(id),
+            Err(_) => {
+                self.errors.push(validation(
+                    key,
+                    format!("Query param {} must be a valid uuid", go_quote(key)),
+                ));
+                None
+            }
+        }
+    }
+
+    /// The validations collected so far (unknown keys last, once
+    /// [`Parser::error_excess_params`] ran).
+    pub(crate) fn into_errors(self) -> Vec<Validation> {
+        self.errors
     }
 
     /// Go's `PositiveInt32`: 0 ≤ n ≤ 2147483647.
@@ -704,7 +759,7 @@ impl<'a> Parser<'a> {
     }
 
     /// Unknown keys, in order of first appearance.
-    fn error_excess_params(&mut self) {
+    pub(crate) fn error_excess_params(&mut self) {
         for (key, _) in &self.terms.entries {
             if !self.parsed.contains(&key.as_str()) {
                 self.errors.push(validation(
@@ -739,7 +794,7 @@ fn parse_param(item: &str) -> Result<(String, Option<String>), String> {
 // ---------------------------------------------------------------------------
 
 /// Go's `strings.ToLower`: per-rune simple case mapping.
-fn go_to_lower(s: &str) -> String {
+pub(crate) fn go_to_lower(s: &str) -> String {
     s.chars()
         .map(|c| {
             let mut m = c.to_lowercase();

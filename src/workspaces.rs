@@ -9,7 +9,7 @@ use serde_json::{json, Value};
 use uuid::Uuid;
 
 use crate::authz::{Action, Object, Subject};
-use crate::builds::{self, BuildContext, CreateBuildRequest, NameValue};
+use crate::builds::{self, BuildContext, CreateBuildRequest, LegacyParameterValue, NameValue};
 use crate::error::{ApiError, ApiResult, Validator};
 use crate::names;
 use crate::schedule;
@@ -47,8 +47,9 @@ pub struct CreateWorkspaceRequest {
     pub autostart_schedule: Option<String>,
     pub ttl_ms: Option<i64>,
     pub rich_parameter_values: Vec<NameValue>,
-    /// Older clients' name for the same values.
-    pub parameter_values: Vec<NameValue>,
+    /// Older clients' list; a name also in `rich_parameter_values` takes
+    /// the rich value.
+    pub parameter_values: Vec<LegacyParameterValue>,
     pub automatic_updates: String,
     pub template_version_preset_id: Option<Uuid>,
 }
@@ -709,18 +710,23 @@ pub fn parameter_mismatch(conn: &Tx, w: &WorkspaceRow, t: &TemplateRow) -> ApiRe
     Ok(crate::parameters::resolve(&params, &[], Some(&previous), None).is_err())
 }
 
-/// `GET …/timings` of the latest build.
+/// `GET /workspaces/{workspace}/timings`: those of the latest build.
 pub fn timings(conn: &Tx, w: &WorkspaceRow) -> ApiResult<Value> {
-    let Some(b) = w
+    match w
         .latest_build_id
         .map(|id| build_store::get(conn, id))
         .transpose()?
         .flatten()
-    else {
-        return Ok(
+    {
+        Some(b) => build_timings(conn, &b),
+        None => Ok(
             json!({"provisioner_timings": [], "agent_script_timings": [], "agent_connection_timings": []}),
-        );
-    };
+        ),
+    }
+}
+
+/// A build's `codersdk.WorkspaceBuildTimings`.
+pub fn build_timings(conn: &Tx, b: &crate::store::builds::BuildRow) -> ApiResult<Value> {
     let provisioner: Vec<Value> = crate::store::jobs::timings(conn, b.job_id)?
         .iter()
         .map(|t| {

@@ -279,3 +279,19 @@ pub async fn state(
         .content_type("application/json")
         .body(out))
 }
+
+pub async fn timings(
+    app: web::Data<App>,
+    subject: Subject,
+    path: web::Path<String>,
+) -> ApiResult<HttpResponse> {
+    let id = parse_uuid(&path.into_inner())?;
+    let out = app
+        .db
+        .read(move |conn| {
+            let (b, _) = readable_build(conn, &subject, id)?;
+            workspaces::build_timings(conn, &b)
+        })
+        .await?;
+    Ok(http::ok(&out))
+}

@@ -103,7 +103,7 @@ pub struct CreateTokenRequest {
     scope: String,
     scopes: Vec<String>,
     token_name: String,
-    allow_list: Vec<AllowListEntry>,
+    allow_list: Vec<sdk::AllowListTarget>,
 }
 
 const MAX_TOKEN_NAME: usize = 64;
@@ -163,7 +163,7 @@ pub async fn create_token(
     let allow = if req.allow_list.is_empty() {
         all_scope().1
     } else {
-        req.allow_list.clone()
+        req.allow_list.iter().map(|t| t.0.clone()).collect()
     };
     let name = if req.token_name.is_empty() {
         crate::names::random_docker_name()

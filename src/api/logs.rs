@@ -128,7 +128,12 @@ impl StreamHandler<Result<ws::Message, ws::ProtocolError>> for LogStream {
     fn handle(&mut self, msg: Result<ws::Message, ws::ProtocolError>, ctx: &mut Self::Context) {
         match msg {
             Ok(ws::Message::Ping(p)) => ctx.pong(&p),
-            Ok(ws::Message::Close(_)) | Err(_) => ctx.stop(),
+            // RFC 6455 §5.5.1: answer a Close with a Close echoing its code.
+            Ok(ws::Message::Close(reason)) => {
+                ctx.close(reason.map(|r| ws::CloseReason::from(r.code)));
+                ctx.stop();
+            }
+            Err(_) => ctx.stop(),
             _ => {}
         }
     }

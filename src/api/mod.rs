@@ -201,6 +201,12 @@ routes! {
     "/api/v2/organizations/{organization}/templates/{templatename}" {
         GET => templates::get_by_name, On(Template, Read, Hidden)
     }
+    "/api/v2/organizations/{organization}/templates/{templatename}/versions/{templateversionname}" {
+        GET => templates::version_by_org_template_and_name, On(TemplateVersion, Read, Hidden)
+    }
+    "/api/v2/organizations/{organization}/templates/{templatename}/versions/{templateversionname}/previous" {
+        GET => templates::previous_version_by_org_template_and_name, On(TemplateVersion, Read, Hidden)
+    }
     "/api/v2/templates" { GET => templates::list, SignedIn }
     "/api/v2/templates/examples" { GET => templates::examples, SignedIn }
     "/api/v2/templates/{template}" {
@@ -283,6 +289,7 @@ routes! {
         GET => builds::resources, On(WorkspaceBuild, Read, Hidden)
     }
     "/api/v2/workspacebuilds/{workspacebuild}/state" { GET => builds::state, On(Template, Update, Hidden) }
+    "/api/v2/workspacebuilds/{workspacebuild}/timings" { GET => builds::timings, On(WorkspaceBuild, Read, Hidden) }
 
     // Agents: the agent's own API first, then agents by id.
     "/api/v2/workspaceagents/me/report-lifecycle" { POST => agents::report_lifecycle, Agent }

@@ -394,6 +394,41 @@ pub async fn version_by_name(
     Ok(http::ok(&out))
 }
 
+pub async fn version_by_org_template_and_name(
+    app: web::Data<App>,
+    subject: Subject,
+    path: web::Path<(String, String, String)>,
+) -> ApiResult<HttpResponse> {
+    let (org, template, version) = path.into_inner();
+    let now = app.now();
+    let out = app
+        .db
+        .read(move |conn| {
+            let v = templates::version_by_names(conn, &subject, &org, &template, &version)?;
+            templates::render_one_version(conn, &v, now)
+        })
+        .await?;
+    Ok(http::ok(&out))
+}
+
+pub async fn previous_version_by_org_template_and_name(
+    app: web::Data<App>,
+    subject: Subject,
+    path: web::Path<(String, String, String)>,
+) -> ApiResult<HttpResponse> {
+    let (org, template, version) = path.into_inner();
+    let now = app.now();
+    let out = app
+        .db
+        .read(move |conn| {
+            let v = templates::version_by_names(conn, &subject, &org, &template, &version)?;
+            let previous = templates::previous_version(conn, &v)?;
+            templates::render_one_version(conn, &previous, now)
+        })
+        .await?;
+    Ok(http::ok(&out))
+}
+
 #[derive(Debug, Deserialize, Default)]
 #[serde(default)]
 pub struct UpdateActiveVersion {

@@ -478,7 +478,11 @@ impl StreamHandler<Result<ws::Message, ws::ProtocolError>> for Socket {
                 }));
                 ctx.stop();
             }
-            Ok(ws::Message::Close(_)) => ctx.stop(),
+            // RFC 6455 §5.5.1: answer a Close with a Close echoing its code.
+            Ok(ws::Message::Close(reason)) => {
+                ctx.close(reason.map(|r| ws::CloseReason::from(r.code)));
+                ctx.stop();
+            }
             Err(_) => {
                 ctx.close(Some(ws::CloseReason {
                     code: ws::CloseCode::Error,

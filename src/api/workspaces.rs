@@ -553,19 +553,7 @@ pub async fn available_users(
             }
             filter.organization = Some(org.id);
             let (rows, _) = crate::store::users::list(conn, &filter, limit, offset)?;
-            Ok(rows
-                .iter()
-                .map(|u| {
-                    let mut v = serde_json::json!({"id": u.id, "username": u.username});
-                    if !u.name.is_empty() {
-                        v["name"] = serde_json::json!(u.name);
-                    }
-                    if !u.avatar_url.is_empty() {
-                        v["avatar_url"] = serde_json::json!(u.avatar_url);
-                    }
-                    v
-                })
-                .collect::<Vec<_>>())
+            Ok(rows.iter().map(crate::users::minimal).collect::<Vec<_>>())
         })
         .await?;
     Ok(http::ok(&out))

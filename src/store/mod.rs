@@ -33,7 +33,7 @@ use uuid::Uuid;
 /// `PRAGMA application_id` of a warren database ("WARN").
 pub const APPLICATION_ID: i64 = 0x5741_524E;
 /// The schema version this binary writes; `PRAGMA user_version`.
-pub const SCHEMA_VERSION: i64 = 2;
+pub const SCHEMA_VERSION: i64 = 3;
 
 const SCHEMA: &str = include_str!("../../schema.sql");
 
@@ -41,8 +41,10 @@ const SCHEMA: &str = include_str!("../../schema.sql");
 /// to `i + 2`. `schema.sql` is always the latest schema: a new database gets
 /// it whole, an older one these steps.
 const MIGRATIONS: &[&str] = &[
-    // 2: file reads look up the templates built from a file.
-    "CREATE INDEX provisioner_jobs_file_idx ON provisioner_jobs (file_id);",
+    // 2: Coder v2.29's template setting `use_terraform_workspace_cache`.
+    "ALTER TABLE templates ADD COLUMN use_terraform_workspace_cache INTEGER NOT NULL DEFAULT 0;",
+    // 3: file reads look up the templates built from a file.
+    "CREATE INDEX IF NOT EXISTS provisioner_jobs_file_idx ON provisioner_jobs (file_id);",
 ];
 
 #[derive(Debug, thiserror::Error)]
@@ -400,14 +402,42 @@ pub fn set_setting(tx: &Tx, key: &str, value: &str) -> StoreResult<()> {
 mod tests {
     use super::*;
 
-    fn schema_of(conn: &Connection) -> Vec<(String, String)> {
-        let mut stmt = conn
-            .prepare("SELECT name, sql FROM sqlite_master WHERE sql IS NOT NULL ORDER BY name")
+    /// Every table's columns and every index's columns, as SQLite reports
+    /// them (the stored CREATE text differs after ALTER TABLE).
+    fn schema_of(conn: &Connection) -> Vec<String> {
+        let mut names = conn
+            .prepare("SELECT type, name, tbl_name FROM sqlite_master WHERE name NOT LIKE 'sqlite_%' ORDER BY name")
             .unwrap();
-        stmt.query_map([], |r| Ok((r.get(0)?, r.get(1)?)))
+        let objects: Vec<(String, String, String)> = names
+            .query_map([], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)))
             .unwrap()
             .collect::<Result<_, _>>()
-            .unwrap()
+            .unwrap();
+        let mut out = Vec::new();
+        for (kind, name, table) in objects {
+            let pragma = if kind == "table" {
+                "table_xinfo"
+            } else {
+                "index_xinfo"
+            };
+            let mut cols = conn
+                .prepare(&format!("PRAGMA {pragma}(\"{name}\")"))
+                .unwrap();
+            let n = cols.column_count();
+            let rows: Vec<String> = cols
+                .query_map([], |r| {
+                    let mut v = Vec::new();
+                    for i in 0..n {
+                        v.push(format!("{:?}", r.get_ref(i)?));
+                    }
+                    Ok(v.join(","))
+                })
+                .unwrap()
+                .collect::<Result<_, _>>()
+                .unwrap();
+            out.push(format!("{kind} {name} on {table}: {}", rows.join(" | ")));
+        }
+        out
     }
 
     #[test]
@@ -417,8 +447,12 @@ mod tests {
         // Version 1 is the latest schema without what later steps added.
         let mut old = Connection::open_in_memory().unwrap();
         old.execute_batch(SCHEMA).unwrap();
-        old.execute_batch("DROP INDEX provisioner_jobs_file_idx; PRAGMA user_version = 1;")
-            .unwrap();
+        old.execute_batch(
+            "DROP INDEX provisioner_jobs_file_idx;
+             ALTER TABLE templates DROP COLUMN use_terraform_workspace_cache;
+             PRAGMA user_version = 1;",
+        )
+        .unwrap();
         migrate(&mut old).unwrap();
         assert_eq!(schema_of(&old), schema_of(&fresh));
         let version: i64 = old

@@ -84,6 +84,15 @@ pub fn get_by_name(tx: &Tx, template: Uuid, name: &str) -> StoreResult<Option<Ve
     tx.query_opt(&sql, args![template, name], from_row)
 }
 
+/// The version of `template` created last before `before` (Coder's
+/// `GetPreviousTemplateVersion`).
+pub fn previous(tx: &Tx, template: Uuid, before: Micros) -> StoreResult<Option<VersionRow>> {
+    let sql = format!(
+        "{SELECT} WHERE v.template_id = ? AND v.created_at < ? ORDER BY v.created_at DESC, v.id DESC LIMIT 1"
+    );
+    tx.query_opt(&sql, args![template, before], from_row)
+}
+
 pub fn list(tx: &Tx, template: Uuid, include_archived: bool) -> StoreResult<Vec<VersionRow>> {
     let sql = format!(
         "{SELECT} WHERE v.template_id = ?1 AND (?2 OR v.archived = 0) ORDER BY v.created_at, v.id"

@@ -38,6 +38,7 @@ pub struct TemplateRow {
     pub created_at: Micros,
     pub updated_at: Micros,
     pub deleted: bool,
+    pub use_terraform_workspace_cache: bool,
     // Joined for rendering.
     pub organization_name: String,
     pub organization_display_name: String,
@@ -54,7 +55,7 @@ const SELECT: &str = "SELECT t.id, t.organization_id, t.name, t.display_name, t.
         t.failure_ttl_ms, t.time_til_dormant_ms, t.time_til_dormant_autodelete_ms,
         t.require_active_version, t.deprecation_message, t.max_port_share_level,
         t.use_classic_parameter_flow, t.cors_behavior, t.created_at, t.updated_at, t.deleted,
-        o.name, o.display_name, o.icon, u.username,
+        t.use_terraform_workspace_cache, o.name, o.display_name, o.icon, u.username,
         (SELECT json_group_array(json_array(a.user_id, a.role)) FROM template_user_acl a WHERE a.template_id = t.id),
         (SELECT json_group_array(json_array(a.group_id, a.role)) FROM template_group_acl a WHERE a.template_id = t.id)
     FROM templates t JOIN organizations o ON o.id = t.organization_id JOIN users u ON u.id = t.created_by";
@@ -90,12 +91,13 @@ fn from_row(r: &Row) -> StoreResult<TemplateRow> {
         created_at: r.get(25)?,
         updated_at: r.get(26)?,
         deleted: r.get(27)?,
-        organization_name: r.get(28)?,
-        organization_display_name: r.get(29)?,
-        organization_icon: r.get(30)?,
-        created_by_name: r.get(31)?,
-        user_acl: super::acl_pairs(r.get(32)?)?,
-        group_acl: super::acl_pairs(r.get(33)?)?,
+        use_terraform_workspace_cache: r.get(28)?,
+        organization_name: r.get(29)?,
+        organization_display_name: r.get(30)?,
+        organization_icon: r.get(31)?,
+        created_by_name: r.get(32)?,
+        user_acl: super::acl_pairs(r.get(33)?)?,
+        group_acl: super::acl_pairs(r.get(34)?)?,
     })
 }
 
@@ -119,7 +121,7 @@ pub fn update(tx: &Tx, t: &TemplateRow) -> StoreResult<()> {
             allow_user_cancel_workspace_jobs = ?14, failure_ttl_ms = ?15, time_til_dormant_ms = ?16,
             time_til_dormant_autodelete_ms = ?17, require_active_version = ?18,
             deprecation_message = ?19, max_port_share_level = ?20, use_classic_parameter_flow = ?21,
-            cors_behavior = ?22, updated_at = ?23
+            cors_behavior = ?22, updated_at = ?23, use_terraform_workspace_cache = ?24
          WHERE id = ?1",
         args![
             t.id,
@@ -144,7 +146,8 @@ pub fn update(tx: &Tx, t: &TemplateRow) -> StoreResult<()> {
             t.max_port_share_level,
             t.use_classic_parameter_flow,
             t.cors_behavior,
-            t.updated_at
+            t.updated_at,
+            t.use_terraform_workspace_cache
         ],
     )?;
     super::changed_where(
@@ -182,57 +185,99 @@ pub fn get_by_name(tx: &Tx, org: Uuid, name: &str) -> StoreResult<Option<Templat
     tx.query_opt(&sql, args![org, name], from_row)
 }
 
+/// The filters of `GET /templates` (Coder's `GetTemplatesWithFilter`);
+/// `None` or empty means "do not filter on this".
 #[derive(Debug, Default)]
 pub struct TemplateFilter {
+    /// Deleted templates instead of live ones.
+    pub deleted: bool,
     pub organization: Option<Uuid>,
     pub exact_name: Option<String>,
+    pub exact_display_name: Option<String>,
+    /// Substring of the name.
     pub fuzzy_name: Option<String>,
+    /// Substring of the display name, or of the name (spaces dropped) when
+    /// the template has no display name.
+    pub fuzzy_display_name: Option<String>,
+    pub ids: Vec<Uuid>,
     pub deprecated: Option<bool>,
-    pub ids: Option<Vec<Uuid>>,
+    /// Of the active version.
+    pub has_ai_task: Option<bool>,
+    /// Of the active version.
+    pub has_external_agent: Option<bool>,
+    pub author_id: Option<Uuid>,
+    pub author_username: Option<String>,
 }
 
 pub fn list(tx: &Tx, f: &TemplateFilter) -> StoreResult<Vec<TemplateRow>> {
-    let mut clauses = vec!["t.deleted = 0".to_string()];
-    let mut args: Vec<Param<'static>> = Vec::new();
+    let mut clauses = vec!["t.deleted = ?".to_string()];
+    let mut args: Vec<Param<'static>> = vec![Param::Int(f.deleted.into())];
+    let mut clause = |sql: &str, values: &[&str]| {
+        clauses.push(sql.to_string());
+        args.extend(values.iter().map(|v| Param::text(*v)));
+    };
     if let Some(o) = f.organization {
-        clauses.push("t.organization_id = ?".into());
-        args.push(Param::uuid(o));
+        clause("t.organization_id = ?", &[&o.to_string()]);
     }
     if let Some(n) = &f.exact_name {
-        clauses.push("lower(t.name) = lower(?)".into());
-        args.push(Param::text(n.clone()));
+        clause("lower(t.name) = lower(?)", &[n]);
+    }
+    if let Some(n) = &f.exact_display_name {
+        clause("lower(t.display_name) = lower(?)", &[n]);
     }
     if let Some(n) = &f.fuzzy_name {
-        clauses.push(
-            "(instr(lower(t.name), lower(?)) > 0 OR instr(lower(t.display_name), lower(?)) > 0)"
-                .into(),
+        clause("instr(lower(t.name), lower(?)) > 0", &[n]);
+    }
+    if let Some(n) = &f.fuzzy_display_name {
+        clause(
+            "CASE WHEN t.display_name <> '' THEN instr(lower(t.display_name), lower(?)) > 0
+                  ELSE instr(lower(t.name), replace(lower(?), ' ', '')) > 0 END",
+            &[n, n],
         );
-        args.push(Param::text(n.clone()));
-        args.push(Param::text(n.clone()));
     }
     if let Some(d) = f.deprecated {
-        clauses.push(
+        clause(
             if d {
                 "t.deprecation_message <> ''"
             } else {
                 "t.deprecation_message = ''"
-            }
-            .into(),
+            },
+            &[],
         );
     }
-    if let Some(ids) = &f.ids {
-        if ids.is_empty() {
-            return Ok(Vec::new());
+    for (flag, column) in [
+        (f.has_ai_task, "has_ai_task"),
+        (f.has_external_agent, "has_external_agent"),
+    ] {
+        if let Some(b) = flag {
+            clause(
+                &format!(
+                    "(SELECT v.{column} FROM template_versions v WHERE v.id = t.active_version_id) = {}",
+                    i32::from(b)
+                ),
+                &[],
+            );
         }
-        clauses.push(format!("t.id IN ({})", placeholders(ids.len())));
-        args.extend(Param::uuids(ids));
+    }
+    if let Some(a) = f.author_id {
+        clause("t.created_by = ?", &[&a.to_string()]);
+    }
+    if let Some(a) = &f.author_username {
+        clause(
+            "t.created_by = (SELECT id FROM users WHERE lower(username) = lower(?) AND deleted = 0)",
+            &[a],
+        );
+    }
+    if !f.ids.is_empty() {
+        let ids: Vec<String> = f.ids.iter().map(Uuid::to_string).collect();
+        let ids: Vec<&str> = ids.iter().map(String::as_str).collect();
+        clause(&format!("t.id IN ({})", placeholders(ids.len())), &ids);
     }
     let sql = format!(
         "{SELECT} WHERE {} ORDER BY lower(t.name), t.id",
         clauses.join(" AND ")
     );
-    let rows = tx.query(&sql, &args, from_row)?;
-    Ok(rows)
+    tx.query(&sql, &args, from_row)
 }
 
 pub fn set_group_acl(tx: &Tx, template: Uuid, group: Uuid, role: Option<&str>) -> StoreResult<()> {

@@ -71,18 +71,19 @@ export async function createWorkspacePage(ctx) {
     if (!presets.length) { presetHolder.replaceChildren(); return; }
     const select = h('select', { name: 'template_version_preset_id', id: 'create-preset' },
       h('option', { value: '' }, 'None'),
-      presets.map((p) => h('option', { value: p.id, selected: p.default }, p.description ? `${p.name} — ${p.description}` : p.name)));
+      presets.map((p) => h('option', { value: p.ID, selected: p.Default }, p.Description ? `${p.Name} — ${p.Description}` : p.Name)));
     select.addEventListener('change', () => applyPreset(select.value));
     presetHolder.replaceChildren(h('fieldset', { class: 'group' }, h('legend', {}, 'Preset'),
       field('Preset', select, 'A preset fills in a set of parameter values chosen by the template author.')));
-    const def = presets.find((p) => p.default);
-    if (def) applyPreset(def.id);
+    const def = presets.find((p) => p.Default);
+    if (def) applyPreset(def.ID);
   }
 
+  // Presets come with Coder's Go field names (`codersdk.Preset` has no JSON tags).
   function applyPreset(id) {
-    const preset = presets.find((p) => p.id === id);
+    const preset = presets.find((p) => p.ID === id);
     const fixed = {};
-    if (preset) for (const kv of preset.parameters || []) fixed[kv.name] = kv.value;
+    if (preset) for (const kv of preset.Parameters || []) fixed[kv.Name] = kv.Value;
     renderParams(fixed);
   }
 

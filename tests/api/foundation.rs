@@ -147,7 +147,7 @@ fn first_user_setup() {
     assert_eq!(me["id"], o.id.as_str());
     assert_eq!(
         me["roles"],
-        json!([{"name": "owner", "display_name": "Owner", "organization_id": ""}])
+        json!([{"name": "owner", "display_name": "Owner"}])
     );
     assert_eq!(me["organization_ids"], json!([o.org]));
     let org = s.get("/api/v2/organizations/default", &o.token);

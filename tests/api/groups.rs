@@ -45,7 +45,6 @@ fn everyone_group_tracks_members() {
         &[
             "id",
             "username",
-            "avatar_url",
             "name",
             "email",
             "created_at",

@@ -2,6 +2,7 @@
 //! with a temporary SQLite file and speaks HTTP to it.
 
 mod builds;
+mod client_compat;
 mod common;
 mod foundation;
 mod groups;

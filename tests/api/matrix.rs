@@ -214,6 +214,8 @@ struct World {
     template_name: String,
     version: String,
     version_name: String,
+    /// A later version of T (whose previous version is T's first).
+    later_version_name: String,
     file: String,
     workspace: String,
     workspace_name: String,
@@ -283,6 +285,8 @@ impl World {
         let v = s.get(&format!("/api/v2/templateversions/{version}"), &owner.token);
         let v = v.ok(200).clone();
         let file = v["job"]["file_id"].as_str().unwrap().to_string();
+        let later = s.import(&owner, "docker", Some(&template));
+        let later_version_name = later["name"].as_str().unwrap().to_string();
         // Alice's workspace W, shared with Carol (use) and Dave (admin).
         let w = s.workspace(&tokens[&Alice], &template, "wdub");
         let workspace = w["id"].as_str().unwrap().to_string();
@@ -358,6 +362,7 @@ impl World {
             template_name: "tee".into(),
             version,
             version_name: v["name"].as_str().unwrap().to_string(),
+            later_version_name,
             file,
             workspace,
             workspace_name: "wdub".into(),
@@ -835,6 +840,26 @@ fn rows() -> Vec<Row> {
                 ))
             },
         ),
+        row(
+            "GET",
+            "/api/v2/organizations/{organization}/templates/{templatename}/versions/{templateversionname}",
+            |w, _| {
+                Call::get(format!(
+                    "/api/v2/organizations/{}/templates/{}/versions/{}",
+                    w.org, w.template_name, w.version_name
+                ))
+            },
+        ),
+        row(
+            "GET",
+            "/api/v2/organizations/{organization}/templates/{templatename}/versions/{templateversionname}/previous",
+            |w, _| {
+                Call::get(format!(
+                    "/api/v2/organizations/{}/templates/{}/versions/{}/previous",
+                    w.org, w.template_name, w.later_version_name
+                ))
+            },
+        ),
         row("GET", "/api/v2/templates", |_, _| {
             Call::get("/api/v2/templates".into())
         }),
@@ -1080,6 +1105,11 @@ fn rows() -> Vec<Row> {
             "GET",
             "/api/v2/workspacebuilds/{workspacebuild}/state",
             |w, _| Call::get(format!("/api/v2/workspacebuilds/{}/state", w.build)),
+        ),
+        row(
+            "GET",
+            "/api/v2/workspacebuilds/{workspacebuild}/timings",
+            |w, _| Call::get(format!("/api/v2/workspacebuilds/{}/timings", w.build)),
         ),
         row(
             "POST",

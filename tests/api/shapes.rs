@@ -47,6 +47,8 @@ const OMITEMPTY: &[&str] = &[
     "icon",
     "name",
     "avatar_url",
+    "has_ai_task",
+    "has_external_agent",
 ];
 
 /// Fields that are a value or null.

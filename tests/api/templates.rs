@@ -135,16 +135,16 @@ fn docker_template_imports_field_by_field() {
     let r = s.get(&format!("/api/v2/templateversions/{id}/presets"), &o.token);
     let presets = r.ok(200).as_array().unwrap().clone();
     assert_eq!(presets.len(), 1);
-    assert_eq!(presets[0]["name"], "Big machine");
-    assert_eq!(presets[0]["description"], "Eight cores on Debian");
-    let mut pv: Vec<(String, String)> = presets[0]["parameters"]
+    assert_eq!(presets[0]["Name"], "Big machine");
+    assert_eq!(presets[0]["Description"], "Eight cores on Debian");
+    let mut pv: Vec<(String, String)> = presets[0]["Parameters"]
         .as_array()
         .unwrap()
         .iter()
         .map(|p| {
             (
-                p["name"].as_str().unwrap().into(),
-                p["value"].as_str().unwrap().into(),
+                p["Name"].as_str().unwrap().into(),
+                p["Value"].as_str().unwrap().into(),
             )
         })
         .collect();
