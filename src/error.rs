@@ -7,7 +7,7 @@ use actix_web::http::StatusCode;
 use actix_web::{HttpResponse, ResponseError};
 use serde::Serialize;
 
-use crate::store::StoreError;
+use crate::domain::store::StoreError;
 
 pub const NOT_FOUND: &str = "Resource not found or you do not have access to this resource";
 pub const FORBIDDEN: &str = "Forbidden.";
@@ -148,21 +148,21 @@ impl From<StoreError> for ApiError {
     }
 }
 
-impl crate::store::Db {
-    /// [`crate::store::Db::read_as`] with the domain's error type.
+impl crate::domain::store::Db {
+    /// [`crate::domain::store::Db::read_as`] with the domain's error type.
     pub async fn read<T, F>(&self, f: F) -> ApiResult<T>
     where
         T: Send + 'static,
-        F: FnOnce(&crate::store::Tx<'_>) -> ApiResult<T> + Send + 'static,
+        F: FnOnce(&crate::domain::store::Tx<'_>) -> ApiResult<T> + Send + 'static,
     {
         self.read_as(f).await
     }
 
-    /// [`crate::store::Db::write_as`] with the domain's error type.
+    /// [`crate::domain::store::Db::write_as`] with the domain's error type.
     pub async fn write<T, F>(&self, f: F) -> ApiResult<T>
     where
         T: Send + 'static,
-        F: FnOnce(&crate::store::Tx<'_>) -> ApiResult<T> + Send + 'static,
+        F: FnOnce(&crate::domain::store::Tx<'_>) -> ApiResult<T> + Send + 'static,
     {
         self.write_as(f).await
     }

@@ -3,33 +3,16 @@
 //! `main.rs` only parses the command line; everything else is assembled here
 //! so that tests can start the same server in-process on a loopback port.
 
-pub mod agents;
 pub mod api;
-pub mod auth;
 pub mod authz;
-pub mod builds;
 pub mod clock;
 pub mod config;
+pub mod domain;
 pub mod error;
-pub mod files;
-pub mod groups;
-pub mod head_guard;
 pub mod http;
-pub mod jobs;
-pub mod lifecycle;
-pub mod names;
-pub mod organizations;
-pub mod parameters;
-pub mod provisioner;
-pub mod schedule;
 pub mod sdk;
-pub mod sharing;
-pub mod store;
-pub mod templates;
-pub mod users;
 pub mod watch;
 pub mod workspace_query;
-pub mod workspaces;
 
 use std::net::{SocketAddr, TcpListener};
 
@@ -38,7 +21,8 @@ use actix_web::{middleware::from_fn, web, App as ActixApp};
 use uuid::Uuid;
 
 pub use config::Config;
-use store::Db;
+use domain::store::Db;
+use domain::{auth, lifecycle, organizations, provisioner, store, workspaces};
 
 /// Shared state of a running server.
 pub struct App {
@@ -211,7 +195,7 @@ pub fn serve(
                 ));
             actix_service::fn_service(move |io: actix_web::rt::net::TcpStream| {
                 let peer = io.peer_addr().ok();
-                let guarded = head_guard::HeadGuard::new(io, version.clone());
+                let guarded = http::head_guard::HeadGuard::new(io, version.clone());
                 async move { Ok::<_, actix_http::error::DispatchError>((guarded, peer)) }
             })
             .and_then(http)

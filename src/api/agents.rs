@@ -11,13 +11,14 @@ use serde::Deserialize;
 use serde_json::json;
 use uuid::Uuid;
 
-use crate::auth::{hash_secret, token_from_request};
 use crate::authz::{Action, Subject};
+use crate::domain::auth::{hash_secret, token_from_request};
+use crate::domain::store::resources::{self, AgentRow, AgentUpdate};
+use crate::domain::store::workspaces as ws_store;
+use crate::domain::{agents, builds, workspaces};
 use crate::error::{ApiError, ApiResult, Response};
 use crate::http::{self, parse_uuid, Body};
-use crate::store::resources::{self, AgentRow, AgentUpdate};
-use crate::store::workspaces as ws_store;
-use crate::{agents, builds, workspaces, App};
+use crate::App;
 
 /// An agent authenticated by its token, belonging to the latest build of a
 /// live workspace.
@@ -94,7 +95,8 @@ pub async fn get(
                 resources::agent_owner(conn, id)?.ok_or_else(ApiError::not_found)?;
             workspaces::get(conn, &subject, ws_id)?;
             // Load the agent with its apps and scripts through its build.
-            let b = crate::store::builds::get(conn, build)?.ok_or_else(ApiError::not_found)?;
+            let b =
+                crate::domain::store::builds::get(conn, build)?.ok_or_else(ApiError::not_found)?;
             let loaded = resources::for_jobs(conn, &[b.job_id])?;
             let full = loaded
                 .values()
@@ -295,7 +297,8 @@ pub async fn git_ssh_key(app: web::Data<App>, session: AgentSession) -> ApiResul
         .db
         .read(move |conn| {
             let w = ws_store::get(conn, ws)?.ok_or_else(ApiError::not_found)?;
-            crate::store::users::get_ssh_key(conn, w.owner_id)?.ok_or_else(ApiError::not_found)
+            crate::domain::store::users::get_ssh_key(conn, w.owner_id)?
+                .ok_or_else(ApiError::not_found)
         })
         .await?;
     Ok(http::json(

@@ -5,15 +5,16 @@ use actix_web::{web, HttpRequest, HttpResponse};
 use uuid::Uuid;
 
 use crate::authz::{Action, Subject};
-use crate::builds::{self, BuildContext, CreateBuildRequest};
+use crate::domain::builds::{self, BuildContext, CreateBuildRequest};
+use crate::domain::store::builds::{self as store, BuildRow};
+use crate::domain::store::jobs as job_store;
+use crate::domain::store::templates as template_store;
+use crate::domain::store::workspaces::{self as ws_store, WorkspaceRow};
+use crate::domain::store::Tx;
+use crate::domain::{templates, users, workspaces};
 use crate::error::{ApiError, ApiResult, Response};
 use crate::http::{self, parse_uuid, Body, Query};
-use crate::store::builds::{self as store, BuildRow};
-use crate::store::jobs as job_store;
-use crate::store::templates as template_store;
-use crate::store::workspaces::{self as ws_store, WorkspaceRow};
-use crate::store::Tx;
-use crate::{templates, users, workspaces, App};
+use crate::App;
 
 fn render_all(
     conn: &Tx,

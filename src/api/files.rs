@@ -8,8 +8,8 @@ use serde_json::json;
 use uuid::Uuid;
 
 use crate::authz::Subject;
+use crate::domain::files;
 use crate::error::{ApiError, ApiResult};
-use crate::files;
 use crate::http::{self, Query};
 use crate::App;
 

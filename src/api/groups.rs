@@ -4,12 +4,12 @@ use actix_web::{web, HttpRequest, HttpResponse};
 use uuid::Uuid;
 
 use crate::authz::Subject;
+use crate::domain::groups::{self, CreateGroupRequest, PatchGroupRequest};
+use crate::domain::organizations;
+use crate::domain::store::groups::{self as store, GroupFilter};
+use crate::domain::store::users as user_store;
 use crate::error::{ApiError, ApiResult, Response, Validation};
-use crate::groups::{self, CreateGroupRequest, PatchGroupRequest};
 use crate::http::{self, parse_uuid, Body, Query};
-use crate::organizations;
-use crate::store::groups::{self as store, GroupFilter};
-use crate::store::users as user_store;
 use crate::App;
 
 pub async fn list_in_org(

@@ -7,13 +7,13 @@ use actix_web::{web, HttpRequest, HttpResponse};
 use serde::Deserialize;
 use serde_json::json;
 
-use crate::auth;
 use crate::authz::{Action, Object, Subject};
+use crate::domain::auth;
+use crate::domain::store::{api_keys, users::UserRow};
+use crate::domain::users;
 use crate::error::{ApiError, ApiResult};
 use crate::http::{self, Body, Query};
 use crate::sdk::{self, AllowListEntry};
-use crate::store::{api_keys, users::UserRow};
-use crate::users;
 use crate::App;
 
 fn render(k: &api_keys::ApiKeyRow) -> sdk::ApiKey {
@@ -166,7 +166,7 @@ pub async fn create_token(
         req.allow_list.iter().map(|t| t.0.clone()).collect()
     };
     let name = if req.token_name.is_empty() {
-        crate::names::random_docker_name()
+        crate::domain::names::random_docker_name()
     } else {
         req.token_name.clone()
     };

@@ -9,10 +9,10 @@ use actix_web::{web, HttpRequest, HttpResponse};
 use actix_web_actors::ws;
 use uuid::Uuid;
 
+use crate::domain::jobs;
+use crate::domain::store::jobs as store;
 use crate::error::{ApiError, ApiResult};
 use crate::http::{self, Query};
-use crate::jobs;
-use crate::store::jobs as store;
 use crate::App;
 
 const PAGE: i64 = 1000;

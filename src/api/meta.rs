@@ -4,8 +4,9 @@ use actix_web::{web, HttpResponse};
 use serde_json::json;
 
 use crate::authz::{self, Action, Object, Subject};
+use crate::domain::organizations;
 use crate::error::ApiResult;
-use crate::{http, organizations, sdk, App};
+use crate::{http, sdk, App};
 
 pub async fn healthz() -> HttpResponse {
     HttpResponse::Ok().content_type("text/plain").body("OK")

@@ -5,12 +5,12 @@ use serde::Deserialize;
 use serde_json::json;
 
 use crate::authz::{Action, Object, Subject};
+use crate::domain::organizations::{self, OrganizationRequest};
+use crate::domain::store::organizations as store;
+use crate::domain::users;
 use crate::error::{ApiResult, Response};
 use crate::http::{self, pagination, Body, Query};
-use crate::organizations::{self, OrganizationRequest};
 use crate::sdk;
-use crate::store::organizations as store;
-use crate::users;
 use crate::App;
 
 pub async fn list(app: web::Data<App>, subject: Subject) -> ApiResult<HttpResponse> {

@@ -6,13 +6,16 @@ use serde::Deserialize;
 use uuid::Uuid;
 
 use crate::authz::{Action, Subject};
+use crate::domain::organizations;
+use crate::domain::store::jobs as job_store;
+use crate::domain::store::template_versions as versions;
+use crate::domain::store::templates::{self as store, TemplateFilter};
+use crate::domain::templates::{
+    self, CreateTemplateRequest, CreateVersionRequest, UpdateTemplateMeta,
+};
 use crate::error::{ApiError, ApiResult, Response};
 use crate::http::{self, parse_uuid, Body, Query};
-use crate::store::jobs as job_store;
-use crate::store::template_versions as versions;
-use crate::store::templates::{self as store, TemplateFilter};
-use crate::templates::{self, CreateTemplateRequest, CreateVersionRequest, UpdateTemplateMeta};
-use crate::{organizations, App};
+use crate::App;
 
 pub async fn create_version(
     app: web::Data<App>,
@@ -197,7 +200,7 @@ pub async fn cancel_version(
             let v = templates::get_version(conn, &subject, id)?;
             templates::require_version_update(conn, &subject, &v)?;
             let job = job_store::get(conn, v.job_id)?.ok_or_else(ApiError::not_found)?;
-            crate::builds::check_cancelable(&job)?;
+            crate::domain::builds::check_cancelable(&job)?;
             Ok(job_store::cancel(conn, job.id, now)?)
         })
         .await?;
@@ -496,8 +499,9 @@ pub async fn version_resources(
             let now = clock.now();
             let all: Vec<_> = model.resources.iter().collect();
             let persistent: Vec<_> = model.resources.iter().filter(|r| r.persistent).collect();
-            let mut rows = crate::provisioner::runner::plan_rows(job.id, "start", &all, now);
-            rows.extend(crate::provisioner::runner::plan_rows(
+            let mut rows =
+                crate::domain::provisioner::runner::plan_rows(job.id, "start", &all, now);
+            rows.extend(crate::domain::provisioner::runner::plan_rows(
                 job.id,
                 "stop",
                 &persistent,
@@ -507,7 +511,7 @@ pub async fn version_resources(
             let none = Default::default();
             Ok(rows
                 .iter()
-                .map(|r| crate::agents::render_resource(r, &none, now, timeout))
+                .map(|r| crate::domain::agents::render_resource(r, &none, now, timeout))
                 .collect::<Vec<_>>())
         })
         .await?;

@@ -9,14 +9,14 @@ use actix_web::{web, HttpRequest, HttpResponse};
 use serde::Deserialize;
 use serde_json::json;
 
-use crate::auth;
 use crate::authz::{Action, Subject};
+use crate::domain::auth;
+use crate::domain::organizations;
+use crate::domain::store::{api_keys, users as store};
+use crate::domain::users::{self, CreateFirstUserRequest, CreateUserRequest};
 use crate::error::{ApiError, ApiResult, Response, Validation, Validator};
 use crate::http::{self, pagination, Body, Query};
-use crate::organizations;
 use crate::sdk;
-use crate::store::{api_keys, users as store};
-use crate::users::{self, CreateFirstUserRequest, CreateUserRequest};
 use crate::App;
 
 pub async fn first_user_status(app: web::Data<App>) -> ApiResult<HttpResponse> {
@@ -98,7 +98,7 @@ pub async fn login(
             "email",
             "email",
             &req.email,
-            crate::names::valid_email(&req.email),
+            crate::domain::names::valid_email(&req.email),
         )
         .required("password", &req.password);
     v.finish()?;
@@ -400,7 +400,11 @@ pub async fn roles(
     let id = u.id;
     let memberships = app
         .db
-        .read(move |conn| Ok(crate::store::organizations::memberships_of(conn, id)?))
+        .read(move |conn| {
+            Ok(crate::domain::store::organizations::memberships_of(
+                conn, id,
+            )?)
+        })
         .await?;
     let org_roles: BTreeMap<String, Vec<String>> = memberships
         .into_iter()

@@ -21,11 +21,12 @@ use tokio::sync::{mpsc, Mutex};
 use uuid::Uuid;
 
 use crate::authz::{Action, Subject};
+use crate::domain::store::workspaces::{self as store, ListFilter};
+use crate::domain::{templates, workspaces};
 use crate::error::{ApiError, ApiResult, NOT_FOUND};
 use crate::http::{parse_uuid, Query};
-use crate::store::workspaces::{self as store, ListFilter};
 use crate::watch::{Note, Scope, Subscribe, Unsubscribe, BUFFER};
-use crate::{templates, workspace_query, workspaces, App};
+use crate::{workspace_query, App};
 
 /// How often an SSE stream checks that its client is still there.
 const PROBE: Duration = Duration::from_secs(1);
@@ -107,8 +108,9 @@ impl WatchState {
                                 let Some(w) = store::get(conn, id)? else {
                                     return Ok(false);
                                 };
-                                let t = crate::store::templates::get_any(conn, w.template_id)?
-                                    .ok_or_else(ApiError::not_found)?;
+                                let t =
+                                    crate::domain::store::templates::get_any(conn, w.template_id)?
+                                        .ok_or_else(ApiError::not_found)?;
                                 let body = workspaces::render_many(
                                     conn,
                                     &s2,
@@ -196,7 +198,7 @@ impl WatchState {
                         };
                         let tids: Vec<Uuid> = rows.iter().map(|w| w.template_id).collect();
                         let readable: HashSet<Uuid> =
-                            crate::store::templates::list_any(conn, &tids)?
+                            crate::domain::store::templates::list_any(conn, &tids)?
                                 .iter()
                                 .filter(|t| subject.can(Action::Read, templates::object(t)))
                                 .map(|t| t.id)

@@ -5,12 +5,13 @@ use actix_web::{web, HttpRequest, HttpResponse};
 use uuid::Uuid;
 
 use crate::authz::{Action, Subject};
+use crate::domain::store::workspaces::{self as store, ListFilter};
+use crate::domain::store::Tx;
+use crate::domain::{templates, workspaces};
 use crate::error::{ApiError, ApiResult};
 use crate::http::{self, Query};
-use crate::store::workspaces::{self as store, ListFilter};
-use crate::store::Tx;
 use crate::workspace_query::{self, WorkspaceFilter};
-use crate::{templates, workspaces, App};
+use crate::App;
 
 /// Resolves names in the parsed filter to ids; unknown owners and templates
 /// match nothing, unknown organizations and sharing targets are errors.
@@ -39,21 +40,21 @@ pub fn resolve(conn: &Tx, subject: &Subject, f: WorkspaceFilter) -> ApiResult<Li
         if owner == "me" {
             out.owner = Some(subject.user_id);
         } else {
-            match crate::store::users::get_by_username(conn, &owner)? {
+            match crate::domain::store::users::get_by_username(conn, &owner)? {
                 Some(u) => out.owner = Some(u.id),
                 None => out.nothing = true,
             }
         }
     }
     if let Some(org) = f.organization {
-        let found = crate::organizations::resolve(conn, subject, &org)
+        let found = crate::domain::organizations::resolve(conn, subject, &org)
             .map_err(|_| invalid(workspace_query::organization_not_found(&org)))?;
         out.organization = Some(found.id);
     }
     if let Some(u) = f.shared_with_user {
         let user = match Uuid::parse_str(&u) {
-            Ok(id) => crate::store::users::get(conn, id)?,
-            Err(_) => crate::store::users::get_by_username(conn, &u)?,
+            Ok(id) => crate::domain::store::users::get(conn, id)?,
+            Err(_) => crate::domain::store::users::get_by_username(conn, &u)?,
         }
         .filter(|x| !x.deleted)
         .ok_or_else(|| invalid(workspace_query::shared_with_user_not_found(&u)))?;
@@ -65,9 +66,9 @@ pub fn resolve(conn: &Tx, subject: &Subject, f: WorkspaceFilter) -> ApiResult<Li
             None => ("default".to_string(), g.clone()),
         };
         let group = match Uuid::parse_str(&g) {
-            Ok(id) => crate::store::groups::get(conn, id)?,
-            Err(_) => match crate::organizations::resolve(conn, subject, &org_name) {
-                Ok(org) => crate::store::groups::get_by_name(conn, org.id, &group_name)?,
+            Ok(id) => crate::domain::store::groups::get(conn, id)?,
+            Err(_) => match crate::domain::organizations::resolve(conn, subject, &org_name) {
+                Ok(org) => crate::domain::store::groups::get_by_name(conn, org.id, &group_name)?,
                 Err(_) => None,
             },
         }
@@ -103,7 +104,7 @@ pub async fn list(
             // from the page (they still count), as Coder does.
             let ids: Vec<Uuid> = rows.iter().map(|w| w.template_id).collect();
             let readable: std::collections::HashSet<Uuid> =
-                crate::store::templates::list_any(conn, &ids)?
+                crate::domain::store::templates::list_any(conn, &ids)?
                     .iter()
                     .filter(|t| subject.can(Action::Read, templates::object(t)))
                     .map(|t| t.id)

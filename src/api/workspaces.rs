@@ -5,13 +5,14 @@ use actix_web::{web, HttpRequest, HttpResponse};
 use uuid::Uuid;
 
 use crate::authz::{Action, Subject};
+use crate::domain::store::templates as template_store;
+use crate::domain::store::workspaces as store;
+use crate::domain::store::Tx;
+use crate::domain::workspaces::{self, CreateWorkspaceRequest};
+use crate::domain::{organizations, templates, users};
 use crate::error::{ApiError, ApiResult};
 use crate::http::{self, parse_uuid, Body, Query};
-use crate::store::templates as template_store;
-use crate::store::workspaces as store;
-use crate::store::Tx;
-use crate::workspaces::{self, CreateWorkspaceRequest};
-use crate::{organizations, sdk, templates, users, App};
+use crate::{sdk, App};
 
 /// Renders one workspace for the subject.
 pub fn render_one(
@@ -100,7 +101,7 @@ pub async fn create_for_user(
                 let t = template_store::get(conn, tid)?
                     .filter(|t| subject.can(Action::Read, templates::object(t)))
                     .ok_or_else(ApiError::not_found)?;
-                let org = crate::store::organizations::get(conn, t.organization_id)?
+                let org = crate::domain::store::organizations::get(conn, t.organization_id)?
                     .ok_or_else(ApiError::not_found)?;
                 organizations::member(conn, &subject, &org, &owner)?;
             }
@@ -199,7 +200,10 @@ fn with_template(
     conn: &Tx,
     subject: &Subject,
     id: Uuid,
-) -> ApiResult<(store::WorkspaceRow, crate::store::templates::TemplateRow)> {
+) -> ApiResult<(
+    store::WorkspaceRow,
+    crate::domain::store::templates::TemplateRow,
+)> {
     let w = workspaces::get(conn, subject, id)?;
     let t = template_store::get_any(conn, w.template_id)?.ok_or_else(ApiError::not_found)?;
     Ok((w, t))
@@ -484,7 +488,7 @@ pub async fn get_acl(
         .db
         .read(move |conn| {
             let w = workspaces::get(conn, &subject, id)?;
-            crate::sharing::get(conn, &subject, &w)
+            crate::domain::sharing::get(conn, &subject, &w)
         })
         .await?;
     Ok(http::ok(&out))
@@ -494,13 +498,13 @@ pub async fn patch_acl(
     app: web::Data<App>,
     subject: Subject,
     path: web::Path<String>,
-    Body(req): Body<crate::sharing::UpdateAcl>,
+    Body(req): Body<crate::domain::sharing::UpdateAcl>,
 ) -> ApiResult<HttpResponse> {
     let id = parse_uuid(&path.into_inner())?;
     app.db
         .write(move |conn| {
             let w = workspaces::get(conn, &subject, id)?;
-            crate::sharing::patch(conn, &subject, &w, &req)
+            crate::domain::sharing::patch(conn, &subject, &w, &req)
         })
         .await?;
     Ok(HttpResponse::NoContent().finish())
@@ -515,7 +519,7 @@ pub async fn delete_acl(
     app.db
         .write(move |conn| {
             let w = workspaces::get(conn, &subject, id)?;
-            crate::sharing::clear(conn, &subject, &w)
+            crate::domain::sharing::clear(conn, &subject, &w)
         })
         .await?;
     Ok(HttpResponse::NoContent().finish())
@@ -552,8 +556,11 @@ pub async fn available_users(
                 filter.visible_ids = Some(vec![subject.user_id]);
             }
             filter.organization = Some(org.id);
-            let (rows, _) = crate::store::users::list(conn, &filter, limit, offset)?;
-            Ok(rows.iter().map(crate::users::minimal).collect::<Vec<_>>())
+            let (rows, _) = crate::domain::store::users::list(conn, &filter, limit, offset)?;
+            Ok(rows
+                .iter()
+                .map(crate::domain::users::minimal)
+                .collect::<Vec<_>>())
         })
         .await?;
     Ok(http::ok(&out))

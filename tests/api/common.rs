@@ -160,7 +160,7 @@ impl Server {
 
     /// Runs one tick of the lifecycle executor at the clock's time and lets
     /// the builds it queued run.
-    pub fn tick(&self) -> Vec<warren::lifecycle::Action> {
+    pub fn tick(&self) -> Vec<warren::domain::lifecycle::Action> {
         let actions = self.app().lifecycle_tick();
         self.settle();
         actions

@@ -394,7 +394,7 @@ fn database_pragmas() {
     let version: i64 = c
         .query_row("PRAGMA user_version", [], |r| r.get(0))
         .unwrap();
-    assert_eq!(version, warren::store::SCHEMA_VERSION);
+    assert_eq!(version, warren::domain::SCHEMA_VERSION);
     // Secrets are stored only as hashes.
     let hash: String = c
         .query_row("SELECT hashed_password FROM users", [], |r| r.get(0))

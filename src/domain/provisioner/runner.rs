@@ -8,23 +8,25 @@ use std::thread::JoinHandle;
 use std::time::Duration;
 
 use crate::clock::SharedClock;
-use crate::store::Tx;
+use crate::domain::store::Tx;
 use serde_json::json;
 use uuid::Uuid;
 
 use super::model::{Resource, TemplateModel};
 use super::terraform;
-use crate::auth::hash_secret;
+use crate::domain::auth::hash_secret;
+use crate::domain::jobs::WORKER_NAME;
+use crate::domain::store::builds::{self, Completion};
+use crate::domain::store::jobs::{self, JobRow, TimingRow};
+use crate::domain::store::resources::{
+    self, AgentRow, AgentUpdate, AppRow, ResourceRow, ScriptRow,
+};
+use crate::domain::store::template_versions as versions;
+use crate::domain::store::templates;
+use crate::domain::store::workspaces;
+use crate::domain::store::{files, Db};
 use crate::error::{ApiError, ApiResult};
-use crate::jobs::WORKER_NAME;
 use crate::sdk::Micros;
-use crate::store::builds::{self, Completion};
-use crate::store::jobs::{self, JobRow, TimingRow};
-use crate::store::resources::{self, AgentRow, AgentUpdate, AppRow, ResourceRow, ScriptRow};
-use crate::store::template_versions as versions;
-use crate::store::templates;
-use crate::store::workspaces;
-use crate::store::{files, Db};
 
 struct Inner {
     db: Db,
@@ -423,15 +425,15 @@ impl Inner {
                 } else {
                     Some(template.default_ttl_ms)
                 };
-                let autostart = ws.autostart_schedule.as_deref().and_then(|s| crate::schedule::parse(s).ok());
+                let autostart = ws.autostart_schedule.as_deref().and_then(|s| crate::domain::schedule::parse(s).ok());
                 let (deadline, max_deadline) = if transition == "start" {
-                    let max = crate::schedule::max_deadline(
+                    let max = crate::domain::schedule::max_deadline(
                         now,
                         template.autostop_requirement_days,
                         template.autostop_requirement_weeks,
                     );
                     (
-                        crate::schedule::deadline(now, ttl, autostart.as_ref(), template.autostart_requirement_days, max),
+                        crate::domain::schedule::deadline(now, ttl, autostart.as_ref(), template.autostart_requirement_days, max),
                         max,
                     )
                 } else {

@@ -4,8 +4,8 @@
 use serde_json::{json, Value};
 use uuid::Uuid;
 
+use crate::domain::store::resources::{AgentRow, AppRow, ResourceRow, ScriptRow};
 use crate::sdk::{format_opt_time, format_time, Micros};
-use crate::store::resources::{AgentRow, AppRow, ResourceRow, ScriptRow};
 
 /// Connection status by Coder's algorithm. Simulated agents report without
 /// heartbeats, so only explicit disconnection ends their connection.

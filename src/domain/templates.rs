@@ -3,21 +3,21 @@
 
 use std::collections::BTreeMap;
 
-use crate::store::Tx;
+use crate::domain::store::Tx;
 use serde::{Deserialize, Serialize};
 use serde_json::{json, Value};
 use uuid::Uuid;
 
 use crate::authz::{Action, Object, Subject};
+use crate::domain::jobs;
+use crate::domain::names;
+use crate::domain::provisioner::model::{Parameter, Preset};
+use crate::domain::store::jobs::{self as job_store, JobRow, NewJob};
+use crate::domain::store::organizations::OrganizationRow;
+use crate::domain::store::template_versions::{self as versions, VersionRow};
+use crate::domain::store::templates::{self as store, TemplateRow};
 use crate::error::{ApiError, ApiResult, Validation, Validator};
-use crate::jobs;
-use crate::names;
-use crate::provisioner::model::{Parameter, Preset};
 use crate::sdk::{format_time, Micros};
-use crate::store::jobs::{self as job_store, JobRow, NewJob};
-use crate::store::organizations::OrganizationRow;
-use crate::store::template_versions::{self as versions, VersionRow};
-use crate::store::templates::{self as store, TemplateRow};
 use crate::workspace_query;
 
 pub const WEEKDAYS: [&str; 7] = [
@@ -154,7 +154,7 @@ pub fn create_version(
     let Some(file_id) = file else {
         return Err(ApiError::bad_request("Example not found."));
     };
-    let f = crate::files::get(conn, subject, file_id).map_err(|e| {
+    let f = crate::domain::files::get(conn, subject, file_id).map_err(|e| {
         if e.status == actix_web::http::StatusCode::NOT_FOUND {
             ApiError::new(e.status, "File not found.")
         } else {
@@ -256,7 +256,7 @@ pub fn version_by_names(
     template: &str,
     version: &str,
 ) -> ApiResult<VersionRow> {
-    let org = crate::organizations::resolve(conn, subject, org)?;
+    let org = crate::domain::organizations::resolve(conn, subject, org)?;
     let t = store::get_by_name(conn, org.id, template)?.ok_or_else(ApiError::not_found)?;
     subject.require_visible(Action::Read, object(&t))?;
     versions::get_by_name(conn, t.id, version)?.ok_or_else(|| {
@@ -833,10 +833,10 @@ pub fn update(
         recompute_next_starts(conn, &next, now)?;
     }
     if req.update_workspace_last_used_at {
-        crate::store::workspaces::touch_last_used_of_template(conn, t.id, now)?;
+        crate::domain::store::workspaces::touch_last_used_of_template(conn, t.id, now)?;
     }
     if req.update_workspace_dormant_at {
-        crate::store::workspaces::restart_dormancy_of_template(conn, t.id, now)?;
+        crate::domain::store::workspaces::restart_dormancy_of_template(conn, t.id, now)?;
     }
     Ok(Some(
         store::get(conn, t.id)?.ok_or_else(|| ApiError::internal("template vanished"))?,
@@ -846,11 +846,12 @@ pub fn update(
 /// The days autostart may fire changed: every scheduled workspace of the
 /// template gets its `next_start_at` again.
 fn recompute_next_starts(conn: &Tx, t: &TemplateRow, now: Micros) -> ApiResult<()> {
-    for (id, spec) in crate::store::workspaces::autostart_schedules_of_template(conn, t.id)? {
-        let next = crate::schedule::parse(&spec)
+    for (id, spec) in crate::domain::store::workspaces::autostart_schedules_of_template(conn, t.id)?
+    {
+        let next = crate::domain::schedule::parse(&spec)
             .ok()
             .and_then(|s| s.next_after(now, t.autostart_requirement_days));
-        crate::store::workspaces::set_next_start(conn, id, next)?;
+        crate::domain::store::workspaces::set_next_start(conn, id, next)?;
     }
     Ok(())
 }
@@ -1067,7 +1068,7 @@ pub fn parse_filter(conn: &Tx, subject: &Subject, q: &str) -> ApiResult<store::T
         // Coder takes a UUID as given and looks a name up.
         let found = match workspace_query::parse_go_uuid(v) {
             Ok(id) => Some(id),
-            Err(_) => crate::organizations::resolve(conn, subject, v)
+            Err(_) => crate::domain::organizations::resolve(conn, subject, v)
                 .ok()
                 .map(|o| o.id),
         };

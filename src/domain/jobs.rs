@@ -5,8 +5,8 @@ use serde::Serialize;
 use serde_json::{json, Map, Value};
 use uuid::Uuid;
 
+use crate::domain::store::jobs::{JobRow, LogRow};
 use crate::sdk::{self, format_opt_time, format_time, Micros};
-use crate::store::jobs::{JobRow, LogRow};
 
 /// The built-in provisioner daemon's identity.
 pub const WORKER_NAME: &str = "warren-built-in";

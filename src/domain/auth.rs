@@ -17,10 +17,10 @@ use sha2::{Digest, Sha256};
 use subtle::ConstantTimeEq;
 
 use crate::authz::Subject;
+use crate::domain::store::Tx;
+use crate::domain::store::{api_keys, groups, organizations, users};
 use crate::error::{ApiError, ApiResult};
 use crate::sdk::{self, Micros};
-use crate::store::Tx;
-use crate::store::{api_keys, groups, organizations, users};
 use crate::App;
 
 pub const COOKIE: &str = "coder_session_token";

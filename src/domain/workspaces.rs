@@ -3,23 +3,25 @@
 
 use std::collections::HashMap;
 
-use crate::store::{StoreError, Tx};
+use crate::domain::store::{StoreError, Tx};
 use serde::Deserialize;
 use serde_json::{json, Value};
 use uuid::Uuid;
 
 use crate::authz::{Action, Object, Subject};
-use crate::builds::{self, BuildContext, CreateBuildRequest, LegacyParameterValue, NameValue};
+use crate::domain::builds::{
+    self, BuildContext, CreateBuildRequest, LegacyParameterValue, NameValue,
+};
+use crate::domain::names;
+use crate::domain::schedule;
+use crate::domain::store::builds as build_store;
+use crate::domain::store::template_versions as versions;
+use crate::domain::store::templates::{self as template_store, TemplateRow};
+use crate::domain::store::users::UserRow;
+use crate::domain::store::workspaces::{self as store, WorkspaceRow};
+use crate::domain::templates;
 use crate::error::{ApiError, ApiResult, Validator};
-use crate::names;
-use crate::schedule;
 use crate::sdk::{format_opt_time, format_time, Micros};
-use crate::store::builds as build_store;
-use crate::store::template_versions as versions;
-use crate::store::templates::{self as template_store, TemplateRow};
-use crate::store::users::UserRow;
-use crate::store::workspaces::{self as store, WorkspaceRow};
-use crate::templates;
 
 pub fn object(w: &WorkspaceRow) -> Object<'_> {
     Object::Workspace {
@@ -286,7 +288,7 @@ pub fn render_many(
         .into_iter()
         .map(|t| (t.id, t))
         .collect();
-    let mut shared = crate::sharing::shared_with(conn, ws)?;
+    let mut shared = crate::domain::sharing::shared_with(conn, ws)?;
     let mut out = Vec::with_capacity(ws.len());
     for w in ws {
         let t = templates
@@ -507,7 +509,7 @@ pub fn extend(
             b.transition
         )));
     }
-    let job = crate::store::jobs::get(conn, b.job_id)?
+    let job = crate::domain::store::jobs::get(conn, b.job_id)?
         .ok_or_else(|| ApiError::internal("job missing"))?;
     let Some(completed) = job.completed_at else {
         return Err(ApiError::conflict("Workspace is still building!"));
@@ -634,7 +636,7 @@ pub fn record_usage(
         ));
     }
     let agent = agent.unwrap_or_default();
-    match crate::store::resources::agent_owner(conn, agent)? {
+    match crate::domain::store::resources::agent_owner(conn, agent)? {
         Some((ws, _)) if ws == w.id => {}
         _ => return Err(ApiError::not_found()),
     }
@@ -651,7 +653,7 @@ pub fn activity_bump(conn: &Tx, w: &WorkspaceRow, t: &TemplateRow, now: Micros) 
     else {
         return Ok(false);
     };
-    let job = crate::store::jobs::get(conn, b.job_id)?
+    let job = crate::domain::store::jobs::get(conn, b.job_id)?
         .ok_or_else(|| ApiError::internal("job missing"))?;
     let Some(deadline) = b.deadline else {
         return Ok(false);
@@ -707,7 +709,7 @@ pub fn parameter_mismatch(conn: &Tx, w: &WorkspaceRow, t: &TemplateRow) -> ApiRe
     }
     let params = versions::parameters(conn, t.active_version_id)?;
     let previous = build_store::parameters(conn, b.id)?;
-    Ok(crate::parameters::resolve(&params, &[], Some(&previous), None).is_err())
+    Ok(crate::domain::parameters::resolve(&params, &[], Some(&previous), None).is_err())
 }
 
 /// `GET /workspaces/{workspace}/timings`: those of the latest build.
@@ -726,8 +728,8 @@ pub fn timings(conn: &Tx, w: &WorkspaceRow) -> ApiResult<Value> {
 }
 
 /// A build's `codersdk.WorkspaceBuildTimings`.
-pub fn build_timings(conn: &Tx, b: &crate::store::builds::BuildRow) -> ApiResult<Value> {
-    let provisioner: Vec<Value> = crate::store::jobs::timings(conn, b.job_id)?
+pub fn build_timings(conn: &Tx, b: &crate::domain::store::builds::BuildRow) -> ApiResult<Value> {
+    let provisioner: Vec<Value> = crate::domain::store::jobs::timings(conn, b.job_id)?
         .iter()
         .map(|t| {
             json!({
@@ -741,8 +743,8 @@ pub fn build_timings(conn: &Tx, b: &crate::store::builds::BuildRow) -> ApiResult
             })
         })
         .collect();
-    let resources = crate::store::resources::for_jobs(conn, &[b.job_id])?;
-    let agents: Vec<&crate::store::resources::AgentRow> = resources
+    let resources = crate::domain::store::resources::for_jobs(conn, &[b.job_id])?;
+    let agents: Vec<&crate::domain::store::resources::AgentRow> = resources
         .values()
         .flatten()
         .flat_map(|r| r.agents.iter())
@@ -760,7 +762,7 @@ pub fn build_timings(conn: &Tx, b: &crate::store::builds::BuildRow) -> ApiResult
         })
         .collect();
     let ids: Vec<Uuid> = agents.iter().map(|a| a.id).collect();
-    let scripts: Vec<Value> = crate::store::resources::script_timings(conn, &ids)?
+    let scripts: Vec<Value> = crate::domain::store::resources::script_timings(conn, &ids)?
         .into_iter()
         .map(|t| {
             let name = agents
@@ -890,7 +892,7 @@ pub fn render_valid_until(
         return Ok(far);
     };
     let mut until = far;
-    for f in crate::store::resources::agent_clock_facts(conn, b.job_id)? {
+    for f in crate::domain::store::resources::agent_clock_facts(conn, b.job_id)? {
         let change = match f.first_connected_at {
             None if f.connection_timeout_seconds > 0 => {
                 f.created_at + f.connection_timeout_seconds * 1_000_000

@@ -284,10 +284,6 @@ pub fn set_group_acl(tx: &Tx, template: Uuid, group: Uuid, role: Option<&str>) -
     super::set_acl(tx, super::AclTable::TemplateGroups, template, group, role)
 }
 
-pub fn set_user_acl(tx: &Tx, template: Uuid, user: Uuid, role: Option<&str>) -> StoreResult<()> {
-    super::set_acl(tx, super::AclTable::TemplateUsers, template, user, role)
-}
-
 pub fn count_live_workspaces(tx: &Tx, template: Uuid) -> StoreResult<i64> {
     tx.query_one(
         "SELECT count(*) FROM workspaces WHERE template_id = ? AND deleted = 0",

@@ -1,17 +1,17 @@
 //! Groups: creation, patching with Coder's checks (in Coder's order), deletion,
 //! and rendering with members. The Everyone group is read-only.
 
-use crate::store::Tx;
+use crate::domain::store::Tx;
 use serde::Deserialize;
 use uuid::Uuid;
 
 use crate::authz::{Action, Object, Subject};
+use crate::domain::names;
+use crate::domain::store::groups::{self as store, GroupFilter, GroupRow};
+use crate::domain::store::organizations::{self as orgs, OrganizationRow};
+use crate::domain::users;
 use crate::error::{ApiError, ApiResult, Validator};
-use crate::names;
 use crate::sdk::{self, Micros};
-use crate::store::groups::{self as store, GroupFilter, GroupRow};
-use crate::store::organizations::{self as orgs, OrganizationRow};
-use crate::users;
 
 pub fn object(g: &GroupRow) -> Object<'static> {
     Object::Group {

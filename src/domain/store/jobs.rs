@@ -317,6 +317,7 @@ pub fn timings(tx: &Tx, job: Uuid) -> StoreResult<Vec<TimingRow>> {
 
 /// Jobs that belong to neither a build nor a template version: there are
 /// none unless a transaction left one behind.
+#[cfg(test)]
 pub fn count_orphans(tx: &Tx) -> StoreResult<i64> {
     tx.value(
         "SELECT count(*) FROM provisioner_jobs j

@@ -192,9 +192,9 @@ impl<'a> ToParam for Param<'a> {
 
 /// `args![a, b, c]`: the parameters of one statement.
 macro_rules! args {
-    () => { &[] as &[$crate::store::sql::Param<'_>] };
+    () => { &[] as &[$crate::domain::store::sql::Param<'_>] };
     ($($v:expr),+ $(,)?) => {
-        &[$($crate::store::sql::ToParam::to_param(&$v)),+]
+        &[$($crate::domain::store::sql::ToParam::to_param(&$v)),+]
     };
 }
 pub(crate) use args;

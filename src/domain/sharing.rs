@@ -2,18 +2,18 @@
 
 use std::collections::{BTreeMap, HashMap};
 
-use crate::store::Tx;
+use crate::domain::store::Tx;
 use serde::Deserialize;
 use serde_json::{json, Value};
 use uuid::Uuid;
 
 use crate::authz::{Action, Subject};
+use crate::domain::groups;
+use crate::domain::store::groups as group_store;
+use crate::domain::store::users as user_store;
+use crate::domain::store::workspaces::{self as store, WorkspaceRow};
+use crate::domain::workspaces::object;
 use crate::error::{ApiError, ApiResult, Validation};
-use crate::groups;
-use crate::store::groups as group_store;
-use crate::store::users as user_store;
-use crate::store::workspaces::{self as store, WorkspaceRow};
-use crate::workspaces::object;
 
 /// Anyone who may change the workspace may read its ACL.
 pub fn get(conn: &Tx, subject: &Subject, w: &WorkspaceRow) -> ApiResult<Value> {
@@ -30,7 +30,7 @@ pub fn get(conn: &Tx, subject: &Subject, w: &WorkspaceRow) -> ApiResult<Value> {
         .filter_map(|(id, role)| {
             users.get(id).map(|u| {
                 // `codersdk.WorkspaceUser`: a minimal user and its role.
-                let mut v = json!(crate::users::minimal(u));
+                let mut v = json!(crate::domain::users::minimal(u));
                 v["role"] = json!(role);
                 v
             })

@@ -35,7 +35,7 @@ pub const APPLICATION_ID: i64 = 0x5741_524E;
 /// The schema version this binary writes; `PRAGMA user_version`.
 pub const SCHEMA_VERSION: i64 = 3;
 
-const SCHEMA: &str = include_str!("../../schema.sql");
+const SCHEMA: &str = include_str!("../../../schema.sql");
 
 /// Forward-only migrations: entry `i` takes a database from version `i + 1`
 /// to `i + 2`. `schema.sql` is always the latest schema: a new database gets
@@ -338,7 +338,6 @@ fn acl_pairs(text: Option<String>) -> StoreResult<Vec<(Uuid, String)>> {
 /// The four access-control tables: (table, owner column, grantee column).
 #[derive(Clone, Copy)]
 pub enum AclTable {
-    TemplateUsers,
     TemplateGroups,
     WorkspaceUsers,
     WorkspaceGroups,
@@ -347,7 +346,6 @@ pub enum AclTable {
 impl AclTable {
     fn names(self) -> (&'static str, &'static str, &'static str) {
         match self {
-            AclTable::TemplateUsers => ("template_user_acl", "template_id", "user_id"),
             AclTable::TemplateGroups => ("template_group_acl", "template_id", "group_id"),
             AclTable::WorkspaceUsers => ("workspace_user_acl", "workspace_id", "user_id"),
             AclTable::WorkspaceGroups => ("workspace_group_acl", "workspace_id", "group_id"),

@@ -1,16 +1,16 @@
 //! Users: creation (first user and admin-created), resolution of `{user}`,
 //! status, roles, profile, password, git SSH keys, and rendering.
 
-use crate::store::Tx;
+use crate::domain::store::Tx;
 use serde::Deserialize;
 use ssh_key::{Algorithm, LineEnding, PrivateKey};
 use uuid::Uuid;
 
 use crate::authz::{self, Action, Object, Subject};
+use crate::domain::names;
+use crate::domain::store::{api_keys, organizations, users, users::UserRow};
 use crate::error::{ApiError, ApiResult, Validator};
-use crate::names;
 use crate::sdk::{self, Micros};
-use crate::store::{api_keys, organizations, users, users::UserRow};
 
 pub fn reduced(u: &UserRow) -> sdk::ReducedUser {
     sdk::ReducedUser {
@@ -408,7 +408,7 @@ pub fn delete(conn: &Tx, subject: &Subject, target: &UserRow, now: Micros) -> Ap
         return Err(ApiError::forbidden_msg("You cannot delete yourself!"));
     }
     subject.require(Action::Delete, object(target))?;
-    let workspaces = crate::store::workspaces::count_live_of_owner(conn, target.id)?;
+    let workspaces = crate::domain::store::workspaces::count_live_of_owner(conn, target.id)?;
     if workspaces > 0 {
         return Err(ApiError::new(
             actix_web::http::StatusCode::EXPECTATION_FAILED,
@@ -520,7 +520,7 @@ pub fn update_profile(
         }
     }
     users::set_profile(conn, target.id, &req.username, &req.name, now)?;
-    crate::store::workspaces::rename_owner(conn, target.id, &req.username)?;
+    crate::domain::store::workspaces::rename_owner(conn, target.id, &req.username)?;
     users::get(conn, target.id)?.ok_or_else(|| ApiError::internal("user vanished"))
 }
 

@@ -1,19 +1,19 @@
 //! Organizations and memberships: the default organization, resolution of
 //! `{organization}`, creation with its Everyone group, members and org roles.
 
-use crate::store::Tx;
+use crate::domain::store::Tx;
 use serde::Deserialize;
 use uuid::Uuid;
 
 use crate::authz::{self, Action, Object, Subject};
+use crate::domain::names;
+use crate::domain::store::groups;
+use crate::domain::store::groups::GroupRow;
+use crate::domain::store::organizations::{self as store, MemberRow, OrganizationRow};
+use crate::domain::store::users::UserRow;
+use crate::domain::users;
 use crate::error::{ApiError, ApiResult, Validator};
-use crate::names;
 use crate::sdk::{self, Micros};
-use crate::store::groups;
-use crate::store::groups::GroupRow;
-use crate::store::organizations::{self as store, MemberRow, OrganizationRow};
-use crate::store::users::UserRow;
-use crate::users;
 
 pub fn render(o: &OrganizationRow) -> sdk::Organization {
     sdk::Organization {

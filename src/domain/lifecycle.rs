@@ -2,17 +2,17 @@
 //! autostop, autostart, failed-build cleanup, dormancy and autodelete, in
 //! that order of precedence (Coder's autobuild loop).
 
-use crate::store::Tx;
+use crate::domain::store::Tx;
 use uuid::Uuid;
 
 use crate::authz::{Action as AuthAction, Subject, System};
-use crate::builds::{self, BuildContext, CreateBuildRequest};
+use crate::domain::builds::{self, BuildContext, CreateBuildRequest};
+use crate::domain::schedule;
+use crate::domain::store::templates as template_store;
+use crate::domain::store::workspaces::{self as store, LifecycleCandidate};
+use crate::domain::store::Db;
 use crate::error::ApiResult;
-use crate::schedule;
 use crate::sdk::Micros;
-use crate::store::templates as template_store;
-use crate::store::workspaces::{self as store, LifecycleCandidate};
-use crate::store::Db;
 
 /// What a tick did to one workspace.
 #[derive(Debug, Clone, PartialEq)]
@@ -25,7 +25,9 @@ pub struct Action {
 /// so one workspace's failure undoes only its own work, and is logged.
 pub fn tick(db: &Db, now: Micros) -> ApiResult<Vec<Action>> {
     let candidates = db.read_blocking(|tx| -> ApiResult<_> {
-        Ok(crate::store::workspaces::lifecycle_candidates(tx, now)?)
+        Ok(crate::domain::store::workspaces::lifecycle_candidates(
+            tx, now,
+        )?)
     })?;
     let subject = Subject::system(System::Lifecycle);
     let mut done = Vec::new();
@@ -81,7 +83,7 @@ fn act(tx: &Tx, subject: &Subject, c: &LifecycleCandidate, now: Micros) -> ApiRe
         let deleting = Some(t.time_til_dormant_autodelete_ms)
             .filter(|d| *d > 0)
             .map(|d| now + d * 1000);
-        subject.require(AuthAction::Update, crate::workspaces::object(&w))?;
+        subject.require(AuthAction::Update, crate::domain::workspaces::object(&w))?;
         store::set_dormant(tx, w.id, Some(now), deleting, now)?;
         done.push(Action {
             workspace: w.id,
@@ -263,16 +265,16 @@ mod tests {
         clock.advance(Duration::from_secs(61 * 60));
         // Both are due for autostop; the first one's build fails after its
         // job was queued.
-        crate::builds::tests::FAIL_AFTER_JOB.with(|f| f.set(Some(ids[0])));
+        crate::domain::builds::tests::FAIL_AFTER_JOB.with(|f| f.set(Some(ids[0])));
         let actions = running.app.lifecycle_tick();
-        crate::builds::tests::FAIL_AFTER_JOB.with(|f| f.set(None));
+        crate::domain::builds::tests::FAIL_AFTER_JOB.with(|f| f.set(None));
         assert_eq!(actions.len(), 1, "{actions:?}");
         assert_eq!(actions[0].workspace, ids[1]);
         assert_eq!(actions[0].what, "autostop");
         let orphans = running
             .app
             .db
-            .read_blocking(crate::store::jobs::count_orphans)
+            .read_blocking(crate::domain::store::jobs::count_orphans)
             .unwrap();
         assert_eq!(orphans, 0, "a job without its build was left behind");
         // The failed workspace is simply due again at the next tick.

@@ -3,26 +3,26 @@
 
 use std::collections::HashMap;
 
-use crate::store::{StoreError, Tx};
+use crate::domain::store::{StoreError, Tx};
 use base64::Engine;
 use serde::Deserialize;
 use serde_json::{json, Value};
 use uuid::Uuid;
 
-use crate::agents::{self, AppStatuses};
 use crate::authz::{Action, Subject};
+use crate::domain::agents::{self, AppStatuses};
+use crate::domain::jobs;
+use crate::domain::parameters;
+use crate::domain::store::builds::{self as store, BuildRow};
+use crate::domain::store::jobs::{self as job_store, JobRow, NewJob};
+use crate::domain::store::resources;
+use crate::domain::store::template_versions as versions;
+use crate::domain::store::templates::TemplateRow;
+use crate::domain::store::users;
+use crate::domain::store::workspaces::{self as ws_store, WorkspaceRow};
+use crate::domain::workspaces;
 use crate::error::{ApiError, ApiResult, Validator};
-use crate::jobs;
-use crate::parameters;
 use crate::sdk::{format_opt_time, format_time, Micros};
-use crate::store::builds::{self as store, BuildRow};
-use crate::store::jobs::{self as job_store, JobRow, NewJob};
-use crate::store::resources;
-use crate::store::template_versions as versions;
-use crate::store::templates::TemplateRow;
-use crate::store::users;
-use crate::store::workspaces::{self as ws_store, WorkspaceRow};
-use crate::workspaces;
 
 #[derive(Debug, Clone, Deserialize, Default)]
 pub struct NameValue {
@@ -150,7 +150,7 @@ pub fn create(
             )));
         }
     }
-    let template_manager = subject.can(Action::Update, crate::templates::object(t));
+    let template_manager = subject.can(Action::Update, crate::domain::templates::object(t));
     if (req.state.is_some() || req.orphan) && !template_manager {
         return Err(ApiError::forbidden_msg(
             "Only template managers may provide custom state",

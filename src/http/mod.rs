@@ -2,6 +2,8 @@
 //! decode errors, query helpers, and the middleware that gives each request
 //! an id, a log line, the build-version header and a Coder-shaped error body.
 
+pub mod head_guard;
+
 use std::future::Future;
 use std::pin::Pin;
 use std::time::Instant;

@@ -7,8 +7,8 @@ use std::collections::HashMap;
 use super::sql::{args, parse_uuid, placeholders, Param, Row, StoreResult, Tx};
 use uuid::Uuid;
 
+use crate::domain::store::users::{self, UserRow};
 use crate::sdk::Micros;
-use crate::store::users::{self, UserRow};
 
 #[derive(Debug, Clone)]
 pub struct GroupRow {

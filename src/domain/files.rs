@@ -3,14 +3,14 @@
 
 use std::io::{Cursor, Read, Write};
 
-use crate::store::Tx;
+use crate::domain::store::Tx;
 use sha2::{Digest, Sha256};
 use uuid::Uuid;
 
 use crate::authz::{Action, Object, Subject};
+use crate::domain::store::files::{self as store, FileRow};
 use crate::error::{ApiError, ApiResult};
 use crate::sdk::Micros;
-use crate::store::files::{self as store, FileRow};
 
 pub const TAR: &str = "application/x-tar";
 pub const ZIP: &str = "application/zip";
@@ -114,10 +114,11 @@ pub fn get(conn: &Tx, subject: &Subject, id: Uuid) -> ApiResult<FileRow> {
     ) {
         return Ok(f);
     }
-    let templates = crate::store::templates::list_any(conn, &store::templates_of(conn, id)?)?;
+    let templates =
+        crate::domain::store::templates::list_any(conn, &store::templates_of(conn, id)?)?;
     if templates
         .iter()
-        .any(|t| subject.can(Action::Update, crate::templates::object(t)))
+        .any(|t| subject.can(Action::Update, crate::domain::templates::object(t)))
     {
         return Ok(f);
     }
