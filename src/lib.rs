@@ -38,7 +38,7 @@ pub struct App {
     /// The lifecycle executor, started with the server.
     pub lifecycle: std::sync::OnceLock<lifecycle::Executor>,
     pub auth_cache: auth::AuthCache,
-    pub workspace_cache: workspaces::RenderCache,
+    pub workspace_cache: std::sync::Arc<workspaces::RenderCache>,
     /// The watch hub, started with the server.
     pub hub: std::sync::OnceLock<actix::Addr<watch::Hub>>,
     /// Subscribers the hub holds (for leak checks and monitoring).
@@ -48,6 +48,15 @@ pub struct App {
 impl App {
     pub fn now(&self) -> sdk::Micros {
         self.clock.now()
+    }
+
+    /// What renders of workspaces need, at the current time.
+    pub fn render_ctx(&self) -> workspaces::RenderCtx {
+        workspaces::RenderCtx {
+            now: self.now(),
+            inactive_timeout_us: self.inactive_timeout_us(),
+            allow_renames: self.config.allow_workspace_renames,
+        }
     }
 
     pub fn inactive_timeout_us(&self) -> i64 {
@@ -122,7 +131,7 @@ pub fn prepare_with_clock(config: Config, clock: clock::SharedClock) -> Result<A
         provisioner,
         lifecycle: std::sync::OnceLock::new(),
         auth_cache: auth::AuthCache::default(),
-        workspace_cache: workspaces::RenderCache::default(),
+        workspace_cache: Default::default(),
         hub: std::sync::OnceLock::new(),
         watchers: Default::default(),
         db,

@@ -20,6 +20,7 @@ pub mod sharing;
 pub(crate) mod store;
 pub mod templates;
 pub mod users;
+pub mod workspace_list;
 pub mod workspaces;
 
 pub use store::{Db, OpenError, StoreError, Tx, APPLICATION_ID, SCHEMA_VERSION};
