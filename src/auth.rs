@@ -4,6 +4,7 @@
 use std::collections::HashMap;
 use std::future::Future;
 use std::pin::Pin;
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Mutex;
 use std::time::{Duration, Instant};
 
@@ -18,6 +19,7 @@ use subtle::ConstantTimeEq;
 
 use crate::authz::Subject;
 use crate::error::{ApiError, ApiResult};
+use crate::gate::Gate;
 use crate::sdk::{self, Micros};
 use crate::store::{api_keys, groups, organizations, users};
 use crate::App;
@@ -309,14 +311,18 @@ impl FromRequest for Subject {
     }
 }
 
-/// Failed-login counter per email and per client address: more than `limit`
-/// failures for one email (or five times that from one address, which an
-/// office behind one NAT shares) within a minute earn 429 until the minute
-/// has passed.
+const ADDRESS_KEY: &str = "ip:";
+
+/// Login attempts per email and per client address: more than `limit` for
+/// one email (or five times that from one address, which an office behind
+/// one NAT shares) within a minute earn 429 until the minute has passed.
+/// An attempt is counted when it is admitted, before its password is
+/// checked, so a parallel flood cannot slip more checks through than the
+/// limit.
 pub struct LoginLimiter {
     limit: u32,
     window: Duration,
-    failures: Mutex<HashMap<String, (Instant, u32)>>,
+    attempts: Mutex<HashMap<String, (Instant, u32)>>,
 }
 
 impl LoginLimiter {
@@ -324,53 +330,149 @@ impl LoginLimiter {
         LoginLimiter {
             limit,
             window: Duration::from_secs(60),
-            failures: Mutex::new(HashMap::new()),
+            attempts: Mutex::new(HashMap::new()),
         }
     }
 
-    pub fn check(&self, keys: &[String]) -> ApiResult<()> {
-        let map = self.failures.lock().unwrap_or_else(|e| e.into_inner());
+    /// The keys an attempt counts against: its email and its address.
+    pub fn keys(email: &str, address: &str) -> Vec<String> {
+        vec![
+            format!("email:{}", email.to_lowercase()),
+            format!("{ADDRESS_KEY}{address}"),
+        ]
+    }
+
+    fn limit_of(&self, key: &str) -> u32 {
+        if key.starts_with(ADDRESS_KEY) {
+            self.limit.saturating_mul(5)
+        } else {
+            self.limit
+        }
+    }
+
+    /// Counts one attempt against every key, or refuses it (counting
+    /// nothing) when any key has used up its attempts.
+    pub fn reserve(&self, keys: &[String]) -> ApiResult<()> {
+        let mut map = self.attempts.lock().unwrap_or_else(|e| e.into_inner());
+        let now = Instant::now();
+        if map.len() > 100_000 {
+            // Bounded memory under a spray of distinct emails.
+            map.retain(|_, (start, _)| now.duration_since(*start) < self.window);
+        }
         for k in keys {
             if let Some((start, n)) = map.get(k) {
-                let limit = if k.starts_with("ip:") {
-                    self.limit * 5
-                } else {
-                    self.limit
-                };
-                if start.elapsed() < self.window && *n >= limit {
-                    return Err(ApiError::new(
-                        actix_web::http::StatusCode::TOO_MANY_REQUESTS,
+                let elapsed = now.duration_since(*start);
+                if elapsed < self.window && *n >= self.limit_of(k) {
+                    let left = self.window - elapsed;
+                    return Err(ApiError::too_many_requests(
                         format!(
                             "You've been rate limited for sending more than {} failed login attempts in 1m0s.",
                             self.limit
                         ),
+                        left.as_secs() + u64::from(left.subsec_nanos() > 0),
                     ));
                 }
             }
         }
-        Ok(())
-    }
-
-    pub fn fail(&self, keys: &[String]) {
-        let mut map = self.failures.lock().unwrap_or_else(|e| e.into_inner());
-        if map.len() > 100_000 {
-            // Bounded memory under a spray of distinct emails.
-            map.retain(|_, (start, _)| start.elapsed() < self.window);
-        }
         for k in keys {
-            let e = map.entry(k.clone()).or_insert((Instant::now(), 0));
-            if e.0.elapsed() >= self.window {
-                *e = (Instant::now(), 0);
+            let e = map.entry(k.clone()).or_insert((now, 0));
+            if now.duration_since(e.0) >= self.window {
+                *e = (now, 0);
             }
             e.1 += 1;
         }
+        Ok(())
     }
 
-    pub fn succeed(&self, keys: &[String]) {
-        let mut map = self.failures.lock().unwrap_or_else(|e| e.into_inner());
+    /// Gives back an attempt whose password was never checked.
+    pub fn release(&self, keys: &[String]) {
+        let mut map = self.attempts.lock().unwrap_or_else(|e| e.into_inner());
         for k in keys {
-            map.remove(k);
+            if let Some(e) = map.get_mut(k) {
+                e.1 = e.1.saturating_sub(1);
+            }
         }
+    }
+
+    /// A successful login clears its email's count and gives back its
+    /// attempt on the address: a success never wipes out the failures
+    /// others made from the same address.
+    pub fn succeed(&self, keys: &[String]) {
+        let mut map = self.attempts.lock().unwrap_or_else(|e| e.into_inner());
+        for k in keys {
+            if k.starts_with(ADDRESS_KEY) {
+                if let Some(e) = map.get_mut(k) {
+                    e.1 = e.1.saturating_sub(1);
+                }
+            } else {
+                map.remove(k);
+            }
+        }
+    }
+}
+
+/// Argon2 work at once; each hash holds 19 MiB.
+const HASHING_AT_ONCE: usize = 2;
+/// Password checks that may wait for their turn; more get 429.
+const HASHING_QUEUE: usize = 64;
+
+/// Every password hash and verification goes through here: at most
+/// [`HASHING_AT_ONCE`] run at once, so that memory stays bounded under a
+/// flood of logins, user creations or password changes.
+pub struct Passwords {
+    gate: Gate,
+    checks: std::sync::Arc<AtomicU64>,
+}
+
+impl Default for Passwords {
+    fn default() -> Passwords {
+        Passwords {
+            gate: Gate::new("password checks", HASHING_AT_ONCE, HASHING_QUEUE),
+            checks: Default::default(),
+        }
+    }
+}
+
+impl Passwords {
+    /// Hashes a new password.
+    pub async fn hash(&self, password: String) -> ApiResult<String> {
+        let checks = self.checks.clone();
+        self.gate
+            .run(move || {
+                checks.fetch_add(1, Ordering::Relaxed);
+                hash_password(&password)
+            })
+            .await?
+    }
+
+    /// Verifies each password against `stored`; with no stored hash every
+    /// answer is false but the work is done all the same, so that an unknown
+    /// user costs what a wrong password does.
+    pub async fn verify<const N: usize>(
+        &self,
+        passwords: [String; N],
+        stored: Option<String>,
+    ) -> ApiResult<[bool; N]> {
+        let checks = self.checks.clone();
+        self.gate
+            .run(move || {
+                passwords.map(|p| {
+                    checks.fetch_add(1, Ordering::Relaxed);
+                    match &stored {
+                        Some(h) => verify_password(&p, h),
+                        None => {
+                            verify_password(&p, dummy_hash());
+                            false
+                        }
+                    }
+                })
+            })
+            .await
+    }
+
+    /// Password hashes and verifications run since start.
+    pub fn checks(&self) -> u64 {
+        self.checks.load(Ordering::Relaxed)
     }
 }
 

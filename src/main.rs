@@ -27,16 +27,18 @@ fn main() -> std::process::ExitCode {
         .local_addr()
         .map(|a| a.to_string())
         .unwrap_or(address);
-    println!("warren {} listening on http://{local}", app.version);
-    println!("database: {}", app.config.db.display());
-    if warren::first_user_pending(&app) {
-        println!(
-            "First-user setup is pending: POST http://{local}/api/v2/users/first to create the owner."
-        );
-    }
     let result = actix_web::rt::System::new().block_on(async {
         let server = warren::serve(app.clone(), listener)?;
-        warren::run_until_signal(app.clone(), server).await
+        warren::stop_on_signal(app.clone(), &server)?;
+        // Said only once signals stop the server cleanly.
+        println!("warren {} listening on http://{local}", app.version);
+        println!("database: {}", app.config.db.display());
+        if warren::first_user_pending(&app) {
+            println!(
+                "First-user setup is pending: POST http://{local}/api/v2/users/first to create the owner."
+            );
+        }
+        server.await
     });
     app.shutdown();
     match result {

@@ -1,11 +1,22 @@
 // The admin page talks to the same API as any Coder client; the session
-// cookie set by login authenticates it.
+// cookie set by login authenticates it, and every write carries the
+// session's CSRF token (set by login as the csrf_token cookie, and in the
+// page's csrf-token meta tag when it is served to a signed-in browser).
 const $ = (id) => document.getElementById(id);
 
+function csrfToken() {
+  const cookie = document.cookie.split('; ').find((c) => c.startsWith('csrf_token='));
+  if (cookie) return decodeURIComponent(cookie.slice('csrf_token='.length));
+  const meta = document.querySelector('meta[property="csrf-token"]');
+  return meta ? meta.content : '';
+}
+
 async function api(method, path, body) {
+  const headers = body ? { 'Content-Type': 'application/json' } : {};
+  if (method !== 'GET') headers['X-CSRF-TOKEN'] = csrfToken();
   const res = await fetch('/api/v2' + path, {
     method,
-    headers: body ? { 'Content-Type': 'application/json' } : {},
+    headers,
     body: body ? JSON.stringify(body) : undefined,
     credentials: 'same-origin',
   });
