@@ -19,7 +19,7 @@ use subtle::ConstantTimeEq;
 
 use crate::authz::Subject;
 use crate::error::{ApiError, ApiResult};
-use crate::gate::Gate;
+use crate::gate::{Gate, Workers};
 use crate::sdk::{self, Micros};
 use crate::store::{api_keys, groups, organizations, users};
 use crate::App;
@@ -417,10 +417,12 @@ const HASHING_AT_ONCE: usize = 2;
 const HASHING_QUEUE: usize = 64;
 
 /// Every password hash and verification goes through here: at most
-/// [`HASHING_AT_ONCE`] run at once, so that memory stays bounded under a
-/// flood of logins, user creations or password changes.
+/// [`HASHING_AT_ONCE`] run at once, on as many dedicated threads, so that
+/// memory stays bounded under a flood of logins, user creations or password
+/// changes.
 pub struct Passwords {
     gate: Gate,
+    threads: Workers,
     checks: std::sync::Arc<AtomicU64>,
 }
 
@@ -428,21 +430,35 @@ impl Default for Passwords {
     fn default() -> Passwords {
         Passwords {
             gate: Gate::new("password checks", HASHING_AT_ONCE, HASHING_QUEUE),
+            threads: Workers::new("argon2", HASHING_AT_ONCE),
             checks: Default::default(),
         }
     }
 }
 
 impl Passwords {
+    async fn run<T, F>(&self, f: F) -> ApiResult<T>
+    where
+        T: Send + 'static,
+        F: FnOnce() -> T + Send + 'static,
+    {
+        let pass = self.gate.enter().await?;
+        self.threads
+            .run(move || {
+                let _pass = pass;
+                f()
+            })
+            .await
+    }
+
     /// Hashes a new password.
     pub async fn hash(&self, password: String) -> ApiResult<String> {
         let checks = self.checks.clone();
-        self.gate
-            .run(move || {
-                checks.fetch_add(1, Ordering::Relaxed);
-                hash_password(&password)
-            })
-            .await?
+        self.run(move || {
+            checks.fetch_add(1, Ordering::Relaxed);
+            hash_password(&password)
+        })
+        .await?
     }
 
     /// Verifies each password against `stored`; with no stored hash every
@@ -454,20 +470,19 @@ impl Passwords {
         stored: Option<String>,
     ) -> ApiResult<[bool; N]> {
         let checks = self.checks.clone();
-        self.gate
-            .run(move || {
-                passwords.map(|p| {
-                    checks.fetch_add(1, Ordering::Relaxed);
-                    match &stored {
-                        Some(h) => verify_password(&p, h),
-                        None => {
-                            verify_password(&p, dummy_hash());
-                            false
-                        }
+        self.run(move || {
+            passwords.map(|p| {
+                checks.fetch_add(1, Ordering::Relaxed);
+                match &stored {
+                    Some(h) => verify_password(&p, h),
+                    None => {
+                        verify_password(&p, dummy_hash());
+                        false
                     }
-                })
+                }
             })
-            .await
+        })
+        .await
     }
 
     /// Password hashes and verifications run since start.

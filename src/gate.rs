@@ -3,8 +3,10 @@
 //! rest are refused at once with 429 and `Retry-After`. Memory then stays
 //! bounded whatever a flood sends.
 
+use std::panic::AssertUnwindSafe;
 use std::sync::atomic::{AtomicU64, Ordering};
-use std::sync::Arc;
+use std::sync::mpsc::Sender;
+use std::sync::{Arc, Mutex};
 
 use tokio::sync::{OwnedSemaphorePermit, Semaphore};
 
@@ -23,7 +25,7 @@ pub struct Gate {
 }
 
 /// The right to run one piece of work; dropping it frees the place. Move it
-/// into a blocking task so that the place stays taken until the work is done
+/// into the work itself so that the place stays taken until the work is done
 /// even when the request is abandoned.
 pub struct Pass {
     _running: OwnedSemaphorePermit,
@@ -66,22 +68,6 @@ impl Gate {
         })
     }
 
-    /// Runs `f` on the blocking pool once admitted; the place is held until
-    /// `f` has returned.
-    pub async fn run<T, F>(&self, f: F) -> ApiResult<T>
-    where
-        T: Send + 'static,
-        F: FnOnce() -> T + Send + 'static,
-    {
-        let pass = self.enter().await?;
-        actix_web::web::block(move || {
-            let _pass = pass;
-            f()
-        })
-        .await
-        .map_err(ApiError::internal)
-    }
-
     /// Requests running or waiting now.
     pub fn admitted(&self) -> usize {
         self.places - self.admitted.available_permits()
@@ -90,6 +76,57 @@ impl Gate {
     /// How many passes were granted since start.
     pub fn passed(&self) -> u64 {
         self.passed.load(Ordering::Relaxed)
+    }
+}
+
+type Job = Box<dyn FnOnce() + Send>;
+
+/// A fixed set of threads for heavy work. Unlike a blocking pool that grows
+/// and shrinks, the same few threads run every job, so the allocator's
+/// per-thread arenas, which keep the memory of big freed buffers for reuse,
+/// stay as few as the threads.
+pub struct Workers {
+    jobs: Sender<Job>,
+}
+
+impl Workers {
+    pub fn new(name: &str, threads: usize) -> Workers {
+        let (jobs, queue) = std::sync::mpsc::channel::<Job>();
+        let queue = Arc::new(Mutex::new(queue));
+        for i in 0..threads {
+            let queue = queue.clone();
+            let spawned = std::thread::Builder::new()
+                .name(format!("{name}-{i}"))
+                .spawn(move || loop {
+                    let job = queue.lock().unwrap_or_else(|e| e.into_inner()).recv();
+                    match job {
+                        // A panicking job fails its request, not the thread.
+                        Ok(job) => drop(std::panic::catch_unwind(AssertUnwindSafe(job))),
+                        // The owner is gone.
+                        Err(_) => return,
+                    }
+                });
+            if let Err(e) = spawned {
+                log::error!("cannot start worker thread {name}-{i}: {e}");
+            }
+        }
+        Workers { jobs }
+    }
+
+    /// Runs `f` on one of the threads.
+    pub async fn run<T, F>(&self, f: F) -> ApiResult<T>
+    where
+        T: Send + 'static,
+        F: FnOnce() -> T + Send + 'static,
+    {
+        let (tx, rx) = tokio::sync::oneshot::channel();
+        self.jobs
+            .send(Box::new(move || {
+                let _ = tx.send(f());
+            }))
+            .map_err(|_| ApiError::internal("worker threads have stopped"))?;
+        rx.await
+            .map_err(|_| ApiError::internal("a worker thread failed its job"))
     }
 }
 
@@ -110,5 +147,13 @@ mod tests {
         drop(first);
         let _second = second.await.unwrap();
         assert_eq!(g.passed(), 2);
+    }
+
+    #[actix_web::test]
+    async fn workers_run_jobs_and_survive_a_panic() {
+        let w = Workers::new("test", 1);
+        assert_eq!(w.run(|| 2 + 2).await.unwrap(), 4);
+        assert!(w.run(|| panic!("job failed")).await.is_err());
+        assert_eq!(w.run(|| "still here").await.unwrap(), "still here");
     }
 }

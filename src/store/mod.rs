@@ -32,13 +32,31 @@ use crate::error::ApiError;
 /// `PRAGMA application_id` of a warren database ("WARN").
 pub const APPLICATION_ID: i64 = 0x5741_524E;
 /// The schema version this binary writes; `PRAGMA user_version`.
-pub const SCHEMA_VERSION: i64 = 1;
+pub const SCHEMA_VERSION: i64 = 2;
 
 const SCHEMA: &str = include_str!("../../schema.sql");
 
 /// Forward-only migrations: entry `i` takes a database from version `i + 1`
 /// to `i + 2`. Version 1 is `schema.sql` itself.
-const MIGRATIONS: &[&str] = &[];
+const MIGRATIONS: &[&str] = &[
+    // 2: `files.data` becomes the last column. SQLite builds a record with
+    // a zero-filled blob in place only when the blob ends the record; in
+    // the middle it materialises the zeros, so streaming an upload into
+    // its row held the whole file in memory twice.
+    "CREATE TABLE files_v2 (
+         id         TEXT PRIMARY KEY,
+         hash       TEXT NOT NULL,
+         created_by TEXT NOT NULL REFERENCES users (id),
+         mimetype   TEXT NOT NULL,
+         created_at INTEGER NOT NULL,
+         data       BLOB NOT NULL
+     );
+     INSERT INTO files_v2 (id, hash, created_by, mimetype, created_at, data)
+         SELECT id, hash, created_by, mimetype, created_at, data FROM files;
+     DROP TABLE files;
+     ALTER TABLE files_v2 RENAME TO files;
+     CREATE UNIQUE INDEX files_hash_idx ON files (hash, created_by);",
+];
 
 #[derive(Debug, thiserror::Error)]
 pub enum OpenError {
@@ -182,7 +200,7 @@ impl Db {
         check_identity(&conn, &shown)?;
         conn.busy_timeout(Duration::from_secs(5))
             .map_err(sqlite_err)?;
-        conn.execute_batch("PRAGMA journal_mode = WAL; PRAGMA foreign_keys = ON;")
+        conn.execute_batch("PRAGMA journal_mode = WAL;")
             .map_err(sqlite_err)?;
         migrate(&mut conn).map_err(sqlite_err)?;
         drop(conn);
@@ -395,7 +413,11 @@ fn check_identity(conn: &Connection, path: &str) -> Result<(), OpenError> {
     Ok(())
 }
 
+/// Brings the schema to [`SCHEMA_VERSION`], one transaction per version.
+/// Foreign keys are off meanwhile, as SQLite's procedure for rebuilding a
+/// table asks, and checked before anything is committed.
 fn migrate(conn: &mut Connection) -> Result<(), rusqlite::Error> {
+    conn.execute_batch("PRAGMA foreign_keys = OFF;")?;
     let version: i64 = conn.query_row("PRAGMA user_version", [], |r| r.get(0))?;
     if version == 0 {
         let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
@@ -409,11 +431,24 @@ fn migrate(conn: &mut Connection) -> Result<(), rusqlite::Error> {
     while version < SCHEMA_VERSION {
         let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
         tx.execute_batch(MIGRATIONS[(version - 1) as usize])?;
+        let broken: i64 =
+            tx.query_row("SELECT count(*) FROM pragma_foreign_key_check", [], |r| {
+                r.get(0)
+            })?;
+        if broken > 0 {
+            return Err(rusqlite::Error::SqliteFailure(
+                rusqlite::ffi::Error::new(rusqlite::ffi::SQLITE_CONSTRAINT_FOREIGNKEY),
+                Some(format!(
+                    "migration to schema version {} leaves {broken} broken references",
+                    version + 1
+                )),
+            ));
+        }
         tx.execute_batch(&format!("PRAGMA user_version = {};", version + 1))?;
         tx.commit()?;
         version += 1;
     }
-    Ok(())
+    conn.execute_batch("PRAGMA foreign_keys = ON;")
 }
 
 /// Binds `?` placeholders for a list: returns "?,?,?" for `n` items.

@@ -840,3 +840,66 @@ fn the_admin_page_is_served_with_security_headers() {
     }
     assert!(page.contains("<script src=\"/static/admin.js\"></script>"));
 }
+
+#[test]
+fn a_version_1_database_is_migrated_with_its_files() {
+    let mut s = Server::start();
+    let o = s.setup();
+    let v = s.import(&o, "docker", None);
+    assert_eq!(v["job"]["status"], "succeeded", "{v}");
+    let tar = fixture_tar("docker");
+    let file = s.upload(&o.token, "application/x-tar", &tar);
+    let file_id = file.ok(200)["hash"].as_str().unwrap().to_string();
+    s.running.take().unwrap().stop();
+    // Back to version 1's layout, where the contents sat mid-row.
+    let conn = rusqlite::Connection::open(&s.config.db).unwrap();
+    conn.execute_batch(
+        "PRAGMA foreign_keys = OFF;
+         BEGIN;
+         CREATE TABLE files_v1 (
+             id TEXT PRIMARY KEY, hash TEXT NOT NULL,
+             created_by TEXT NOT NULL REFERENCES users (id), mimetype TEXT NOT NULL,
+             data BLOB NOT NULL, created_at INTEGER NOT NULL);
+         INSERT INTO files_v1 SELECT id, hash, created_by, mimetype, data, created_at FROM files;
+         DROP TABLE files;
+         ALTER TABLE files_v1 RENAME TO files;
+         CREATE UNIQUE INDEX files_hash_idx ON files (hash, created_by);
+         PRAGMA user_version = 1;
+         COMMIT;",
+    )
+    .unwrap();
+    drop(conn);
+    s.restart();
+    let back = s.raw(
+        "GET",
+        &format!("/api/v2/files/{file_id}"),
+        &[("Coder-Session-Token", &o.token)],
+        None,
+    );
+    assert_eq!(back.status, 200);
+    assert_eq!(back.text.as_bytes(), tar.as_slice());
+    let version = s.get(
+        &format!("/api/v2/templateversions/{}", v["id"].as_str().unwrap()),
+        &o.token,
+    );
+    assert_eq!(version.ok(200)["job"]["file_id"], file_id);
+    let conn = rusqlite::Connection::open(&s.config.db).unwrap();
+    let columns: Vec<String> = conn
+        .prepare("SELECT name FROM pragma_table_info('files')")
+        .unwrap()
+        .query_map([], |r| r.get(0))
+        .unwrap()
+        .collect::<Result<_, _>>()
+        .unwrap();
+    assert_eq!(columns.last().map(String::as_str), Some("data"));
+    let broken: i64 = conn
+        .query_row("SELECT count(*) FROM pragma_foreign_key_check", [], |r| {
+            r.get(0)
+        })
+        .unwrap();
+    assert_eq!(broken, 0);
+    let version: i64 = conn
+        .query_row("PRAGMA user_version", [], |r| r.get(0))
+        .unwrap();
+    assert_eq!(version, warren::store::SCHEMA_VERSION);
+}
