@@ -10,8 +10,11 @@ use std::time::{Duration, Instant};
 
 use actix_web::dev::Payload;
 use actix_web::{web, FromRequest, HttpRequest};
-use argon2::password_hash::{PasswordHash, PasswordHasher, PasswordVerifier, SaltString};
-use argon2::Argon2;
+use argon2::password_hash::{
+    Decimal, Ident, Output, ParamsString, PasswordHash, PasswordHasher, PasswordVerifier, Salt,
+    SaltString,
+};
+use argon2::{Algorithm, Argon2, Block, Params, Version};
 use rand::distributions::{Alphanumeric, DistString};
 use rand::rngs::OsRng;
 use sha2::{Digest, Sha256};
@@ -132,11 +135,85 @@ pub fn token_from_request(req: &HttpRequest) -> Option<String> {
     from_query("access_token")
 }
 
+/// Argon2 as the `argon2` crate computes it, over working memory that the
+/// calling thread keeps: the crate's own hasher allocates and frees 19 MiB
+/// per check, and glibc keeps such freed buffers resident per arena, so that
+/// memory grew with every check however few ran at once. Verification (the
+/// crate's, through [`PasswordVerifier`]) comes with the trait.
+struct KeptMemory;
+
+thread_local! {
+    static ARGON2_MEMORY: std::cell::RefCell<Vec<Block>> = const { std::cell::RefCell::new(Vec::new()) };
+}
+
+impl PasswordHasher for KeptMemory {
+    type Params = Params;
+
+    fn hash_password<'a>(
+        &self,
+        password: &[u8],
+        salt: impl Into<Salt<'a>>,
+    ) -> argon2::password_hash::Result<PasswordHash<'a>> {
+        self.hash_password_customized(password, None, None, Params::default(), salt)
+    }
+
+    fn hash_password_customized<'a>(
+        &self,
+        password: &[u8],
+        algorithm: Option<Ident<'a>>,
+        version: Option<Decimal>,
+        params: Params,
+        salt: impl Into<Salt<'a>>,
+    ) -> argon2::password_hash::Result<PasswordHash<'a>> {
+        let algorithm = algorithm
+            .map(Algorithm::try_from)
+            .transpose()?
+            .unwrap_or_default();
+        let version = version
+            .map(Version::try_from)
+            .transpose()?
+            .unwrap_or_default();
+        let salt = salt.into();
+        let mut salt_buf = [0u8; 64];
+        let salt_bytes = salt.decode_b64(&mut salt_buf)?;
+        let argon2 = Argon2::new(algorithm, version, params.clone());
+        let blocks = params.block_count();
+        let output = Output::init_with(
+            params.output_len().unwrap_or(Params::DEFAULT_OUTPUT_LEN),
+            |out| {
+                // Memory beyond the default (a stored hash with costlier
+                // parameters) is not kept.
+                if blocks > Params::default().block_count() {
+                    return Ok(argon2.hash_password_into(password, salt_bytes, out)?);
+                }
+                ARGON2_MEMORY.with_borrow_mut(|memory| {
+                    if memory.len() < blocks {
+                        memory.resize(blocks, Block::default());
+                    }
+                    Ok(argon2.hash_password_into_with_memory(
+                        password,
+                        salt_bytes,
+                        out,
+                        &mut memory[..blocks],
+                    )?)
+                })
+            },
+        )?;
+        Ok(PasswordHash {
+            algorithm: algorithm.ident(),
+            version: Some(version.into()),
+            params: ParamsString::try_from(&params)?,
+            salt: Some(salt),
+            hash: Some(output),
+        })
+    }
+}
+
 /// Argon2id with the crate's defaults, which are OWASP's recommendation
 /// (19 MiB, 2 passes, 1 lane).
 pub fn hash_password(password: &str) -> ApiResult<String> {
     let salt = SaltString::generate(&mut OsRng);
-    Argon2::default()
+    KeptMemory
         .hash_password(password.as_bytes(), &salt)
         .map(|h| h.to_string())
         .map_err(ApiError::internal)
@@ -144,7 +221,7 @@ pub fn hash_password(password: &str) -> ApiResult<String> {
 
 pub fn verify_password(password: &str, hash: &str) -> bool {
     match PasswordHash::new(hash) {
-        Ok(parsed) => Argon2::default()
+        Ok(parsed) => KeptMemory
             .verify_password(password.as_bytes(), &parsed)
             .is_ok(),
         Err(_) => false,
@@ -530,8 +607,32 @@ mod tests {
     #[test]
     fn passwords_round_trip_as_argon2id() {
         let h = hash_password("correct horse").unwrap();
-        assert!(h.starts_with("$argon2id$"));
+        assert!(h.starts_with("$argon2id$v=19$m=19456,t=2,p=1$"));
         assert!(verify_password("correct horse", &h));
         assert!(!verify_password("wrong horse", &h));
+    }
+
+    #[test]
+    fn hashes_are_the_argon2_crates_own() {
+        // Each way verifies the other's hashes, whatever the parameters.
+        let ours = hash_password("correct horse").unwrap();
+        let parsed = PasswordHash::new(&ours).unwrap();
+        assert!(Argon2::default()
+            .verify_password(b"correct horse", &parsed)
+            .is_ok());
+        let salt = SaltString::generate(&mut OsRng);
+        for params in [Params::default(), Params::new(8, 1, 1, None).unwrap()] {
+            let theirs = Argon2::new(Algorithm::Argon2id, Version::V0x13, params)
+                .hash_password(b"battery staple", &salt)
+                .unwrap()
+                .to_string();
+            assert!(verify_password("battery staple", &theirs));
+            assert!(!verify_password("battery stapler", &theirs));
+        }
+        let argon2i = Argon2::new(Algorithm::Argon2i, Version::V0x10, Params::default())
+            .hash_password(b"battery staple", &salt)
+            .unwrap()
+            .to_string();
+        assert!(verify_password("battery staple", &argon2i));
     }
 }
