@@ -1,5 +1,6 @@
 //! The warren binary: parse the command line, open the database, serve.
 
+use std::io::Write;
 use std::net::TcpListener;
 
 use clap::Parser;
@@ -30,14 +31,18 @@ fn main() -> std::process::ExitCode {
     let result = actix_web::rt::System::new().block_on(async {
         let server = warren::serve(app.clone(), listener)?;
         warren::stop_on_signal(app.clone(), &server)?;
-        // Said only once signals stop the server cleanly.
-        println!("warren {} listening on http://{local}", app.version);
-        println!("database: {}", app.config.db.display());
+        // Said only once signals stop the server cleanly; a reader that
+        // has gone away (a closed pipe) must not stop the server.
+        let mut out = std::io::stdout();
+        let _ = writeln!(out, "warren {} listening on http://{local}", app.version);
+        let _ = writeln!(out, "database: {}", app.config.db.display());
         if warren::first_user_pending(&app) {
-            println!(
+            let _ = writeln!(
+                out,
                 "First-user setup is pending: POST http://{local}/api/v2/users/first to create the owner."
             );
         }
+        let _ = out.flush();
         server.await
     });
     app.shutdown();
