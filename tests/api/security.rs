@@ -584,8 +584,21 @@ fn warren_bin() -> Command {
     c
 }
 
+/// A server process of this test; killed if the test fails before it is
+/// stopped.
+struct Spawned(Child);
+
+impl Drop for Spawned {
+    fn drop(&mut self) {
+        if let Ok(None) = self.0.try_wait() {
+            let _ = self.0.kill();
+            let _ = self.0.wait();
+        }
+    }
+}
+
 /// Starts the real binary on `db` and waits until it listens.
-fn spawn_server(db: &Path) -> Child {
+fn spawn_server(db: &Path) -> Spawned {
     let mut child = warren_bin()
         .args(["server", "--address", "127.0.0.1:0", "--db"])
         .arg(db)
@@ -599,10 +612,10 @@ fn spawn_server(db: &Path) -> Child {
         .read_line(&mut line)
         .unwrap();
     assert!(line.contains("listening on"), "{line}");
-    child
+    Spawned(child)
 }
 
-fn terminate(child: &mut Child) {
+fn terminate(Spawned(child): &mut Spawned) {
     let status = Command::new("kill")
         .args(["-TERM", &child.id().to_string()])
         .status()
@@ -617,10 +630,11 @@ fn a_second_server_on_the_same_file_exits_naming_the_file_and_the_holder() {
     let dir = tempfile::tempdir().unwrap();
     let db = dir.path().join("warren.db");
     let mut first = spawn_server(&db);
+    let first_pid = first.0.id();
     let lock = dir.path().join("warren.db.lock");
     assert_eq!(
         std::fs::read_to_string(&lock).unwrap().trim(),
-        first.id().to_string()
+        first_pid.to_string()
     );
     let second = warren_bin()
         .args(["server", "--address", "127.0.0.1:0", "--db"])
@@ -632,8 +646,7 @@ fn a_second_server_on_the_same_file_exits_naming_the_file_and_the_holder() {
     assert!(stderr.contains(&db.display().to_string()), "{stderr}");
     assert!(
         stderr.contains(&format!(
-            "in use by another warren server (pid {}, ",
-            first.id()
+            "in use by another warren server (pid {first_pid}, "
         )),
         "{stderr}"
     );
@@ -652,13 +665,13 @@ fn a_second_server_on_the_same_file_exits_naming_the_file_and_the_holder() {
     assert!(!lock.exists());
     // So does a crash (the OS drops the lock; the stale file is taken over).
     let mut third = spawn_server(&db);
-    third.kill().unwrap();
-    third.wait().unwrap();
+    third.0.kill().unwrap();
+    third.0.wait().unwrap();
     assert!(lock.exists());
     let mut fourth = spawn_server(&db);
     assert_eq!(
         std::fs::read_to_string(&lock).unwrap().trim(),
-        fourth.id().to_string()
+        fourth.0.id().to_string()
     );
     terminate(&mut fourth);
 }
