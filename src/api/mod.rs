@@ -148,7 +148,7 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
             )
             .service(
                 resource("/organizations/{organization}/templates/examples")
-                    .route(get().to(templates::examples)),
+                    .route(get().to(templates::examples_in_org)),
             )
             .service(
                 resource("/organizations/{organization}/templates")

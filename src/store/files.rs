@@ -1,10 +1,13 @@
 //! Uploaded archives, content-addressed per uploader.
 
-use rusqlite::{params, Connection};
+use std::io::Read;
+
+use rusqlite::blob::ZeroBlob;
+use rusqlite::{params, Connection, MAIN_DB};
 use uuid::Uuid;
 
 use super::optional;
-use crate::error::ApiResult;
+use crate::error::{ApiError, ApiResult};
 use crate::sdk::Micros;
 
 #[derive(Debug, Clone)]
@@ -30,11 +33,37 @@ fn from_row(r: &rusqlite::Row) -> rusqlite::Result<FileRow> {
     })
 }
 
-pub fn insert(conn: &Connection, f: &FileRow) -> ApiResult<()> {
+/// A file row to insert; its contents are streamed in separately.
+pub struct NewFile<'a> {
+    pub id: Uuid,
+    pub hash: &'a str,
+    pub created_by: Uuid,
+    pub mimetype: &'a str,
+    pub created_at: Micros,
+}
+
+/// Inserts a file of `len` bytes read from `data`, written through SQLite's
+/// incremental blob I/O so that the contents never sit in memory whole.
+pub fn insert_streamed(
+    conn: &Connection,
+    f: &NewFile,
+    len: u64,
+    data: &mut impl Read,
+) -> ApiResult<()> {
+    let size = i32::try_from(len).map_err(ApiError::internal)?;
     conn.execute(
         "INSERT INTO files (id, hash, created_by, mimetype, data, created_at) VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
-        params![f.id.to_string(), f.hash, f.created_by.to_string(), f.mimetype, f.data, f.created_at],
+        params![f.id.to_string(), f.hash, f.created_by.to_string(), f.mimetype, ZeroBlob(size), f.created_at],
     )?;
+    let row = conn.last_insert_rowid();
+    let mut blob = conn.blob_open(MAIN_DB, c"files", c"data", row, false)?;
+    let copied = std::io::copy(data, &mut blob).map_err(ApiError::internal)?;
+    if copied != len {
+        return Err(ApiError::internal(format!(
+            "stored {copied} of {len} bytes of file {}",
+            f.id
+        )));
+    }
     Ok(())
 }
 

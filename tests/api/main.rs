@@ -10,6 +10,7 @@ mod keys;
 mod lifecycle;
 mod list;
 mod organizations;
+mod security;
 mod shapes;
 mod templates;
 mod users;
