@@ -468,8 +468,7 @@ fn socket(
         scope,
         last_pong: Instant::now(),
     };
-    ws::start(s, req, payload)
-        .map_err(|e| ApiError::bad_request("Failed to accept websocket.").detail(e.to_string()))
+    crate::http::websocket(s, req, payload)
 }
 
 /// Checks run before streaming: the workspace exists and is readable.

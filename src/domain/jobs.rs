@@ -115,3 +115,9 @@ pub fn render_log(l: &LogRow) -> ProvisionerJobLog {
 pub fn matched_provisioners(now: Micros) -> Value {
     json!({"count": 1, "available": 1, "most_recently_seen": sdk::format_time(now)})
 }
+
+/// Jobs a previous run left running are failed at start-up, since the
+/// process that ran them is gone; returns how many.
+pub fn fail_orphaned(tx: &crate::domain::store::Tx, now: Micros) -> crate::error::ApiResult<usize> {
+    Ok(crate::domain::store::jobs::fail_orphaned(tx, now)?)
+}
