@@ -7,8 +7,6 @@ use actix_web::http::StatusCode;
 use actix_web::{HttpResponse, ResponseError};
 use serde::Serialize;
 
-use crate::domain::store::StoreError;
-
 pub const NOT_FOUND: &str = "Resource not found or you do not have access to this resource";
 pub const FORBIDDEN: &str = "Forbidden.";
 pub const FORBIDDEN_DETAIL: &str = "You don't have permission to view this content. If you believe this is a mistake, please contact your administrator or try signing in with different credentials.";
@@ -149,42 +147,6 @@ impl ApiError {
 impl Display for ApiError {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         write!(f, "{} {}", self.status, self.body.message)
-    }
-}
-
-/// The one place storage failures become HTTP answers. A conflict the
-/// domain did not turn into its own message is a lost race: 409.
-impl From<StoreError> for ApiError {
-    fn from(e: StoreError) -> ApiError {
-        match e {
-            StoreError::NotFound => ApiError::not_found(),
-            StoreError::Conflict(_) => ApiError::conflict("The resource already exists."),
-            StoreError::Busy => ApiError::new(
-                StatusCode::SERVICE_UNAVAILABLE,
-                "The database is busy; try again.",
-            ),
-            e @ (StoreError::Corrupt(_) | StoreError::Other(_)) => ApiError::internal(e),
-        }
-    }
-}
-
-impl crate::domain::store::Db {
-    /// [`crate::domain::store::Db::read_as`] with the domain's error type.
-    pub async fn read<T, F>(&self, f: F) -> ApiResult<T>
-    where
-        T: Send + 'static,
-        F: FnOnce(&crate::domain::store::Tx<'_>) -> ApiResult<T> + Send + 'static,
-    {
-        self.read_as(f).await
-    }
-
-    /// [`crate::domain::store::Db::write_as`] with the domain's error type.
-    pub async fn write<T, F>(&self, f: F) -> ApiResult<T>
-    where
-        T: Send + 'static,
-        F: FnOnce(&crate::domain::store::Tx<'_>) -> ApiResult<T> + Send + 'static,
-    {
-        self.write_as(f).await
     }
 }
 

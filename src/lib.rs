@@ -22,8 +22,8 @@ use actix_web::{middleware::from_fn, web, App as ActixApp};
 use uuid::Uuid;
 
 pub use config::Config;
-use domain::store::Db;
-use domain::{auth, lifecycle, organizations, provisioner, store, workspaces};
+use domain::Db;
+use domain::{auth, lifecycle, organizations, provisioner, workspaces};
 use http::csrf;
 
 /// Shared state of a running server.
@@ -90,7 +90,7 @@ impl App {
 #[derive(Debug, thiserror::Error)]
 pub enum StartError {
     #[error(transparent)]
-    Open(#[from] store::OpenError),
+    Open(#[from] domain::OpenError),
     #[error("cannot listen on {address}: {source}")]
     Listen {
         address: String,
@@ -175,8 +175,7 @@ pub fn prepare_with_clock(config: Config, clock: clock::SharedClock) -> Result<A
 /// Whether first-user setup is still pending.
 pub fn first_user_pending(app: &App) -> bool {
     app.db
-        .write_blocking(store::users::count_active)
-        .map(|n| n == 0)
+        .read_blocking(domain::users::setup_pending)
         .unwrap_or(false)
 }
 

@@ -12,7 +12,7 @@ use tokio::sync::mpsc;
 use tokio::sync::mpsc::error::TrySendError;
 use uuid::Uuid;
 
-use crate::domain::store::Change;
+use crate::domain::Change;
 
 /// Buffered notes per subscriber before it must resynchronise.
 pub const BUFFER: usize = 64;

@@ -129,7 +129,7 @@ pub async fn logs(
     let (after, follow) = super::logs::params(&req)?;
     let job = app
         .db
-        .read(move |conn| builds::log_job(conn, &subject, id))
+        .read(move |conn| builds::logs(conn, &subject, id))
         .await?;
     super::logs::respond(app, req, payload, job, after, follow).await
 }

@@ -4,9 +4,8 @@ use actix_web::{web, HttpRequest, HttpResponse};
 use serde::Deserialize;
 use serde_json::json;
 
-use crate::authz::{Action, Object, Subject};
+use crate::authz::Subject;
 use crate::domain::organizations::{self, OrganizationRequest};
-use crate::domain::store::organizations as store;
 use crate::domain::users;
 use crate::error::{ApiResult, Response};
 use crate::http::{self, pagination, Body, Query};
@@ -14,12 +13,10 @@ use crate::sdk;
 use crate::App;
 
 pub async fn list(app: web::Data<App>, subject: Subject) -> ApiResult<HttpResponse> {
-    let only = subject.visible_orgs();
-    let orgs = app
+    let out = app
         .db
-        .read(move |conn| Ok(store::list(conn, only.as_deref())?))
+        .read(move |conn| organizations::list(conn, &subject))
         .await?;
-    let out: Vec<_> = orgs.iter().map(organizations::render).collect();
     Ok(http::ok(&out))
 }
 
@@ -92,20 +89,9 @@ async fn member_page(
     limit: i64,
     offset: i64,
 ) -> ApiResult<(Vec<sdk::OrganizationMemberWithUserData>, i64)> {
-    let (rows, count) = app
-        .db
-        .read(move |conn| {
-            let org = organizations::resolve(conn, &subject, &arg)?;
-            subject.require_visible(Action::Read, Object::OrganizationMember { org: org.id })?;
-            Ok(store::list_members(conn, org.id, limit, offset)?)
-        })
-        .await?;
-    Ok((
-        rows.iter()
-            .map(|(m, u)| organizations::render_member_with_user(m, u))
-            .collect(),
-        count,
-    ))
+    app.db
+        .read(move |conn| organizations::member_page(conn, &subject, &arg, limit, offset))
+        .await
 }
 
 pub async fn members(

@@ -2,11 +2,10 @@
 
 use actix_web::http::StatusCode;
 use actix_web::{web, HttpRequest, HttpResponse};
-use uuid::Uuid;
 
-use crate::authz::{Action, Subject};
+use crate::authz::Subject;
+use crate::domain::users;
 use crate::domain::workspaces::{self, CreateWorkspaceRequest};
-use crate::domain::{organizations, users};
 use crate::error::{ApiError, ApiResult};
 use crate::http::{self, parse_uuid, Body, Query};
 use crate::{sdk, App};
@@ -438,29 +437,13 @@ pub async fn available_users(
     let (org_arg, user_arg) = path.into_inner();
     let q = Query::from_request(&req);
     let (limit, offset) = http::pagination(&q)?;
-    let mut filter = super::users::user_filter(q.get("q").unwrap_or(""))?;
+    let filter = crate::domain::users::parse_query(q.get("q").unwrap_or(""))?;
     let out = app
         .db
         .read(move |conn| {
-            let org = organizations::resolve(conn, &subject, &org_arg)?;
-            let user = users::resolve(conn, &subject, &user_arg)?;
-            organizations::member(conn, &subject, &org, &user)?;
-            let for_anyone = subject.can(
-                Action::Create,
-                crate::authz::Object::NewWorkspace {
-                    org: org.id,
-                    owner: Uuid::nil(),
-                },
-            );
-            if !for_anyone {
-                filter.visible_ids = Some(vec![subject.user_id]);
-            }
-            filter.organization = Some(org.id);
-            let (rows, _) = crate::domain::store::users::list(conn, &filter, limit, offset)?;
-            Ok(rows
-                .iter()
-                .map(crate::domain::users::minimal)
-                .collect::<Vec<_>>())
+            users::available_for_workspaces(
+                conn, &subject, &org_arg, &user_arg, filter, limit, offset,
+            )
         })
         .await?;
     Ok(http::ok(&out))

@@ -90,6 +90,12 @@ pub const ORG_ROLES: &[(&str, &str)] = &[
     ),
 ];
 
+/// Whether an account with these site roles is an administrator, for the
+/// rules that treat them apart (Coder's `--max-admin-token-lifetime`).
+pub fn is_administrator(site_roles: &[String]) -> bool {
+    site_roles.iter().any(|r| r == OWNER)
+}
+
 pub fn site_role_display(name: &str) -> Option<&'static str> {
     SITE_ROLES.iter().find(|(n, _)| *n == name).map(|(_, d)| *d)
 }

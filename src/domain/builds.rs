@@ -518,9 +518,9 @@ pub fn cancel(
     Ok(job_store::cancel(conn, job.id, now)?)
 }
 
-/// The provisioner job whose logs `GET /workspacebuilds/{id}/logs` shows.
-pub fn log_job(conn: &Tx, subject: &Subject, id: Uuid) -> ApiResult<Uuid> {
-    Ok(get(conn, subject, id)?.build.job_id)
+/// The logs `GET /workspacebuilds/{id}/logs` shows.
+pub fn logs(conn: &Tx, subject: &Subject, id: Uuid) -> ApiResult<jobs::JobLogs> {
+    Ok(jobs::JobLogs::of(get(conn, subject, id)?.build.job_id))
 }
 
 /// `GET /workspacebuilds/{workspacebuild}/parameters`: (name, value) pairs.

@@ -121,3 +121,30 @@ pub fn matched_provisioners(now: Micros) -> Value {
 pub fn fail_orphaned(tx: &crate::domain::store::Tx, now: Micros) -> crate::error::ApiResult<usize> {
     Ok(crate::domain::store::jobs::fail_orphaned(tx, now)?)
 }
+
+/// The logs of a job the subject was allowed to read (through its build or
+/// template version); only those accessors make one.
+#[derive(Debug, Clone, Copy)]
+pub struct JobLogs {
+    job: uuid::Uuid,
+}
+
+impl JobLogs {
+    pub(crate) fn of(job: uuid::Uuid) -> JobLogs {
+        JobLogs { job }
+    }
+
+    /// Logs after `after`, at most `limit`, and whether the job has ended
+    /// (so that nothing more will come).
+    pub fn page(
+        &self,
+        tx: &crate::domain::store::Tx,
+        after: i64,
+        limit: i64,
+    ) -> crate::error::ApiResult<(Vec<ProvisionerJobLog>, bool)> {
+        let logs = crate::domain::store::jobs::logs(tx, self.job, after, limit)?;
+        let done =
+            crate::domain::store::jobs::get(tx, self.job)?.is_none_or(|j| j.completed_at.is_some());
+        Ok((logs.iter().map(render_log).collect(), done))
+    }
+}

@@ -113,6 +113,34 @@ pub fn resolve(conn: &Tx, subject: &Subject, arg: &str) -> ApiResult<Organizatio
     Ok(org)
 }
 
+/// `GET /organizations`: those the subject may read.
+pub fn list(conn: &Tx, subject: &Subject) -> ApiResult<Vec<sdk::Organization>> {
+    let only = subject.visible_orgs();
+    Ok(store::list(conn, only.as_deref())?
+        .iter()
+        .map(render)
+        .collect())
+}
+
+/// A page of an organization's members with their users, and the count.
+pub fn member_page(
+    conn: &Tx,
+    subject: &Subject,
+    org: &str,
+    limit: i64,
+    offset: i64,
+) -> ApiResult<(Vec<sdk::OrganizationMemberWithUserData>, i64)> {
+    let org = resolve(conn, subject, org)?;
+    subject.require_visible(Action::Read, Object::OrganizationMember { org: org.id })?;
+    let (rows, count) = store::list_members(conn, org.id, limit, offset)?;
+    Ok((
+        rows.iter()
+            .map(|(m, u)| render_member_with_user(m, u))
+            .collect(),
+        count,
+    ))
+}
+
 /// An organization by id that the subject may read, else 404.
 pub fn get(conn: &Tx, subject: &Subject, id: Uuid) -> ApiResult<OrganizationRow> {
     let org = store::get(conn, id)?.ok_or_else(ApiError::not_found)?;

@@ -55,6 +55,36 @@ pub fn get(conn: &Tx, subject: &Subject, id: Uuid) -> ApiResult<TemplateRow> {
     Ok(t)
 }
 
+/// `GET /templates` and `GET /organizations/{organization}/templates`: the
+/// templates matching `q` that the subject may read (at most `max`).
+pub fn list(
+    conn: &Tx,
+    subject: &Subject,
+    q: &str,
+    org: Option<&str>,
+    max: usize,
+    now: Micros,
+) -> ApiResult<Vec<Value>> {
+    let mut f = parse_filter(conn, subject, q)?;
+    if let Some(org) = org {
+        f.organization = Some(crate::domain::organizations::resolve(conn, subject, org)?.id);
+    }
+    let visible: Vec<_> = store::list(conn, &f)?
+        .into_iter()
+        .filter(|t| subject.can(Action::Read, object(t)))
+        .take(max)
+        .collect();
+    render_many(conn, &visible, now)
+}
+
+/// A template of an organization by name that the subject may read.
+pub fn get_by_name(conn: &Tx, subject: &Subject, org: &str, name: &str) -> ApiResult<TemplateRow> {
+    let org = crate::domain::organizations::resolve(conn, subject, org)?;
+    let t = store::get_by_name(conn, org.id, name)?.ok_or_else(ApiError::not_found)?;
+    subject.require_visible(Action::Read, object(&t))?;
+    Ok(t)
+}
+
 /// Which of the given templates (deleted ones included) `viewer` may read;
 /// one query.
 pub fn readable_among(

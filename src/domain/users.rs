@@ -6,10 +6,10 @@ use serde::Deserialize;
 use ssh_key::{Algorithm, LineEnding, PrivateKey};
 use uuid::Uuid;
 
-use crate::authz::{self, Action, Guarded, Object, Subject};
+use crate::authz::{self, Action, Guarded, Object, Readable, Subject};
 use crate::domain::names;
 use crate::domain::store::{api_keys, organizations, users, users::UserRow};
-use crate::error::{ApiError, ApiResult, Validator};
+use crate::error::{ApiError, ApiResult, Validation, Validator};
 use crate::sdk::{self, Micros};
 
 pub fn reduced(u: &UserRow) -> sdk::ReducedUser {
@@ -560,7 +560,7 @@ pub fn check_password_change(
     subject: &Subject,
     target: &UserRow,
     req: &UpdatePasswordRequest,
-) -> ApiResult<bool> {
+) -> ApiResult<PasswordChange> {
     subject.require_visible(Action::Read, object(target))?;
     subject.require(Action::UpdatePersonal, object(target))?;
     if target.login_type != "password" {
@@ -582,5 +582,244 @@ pub fn check_password_change(
     if own && req.old_password.is_empty() {
         return Err(ApiError::bad_request("Old password is required."));
     }
-    Ok(own)
+    Ok(PasswordChange {
+        user: target.id,
+        verify_old: own,
+    })
+}
+
+pub use crate::domain::store::users::UserRow as User;
+
+/// Whether first-user setup is still pending (no active user yet).
+pub fn setup_pending(tx: &Tx) -> ApiResult<bool> {
+    Ok(users::count_active(tx)? == 0)
+}
+
+/// `{user}`, which the subject may read (404 otherwise).
+pub fn get(tx: &Tx, subject: &Subject, arg: &str) -> ApiResult<Readable<UserRow>> {
+    let u = resolve(tx, subject, arg)?;
+    subject.visible(u)
+}
+
+/// `GET /organizations/{organization}/members/{user}/workspaces/available-users`:
+/// who the subject may pick as a workspace's owner. Those who may create
+/// workspaces for any member get the organization's members, without
+/// needing to read users (seed 004); everyone else gets themselves.
+pub fn available_for_workspaces(
+    tx: &Tx,
+    subject: &Subject,
+    org: &str,
+    user: &str,
+    mut filter: UserFilter,
+    limit: i64,
+    offset: i64,
+) -> ApiResult<Vec<sdk::MinimalUser>> {
+    let org = crate::domain::organizations::resolve(tx, subject, org)?;
+    let user = resolve(tx, subject, user)?;
+    crate::domain::organizations::member(tx, subject, &org, &user)?;
+    let for_anyone = subject.can(
+        Action::Create,
+        Object::NewWorkspace {
+            org: org.id,
+            owner: Uuid::nil(),
+        },
+    );
+    if !for_anyone {
+        filter.visible_ids = Some(vec![subject.user_id]);
+    }
+    filter.organization = Some(org.id);
+    let (rows, _) = users::list(tx, &filter, limit, offset)?;
+    Ok(rows.iter().map(minimal).collect())
+}
+
+/// `GET /users`: the users matching `filter` that the subject may read.
+pub fn list(
+    tx: &Tx,
+    subject: &Subject,
+    mut filter: users::UserFilter,
+    limit: i64,
+    offset: i64,
+) -> ApiResult<sdk::GetUsersResponse> {
+    if let Some(orgs) = subject.visible_users() {
+        filter.visible_ids = Some(vec![subject.user_id]);
+        filter.visible_orgs = orgs;
+    }
+    let (rows, count) = users::list(tx, &filter, limit, offset)?;
+    Ok(sdk::GetUsersResponse {
+        users: rows.iter().map(render).collect(),
+        count,
+    })
+}
+
+/// `GET /users/{user}/roles`: site roles and, per organization, the
+/// organization roles.
+pub fn roles_of(
+    tx: &Tx,
+    u: &Readable<UserRow>,
+) -> ApiResult<(Vec<String>, std::collections::BTreeMap<String, Vec<String>>)> {
+    let org_roles = organizations::memberships_of(tx, u.id)?
+        .into_iter()
+        .map(|(org, roles)| (org.to_string(), roles))
+        .collect();
+    Ok((u.rbac_roles.clone(), org_roles))
+}
+
+/// A password change the subject was allowed to make (see
+/// [`check_password_change`]); only that makes one.
+pub struct PasswordChange {
+    user: Uuid,
+    /// The subject changes their own password: the old one must match.
+    pub verify_old: bool,
+}
+
+/// Stores the new password of an allowed change; a new password signs the
+/// user out everywhere.
+pub fn commit_password(
+    tx: &Tx,
+    change: &PasswordChange,
+    hashed: &str,
+    now: Micros,
+) -> ApiResult<()> {
+    users::set_password(tx, change.user, hashed, now)?;
+    api_keys::delete_all_for_user(tx, change.user)?;
+    Ok(())
+}
+
+fn render_ssh(k: &users::SshKeyRow) -> sdk::GitSshKey {
+    sdk::GitSshKey {
+        user_id: k.user_id,
+        created_at: sdk::format_time(k.created_at),
+        updated_at: sdk::format_time(k.updated_at),
+        public_key: k.public_key.clone(),
+    }
+}
+
+/// `GET /users/{user}/gitsshkey`: made on first use.
+pub fn ssh_key(tx: &Tx, subject: &Subject, arg: &str, now: Micros) -> ApiResult<sdk::GitSshKey> {
+    let u = get(tx, subject, arg)?;
+    subject.require(Action::ReadPersonal, object(&u))?;
+    let key = match users::get_ssh_key(tx, u.id)? {
+        Some(k) => k,
+        None => {
+            let k = new_ssh_key(u.id, now)?;
+            users::put_ssh_key(tx, &k)?;
+            k
+        }
+    };
+    Ok(render_ssh(&key))
+}
+
+/// `PUT /users/{user}/gitsshkey`: a new key pair.
+pub fn regenerate_ssh_key(
+    tx: &Tx,
+    subject: &Subject,
+    arg: &str,
+    now: Micros,
+) -> ApiResult<sdk::GitSshKey> {
+    let u = get(tx, subject, arg)?;
+    subject.require(Action::ReadPersonal, object(&u))?;
+    let mut key = new_ssh_key(u.id, now)?;
+    key.created_at = users::get_ssh_key(tx, u.id)?
+        .map(|k| k.created_at)
+        .unwrap_or(now);
+    users::put_ssh_key(tx, &key)?;
+    Ok(render_ssh(&key))
+}
+
+/// The filters of `GET /users` (and of available-users).
+pub use crate::domain::store::users::UserFilter;
+
+/// Parses the `q` of `GET /users`.
+pub fn parse_query(q: &str) -> ApiResult<UserFilter> {
+    let mut f = UserFilter::default();
+    let mut bad = Vec::new();
+    let mut free = Vec::new();
+    for term in split_terms(q) {
+        let Some((key, value)) = term.split_once(':') else {
+            free.push(term);
+            continue;
+        };
+        let values: Vec<String> = value.split(',').map(|s| s.to_string()).collect();
+        let time = |bad: &mut Vec<Validation>| -> Option<sdk::Micros> {
+            let parsed = chrono::DateTime::parse_from_rfc3339(value)
+                .map(|t| t.timestamp_micros())
+                .ok()
+                .or_else(|| {
+                    chrono::NaiveDate::parse_from_str(value, "%Y-%m-%d")
+                        .ok()
+                        .and_then(|d| d.and_hms_opt(0, 0, 0))
+                        .map(|d| d.and_utc().timestamp_micros())
+                });
+            if parsed.is_none() {
+                bad.push(Validation {
+                    field: key.to_string(),
+                    detail: format!("Query param {key:?} must be a valid date format (2006-01-02T15:04:05Z07:00): parsing time {value:?}"),
+                });
+            }
+            parsed
+        };
+        match key {
+            "status" => {
+                for s in &values {
+                    if !matches!(s.as_str(), "active" | "dormant" | "suspended") {
+                        bad.push(Validation {
+                            field: "status".into(),
+                            detail: format!("Query param \"status\" has invalid value: {s:?} is not a valid user status"),
+                        });
+                    }
+                }
+                f.status.extend(values);
+            }
+            "role" => f.roles.extend(values),
+            "login_type" => f.login_types.extend(values),
+            "name" => f.name = Some(value.to_string()),
+            "created_before" => f.created_before = time(&mut bad),
+            "created_after" => f.created_after = time(&mut bad),
+            "last_seen_before" => f.last_seen_before = time(&mut bad),
+            "last_seen_after" => f.last_seen_after = time(&mut bad),
+            "service_account" => match value {
+                "true" => f.service_account = Some(true),
+                "false" => f.service_account = Some(false),
+                _ => bad.push(Validation {
+                    field: "service_account".into(),
+                    detail: format!(
+                        "Query param \"service_account\" must be a valid boolean: {value:?}"
+                    ),
+                }),
+            },
+            _ => bad.push(Validation {
+                field: key.to_string(),
+                detail: format!("Query param {key:?} is not a valid query param"),
+            }),
+        }
+    }
+    if !bad.is_empty() {
+        return Err(ApiError::bad_request("Invalid user search query.").with_validations(bad));
+    }
+    if !free.is_empty() {
+        f.search = Some(free.join(" "));
+    }
+    Ok(f)
+}
+
+/// Splits a search string on spaces, keeping double-quoted runs together.
+pub fn split_terms(q: &str) -> Vec<String> {
+    let mut terms = Vec::new();
+    let mut cur = String::new();
+    let mut quoted = false;
+    for c in q.chars() {
+        match c {
+            '"' => quoted = !quoted,
+            ' ' if !quoted => {
+                if !cur.is_empty() {
+                    terms.push(std::mem::take(&mut cur));
+                }
+            }
+            c => cur.push(c),
+        }
+    }
+    if !cur.is_empty() {
+        terms.push(cur);
+    }
+    terms
 }
