@@ -16,7 +16,7 @@ use crate::http::{self, pagination, Body, Query};
 use crate::App;
 
 pub async fn first_user_status(app: web::Data<App>) -> ApiResult<HttpResponse> {
-    let pending = app.db.read(|tx| users::setup_pending(tx)).await?;
+    let pending = app.db.read(users::setup_pending).await?;
     Ok(if pending {
         http::message(
             StatusCode::NOT_FOUND,
@@ -32,7 +32,7 @@ pub async fn create_first_user(
     Body(req): Body<CreateFirstUserRequest>,
 ) -> ApiResult<HttpResponse> {
     users::validate_first_user_fields(&req)?;
-    if !app.db.read(|tx| users::setup_pending(tx)).await? {
+    if !app.db.read(users::setup_pending).await? {
         return Err(ApiError::conflict(
             "The initial user has already been created.",
         ));

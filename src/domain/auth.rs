@@ -570,6 +570,56 @@ impl Passwords {
     }
 }
 
+/// What signing in needs to know of the account with an email.
+pub struct Account {
+    pub user_id: uuid::Uuid,
+    /// Empty when the account has no password.
+    pub hashed_password: String,
+    pub login_type: String,
+    pub status: String,
+}
+
+/// The live account with this email, if any.
+pub fn account_by_email(tx: &Tx, email: &str) -> ApiResult<Option<Account>> {
+    Ok(users::get_by_email(tx, email)?.map(|u| Account {
+        user_id: u.id,
+        hashed_password: u.hashed_password,
+        login_type: u.login_type,
+        status: u.status,
+    }))
+}
+
+/// Opens a session for a user who proved their password: a new
+/// password-login key; returns the token (shown once) and the key's id.
+pub fn open_session(
+    tx: &Tx,
+    user: uuid::Uuid,
+    lifetime: Duration,
+    now: Micros,
+) -> ApiResult<(String, String)> {
+    let key = new_key(
+        user,
+        "password",
+        lifetime,
+        "",
+        vec!["coder:all".into()],
+        vec![sdk::AllowListEntry {
+            kind: "*".into(),
+            id: "*".into(),
+        }],
+        now,
+    );
+    api_keys::insert(tx, &key.row)?;
+    users::touch_last_seen(tx, user, now)?;
+    Ok((key.token, key.row.id))
+}
+
+/// Ends the session of the key that authenticated the subject.
+pub fn close_session(tx: &Tx, subject: &Subject) -> ApiResult<()> {
+    api_keys::delete(tx, &subject.key_id)?;
+    Ok(())
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -637,54 +687,4 @@ mod tests {
             .to_string();
         assert!(verify_password("battery staple", &argon2i));
     }
-}
-
-/// What signing in needs to know of the account with an email.
-pub struct Account {
-    pub user_id: uuid::Uuid,
-    /// Empty when the account has no password.
-    pub hashed_password: String,
-    pub login_type: String,
-    pub status: String,
-}
-
-/// The live account with this email, if any.
-pub fn account_by_email(tx: &Tx, email: &str) -> ApiResult<Option<Account>> {
-    Ok(users::get_by_email(tx, email)?.map(|u| Account {
-        user_id: u.id,
-        hashed_password: u.hashed_password,
-        login_type: u.login_type,
-        status: u.status,
-    }))
-}
-
-/// Opens a session for a user who proved their password: a new
-/// password-login key; returns the token (shown once) and the key's id.
-pub fn open_session(
-    tx: &Tx,
-    user: uuid::Uuid,
-    lifetime: Duration,
-    now: Micros,
-) -> ApiResult<(String, String)> {
-    let key = new_key(
-        user,
-        "password",
-        lifetime,
-        "",
-        vec!["coder:all".into()],
-        vec![sdk::AllowListEntry {
-            kind: "*".into(),
-            id: "*".into(),
-        }],
-        now,
-    );
-    api_keys::insert(tx, &key.row)?;
-    users::touch_last_seen(tx, user, now)?;
-    Ok((key.token, key.row.id))
-}
-
-/// Ends the session of the key that authenticated the subject.
-pub fn close_session(tx: &Tx, subject: &Subject) -> ApiResult<()> {
-    api_keys::delete(tx, &subject.key_id)?;
-    Ok(())
 }

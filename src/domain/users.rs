@@ -651,12 +651,12 @@ pub fn list(
     })
 }
 
+/// Organization id → the roles held there.
+pub type OrgRoles = std::collections::BTreeMap<String, Vec<String>>;
+
 /// `GET /users/{user}/roles`: site roles and, per organization, the
 /// organization roles.
-pub fn roles_of(
-    tx: &Tx,
-    u: &Readable<UserRow>,
-) -> ApiResult<(Vec<String>, std::collections::BTreeMap<String, Vec<String>>)> {
+pub fn roles_of(tx: &Tx, u: &Readable<UserRow>) -> ApiResult<(Vec<String>, OrgRoles)> {
     let org_roles = organizations::memberships_of(tx, u.id)?
         .into_iter()
         .map(|(org, roles)| (org.to_string(), roles))
