@@ -4,7 +4,6 @@ use actix_web::http::StatusCode;
 use actix_web::{web, HttpRequest, HttpResponse};
 
 use crate::authz::Subject;
-use crate::domain::users;
 use crate::domain::workspaces::{self, CreateWorkspaceRequest};
 use crate::error::{ApiError, ApiResult};
 use crate::http::{self, parse_uuid, Body, Query};
@@ -441,7 +440,7 @@ pub async fn available_users(
     let out = app
         .db
         .read(move |conn| {
-            users::available_for_workspaces(
+            crate::domain::organizations::available_workspace_owners(
                 conn, &subject, &org_arg, &user_arg, filter, limit, offset,
             )
         })

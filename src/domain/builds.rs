@@ -20,7 +20,7 @@ use crate::domain::store::template_versions as versions;
 use crate::domain::store::templates::TemplateRow;
 use crate::domain::store::users;
 use crate::domain::store::workspaces::{self as ws_store, WorkspaceRow};
-use crate::domain::workspaces::{self, RenderCtx};
+use crate::domain::workspace_access::{self as workspaces, RenderCtx};
 use crate::error::{ApiError, ApiResult, Validator};
 use crate::sdk::{format_opt_time, format_time, Micros};
 
@@ -552,7 +552,7 @@ pub fn state_of(conn: &Tx, subject: &Subject, id: Uuid) -> ApiResult<Vec<u8>> {
 /// `GET /workspacebuilds/{workspacebuild}/timings`.
 pub fn timings_of(conn: &Tx, subject: &Subject, id: Uuid) -> ApiResult<Value> {
     let b = get(conn, subject, id)?;
-    workspaces::build_timings(conn, &b.build)
+    build_timings(conn, &b.build)
 }
 
 /// Everything needed to render builds, loaded in batches.
@@ -660,4 +660,66 @@ pub(crate) mod tests {
         pub static FAIL_AFTER_JOB: std::cell::Cell<Option<uuid::Uuid>> =
             const { std::cell::Cell::new(None) };
     }
+}
+
+/// A build's `codersdk.WorkspaceBuildTimings`.
+pub fn build_timings(conn: &Tx, b: &crate::domain::store::builds::BuildRow) -> ApiResult<Value> {
+    let provisioner: Vec<Value> = crate::domain::store::jobs::timings(conn, b.job_id)?
+        .iter()
+        .map(|t| {
+            json!({
+                "job_id": t.job_id,
+                "started_at": format_time(t.started_at),
+                "ended_at": format_time(t.ended_at),
+                "stage": t.stage,
+                "source": t.source,
+                "action": t.action,
+                "resource": t.resource,
+            })
+        })
+        .collect();
+    let resources = crate::domain::store::resources::for_jobs(conn, &[b.job_id])?;
+    let agents: Vec<&crate::domain::store::resources::AgentRow> = resources
+        .values()
+        .flatten()
+        .flat_map(|r| r.agents.iter())
+        .collect();
+    let connection: Vec<Value> = agents
+        .iter()
+        .map(|a| {
+            json!({
+                "started_at": format_time(a.created_at),
+                "ended_at": crate::sdk::format_time_or_zero(a.first_connected_at),
+                "stage": "connect",
+                "workspace_agent_id": a.id.to_string(),
+                "workspace_agent_name": a.name,
+            })
+        })
+        .collect();
+    let ids: Vec<Uuid> = agents.iter().map(|a| a.id).collect();
+    let scripts: Vec<Value> = crate::domain::store::resources::script_timings(conn, &ids)?
+        .into_iter()
+        .map(|t| {
+            let name = agents
+                .iter()
+                .find(|a| a.id == t.agent_id)
+                .map(|a| a.name.as_str())
+                .unwrap_or_default();
+            json!({
+                "started_at": format_time(t.started_at),
+                "ended_at": format_time(t.ended_at),
+                "exit_code": t.exit_code,
+                "stage": t.stage,
+                "status": t.status,
+                "display_name": t.display_name,
+                "workspace_agent_id": t.agent_id.to_string(),
+                "workspace_agent_name": name,
+            })
+        })
+        .collect();
+    Ok(json!({
+        "provisioner_timings": provisioner,
+        "agent_script_timings": scripts,
+        "agent_connection_timings": connection,
+    }))
 }

@@ -13,7 +13,7 @@ use crate::domain::store::Tx;
 use sha2::{Digest, Sha256};
 use uuid::Uuid;
 
-use crate::authz::{Action, Object, Subject};
+use crate::authz::{Action, Guarded, Object, Subject};
 use crate::domain::store::files::{self as store, FileRow, NewFile};
 use crate::error::{ApiError, ApiResult};
 use crate::sdk::Micros;
@@ -225,7 +225,7 @@ pub fn get(conn: &Tx, subject: &Subject, id: Uuid) -> ApiResult<FileRow> {
         crate::domain::store::templates::list_any(conn, &store::templates_of(conn, id)?)?;
     if templates
         .iter()
-        .any(|t| subject.can(Action::Update, crate::domain::templates::object(t)))
+        .any(|t| subject.can(Action::Update, t.object()))
     {
         return Ok(f);
     }

@@ -10,7 +10,7 @@ use crate::domain::names;
 use crate::domain::store::groups;
 use crate::domain::store::groups::GroupRow;
 use crate::domain::store::organizations::{self as store, MemberRow, OrganizationRow};
-use crate::domain::store::users::UserRow;
+use crate::domain::store::users::{self as user_store, UserRow};
 use crate::domain::users;
 use crate::error::{ApiError, ApiResult, Validator};
 use crate::sdk::{self, Micros};
@@ -391,4 +391,35 @@ pub fn of_user(conn: &Tx, subject: &Subject, user: &UserRow) -> ApiResult<Vec<Or
         .into_iter()
         .filter(|o| subject.can(Action::Read, Object::Organization { id: o.id }))
         .collect())
+}
+
+/// `GET /organizations/{organization}/members/{user}/workspaces/available-users`:
+/// who the subject may pick as a workspace's owner. Those who may create
+/// workspaces for any member get the organization's members, without
+/// needing to read users (seed 004); everyone else gets themselves.
+pub fn available_workspace_owners(
+    tx: &Tx,
+    subject: &Subject,
+    org: &str,
+    user: &str,
+    mut filter: users::UserFilter,
+    limit: i64,
+    offset: i64,
+) -> ApiResult<Vec<sdk::MinimalUser>> {
+    let org = resolve(tx, subject, org)?;
+    let user = users::resolve(tx, subject, user)?;
+    member(tx, subject, &org, &user)?;
+    let for_anyone = subject.can(
+        Action::Create,
+        Object::NewWorkspace {
+            org: org.id,
+            owner: Uuid::nil(),
+        },
+    );
+    if !for_anyone {
+        filter.visible_ids = Some(vec![subject.user_id]);
+    }
+    filter.organization = Some(org.id);
+    let (rows, _) = user_store::list(tx, &filter, limit, offset)?;
+    Ok(rows.iter().map(users::minimal).collect())
 }

@@ -12,7 +12,7 @@ use crate::domain::groups;
 use crate::domain::store::groups as group_store;
 use crate::domain::store::users as user_store;
 use crate::domain::store::workspaces::{self as store, WorkspaceRow};
-use crate::domain::workspaces::object;
+use crate::domain::workspace_access::object;
 use crate::error::{ApiError, ApiResult, Validation};
 
 /// Anyone who may change the workspace may read its ACL.

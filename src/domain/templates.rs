@@ -8,14 +8,14 @@ use serde::{Deserialize, Serialize};
 use serde_json::{json, Value};
 use uuid::Uuid;
 
-use crate::authz::{Action, Object, Subject};
+use crate::authz::{Action, Guarded, Object, Subject};
 use crate::domain::jobs;
 use crate::domain::names;
-use crate::domain::provisioner::model::{Parameter, Preset};
 use crate::domain::store::jobs::{self as job_store, JobRow, NewJob};
 use crate::domain::store::organizations::OrganizationRow;
 use crate::domain::store::template_versions::{self as versions, VersionRow};
 use crate::domain::store::templates::{self as store, TemplateRow};
+use crate::domain::template_model::{Parameter, Preset};
 use crate::error::{ApiError, ApiResult, Validation, Validator};
 use crate::sdk::{format_time, Micros};
 use crate::workspace_query;
@@ -30,12 +30,18 @@ pub const WEEKDAYS: [&str; 7] = [
     "sunday",
 ];
 
-pub fn object(t: &TemplateRow) -> Object<'_> {
-    Object::Template {
-        org: t.organization_id,
-        users: &t.user_acl,
-        groups: &t.group_acl,
+impl Guarded for TemplateRow {
+    fn object(&self) -> Object<'_> {
+        Object::Template {
+            org: self.organization_id,
+            users: &self.user_acl,
+            groups: &self.group_acl,
+        }
     }
+}
+
+pub fn object(t: &TemplateRow) -> Object<'_> {
+    t.object()
 }
 
 /// A template not yet created in `org` (and an unattached version's):

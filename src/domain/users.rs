@@ -601,37 +601,6 @@ pub fn get(tx: &Tx, subject: &Subject, arg: &str) -> ApiResult<Readable<UserRow>
     subject.visible(u)
 }
 
-/// `GET /organizations/{organization}/members/{user}/workspaces/available-users`:
-/// who the subject may pick as a workspace's owner. Those who may create
-/// workspaces for any member get the organization's members, without
-/// needing to read users (seed 004); everyone else gets themselves.
-pub fn available_for_workspaces(
-    tx: &Tx,
-    subject: &Subject,
-    org: &str,
-    user: &str,
-    mut filter: UserFilter,
-    limit: i64,
-    offset: i64,
-) -> ApiResult<Vec<sdk::MinimalUser>> {
-    let org = crate::domain::organizations::resolve(tx, subject, org)?;
-    let user = resolve(tx, subject, user)?;
-    crate::domain::organizations::member(tx, subject, &org, &user)?;
-    let for_anyone = subject.can(
-        Action::Create,
-        Object::NewWorkspace {
-            org: org.id,
-            owner: Uuid::nil(),
-        },
-    );
-    if !for_anyone {
-        filter.visible_ids = Some(vec![subject.user_id]);
-    }
-    filter.organization = Some(org.id);
-    let (rows, _) = users::list(tx, &filter, limit, offset)?;
-    Ok(rows.iter().map(minimal).collect())
-}
-
 /// `GET /users`: the users matching `filter` that the subject may read.
 pub fn list(
     tx: &Tx,

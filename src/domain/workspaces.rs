@@ -23,41 +23,7 @@ use crate::domain::{organizations, templates, users};
 use crate::error::{ApiError, ApiResult, Validator};
 use crate::sdk::{format_opt_time, format_time, Micros};
 
-pub use crate::domain::store::workspaces::WorkspaceRow as Workspace;
-
-impl Guarded for WorkspaceRow {
-    fn object(&self) -> Object<'_> {
-        Object::Workspace {
-            org: self.organization_id,
-            owner: self.owner_id,
-            users: &self.user_acl,
-            groups: &self.group_acl,
-            dormant: self.dormant_at.is_some(),
-        }
-    }
-}
-
-pub fn object(w: &WorkspaceRow) -> Object<'_> {
-    w.object()
-}
-
-/// A workspace by id (deleted ones included) that the subject may read.
-pub fn get(conn: &Tx, subject: &Subject, id: Uuid) -> ApiResult<Readable<WorkspaceRow>> {
-    let w = store::get(conn, id)?.ok_or_else(ApiError::not_found)?;
-    subject.visible(w)
-}
-
-/// A workspace the subject may read, with its template (deleted ones
-/// included: a workspace outlives its template's deletion).
-pub fn get_with_template(
-    conn: &Tx,
-    subject: &Subject,
-    id: Uuid,
-) -> ApiResult<(Readable<WorkspaceRow>, TemplateRow)> {
-    let w = get(conn, subject, id)?;
-    let t = template_store::get_any(conn, w.template_id)?.ok_or_else(ApiError::not_found)?;
-    Ok((w, t))
-}
+pub use crate::domain::workspace_access::{get, get_with_template, object, RenderCtx, Workspace};
 
 #[derive(Debug, Deserialize, Default)]
 #[serde(default)]
@@ -821,73 +787,11 @@ pub fn timings(conn: &Tx, w: &WorkspaceRow) -> ApiResult<Value> {
         .transpose()?
         .flatten()
     {
-        Some(b) => build_timings(conn, &b),
+        Some(b) => builds::build_timings(conn, &b),
         None => Ok(
             json!({"provisioner_timings": [], "agent_script_timings": [], "agent_connection_timings": []}),
         ),
     }
-}
-
-/// A build's `codersdk.WorkspaceBuildTimings`.
-pub fn build_timings(conn: &Tx, b: &crate::domain::store::builds::BuildRow) -> ApiResult<Value> {
-    let provisioner: Vec<Value> = crate::domain::store::jobs::timings(conn, b.job_id)?
-        .iter()
-        .map(|t| {
-            json!({
-                "job_id": t.job_id,
-                "started_at": format_time(t.started_at),
-                "ended_at": format_time(t.ended_at),
-                "stage": t.stage,
-                "source": t.source,
-                "action": t.action,
-                "resource": t.resource,
-            })
-        })
-        .collect();
-    let resources = crate::domain::store::resources::for_jobs(conn, &[b.job_id])?;
-    let agents: Vec<&crate::domain::store::resources::AgentRow> = resources
-        .values()
-        .flatten()
-        .flat_map(|r| r.agents.iter())
-        .collect();
-    let connection: Vec<Value> = agents
-        .iter()
-        .map(|a| {
-            json!({
-                "started_at": format_time(a.created_at),
-                "ended_at": crate::sdk::format_time_or_zero(a.first_connected_at),
-                "stage": "connect",
-                "workspace_agent_id": a.id.to_string(),
-                "workspace_agent_name": a.name,
-            })
-        })
-        .collect();
-    let ids: Vec<Uuid> = agents.iter().map(|a| a.id).collect();
-    let scripts: Vec<Value> = crate::domain::store::resources::script_timings(conn, &ids)?
-        .into_iter()
-        .map(|t| {
-            let name = agents
-                .iter()
-                .find(|a| a.id == t.agent_id)
-                .map(|a| a.name.as_str())
-                .unwrap_or_default();
-            json!({
-                "started_at": format_time(t.started_at),
-                "ended_at": format_time(t.ended_at),
-                "exit_code": t.exit_code,
-                "stage": t.stage,
-                "status": t.status,
-                "display_name": t.display_name,
-                "workspace_agent_id": t.agent_id.to_string(),
-                "workspace_agent_name": name,
-            })
-        })
-        .collect();
-    Ok(json!({
-        "provisioner_timings": provisioner,
-        "agent_script_timings": scripts,
-        "agent_connection_timings": connection,
-    }))
 }
 
 /// Rendered workspaces for `GET /workspaces/{id}`, valid while the database
@@ -950,14 +854,6 @@ impl Cached {
             .can(Action::Read, self.row.object())
             .then_some(self.row.deleted)
     }
-}
-
-/// What every render of a workspace needs from the server.
-#[derive(Debug, Clone, Copy)]
-pub struct RenderCtx {
-    pub now: Micros,
-    pub inactive_timeout_us: i64,
-    pub allow_renames: bool,
 }
 
 /// One workspace rendered for `viewer`.

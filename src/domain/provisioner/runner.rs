@@ -12,7 +12,6 @@ use crate::domain::store::Tx;
 use serde_json::json;
 use uuid::Uuid;
 
-use super::model::{Resource, TemplateModel};
 use super::terraform;
 use crate::domain::auth::hash_secret;
 use crate::domain::jobs::WORKER_NAME;
@@ -25,6 +24,7 @@ use crate::domain::store::template_versions as versions;
 use crate::domain::store::templates;
 use crate::domain::store::workspaces;
 use crate::domain::store::{files, Db};
+use crate::domain::template_model::{Resource, TemplateModel};
 use crate::error::{ApiError, ApiResult};
 use crate::sdk::Micros;
 

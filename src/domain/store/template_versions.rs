@@ -4,7 +4,7 @@
 use super::sql::{args, parse_json, Row, StoreResult, Tx};
 use uuid::Uuid;
 
-use crate::domain::provisioner::model::{Parameter, Preset, TemplateModel, Variable};
+use crate::domain::template_model::{Parameter, Preset, TemplateModel, Variable};
 use crate::sdk::Micros;
 
 #[derive(Debug, Clone)]
