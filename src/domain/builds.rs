@@ -653,15 +653,6 @@ pub fn render(b: &BuildRow, l: &Loaded, now: Micros, inactive_timeout_us: i64) -
     Ok(out)
 }
 
-#[cfg(test)]
-pub(crate) mod tests {
-    thread_local! {
-        /// A workspace whose next build fails right after its job is queued.
-        pub static FAIL_AFTER_JOB: std::cell::Cell<Option<uuid::Uuid>> =
-            const { std::cell::Cell::new(None) };
-    }
-}
-
 /// A build's `codersdk.WorkspaceBuildTimings`.
 pub fn build_timings(conn: &Tx, b: &crate::domain::store::builds::BuildRow) -> ApiResult<Value> {
     let provisioner: Vec<Value> = crate::domain::store::jobs::timings(conn, b.job_id)?
@@ -722,4 +713,13 @@ pub fn build_timings(conn: &Tx, b: &crate::domain::store::builds::BuildRow) -> A
         "agent_script_timings": scripts,
         "agent_connection_timings": connection,
     }))
+}
+
+#[cfg(test)]
+pub(crate) mod tests {
+    thread_local! {
+        /// A workspace whose next build fails right after its job is queued.
+        pub static FAIL_AFTER_JOB: std::cell::Cell<Option<uuid::Uuid>> =
+            const { std::cell::Cell::new(None) };
+    }
 }
