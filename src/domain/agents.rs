@@ -7,29 +7,10 @@ use uuid::Uuid;
 use crate::domain::store::resources::{AgentRow, AppRow, ResourceRow, ScriptRow};
 use crate::sdk::{format_opt_time, format_time, Micros};
 
-/// Connection status by Coder's algorithm. Simulated agents report without
-/// heartbeats, so only explicit disconnection ends their connection.
+/// Connection status by Coder's algorithm (defined once, with its SQL, in
+/// the store's `status` module).
 pub fn status(a: &AgentRow, now: Micros, inactive_timeout_us: i64) -> &'static str {
-    match a.first_connected_at {
-        None => {
-            if a.connection_timeout_seconds > 0
-                && now - a.created_at > a.connection_timeout_seconds * 1_000_000
-            {
-                "timeout"
-            } else {
-                "connecting"
-            }
-        }
-        Some(_) => {
-            let last = a.last_connected_at.unwrap_or(0);
-            let silent = !a.simulated && now - last > inactive_timeout_us;
-            if a.disconnected_at.is_some_and(|d| d > last) || silent {
-                "disconnected"
-            } else {
-                "connected"
-            }
-        }
-    }
+    a.facts().status(now, inactive_timeout_us)
 }
 
 /// `(healthy, reason)` for an agent.

@@ -336,18 +336,7 @@ pub fn check_cancelable(job: &JobRow) -> ApiResult<()> {
 
 /// Workspace status from the latest build's job status and transition.
 pub fn status(job_status: &str, transition: &str) -> &'static str {
-    match (job_status, transition) {
-        ("pending", _) => "pending",
-        ("running", "start") => "starting",
-        ("running", "stop") => "stopping",
-        ("running", _) => "deleting",
-        ("succeeded", "start") => "running",
-        ("succeeded", "stop") => "stopped",
-        ("succeeded", _) => "deleted",
-        ("canceling", _) => "canceling",
-        ("canceled", _) => "canceled",
-        _ => "failed",
-    }
+    crate::domain::store::status::workspace_status(job_status, transition)
 }
 
 /// App statuses of the given workspaces, newest first per app.

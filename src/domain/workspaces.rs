@@ -993,20 +993,11 @@ pub fn render_valid_until(
     else {
         return Ok(far);
     };
-    let mut until = far;
-    for f in crate::domain::store::resources::agent_clock_facts(conn, b.job_id)? {
-        let change = match f.first_connected_at {
-            None if f.connection_timeout_seconds > 0 => {
-                f.created_at + f.connection_timeout_seconds * 1_000_000
-            }
-            None => far,
-            Some(_) if !f.simulated => f.last_connected_at.unwrap_or(0) + inactive_timeout_us,
-            Some(_) => far,
-        };
-        // A change already past is reflected in this render.
-        if change > now {
-            until = until.min(change);
-        }
-    }
-    Ok(until)
+    Ok(
+        crate::domain::store::resources::agent_facts(conn, b.job_id)?
+            .iter()
+            .filter_map(|f| f.changes_at(now, inactive_timeout_us))
+            .filter(|at| *at > now)
+            .fold(far, Micros::min),
+    )
 }

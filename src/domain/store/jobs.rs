@@ -49,14 +49,12 @@ pub struct JobMeta {
 impl JobRow {
     /// Coder derives a job's status from its timestamps.
     pub fn status(&self) -> &'static str {
-        match (self.completed_at, self.canceled_at, self.started_at) {
-            (Some(_), _, _) if !self.error.is_empty() => "failed",
-            (Some(_), Some(_), _) => "canceled",
-            (Some(_), None, _) => "succeeded",
-            (None, Some(_), _) => "canceling",
-            (None, None, None) => "pending",
-            (None, None, Some(_)) => "running",
-        }
+        super::status::job_status(&super::status::JobFacts {
+            started: self.started_at.is_some(),
+            completed: self.completed_at.is_some(),
+            canceled: self.canceled_at.is_some(),
+            errored: !self.error.is_empty(),
+        })
     }
 
     pub fn is_active(&self) -> bool {

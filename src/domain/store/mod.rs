@@ -12,6 +12,7 @@ pub mod lock;
 pub mod organizations;
 pub mod resources;
 pub mod sql;
+pub mod status;
 
 use sql::{args, ToParam};
 pub use sql::{StoreError, StoreResult, Tx};

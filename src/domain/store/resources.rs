@@ -24,6 +24,22 @@ pub struct ResourceRow {
     pub agents: Vec<AgentRow>,
 }
 
+pub use super::status::AgentFacts;
+
+impl AgentRow {
+    /// What the connection status reads of this agent.
+    pub fn facts(&self) -> AgentFacts {
+        AgentFacts {
+            created_at: self.created_at,
+            connection_timeout_seconds: self.connection_timeout_seconds,
+            first_connected_at: self.first_connected_at,
+            last_connected_at: self.last_connected_at,
+            disconnected_at: self.disconnected_at,
+            simulated: self.simulated,
+        }
+    }
+}
+
 #[derive(Debug, Clone, Default)]
 pub struct AgentRow {
     pub id: Uuid,
@@ -505,29 +521,21 @@ pub fn script_timings(tx: &Tx, agents: &[Uuid]) -> StoreResult<Vec<ScriptTimingR
     })
 }
 
-/// What decides when the agents of a build change status by the clock
-/// alone (see the domain's `render_valid_until`).
-#[derive(Debug, Clone)]
-pub struct AgentClockFacts {
-    pub created_at: Micros,
-    pub connection_timeout_seconds: i64,
-    pub first_connected_at: Option<Micros>,
-    pub last_connected_at: Option<Micros>,
-    pub simulated: bool,
-}
-
-pub fn agent_clock_facts(tx: &Tx, job: Uuid) -> StoreResult<Vec<AgentClockFacts>> {
+/// What the connection status of the agents of a job's resources reads.
+pub fn agent_facts(tx: &Tx, job: Uuid) -> StoreResult<Vec<AgentFacts>> {
     tx.query(
-        "SELECT a.created_at, a.connection_timeout_seconds, a.first_connected_at, a.last_connected_at, a.simulated
+        "SELECT a.created_at, a.connection_timeout_seconds, a.first_connected_at, a.last_connected_at,
+                a.disconnected_at, a.simulated
          FROM workspace_agents a JOIN workspace_resources r ON r.id = a.resource_id WHERE r.job_id = ?",
         args![job],
         |r| {
-            Ok(AgentClockFacts {
+            Ok(AgentFacts {
                 created_at: r.get(0)?,
                 connection_timeout_seconds: r.get(1)?,
                 first_connected_at: r.get(2)?,
                 last_connected_at: r.get(3)?,
-                simulated: r.get(4)?,
+                disconnected_at: r.get(4)?,
+                simulated: r.get(5)?,
             })
         },
     )
