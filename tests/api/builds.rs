@@ -5,6 +5,7 @@ use std::time::Duration;
 use serde_json::{json, Value};
 
 use crate::common::*;
+use crate::snapshot;
 
 fn statuses(w: &Value) -> (String, String) {
     (
@@ -356,6 +357,11 @@ fn cancel_mid_build() {
     );
     let r = s.patch(&cancel, &o.token, json!({}));
     assert_eq!(r.ok(200)["message"], "Job has been marked as canceled...");
+    snapshot::assert_body(
+        "PATCH",
+        "/api/v2/workspacebuilds/{workspacebuild}/cancel",
+        &r.body,
+    );
     let b = s.get(&format!("/api/v2/workspacebuilds/{bid}"), &o.token);
     assert!(
         matches!(b.ok(200)["status"].as_str(), Some("canceling" | "canceled")),

@@ -12,6 +12,7 @@ mod list;
 mod matrix;
 mod organizations;
 mod shapes;
+mod snapshot;
 mod templates;
 mod users;
 mod watch;
