@@ -8,7 +8,6 @@ use actix_web::dev::Payload;
 use actix_web::http::StatusCode;
 use actix_web::{web, FromRequest, HttpRequest, HttpResponse};
 use serde::Deserialize;
-use serde_json::json;
 use uuid::Uuid;
 
 use crate::authz::{Action, Subject};
@@ -132,7 +131,9 @@ pub async fn issue_token(
             Ok(resources::set_agent_token_hash(conn, id, &hash)?)
         })
         .await?;
-    Ok(http::created(&json!({ "agent_token": token })))
+    Ok(http::created(&crate::sdk::AgentTokenResponse {
+        agent_token: token,
+    }))
 }
 
 const LIFECYCLE: &[&str] = &[
@@ -303,6 +304,9 @@ pub async fn git_ssh_key(app: web::Data<App>, session: AgentSession) -> ApiResul
         .await?;
     Ok(http::json(
         StatusCode::OK,
-        &json!({"public_key": key.public_key, "private_key": key.private_key}),
+        &crate::sdk::AgentGitSshKey {
+            public_key: key.public_key,
+            private_key: key.private_key,
+        },
     ))
 }

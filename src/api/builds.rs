@@ -21,7 +21,7 @@ fn render_all(
     app: &App,
     bs: &[BuildRow],
     ws: &[WorkspaceRow],
-) -> ApiResult<Vec<serde_json::Value>> {
+) -> ApiResult<Vec<crate::sdk::WorkspaceBuild>> {
     let loaded = builds::load(conn, bs, ws)?;
     let now = app.now();
     bs.iter()
@@ -233,7 +233,7 @@ pub async fn parameters(
         .await?;
     let out: Vec<_> = out
         .into_iter()
-        .map(|(name, value)| serde_json::json!({"name": name, "value": value}))
+        .map(|(name, value)| crate::sdk::WorkspaceBuildParameter { name, value })
         .collect();
     Ok(http::ok(&out))
 }
@@ -253,8 +253,7 @@ pub async fn resources(
             if job.completed_at.is_none() {
                 return Err(ApiError::bad_request("Job hasn't completed!"));
             }
-            let rendered = render_all(conn, &a, &[b], &[w])?.remove(0);
-            Ok(rendered["resources"].clone())
+            Ok(render_all(conn, &a, &[b], &[w])?.remove(0).resources)
         })
         .await?;
     Ok(http::ok(&out))

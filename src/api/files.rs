@@ -4,7 +4,6 @@ use actix_web::http::header::CONTENT_TYPE;
 use actix_web::http::StatusCode;
 use actix_web::{web, HttpRequest, HttpResponse};
 use futures_util::StreamExt;
-use serde_json::json;
 use uuid::Uuid;
 
 use crate::authz::Subject;
@@ -62,7 +61,7 @@ pub async fn upload(
     } else {
         StatusCode::OK
     };
-    Ok(http::json(status, &json!({ "hash": id })))
+    Ok(http::json(status, &crate::sdk::UploadResponse { hash: id }))
 }
 
 pub async fn download(

@@ -5,7 +5,6 @@ use std::time::Duration;
 use actix_web::http::StatusCode;
 use actix_web::{web, HttpRequest, HttpResponse};
 use serde::Deserialize;
-use serde_json::json;
 
 use crate::authz::{Action, Object, Subject};
 use crate::domain::auth;
@@ -92,7 +91,9 @@ pub async fn create_session_key(
     app.db
         .write(move |conn| Ok(api_keys::insert(conn, &row)?))
         .await?;
-    Ok(http::created(&json!({ "key": key.token })))
+    Ok(http::created(&crate::sdk::GenerateApiKeyResponse {
+        key: key.token,
+    }))
 }
 
 #[derive(Debug, Deserialize, Default)]
@@ -192,7 +193,9 @@ pub async fn create_token(
             Ok(api_keys::insert(conn, &row)?)
         })
         .await?;
-    Ok(http::created(&json!({ "key": key.token })))
+    Ok(http::created(&crate::sdk::GenerateApiKeyResponse {
+        key: key.token,
+    }))
 }
 
 pub async fn list_tokens(
@@ -235,9 +238,9 @@ pub async fn token_config(
     } else {
         app.config.max_token_lifetime
     };
-    Ok(http::ok(
-        &json!({ "max_token_lifetime": max.as_nanos() as u64 }),
-    ))
+    Ok(http::ok(&crate::sdk::TokenConfig {
+        max_token_lifetime: max.as_nanos() as u64,
+    }))
 }
 
 pub async fn token_by_name(

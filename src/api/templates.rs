@@ -172,15 +172,15 @@ pub async fn variables(
                             s
                         }
                     };
-                    serde_json::json!({
-                        "name": var.name,
-                        "description": var.description,
-                        "type": var.kind,
-                        "value": redact(value),
-                        "default_value": redact(var.default_value.clone().unwrap_or_default()),
-                        "required": var.default_value.is_none(),
-                        "sensitive": var.sensitive,
-                    })
+                    crate::sdk::TemplateVersionVariable {
+                        name: var.name.clone(),
+                        description: var.description.clone(),
+                        kind: var.kind.clone(),
+                        value: redact(value),
+                        default_value: redact(var.default_value.clone().unwrap_or_default()),
+                        required: var.default_value.is_none(),
+                        sensitive: var.sensitive,
+                    }
                 })
                 .collect::<Vec<_>>())
         })
@@ -461,7 +461,7 @@ pub async fn set_active_version(
 }
 
 pub async fn examples(_subject: Subject) -> HttpResponse {
-    http::ok(&Vec::<serde_json::Value>::new())
+    http::ok(&Vec::<crate::sdk::TemplateExample>::new())
 }
 
 pub async fn version_logs(

@@ -7,7 +7,6 @@ use actix_web::cookie::{time::Duration as CookieDuration, Cookie, SameSite};
 use actix_web::http::StatusCode;
 use actix_web::{web, HttpRequest, HttpResponse};
 use serde::Deserialize;
-use serde_json::json;
 
 use crate::authz::{Action, Subject};
 use crate::domain::auth;
@@ -55,10 +54,10 @@ pub async fn create_first_user(
         .db
         .write(move |conn| users::create_first_user(conn, &req, &hashed, ssh, now))
         .await?;
-    Ok(http::created(&json!({
-        "user_id": first.user_id,
-        "organization_id": first.organization_id,
-    })))
+    Ok(http::created(&sdk::CreateFirstUserResponse {
+        user_id: first.user_id,
+        organization_id: first.organization_id,
+    }))
 }
 
 #[derive(Debug, Deserialize, Default)]
@@ -170,7 +169,9 @@ pub async fn login(
     let cookie = session_cookie(&app, &key.token, None);
     Ok(HttpResponse::Created()
         .cookie(cookie)
-        .json(json!({ "session_token": key.token })))
+        .json(sdk::LoginWithPasswordResponse {
+            session_token: key.token,
+        }))
 }
 
 pub async fn logout(app: web::Data<App>, subject: Subject) -> ApiResult<HttpResponse> {
@@ -410,9 +411,10 @@ pub async fn roles(
         .into_iter()
         .map(|(org, roles)| (org.to_string(), roles))
         .collect();
-    Ok(http::ok(
-        &json!({ "roles": u.rbac_roles, "organization_roles": org_roles }),
-    ))
+    Ok(http::ok(&sdk::UserRoles {
+        roles: u.rbac_roles,
+        organization_roles: org_roles,
+    }))
 }
 
 #[derive(Debug, Deserialize, Default)]

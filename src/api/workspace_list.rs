@@ -115,7 +115,10 @@ pub async fn list(
                 .collect();
             let rendered =
                 workspaces::render_many(conn, &subject, &rows, allow_renames, now, timeout)?;
-            Ok(serde_json::json!({ "workspaces": rendered, "count": count }))
+            Ok(crate::sdk::WorkspacesResponse {
+                workspaces: rendered,
+                count,
+            })
         })
         .await?;
     Ok(http::ok(&out))

@@ -20,7 +20,7 @@ pub fn render_one(
     app: &App,
     subject: &Subject,
     w: &store::WorkspaceRow,
-) -> ApiResult<serde_json::Value> {
+) -> ApiResult<sdk::Workspace> {
     Ok(workspaces::render_many(
         conn,
         subject,
@@ -457,9 +457,9 @@ pub async fn resolve_autostart(
             workspaces::parameter_mismatch(conn, &w, &t)
         })
         .await?;
-    Ok(http::ok(
-        &serde_json::json!({ "parameter_mismatch": mismatch }),
-    ))
+    Ok(http::ok(&sdk::ResolveAutostartResponse {
+        parameter_mismatch: mismatch,
+    }))
 }
 
 pub async fn timings(

@@ -6,7 +6,7 @@ use std::collections::HashMap;
 use crate::domain::store::{StoreError, Tx};
 use base64::Engine;
 use serde::Deserialize;
-use serde_json::{json, Value};
+use serde_json::json;
 use uuid::Uuid;
 
 use crate::authz::{Action, Subject};
@@ -22,7 +22,7 @@ use crate::domain::store::users;
 use crate::domain::store::workspaces::{self as ws_store, WorkspaceRow};
 use crate::domain::workspaces;
 use crate::error::{ApiError, ApiResult, Validator};
-use crate::sdk::{format_opt_time, format_time, Micros};
+use crate::sdk::{Micros, Time, WorkspaceAppStatus, WorkspaceBuild};
 
 #[derive(Debug, Clone, Deserialize, Default)]
 pub struct NameValue {
@@ -353,18 +353,18 @@ pub fn status(job_status: &str, transition: &str) -> &'static str {
 pub fn app_statuses(conn: &Tx, workspaces: &[Uuid]) -> ApiResult<AppStatuses> {
     let mut out: AppStatuses = HashMap::new();
     for st in resources::app_statuses(conn, workspaces)? {
-        out.entry(st.app_id).or_default().push(json!({
-            "id": st.id,
-            "created_at": format_time(st.created_at),
-            "workspace_id": st.workspace_id,
-            "agent_id": st.agent_id,
-            "app_id": st.app_id,
-            "state": st.state,
-            "message": st.message,
-            "uri": st.uri,
-            "icon": st.icon,
-            "needs_user_attention": st.needs_user_attention,
-        }));
+        out.entry(st.app_id).or_default().push(WorkspaceAppStatus {
+            id: st.id,
+            created_at: Time(st.created_at),
+            workspace_id: st.workspace_id,
+            agent_id: st.agent_id,
+            app_id: st.app_id,
+            state: st.state,
+            message: st.message,
+            uri: st.uri,
+            icon: st.icon,
+            needs_user_attention: st.needs_user_attention,
+        });
     }
     Ok(out)
 }
@@ -413,7 +413,12 @@ pub fn load(conn: &Tx, builds: &[BuildRow], workspaces: &[WorkspaceRow]) -> ApiR
     })
 }
 
-pub fn render(b: &BuildRow, l: &Loaded, now: Micros, inactive_timeout_us: i64) -> ApiResult<Value> {
+pub fn render(
+    b: &BuildRow,
+    l: &Loaded,
+    now: Micros,
+    inactive_timeout_us: i64,
+) -> ApiResult<WorkspaceBuild> {
     let job = l
         .jobs
         .get(&b.job_id)
@@ -423,7 +428,7 @@ pub fn render(b: &BuildRow, l: &Loaded, now: Micros, inactive_timeout_us: i64) -
         .get(&b.workspace_id)
         .ok_or_else(|| ApiError::internal("workspace missing"))?;
     let owner = l.owners.get(&ws.owner_id);
-    let resources: Vec<Value> = l
+    let resources = l
         .resources
         .get(&b.job_id)
         .map(|rs| {
@@ -432,39 +437,33 @@ pub fn render(b: &BuildRow, l: &Loaded, now: Micros, inactive_timeout_us: i64) -
                 .collect()
         })
         .unwrap_or_default();
-    let mut out = json!({
-        "id": b.id,
-        "created_at": format_time(b.created_at),
-        "updated_at": format_time(b.updated_at),
-        "workspace_id": ws.id,
-        "workspace_name": ws.name,
-        "workspace_owner_id": ws.owner_id,
-        "workspace_owner_name": owner.map(|o| o.username.as_str()).unwrap_or(""),
-        "workspace_owner_avatar_url": owner.map(|o| o.avatar_url.as_str()).unwrap_or(""),
-        "template_version_id": b.template_version_id,
-        "template_version_name": b.template_version_name,
-        "template_version_preset_id": b.template_version_preset_id,
-        "build_number": b.build_number,
-        "transition": b.transition,
-        "initiator_id": b.initiator_id,
-        "initiator_name": b.initiator_name,
-        "job": jobs::render(job),
-        "reason": b.reason,
-        "resources": resources,
-        "deadline": format_opt_time(b.deadline),
-        "max_deadline": format_opt_time(b.max_deadline),
-        "status": status(job.status(), &b.transition),
-        "daily_cost": b.daily_cost,
-        "matched_provisioners": jobs::matched_provisioners(now),
-    });
-    // Coder omits them until the build's job has decided them.
-    if let Some(v) = b.has_ai_task {
-        out["has_ai_task"] = json!(v);
-    }
-    if let Some(v) = b.has_external_agent {
-        out["has_external_agent"] = json!(v);
-    }
-    Ok(out)
+    Ok(WorkspaceBuild {
+        id: b.id,
+        created_at: Time(b.created_at),
+        updated_at: Time(b.updated_at),
+        workspace_id: ws.id,
+        workspace_name: ws.name.clone(),
+        workspace_owner_id: ws.owner_id,
+        workspace_owner_name: owner.map(|o| o.username.clone()).unwrap_or_default(),
+        workspace_owner_avatar_url: owner.map(|o| o.avatar_url.clone()).unwrap_or_default(),
+        template_version_id: b.template_version_id,
+        template_version_name: b.template_version_name.clone(),
+        build_number: b.build_number,
+        transition: b.transition.clone(),
+        initiator_id: b.initiator_id,
+        initiator_name: b.initiator_name.clone(),
+        job: jobs::render(job),
+        reason: b.reason.clone(),
+        resources,
+        deadline: Time::opt(b.deadline),
+        max_deadline: Time::opt(b.max_deadline),
+        status: status(job.status(), &b.transition),
+        daily_cost: b.daily_cost,
+        matched_provisioners: jobs::matched_provisioners(now),
+        template_version_preset_id: b.template_version_preset_id,
+        has_ai_task: b.has_ai_task,
+        has_external_agent: b.has_external_agent,
+    })
 }
 
 #[cfg(test)]

@@ -81,7 +81,8 @@ fn start_stop_delete_lifecycle() {
     let res = w["latest_build"]["resources"].as_array().unwrap();
     assert_eq!(res.len(), 1);
     assert_eq!(res[0]["workspace_transition"], "stop");
-    assert_eq!(res[0]["agents"], json!([]));
+    // Coder omits a resource's empty agent list.
+    assert!(res[0].get("agents").is_none(), "{}", res[0]);
     assert_eq!(w["latest_build"]["deadline"], Value::Null);
     // Start again, inheriting the parameters.
     build(

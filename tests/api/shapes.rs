@@ -49,6 +49,9 @@ const OMITEMPTY: &[&str] = &[
     "avatar_url",
     "has_ai_task",
     "has_external_agent",
+    // `codersdk.WorkspaceResource` tags both `omitempty`.
+    "resources[0].agents",
+    "resources[0].metadata",
 ];
 
 /// Fields that are a value or null.

@@ -200,6 +200,8 @@ fn normalization_keeps_relations_and_hides_what_varies() {
     let body = serde_json::json!({
         "a": "7c60d51f-b44e-4682-87d6-449835ea4de6",
         "b": ["0e3c7c37-2b0f-4b8e-9d89-7f4a1b6c0b11", "7C60D51F-B44E-4682-87D6-449835EA4DE6"],
+        "s": [{"id": "0e3c7c37-2b0f-4b8e-9d89-7f4a1b6c0b11", "role": "use"},
+              {"id": "7c60d51f-b44e-4682-87d6-449835ea4de6", "role": "admin"}],
         "c": "2025-01-02T03:04:05.123456Z",
         "key": "abcdef1234-secret",
         "m": "Deadline updated to 2025-01-02T03:04:05Z.",
@@ -211,7 +213,10 @@ fn normalization_keeps_relations_and_hides_what_varies() {
         normalize(&body),
         serde_json::json!({
             "a": "[uuid:1]",
-            "b": ["[uuid:2]", "[uuid:1]"],
+            // A set of ids is sorted once normalised.
+            "b": ["[uuid:1]", "[uuid:2]"],
+            // So are ACL entries.
+            "s": [{"id": "[uuid:1]", "role": "admin"}, {"id": "[uuid:2]", "role": "use"}],
             "c": "[time]",
             "key": "[token]",
             "m": "Deadline updated to [time].",
