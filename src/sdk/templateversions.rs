@@ -21,6 +21,7 @@ pub struct TemplateVersion {
     pub readme: String,
     pub created_by: MinimalUser,
     pub archived: bool,
+    #[serde(skip_serializing_if = "Vec::is_empty")]
     pub warnings: Vec<String>,
     pub matched_provisioners: MatchedProvisioners,
     pub has_external_agent: bool,
@@ -30,6 +31,7 @@ pub struct TemplateVersion {
 #[derive(Debug, Clone, Serialize)]
 pub struct TemplateVersionParameter {
     pub name: String,
+    #[serde(skip_serializing_if = "String::is_empty")]
     pub display_name: String,
     pub description: String,
     pub description_plaintext: String,

@@ -52,6 +52,8 @@ const OMITEMPTY: &[&str] = &[
     // `codersdk.WorkspaceResource` tags both `omitempty`.
     "resources[0].agents",
     "resources[0].metadata",
+    // `codersdk.TemplateVersion.Warnings` is tagged `omitempty`.
+    "warnings",
 ];
 
 /// Fields that are a value or null.
