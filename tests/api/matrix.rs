@@ -1512,7 +1512,7 @@ fn every_route_answers_every_actor_as_coder_does() {
                         match result {
                             Ok(()) => snapshots += 1,
                             Err(_) => snapshot_failures.push(format!(
-                                "{label}: body differs from snapshot {}",
+                                "{label}: body differs from snapshot {} (or it is missing)",
                                 snapshot::name(route.method, route.path)
                             )),
                         }
