@@ -1,4 +1,4 @@
--- Warren's database schema, version 3 (the latest; src/store/mod.rs holds the
+-- Warren's database schema, version 4 (the latest; src/store/mod.rs holds the
 -- steps that bring an older database here).
 --
 -- Conventions: ids are lowercase hyphenated UUID text (API key ids are Coder's
@@ -108,13 +108,15 @@ CREATE TABLE group_members (
 ) WITHOUT ROWID;
 CREATE INDEX group_members_user_idx ON group_members (user_id);
 
+-- `data` last: SQLite streams a blob into its row in place only when the
+-- blob ends the record.
 CREATE TABLE files (
     id         TEXT PRIMARY KEY,
     hash       TEXT NOT NULL,
     created_by TEXT NOT NULL REFERENCES users (id),
     mimetype   TEXT NOT NULL,
-    data       BLOB NOT NULL,
-    created_at INTEGER NOT NULL
+    created_at INTEGER NOT NULL,
+    data       BLOB NOT NULL
 );
 CREATE UNIQUE INDEX files_hash_idx ON files (hash, created_by);
 

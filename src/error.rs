@@ -54,6 +54,8 @@ pub struct ApiError {
     pub body: Response,
     /// The cause of a 500, logged but never sent.
     internal: Option<String>,
+    /// Seconds for a `Retry-After` header (every 429 carries one).
+    retry_after: Option<u64>,
 }
 
 impl ApiError {
@@ -62,6 +64,23 @@ impl ApiError {
             status,
             body: Response::message(message),
             internal: None,
+            retry_after: None,
+        }
+    }
+
+    /// `429 Too Many Requests`, to be retried after `seconds` (at least 1).
+    pub fn too_many_requests(message: impl Into<String>, seconds: u64) -> ApiError {
+        let mut e = ApiError::new(StatusCode::TOO_MANY_REQUESTS, message);
+        e.retry_after = Some(seconds.max(1));
+        e
+    }
+
+    /// What went wrong, cause included, for the operator (start-up errors).
+    pub fn describe(&self) -> String {
+        match &self.internal {
+            Some(cause) => cause.clone(),
+            None if self.body.detail.is_empty() => self.body.message.clone(),
+            None => format!("{}: {}", self.body.message, self.body.detail),
         }
     }
 
@@ -113,6 +132,7 @@ impl ApiError {
             status: StatusCode::INTERNAL_SERVER_ERROR,
             body: Response::message(INTERNAL),
             internal: Some(cause.to_string()),
+            retry_after: None,
         }
     }
 
@@ -192,7 +212,11 @@ impl ResponseError for ApiError {
             log::error!("request {id}: internal error: {cause}");
             body.detail = format!("request id {id}");
         }
-        HttpResponse::build(self.status).json(body)
+        let mut res = HttpResponse::build(self.status);
+        if let Some(s) = self.retry_after {
+            res.insert_header((actix_web::http::header::RETRY_AFTER, s.to_string()));
+        }
+        res.json(body)
     }
 }
 

@@ -9,6 +9,7 @@ pub mod clock;
 pub mod config;
 pub mod domain;
 pub mod error;
+pub mod gate;
 pub mod http;
 pub mod sdk;
 pub mod watch;
@@ -23,6 +24,7 @@ use uuid::Uuid;
 pub use config::Config;
 use domain::store::Db;
 use domain::{auth, lifecycle, organizations, provisioner, store, workspaces};
+use http::csrf;
 
 /// Shared state of a running server.
 pub struct App {
@@ -34,11 +36,18 @@ pub struct App {
     pub deployment_id: String,
     pub access_url: String,
     pub login_limiter: auth::LoginLimiter,
+    /// Every password hash and check, bounded.
+    pub passwords: auth::Passwords,
+    /// Uploads streaming at once, bounded.
+    pub uploads: gate::Gate,
+    /// Where uploads are spooled: beside the database, on its disk.
+    pub spool_dir: std::path::PathBuf,
+    pub csrf: csrf::Csrf,
     pub provisioner: provisioner::runner::Provisioner,
     /// The lifecycle executor, started with the server.
     pub lifecycle: std::sync::OnceLock<lifecycle::Executor>,
     pub auth_cache: auth::AuthCache,
-    pub workspace_cache: workspaces::RenderCache,
+    pub workspace_cache: std::sync::Arc<workspaces::RenderCache>,
     /// The watch hub, started with the server.
     pub hub: std::sync::OnceLock<actix::Addr<watch::Hub>>,
     /// Subscribers the hub holds (for leak checks and monitoring).
@@ -48,6 +57,15 @@ pub struct App {
 impl App {
     pub fn now(&self) -> sdk::Micros {
         self.clock.now()
+    }
+
+    /// What renders of workspaces need, at the current time.
+    pub fn render_ctx(&self) -> workspaces::RenderCtx {
+        workspaces::RenderCtx {
+            now: self.now(),
+            inactive_timeout_us: self.inactive_timeout_us(),
+            allow_renames: self.config.allow_workspace_renames,
+        }
     }
 
     pub fn inactive_timeout_us(&self) -> i64 {
@@ -61,6 +79,11 @@ impl App {
         }
         self.provisioner.stop();
         self.db.close();
+        log::info!(
+            "password checks run: {}; uploads accepted: {}",
+            self.passwords.checks(),
+            self.uploads.passed()
+        );
     }
 }
 
@@ -73,9 +96,14 @@ pub enum StartError {
         address: String,
         source: std::io::Error,
     },
-    #[error("cannot initialise the database: {0}")]
-    Init(String),
+    #[error("cannot initialise the database {path}: {cause}")]
+    Init { path: String, cause: String },
 }
+
+/// Uploads streaming at once; each holds a few chunks in memory.
+const UPLOADS_AT_ONCE: usize = 4;
+/// Uploads that may wait (without their bodies being read); more get 429.
+const UPLOADS_QUEUE: usize = 8;
 
 /// Opens the database and prepares everything a server needs, without
 /// listening yet.
@@ -87,22 +115,26 @@ pub fn prepare(config: Config) -> Result<App, StartError> {
 pub fn prepare_with_clock(config: Config, clock: clock::SharedClock) -> Result<App, StartError> {
     let db = Db::open(&config.db)?;
     let now = clock.now();
-    let deployment_id = db
-        .write_blocking(|conn| -> Result<String, error::ApiError> {
+    let init = |e: error::ApiError| StartError::Init {
+        path: config.db.display().to_string(),
+        cause: e.describe(),
+    };
+    let (deployment_id, csrf_secret) = db
+        .write_blocking(|conn| -> Result<_, error::ApiError> {
             organizations::ensure_default(conn, now)?;
-            match store::get_setting(conn, "deployment_id")? {
-                Some(id) => Ok(id),
-                None => {
-                    let id = Uuid::new_v4().to_string();
-                    store::set_setting(conn, "deployment_id", &id)?;
-                    Ok(id)
-                }
-            }
+            Ok((
+                domain::setting(conn, "deployment_id", || Uuid::new_v4().to_string())?,
+                domain::setting(conn, csrf::SECRET_SETTING, csrf::Csrf::new_secret)?,
+            ))
         })
-        .map_err(|e| StartError::Init(e.to_string()))?;
+        .map_err(init)?;
+    let csrf = csrf::Csrf::new(&csrf_secret).map_err(|e| StartError::Init {
+        path: config.db.display().to_string(),
+        cause: format!("the stored CSRF secret is not valid: {e}"),
+    })?;
     let orphaned = db
-        .write_blocking(|conn| store::jobs::fail_orphaned(conn, now))
-        .map_err(|e| StartError::Init(e.to_string()))?;
+        .write_blocking(|conn| domain::jobs::fail_orphaned(conn, now))
+        .map_err(init)?;
     if orphaned > 0 {
         log::warn!("failed {orphaned} provisioner job(s) left running by a previous run");
     }
@@ -119,10 +151,17 @@ pub fn prepare_with_clock(config: Config, clock: clock::SharedClock) -> Result<A
     Ok(App {
         clock,
         login_limiter: auth::LoginLimiter::new(config.login_rate_limit),
+        passwords: auth::Passwords::default(),
+        uploads: gate::Gate::new("uploads", UPLOADS_AT_ONCE, UPLOADS_QUEUE),
+        spool_dir: match config.db.parent() {
+            Some(p) if !p.as_os_str().is_empty() => p.to_path_buf(),
+            _ => std::path::PathBuf::from("."),
+        },
+        csrf,
         provisioner,
         lifecycle: std::sync::OnceLock::new(),
         auth_cache: auth::AuthCache::default(),
-        workspace_cache: workspaces::RenderCache::default(),
+        workspace_cache: Default::default(),
         hub: std::sync::OnceLock::new(),
         watchers: Default::default(),
         db,
@@ -226,6 +265,9 @@ fn app_factory(
                 .detail(e.to_string())
                 .into()
         }))
+        // Outermost last: the request middleware logs and stamps CSRF
+        // refusals too.
+        .wrap(from_fn(csrf::middleware))
         .wrap(from_fn(http::middleware))
         .configure(api::routes)
         .default_service(web::to(http::route_not_found))
@@ -258,31 +300,41 @@ impl App {
     }
 }
 
-/// Runs a server until SIGINT or SIGTERM, then stops it gracefully: watch
-/// streams are ended, in-flight requests finish.
-pub async fn run_until_signal(
-    app: web::Data<App>,
-    server: actix_web::dev::Server,
-) -> std::io::Result<()> {
+/// Makes SIGINT and SIGTERM stop the server gracefully: watch streams are
+/// ended, in-flight requests finish. The handlers are in place when this
+/// returns, so a signal sent once the server has said it listens is never
+/// met by the default action. Must run inside the server's actix system.
+pub fn stop_on_signal(app: web::Data<App>, server: &actix_web::dev::Server) -> std::io::Result<()> {
     let handle = server.handle();
+    #[cfg(unix)]
+    let (mut int, mut term) = {
+        use tokio::signal::unix::{signal, SignalKind};
+        (
+            signal(SignalKind::interrupt())?,
+            signal(SignalKind::terminate())?,
+        )
+    };
     actix_web::rt::spawn(async move {
-        let ctrl_c = tokio::signal::ctrl_c();
         #[cfg(unix)]
-        {
-            let mut term =
-                tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate())
-                    .expect("SIGTERM handler");
-            tokio::select! {
-                _ = ctrl_c => {}
-                _ = term.recv() => {}
-            }
+        tokio::select! {
+            _ = int.recv() => {}
+            _ = term.recv() => {}
         }
         #[cfg(not(unix))]
-        let _ = ctrl_c.await;
+        let _ = tokio::signal::ctrl_c().await;
         log::info!("stopping: ending watch streams, finishing in-flight requests");
         app.close_watchers();
         handle.stop(true).await;
     });
+    Ok(())
+}
+
+/// Runs a server until SIGINT or SIGTERM, then stops it gracefully.
+pub async fn run_until_signal(
+    app: web::Data<App>,
+    server: actix_web::dev::Server,
+) -> std::io::Result<()> {
+    stop_on_signal(app, &server)?;
     server.await
 }
 
@@ -364,7 +416,10 @@ pub fn start_with_clock(config: Config, clock: clock::SharedClock) -> Result<Run
     });
     let handle = rx
         .recv()
-        .map_err(|e| StartError::Init(e.to_string()))?
+        .map_err(|e| StartError::Listen {
+            address: address.clone(),
+            source: std::io::Error::other(e),
+        })?
         .map_err(|source| StartError::Listen { address, source })?;
     Ok(Running {
         address: local,

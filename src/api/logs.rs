@@ -54,8 +54,7 @@ pub async fn respond(
         after,
         busy: false,
     };
-    ws::start(stream, &req, payload)
-        .map_err(|e| ApiError::bad_request("Failed to accept websocket.").detail(e.to_string()))
+    http::websocket(stream, &req, payload)
 }
 
 struct LogStream {

@@ -192,7 +192,7 @@ routes! {
         POST => templates::create_version, On(TemplateVersion, Create, Forbidden)
     }
     "/api/v2/organizations/{organization}/templates/examples" {
-        GET => templates::examples, On(Organization, Read, Hidden)
+        GET => templates::examples_in_org, On(Organization, Read, Hidden)
     }
     "/api/v2/organizations/{organization}/templates" {
         GET => templates::list_in_org, On(Organization, Read, Hidden);

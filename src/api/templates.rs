@@ -460,8 +460,23 @@ pub async fn set_active_version(
     )))
 }
 
+/// warren bundles no starter templates.
 pub async fn examples(_subject: Subject) -> HttpResponse {
     http::ok(&Vec::<crate::sdk::TemplateExample>::new())
+}
+
+/// The organization's examples: like `GET /organizations/{organization}`,
+/// 404 to whoever is not a member.
+pub async fn examples_in_org(
+    app: web::Data<App>,
+    subject: Subject,
+    path: web::Path<String>,
+) -> ApiResult<HttpResponse> {
+    let arg = path.into_inner();
+    app.db
+        .read(move |conn| organizations::resolve(conn, &subject, &arg))
+        .await?;
+    Ok(http::ok(&Vec::<crate::sdk::TemplateExample>::new()))
 }
 
 pub async fn version_logs(

@@ -14,6 +14,7 @@ use crate::domain::organizations;
 use crate::domain::store::{api_keys, users as store};
 use crate::domain::users::{self, CreateFirstUserRequest, CreateUserRequest};
 use crate::error::{ApiError, ApiResult, Response, Validation, Validator};
+use crate::http::csrf;
 use crate::http::{self, pagination, Body, Query};
 use crate::sdk;
 use crate::App;
@@ -30,12 +31,6 @@ pub async fn first_user_status(app: web::Data<App>) -> ApiResult<HttpResponse> {
     })
 }
 
-async fn hash(password: String) -> ApiResult<String> {
-    web::block(move || auth::hash_password(&password))
-        .await
-        .map_err(ApiError::internal)?
-}
-
 pub async fn create_first_user(
     app: web::Data<App>,
     Body(req): Body<CreateFirstUserRequest>,
@@ -47,7 +42,7 @@ pub async fn create_first_user(
         ));
     }
     users::check_new_password(&req.password)?;
-    let hashed = hash(req.password.clone()).await?;
+    let hashed = app.passwords.hash(req.password.clone()).await?;
     let now = app.now();
     let ssh = users::new_ssh_key(uuid::Uuid::new_v4(), now)?;
     let first = app
@@ -101,33 +96,37 @@ pub async fn login(
         )
         .required("password", &req.password);
     v.finish()?;
-    let limiter_keys = vec![
-        format!("email:{}", req.email.to_lowercase()),
-        format!("ip:{}", client_address(&http_req)),
-    ];
-    app.login_limiter.check(&limiter_keys)?;
+    let limiter_keys = auth::LoginLimiter::keys(&req.email, &client_address(&http_req));
+    // The attempt is counted before the password is checked, so a parallel
+    // flood gets no more checks than the limit.
+    app.login_limiter.reserve(&limiter_keys)?;
     let email = req.email.clone();
     let user = app
         .db
         .read(move |conn| Ok(store::get_by_email(conn, &email)?))
-        .await?;
+        .await;
+    let user = match user {
+        Ok(u) => u,
+        Err(e) => {
+            app.login_limiter.release(&limiter_keys);
+            return Err(e);
+        }
+    };
     let stored = user
         .as_ref()
         .map(|u| u.hashed_password.clone())
         .filter(|h| !h.is_empty());
-    let password = req.password.clone();
-    // Verify even when there is no such user, so both failures cost the same.
-    let ok = web::block(move || match stored {
-        Some(h) => auth::verify_password(&password, &h),
-        None => {
-            auth::verify_password(&password, auth::dummy_hash());
-            false
+    // Verified even when there is no such user, so both failures cost the
+    // same.
+    let ok = match app.passwords.verify([req.password.clone()], stored).await {
+        Ok([ok]) => ok,
+        Err(e) => {
+            // Never checked (the server is busy): the attempt is not spent.
+            app.login_limiter.release(&limiter_keys);
+            return Err(e);
         }
-    })
-    .await
-    .map_err(ApiError::internal)?;
+    };
     let Some(user) = user.filter(|_| ok) else {
-        app.login_limiter.fail(&limiter_keys);
         return Err(ApiError::new(
             StatusCode::UNAUTHORIZED,
             "Incorrect email or password.",
@@ -167,8 +166,10 @@ pub async fn login(
         })
         .await?;
     let cookie = session_cookie(&app, &key.token, None);
+    let csrf_token = app.csrf.token(&key.row.id);
     Ok(HttpResponse::Created()
         .cookie(cookie)
+        .cookie(csrf::cookie(&app, Some(&csrf_token)))
         .json(sdk::LoginWithPasswordResponse {
             session_token: key.token,
         }))
@@ -182,6 +183,7 @@ pub async fn logout(app: web::Data<App>, subject: Subject) -> ApiResult<HttpResp
     let cookie = session_cookie(&app, "", Some(CookieDuration::seconds(-1)));
     Ok(HttpResponse::Ok()
         .cookie(cookie)
+        .cookie(csrf::cookie(&app, None))
         .json(Response::message("Logged out!")))
 }
 
@@ -330,7 +332,7 @@ pub async fn create(
 ) -> ApiResult<HttpResponse> {
     users::validate_create(&mut req)?;
     let hashed = if req.login_type == "password" {
-        hash(req.password.clone()).await?
+        app.passwords.hash(req.password.clone()).await?
     } else {
         String::new()
     };
@@ -472,14 +474,7 @@ pub async fn update_password(
         req.password.clone(),
         u.hashed_password.clone(),
     );
-    let (old_ok, same) = web::block(move || {
-        (
-            auth::verify_password(&old, &stored),
-            auth::verify_password(&new, &stored),
-        )
-    })
-    .await
-    .map_err(ApiError::internal)?;
+    let [old_ok, same] = app.passwords.verify([old, new], Some(stored)).await?;
     if verify_old && !old_ok {
         return Err(ApiError::bad_request("Old password is incorrect.")
             .validation("old_password", "Old password is incorrect."));
@@ -489,7 +484,7 @@ pub async fn update_password(
             "New password cannot match old password.",
         ));
     }
-    let hashed = hash(req.password).await?;
+    let hashed = app.passwords.hash(req.password).await?;
     let now = app.now();
     let id = u.id;
     app.db

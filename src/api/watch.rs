@@ -20,9 +20,9 @@ use serde_json::Value;
 use tokio::sync::{mpsc, Mutex};
 use uuid::Uuid;
 
-use crate::authz::{Action, Subject};
-use crate::domain::store::workspaces::{self as store, ListFilter};
-use crate::domain::{templates, workspaces};
+use crate::authz::Subject;
+use crate::domain::workspace_list::{self, ListFilter};
+use crate::domain::workspaces;
 use crate::error::{ApiError, ApiResult, Response, NOT_FOUND};
 use crate::http::{parse_uuid, Query};
 use crate::watch::{Note, Scope, Subscribe, Unsubscribe, BUFFER};
@@ -96,81 +96,51 @@ impl WatchState {
     async fn refresh(&mut self, changed: Option<Uuid>) -> Vec<Event> {
         let app = self.app.clone();
         let subject = self.subject.clone();
-        let allow = app.config.allow_workspace_renames;
-        let timeout = app.inactive_timeout_us();
+        let _allow = app.config.allow_workspace_renames;
+        let _timeout = app.inactive_timeout_us();
         match &mut self.target {
             Target::Workspace(id) => {
                 let id = *id;
                 // Every watcher of a workspace shares one render per change:
                 // the cache of `GET /workspaces/{id}` serves them all.
-                let generation = app.db.generation();
-                let now = app.now();
-                let cached = match app.workspace_cache.get(id, generation, now) {
-                    Some(c) => Some(c),
-                    None => {
-                        let a = app.clone();
-                        let s2 = subject.clone();
-                        let loaded = app
-                            .db
-                            .read(move |conn| {
-                                let Some(w) = store::get(conn, id)? else {
-                                    return Ok(false);
-                                };
-                                let t =
-                                    crate::domain::store::templates::get_any(conn, w.template_id)?
-                                        .ok_or_else(ApiError::not_found)?;
-                                let body = workspaces::render_many(
-                                    conn,
-                                    &s2,
-                                    std::slice::from_ref(&w),
-                                    allow,
-                                    now,
-                                    timeout,
-                                )?
-                                .remove(0);
-                                let until = workspaces::render_valid_until(conn, &w, now, timeout)?;
-                                a.workspace_cache.put(generation, until, w, t, body);
-                                Ok(true)
-                            })
-                            .await;
-                        match loaded {
-                            // A render that lost a race with a write is still
-                            // the freshest state; the write's own note follows.
-                            Ok(true) => app.workspace_cache.latest(id),
-                            Ok(false) => None,
-                            Err(e) => {
-                                return vec![Event::error(
-                                    "Internal error fetching workspace.",
-                                    e.body.message,
-                                    false,
-                                )]
-                            }
-                        }
+                let cached = workspaces::cached(
+                    &app.db,
+                    &app.workspace_cache,
+                    &subject,
+                    id,
+                    app.render_ctx(),
+                )
+                .await;
+                let cached = match cached {
+                    Ok(Some(c)) => c,
+                    Ok(None) => return vec![Event::error(NOT_FOUND, String::new(), true)],
+                    Err(e) => {
+                        return vec![Event::error(
+                            "Internal error fetching workspace.",
+                            e.body.message,
+                            false,
+                        )]
                     }
                 };
-                let Some(c) = cached else {
-                    return vec![Event::error(NOT_FOUND, String::new(), true)];
-                };
-                if !subject.can(Action::Read, workspaces::object(&c.row)) {
-                    return vec![Event::error(NOT_FOUND, String::new(), true)];
-                }
-                if !subject.can(Action::Read, templates::object(&c.template)) {
-                    return vec![Event::error(
-                        "Forbidden reading template of selected workspace.",
-                        String::new(),
-                        true,
-                    )];
-                }
-                let body = match &c.owner_body {
-                    Some(b) if c.row.owner_id == subject.user_id => b.clone(),
-                    _ => c.body.clone(),
+                let seen = match cached.view(&subject) {
+                    Ok(seen) => seen,
+                    Err(workspaces::Unseen::Hidden) => {
+                        return vec![Event::error(NOT_FOUND, String::new(), true)]
+                    }
+                    Err(workspaces::Unseen::TemplateForbidden) => {
+                        return vec![Event::error(
+                            "Forbidden reading template of selected workspace.",
+                            String::new(),
+                            true,
+                        )]
+                    }
                 };
                 let data = Event {
                     kind: "data",
-                    data: body,
+                    data: seen.body,
                     last: false,
                 };
-                if c.row.deleted {
+                if seen.deleted {
                     vec![
                         data,
                         Event::error("Workspace has been deleted.", String::new(), true),
@@ -190,49 +160,29 @@ impl WatchState {
                 if let Some(id) = changed {
                     f.ids = vec![id];
                 }
-                let now = app.now();
+                let ctx = app.render_ctx();
+                let (limit, offset) = if changed.is_some() {
+                    (None, 0)
+                } else {
+                    (limit, offset)
+                };
                 let res = app
                     .db
-                    .read(move |conn| {
-                        let vis = subject.workspace_visibility();
-                        let (rows, count) = if changed.is_some() {
-                            store::list(conn, &f, &vis, None, 0, now, timeout)?
-                        } else {
-                            store::list(conn, &f, &vis, limit, offset, now, timeout)?
-                        };
-                        let tids: Vec<Uuid> = rows.iter().map(|w| w.template_id).collect();
-                        let readable: HashSet<Uuid> =
-                            crate::domain::store::templates::list_any(conn, &tids)?
-                                .iter()
-                                .filter(|t| subject.can(Action::Read, templates::object(t)))
-                                .map(|t| t.id)
-                                .collect();
-                        let rows: Vec<_> = rows
-                            .into_iter()
-                            .filter(|w| readable.contains(&w.template_id))
-                            .collect();
-                        let rendered =
-                            workspaces::render_many(conn, &subject, &rows, allow, now, timeout)?;
-                        Ok((
-                            rows.iter().map(|w| w.id).collect::<Vec<_>>(),
-                            rendered,
-                            count,
-                        ))
-                    })
+                    .read(move |conn| workspace_list::page(conn, &subject, &f, limit, offset, &ctx))
                     .await;
                 match (res, changed) {
-                    (Ok((ids, rendered, count)), None) => {
-                        *known = ids.into_iter().collect();
+                    (Ok(page), None) => {
+                        *known = page.ids.into_iter().collect();
                         vec![Event {
                             kind: "workspaces",
                             data: to_bytes(&crate::sdk::WorkspacesResponse {
-                                workspaces: rendered,
-                                count,
+                                workspaces: page.workspaces,
+                                count: page.count,
                             }),
                             last: false,
                         }]
                     }
-                    (Ok((_, mut rendered, _)), Some(id)) => match rendered.pop() {
+                    (Ok(mut page), Some(id)) => match page.workspaces.pop() {
                         Some(w) => {
                             let change = if known.insert(id) { "added" } else { "updated" };
                             vec![Event {
@@ -535,8 +485,7 @@ fn socket(
         scope,
         last_pong: Instant::now(),
     };
-    ws::start(s, req, payload)
-        .map_err(|e| ApiError::bad_request("Failed to accept websocket.").detail(e.to_string()))
+    crate::http::websocket(s, req, payload)
 }
 
 /// Checks run before streaming: the workspace exists and is readable.
@@ -593,7 +542,7 @@ async fn list_state(
     let s = subject.clone();
     let filter = app
         .db
-        .read(move |conn| super::workspace_list::resolve(conn, &s, parsed))
+        .read(move |conn| workspace_list::resolve(conn, &s, parsed))
         .await?;
     Ok(WatchState {
         app: app.clone(),

@@ -42,6 +42,13 @@
 //! | lifecycle executor    | template    | read, use                                                |
 //! | lifecycle executor    | workspace   | read, start (never while dormant), stop, update, delete  |
 
+pub mod guard;
+
+pub use guard::{act, Allowed, Guarded};
+
+/// A proof that the subject may read the object.
+pub type Readable<T> = Allowed<T, act::Read>;
+
 use std::collections::HashMap;
 use std::sync::Arc;
 

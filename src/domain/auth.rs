@@ -4,13 +4,17 @@
 use std::collections::HashMap;
 use std::future::Future;
 use std::pin::Pin;
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Mutex;
 use std::time::{Duration, Instant};
 
 use actix_web::dev::Payload;
 use actix_web::{web, FromRequest, HttpRequest};
-use argon2::password_hash::{PasswordHash, PasswordHasher, PasswordVerifier, SaltString};
-use argon2::Argon2;
+use argon2::password_hash::{
+    Decimal, Ident, Output, ParamsString, PasswordHash, PasswordHasher, PasswordVerifier, Salt,
+    SaltString,
+};
+use argon2::{Algorithm, Argon2, Block, Params, Version};
 use rand::distributions::{Alphanumeric, DistString};
 use rand::rngs::OsRng;
 use sha2::{Digest, Sha256};
@@ -20,6 +24,7 @@ use crate::authz::Subject;
 use crate::domain::store::Tx;
 use crate::domain::store::{api_keys, groups, organizations, users};
 use crate::error::{ApiError, ApiResult};
+use crate::gate::{Gate, Workers};
 use crate::sdk::{self, Micros};
 use crate::App;
 
@@ -131,11 +136,85 @@ pub fn token_from_request(req: &HttpRequest) -> Option<String> {
     from_query("access_token")
 }
 
+/// Argon2 as the `argon2` crate computes it, over working memory that the
+/// calling thread keeps: the crate's own hasher allocates and frees 19 MiB
+/// per check, and glibc keeps such freed buffers resident per arena, so that
+/// memory grew with every check however few ran at once. Verification (the
+/// crate's, through [`PasswordVerifier`]) comes with the trait.
+struct KeptMemory;
+
+thread_local! {
+    static ARGON2_MEMORY: std::cell::RefCell<Vec<Block>> = const { std::cell::RefCell::new(Vec::new()) };
+}
+
+impl PasswordHasher for KeptMemory {
+    type Params = Params;
+
+    fn hash_password<'a>(
+        &self,
+        password: &[u8],
+        salt: impl Into<Salt<'a>>,
+    ) -> argon2::password_hash::Result<PasswordHash<'a>> {
+        self.hash_password_customized(password, None, None, Params::default(), salt)
+    }
+
+    fn hash_password_customized<'a>(
+        &self,
+        password: &[u8],
+        algorithm: Option<Ident<'a>>,
+        version: Option<Decimal>,
+        params: Params,
+        salt: impl Into<Salt<'a>>,
+    ) -> argon2::password_hash::Result<PasswordHash<'a>> {
+        let algorithm = algorithm
+            .map(Algorithm::try_from)
+            .transpose()?
+            .unwrap_or_default();
+        let version = version
+            .map(Version::try_from)
+            .transpose()?
+            .unwrap_or_default();
+        let salt = salt.into();
+        let mut salt_buf = [0u8; 64];
+        let salt_bytes = salt.decode_b64(&mut salt_buf)?;
+        let argon2 = Argon2::new(algorithm, version, params.clone());
+        let blocks = params.block_count();
+        let output = Output::init_with(
+            params.output_len().unwrap_or(Params::DEFAULT_OUTPUT_LEN),
+            |out| {
+                // Memory beyond the default (a stored hash with costlier
+                // parameters) is not kept.
+                if blocks > Params::default().block_count() {
+                    return Ok(argon2.hash_password_into(password, salt_bytes, out)?);
+                }
+                ARGON2_MEMORY.with_borrow_mut(|memory| {
+                    if memory.len() < blocks {
+                        memory.resize(blocks, Block::default());
+                    }
+                    Ok(argon2.hash_password_into_with_memory(
+                        password,
+                        salt_bytes,
+                        out,
+                        &mut memory[..blocks],
+                    )?)
+                })
+            },
+        )?;
+        Ok(PasswordHash {
+            algorithm: algorithm.ident(),
+            version: Some(version.into()),
+            params: ParamsString::try_from(&params)?,
+            salt: Some(salt),
+            hash: Some(output),
+        })
+    }
+}
+
 /// Argon2id with the crate's defaults, which are OWASP's recommendation
 /// (19 MiB, 2 passes, 1 lane).
 pub fn hash_password(password: &str) -> ApiResult<String> {
     let salt = SaltString::generate(&mut OsRng);
-    Argon2::default()
+    KeptMemory
         .hash_password(password.as_bytes(), &salt)
         .map(|h| h.to_string())
         .map_err(ApiError::internal)
@@ -143,7 +222,7 @@ pub fn hash_password(password: &str) -> ApiResult<String> {
 
 pub fn verify_password(password: &str, hash: &str) -> bool {
     match PasswordHash::new(hash) {
-        Ok(parsed) => Argon2::default()
+        Ok(parsed) => KeptMemory
             .verify_password(password.as_bytes(), &parsed)
             .is_ok(),
         Err(_) => false,
@@ -311,14 +390,18 @@ impl FromRequest for Subject {
     }
 }
 
-/// Failed-login counter per email and per client address: more than `limit`
-/// failures for one email (or five times that from one address, which an
-/// office behind one NAT shares) within a minute earn 429 until the minute
-/// has passed.
+const ADDRESS_KEY: &str = "ip:";
+
+/// Login attempts per email and per client address: more than `limit` for
+/// one email (or five times that from one address, which an office behind
+/// one NAT shares) within a minute earn 429 until the minute has passed.
+/// An attempt is counted when it is admitted, before its password is
+/// checked, so a parallel flood cannot slip more checks through than the
+/// limit.
 pub struct LoginLimiter {
     limit: u32,
     window: Duration,
-    failures: Mutex<HashMap<String, (Instant, u32)>>,
+    attempts: Mutex<HashMap<String, (Instant, u32)>>,
 }
 
 impl LoginLimiter {
@@ -326,53 +409,164 @@ impl LoginLimiter {
         LoginLimiter {
             limit,
             window: Duration::from_secs(60),
-            failures: Mutex::new(HashMap::new()),
+            attempts: Mutex::new(HashMap::new()),
         }
     }
 
-    pub fn check(&self, keys: &[String]) -> ApiResult<()> {
-        let map = self.failures.lock().unwrap_or_else(|e| e.into_inner());
+    /// The keys an attempt counts against: its email and its address.
+    pub fn keys(email: &str, address: &str) -> Vec<String> {
+        vec![
+            format!("email:{}", email.to_lowercase()),
+            format!("{ADDRESS_KEY}{address}"),
+        ]
+    }
+
+    fn limit_of(&self, key: &str) -> u32 {
+        if key.starts_with(ADDRESS_KEY) {
+            self.limit.saturating_mul(5)
+        } else {
+            self.limit
+        }
+    }
+
+    /// Counts one attempt against every key, or refuses it (counting
+    /// nothing) when any key has used up its attempts.
+    pub fn reserve(&self, keys: &[String]) -> ApiResult<()> {
+        let mut map = self.attempts.lock().unwrap_or_else(|e| e.into_inner());
+        let now = Instant::now();
+        if map.len() > 100_000 {
+            // Bounded memory under a spray of distinct emails.
+            map.retain(|_, (start, _)| now.duration_since(*start) < self.window);
+        }
         for k in keys {
             if let Some((start, n)) = map.get(k) {
-                let limit = if k.starts_with("ip:") {
-                    self.limit * 5
-                } else {
-                    self.limit
-                };
-                if start.elapsed() < self.window && *n >= limit {
-                    return Err(ApiError::new(
-                        actix_web::http::StatusCode::TOO_MANY_REQUESTS,
+                let elapsed = now.duration_since(*start);
+                if elapsed < self.window && *n >= self.limit_of(k) {
+                    let left = self.window - elapsed;
+                    return Err(ApiError::too_many_requests(
                         format!(
                             "You've been rate limited for sending more than {} failed login attempts in 1m0s.",
                             self.limit
                         ),
+                        left.as_secs() + u64::from(left.subsec_nanos() > 0),
                     ));
                 }
             }
         }
-        Ok(())
-    }
-
-    pub fn fail(&self, keys: &[String]) {
-        let mut map = self.failures.lock().unwrap_or_else(|e| e.into_inner());
-        if map.len() > 100_000 {
-            // Bounded memory under a spray of distinct emails.
-            map.retain(|_, (start, _)| start.elapsed() < self.window);
-        }
         for k in keys {
-            let e = map.entry(k.clone()).or_insert((Instant::now(), 0));
-            if e.0.elapsed() >= self.window {
-                *e = (Instant::now(), 0);
+            let e = map.entry(k.clone()).or_insert((now, 0));
+            if now.duration_since(e.0) >= self.window {
+                *e = (now, 0);
             }
             e.1 += 1;
         }
+        Ok(())
     }
 
-    pub fn succeed(&self, keys: &[String]) {
-        let mut map = self.failures.lock().unwrap_or_else(|e| e.into_inner());
+    /// Gives back an attempt whose password was never checked.
+    pub fn release(&self, keys: &[String]) {
+        let mut map = self.attempts.lock().unwrap_or_else(|e| e.into_inner());
         for k in keys {
-            map.remove(k);
+            if let Some(e) = map.get_mut(k) {
+                e.1 = e.1.saturating_sub(1);
+            }
         }
+    }
+
+    /// A successful login clears its email's count and gives back its
+    /// attempt on the address: a success never wipes out the failures
+    /// others made from the same address.
+    pub fn succeed(&self, keys: &[String]) {
+        let mut map = self.attempts.lock().unwrap_or_else(|e| e.into_inner());
+        for k in keys {
+            if k.starts_with(ADDRESS_KEY) {
+                if let Some(e) = map.get_mut(k) {
+                    e.1 = e.1.saturating_sub(1);
+                }
+            } else {
+                map.remove(k);
+            }
+        }
+    }
+}
+
+/// Argon2 work at once; each hash holds 19 MiB.
+const HASHING_AT_ONCE: usize = 2;
+/// Password checks that may wait for their turn; more get 429.
+const HASHING_QUEUE: usize = 64;
+
+/// Every password hash and verification goes through here: at most
+/// [`HASHING_AT_ONCE`] run at once, on as many dedicated threads, so that
+/// memory stays bounded under a flood of logins, user creations or password
+/// changes.
+pub struct Passwords {
+    gate: Gate,
+    threads: Workers,
+    checks: std::sync::Arc<AtomicU64>,
+}
+
+impl Default for Passwords {
+    fn default() -> Passwords {
+        Passwords {
+            gate: Gate::new("password checks", HASHING_AT_ONCE, HASHING_QUEUE),
+            threads: Workers::new("argon2", HASHING_AT_ONCE),
+            checks: Default::default(),
+        }
+    }
+}
+
+impl Passwords {
+    async fn run<T, F>(&self, f: F) -> ApiResult<T>
+    where
+        T: Send + 'static,
+        F: FnOnce() -> T + Send + 'static,
+    {
+        let pass = self.gate.enter().await?;
+        self.threads
+            .run(move || {
+                let _pass = pass;
+                f()
+            })
+            .await
+    }
+
+    /// Hashes a new password.
+    pub async fn hash(&self, password: String) -> ApiResult<String> {
+        let checks = self.checks.clone();
+        self.run(move || {
+            checks.fetch_add(1, Ordering::Relaxed);
+            hash_password(&password)
+        })
+        .await?
+    }
+
+    /// Verifies each password against `stored`; with no stored hash every
+    /// answer is false but the work is done all the same, so that an unknown
+    /// user costs what a wrong password does.
+    pub async fn verify<const N: usize>(
+        &self,
+        passwords: [String; N],
+        stored: Option<String>,
+    ) -> ApiResult<[bool; N]> {
+        let checks = self.checks.clone();
+        self.run(move || {
+            passwords.map(|p| {
+                checks.fetch_add(1, Ordering::Relaxed);
+                match &stored {
+                    Some(h) => verify_password(&p, h),
+                    None => {
+                        verify_password(&p, dummy_hash());
+                        false
+                    }
+                }
+            })
+        })
+        .await
+    }
+
+    /// Password hashes and verifications run since start.
+    pub fn checks(&self) -> u64 {
+        self.checks.load(Ordering::Relaxed)
     }
 }
 
@@ -415,8 +609,32 @@ mod tests {
     #[test]
     fn passwords_round_trip_as_argon2id() {
         let h = hash_password("correct horse").unwrap();
-        assert!(h.starts_with("$argon2id$"));
+        assert!(h.starts_with("$argon2id$v=19$m=19456,t=2,p=1$"));
         assert!(verify_password("correct horse", &h));
         assert!(!verify_password("wrong horse", &h));
+    }
+
+    #[test]
+    fn hashes_are_the_argon2_crates_own() {
+        // Each way verifies the other's hashes, whatever the parameters.
+        let ours = hash_password("correct horse").unwrap();
+        let parsed = PasswordHash::new(&ours).unwrap();
+        assert!(Argon2::default()
+            .verify_password(b"correct horse", &parsed)
+            .is_ok());
+        let salt = SaltString::generate(&mut OsRng);
+        for params in [Params::default(), Params::new(8, 1, 1, None).unwrap()] {
+            let theirs = Argon2::new(Algorithm::Argon2id, Version::V0x13, params)
+                .hash_password(b"battery staple", &salt)
+                .unwrap()
+                .to_string();
+            assert!(verify_password("battery staple", &theirs));
+            assert!(!verify_password("battery stapler", &theirs));
+        }
+        let argon2i = Argon2::new(Algorithm::Argon2i, Version::V0x10, Params::default())
+            .hash_password(b"battery staple", &salt)
+            .unwrap()
+            .to_string();
+        assert!(verify_password("battery staple", &argon2i));
     }
 }

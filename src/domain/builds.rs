@@ -9,7 +9,7 @@ use serde::Deserialize;
 use serde_json::json;
 use uuid::Uuid;
 
-use crate::authz::{Action, Subject};
+use crate::authz::{Action, Readable, Subject};
 use crate::domain::agents::{self, AppStatuses};
 use crate::domain::jobs;
 use crate::domain::parameters;
@@ -20,9 +20,11 @@ use crate::domain::store::template_versions as versions;
 use crate::domain::store::templates::TemplateRow;
 use crate::domain::store::users;
 use crate::domain::store::workspaces::{self as ws_store, WorkspaceRow};
-use crate::domain::workspaces;
+use crate::domain::workspaces::{self, RenderCtx};
 use crate::error::{ApiError, ApiResult, Validator};
-use crate::sdk::{Micros, Time, WorkspaceAppStatus, WorkspaceBuild};
+use crate::sdk::{
+    Micros, Time, WorkspaceAppStatus, WorkspaceBuild, WorkspaceBuildTimings, WorkspaceResource,
+};
 
 #[derive(Debug, Clone, Deserialize, Default)]
 pub struct NameValue {
@@ -83,7 +85,8 @@ const CLIENT_REASONS: &[&str] = &[
 
 /// Everything a new build needs that does not come from the request.
 pub struct BuildContext<'a> {
-    pub workspace: &'a WorkspaceRow,
+    /// The workspace, which the subject was allowed to read.
+    pub workspace: &'a Readable<WorkspaceRow>,
     pub template: &'a TemplateRow,
     /// The first build of a new workspace.
     pub first: bool,
@@ -367,6 +370,200 @@ pub fn app_statuses(conn: &Tx, workspaces: &[Uuid]) -> ApiResult<AppStatuses> {
         });
     }
     Ok(out)
+}
+
+/// A build, reachable only through its workspace, which the subject may
+/// read.
+pub struct ReadableBuild {
+    pub build: BuildRow,
+    pub workspace: Readable<WorkspaceRow>,
+}
+
+/// A build by id whose workspace the subject may read, else 404.
+pub fn get(conn: &Tx, subject: &Subject, id: Uuid) -> ApiResult<ReadableBuild> {
+    let build = store::get(conn, id)?.ok_or_else(ApiError::not_found)?;
+    let workspace = workspaces::get(conn, subject, build.workspace_id)?;
+    Ok(ReadableBuild { build, workspace })
+}
+
+/// Renders builds (of the given workspaces) in batches.
+pub fn render_all(
+    conn: &Tx,
+    bs: &[BuildRow],
+    ws: &[WorkspaceRow],
+    ctx: &RenderCtx,
+) -> ApiResult<Vec<WorkspaceBuild>> {
+    let loaded = load(conn, bs, ws)?;
+    bs.iter()
+        .map(|b| render(b, &loaded, ctx.now, ctx.inactive_timeout_us))
+        .collect()
+}
+
+fn render_one(conn: &Tx, b: ReadableBuild, ctx: &RenderCtx) -> ApiResult<WorkspaceBuild> {
+    render_all(conn, &[b.build], &[b.workspace.into_inner()], ctx)?
+        .pop()
+        .ok_or_else(|| ApiError::internal("build render"))
+}
+
+/// `POST /workspaces/{workspace}/builds`.
+pub fn create_for_workspace(
+    conn: &Tx,
+    subject: &Subject,
+    workspace: Uuid,
+    req: &CreateBuildRequest,
+    ctx: &RenderCtx,
+) -> ApiResult<WorkspaceBuild> {
+    let (w, t) = workspaces::get_with_template(conn, subject, workspace)?;
+    let b = create(
+        conn,
+        subject,
+        &BuildContext {
+            workspace: &w,
+            template: &t,
+            first: false,
+            system_reason: None,
+            initiator: subject.user_id,
+        },
+        req,
+        ctx.now,
+    )?;
+    render_one(
+        conn,
+        ReadableBuild {
+            build: b,
+            workspace: w,
+        },
+        ctx,
+    )
+}
+
+/// Paging of `GET /workspaces/{workspace}/builds`.
+pub struct BuildPage {
+    pub since: Option<Micros>,
+    pub after: Option<Uuid>,
+    pub limit: i64,
+    pub offset: i64,
+}
+
+/// `GET /workspaces/{workspace}/builds`: newest first.
+pub fn list_for_workspace(
+    conn: &Tx,
+    subject: &Subject,
+    workspace: Uuid,
+    p: &BuildPage,
+    ctx: &RenderCtx,
+) -> ApiResult<Vec<WorkspaceBuild>> {
+    let w = workspaces::get(conn, subject, workspace)?;
+    let all = store::list(conn, w.id, p.since)?;
+    let page = crate::http::page(all, |b| b.id, p.after, p.limit, p.offset)?;
+    render_all(conn, &page, std::slice::from_ref(&w), ctx)
+}
+
+/// `GET /workspacebuilds/{workspacebuild}`.
+pub fn get_rendered(
+    conn: &Tx,
+    subject: &Subject,
+    id: Uuid,
+    ctx: &RenderCtx,
+) -> ApiResult<WorkspaceBuild> {
+    let b = get(conn, subject, id)?;
+    render_one(conn, b, ctx)
+}
+
+/// `GET /users/{user}/workspace/{workspacename}/builds/{buildnumber}`
+/// (deleted workspaces included).
+pub fn by_number(
+    conn: &Tx,
+    subject: &Subject,
+    owner_arg: &str,
+    workspace_name: &str,
+    number: i64,
+    ctx: &RenderCtx,
+) -> ApiResult<WorkspaceBuild> {
+    let owner = crate::domain::users::resolve(conn, subject, owner_arg)?;
+    let w = ws_store::get_by_owner_name(conn, owner.id, workspace_name, true)?
+        .ok_or_else(ApiError::not_found)?;
+    let workspace = subject.visible(w)?;
+    let build =
+        store::get_by_number(conn, workspace.id, number)?.ok_or_else(ApiError::not_found)?;
+    render_one(conn, ReadableBuild { build, workspace }, ctx)
+}
+
+/// `PATCH /workspacebuilds/{workspacebuild}/cancel`, with Coder's optional
+/// `expect_status` precondition.
+pub fn cancel(
+    conn: &Tx,
+    subject: &Subject,
+    id: Uuid,
+    expect: Option<&str>,
+    now: Micros,
+) -> ApiResult<()> {
+    let b = get(conn, subject, id)?;
+    subject.require_visible(Action::Update, workspaces::object(&b.workspace))?;
+    let t = crate::domain::store::templates::get_any(conn, b.workspace.template_id)?
+        .ok_or_else(ApiError::not_found)?;
+    if !t.allow_user_cancel_workspace_jobs
+        && !subject.can(Action::Update, crate::domain::templates::object(&t))
+    {
+        return Err(ApiError::forbidden_msg(
+            "User is not allowed to cancel workspace builds. Owner role is required.",
+        ));
+    }
+    let job = job_store::get(conn, b.build.job_id)?.ok_or_else(ApiError::not_found)?;
+    check_cancelable(&job)?;
+    if let Some(e) = expect {
+        if job.status() != e {
+            return Err(ApiError::new(
+                actix_web::http::StatusCode::PRECONDITION_FAILED,
+                format!(
+                    "Job is not in the expected state. Expected: {e}, Got: {}",
+                    job.status()
+                ),
+            ));
+        }
+    }
+    Ok(job_store::cancel(conn, job.id, now)?)
+}
+
+/// The provisioner job whose logs `GET /workspacebuilds/{id}/logs` shows.
+pub fn log_job(conn: &Tx, subject: &Subject, id: Uuid) -> ApiResult<Uuid> {
+    Ok(get(conn, subject, id)?.build.job_id)
+}
+
+/// `GET /workspacebuilds/{workspacebuild}/parameters`: (name, value) pairs.
+pub fn parameters_of(conn: &Tx, subject: &Subject, id: Uuid) -> ApiResult<Vec<(String, String)>> {
+    let b = get(conn, subject, id)?;
+    Ok(store::parameters(conn, b.build.id)?)
+}
+
+/// `GET /workspacebuilds/{workspacebuild}/resources`: once the job is done.
+pub fn resources_of(
+    conn: &Tx,
+    subject: &Subject,
+    id: Uuid,
+    ctx: &RenderCtx,
+) -> ApiResult<Vec<WorkspaceResource>> {
+    let b = get(conn, subject, id)?;
+    let job = job_store::get(conn, b.build.job_id)?.ok_or_else(ApiError::not_found)?;
+    if job.completed_at.is_none() {
+        return Err(ApiError::bad_request("Job hasn't completed!"));
+    }
+    Ok(render_one(conn, b, ctx)?.resources)
+}
+
+/// `GET /workspacebuilds/{workspacebuild}/state`: for template managers.
+pub fn state_of(conn: &Tx, subject: &Subject, id: Uuid) -> ApiResult<Vec<u8>> {
+    let b = get(conn, subject, id)?;
+    let t = crate::domain::store::templates::get_any(conn, b.workspace.template_id)?
+        .ok_or_else(ApiError::not_found)?;
+    subject.require_visible(Action::Update, crate::domain::templates::object(&t))?;
+    Ok(store::state(conn, b.build.id)?.unwrap_or_default())
+}
+
+/// `GET /workspacebuilds/{workspacebuild}/timings`.
+pub fn timings_of(conn: &Tx, subject: &Subject, id: Uuid) -> ApiResult<WorkspaceBuildTimings> {
+    let b = get(conn, subject, id)?;
+    workspaces::build_timings(conn, &b.build)
 }
 
 /// Everything needed to render builds, loaded in batches.

@@ -55,6 +55,17 @@ pub fn render(conn: &Tx, g: &GroupRow) -> ApiResult<sdk::Group> {
         .ok_or_else(|| ApiError::internal("group render"))
 }
 
+/// Whether a group exists (search filters name groups without revealing
+/// anything else about them).
+pub fn id_if_exists(conn: &Tx, id: Uuid) -> ApiResult<Option<Uuid>> {
+    Ok(store::get(conn, id)?.map(|g| g.id))
+}
+
+/// The id of a group of `org` by name, if any.
+pub fn id_by_name(conn: &Tx, org: Uuid, name: &str) -> ApiResult<Option<Uuid>> {
+    Ok(store::get_by_name(conn, org, name)?.map(|g| g.id))
+}
+
 /// A group by id, 404 when missing or unreadable.
 pub fn get(conn: &Tx, subject: &Subject, id: Uuid) -> ApiResult<GroupRow> {
     let g = store::get(conn, id)?.ok_or_else(ApiError::not_found)?;

@@ -77,3 +77,9 @@ pub fn matched_provisioners(now: Micros) -> MatchedProvisioners {
         most_recently_seen: Time(now),
     }
 }
+
+/// Jobs a previous run left running are failed at start-up, since the
+/// process that ran them is gone; returns how many.
+pub fn fail_orphaned(tx: &crate::domain::store::Tx, now: Micros) -> crate::error::ApiResult<usize> {
+    Ok(crate::domain::store::jobs::fail_orphaned(tx, now)?)
+}

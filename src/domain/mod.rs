@@ -20,6 +20,20 @@ pub mod sharing;
 pub(crate) mod store;
 pub mod templates;
 pub mod users;
+pub mod workspace_list;
 pub mod workspaces;
 
 pub use store::{Db, OpenError, StoreError, Tx, APPLICATION_ID, SCHEMA_VERSION};
+
+/// A deployment-wide setting, made by `new` and stored the first time it
+/// is asked for.
+pub fn setting(tx: &Tx, key: &str, new: fn() -> String) -> crate::error::ApiResult<String> {
+    match store::get_setting(tx, key)? {
+        Some(v) => Ok(v),
+        None => {
+            let v = new();
+            store::set_setting(tx, key, &v)?;
+            Ok(v)
+        }
+    }
+}

@@ -113,6 +113,13 @@ pub fn resolve(conn: &Tx, subject: &Subject, arg: &str) -> ApiResult<Organizatio
     Ok(org)
 }
 
+/// An organization by id that the subject may read, else 404.
+pub fn get(conn: &Tx, subject: &Subject, id: Uuid) -> ApiResult<OrganizationRow> {
+    let org = store::get(conn, id)?.ok_or_else(ApiError::not_found)?;
+    subject.require_visible(Action::Read, Object::Organization { id: org.id })?;
+    Ok(org)
+}
+
 #[derive(Debug, Deserialize, Default)]
 #[serde(default)]
 pub struct OrganizationRequest {

@@ -59,6 +59,20 @@ pub fn get(conn: &Tx, subject: &Subject, id: Uuid) -> ApiResult<TemplateRow> {
     Ok(t)
 }
 
+/// Which of the given templates (deleted ones included) `viewer` may read;
+/// one query.
+pub fn readable_among(
+    conn: &Tx,
+    viewer: &Subject,
+    ids: &[Uuid],
+) -> ApiResult<std::collections::HashSet<Uuid>> {
+    Ok(store::list_any(conn, ids)?
+        .iter()
+        .filter(|t| viewer.can(Action::Read, object(t)))
+        .map(|t| t.id)
+        .collect())
+}
+
 // ---------------------------------------------------------------- versions
 
 #[derive(Debug, Deserialize, Default)]

@@ -6,7 +6,7 @@ use serde::Deserialize;
 use ssh_key::{Algorithm, LineEnding, PrivateKey};
 use uuid::Uuid;
 
-use crate::authz::{self, Action, Object, Subject};
+use crate::authz::{self, Action, Guarded, Object, Subject};
 use crate::domain::names;
 use crate::domain::store::{api_keys, organizations, users, users::UserRow};
 use crate::error::{ApiError, ApiResult, Validator};
@@ -89,11 +89,34 @@ pub fn resolve(conn: &Tx, subject: &Subject, arg: &str) -> ApiResult<UserRow> {
         .ok_or_else(|| unknown_user(arg))
 }
 
-pub fn object(u: &UserRow) -> Object<'_> {
-    Object::User {
-        id: u.id,
-        orgs: &u.organization_ids,
+/// The id of a live user by username, if any (search filters name users
+/// without revealing anything else about them).
+pub fn id_by_username(conn: &Tx, username: &str) -> ApiResult<Option<Uuid>> {
+    Ok(users::get_by_username(conn, username)?
+        .filter(|u| !u.deleted)
+        .map(|u| u.id))
+}
+
+/// The id of a live user given by id or username, if any.
+pub fn id_by_id_or_username(conn: &Tx, arg: &str) -> ApiResult<Option<Uuid>> {
+    let found = match Uuid::parse_str(arg) {
+        Ok(id) => users::get(conn, id)?,
+        Err(_) => users::get_by_username(conn, arg)?,
+    };
+    Ok(found.filter(|u| !u.deleted).map(|u| u.id))
+}
+
+impl Guarded for UserRow {
+    fn object(&self) -> Object<'_> {
+        Object::User {
+            id: self.id,
+            orgs: &self.organization_ids,
+        }
     }
+}
+
+pub fn object(u: &UserRow) -> Object<'_> {
+    u.object()
 }
 
 #[derive(Debug, Deserialize, Default)]

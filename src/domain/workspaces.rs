@@ -7,7 +7,7 @@ use crate::domain::store::{StoreError, Tx};
 use serde::Deserialize;
 use uuid::Uuid;
 
-use crate::authz::{Action, Object, Subject};
+use crate::authz::{Action, Guarded, Object, Readable, Subject};
 use crate::domain::builds::{
     self, BuildContext, CreateBuildRequest, LegacyParameterValue, NameValue,
 };
@@ -18,28 +18,47 @@ use crate::domain::store::template_versions as versions;
 use crate::domain::store::templates::{self as template_store, TemplateRow};
 use crate::domain::store::users::UserRow;
 use crate::domain::store::workspaces::{self as store, WorkspaceRow};
-use crate::domain::templates;
+use crate::domain::{organizations, templates, users};
 use crate::error::{ApiError, ApiResult, Validator};
 use crate::sdk::{
-    AgentConnectionTiming, AgentScriptTiming, Micros, ProvisionerTiming, Time, Workspace,
+    self, AgentConnectionTiming, AgentScriptTiming, Micros, ProvisionerTiming, Time,
     WorkspaceBuildTimings, WorkspaceHealth,
 };
 
-pub fn object(w: &WorkspaceRow) -> Object<'_> {
-    Object::Workspace {
-        org: w.organization_id,
-        owner: w.owner_id,
-        users: &w.user_acl,
-        groups: &w.group_acl,
-        dormant: w.dormant_at.is_some(),
+pub use crate::domain::store::workspaces::WorkspaceRow as Workspace;
+
+impl Guarded for WorkspaceRow {
+    fn object(&self) -> Object<'_> {
+        Object::Workspace {
+            org: self.organization_id,
+            owner: self.owner_id,
+            users: &self.user_acl,
+            groups: &self.group_acl,
+            dormant: self.dormant_at.is_some(),
+        }
     }
 }
 
+pub fn object(w: &WorkspaceRow) -> Object<'_> {
+    w.object()
+}
+
 /// A workspace by id (deleted ones included) that the subject may read.
-pub fn get(conn: &Tx, subject: &Subject, id: Uuid) -> ApiResult<WorkspaceRow> {
+pub fn get(conn: &Tx, subject: &Subject, id: Uuid) -> ApiResult<Readable<WorkspaceRow>> {
     let w = store::get(conn, id)?.ok_or_else(ApiError::not_found)?;
-    subject.require_visible(Action::Read, object(&w))?;
-    Ok(w)
+    subject.visible(w)
+}
+
+/// A workspace the subject may read, with its template (deleted ones
+/// included: a workspace outlives its template's deletion).
+pub fn get_with_template(
+    conn: &Tx,
+    subject: &Subject,
+    id: Uuid,
+) -> ApiResult<(Readable<WorkspaceRow>, TemplateRow)> {
+    let w = get(conn, subject, id)?;
+    let t = template_store::get_any(conn, w.template_id)?.ok_or_else(ApiError::not_found)?;
+    Ok((w, t))
 }
 
 #[derive(Debug, Deserialize, Default)]
@@ -101,6 +120,67 @@ pub fn check_ttl(ttl_ms: i64) -> Result<i64, String> {
         return Err("time until shutdown must be less than 30 days".into());
     }
     Ok(truncated)
+}
+
+/// `POST /organizations/{organization}/members/{user}/workspaces` and (with
+/// no organization) `POST /users/{user}/workspaces`: checks who may own the
+/// workspace, creates it with its first build, and renders it.
+pub fn create_for(
+    conn: &Tx,
+    subject: &Subject,
+    org_arg: Option<&str>,
+    owner_arg: &str,
+    req: &CreateWorkspaceRequest,
+    ctx: &RenderCtx,
+) -> ApiResult<sdk::Workspace> {
+    let (owner, org) = match org_arg {
+        Some(org_arg) => {
+            let org = organizations::resolve(conn, subject, org_arg)?;
+            let owner = users::resolve(conn, subject, owner_arg)?;
+            organizations::member(conn, subject, &org, &owner)?;
+            validate_create(req)?;
+            (owner, Some(org.id))
+        }
+        None => {
+            let owner = users::resolve(conn, subject, owner_arg)?;
+            validate_create(req)?;
+            if !subject.can(Action::Read, owner.object()) {
+                // Without read access to the user, the owner must be a member
+                // of the template's organization that the caller can see.
+                let tid = req.template_id.unwrap_or_default();
+                let t = templates::get(conn, subject, tid)?;
+                let org = organizations::get(conn, subject, t.organization_id)?;
+                organizations::member(conn, subject, &org, &owner)?;
+            }
+            (owner, None)
+        }
+    };
+    let w = create(conn, subject, &owner, org, req, ctx.now)?;
+    render_one(conn, subject, &w, ctx)
+}
+
+/// `GET /users/{user}/workspace/{workspacename}`: a workspace of the user
+/// by name (a deleted one only when asked), rendered; hidden when the
+/// subject may not read it or its template.
+pub fn by_owner_and_name(
+    conn: &Tx,
+    subject: &Subject,
+    owner_arg: &str,
+    name: &str,
+    include_deleted: bool,
+    ctx: &RenderCtx,
+) -> ApiResult<sdk::Workspace> {
+    let owner = users::resolve(conn, subject, owner_arg)?;
+    let w = match store::get_by_owner_name(conn, owner.id, name, false)? {
+        Some(w) => Some(w),
+        None if include_deleted => store::get_by_owner_name(conn, owner.id, name, true)?,
+        None => None,
+    }
+    .ok_or_else(ApiError::not_found)?;
+    let w: Readable<WorkspaceRow> = subject.visible(w)?;
+    let t = template_store::get_any(conn, w.template_id)?.ok_or_else(ApiError::not_found)?;
+    subject.require_visible(Action::Read, templates::object(&t))?;
+    render_one(conn, subject, &w, ctx)
 }
 
 /// Creates a workspace owned by `owner` and queues its first build.
@@ -243,6 +323,7 @@ pub fn create(
         e => ApiError::from(e),
     })?;
     let w = store::get(conn, w.id)?.ok_or_else(|| ApiError::internal("workspace vanished"))?;
+    let w: Readable<WorkspaceRow> = subject.visible(w)?;
     builds::create(
         conn,
         subject,
@@ -275,7 +356,7 @@ pub fn render_many(
     allow_renames: bool,
     now: Micros,
     inactive_timeout_us: i64,
-) -> ApiResult<Vec<Workspace>> {
+) -> ApiResult<Vec<sdk::Workspace>> {
     let build_ids: Vec<Uuid> = ws.iter().filter_map(|w| w.latest_build_id).collect();
     let builds: HashMap<Uuid, build_store::BuildRow> = build_store::get_many(conn, &build_ids)?
         .into_iter()
@@ -322,7 +403,7 @@ pub fn render_many(
         } else {
             Some(t.default_ttl_ms)
         };
-        out.push(Workspace {
+        out.push(sdk::Workspace {
             id: w.id,
             created_at: Time(w.created_at),
             updated_at: Time(w.updated_at),
@@ -552,10 +633,28 @@ pub fn set_automatic_updates(
 }
 
 /// `PUT …/dormant`: `false` when already in the requested state (304).
+/// `PUT …/dormant`: the workspace as it is now, or `None` when it already
+/// was in the requested state (304).
 pub fn set_dormant(
     conn: &Tx,
     subject: &Subject,
-    w: &WorkspaceRow,
+    id: Uuid,
+    dormant: bool,
+    ctx: &RenderCtx,
+) -> ApiResult<Option<sdk::Workspace>> {
+    let (w, t) = get_with_template(conn, subject, id)?;
+    if !change_dormancy(conn, subject, &w, &t, dormant, ctx.now)? {
+        return Ok(None);
+    }
+    let w = get(conn, subject, id)?;
+    subject.require(Action::Read, templates::object(&t))?;
+    Ok(Some(render_one(conn, subject, &w, ctx)?))
+}
+
+fn change_dormancy(
+    conn: &Tx,
+    subject: &Subject,
+    w: &Readable<WorkspaceRow>,
     t: &TemplateRow,
     dormant: bool,
     now: Micros,
@@ -693,7 +792,9 @@ pub fn activity_bump(conn: &Tx, w: &WorkspaceRow, t: &TemplateRow, now: Micros) 
 }
 
 /// `GET …/resolve-autostart`: would the next autostart lack parameters?
-pub fn parameter_mismatch(conn: &Tx, w: &WorkspaceRow, t: &TemplateRow) -> ApiResult<bool> {
+pub fn parameter_mismatch(conn: &Tx, subject: &Subject, id: Uuid) -> ApiResult<bool> {
+    let (w, t) = get_with_template(conn, subject, id)?;
+    subject.require_visible(Action::Read, templates::object(&t))?;
     if !(t.require_active_version || w.automatic_updates == "always") {
         return Ok(false);
     }
@@ -796,12 +897,117 @@ pub struct RenderCache {
 pub struct Cached {
     generation: u64,
     valid_until: Micros,
-    pub row: WorkspaceRow,
-    pub template: TemplateRow,
+    row: WorkspaceRow,
+    template: TemplateRow,
     /// The JSON as any viewer but the owner sees it.
-    pub body: bytes::Bytes,
+    body: bytes::Bytes,
     /// The JSON as the owner sees it, when it differs (a favorite).
-    pub owner_body: Option<bytes::Bytes>,
+    owner_body: Option<bytes::Bytes>,
+}
+
+/// Why a viewer may not see a cached workspace.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Unseen {
+    /// They may not read the workspace: it is not found.
+    Hidden,
+    /// They may read it but not its template.
+    TemplateForbidden,
+}
+
+/// A workspace as one viewer sees it.
+pub struct Seen {
+    pub body: bytes::Bytes,
+    pub deleted: bool,
+}
+
+impl Cached {
+    /// The body `viewer` sees, after the same checks as an uncached read.
+    pub fn view(&self, viewer: &Subject) -> Result<Seen, Unseen> {
+        if !viewer.can(Action::Read, self.row.object()) {
+            return Err(Unseen::Hidden);
+        }
+        if !viewer.can(Action::Read, templates::object(&self.template)) {
+            return Err(Unseen::TemplateForbidden);
+        }
+        let body = match &self.owner_body {
+            Some(b) if viewer.can(Action::Favorite, self.row.object()) => b.clone(),
+            _ => self.body.clone(),
+        };
+        Ok(Seen {
+            body,
+            deleted: self.row.deleted,
+        })
+    }
+
+    /// Whether the workspace is deleted, for viewers who may read it.
+    pub fn deleted_for(&self, viewer: &Subject) -> Option<bool> {
+        viewer
+            .can(Action::Read, self.row.object())
+            .then_some(self.row.deleted)
+    }
+}
+
+/// What every render of a workspace needs from the server.
+#[derive(Debug, Clone, Copy)]
+pub struct RenderCtx {
+    pub now: Micros,
+    pub inactive_timeout_us: i64,
+    pub allow_renames: bool,
+}
+
+/// One workspace rendered for `viewer`.
+pub fn render_one(
+    conn: &Tx,
+    viewer: &Subject,
+    w: &WorkspaceRow,
+    ctx: &RenderCtx,
+) -> ApiResult<sdk::Workspace> {
+    render_many(
+        conn,
+        viewer,
+        std::slice::from_ref(w),
+        ctx.allow_renames,
+        ctx.now,
+        ctx.inactive_timeout_us,
+    )?
+    .pop()
+    .ok_or_else(|| ApiError::internal("workspace render"))
+}
+
+/// The one way to read a rendered workspace: from the cache while nothing
+/// was written since, else rendered now and cached for every viewer (the
+/// `GET /workspaces/{id}` route and every watcher of the workspace share it).
+/// `None` when there is no such workspace; viewers are checked by
+/// [`Cached::view`].
+pub async fn cached(
+    db: &crate::domain::Db,
+    cache: &std::sync::Arc<RenderCache>,
+    viewer: &Subject,
+    id: Uuid,
+    ctx: RenderCtx,
+) -> ApiResult<Option<std::sync::Arc<Cached>>> {
+    let generation = db.generation();
+    if let Some(c) = cache.get(id, generation, ctx.now) {
+        return Ok(Some(c));
+    }
+    let fill = cache.clone();
+    let viewer = viewer.clone();
+    let found = db
+        .read(move |conn| {
+            let Some(w) = store::get(conn, id)? else {
+                return Ok(false);
+            };
+            let t = template_store::get_any(conn, w.template_id)?
+                .ok_or_else(|| ApiError::internal("workspace without template"))?;
+            let body = render_one(conn, &viewer, &w, &ctx)?;
+            let until = render_valid_until(conn, &w, ctx.now, ctx.inactive_timeout_us)?;
+            fill.put(generation, until, w, t, body);
+            Ok(true)
+        })
+        .await?;
+    // A render that lost a race with a write is still the freshest state;
+    // the write's own change note follows.
+    Ok(found.then(|| cache.latest(id)).flatten())
 }
 
 const RENDER_CACHE_MAX: usize = 10_000;
@@ -841,7 +1047,7 @@ impl RenderCache {
         valid_until: Micros,
         row: WorkspaceRow,
         template: TemplateRow,
-        mut body: Workspace,
+        mut body: sdk::Workspace,
     ) {
         // `favorite` is the only field that depends on who looks.
         body.favorite = false;

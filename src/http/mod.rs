@@ -2,6 +2,7 @@
 //! decode errors, query helpers, and the middleware that gives each request
 //! an id, a log line, the build-version header and a Coder-shaped error body.
 
+pub mod csrf;
 pub mod head_guard;
 
 use std::future::Future;
@@ -10,7 +11,9 @@ use std::time::Instant;
 
 use actix_web::body::{BoxBody, MessageBody};
 use actix_web::dev::{Payload, ServiceRequest, ServiceResponse};
-use actix_web::http::header::{HeaderName, HeaderValue, CONTENT_TYPE};
+use actix_web::http::header::{
+    HeaderName, HeaderValue, CONTENT_LENGTH, CONTENT_TYPE, HOST, ORIGIN,
+};
 use actix_web::http::StatusCode;
 use actix_web::{web, FromRequest, HttpRequest, HttpResponse};
 use futures_util::StreamExt;
@@ -34,8 +37,12 @@ impl<T: DeserializeOwned + 'static> FromRequest for Body<T> {
             .app_data::<web::Data<App>>()
             .map(|a| a.config.max_body_bytes)
             .unwrap_or(1 << 20);
+        let declared = content_length(req);
         let mut payload = payload.take();
         Box::pin(async move {
+            if declared.is_some_and(|n| n > limit as u64) {
+                return Err(too_large(limit));
+            }
             let mut buf = web::BytesMut::new();
             while let Some(chunk) = payload.next().await {
                 let chunk = chunk.map_err(|e| {
@@ -49,6 +56,14 @@ impl<T: DeserializeOwned + 'static> FromRequest for Body<T> {
             decode(&buf).map(Body)
         })
     }
+}
+
+/// The request's declared body size, if it declares one.
+pub fn content_length(req: &HttpRequest) -> Option<u64> {
+    req.headers()
+        .get(CONTENT_LENGTH)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.trim().parse().ok())
 }
 
 pub fn too_large(limit: usize) -> ApiError {
@@ -208,6 +223,61 @@ pub fn created<T: serde::Serialize>(body: &T) -> HttpResponse {
 
 pub fn message(status: StatusCode, m: &str) -> HttpResponse {
     json(status, &Response::message(m))
+}
+
+/// Accepts a WebSocket upgrade, the one way every stream does. Like Coder's
+/// WebSocket library, an `Origin`, when the client sends one, must be this
+/// server: the Host the request was sent to, or the configured access URL.
+/// Otherwise a page on another site could open a socket with the visitor's
+/// session cookie (browsers do not apply CORS to WebSockets).
+pub fn websocket<A>(actor: A, req: &HttpRequest, payload: web::Payload) -> ApiResult<HttpResponse>
+where
+    A: actix::Actor<Context = actix_web_actors::ws::WebsocketContext<A>>
+        + actix::StreamHandler<
+            Result<actix_web_actors::ws::Message, actix_web_actors::ws::ProtocolError>,
+        >,
+{
+    let refuse = |detail: String| {
+        ApiError::new(StatusCode::FORBIDDEN, "Failed to accept websocket.").detail(detail)
+    };
+    if let Some(origin) = req.headers().get(ORIGIN) {
+        let origin = String::from_utf8_lossy(origin.as_bytes()).into_owned();
+        let host = req
+            .headers()
+            .get(HOST)
+            .map(|h| String::from_utf8_lossy(h.as_bytes()).into_owned())
+            .or_else(|| req.uri().authority().map(|a| a.to_string()))
+            .unwrap_or_default();
+        let access_url = req
+            .app_data::<web::Data<App>>()
+            .map(|a| a.access_url.clone())
+            .unwrap_or_default();
+        let parsed = url::Url::parse(&origin)
+            .map_err(|e| refuse(format!("failed to parse Origin header {origin:?}: {e}")))?;
+        if !same_origin(&parsed, &host, &access_url) {
+            return Err(refuse(format!(
+                "request Origin {origin:?} is not authorized for Host {host:?}"
+            )));
+        }
+    }
+    actix_web_actors::ws::start(actor, req, payload)
+        .map_err(|e| ApiError::bad_request("Failed to accept websocket.").detail(e.to_string()))
+}
+
+/// Whether `origin` is the server reached at `host` (the Host header, read
+/// with the origin's scheme) or the one at `access_url`.
+fn same_origin(origin: &url::Url, host: &str, access_url: &str) -> bool {
+    if !matches!(origin.scheme(), "http" | "https") {
+        return false;
+    }
+    let as_host = url::Url::parse(&format!("{}://{host}", origin.scheme())).ok();
+    let matches_host = as_host.is_some_and(|h| {
+        h.host_str() == origin.host_str()
+            && h.port_or_known_default() == origin.port_or_known_default()
+            && h.path() == "/"
+            && h.username().is_empty()
+    });
+    matches_host || url::Url::parse(access_url).is_ok_and(|a| a.origin() == origin.origin())
 }
 
 /// Fallback for unknown routes.

@@ -63,6 +63,22 @@ impl Resp {
         self
     }
 
+    /// Every value of a header (`Set-Cookie` comes once per cookie).
+    pub fn header_all(&self, name: &str) -> Vec<&str> {
+        self.headers
+            .iter()
+            .filter(|(k, _)| k.eq_ignore_ascii_case(name))
+            .map(|(_, v)| v.as_str())
+            .collect()
+    }
+
+    /// The `Set-Cookie` header of cookie `name`.
+    pub fn set_cookie(&self, name: &str) -> Option<&str> {
+        self.header_all("set-cookie")
+            .into_iter()
+            .find(|c| c.starts_with(&format!("{name}=")))
+    }
+
     #[track_caller]
     pub fn assert_detail(&self, detail: &str) -> &Resp {
         assert_eq!(self.body["detail"], detail, "detail; body: {}", self.text);
@@ -237,14 +253,39 @@ impl Server {
 
     /// Sends raw bytes with a content type.
     pub fn upload(&self, token: &str, content_type: &str, data: &[u8]) -> Resp {
-        let req = ureq::http::Request::builder()
-            .method("POST")
-            .uri(self.url("/api/v2/files"))
-            .header("Coder-Session-Token", token)
-            .header("Content-Type", content_type)
-            .body(data.to_vec())
-            .unwrap();
-        let mut resp = self.agent.run(req).unwrap();
+        self.raw(
+            "POST",
+            "/api/v2/files",
+            &[("Coder-Session-Token", token)],
+            Some((content_type, data)),
+        )
+    }
+
+    /// A request with exactly these headers and, if given, a body of the
+    /// given content type (what a browser form or a script would send).
+    pub fn raw(
+        &self,
+        method: &str,
+        path: &str,
+        headers: &[(&str, &str)],
+        body: Option<(&str, &[u8])>,
+    ) -> Resp {
+        let mut builder = ureq::http::Request::builder()
+            .method(method)
+            .uri(self.url(path));
+        for (k, v) in headers {
+            builder = builder.header(*k, *v);
+        }
+        let result = match body {
+            Some((content_type, data)) => self.agent.run(
+                builder
+                    .header("Content-Type", content_type)
+                    .body(data.to_vec())
+                    .unwrap(),
+            ),
+            None => self.agent.run(builder.body(()).unwrap()),
+        };
+        let mut resp = result.unwrap_or_else(|e| panic!("{method} {path}: {e}"));
         let status = resp.status().as_u16();
         let headers = resp
             .headers()

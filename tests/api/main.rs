@@ -11,6 +11,7 @@ mod lifecycle;
 mod list;
 mod matrix;
 mod organizations;
+mod security;
 mod shapes;
 mod snapshot;
 mod templates;

@@ -8,6 +8,7 @@ pub mod builds;
 pub mod files;
 pub mod groups;
 pub mod jobs;
+pub mod lock;
 pub mod organizations;
 pub mod resources;
 pub mod sql;
@@ -20,20 +21,20 @@ pub mod users;
 pub mod workspaces;
 
 use std::cell::RefCell;
-use std::path::Path;
+use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicU64, Ordering};
-use std::sync::{Arc, OnceLock};
+use std::sync::{Arc, Mutex, OnceLock};
 use std::time::Duration;
 
 use r2d2::{CustomizeConnection, Pool};
 use r2d2_sqlite::SqliteConnectionManager;
-use rusqlite::{Connection, OpenFlags, TransactionBehavior};
+use rusqlite::{Connection, OpenFlags, TransactionBehavior, MAIN_DB};
 use uuid::Uuid;
 
 /// `PRAGMA application_id` of a warren database ("WARN").
 pub const APPLICATION_ID: i64 = 0x5741_524E;
 /// The schema version this binary writes; `PRAGMA user_version`.
-pub const SCHEMA_VERSION: i64 = 3;
+pub const SCHEMA_VERSION: i64 = 4;
 
 const SCHEMA: &str = include_str!("../../../schema.sql");
 
@@ -43,7 +44,24 @@ const SCHEMA: &str = include_str!("../../../schema.sql");
 const MIGRATIONS: &[&str] = &[
     // 2: Coder v2.29's template setting `use_terraform_workspace_cache`.
     "ALTER TABLE templates ADD COLUMN use_terraform_workspace_cache INTEGER NOT NULL DEFAULT 0;",
-    // 3: file reads look up the templates built from a file.
+    // 3: `files.data` becomes the last column. SQLite builds a record with
+    // a zero-filled blob in place only when the blob ends the record; in
+    // the middle it materialises the zeros, so streaming an upload into
+    // its row held the whole file in memory twice.
+    "CREATE TABLE files_v2 (
+         id         TEXT PRIMARY KEY,
+         hash       TEXT NOT NULL,
+         created_by TEXT NOT NULL REFERENCES users (id),
+         mimetype   TEXT NOT NULL,
+         created_at INTEGER NOT NULL,
+         data       BLOB NOT NULL
+     );
+     INSERT INTO files_v2 (id, hash, created_by, mimetype, created_at, data)
+         SELECT id, hash, created_by, mimetype, created_at, data FROM files;
+     DROP TABLE files;
+     ALTER TABLE files_v2 RENAME TO files;
+     CREATE UNIQUE INDEX files_hash_idx ON files (hash, created_by);",
+    // 4: file reads look up the templates built from a file.
     "CREATE INDEX IF NOT EXISTS provisioner_jobs_file_idx ON provisioner_jobs (file_id);",
 ];
 
@@ -59,6 +77,26 @@ pub enum OpenError {
     },
     #[error("{path} holds tables but no warren schema; refusing to touch it")]
     NotEmpty { path: String },
+    #[error("{path} is a directory; --db must name a database file (it is created if missing)")]
+    Directory { path: String },
+    #[error("{path} is not a regular file; --db must name a database file")]
+    NotAFile { path: String },
+    #[error("{path} is read-only; warren needs to write to its database (make the file writable or choose another --db)")]
+    ReadOnly { path: String },
+    #[error("{path} is damaged ({detail}); refusing to touch it")]
+    Damaged { path: String, detail: String },
+    #[error("{path} is in use by another warren server ({holder}, lock file {lock}); stop it first or choose another --db")]
+    InUse {
+        path: String,
+        lock: String,
+        holder: String,
+    },
+    #[error("cannot lock {path}: {lock}: {source}")]
+    Lock {
+        path: String,
+        lock: String,
+        source: std::io::Error,
+    },
     #[error("cannot open database {path}: {source}")]
     Sqlite {
         path: String,
@@ -126,6 +164,8 @@ pub struct Db {
     /// is valid only while this has not moved.
     generation: Arc<AtomicU64>,
     sink: Arc<OnceLock<ChangeSink>>,
+    /// This server's claim on the file, given up by [`Db::close`].
+    lock: Arc<Mutex<Option<lock::DbLock>>>,
 }
 
 impl Db {
@@ -138,16 +178,25 @@ impl Db {
             path: shown.clone(),
             source,
         };
-        if path.exists() {
-            let conn = Connection::open_with_flags(path, OpenFlags::SQLITE_OPEN_READ_ONLY)
-                .map_err(sqlite_err)?;
+        let exists = check_file(path)?;
+        // Taken before anything reads the file: a server already on it may
+        // be writing, and must remain the only one that does.
+        let lock = lock::DbLock::acquire(path)?;
+        if exists {
+            // Inspected as an immutable file: nothing (no -wal, no -shm) is
+            // created beside a file that is then refused.
+            let conn = open_immutable(path).map_err(sqlite_err)?;
             check_identity(&conn, &shown)?;
         }
         let mut conn = Connection::open(path).map_err(sqlite_err)?;
+        // SQLite quietly opens a file it may not write read-only.
+        if conn.is_readonly(MAIN_DB).map_err(sqlite_err)? {
+            return Err(OpenError::ReadOnly { path: shown });
+        }
         check_identity(&conn, &shown)?;
         conn.busy_timeout(Duration::from_secs(5))
             .map_err(sqlite_err)?;
-        conn.execute_batch("PRAGMA journal_mode = WAL; PRAGMA foreign_keys = ON;")
+        conn.execute_batch("PRAGMA journal_mode = WAL;")
             .map_err(sqlite_err)?;
         migrate(&mut conn).map_err(sqlite_err)?;
         drop(conn);
@@ -160,6 +209,7 @@ impl Db {
             pool,
             generation: Arc::new(AtomicU64::new(1)),
             sink: Arc::new(OnceLock::new()),
+            lock: Arc::new(Mutex::new(Some(lock))),
         })
     }
 
@@ -249,20 +299,74 @@ impl Db {
     }
 
     /// Folds the WAL back into the main file so a stopped server leaves one
-    /// self-contained database file.
+    /// self-contained database file, then lets another server have it.
     pub fn close(&self) {
         if let Ok(conn) = self.pool.get() {
             if let Err(e) = conn.execute_batch("PRAGMA wal_checkpoint(TRUNCATE);") {
                 log::warn!("checkpoint at shutdown failed: {e}");
             }
         }
+        self.lock.lock().unwrap_or_else(|e| e.into_inner()).take();
     }
 }
 
+/// What `--db` names: a regular, writable file, or nothing yet (`false`).
+/// Checked before anything is created beside it.
+fn check_file(path: &Path) -> Result<bool, OpenError> {
+    let shown = path.display().to_string();
+    let meta = match std::fs::metadata(path) {
+        Ok(m) => m,
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(false),
+        Err(source) => {
+            return Err(OpenError::Lock {
+                lock: shown.clone(),
+                path: shown,
+                source,
+            })
+        }
+    };
+    if meta.is_dir() {
+        return Err(OpenError::Directory { path: shown });
+    }
+    if !meta.is_file() {
+        return Err(OpenError::NotAFile { path: shown });
+    }
+    // No write permission bit at all is read-only even for root, who could
+    // write it anyway. (A file this user may not write is caught when
+    // SQLite opens it.)
+    if meta.permissions().readonly() {
+        return Err(OpenError::ReadOnly { path: shown });
+    }
+    Ok(true)
+}
+
+/// A read-only connection that treats the file as unchanging: SQLite then
+/// takes no locks and creates no -wal or -shm file (the WAL, if any, is
+/// read by the real open that follows).
+fn open_immutable(path: &Path) -> Result<Connection, rusqlite::Error> {
+    let absolute = std::path::absolute(path).map_err(|e| {
+        rusqlite::Error::InvalidPath(PathBuf::from(format!("{}: {e}", path.display())))
+    })?;
+    let uri = url::Url::from_file_path(&absolute)
+        .map_err(|_| rusqlite::Error::InvalidPath(absolute.clone()))?;
+    Connection::open_with_flags(
+        format!("{uri}?immutable=1"),
+        OpenFlags::SQLITE_OPEN_READ_ONLY | OpenFlags::SQLITE_OPEN_URI,
+    )
+}
+
 fn check_identity(conn: &Connection, path: &str) -> Result<(), OpenError> {
-    let sqlite_err = |source| OpenError::Sqlite {
-        path: path.to_string(),
-        source,
+    let sqlite_err = |source: rusqlite::Error| match source.sqlite_error_code() {
+        Some(rusqlite::ErrorCode::DatabaseCorrupt | rusqlite::ErrorCode::NotADatabase) => {
+            OpenError::Damaged {
+                path: path.to_string(),
+                detail: source.to_string(),
+            }
+        }
+        _ => OpenError::Sqlite {
+            path: path.to_string(),
+            source,
+        },
     };
     let app_id: i64 = conn
         .query_row("PRAGMA application_id", [], |r| r.get(0))
@@ -301,7 +405,11 @@ fn check_identity(conn: &Connection, path: &str) -> Result<(), OpenError> {
     Ok(())
 }
 
+/// Brings the schema to [`SCHEMA_VERSION`], one transaction per version.
+/// Foreign keys are off meanwhile, as SQLite's procedure for rebuilding a
+/// table asks, and checked before anything is committed.
 fn migrate(conn: &mut Connection) -> Result<(), rusqlite::Error> {
+    conn.execute_batch("PRAGMA foreign_keys = OFF;")?;
     let version: i64 = conn.query_row("PRAGMA user_version", [], |r| r.get(0))?;
     if version == 0 {
         let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
@@ -315,11 +423,24 @@ fn migrate(conn: &mut Connection) -> Result<(), rusqlite::Error> {
     while version < SCHEMA_VERSION {
         let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
         tx.execute_batch(MIGRATIONS[(version - 1) as usize])?;
+        let broken: i64 =
+            tx.query_row("SELECT count(*) FROM pragma_foreign_key_check", [], |r| {
+                r.get(0)
+            })?;
+        if broken > 0 {
+            return Err(rusqlite::Error::SqliteFailure(
+                rusqlite::ffi::Error::new(rusqlite::ffi::SQLITE_CONSTRAINT_FOREIGNKEY),
+                Some(format!(
+                    "migration to schema version {} leaves {broken} broken references",
+                    version + 1
+                )),
+            ));
+        }
         tx.execute_batch(&format!("PRAGMA user_version = {};", version + 1))?;
         tx.commit()?;
         version += 1;
     }
-    Ok(())
+    conn.execute_batch("PRAGMA foreign_keys = ON;")
 }
 
 /// An access-control list aggregated by the statement as JSON pairs
@@ -448,6 +569,12 @@ mod tests {
         old.execute_batch(
             "DROP INDEX provisioner_jobs_file_idx;
              ALTER TABLE templates DROP COLUMN use_terraform_workspace_cache;
+             DROP TABLE files;
+             CREATE TABLE files (
+                 id TEXT PRIMARY KEY, hash TEXT NOT NULL,
+                 created_by TEXT NOT NULL REFERENCES users (id), mimetype TEXT NOT NULL,
+                 data BLOB NOT NULL, created_at INTEGER NOT NULL);
+             CREATE UNIQUE INDEX files_hash_idx ON files (hash, created_by);
              PRAGMA user_version = 1;",
         )
         .unwrap();
