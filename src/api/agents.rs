@@ -8,7 +8,6 @@ use actix_web::dev::Payload;
 use actix_web::http::StatusCode;
 use actix_web::{web, FromRequest, HttpRequest, HttpResponse};
 use serde::Deserialize;
-use serde_json::json;
 
 use crate::authz::Subject;
 use crate::domain::auth::token_from_request;
@@ -74,7 +73,9 @@ pub async fn issue_token(
         .db
         .write(move |conn| workspace_agents::issue_token(conn, &subject, id))
         .await?;
-    Ok(http::created(&json!({ "agent_token": token })))
+    Ok(http::created(&crate::sdk::AgentTokenResponse {
+        agent_token: token,
+    }))
 }
 
 const LIFECYCLE: &[&str] = &[
@@ -224,6 +225,9 @@ pub async fn git_ssh_key(app: web::Data<App>, session: AgentSession) -> ApiResul
         .await?;
     Ok(http::json(
         StatusCode::OK,
-        &json!({"public_key": public_key, "private_key": private_key}),
+        &crate::sdk::AgentGitSshKey {
+            public_key,
+            private_key,
+        },
     ))
 }

@@ -146,7 +146,7 @@ pub async fn parameters(
         .await?;
     let out: Vec<_> = out
         .into_iter()
-        .map(|(name, value)| serde_json::json!({"name": name, "value": value}))
+        .map(|(name, value)| crate::sdk::WorkspaceBuildParameter { name, value })
         .collect();
     Ok(http::ok(&out))
 }

@@ -3,7 +3,6 @@
 use actix_web::http::header::CONTENT_TYPE;
 use actix_web::http::StatusCode;
 use actix_web::{web, HttpRequest, HttpResponse};
-use serde_json::json;
 use uuid::Uuid;
 
 use crate::authz::Subject;
@@ -59,7 +58,7 @@ pub async fn upload(
     } else {
         StatusCode::OK
     };
-    Ok(http::json(status, &json!({ "hash": id })))
+    Ok(http::json(status, &crate::sdk::UploadResponse { hash: id }))
 }
 
 pub async fn download(

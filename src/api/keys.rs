@@ -2,7 +2,6 @@
 
 use actix_web::http::StatusCode;
 use actix_web::{web, HttpRequest, HttpResponse};
-use serde_json::json;
 
 use crate::authz::Subject;
 use crate::domain::keys::{self, CreateTokenRequest, Lifetimes};
@@ -30,7 +29,9 @@ pub async fn create_session_key(
         .db
         .write(move |conn| keys::create_session_key(conn, &subject, &user, &limits, now))
         .await?;
-    Ok(http::created(&json!({ "key": token })))
+    Ok(http::created(&crate::sdk::GenerateApiKeyResponse {
+        key: token,
+    }))
 }
 
 pub async fn create_token(
@@ -45,7 +46,9 @@ pub async fn create_token(
         .db
         .write(move |conn| keys::create_token(conn, &subject, &user, &req, &limits, now))
         .await?;
-    Ok(http::created(&json!({ "key": token })))
+    Ok(http::created(&crate::sdk::GenerateApiKeyResponse {
+        key: token,
+    }))
 }
 
 pub async fn list_tokens(
@@ -74,9 +77,9 @@ pub async fn token_config(
         .db
         .read(move |conn| keys::max_lifetime(conn, &subject, &user, &limits))
         .await?;
-    Ok(http::ok(
-        &json!({ "max_token_lifetime": max.as_nanos() as u64 }),
-    ))
+    Ok(http::ok(&crate::sdk::TokenConfig {
+        max_token_lifetime: max.as_nanos() as u64,
+    }))
 }
 
 pub async fn token_by_name(

@@ -2,7 +2,6 @@
 
 use actix_web::{web, HttpRequest, HttpResponse};
 use serde::Deserialize;
-use serde_json::json;
 
 use crate::authz::Subject;
 use crate::domain::organizations::{self, OrganizationRequest};
@@ -112,7 +111,10 @@ pub async fn paginated_members(
 ) -> ApiResult<HttpResponse> {
     let (limit, offset) = pagination(&Query::from_request(&req))?;
     let (members, count) = member_page(&app, subject, path.into_inner(), limit, offset).await?;
-    Ok(http::ok(&json!({ "members": members, "count": count })))
+    Ok(http::ok(&crate::sdk::PaginatedMembersResponse {
+        members,
+        count,
+    }))
 }
 
 pub async fn add_member(

@@ -363,7 +363,7 @@ pub async fn set_active_version(
 
 /// warren bundles no starter templates.
 pub async fn examples(_subject: Subject) -> HttpResponse {
-    http::ok(&Vec::<serde_json::Value>::new())
+    http::ok(&Vec::<crate::sdk::TemplateExample>::new())
 }
 
 /// The organization's examples: like `GET /organizations/{organization}`,
@@ -377,7 +377,7 @@ pub async fn examples_in_org(
     app.db
         .read(move |conn| organizations::resolve(conn, &subject, &arg))
         .await?;
-    Ok(http::ok(&Vec::<serde_json::Value>::new()))
+    Ok(http::ok(&Vec::<crate::sdk::TemplateExample>::new()))
 }
 
 pub async fn version_logs(

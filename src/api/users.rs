@@ -4,7 +4,6 @@ use actix_web::cookie::{time::Duration as CookieDuration, Cookie, SameSite};
 use actix_web::http::StatusCode;
 use actix_web::{web, HttpRequest, HttpResponse};
 use serde::Deserialize;
-use serde_json::json;
 
 use crate::authz::{Readable, Subject};
 use crate::domain::auth;
@@ -13,6 +12,7 @@ use crate::domain::users::{self, CreateFirstUserRequest, CreateUserRequest};
 use crate::error::{ApiError, ApiResult, Response, Validator};
 use crate::http::csrf;
 use crate::http::{self, pagination, Body, Query};
+use crate::sdk;
 use crate::App;
 
 pub async fn first_user_status(app: web::Data<App>) -> ApiResult<HttpResponse> {
@@ -45,10 +45,10 @@ pub async fn create_first_user(
         .db
         .write(move |conn| users::create_first_user(conn, &req, &hashed, ssh, now))
         .await?;
-    Ok(http::created(&json!({
-        "user_id": first.user_id,
-        "organization_id": first.organization_id,
-    })))
+    Ok(http::created(&sdk::CreateFirstUserResponse {
+        user_id: first.user_id,
+        organization_id: first.organization_id,
+    }))
 }
 
 #[derive(Debug, Deserialize, Default)]
@@ -152,7 +152,9 @@ pub async fn login(
     Ok(HttpResponse::Created()
         .cookie(cookie)
         .cookie(csrf::cookie(&app, Some(&csrf_token)))
-        .json(json!({ "session_token": token })))
+        .json(sdk::LoginWithPasswordResponse {
+            session_token: token,
+        }))
 }
 
 pub async fn logout(app: web::Data<App>, subject: Subject) -> ApiResult<HttpResponse> {
@@ -282,9 +284,10 @@ pub async fn roles(
             users::roles_of(conn, &u)
         })
         .await?;
-    Ok(http::ok(
-        &json!({ "roles": roles, "organization_roles": org_roles }),
-    ))
+    Ok(http::ok(&sdk::UserRoles {
+        roles,
+        organization_roles: org_roles,
+    }))
 }
 
 #[derive(Debug, Deserialize, Default)]

@@ -16,14 +16,14 @@ use actix_web::http::header;
 use actix_web::{web, HttpRequest, HttpResponse};
 use actix_web_actors::ws;
 use bytes::Bytes;
-use serde_json::{json, Value};
+use serde_json::Value;
 use tokio::sync::{mpsc, Mutex};
 use uuid::Uuid;
 
 use crate::authz::Subject;
 use crate::domain::workspace_list::{self, ListFilter};
 use crate::domain::workspaces;
-use crate::error::{ApiError, ApiResult, NOT_FOUND};
+use crate::error::{ApiError, ApiResult, Response, NOT_FOUND};
 use crate::http::{parse_uuid, Query};
 use crate::watch::{Note, Scope, Subscribe, Unsubscribe, BUFFER};
 use crate::{workspace_query, App};
@@ -42,12 +42,20 @@ struct Event {
 }
 
 impl Event {
-    fn new(kind: &'static str, data: &Value, last: bool) -> Event {
+    /// An event's JSON, serialized straight from its wire type.
+    fn new<T: serde::Serialize>(kind: &'static str, data: &T, last: bool) -> Event {
         Event {
             kind,
-            data: Bytes::from(data.to_string()),
+            data: to_bytes(data),
             last,
         }
+    }
+
+    /// An `error` event: Coder's response body.
+    fn error(message: &str, detail: String, last: bool) -> Event {
+        let mut body = Response::message(message);
+        body.detail = detail;
+        Event::new("error", &body, last)
     }
 
     /// The `message` of an error event.
@@ -105,13 +113,11 @@ impl WatchState {
                 .await;
                 let cached = match cached {
                     Ok(Some(c)) => c,
-                    Ok(None) => {
-                        return vec![Event::new("error", &json!({"message": NOT_FOUND}), true)]
-                    }
+                    Ok(None) => return vec![Event::error(NOT_FOUND, String::new(), true)],
                     Err(e) => {
-                        return vec![Event::new(
-                            "error",
-                            &json!({"message": "Internal error fetching workspace.", "detail": e.body.message}),
+                        return vec![Event::error(
+                            "Internal error fetching workspace.",
+                            e.body.message,
                             false,
                         )]
                     }
@@ -119,12 +125,12 @@ impl WatchState {
                 let seen = match cached.view(&subject) {
                     Ok(seen) => seen,
                     Err(workspaces::Unseen::Hidden) => {
-                        return vec![Event::new("error", &json!({"message": NOT_FOUND}), true)]
+                        return vec![Event::error(NOT_FOUND, String::new(), true)]
                     }
                     Err(workspaces::Unseen::TemplateForbidden) => {
-                        return vec![Event::new(
-                            "error",
-                            &json!({"message": "Forbidden reading template of selected workspace."}),
+                        return vec![Event::error(
+                            "Forbidden reading template of selected workspace.",
+                            String::new(),
                             true,
                         )]
                     }
@@ -137,11 +143,7 @@ impl WatchState {
                 if seen.deleted {
                     vec![
                         data,
-                        Event::new(
-                            "error",
-                            &json!({"message": "Workspace has been deleted."}),
-                            true,
-                        ),
+                        Event::error("Workspace has been deleted.", String::new(), true),
                     ]
                 } else {
                     vec![data]
@@ -173,7 +175,10 @@ impl WatchState {
                         *known = page.ids.into_iter().collect();
                         vec![Event {
                             kind: "workspaces",
-                            data: Bytes::from(json!({"workspaces": page.workspaces, "count": page.count}).to_string()),
+                            data: to_bytes(&crate::sdk::WorkspacesResponse {
+                                workspaces: page.workspaces,
+                                count: page.count,
+                            }),
                             last: false,
                         }]
                     }
@@ -182,26 +187,38 @@ impl WatchState {
                             let change = if known.insert(id) { "added" } else { "updated" };
                             vec![Event {
                                 kind: "workspace",
-                                data: Bytes::from(json!({"id": id, "change": change, "workspace": w}).to_string()),
+                                data: to_bytes(&crate::sdk::WorkspaceListChange {
+                                    id,
+                                    change,
+                                    workspace: Some(w),
+                                }),
                                 last: false,
                             }]
                         }
                         None if known.remove(&id) => vec![Event {
                             kind: "workspace",
-                            data: Bytes::from(json!({"id": id, "change": "removed", "workspace": null}).to_string()),
+                            data: to_bytes(&crate::sdk::WorkspaceListChange {
+                                id,
+                                change: "removed",
+                                workspace: None,
+                            }),
                             last: false,
                         }],
                         None => Vec::new(),
                     },
-                    (Err(e), _) => vec![Event {
-                        kind: "error",
-                        data: Bytes::from(json!({"message": "Internal error fetching workspaces.", "detail": e.body.message}).to_string()),
-                        last: false,
-                    }],
+                    (Err(e), _) => vec![Event::error(
+                        "Internal error fetching workspaces.",
+                        e.body.message,
+                        false,
+                    )],
                 }
             }
         }
     }
+}
+
+fn to_bytes<T: serde::Serialize>(data: &T) -> Bytes {
+    Bytes::from(serde_json::to_vec(data).unwrap_or_default())
 }
 
 async fn subscribe(app: &App, scope: Scope) -> ApiResult<(u64, mpsc::Receiver<Note>)> {

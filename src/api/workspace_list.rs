@@ -29,7 +29,8 @@ pub async fn list(
             workspace_list::page(conn, &subject, &filter, limit, offset, &ctx)
         })
         .await?;
-    Ok(http::ok(
-        &serde_json::json!({ "workspaces": page.workspaces, "count": page.count }),
-    ))
+    Ok(http::ok(&crate::sdk::WorkspacesResponse {
+        workspaces: page.workspaces,
+        count: page.count,
+    }))
 }

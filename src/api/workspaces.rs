@@ -355,9 +355,9 @@ pub async fn resolve_autostart(
         .db
         .read(move |conn| workspaces::parameter_mismatch(conn, &subject, id))
         .await?;
-    Ok(http::ok(
-        &serde_json::json!({ "parameter_mismatch": mismatch }),
-    ))
+    Ok(http::ok(&sdk::ResolveAutostartResponse {
+        parameter_mismatch: mismatch,
+    }))
 }
 
 pub async fn timings(

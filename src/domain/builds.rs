@@ -6,7 +6,7 @@ use std::collections::HashMap;
 use crate::domain::store::{StoreError, Tx};
 use base64::Engine;
 use serde::Deserialize;
-use serde_json::{json, Value};
+use serde_json::json;
 use uuid::Uuid;
 
 use crate::authz::{Action, Readable, Subject};
@@ -22,7 +22,10 @@ use crate::domain::store::users;
 use crate::domain::store::workspaces::{self as ws_store, WorkspaceRow};
 use crate::domain::workspace_access::{self as workspaces, RenderCtx};
 use crate::error::{ApiError, ApiResult, Validator};
-use crate::sdk::{format_opt_time, format_time, Micros};
+use crate::sdk::{AgentConnectionTiming, AgentScriptTiming, ProvisionerTiming};
+use crate::sdk::{
+    Micros, Time, WorkspaceAppStatus, WorkspaceBuild, WorkspaceBuildTimings, WorkspaceResource,
+};
 
 #[derive(Debug, Clone, Deserialize, Default)]
 pub struct NameValue {
@@ -343,18 +346,18 @@ pub fn status(job_status: &str, transition: &str) -> &'static str {
 pub fn app_statuses(conn: &Tx, workspaces: &[Uuid]) -> ApiResult<AppStatuses> {
     let mut out: AppStatuses = HashMap::new();
     for st in resources::app_statuses(conn, workspaces)? {
-        out.entry(st.app_id).or_default().push(json!({
-            "id": st.id,
-            "created_at": format_time(st.created_at),
-            "workspace_id": st.workspace_id,
-            "agent_id": st.agent_id,
-            "app_id": st.app_id,
-            "state": st.state,
-            "message": st.message,
-            "uri": st.uri,
-            "icon": st.icon,
-            "needs_user_attention": st.needs_user_attention,
-        }));
+        out.entry(st.app_id).or_default().push(WorkspaceAppStatus {
+            id: st.id,
+            created_at: Time(st.created_at),
+            workspace_id: st.workspace_id,
+            agent_id: st.agent_id,
+            app_id: st.app_id,
+            state: st.state,
+            message: st.message,
+            uri: st.uri,
+            icon: st.icon,
+            needs_user_attention: st.needs_user_attention,
+        });
     }
     Ok(out)
 }
@@ -379,14 +382,14 @@ pub fn render_all(
     bs: &[BuildRow],
     ws: &[WorkspaceRow],
     ctx: &RenderCtx,
-) -> ApiResult<Vec<Value>> {
+) -> ApiResult<Vec<WorkspaceBuild>> {
     let loaded = load(conn, bs, ws)?;
     bs.iter()
         .map(|b| render(b, &loaded, ctx.now, ctx.inactive_timeout_us))
         .collect()
 }
 
-fn render_one(conn: &Tx, b: ReadableBuild, ctx: &RenderCtx) -> ApiResult<Value> {
+fn render_one(conn: &Tx, b: ReadableBuild, ctx: &RenderCtx) -> ApiResult<WorkspaceBuild> {
     render_all(conn, &[b.build], &[b.workspace.into_inner()], ctx)?
         .pop()
         .ok_or_else(|| ApiError::internal("build render"))
@@ -399,7 +402,7 @@ pub fn create_for_workspace(
     workspace: Uuid,
     req: &CreateBuildRequest,
     ctx: &RenderCtx,
-) -> ApiResult<Value> {
+) -> ApiResult<WorkspaceBuild> {
     let (w, t) = workspaces::get_with_template(conn, subject, workspace)?;
     let b = create(
         conn,
@@ -439,7 +442,7 @@ pub fn list_for_workspace(
     workspace: Uuid,
     p: &BuildPage,
     ctx: &RenderCtx,
-) -> ApiResult<Vec<Value>> {
+) -> ApiResult<Vec<WorkspaceBuild>> {
     let w = workspaces::get(conn, subject, workspace)?;
     let all = store::list(conn, w.id, p.since)?;
     let page = crate::http::page(all, |b| b.id, p.after, p.limit, p.offset)?;
@@ -447,7 +450,12 @@ pub fn list_for_workspace(
 }
 
 /// `GET /workspacebuilds/{workspacebuild}`.
-pub fn get_rendered(conn: &Tx, subject: &Subject, id: Uuid, ctx: &RenderCtx) -> ApiResult<Value> {
+pub fn get_rendered(
+    conn: &Tx,
+    subject: &Subject,
+    id: Uuid,
+    ctx: &RenderCtx,
+) -> ApiResult<WorkspaceBuild> {
     let b = get(conn, subject, id)?;
     render_one(conn, b, ctx)
 }
@@ -461,7 +469,7 @@ pub fn by_number(
     workspace_name: &str,
     number: i64,
     ctx: &RenderCtx,
-) -> ApiResult<Value> {
+) -> ApiResult<WorkspaceBuild> {
     let owner = crate::domain::users::resolve(conn, subject, owner_arg)?;
     let w = ws_store::get_by_owner_name(conn, owner.id, workspace_name, true)?
         .ok_or_else(ApiError::not_found)?;
@@ -519,14 +527,18 @@ pub fn parameters_of(conn: &Tx, subject: &Subject, id: Uuid) -> ApiResult<Vec<(S
 }
 
 /// `GET /workspacebuilds/{workspacebuild}/resources`: once the job is done.
-pub fn resources_of(conn: &Tx, subject: &Subject, id: Uuid, ctx: &RenderCtx) -> ApiResult<Value> {
+pub fn resources_of(
+    conn: &Tx,
+    subject: &Subject,
+    id: Uuid,
+    ctx: &RenderCtx,
+) -> ApiResult<Vec<WorkspaceResource>> {
     let b = get(conn, subject, id)?;
     let job = job_store::get(conn, b.build.job_id)?.ok_or_else(ApiError::not_found)?;
     if job.completed_at.is_none() {
         return Err(ApiError::bad_request("Job hasn't completed!"));
     }
-    let rendered = render_one(conn, b, ctx)?;
-    Ok(rendered["resources"].clone())
+    Ok(render_one(conn, b, ctx)?.resources)
 }
 
 /// `GET /workspacebuilds/{workspacebuild}/state`: for template managers.
@@ -539,7 +551,7 @@ pub fn state_of(conn: &Tx, subject: &Subject, id: Uuid) -> ApiResult<Vec<u8>> {
 }
 
 /// `GET /workspacebuilds/{workspacebuild}/timings`.
-pub fn timings_of(conn: &Tx, subject: &Subject, id: Uuid) -> ApiResult<Value> {
+pub fn timings_of(conn: &Tx, subject: &Subject, id: Uuid) -> ApiResult<WorkspaceBuildTimings> {
     let b = get(conn, subject, id)?;
     build_timings(conn, &b.build)
 }
@@ -588,7 +600,12 @@ pub fn load(conn: &Tx, builds: &[BuildRow], workspaces: &[WorkspaceRow]) -> ApiR
     })
 }
 
-pub fn render(b: &BuildRow, l: &Loaded, now: Micros, inactive_timeout_us: i64) -> ApiResult<Value> {
+pub fn render(
+    b: &BuildRow,
+    l: &Loaded,
+    now: Micros,
+    inactive_timeout_us: i64,
+) -> ApiResult<WorkspaceBuild> {
     let job = l
         .jobs
         .get(&b.job_id)
@@ -598,7 +615,7 @@ pub fn render(b: &BuildRow, l: &Loaded, now: Micros, inactive_timeout_us: i64) -
         .get(&b.workspace_id)
         .ok_or_else(|| ApiError::internal("workspace missing"))?;
     let owner = l.owners.get(&ws.owner_id);
-    let resources: Vec<Value> = l
+    let resources = l
         .resources
         .get(&b.job_id)
         .map(|rs| {
@@ -607,55 +624,50 @@ pub fn render(b: &BuildRow, l: &Loaded, now: Micros, inactive_timeout_us: i64) -
                 .collect()
         })
         .unwrap_or_default();
-    let mut out = json!({
-        "id": b.id,
-        "created_at": format_time(b.created_at),
-        "updated_at": format_time(b.updated_at),
-        "workspace_id": ws.id,
-        "workspace_name": ws.name,
-        "workspace_owner_id": ws.owner_id,
-        "workspace_owner_name": owner.map(|o| o.username.as_str()).unwrap_or(""),
-        "workspace_owner_avatar_url": owner.map(|o| o.avatar_url.as_str()).unwrap_or(""),
-        "template_version_id": b.template_version_id,
-        "template_version_name": b.template_version_name,
-        "template_version_preset_id": b.template_version_preset_id,
-        "build_number": b.build_number,
-        "transition": b.transition,
-        "initiator_id": b.initiator_id,
-        "initiator_name": b.initiator_name,
-        "job": jobs::render(job),
-        "reason": b.reason,
-        "resources": resources,
-        "deadline": format_opt_time(b.deadline),
-        "max_deadline": format_opt_time(b.max_deadline),
-        "status": status(job.status(), &b.transition),
-        "daily_cost": b.daily_cost,
-        "matched_provisioners": jobs::matched_provisioners(now),
-    });
-    // Coder omits them until the build's job has decided them.
-    if let Some(v) = b.has_ai_task {
-        out["has_ai_task"] = json!(v);
-    }
-    if let Some(v) = b.has_external_agent {
-        out["has_external_agent"] = json!(v);
-    }
-    Ok(out)
+    Ok(WorkspaceBuild {
+        id: b.id,
+        created_at: Time(b.created_at),
+        updated_at: Time(b.updated_at),
+        workspace_id: ws.id,
+        workspace_name: ws.name.clone(),
+        workspace_owner_id: ws.owner_id,
+        workspace_owner_name: owner.map(|o| o.username.clone()).unwrap_or_default(),
+        workspace_owner_avatar_url: owner.map(|o| o.avatar_url.clone()).unwrap_or_default(),
+        template_version_id: b.template_version_id,
+        template_version_name: b.template_version_name.clone(),
+        build_number: b.build_number,
+        transition: b.transition.clone(),
+        initiator_id: b.initiator_id,
+        initiator_name: b.initiator_name.clone(),
+        job: jobs::render(job),
+        reason: b.reason.clone(),
+        resources,
+        deadline: Time::opt(b.deadline),
+        max_deadline: Time::opt(b.max_deadline),
+        status: status(job.status(), &b.transition),
+        daily_cost: b.daily_cost,
+        matched_provisioners: jobs::matched_provisioners(now),
+        template_version_preset_id: b.template_version_preset_id,
+        has_ai_task: b.has_ai_task,
+        has_external_agent: b.has_external_agent,
+    })
 }
 
 /// A build's `codersdk.WorkspaceBuildTimings`.
-pub fn build_timings(conn: &Tx, b: &crate::domain::store::builds::BuildRow) -> ApiResult<Value> {
-    let provisioner: Vec<Value> = crate::domain::store::jobs::timings(conn, b.job_id)?
-        .iter()
-        .map(|t| {
-            json!({
-                "job_id": t.job_id,
-                "started_at": format_time(t.started_at),
-                "ended_at": format_time(t.ended_at),
-                "stage": t.stage,
-                "source": t.source,
-                "action": t.action,
-                "resource": t.resource,
-            })
+pub fn build_timings(
+    conn: &Tx,
+    b: &crate::domain::store::builds::BuildRow,
+) -> ApiResult<WorkspaceBuildTimings> {
+    let provisioner_timings = crate::domain::store::jobs::timings(conn, b.job_id)?
+        .into_iter()
+        .map(|t| ProvisionerTiming {
+            job_id: t.job_id,
+            started_at: Time(t.started_at),
+            ended_at: Time(t.ended_at),
+            stage: t.stage,
+            source: t.source,
+            action: t.action,
+            resource: t.resource,
         })
         .collect();
     let resources = crate::domain::store::resources::for_jobs(conn, &[b.job_id])?;
@@ -664,44 +676,39 @@ pub fn build_timings(conn: &Tx, b: &crate::domain::store::builds::BuildRow) -> A
         .flatten()
         .flat_map(|r| r.agents.iter())
         .collect();
-    let connection: Vec<Value> = agents
+    let agent_connection_timings = agents
         .iter()
-        .map(|a| {
-            json!({
-                "started_at": format_time(a.created_at),
-                "ended_at": crate::sdk::format_time_or_zero(a.first_connected_at),
-                "stage": "connect",
-                "workspace_agent_id": a.id.to_string(),
-                "workspace_agent_name": a.name,
-            })
+        .map(|a| AgentConnectionTiming {
+            started_at: Time(a.created_at),
+            ended_at: Time::or_zero(a.first_connected_at),
+            stage: "connect",
+            workspace_agent_id: a.id,
+            workspace_agent_name: a.name.clone(),
         })
         .collect();
     let ids: Vec<Uuid> = agents.iter().map(|a| a.id).collect();
-    let scripts: Vec<Value> = crate::domain::store::resources::script_timings(conn, &ids)?
+    let agent_script_timings = crate::domain::store::resources::script_timings(conn, &ids)?
         .into_iter()
-        .map(|t| {
-            let name = agents
+        .map(|t| AgentScriptTiming {
+            workspace_agent_name: agents
                 .iter()
                 .find(|a| a.id == t.agent_id)
-                .map(|a| a.name.as_str())
-                .unwrap_or_default();
-            json!({
-                "started_at": format_time(t.started_at),
-                "ended_at": format_time(t.ended_at),
-                "exit_code": t.exit_code,
-                "stage": t.stage,
-                "status": t.status,
-                "display_name": t.display_name,
-                "workspace_agent_id": t.agent_id.to_string(),
-                "workspace_agent_name": name,
-            })
+                .map(|a| a.name.clone())
+                .unwrap_or_default(),
+            started_at: Time(t.started_at),
+            ended_at: Time(t.ended_at),
+            exit_code: t.exit_code,
+            stage: t.stage,
+            status: t.status,
+            display_name: t.display_name,
+            workspace_agent_id: t.agent_id,
         })
         .collect();
-    Ok(json!({
-        "provisioner_timings": provisioner,
-        "agent_script_timings": scripts,
-        "agent_connection_timings": connection,
-    }))
+    Ok(WorkspaceBuildTimings {
+        provisioner_timings,
+        agent_script_timings,
+        agent_connection_timings,
+    })
 }
 
 #[cfg(test)]

@@ -4,7 +4,6 @@ use std::collections::{BTreeMap, HashMap};
 
 use crate::domain::store::Tx;
 use serde::Deserialize;
-use serde_json::{json, Value};
 use uuid::Uuid;
 
 use crate::authz::{Action, Subject};
@@ -14,9 +13,10 @@ use crate::domain::store::users as user_store;
 use crate::domain::store::workspaces::{self as store, WorkspaceRow};
 use crate::domain::workspace_access::object;
 use crate::error::{ApiError, ApiResult, Validation};
+use crate::sdk::{SharedWorkspaceActor, WorkspaceAcl, WorkspaceGroup, WorkspaceUser};
 
 /// Anyone who may change the workspace may read its ACL.
-pub fn get(conn: &Tx, subject: &Subject, w: &WorkspaceRow) -> ApiResult<Value> {
+pub fn get(conn: &Tx, subject: &Subject, w: &WorkspaceRow) -> ApiResult<WorkspaceAcl> {
     subject.require_visible(Action::Update, object(w))?;
     let user_ids: Vec<Uuid> = w.user_acl.iter().map(|(id, _)| *id).collect();
     let users: HashMap<Uuid, user_store::UserRow> = user_store::get_many(conn, &user_ids)?
@@ -24,15 +24,13 @@ pub fn get(conn: &Tx, subject: &Subject, w: &WorkspaceRow) -> ApiResult<Value> {
         .filter(|u| !u.deleted)
         .map(|u| (u.id, u))
         .collect();
-    let out_users: Vec<Value> = w
+    let out_users = w
         .user_acl
         .iter()
         .filter_map(|(id, role)| {
-            users.get(id).map(|u| {
-                // `codersdk.WorkspaceUser`: a minimal user and its role.
-                let mut v = json!(crate::domain::users::minimal(u));
-                v["role"] = json!(role);
-                v
+            users.get(id).map(|u| WorkspaceUser {
+                user: crate::domain::users::minimal(u),
+                role: role.clone(),
             })
         })
         .collect();
@@ -45,16 +43,17 @@ pub fn get(conn: &Tx, subject: &Subject, w: &WorkspaceRow) -> ApiResult<Value> {
         },
     )?;
     let rendered = groups::render_many(conn, &rows)?;
-    let out_groups: Vec<Value> = rendered
+    let out_groups = rendered
         .into_iter()
         .filter_map(|g| {
             let role = w.group_acl.iter().find(|(id, _)| *id == g.id)?.1.clone();
-            let mut v = serde_json::to_value(g).ok()?;
-            v["role"] = json!(role);
-            Some(v)
+            Some(WorkspaceGroup { group: g, role })
         })
         .collect();
-    Ok(json!({ "users": out_users, "group": out_groups }))
+    Ok(WorkspaceAcl {
+        users: out_users,
+        groups: out_groups,
+    })
 }
 
 #[derive(Debug, Deserialize, Default)]
@@ -157,7 +156,10 @@ pub fn clear(conn: &Tx, subject: &Subject, w: &WorkspaceRow) -> ApiResult<()> {
 }
 
 /// `shared_with` entries of many workspaces, with two look-ups in all.
-pub fn shared_with(conn: &Tx, ws: &[WorkspaceRow]) -> ApiResult<HashMap<Uuid, Vec<Value>>> {
+pub fn shared_with(
+    conn: &Tx,
+    ws: &[WorkspaceRow],
+) -> ApiResult<HashMap<Uuid, Vec<SharedWorkspaceActor>>> {
     let user_ids: Vec<Uuid> = ws
         .iter()
         .flat_map(|w| w.user_acl.iter().map(|(id, _)| *id))
@@ -189,21 +191,23 @@ pub fn shared_with(conn: &Tx, ws: &[WorkspaceRow]) -> ApiResult<HashMap<Uuid, Ve
         let mut entries = Vec::new();
         for (id, role) in &w.user_acl {
             let u = users.get(id);
-            entries.push(json!({
-                "id": id, "actor_type": "user",
-                "name": u.map(|u| u.name.as_str()).unwrap_or(""),
-                "avatar_url": u.map(|u| u.avatar_url.as_str()).unwrap_or(""),
-                "roles": [role],
-            }));
+            entries.push(SharedWorkspaceActor {
+                id: *id,
+                actor_type: "user",
+                name: u.map(|u| u.name.clone()).unwrap_or_default(),
+                avatar_url: u.map(|u| u.avatar_url.clone()).unwrap_or_default(),
+                roles: vec![role.clone()],
+            });
         }
         for (id, role) in &w.group_acl {
             let g = groups.get(id);
-            entries.push(json!({
-                "id": id, "actor_type": "group",
-                "name": g.map(|g| g.name.as_str()).unwrap_or(""),
-                "avatar_url": g.map(|g| g.avatar_url.as_str()).unwrap_or(""),
-                "roles": [role],
-            }));
+            entries.push(SharedWorkspaceActor {
+                id: *id,
+                actor_type: "group",
+                name: g.map(|g| g.name.clone()).unwrap_or_default(),
+                avatar_url: g.map(|g| g.avatar_url.clone()).unwrap_or_default(),
+                roles: vec![role.clone()],
+            });
         }
         if !entries.is_empty() {
             out.insert(w.id, entries);

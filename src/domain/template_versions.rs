@@ -2,7 +2,6 @@
 //! parameters, presets, variables, the import's logs and cancellation, the
 //! planned resources, and reading versions by template and name.
 
-use serde_json::Value;
 use uuid::Uuid;
 
 use crate::authz::Subject;
@@ -12,7 +11,7 @@ use crate::domain::store::template_versions as versions;
 use crate::domain::store::Tx;
 use crate::domain::templates;
 use crate::error::{ApiError, ApiResult, Validator};
-use crate::sdk::Micros;
+use crate::sdk::{self, Micros};
 
 /// `PATCH /templateversions/{templateversion}`: a new name and message.
 pub fn rename(
@@ -22,7 +21,7 @@ pub fn rename(
     name: &str,
     message: Option<&str>,
     now: Micros,
-) -> ApiResult<Value> {
+) -> ApiResult<sdk::TemplateVersion> {
     let v = templates::get_version(conn, subject, id)?;
     templates::require_version_update(conn, subject, &v)?;
     let name = if name.is_empty() {
@@ -55,7 +54,11 @@ pub fn rename(
 }
 
 /// `GET /templateversions/{templateversion}/rich-parameters`.
-pub fn rich_parameters(conn: &Tx, subject: &Subject, id: Uuid) -> ApiResult<Vec<Value>> {
+pub fn rich_parameters(
+    conn: &Tx,
+    subject: &Subject,
+    id: Uuid,
+) -> ApiResult<Vec<sdk::TemplateVersionParameter>> {
     let v = templates::get_version(conn, subject, id)?;
     templates::require_imported(conn, &v)?;
     Ok(versions::parameters(conn, v.id)?
@@ -65,7 +68,7 @@ pub fn rich_parameters(conn: &Tx, subject: &Subject, id: Uuid) -> ApiResult<Vec<
 }
 
 /// `GET /templateversions/{templateversion}/presets`.
-pub fn presets(conn: &Tx, subject: &Subject, id: Uuid) -> ApiResult<Vec<Value>> {
+pub fn presets(conn: &Tx, subject: &Subject, id: Uuid) -> ApiResult<Vec<sdk::Preset>> {
     let v = templates::get_version(conn, subject, id)?;
     Ok(versions::presets(conn, v.id)?
         .iter()
@@ -75,7 +78,11 @@ pub fn presets(conn: &Tx, subject: &Subject, id: Uuid) -> ApiResult<Vec<Value>> 
 
 /// `GET /templateversions/{templateversion}/variables`: sensitive values
 /// redacted, as in Coder.
-pub fn variables(conn: &Tx, subject: &Subject, id: Uuid) -> ApiResult<Vec<Value>> {
+pub fn variables(
+    conn: &Tx,
+    subject: &Subject,
+    id: Uuid,
+) -> ApiResult<Vec<crate::sdk::TemplateVersionVariable>> {
     let v = templates::get_version(conn, subject, id)?;
     templates::require_imported(conn, &v)?;
     let supplied = v.user_variable_values.clone();
@@ -94,15 +101,15 @@ pub fn variables(conn: &Tx, subject: &Subject, id: Uuid) -> ApiResult<Vec<Value>
                     s
                 }
             };
-            serde_json::json!({
-                "name": var.name,
-                "description": var.description,
-                "type": var.kind,
-                "value": redact(value),
-                "default_value": redact(var.default_value.clone().unwrap_or_default()),
-                "required": var.default_value.is_none(),
-                "sensitive": var.sensitive,
-            })
+            crate::sdk::TemplateVersionVariable {
+                name: var.name.clone(),
+                description: var.description.clone(),
+                kind: var.kind.clone(),
+                value: redact(value),
+                default_value: redact(var.default_value.clone().unwrap_or_default()),
+                required: var.default_value.is_none(),
+                sensitive: var.sensitive,
+            }
         })
         .collect())
 }
@@ -131,7 +138,7 @@ pub fn planned_resources(
     id: Uuid,
     now: Micros,
     inactive_timeout_us: i64,
-) -> ApiResult<Vec<Value>> {
+) -> ApiResult<Vec<sdk::WorkspaceResource>> {
     let v = templates::get_version(conn, subject, id)?;
     let job = templates::require_imported(conn, &v)?;
     let model = versions::model(conn, v.id)?.unwrap_or_default();
@@ -167,7 +174,7 @@ pub fn list(
     template: Uuid,
     p: &VersionPage,
     now: Micros,
-) -> ApiResult<Vec<Value>> {
+) -> ApiResult<Vec<sdk::TemplateVersion>> {
     let t = templates::get(conn, subject, template)?;
     let all = versions::list(conn, t.id, p.include_archived)?;
     let page = crate::http::page(all, |v| v.id, p.after, p.limit, p.offset)?;
@@ -181,7 +188,7 @@ pub fn by_name(
     template: Uuid,
     name: &str,
     now: Micros,
-) -> ApiResult<Value> {
+) -> ApiResult<sdk::TemplateVersion> {
     let t = templates::get(conn, subject, template)?;
     let v = versions::get_by_name(conn, t.id, name)?.ok_or_else(|| {
         ApiError::new(
@@ -200,7 +207,7 @@ pub fn by_names(
     names: (&str, &str, &str),
     previous: bool,
     now: Micros,
-) -> ApiResult<Value> {
+) -> ApiResult<sdk::TemplateVersion> {
     let (org, template, version) = names;
     let v = templates::version_by_names(conn, subject, org, template, version)?;
     let v = if previous {
@@ -212,7 +219,12 @@ pub fn by_names(
 }
 
 /// `GET /templateversions/{templateversion}`.
-pub fn get_rendered(conn: &Tx, subject: &Subject, id: Uuid, now: Micros) -> ApiResult<Value> {
+pub fn get_rendered(
+    conn: &Tx,
+    subject: &Subject,
+    id: Uuid,
+    now: Micros,
+) -> ApiResult<sdk::TemplateVersion> {
     let v = templates::get_version(conn, subject, id)?;
     templates::render_one_version(conn, &v, now)
 }

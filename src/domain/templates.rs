@@ -5,7 +5,7 @@ use std::collections::BTreeMap;
 
 use crate::domain::store::Tx;
 use serde::{Deserialize, Serialize};
-use serde_json::{json, Value};
+use serde_json::json;
 use uuid::Uuid;
 
 use crate::authz::{Action, Guarded, Object, Subject};
@@ -17,7 +17,11 @@ use crate::domain::store::template_versions::{self as versions, VersionRow};
 use crate::domain::store::templates::{self as store, TemplateRow};
 use crate::domain::template_model::{Parameter, Preset};
 use crate::error::{ApiError, ApiResult, Validation, Validator};
-use crate::sdk::{format_time, Micros};
+use crate::sdk::{
+    Micros, MinimalUser, PresetParameter, Template, TemplateAutostartRequirement,
+    TemplateAutostopRequirement, TemplateVersion, TemplateVersionParameter,
+    TemplateVersionParameterOption, Time, TransitionStats,
+};
 use crate::workspace_query;
 
 pub const WEEKDAYS: [&str; 7] = [
@@ -70,7 +74,7 @@ pub fn list(
     org: Option<&str>,
     max: usize,
     now: Micros,
-) -> ApiResult<Vec<Value>> {
+) -> ApiResult<Vec<crate::sdk::Template>> {
     let mut f = parse_filter(conn, subject, q)?;
     if let Some(org) = org {
         f.organization = Some(crate::domain::organizations::resolve(conn, subject, org)?.id);
@@ -343,32 +347,36 @@ pub fn require_version_update(conn: &Tx, subject: &Subject, v: &VersionRow) -> A
     }
 }
 
-pub fn render_version(v: &VersionRow, job: &JobRow, now: Micros) -> Value {
-    json!({
-        "id": v.id,
-        "template_id": v.template_id.unwrap_or_default(),
-        "organization_id": v.organization_id,
-        "created_at": format_time(v.created_at),
-        "updated_at": format_time(v.updated_at),
-        "name": v.name,
-        "message": v.message,
-        "job": jobs::render(job),
-        "readme": v.readme,
-        "created_by": crate::sdk::MinimalUser {
+pub fn render_version(v: &VersionRow, job: &JobRow, now: Micros) -> TemplateVersion {
+    TemplateVersion {
+        id: v.id,
+        template_id: v.template_id.unwrap_or_default(),
+        organization_id: v.organization_id,
+        created_at: Time(v.created_at),
+        updated_at: Time(v.updated_at),
+        name: v.name.clone(),
+        message: v.message.clone(),
+        job: jobs::render(job),
+        readme: v.readme.clone(),
+        created_by: MinimalUser {
             id: v.created_by,
             username: v.created_by_username.clone(),
             name: v.created_by_name.clone(),
             avatar_url: v.created_by_avatar_url.clone(),
         },
-        "archived": v.archived,
-        "warnings": [],
-        "matched_provisioners": jobs::matched_provisioners(now),
-        "has_external_agent": v.has_external_agent,
-    })
+        archived: v.archived,
+        warnings: Vec::new(),
+        matched_provisioners: jobs::matched_provisioners(now),
+        has_external_agent: v.has_external_agent,
+    }
 }
 
 /// Renders versions with their jobs loaded in one query.
-pub fn render_versions(conn: &Tx, vs: &[VersionRow], now: Micros) -> ApiResult<Vec<Value>> {
+pub fn render_versions(
+    conn: &Tx,
+    vs: &[VersionRow],
+    now: Micros,
+) -> ApiResult<Vec<TemplateVersion>> {
     let ids: Vec<Uuid> = vs.iter().map(|v| v.job_id).collect();
     let jobs: std::collections::HashMap<Uuid, JobRow> = job_store::get_many(conn, &ids)?
         .into_iter()
@@ -384,7 +392,7 @@ pub fn render_versions(conn: &Tx, vs: &[VersionRow], now: Micros) -> ApiResult<V
         .collect()
 }
 
-pub fn render_one_version(conn: &Tx, v: &VersionRow, now: Micros) -> ApiResult<Value> {
+pub fn render_one_version(conn: &Tx, v: &VersionRow, now: Micros) -> ApiResult<TemplateVersion> {
     Ok(render_versions(conn, std::slice::from_ref(v), now)?.remove(0))
 }
 
@@ -397,41 +405,36 @@ pub fn require_imported(conn: &Tx, v: &VersionRow) -> ApiResult<JobRow> {
     Ok(job)
 }
 
-pub fn render_parameter(p: &Parameter) -> Value {
-    let mut out = json!({
-        "name": p.name,
-        "display_name": p.display_name,
-        "description": p.description,
-        "description_plaintext": plaintext(&p.description),
-        "type": p.kind,
-        "form_type": p.form_type,
-        "mutable": p.mutable,
-        "default_value": p.default_value.clone().unwrap_or_default(),
-        "icon": p.icon,
-        "options": p.options.iter().map(|o| json!({
-            "name": o.name, "description": o.description, "value": o.value, "icon": o.icon,
-        })).collect::<Vec<_>>(),
-        "required": p.default_value.is_none(),
-        "ephemeral": p.ephemeral,
-    });
-    if let Some(v) = &p.validation {
-        if !v.error.is_empty() {
-            out["validation_error"] = json!(v.error);
-        }
-        if !v.regex.is_empty() {
-            out["validation_regex"] = json!(v.regex);
-        }
-        if let Some(min) = v.min {
-            out["validation_min"] = json!(min);
-        }
-        if let Some(max) = v.max {
-            out["validation_max"] = json!(max);
-        }
-        if !v.monotonic.is_empty() {
-            out["validation_monotonic"] = json!(v.monotonic);
-        }
+pub fn render_parameter(p: &Parameter) -> TemplateVersionParameter {
+    let v = p.validation.clone().unwrap_or_default();
+    TemplateVersionParameter {
+        name: p.name.clone(),
+        display_name: p.display_name.clone(),
+        description: p.description.clone(),
+        description_plaintext: plaintext(&p.description),
+        kind: p.kind.clone(),
+        form_type: p.form_type.clone(),
+        mutable: p.mutable,
+        default_value: p.default_value.clone().unwrap_or_default(),
+        icon: p.icon.clone(),
+        options: p
+            .options
+            .iter()
+            .map(|o| TemplateVersionParameterOption {
+                name: o.name.clone(),
+                description: o.description.clone(),
+                value: o.value.clone(),
+                icon: o.icon.clone(),
+            })
+            .collect(),
+        validation_error: v.error,
+        validation_regex: v.regex,
+        validation_min: v.min,
+        validation_max: v.max,
+        validation_monotonic: v.monotonic,
+        required: p.default_value.is_none(),
+        ephemeral: p.ephemeral,
     }
-    out
 }
 
 /// Markdown reduced to its text, as Coder's `description_plaintext`.
@@ -451,36 +454,31 @@ fn plaintext(md: &str) -> String {
     out
 }
 
-/// Coder's `codersdk.Preset` has no JSON tags, so its server sends the Go
-/// field names (and the dashboard reads them); the generated docs' lowercase
-/// keys are not what goes over the wire.
-pub fn render_preset(id: Uuid, p: &Preset) -> Value {
-    json!({
-        "ID": id,
-        "Name": p.name,
-        "Parameters": p.parameters.iter().map(|(k, v)| json!({"Name": k, "Value": v})).collect::<Vec<_>>(),
-        "Default": p.default,
-        "DesiredPrebuildInstances": p.prebuild_instances,
-        "Description": p.description,
-        "Icon": p.icon,
-    })
+pub fn render_preset(id: Uuid, p: &Preset) -> crate::sdk::Preset {
+    crate::sdk::Preset {
+        id,
+        name: p.name.clone(),
+        parameters: p
+            .parameters
+            .iter()
+            .map(|(k, v)| PresetParameter {
+                name: k.clone(),
+                value: v.clone(),
+            })
+            .collect(),
+        default: p.default,
+        desired_prebuild_instances: p.prebuild_instances,
+        description: p.description.clone(),
+        icon: p.icon.clone(),
+    }
 }
 
 // ---------------------------------------------------------------- templates
 
-#[derive(Debug, Deserialize, Serialize, Clone, Default, PartialEq)]
-pub struct AutostopRequirement {
-    #[serde(default)]
-    pub days_of_week: Vec<String>,
-    #[serde(default)]
-    pub weeks: i64,
-}
-
-#[derive(Debug, Deserialize, Serialize, Clone, Default, PartialEq)]
-pub struct AutostartRequirement {
-    #[serde(default)]
-    pub days_of_week: Vec<String>,
-}
+pub use crate::sdk::{
+    TemplateAutostartRequirement as AutostartRequirement,
+    TemplateAutostopRequirement as AutostopRequirement,
+};
 
 pub fn days_to_bits(days: &[String]) -> Result<i64, String> {
     let mut bits = 0;
@@ -1014,13 +1012,13 @@ fn percentile(sorted: &[i64], p: f64) -> Option<i64> {
 }
 
 /// Renders templates with their build-time statistics.
-pub fn render(conn: &Tx, t: &TemplateRow, now: Micros) -> ApiResult<Value> {
+pub fn render(conn: &Tx, t: &TemplateRow, now: Micros) -> ApiResult<Template> {
     Ok(render_many(conn, std::slice::from_ref(t), now)?.remove(0))
 }
 
 /// Renders templates with their build-time statistics and active users,
 /// two queries for any number of templates.
-pub fn render_many(conn: &Tx, ts: &[TemplateRow], now: Micros) -> ApiResult<Vec<Value>> {
+pub fn render_many(conn: &Tx, ts: &[TemplateRow], now: Micros) -> ApiResult<Vec<Template>> {
     let ids: Vec<Uuid> = ts.iter().map(|t| t.id).collect();
     let mut durations = store::build_durations(conn, &ids)?;
     let mut active = store::active_users(conn, &ids, now - 7 * 24 * 3_600_000_000)?;
@@ -1035,65 +1033,74 @@ pub fn render_many(conn: &Tx, ts: &[TemplateRow], now: Micros) -> ApiResult<Vec<
         .collect()
 }
 
+fn days_of_week(bits: i64) -> Vec<String> {
+    bits_to_days(bits).into_iter().map(String::from).collect()
+}
+
 fn render_with(
     t: &TemplateRow,
     durations: Vec<(String, i64)>,
     active_users: i64,
-) -> ApiResult<Value> {
+) -> ApiResult<Template> {
     let mut by: BTreeMap<&str, Vec<i64>> = BTreeMap::new();
     for (transition, ms) in &durations {
         by.entry(transition.as_str()).or_default().push(*ms);
     }
-    let mut stats = serde_json::Map::new();
+    let mut stats = BTreeMap::new();
     for tr in ["start", "stop", "delete"] {
         let mut v = by.remove(tr).unwrap_or_default();
         v.sort_unstable();
         stats.insert(
-            tr.into(),
-            json!({"P50": percentile(&v, 0.5), "P95": percentile(&v, 0.95)}),
+            tr,
+            TransitionStats {
+                p50: percentile(&v, 0.5),
+                p95: percentile(&v, 0.95),
+            },
         );
     }
-    Ok(json!({
-        "id": t.id,
-        "created_at": format_time(t.created_at),
-        "updated_at": format_time(t.updated_at),
-        "organization_id": t.organization_id,
-        "organization_name": t.organization_name,
-        "organization_display_name": t.organization_display_name,
-        "organization_icon": t.organization_icon,
-        "name": t.name,
-        "display_name": t.display_name,
-        "provisioner": t.provisioner,
-        "active_version_id": t.active_version_id,
-        "active_user_count": active_users,
-        "build_time_stats": stats,
-        "description": t.description,
-        "deprecated": !t.deprecation_message.is_empty(),
-        "deprecation_message": t.deprecation_message,
-        "icon": t.icon,
-        "default_ttl_ms": t.default_ttl_ms,
-        "activity_bump_ms": t.activity_bump_ms,
-        "autostop_requirement": {
-            "days_of_week": bits_to_days(t.autostop_requirement_days),
-            "weeks": t.autostop_requirement_weeks,
+    Ok(Template {
+        id: t.id,
+        created_at: Time(t.created_at),
+        updated_at: Time(t.updated_at),
+        organization_id: t.organization_id,
+        organization_name: t.organization_name.clone(),
+        organization_display_name: t.organization_display_name.clone(),
+        organization_icon: t.organization_icon.clone(),
+        name: t.name.clone(),
+        display_name: t.display_name.clone(),
+        provisioner: t.provisioner.clone(),
+        active_version_id: t.active_version_id,
+        active_user_count: active_users,
+        build_time_stats: stats,
+        description: t.description.clone(),
+        deprecated: !t.deprecation_message.is_empty(),
+        deprecation_message: t.deprecation_message.clone(),
+        icon: t.icon.clone(),
+        default_ttl_ms: t.default_ttl_ms,
+        activity_bump_ms: t.activity_bump_ms,
+        autostop_requirement: TemplateAutostopRequirement {
+            days_of_week: days_of_week(t.autostop_requirement_days),
+            weeks: t.autostop_requirement_weeks,
         },
-        "autostart_requirement": { "days_of_week": bits_to_days(t.autostart_requirement_days) },
-        "created_by_id": t.created_by,
-        "created_by_name": t.created_by_name,
-        "allow_user_autostart": t.allow_user_autostart,
-        "allow_user_autostop": t.allow_user_autostop,
-        "allow_user_cancel_workspace_jobs": t.allow_user_cancel_workspace_jobs,
-        "failure_ttl_ms": t.failure_ttl_ms,
-        "time_til_dormant_ms": t.time_til_dormant_ms,
-        "time_til_dormant_autodelete_ms": t.time_til_dormant_autodelete_ms,
-        "require_active_version": t.require_active_version,
-        "max_port_share_level": t.max_port_share_level,
-        "use_classic_parameter_flow": t.use_classic_parameter_flow,
-        "cors_behavior": t.cors_behavior,
-        "use_terraform_workspace_cache": t.use_terraform_workspace_cache,
-        "deleted": t.deleted,
-        "disable_module_cache": false,
-    }))
+        autostart_requirement: TemplateAutostartRequirement {
+            days_of_week: days_of_week(t.autostart_requirement_days),
+        },
+        created_by_id: t.created_by,
+        created_by_name: t.created_by_name.clone(),
+        allow_user_autostart: t.allow_user_autostart,
+        allow_user_autostop: t.allow_user_autostop,
+        allow_user_cancel_workspace_jobs: t.allow_user_cancel_workspace_jobs,
+        failure_ttl_ms: t.failure_ttl_ms,
+        time_til_dormant_ms: t.time_til_dormant_ms,
+        time_til_dormant_autodelete_ms: t.time_til_dormant_autodelete_ms,
+        require_active_version: t.require_active_version,
+        max_port_share_level: t.max_port_share_level.clone(),
+        use_classic_parameter_flow: t.use_classic_parameter_flow,
+        cors_behavior: t.cors_behavior.clone(),
+        use_terraform_workspace_cache: t.use_terraform_workspace_cache,
+        deleted: t.deleted,
+        disable_module_cache: false,
+    })
 }
 
 /// Parses the `q` of `GET /templates` as Coder's `searchquery.Templates`

@@ -2,7 +2,6 @@
 //! outside process with a fresh token, and the agent's own reports
 //! (lifecycle, startup, app statuses) under its token.
 
-use serde_json::Value;
 use uuid::Uuid;
 
 use crate::authz::{Action, Subject};
@@ -77,7 +76,7 @@ pub fn get_rendered(
     id: Uuid,
     now: Micros,
     inactive_timeout_us: i64,
-) -> ApiResult<Value> {
+) -> ApiResult<crate::sdk::WorkspaceAgent> {
     let agent = resources::get_agent(conn, id)?.ok_or_else(ApiError::not_found)?;
     let (w, build) = workspace_of(conn, subject, id)?;
     // The agent with its apps and scripts, loaded through its build.

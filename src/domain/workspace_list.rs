@@ -4,7 +4,6 @@
 
 use std::collections::HashSet;
 
-use serde_json::Value;
 use uuid::Uuid;
 
 use crate::authz::{Action, Subject};
@@ -81,7 +80,7 @@ pub fn resolve(conn: &Tx, subject: &Subject, f: WorkspaceFilter) -> ApiResult<Li
 pub struct Page {
     /// The workspaces on the page, in order.
     pub ids: Vec<Uuid>,
-    pub workspaces: Vec<Value>,
+    pub workspaces: Vec<crate::sdk::Workspace>,
     /// Every readable match, before paging.
     pub count: i64,
 }

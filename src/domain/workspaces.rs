@@ -5,7 +5,6 @@ use std::collections::HashMap;
 
 use crate::domain::store::{StoreError, Tx};
 use serde::Deserialize;
-use serde_json::{json, Value};
 use uuid::Uuid;
 
 use crate::authz::{Action, Guarded, Object, Readable, Subject};
@@ -21,7 +20,7 @@ use crate::domain::store::users::UserRow;
 use crate::domain::store::workspaces::{self as store, WorkspaceRow};
 use crate::domain::{organizations, templates, users};
 use crate::error::{ApiError, ApiResult, Validator};
-use crate::sdk::{format_opt_time, format_time, Micros};
+use crate::sdk::{self, Micros, Time, WorkspaceBuildTimings, WorkspaceHealth};
 
 pub use crate::domain::workspace_access::{get, get_with_template, object, RenderCtx, Workspace};
 
@@ -96,7 +95,7 @@ pub fn create_for(
     owner_arg: &str,
     req: &CreateWorkspaceRequest,
     ctx: &RenderCtx,
-) -> ApiResult<Value> {
+) -> ApiResult<sdk::Workspace> {
     let (owner, org) = match org_arg {
         Some(org_arg) => {
             let org = organizations::resolve(conn, subject, org_arg)?;
@@ -133,7 +132,7 @@ pub fn by_owner_and_name(
     name: &str,
     include_deleted: bool,
     ctx: &RenderCtx,
-) -> ApiResult<Value> {
+) -> ApiResult<sdk::Workspace> {
     let owner = users::resolve(conn, subject, owner_arg)?;
     let w = match store::get_by_owner_name(conn, owner.id, name, false)? {
         Some(w) => Some(w),
@@ -320,7 +319,7 @@ pub fn render_many(
     allow_renames: bool,
     now: Micros,
     inactive_timeout_us: i64,
-) -> ApiResult<Vec<Value>> {
+) -> ApiResult<Vec<sdk::Workspace>> {
     let build_ids: Vec<Uuid> = ws.iter().filter_map(|w| w.latest_build_id).collect();
     let builds: HashMap<Uuid, build_store::BuildRow> = build_store::get_many(conn, &build_ids)?
         .into_iter()
@@ -347,65 +346,64 @@ pub fn render_many(
             .ok_or_else(|| ApiError::internal("workspace without build"))?;
         let build = builds::render(b, &loaded, now, inactive_timeout_us)?;
         let owner = loaded.owners.get(&w.owner_id);
-        let mut failing = Vec::new();
-        for r in build["resources"].as_array().into_iter().flatten() {
-            for a in r["agents"].as_array().into_iter().flatten() {
-                if a["health"]["healthy"] == false {
-                    failing.push(a["id"].clone());
-                }
-            }
-        }
+        let failing_agents: Vec<Uuid> = build
+            .resources
+            .iter()
+            .flat_map(|r| &r.agents)
+            .filter(|a| !a.health.healthy)
+            .map(|a| a.id)
+            .collect();
         let latest_app_status = loaded
             .statuses
             .values()
             .flatten()
-            .filter(|s| s["workspace_id"] == w.id.to_string())
-            .max_by(|a, b| a["created_at"].as_str().cmp(&b["created_at"].as_str()))
+            .filter(|s| s.workspace_id == w.id)
+            .max_by_key(|s| s.created_at)
             .cloned();
-        let mut v = json!({
-            "id": w.id,
-            "created_at": format_time(w.created_at),
-            "updated_at": format_time(w.updated_at),
-            "owner_id": w.owner_id,
-            "owner_name": owner.map(|o| o.username.as_str()).unwrap_or(""),
-            "owner_avatar_url": owner.map(|o| o.avatar_url.as_str()).unwrap_or(""),
-            "organization_id": w.organization_id,
-            "organization_name": t.organization_name,
-            "template_id": t.id,
-            "template_name": t.name,
-            "template_display_name": t.display_name,
-            "template_icon": t.icon,
-            "template_allow_user_cancel_workspace_jobs": t.allow_user_cancel_workspace_jobs,
-            "template_active_version_id": t.active_version_id,
-            "template_require_active_version": t.require_active_version,
-            "template_use_classic_parameter_flow": t.use_classic_parameter_flow,
-            "outdated": b.template_version_id != t.active_version_id,
-            "latest_build": build,
-            "latest_app_status": latest_app_status,
-            "name": w.name,
-            "last_used_at": format_time(w.last_used_at),
-            "deleting_at": format_opt_time(w.deleting_at),
-            "dormant_at": format_opt_time(w.dormant_at),
-            "health": { "healthy": failing.is_empty(), "failing_agents": failing },
-            "automatic_updates": w.automatic_updates,
-            "allow_renames": allow_renames,
-            "favorite": w.favorite && viewer.user_id == w.owner_id,
-            "next_start_at": format_opt_time(w.next_start_at),
-            "is_prebuild": false,
-            "task_id": null,
+        // Without user autostop the template's TTL applies.
+        let ttl_ms = if t.allow_user_autostop {
+            w.ttl_ms
+        } else {
+            Some(t.default_ttl_ms)
+        };
+        out.push(sdk::Workspace {
+            id: w.id,
+            created_at: Time(w.created_at),
+            updated_at: Time(w.updated_at),
+            owner_id: w.owner_id,
+            owner_name: owner.map(|o| o.username.clone()).unwrap_or_default(),
+            owner_avatar_url: owner.map(|o| o.avatar_url.clone()).unwrap_or_default(),
+            organization_id: w.organization_id,
+            organization_name: t.organization_name.clone(),
+            template_id: t.id,
+            template_name: t.name.clone(),
+            template_display_name: t.display_name.clone(),
+            template_icon: t.icon.clone(),
+            template_allow_user_cancel_workspace_jobs: t.allow_user_cancel_workspace_jobs,
+            template_active_version_id: t.active_version_id,
+            template_require_active_version: t.require_active_version,
+            template_use_classic_parameter_flow: t.use_classic_parameter_flow,
+            outdated: b.template_version_id != t.active_version_id,
+            latest_build: build,
+            latest_app_status,
+            name: w.name.clone(),
+            autostart_schedule: w.autostart_schedule.clone(),
+            ttl_ms,
+            last_used_at: Time(w.last_used_at),
+            deleting_at: Time::opt(w.deleting_at),
+            dormant_at: Time::opt(w.dormant_at),
+            health: WorkspaceHealth {
+                healthy: failing_agents.is_empty(),
+                failing_agents,
+            },
+            automatic_updates: w.automatic_updates.clone(),
+            allow_renames,
+            favorite: w.favorite && viewer.user_id == w.owner_id,
+            next_start_at: Time::opt(w.next_start_at),
+            is_prebuild: false,
+            task_id: None,
+            shared_with: shared.remove(&w.id).unwrap_or_default(),
         });
-        if let Some(s) = &w.autostart_schedule {
-            v["autostart_schedule"] = json!(s);
-        }
-        if let Some(entries) = shared.remove(&w.id) {
-            v["shared_with"] = json!(entries);
-        }
-        if !t.allow_user_autostop {
-            v["ttl_ms"] = json!(t.default_ttl_ms);
-        } else if let Some(ttl) = w.ttl_ms {
-            v["ttl_ms"] = json!(ttl);
-        }
-        out.push(v);
     }
     Ok(out)
 }
@@ -606,7 +604,7 @@ pub fn set_dormant(
     id: Uuid,
     dormant: bool,
     ctx: &RenderCtx,
-) -> ApiResult<Option<Value>> {
+) -> ApiResult<Option<sdk::Workspace>> {
     let (w, t) = get_with_template(conn, subject, id)?;
     if !change_dormancy(conn, subject, &w, &t, dormant, ctx.now)? {
         return Ok(None);
@@ -780,7 +778,7 @@ pub fn parameter_mismatch(conn: &Tx, subject: &Subject, id: Uuid) -> ApiResult<b
 }
 
 /// `GET /workspaces/{workspace}/timings`: those of the latest build.
-pub fn timings(conn: &Tx, w: &WorkspaceRow) -> ApiResult<Value> {
+pub fn timings(conn: &Tx, w: &WorkspaceRow) -> ApiResult<WorkspaceBuildTimings> {
     match w
         .latest_build_id
         .map(|id| build_store::get(conn, id))
@@ -788,9 +786,7 @@ pub fn timings(conn: &Tx, w: &WorkspaceRow) -> ApiResult<Value> {
         .flatten()
     {
         Some(b) => builds::build_timings(conn, &b),
-        None => Ok(
-            json!({"provisioner_timings": [], "agent_script_timings": [], "agent_connection_timings": []}),
-        ),
+        None => Ok(WorkspaceBuildTimings::default()),
     }
 }
 
@@ -862,7 +858,7 @@ pub fn render_one(
     viewer: &Subject,
     w: &WorkspaceRow,
     ctx: &RenderCtx,
-) -> ApiResult<Value> {
+) -> ApiResult<sdk::Workspace> {
     render_many(
         conn,
         viewer,
@@ -948,12 +944,13 @@ impl RenderCache {
         valid_until: Micros,
         row: WorkspaceRow,
         template: TemplateRow,
-        mut body: Value,
+        mut body: sdk::Workspace,
     ) {
-        body["favorite"] = json!(false);
+        // `favorite` is the only field that depends on who looks.
+        body.favorite = false;
         let plain = bytes::Bytes::from(serde_json::to_vec(&body).unwrap_or_default());
         let owner_body = row.favorite.then(|| {
-            body["favorite"] = json!(true);
+            body.favorite = true;
             bytes::Bytes::from(serde_json::to_vec(&body).unwrap_or_default())
         });
         let body = plain;

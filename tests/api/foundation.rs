@@ -4,6 +4,7 @@
 use serde_json::json;
 
 use crate::common::*;
+use crate::snapshot;
 
 #[test]
 fn buildinfo_healthz_and_version_header() {
@@ -128,7 +129,17 @@ fn first_user_setup() {
     )
     .assert_error(400, "Password is invalid")
     .assert_field("password");
-    let o = s.setup();
+    let r = s.anon(
+        "POST",
+        "/api/v2/users/first",
+        Some(json!({"email": "admin@example.com", "username": "admin", "name": "Admin", "password": PASSWORD})),
+    );
+    snapshot::assert_body("POST", "/api/v2/users/first", r.ok(201));
+    let o = Owner {
+        token: s.login("admin@example.com", PASSWORD),
+        id: r.body["user_id"].as_str().unwrap().to_string(),
+        org: r.body["organization_id"].as_str().unwrap().to_string(),
+    };
     let r = s.anon("GET", "/api/v2/users/first", None);
     assert_eq!(r.status, 200);
     assert_eq!(

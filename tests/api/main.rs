@@ -13,6 +13,7 @@ mod matrix;
 mod organizations;
 mod security;
 mod shapes;
+mod snapshot;
 mod templates;
 mod users;
 mod watch;

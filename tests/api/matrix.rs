@@ -18,6 +18,7 @@ use warren::api::{Deny, Policy, Resource, ROUTES};
 use warren::authz::Action;
 
 use crate::common::*;
+use crate::snapshot;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 enum Who {
@@ -375,6 +376,29 @@ impl World {
         }
     }
 
+    /// The world's ids by name, for readable and stable snapshots.
+    fn known_ids(&self) -> Vec<(String, String)> {
+        let mut out: Vec<(String, String)> = self
+            .ids
+            .iter()
+            .map(|(who, id)| (id.clone(), format!("user:{who:?}").to_lowercase()))
+            .collect();
+        for (id, label) in [
+            (&self.org, "organization:coder"),
+            (&self.other_org, "organization:other"),
+            (&self.template, "template:tee"),
+            (&self.version, "version:tee"),
+            (&self.file, "file:tee"),
+            (&self.workspace, "workspace:wdub"),
+            (&self.build, "build:wdub"),
+            (&self.agent, "agent:wdub"),
+            (&self.group, "group:devs"),
+        ] {
+            out.push((id.clone(), label.into()));
+        }
+        out
+    }
+
     fn alice(&self) -> &str {
         &self.ids[&Alice]
     }
@@ -417,18 +441,24 @@ impl World {
         self.tokens.get(&who).map(String::as_str)
     }
 
-    /// Sends one call and returns the status.
-    fn send(&self, row: &Row, call: &Call, who: Who) -> u16 {
+    /// Sends one call and returns the status and, over plain HTTP, the
+    /// body with its content type.
+    fn send(&self, row: &Row, call: &Call, who: Who) -> (u16, Option<Answer>) {
         let token = call.token.as_deref().or(self.token_of(who));
         match row.transport {
             Transport::Http => {
                 let body = call.body.as_ref().map(|b| b.to_string());
-                self.s
-                    .request(row.method, &call.path, token, &[], body.as_deref())
-                    .status
+                let r = self
+                    .s
+                    .request(row.method, &call.path, token, &[], body.as_deref());
+                let answer = Answer {
+                    content_type: r.header("content-type").unwrap_or("").to_string(),
+                    text: r.text,
+                };
+                (r.status, Some(answer))
             }
-            Transport::Sse => raw_status(&self.s, &call.path, token),
-            Transport::WebSocket => ws_status(&self.s, &call.path, token),
+            Transport::Sse => (raw_status(&self.s, &call.path, token), None),
+            Transport::WebSocket => (ws_status(&self.s, &call.path, token), None),
         }
     }
 }
@@ -1250,11 +1280,154 @@ enum Expect {
     Status(u16),
 }
 
+/// What an HTTP call answered.
+struct Answer {
+    content_type: String,
+    text: String,
+}
+
+/// Whose success body a route's snapshot records: the first actor in this
+/// order whose call succeeds.
+const PREFERENCE: [Who; 12] = [
+    Owner, Alice, Erin, Dave, Carol, UserAdmin, Auditor, Bob, Frank, AgentToken, Anonymous,
+    Suspended,
+];
+
+/// Why a route's success answer has no JSON body to snapshot.
+#[derive(Debug, Clone, Copy, PartialEq)]
+enum NoBody {
+    /// 204 No Content.
+    NoContent,
+    /// A page, a script or plain text.
+    NotJson,
+    /// Server-sent events or a WebSocket.
+    Stream,
+    /// Opaque bytes as stored (a file, provisioner state).
+    Download,
+}
+
+/// Routes without a JSON success body, each with the reason.
+const NOT_SNAPSHOTTED: &[(&str, &str, NoBody)] = &[
+    ("GET", "/healthz", NoBody::NotJson),
+    ("GET", "/", NoBody::NotJson),
+    ("GET", "/static/{path:.*}", NoBody::NotJson),
+    ("GET", "/api/v2/files/{fileID}", NoBody::Download),
+    (
+        "GET",
+        "/api/v2/workspacebuilds/{workspacebuild}/state",
+        NoBody::Download,
+    ),
+    ("GET", "/api/v2/workspaces/watch", NoBody::Stream),
+    ("GET", "/api/v2/workspaces/watch-ws", NoBody::Stream),
+    (
+        "GET",
+        "/api/v2/workspaces/{workspace}/watch",
+        NoBody::Stream,
+    ),
+    (
+        "GET",
+        "/api/v2/workspaces/{workspace}/watch-ws",
+        NoBody::Stream,
+    ),
+    ("PUT", "/api/v2/users/{user}/password", NoBody::NoContent),
+    (
+        "DELETE",
+        "/api/v2/users/{user}/keys/{keyid}",
+        NoBody::NoContent,
+    ),
+    (
+        "DELETE",
+        "/api/v2/organizations/{organization}/members/{user}",
+        NoBody::NoContent,
+    ),
+    ("PATCH", "/api/v2/workspaces/{workspace}", NoBody::NoContent),
+    (
+        "PUT",
+        "/api/v2/workspaces/{workspace}/autostart",
+        NoBody::NoContent,
+    ),
+    (
+        "PUT",
+        "/api/v2/workspaces/{workspace}/ttl",
+        NoBody::NoContent,
+    ),
+    (
+        "PUT",
+        "/api/v2/workspaces/{workspace}/autoupdates",
+        NoBody::NoContent,
+    ),
+    (
+        "PUT",
+        "/api/v2/workspaces/{workspace}/favorite",
+        NoBody::NoContent,
+    ),
+    (
+        "DELETE",
+        "/api/v2/workspaces/{workspace}/favorite",
+        NoBody::NoContent,
+    ),
+    (
+        "POST",
+        "/api/v2/workspaces/{workspace}/usage",
+        NoBody::NoContent,
+    ),
+    (
+        "PATCH",
+        "/api/v2/workspaces/{workspace}/acl",
+        NoBody::NoContent,
+    ),
+    (
+        "DELETE",
+        "/api/v2/workspaces/{workspace}/acl",
+        NoBody::NoContent,
+    ),
+    (
+        "POST",
+        "/api/v2/workspaceagents/me/report-lifecycle",
+        NoBody::NoContent,
+    ),
+];
+
+/// Routes whose success the matrix's world cannot reach (setup is over,
+/// the probe body is no archive, jobs are long finished): the test named
+/// records their success body under the route's snapshot name.
+const SNAPSHOTTED_ELSEWHERE: &[(&str, &str, &str)] = &[
+    (
+        "POST",
+        "/api/v2/users/first",
+        "foundation::first_user_setup",
+    ),
+    (
+        "POST",
+        "/api/v2/files",
+        "templates::files_upload_dedup_download",
+    ),
+    (
+        "PATCH",
+        "/api/v2/templateversions/{templateversion}/cancel",
+        "templates::version_endpoints_not_found_forbidden_and_pending",
+    ),
+    (
+        "PATCH",
+        "/api/v2/workspacebuilds/{workspacebuild}/cancel",
+        "builds::cancel_mid_build",
+    ),
+    // W's build has no deadline: its extension answers 409.
+    (
+        "PUT",
+        "/api/v2/workspaces/{workspace}/extend",
+        "workspaces::autostart_ttl_extend_autoupdates",
+    ),
+];
+
 #[test]
 fn every_route_answers_every_actor_as_coder_does() {
     let world = World::build();
     let rows = rows();
     let mut failures = Vec::new();
+    let mut snapshot_failures = Vec::new();
+    let known = world.known_ids();
+    let mut snapshots = 0;
     let mut cells = 0;
     for route in ROUTES {
         let Some(r) = rows
@@ -1267,11 +1440,16 @@ fn every_route_answers_every_actor_as_coder_does() {
             ));
             continue;
         };
+        let mut successes: HashMap<Who, (u16, Option<Answer>)> = HashMap::new();
         for who in ACTORS {
+            // Builds queued by earlier calls have run, so that every body
+            // shows settled jobs.
+            world.s.settle();
             let call = (r.call)(&world, who);
-            let status = world.send(r, &call, who);
+            let (status, answer) = world.send(r, &call, who);
             cells += 1;
-            let ok = match expected(route.policy, r, who) {
+            let expect = expected(route.policy, r, who);
+            let ok = match expect {
                 Expect::Status(want) => status == want,
                 Expect::Allowed if r.ok.is_empty() => {
                     (200..300).contains(&status)
@@ -1287,6 +1465,64 @@ fn every_route_answers_every_actor_as_coder_does() {
                     expected(route.policy, r, who),
                     route.policy
                 ));
+            } else if expect == Expect::Allowed && (200..300).contains(&status) {
+                successes.insert(who, (status, answer));
+            }
+        }
+        let chosen = PREFERENCE.iter().find_map(|w| successes.remove(w));
+        let label = format!("{} {}", route.method, route.path);
+        if let Some((_, _, why)) = NOT_SNAPSHOTTED
+            .iter()
+            .find(|(m, p, _)| *m == route.method && *p == route.path)
+        {
+            // The reason must hold for what the route answered.
+            let holds = match (why, &chosen) {
+                (NoBody::Stream, _) => r.transport != Transport::Http,
+                (_, None) => false,
+                (NoBody::NoContent, Some((status, a))) => {
+                    *status == 204 && a.as_ref().is_some_and(|a| a.text.is_empty())
+                }
+                (NoBody::NotJson, Some((_, a))) => a
+                    .as_ref()
+                    .is_some_and(|a| !a.content_type.starts_with("application/json")),
+                (NoBody::Download, Some(_)) => true,
+            };
+            if !holds {
+                snapshot_failures.push(format!("{label}: listed as {why:?}, but is not"));
+            }
+        } else if let Some((_, _, test)) = SNAPSHOTTED_ELSEWHERE
+            .iter()
+            .find(|(m, p, _)| *m == route.method && *p == route.path)
+        {
+            if !snapshot::exists(route.method, route.path) {
+                snapshot_failures.push(format!("{label}: {test} recorded no snapshot"));
+            } else {
+                snapshots += 1;
+            }
+        } else {
+            match chosen {
+                Some((204, Some(a))) if a.text.is_empty() => {
+                    snapshot_failures.push(format!("{label}: answers 204, list it as NoContent"));
+                }
+                Some((_, Some(a))) => match serde_json::from_str::<Value>(&a.text) {
+                    Ok(body) => {
+                        let result = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+                            snapshot::assert_body_with(route.method, route.path, &body, &known)
+                        }));
+                        match result {
+                            Ok(()) => snapshots += 1,
+                            Err(_) => snapshot_failures.push(format!(
+                                "{label}: body differs from snapshot {} (or it is missing)",
+                                snapshot::name(route.method, route.path)
+                            )),
+                        }
+                    }
+                    Err(e) => snapshot_failures.push(format!(
+                        "{label}: success body is not JSON ({e}): {}",
+                        a.text
+                    )),
+                },
+                _ => snapshot_failures.push(format!("{label}: no actor succeeded")),
             }
         }
     }
@@ -1300,10 +1536,22 @@ fn every_route_answers_every_actor_as_coder_does() {
             r.route
         );
     }
+    let mut names: Vec<String> = ROUTES
+        .iter()
+        .map(|r| snapshot::name(r.method, r.path))
+        .collect();
+    names.sort();
+    names.dedup();
+    assert_eq!(names.len(), ROUTES.len(), "snapshot names are not unique");
     println!(
         "route × actor matrix: {} routes × {} actors = {cells} cells",
         ROUTES.len(),
         ACTORS.len()
+    );
+    println!(
+        "success-body snapshots: {snapshots} of {} routes ({} without a JSON body)",
+        ROUTES.len(),
+        NOT_SNAPSHOTTED.len()
     );
     assert!(
         failures.is_empty(),
@@ -1312,4 +1560,11 @@ fn every_route_answers_every_actor_as_coder_does() {
         failures.join("\n")
     );
     assert_eq!(cells, ROUTES.len() * ACTORS.len());
+    assert!(
+        snapshot_failures.is_empty(),
+        "{} routes fail their snapshot:\n{}",
+        snapshot_failures.len(),
+        snapshot_failures.join("\n")
+    );
+    assert_eq!(snapshots + NOT_SNAPSHOTTED.len(), ROUTES.len());
 }

@@ -594,10 +594,19 @@ pub fn plan_rows(
             hide: r.hide,
             icon: r.icon.clone(),
             daily_cost: r.daily_cost,
+            // Stored as it goes over the wire; a sensitive value is not kept.
             metadata: json!(r
                 .metadata
                 .iter()
-                .map(|m| json!({"key": m.key, "value": if m.sensitive { String::new() } else { m.value.clone() }, "sensitive": m.sensitive}))
+                .map(|m| crate::sdk::WorkspaceResourceMetadata {
+                    key: m.key.clone(),
+                    value: if m.sensitive {
+                        String::new()
+                    } else {
+                        m.value.clone()
+                    },
+                    sensitive: m.sensitive,
+                })
                 .collect::<Vec<_>>()),
             created_at: now,
             agents: Vec::new(),
