@@ -12,6 +12,7 @@
 //! | user                  | create, update, delete    | owner, user-admin                                                           |
 //! | user                  | read_personal (ssh key)   | self, owner                                                                 |
 //! | user                  | update_personal (profile, password) | self, owner, user-admin                                           |
+//! | password of user U    | update                    | U itself, owner; others only if U is not an owner                           |
 //! | api key of user U     | create, read, delete      | U itself, owner                                                             |
 //! | organization          | read                      | its members; owner, template-admin, user-admin, auditor                    |
 //! | organization          | create, delete            | owner                                                                       |
@@ -34,6 +35,7 @@
 //! | workspace of U in O   | favorite                  | U only (a favorite orders U's own list)                                     |
 //! | new workspace for U in O | create                 | U if a member of O and not banned there; owner; org-admin of O             |
 //! | template version state | read                     | as template update                                                          |
+//! | unattached version in O | read, update            | its creator; template admins of O                                          |
 //!
 //! System workers hold no roles; their rights are their own rows:
 //!
@@ -172,6 +174,17 @@ pub enum Object<'a> {
         id: Uuid,
         orgs: &'a [Uuid],
     },
+    /// A user's password, beyond update_personal on the user: only owners
+    /// change an owner's password (Coder's rule).
+    Password {
+        user: Uuid,
+        of_owner: bool,
+    },
+    /// A template version not yet attached to a template, by its creator.
+    UnattachedVersion {
+        org: Uuid,
+        created_by: Uuid,
+    },
     ApiKey {
         owner: Uuid,
     },
@@ -239,6 +252,13 @@ impl Subject {
         roles.iter().any(|r| self.site(r))
     }
 
+    /// Whether the subject is this user: Coder's rules about acting on one's
+    /// own account (no deleting, suspending or re-roling oneself; one's own
+    /// password change names the old one) ask this.
+    pub fn is(&self, user: Uuid) -> bool {
+        self.system.is_none() && self.user_id == user
+    }
+
     /// Whether the subject is a member of `org` (and so holds org-member).
     pub fn in_org(&self, org: Uuid) -> bool {
         self.orgs.contains_key(&org)
@@ -280,6 +300,9 @@ impl Subject {
             (User { id, .. }, UpdatePersonal) => {
                 id == self.user_id || self.site_any(&[OWNER, USER_ADMIN])
             }
+            (Password { user, of_owner }, Update) => {
+                !of_owner || user == self.user_id || self.is_owner()
+            }
             (ApiKey { owner }, Create | Read | Delete) => owner == self.user_id || self.is_owner(),
             (Organization { id }, Read) => self.in_org(id) || self.site_any(READERS),
             (Organization { .. }, Create | Delete) => self.is_owner(),
@@ -315,6 +338,9 @@ impl Subject {
                     || (self.in_org(org) && self.acl_role(users, groups).is_some())
             }
             (Template { org, .. }, Create | Delete) => self.template_admin(org),
+            (UnattachedVersion { org, created_by }, Read | Update) => {
+                self.template_admin(org) || created_by == self.user_id
+            }
             (Template { org, users, groups }, Update) => {
                 self.template_admin(org)
                     || (self.in_org(org) && self.acl_role(users, groups) == Some("admin"))
@@ -519,6 +545,19 @@ mod tests {
         for s in [&member, &auditor, &org_admin] {
             assert!(!s.can(Create, target) && !s.can(Delete, target));
         }
+        let owners_password = Object::Password {
+            user: owner.user_id,
+            of_owner: true,
+        };
+        assert!(!user_admin.can(Update, owners_password));
+        assert!(owner.can(Update, owners_password));
+        assert!(user_admin.can(
+            Update,
+            Object::Password {
+                user: other,
+                of_owner: false
+            }
+        ));
         assert!(!user_admin.can(ReadPersonal, target));
         assert!(owner.can(ReadPersonal, target));
         assert!(user_admin.can(UpdatePersonal, target));

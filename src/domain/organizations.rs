@@ -330,7 +330,7 @@ pub fn remove_member(
     user: &UserRow,
 ) -> ApiResult<()> {
     member(conn, subject, org, user)?;
-    if user.id == subject.user_id {
+    if subject.is(user.id) {
         return Err(ApiError::bad_request(
             "cannot remove self from an organization",
         ));
@@ -349,7 +349,7 @@ pub fn set_member_roles(
     now: Micros,
 ) -> ApiResult<MemberRow> {
     let current = member(conn, subject, org, user)?;
-    if user.id == subject.user_id {
+    if subject.is(user.id) {
         return Err(
             ApiError::bad_request("You cannot change your own organization roles.")
                 .detail("Another user with the appropriate permissions must change your roles."),

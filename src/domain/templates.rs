@@ -289,13 +289,13 @@ pub fn get_version(conn: &Tx, subject: &Subject, id: Uuid) -> ApiResult<VersionR
             let t = store::get_any(conn, t)?.ok_or_else(ApiError::not_found)?;
             subject.require_visible(Action::Read, object(&t))?;
         }
-        None => {
-            if !subject.can(Action::Create, new_template(v.organization_id))
-                && v.created_by != subject.user_id
-            {
-                return Err(ApiError::not_found());
-            }
-        }
+        None => subject.require_visible(
+            Action::Read,
+            Object::UnattachedVersion {
+                org: v.organization_id,
+                created_by: v.created_by,
+            },
+        )?,
     }
     Ok(v)
 }

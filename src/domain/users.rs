@@ -427,7 +427,7 @@ pub fn create_user(
 /// Soft-deletes a user after Coder's checks; their keys stop working.
 pub fn delete(conn: &Tx, subject: &Subject, target: &UserRow, now: Micros) -> ApiResult<()> {
     subject.require_visible(Action::Read, object(target))?;
-    if target.id == subject.user_id {
+    if subject.is(target.id) {
         return Err(ApiError::forbidden_msg("You cannot delete yourself!"));
     }
     subject.require(Action::Delete, object(target))?;
@@ -452,10 +452,10 @@ pub fn set_status(
     subject.require_visible(Action::Read, object(target))?;
     subject.require(Action::Update, object(target))?;
     if status == "suspended" {
-        if target.id == subject.user_id {
+        if subject.is(target.id) {
             return Err(ApiError::bad_request("You cannot suspend yourself."));
         }
-        if target.rbac_roles.iter().any(|r| r == authz::OWNER) {
+        if authz::is_administrator(&target.rbac_roles) {
             return Err(ApiError::bad_request(
                 "You cannot suspend a user with the \"owner\" role. You must remove the role first.",
             ));
@@ -475,7 +475,7 @@ pub fn set_roles(
     now: Micros,
 ) -> ApiResult<UserRow> {
     subject.require_visible(Action::Read, object(target))?;
-    if target.id == subject.user_id {
+    if subject.is(target.id) {
         return Err(ApiError::bad_request("You cannot change your own roles."));
     }
     let mut roles: Vec<String> = Vec::new();
@@ -532,7 +532,7 @@ pub fn update_profile(
         );
     v.finish()?;
     if req.username != target.username {
-        if !subject.can(Action::Update, object(target)) && target.id != subject.user_id {
+        if !subject.can(Action::Update, object(target)) && !subject.is(target.id) {
             return Err(ApiError::not_found());
         }
         if users::username_taken(conn, &req.username, Some(target.id))? {
@@ -563,22 +563,25 @@ pub fn check_password_change(
 ) -> ApiResult<PasswordChange> {
     subject.require_visible(Action::Read, object(target))?;
     subject.require(Action::UpdatePersonal, object(target))?;
+    let password = Object::Password {
+        user: target.id,
+        of_owner: authz::is_administrator(&target.rbac_roles),
+    };
+    if !subject.can(Action::Update, password) {
+        return Err(ApiError::bad_request(
+            "Only owners can change the password of an owner.",
+        ));
+    }
     if target.login_type != "password" {
         return Err(ApiError::bad_request(
             "Users without password login type cannot change their password.",
         ));
     }
-    if target.rbac_roles.iter().any(|r| r == authz::OWNER)
-        && target.id != subject.user_id
-        && !subject.is_owner()
-    {
-        return Err(ApiError::forbidden());
-    }
     let mut v = Validator::new();
     v.required("password", &req.password);
     v.finish()?;
     check_new_password(&req.password)?;
-    let own = target.id == subject.user_id;
+    let own = subject.is(target.id);
     if own && req.old_password.is_empty() {
         return Err(ApiError::bad_request("Old password is required."));
     }

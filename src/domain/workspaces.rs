@@ -398,7 +398,7 @@ pub fn render_many(
             },
             automatic_updates: w.automatic_updates.clone(),
             allow_renames,
-            favorite: w.favorite && viewer.user_id == w.owner_id,
+            favorite: w.favorite && viewer.can(Action::Favorite, w.object()),
             next_start_at: Time::opt(w.next_start_at),
             is_prebuild: false,
             task_id: None,

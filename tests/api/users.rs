@@ -456,6 +456,20 @@ fn profile_and_password() {
         json!({"password": "ResetByOwner#123"}),
     );
     assert_eq!(r.status, 204, "{}", r.text);
+    // A user-admin resets a member's password but not an owner's.
+    let ua = s.user(&o, "ua", &["user-admin"]);
+    let r = s.put(
+        &format!("/api/v2/users/{}/password", b.id),
+        &ua.token,
+        json!({"password": "ResetByUserAdmin#1"}),
+    );
+    assert_eq!(r.status, 204, "{}", r.text);
+    s.put(
+        &format!("/api/v2/users/{}/password", o.id),
+        &ua.token,
+        json!({"password": "ResetByUserAdmin#1"}),
+    )
+    .assert_error(400, "Only owners can change the password of an owner.");
     s.anon("PUT", "/api/v2/users/me/password", Some(json!({})))
         .assert_error(401, SIGNED_OUT);
 }
