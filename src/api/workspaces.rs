@@ -328,7 +328,7 @@ pub async fn usage(
 ) -> ApiResult<HttpResponse> {
     let id = parse_uuid(&path.into_inner())?;
     if body.len() > app.config.max_body_bytes {
-        return Err(http::too_large(app.config.max_body_bytes));
+        return Err(ApiError::too_large(app.config.max_body_bytes));
     }
     let req: Option<workspaces::UsageRequest> = if body.iter().all(|b| b.is_ascii_whitespace()) {
         None

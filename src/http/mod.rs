@@ -41,7 +41,7 @@ impl<T: DeserializeOwned + 'static> FromRequest for Body<T> {
         let mut payload = payload.take();
         Box::pin(async move {
             if declared.is_some_and(|n| n > limit as u64) {
-                return Err(too_large(limit));
+                return Err(ApiError::too_large(limit));
             }
             let mut buf = web::BytesMut::new();
             while let Some(chunk) = payload.next().await {
@@ -49,7 +49,7 @@ impl<T: DeserializeOwned + 'static> FromRequest for Body<T> {
                     ApiError::bad_request("Request body must be valid JSON.").detail(e.to_string())
                 })?;
                 if buf.len() + chunk.len() > limit {
-                    return Err(too_large(limit));
+                    return Err(ApiError::too_large(limit));
                 }
                 buf.extend_from_slice(&chunk);
             }
@@ -64,11 +64,6 @@ pub fn content_length(req: &HttpRequest) -> Option<u64> {
         .get(CONTENT_LENGTH)
         .and_then(|v| v.to_str().ok())
         .and_then(|v| v.trim().parse().ok())
-}
-
-pub fn too_large(limit: usize) -> ApiError {
-    ApiError::new(StatusCode::PAYLOAD_TOO_LARGE, "Request body is too large.")
-        .detail(format!("The request body must be at most {limit} bytes."))
 }
 
 /// Decodes the first JSON value of `bytes`, which must be an object (every
