@@ -22,6 +22,7 @@ use crate::domain::store::users;
 use crate::domain::store::workspaces::{self as ws_store, WorkspaceRow};
 use crate::domain::workspace_access::{self as workspaces, RenderCtx};
 use crate::error::{ApiError, ApiResult, Validator};
+use crate::query::paging::{self, Page, UnknownAfterId};
 use crate::sdk::{format_opt_time, format_time, Micros};
 
 #[derive(Debug, Clone, Deserialize, Default)]
@@ -438,9 +439,7 @@ pub fn create_for_workspace(
 /// Paging of `GET /workspaces/{workspace}/builds`.
 pub struct BuildPage {
     pub since: Option<Micros>,
-    pub after: Option<Uuid>,
-    pub limit: i64,
-    pub offset: i64,
+    pub page: Page,
 }
 
 /// `GET /workspaces/{workspace}/builds`: newest first.
@@ -453,7 +452,7 @@ pub fn list_for_workspace(
 ) -> ApiResult<Vec<Value>> {
     let w = workspaces::get(conn, subject, workspace)?;
     let all = store::list(conn, w.id, p.since)?;
-    let page = crate::http::page(all, |b| b.id, p.after, p.limit, p.offset)?;
+    let page = paging::page(all, |b| b.id, &p.page).map_err(UnknownAfterId::error)?;
     render_all(conn, &page, std::slice::from_ref(&w), ctx)
 }
 
