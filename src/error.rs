@@ -134,6 +134,12 @@ impl ApiError {
         }
     }
 
+    /// 413: a request body over `limit` bytes.
+    pub fn too_large(limit: usize) -> ApiError {
+        ApiError::new(StatusCode::PAYLOAD_TOO_LARGE, "Request body is too large.")
+            .detail(format!("The request body must be at most {limit} bytes."))
+    }
+
     /// `400 Validation failed.` with one entry per failing field.
     pub fn validation_failed(v: Vec<Validation>) -> ApiError {
         ApiError::bad_request("Validation failed.").with_validations(v)

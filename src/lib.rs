@@ -11,9 +11,9 @@ pub mod domain;
 pub mod error;
 pub mod gate;
 pub mod http;
+pub mod query;
 pub mod sdk;
 pub mod watch;
-pub mod workspace_query;
 
 use std::net::{SocketAddr, TcpListener};
 

@@ -6,6 +6,7 @@ use crate::authz::Subject;
 use crate::domain::builds::{self, BuildPage, CreateBuildRequest};
 use crate::error::{ApiError, ApiResult, Response};
 use crate::http::{self, parse_uuid, Body, Query};
+use crate::query::paging::Paging;
 use crate::App;
 
 pub async fn create(
@@ -32,7 +33,7 @@ pub async fn list(
 ) -> ApiResult<HttpResponse> {
     let id = parse_uuid(&path.into_inner())?;
     let q = Query::from_request(&req);
-    let (limit, offset) = http::pagination(&q)?;
+    let paging = Paging::capped().parse(&q.0)?;
     let since = match q.get("since").filter(|s| !s.is_empty()) {
         None => None,
         Some(s) => Some(
@@ -48,9 +49,7 @@ pub async fn list(
     };
     let page = BuildPage {
         since,
-        after: http::after_id(&q)?,
-        limit,
-        offset,
+        page: paging,
     };
     let ctx = app.render_ctx();
     let out = app

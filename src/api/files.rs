@@ -35,7 +35,7 @@ pub async fn upload(
     let limit = app.config.max_file_bytes;
     // A declared size over the limit is refused before a byte is read.
     if http::content_length(&req).is_some_and(|n| n > limit as u64) {
-        return Err(http::too_large(limit));
+        return Err(ApiError::too_large(limit));
     }
     let _pass = app.uploads.enter().await?;
     let spooled = files::spool(app.spool_dir.clone(), payload, limit).await?;

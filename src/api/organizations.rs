@@ -7,7 +7,8 @@ use crate::authz::Subject;
 use crate::domain::organizations::{self, OrganizationRequest};
 use crate::domain::users;
 use crate::error::{ApiResult, Response};
-use crate::http::{self, pagination, Body, Query};
+use crate::http::{self, Body, Query};
+use crate::query::paging::{Paging, MAX_PAGE};
 use crate::sdk;
 use crate::App;
 
@@ -98,8 +99,7 @@ pub async fn members(
     subject: Subject,
     path: web::Path<String>,
 ) -> ApiResult<HttpResponse> {
-    let (members, _) =
-        member_page(&app, subject, path.into_inner(), http::MAX_PAGE * 10, 0).await?;
+    let (members, _) = member_page(&app, subject, path.into_inner(), MAX_PAGE * 10, 0).await?;
     Ok(http::ok(&members))
 }
 
@@ -109,8 +109,15 @@ pub async fn paginated_members(
     path: web::Path<String>,
     req: HttpRequest,
 ) -> ApiResult<HttpResponse> {
-    let (limit, offset) = pagination(&Query::from_request(&req))?;
-    let (members, count) = member_page(&app, subject, path.into_inner(), limit, offset).await?;
+    let page = Paging::capped().parse(&Query::from_request(&req).0)?;
+    let (members, count) = member_page(
+        &app,
+        subject,
+        path.into_inner(),
+        page.max_rows(),
+        page.offset,
+    )
+    .await?;
     Ok(http::ok(&crate::sdk::PaginatedMembersResponse {
         members,
         count,

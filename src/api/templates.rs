@@ -13,6 +13,8 @@ use crate::domain::templates::{
 };
 use crate::error::{ApiResult, Response};
 use crate::http::{self, parse_uuid, Body, Query};
+use crate::query::paging::{Paging, MAX_PAGE};
+use crate::query::templates::parse_template_query;
 use crate::App;
 
 pub async fn create_version(
@@ -154,19 +156,15 @@ async fn list_with(
     req: &HttpRequest,
     org: Option<String>,
 ) -> ApiResult<HttpResponse> {
-    let q = Query::from_request(req).get("q").unwrap_or("").to_string();
+    let q = parse_template_query(
+        Query::from_request(req).get("q").unwrap_or(""),
+        subject.user_id,
+    )?;
     let now = app.now();
     let out = app
         .db
         .read(move |conn| {
-            templates::list(
-                conn,
-                &subject,
-                &q,
-                org.as_deref(),
-                http::MAX_PAGE as usize,
-                now,
-            )
+            templates::list(conn, &subject, q, org.as_deref(), MAX_PAGE as usize, now)
         })
         .await?;
     Ok(http::ok(&out))
@@ -271,12 +269,9 @@ pub async fn versions(
 ) -> ApiResult<HttpResponse> {
     let id = parse_uuid(&path.into_inner())?;
     let q = Query::from_request(&req);
-    let (limit, offset) = http::pagination(&q)?;
     let page = template_versions::VersionPage {
         include_archived: q.flag("include_archived"),
-        after: http::after_id(&q)?,
-        limit,
-        offset,
+        page: Paging::capped().parse(&q.0)?,
     };
     let now = app.now();
     let out = app

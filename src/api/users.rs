@@ -11,7 +11,9 @@ use crate::domain::organizations;
 use crate::domain::users::{self, CreateFirstUserRequest, CreateUserRequest};
 use crate::error::{ApiError, ApiResult, Response, Validator};
 use crate::http::csrf;
-use crate::http::{self, pagination, Body, Query};
+use crate::http::{self, Body, Query};
+use crate::query::paging::Paging;
+use crate::query::users::parse_user_query;
 use crate::sdk;
 use crate::App;
 
@@ -192,12 +194,13 @@ pub async fn list(
     subject: Subject,
     req: HttpRequest,
 ) -> ApiResult<HttpResponse> {
+    // Coder reads `q` before the paging parameters.
     let q = Query::from_request(&req);
-    let (limit, offset) = pagination(&q)?;
-    let filter = users::parse_query(q.get("q").unwrap_or(""))?;
+    let filter = parse_user_query(q.get("q").unwrap_or(""))?;
+    let page = Paging::capped().parse(&q.0)?;
     let out = app
         .db
-        .read(move |conn| users::list(conn, &subject, filter, limit, offset))
+        .read(move |conn| users::list(conn, &subject, filter, &page))
         .await?;
     Ok(http::ok(&out))
 }

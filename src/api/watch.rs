@@ -25,8 +25,9 @@ use crate::domain::workspace_list::{self, ListFilter};
 use crate::domain::workspaces;
 use crate::error::{ApiError, ApiResult, Response, NOT_FOUND};
 use crate::http::{parse_uuid, Query};
+use crate::query::workspaces::parse_list_request;
 use crate::watch::{Note, Scope, Subscribe, Unsubscribe, BUFFER};
-use crate::{workspace_query, App};
+use crate::App;
 
 /// How often an SSE stream checks that its client is still there.
 const PROBE: Duration = Duration::from_secs(1);
@@ -532,13 +533,7 @@ async fn list_state(
     subject: Subject,
     req: &HttpRequest,
 ) -> ApiResult<WatchState> {
-    let q = Query::from_request(req);
-    let to_error = |e: workspace_query::QueryError| {
-        ApiError::bad_request(e.message).with_validations(e.validations)
-    };
-    let (limit, offset) = workspace_query::parse_pagination(&q.0).map_err(to_error)?;
-    let parsed =
-        workspace_query::parse_workspace_query(q.get("q").unwrap_or(""), &q.0).map_err(to_error)?;
+    let (parsed, page) = parse_list_request(&Query::from_request(req).0)?;
     let s = subject.clone();
     let filter = app
         .db
@@ -549,8 +544,8 @@ async fn list_state(
         subject,
         target: Target::List {
             filter: Box::new(filter),
-            limit,
-            offset,
+            limit: page.limit,
+            offset: page.offset,
             known: HashSet::new(),
         },
     })

@@ -7,6 +7,8 @@ use crate::authz::Subject;
 use crate::domain::workspaces::{self, CreateWorkspaceRequest};
 use crate::error::{ApiError, ApiResult};
 use crate::http::{self, parse_uuid, Body, Query};
+use crate::query::paging::Paging;
+use crate::query::users::parse_user_query;
 use crate::{sdk, App};
 
 /// Go's strconv.ParseBool.
@@ -328,7 +330,7 @@ pub async fn usage(
 ) -> ApiResult<HttpResponse> {
     let id = parse_uuid(&path.into_inner())?;
     if body.len() > app.config.max_body_bytes {
-        return Err(http::too_large(app.config.max_body_bytes));
+        return Err(ApiError::too_large(app.config.max_body_bytes));
     }
     let req: Option<workspaces::UsageRequest> = if body.iter().all(|b| b.is_ascii_whitespace()) {
         None
@@ -434,14 +436,15 @@ pub async fn available_users(
     req: HttpRequest,
 ) -> ApiResult<HttpResponse> {
     let (org_arg, user_arg) = path.into_inner();
+    // The user search of `GET /users`, read the same way.
     let q = Query::from_request(&req);
-    let (limit, offset) = http::pagination(&q)?;
-    let filter = crate::domain::users::parse_query(q.get("q").unwrap_or(""))?;
+    let filter = parse_user_query(q.get("q").unwrap_or(""))?;
+    let page = Paging::capped().parse(&q.0)?;
     let out = app
         .db
         .read(move |conn| {
             crate::domain::organizations::available_workspace_owners(
-                conn, &subject, &org_arg, &user_arg, filter, limit, offset,
+                conn, &subject, &org_arg, &user_arg, filter, &page,
             )
         })
         .await?;

@@ -26,6 +26,7 @@ use crate::sdk::{AgentConnectionTiming, AgentScriptTiming, ProvisionerTiming};
 use crate::sdk::{
     Micros, Time, WorkspaceAppStatus, WorkspaceBuild, WorkspaceBuildTimings, WorkspaceResource,
 };
+use crate::query::paging::{self, Page, UnknownAfterId};
 
 #[derive(Debug, Clone, Deserialize, Default)]
 pub struct NameValue {
@@ -430,9 +431,7 @@ pub fn create_for_workspace(
 /// Paging of `GET /workspaces/{workspace}/builds`.
 pub struct BuildPage {
     pub since: Option<Micros>,
-    pub after: Option<Uuid>,
-    pub limit: i64,
-    pub offset: i64,
+    pub page: Page,
 }
 
 /// `GET /workspaces/{workspace}/builds`: newest first.
@@ -445,7 +444,7 @@ pub fn list_for_workspace(
 ) -> ApiResult<Vec<WorkspaceBuild>> {
     let w = workspaces::get(conn, subject, workspace)?;
     let all = store::list(conn, w.id, p.since)?;
-    let page = crate::http::page(all, |b| b.id, p.after, p.limit, p.offset)?;
+    let page = paging::page(all, |b| b.id, &p.page).map_err(UnknownAfterId::error)?;
     render_all(conn, &page, std::slice::from_ref(&w), ctx)
 }
 

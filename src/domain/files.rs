@@ -73,7 +73,7 @@ pub async fn spool(
         let chunk = chunk.map_err(|e| read_failed().detail(e.to_string()))?;
         total += chunk.len();
         if total > limit {
-            return Err(crate::http::too_large(limit));
+            return Err(ApiError::too_large(limit));
         }
         if tx.send(chunk).await.is_err() {
             // The writer failed; its error is the answer.

@@ -13,6 +13,8 @@ use crate::domain::store::organizations::{self as store, MemberRow, Organization
 use crate::domain::store::users::{self as user_store, UserRow};
 use crate::domain::users;
 use crate::error::{ApiError, ApiResult, Validator};
+use crate::query::paging::Page;
+use crate::query::users::UserQuery;
 use crate::sdk::{self, Micros};
 
 pub fn render(o: &OrganizationRow) -> sdk::Organization {
@@ -402,10 +404,10 @@ pub fn available_workspace_owners(
     subject: &Subject,
     org: &str,
     user: &str,
-    mut filter: users::UserFilter,
-    limit: i64,
-    offset: i64,
+    q: UserQuery,
+    page: &Page,
 ) -> ApiResult<Vec<sdk::MinimalUser>> {
+    let mut filter = users::filter(q);
     let org = resolve(tx, subject, org)?;
     let user = users::resolve(tx, subject, user)?;
     member(tx, subject, &org, &user)?;
@@ -420,6 +422,6 @@ pub fn available_workspace_owners(
         filter.visible_ids = Some(vec![subject.user_id]);
     }
     filter.organization = Some(org.id);
-    let (rows, _) = user_store::list(tx, &filter, limit, offset)?;
+    let (rows, _) = user_store::list(tx, &filter, page.max_rows(), page.offset)?;
     Ok(rows.iter().map(users::minimal).collect())
 }

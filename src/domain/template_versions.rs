@@ -12,6 +12,7 @@ use crate::domain::store::Tx;
 use crate::domain::templates;
 use crate::error::{ApiError, ApiResult, Validator};
 use crate::sdk::{self, Micros};
+use crate::query::paging::{self, Page, UnknownAfterId};
 
 /// `PATCH /templateversions/{templateversion}`: a new name and message.
 pub fn rename(
@@ -162,9 +163,7 @@ pub fn planned_resources(
 /// Paging of `GET /templates/{template}/versions`.
 pub struct VersionPage {
     pub include_archived: bool,
-    pub after: Option<Uuid>,
-    pub limit: i64,
-    pub offset: i64,
+    pub page: Page,
 }
 
 /// `GET /templates/{template}/versions`.
@@ -177,7 +176,7 @@ pub fn list(
 ) -> ApiResult<Vec<sdk::TemplateVersion>> {
     let t = templates::get(conn, subject, template)?;
     let all = versions::list(conn, t.id, p.include_archived)?;
-    let page = crate::http::page(all, |v| v.id, p.after, p.limit, p.offset)?;
+    let page = paging::page(all, |v| v.id, &p.page).map_err(UnknownAfterId::versions_error)?;
     templates::render_versions(conn, &page, now)
 }
 

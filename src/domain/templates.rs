@@ -22,7 +22,9 @@ use crate::sdk::{
     TemplateAutostopRequirement, TemplateVersion, TemplateVersionParameter,
     TemplateVersionParameterOption, Time, TransitionStats,
 };
-use crate::workspace_query;
+use crate::query::go::parse_go_uuid;
+use crate::query::templates::TemplateQuery;
+use crate::query::{organization_not_found, QueryError, TEMPLATE_QUERY_MESSAGE};
 
 pub const WEEKDAYS: [&str; 7] = [
     "monday",
@@ -70,12 +72,12 @@ pub fn get(conn: &Tx, subject: &Subject, id: Uuid) -> ApiResult<TemplateRow> {
 pub fn list(
     conn: &Tx,
     subject: &Subject,
-    q: &str,
+    q: TemplateQuery,
     org: Option<&str>,
     max: usize,
     now: Micros,
 ) -> ApiResult<Vec<crate::sdk::Template>> {
-    let mut f = parse_filter(conn, subject, q)?;
+    let mut f = filter(conn, subject, q)?;
     if let Some(org) = org {
         f.organization = Some(crate::domain::organizations::resolve(conn, subject, org)?.id);
     }
@@ -1103,63 +1105,35 @@ fn render_with(
     })
 }
 
-/// Parses the `q` of `GET /templates` as Coder's `searchquery.Templates`
-/// does: the query is lowercased and lexed like the workspace language;
-/// words without a key search the display name; keys are read in Coder's
-/// order with its messages, unknown keys reported last.
-pub fn parse_filter(conn: &Tx, subject: &Subject, q: &str) -> ApiResult<store::TemplateFilter> {
-    let invalid = |v: Vec<Validation>| {
-        ApiError::bad_request("Invalid template search query.").with_validations(v)
+/// The store filter of a parsed template query: Coder takes an
+/// organization UUID as given and looks a name up (an unknown or hidden one
+/// is a 400 naming `organization`).
+fn filter(conn: &Tx, subject: &Subject, q: TemplateQuery) -> ApiResult<store::TemplateFilter> {
+    let organization = match q.organization {
+        None => None,
+        Some(v) => Some(match parse_go_uuid(&v) {
+            Ok(id) => id,
+            Err(_) => {
+                crate::domain::organizations::resolve(conn, subject, &v)
+                    .map_err(|_| {
+                        QueryError::new(TEMPLATE_QUERY_MESSAGE, vec![organization_not_found(&v)])
+                    })?
+                    .id
+            }
+        }),
     };
-    workspace_query::check_query_size("q", q).map_err(|v| invalid(vec![v]))?;
-    let terms = workspace_query::search_terms_with(
-        &workspace_query::go_to_lower(q),
-        &mut |element, terms| {
-            terms.add("display_name", element.to_string());
-            Ok(())
-        },
-    )
-    .map_err(|v| invalid(vec![v]))?;
-    let mut organization = None;
-    let mut lookup = |_: workspace_query::Lookup, v: &str| {
-        // Coder takes a UUID as given and looks a name up.
-        let found = match workspace_query::parse_go_uuid(v) {
-            Ok(id) => Some(id),
-            Err(_) => crate::domain::organizations::resolve(conn, subject, v)
-                .ok()
-                .map(|o| o.id),
-        };
-        organization = found;
-        found
-            .map(|_| ())
-            .ok_or_else(|| workspace_query::organization_not_found(v))
-    };
-    let mut p = workspace_query::Parser::new(&terms);
-    let deleted = p.boolean("deleted").unwrap_or(false);
-    p.looked_up(workspace_query::Lookup::Organization, &mut lookup);
-    let mut f = store::TemplateFilter {
-        deleted,
-        exact_name: p.single("exact_name"),
-        exact_display_name: p.single("exact_display_name"),
-        fuzzy_name: p.single("name"),
-        fuzzy_display_name: p.single("display_name"),
-        ids: p.custom_list("ids", |v| workspace_query::parse_go_uuid(v.trim())),
-        deprecated: p.boolean("deprecated"),
-        has_ai_task: p.boolean("has-ai-task"),
-        author_id: p.uuid("author_id"),
-        author_username: p.single("author"),
-        has_external_agent: p.boolean("has_external_agent"),
-        ..Default::default()
-    };
-    p.error_excess_params();
-    let errors = p.into_errors();
-    if !errors.is_empty() {
-        return Err(invalid(errors));
-    }
-    f.organization = organization;
-    if f.author_username.as_deref() == Some("me") {
-        f.author_id = Some(subject.user_id);
-        f.author_username = None;
-    }
-    Ok(f)
+    Ok(store::TemplateFilter {
+        deleted: q.deleted,
+        organization,
+        exact_name: q.exact_name,
+        exact_display_name: q.exact_display_name,
+        fuzzy_name: q.fuzzy_name,
+        fuzzy_display_name: q.fuzzy_display_name,
+        ids: q.ids,
+        deprecated: q.deprecated,
+        has_ai_task: q.has_ai_task,
+        has_external_agent: q.has_external_agent,
+        author_id: q.author_id,
+        author_username: q.author_username,
+    })
 }

@@ -9,7 +9,9 @@ use uuid::Uuid;
 use crate::authz::{self, Action, Guarded, Object, Readable, Subject};
 use crate::domain::names;
 use crate::domain::store::{api_keys, organizations, users, users::UserRow};
-use crate::error::{ApiError, ApiResult, Validation, Validator};
+use crate::error::{ApiError, ApiResult, Validator};
+use crate::query::paging::Page;
+use crate::query::users::UserQuery;
 use crate::sdk::{self, Micros};
 
 pub fn reduced(u: &UserRow) -> sdk::ReducedUser {
@@ -604,19 +606,20 @@ pub fn get(tx: &Tx, subject: &Subject, arg: &str) -> ApiResult<Readable<UserRow>
     subject.visible(u)
 }
 
-/// `GET /users`: the users matching `filter` that the subject may read.
+/// `GET /users`: one page of the users matching `q` that the subject may
+/// read.
 pub fn list(
     tx: &Tx,
     subject: &Subject,
-    mut filter: users::UserFilter,
-    limit: i64,
-    offset: i64,
+    q: UserQuery,
+    page: &Page,
 ) -> ApiResult<sdk::GetUsersResponse> {
+    let mut filter = filter(q);
     if let Some(orgs) = subject.visible_users() {
         filter.visible_ids = Some(vec![subject.user_id]);
         filter.visible_orgs = orgs;
     }
-    let (rows, count) = users::list(tx, &filter, limit, offset)?;
+    let (rows, count) = users::list(tx, &filter, page.max_rows(), page.offset)?;
     Ok(sdk::GetUsersResponse {
         users: rows.iter().map(render).collect(),
         count,
@@ -701,97 +704,22 @@ pub fn regenerate_ssh_key(
 /// The filters of `GET /users` (and of available-users).
 pub use crate::domain::store::users::UserFilter;
 
-/// Parses the `q` of `GET /users`.
-pub fn parse_query(q: &str) -> ApiResult<UserFilter> {
-    let mut f = UserFilter::default();
-    let mut bad = Vec::new();
-    let mut free = Vec::new();
-    for term in split_terms(q) {
-        let Some((key, value)) = term.split_once(':') else {
-            free.push(term);
-            continue;
-        };
-        let values: Vec<String> = value.split(',').map(|s| s.to_string()).collect();
-        let time = |bad: &mut Vec<Validation>| -> Option<sdk::Micros> {
-            let parsed = chrono::DateTime::parse_from_rfc3339(value)
-                .map(|t| t.timestamp_micros())
-                .ok()
-                .or_else(|| {
-                    chrono::NaiveDate::parse_from_str(value, "%Y-%m-%d")
-                        .ok()
-                        .and_then(|d| d.and_hms_opt(0, 0, 0))
-                        .map(|d| d.and_utc().timestamp_micros())
-                });
-            if parsed.is_none() {
-                bad.push(Validation {
-                    field: key.to_string(),
-                    detail: format!("Query param {key:?} must be a valid date format (2006-01-02T15:04:05Z07:00): parsing time {value:?}"),
-                });
-            }
-            parsed
-        };
-        match key {
-            "status" => {
-                for s in &values {
-                    if !matches!(s.as_str(), "active" | "dormant" | "suspended") {
-                        bad.push(Validation {
-                            field: "status".into(),
-                            detail: format!("Query param \"status\" has invalid value: {s:?} is not a valid user status"),
-                        });
-                    }
-                }
-                f.status.extend(values);
-            }
-            "role" => f.roles.extend(values),
-            "login_type" => f.login_types.extend(values),
-            "name" => f.name = Some(value.to_string()),
-            "created_before" => f.created_before = time(&mut bad),
-            "created_after" => f.created_after = time(&mut bad),
-            "last_seen_before" => f.last_seen_before = time(&mut bad),
-            "last_seen_after" => f.last_seen_after = time(&mut bad),
-            "service_account" => match value {
-                "true" => f.service_account = Some(true),
-                "false" => f.service_account = Some(false),
-                _ => bad.push(Validation {
-                    field: "service_account".into(),
-                    detail: format!(
-                        "Query param \"service_account\" must be a valid boolean: {value:?}"
-                    ),
-                }),
-            },
-            _ => bad.push(Validation {
-                field: key.to_string(),
-                detail: format!("Query param {key:?} is not a valid query param"),
-            }),
-        }
+/// The store filter of a parsed user query.
+pub fn filter(q: UserQuery) -> UserFilter {
+    let micros = |t: Option<chrono::DateTime<chrono::Utc>>| t.map(|t| t.timestamp_micros());
+    UserFilter {
+        search: q.search,
+        status: q.status,
+        roles: q.roles,
+        login_types: q.login_types,
+        name: q.name,
+        created_before: micros(q.created_before),
+        created_after: micros(q.created_after),
+        last_seen_before: micros(q.last_seen_before),
+        last_seen_after: micros(q.last_seen_after),
+        service_account: q.service_account,
+        // warren has no GitHub login, so no user has a GitHub id.
+        nothing: q.github_com_user_id.is_some(),
+        ..UserFilter::default()
     }
-    if !bad.is_empty() {
-        return Err(ApiError::bad_request("Invalid user search query.").with_validations(bad));
-    }
-    if !free.is_empty() {
-        f.search = Some(free.join(" "));
-    }
-    Ok(f)
-}
-
-/// Splits a search string on spaces, keeping double-quoted runs together.
-pub fn split_terms(q: &str) -> Vec<String> {
-    let mut terms = Vec::new();
-    let mut cur = String::new();
-    let mut quoted = false;
-    for c in q.chars() {
-        match c {
-            '"' => quoted = !quoted,
-            ' ' if !quoted => {
-                if !cur.is_empty() {
-                    terms.push(std::mem::take(&mut cur));
-                }
-            }
-            c => cur.push(c),
-        }
-    }
-    if !cur.is_empty() {
-        terms.push(cur);
-    }
-    terms
 }

@@ -12,8 +12,12 @@ pub use crate::domain::store::workspaces::ListFilter;
 use crate::domain::store::Tx;
 use crate::domain::workspaces::{self, RenderCtx};
 use crate::domain::{groups, organizations, templates, users};
-use crate::error::{ApiError, ApiResult, Validation};
-use crate::workspace_query::{self, WorkspaceFilter};
+use crate::error::ApiResult;
+use crate::query::workspaces::{
+    shared_with_group_not_found, shared_with_group_organization_not_found,
+    shared_with_user_not_found, WorkspaceFilter,
+};
+use crate::query::{organization_not_found, QueryError, WORKSPACE_QUERY_MESSAGE};
 
 /// Resolves names in the parsed filter to ids; unknown owners and templates
 /// match nothing, unknown organizations and sharing targets are errors.
@@ -35,9 +39,7 @@ pub fn resolve(conn: &Tx, subject: &Subject, f: WorkspaceFilter) -> ApiResult<Li
         shared: f.shared,
         ..Default::default()
     };
-    let invalid = |v: Validation| {
-        ApiError::bad_request(workspace_query::QUERY_ERROR_MESSAGE).with_validations(vec![v])
-    };
+    let invalid = |v| QueryError::new(WORKSPACE_QUERY_MESSAGE, vec![v]);
     if let Some(owner) = f.owner {
         if owner == "me" {
             out.owner = Some(subject.user_id);
@@ -50,12 +52,12 @@ pub fn resolve(conn: &Tx, subject: &Subject, f: WorkspaceFilter) -> ApiResult<Li
     }
     if let Some(org) = f.organization {
         let found = organizations::resolve(conn, subject, &org)
-            .map_err(|_| invalid(workspace_query::organization_not_found(&org)))?;
+            .map_err(|_| invalid(organization_not_found(&org)))?;
         out.organization = Some(found.id);
     }
     if let Some(u) = f.shared_with_user {
         let id = users::id_by_id_or_username(conn, &u)?
-            .ok_or_else(|| invalid(workspace_query::shared_with_user_not_found(&u)))?;
+            .ok_or_else(|| invalid(shared_with_user_not_found(&u)))?;
         out.shared_with_user = Some(id);
     }
     if let Some(g) = f.shared_with_group {
@@ -65,12 +67,13 @@ pub fn resolve(conn: &Tx, subject: &Subject, f: WorkspaceFilter) -> ApiResult<Li
         };
         let group = match Uuid::parse_str(&g) {
             Ok(id) => groups::id_if_exists(conn, id)?,
-            Err(_) => match organizations::resolve(conn, subject, &org_name) {
-                Ok(org) => groups::id_by_name(conn, org.id, &group_name)?,
-                Err(_) => None,
-            },
+            Err(_) => {
+                let org = organizations::resolve(conn, subject, &org_name)
+                    .map_err(|_| invalid(shared_with_group_organization_not_found(&org_name)))?;
+                groups::id_by_name(conn, org.id, &group_name)?
+            }
         }
-        .ok_or_else(|| invalid(workspace_query::shared_with_group_not_found(&g, &org_name)))?;
+        .ok_or_else(|| invalid(shared_with_group_not_found(&g, &org_name)))?;
         out.shared_with_group = Some(group);
     }
     Ok(out)

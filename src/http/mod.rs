@@ -41,7 +41,7 @@ impl<T: DeserializeOwned + 'static> FromRequest for Body<T> {
         let mut payload = payload.take();
         Box::pin(async move {
             if declared.is_some_and(|n| n > limit as u64) {
-                return Err(too_large(limit));
+                return Err(ApiError::too_large(limit));
             }
             let mut buf = web::BytesMut::new();
             while let Some(chunk) = payload.next().await {
@@ -49,7 +49,7 @@ impl<T: DeserializeOwned + 'static> FromRequest for Body<T> {
                     ApiError::bad_request("Request body must be valid JSON.").detail(e.to_string())
                 })?;
                 if buf.len() + chunk.len() > limit {
-                    return Err(too_large(limit));
+                    return Err(ApiError::too_large(limit));
                 }
                 buf.extend_from_slice(&chunk);
             }
@@ -64,11 +64,6 @@ pub fn content_length(req: &HttpRequest) -> Option<u64> {
         .get(CONTENT_LENGTH)
         .and_then(|v| v.to_str().ok())
         .and_then(|v| v.trim().parse().ok())
-}
-
-pub fn too_large(limit: usize) -> ApiError {
-    ApiError::new(StatusCode::PAYLOAD_TOO_LARGE, "Request body is too large.")
-        .detail(format!("The request body must be at most {limit} bytes."))
 }
 
 /// Decodes the first JSON value of `bytes`, which must be an object (every
@@ -128,80 +123,6 @@ impl Query {
     pub fn flag(&self, key: &str) -> bool {
         self.get(key) == Some("true")
     }
-}
-
-/// Most rows any list returns in one page, whatever `limit` asks for.
-pub const MAX_PAGE: i64 = 1000;
-
-/// `limit` and `offset` with Coder's 400 on bad values.
-pub fn pagination(q: &Query) -> ApiResult<(i64, i64)> {
-    let mut validations = Vec::new();
-    let mut parse = |key: &str| -> i64 {
-        match q.get(key) {
-            None | Some("") => 0,
-            Some(v) => match v.parse::<i64>() {
-                Ok(n) if n >= 0 => n,
-                _ => {
-                    validations.push(crate::error::Validation {
-                        field: key.to_string(),
-                        detail: format!("Query param {key:?} must be a valid positive integer"),
-                    });
-                    0
-                }
-            },
-        }
-    };
-    let limit = parse("limit");
-    let offset = parse("offset");
-    if !validations.is_empty() {
-        return Err(
-            ApiError::bad_request("Query parameters have invalid values.")
-                .with_validations(validations),
-        );
-    }
-    let limit = if limit == 0 || limit > MAX_PAGE {
-        MAX_PAGE
-    } else {
-        limit
-    };
-    Ok((limit, offset))
-}
-
-/// The `after_id` of keyset pagination, if given.
-pub fn after_id(q: &Query) -> ApiResult<Option<Uuid>> {
-    match q.get("after_id").filter(|s| !s.is_empty()) {
-        None => Ok(None),
-        Some(s) => Uuid::parse_str(s).map(Some).map_err(|_| {
-            ApiError::bad_request("Query parameters have invalid values.").validation(
-                "after_id",
-                format!("Query param \"after_id\" must be a valid uuid: {s:?}"),
-            )
-        }),
-    }
-}
-
-/// One page of an ordered list: rows after `after` (by id), then `offset`
-/// and `limit`.
-pub fn page<T>(
-    mut rows: Vec<T>,
-    id: impl Fn(&T) -> Uuid,
-    after: Option<Uuid>,
-    limit: i64,
-    offset: i64,
-) -> ApiResult<Vec<T>> {
-    if let Some(after) = after {
-        let pos = rows.iter().position(|r| id(r) == after).ok_or_else(|| {
-            ApiError::bad_request(format!(
-                "Record at \"after_id\" ({after:?}) does not exist."
-            ))
-        })?;
-        rows.drain(..=pos);
-    }
-    Ok(rows
-        .into_iter()
-        .skip(offset as usize)
-        .take(limit as usize)
-        .collect())
 }
 
 /// A path UUID, or Coder's 400 naming the bad value.

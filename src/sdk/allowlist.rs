@@ -110,7 +110,7 @@ impl TryFrom<serde_json::Value> for AllowListTarget {
         if kind != "*" && !RBAC_RESOURCES.contains(&kind) {
             return Err(format!("unknown resource type {kind:?}"));
         }
-        if id != "*" && crate::workspace_query::parse_go_uuid(id).is_err() {
+        if id != "*" && crate::query::go::parse_go_uuid(id).is_err() {
             return Err(format!("invalid {kind} ID (must be UUID): {id:?}"));
         }
         Ok(AllowListTarget(AllowListEntry {
