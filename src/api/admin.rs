@@ -22,7 +22,6 @@ use include_dir::{include_dir, Dir, File};
 use sha2::{Digest, Sha256};
 
 use crate::authz::Subject;
-use crate::domain::auth;
 use crate::http::csrf;
 use crate::App;
 
@@ -171,7 +170,7 @@ pub async fn index(
     subject: Option<Subject>,
 ) -> ApiResult<HttpResponse> {
     let has_cookie = req
-        .cookie(auth::COOKIE)
+        .cookie(crate::http::auth::COOKIE)
         .is_some_and(|c| !c.value().is_empty());
     // The cookie comes first among the token's sources, so the subject is
     // the cookie's session when there is one.

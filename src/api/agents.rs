@@ -10,9 +10,9 @@ use actix_web::{web, FromRequest, HttpRequest, HttpResponse};
 use serde::Deserialize;
 
 use crate::authz::Subject;
-use crate::domain::auth::token_from_request;
 use crate::domain::workspace_agents;
 use crate::error::{ApiError, ApiResult, Response};
+use crate::http::auth::token_from_request;
 use crate::http::{self, parse_uuid, Body};
 use crate::App;
 

@@ -67,7 +67,7 @@ fn client_address(req: &HttpRequest) -> String {
 }
 
 pub fn session_cookie(app: &App, token: &str, max_age: Option<CookieDuration>) -> Cookie<'static> {
-    let mut c = Cookie::build(auth::COOKIE, token.to_string())
+    let mut c = Cookie::build(crate::http::auth::COOKIE, token.to_string())
         .path("/")
         .http_only(true)
         .same_site(SameSite::Lax)

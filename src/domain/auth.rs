@@ -1,15 +1,11 @@
 //! Authentication: API keys in Coder's `id-secret` form, argon2id passwords,
-//! and the extractor that turns a request's token into a [`Subject`].
+//! and the cache that turns a request's token into a [`Subject`].
 
 use std::collections::HashMap;
-use std::future::Future;
-use std::pin::Pin;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Mutex;
 use std::time::{Duration, Instant};
 
-use actix_web::dev::Payload;
-use actix_web::{web, FromRequest, HttpRequest};
 use argon2::password_hash::{
     Decimal, Ident, Output, ParamsString, PasswordHash, PasswordHasher, PasswordVerifier, Salt,
     SaltString,
@@ -23,13 +19,11 @@ use subtle::ConstantTimeEq;
 use crate::authz::Subject;
 use crate::domain::store::Tx;
 use crate::domain::store::{api_keys, groups, organizations, users};
+use crate::domain::Db;
 use crate::error::{ApiError, ApiResult};
 use crate::gate::{Gate, Workers};
 use crate::sdk::{self, Micros};
-use crate::App;
 
-pub const COOKIE: &str = "coder_session_token";
-pub const HEADER: &str = "Coder-Session-Token";
 const HOUR: Micros = 3_600_000_000;
 
 /// A freshly minted key: the clear token (shown once) and the row to store.
@@ -101,39 +95,6 @@ pub fn parse_token(token: &str) -> ApiResult<(&str, &str)> {
         )));
     }
     Ok((parts[0], parts[1]))
-}
-
-/// The token of a request, from the first non-empty of Coder's five sources.
-pub fn token_from_request(req: &HttpRequest) -> Option<String> {
-    let query = || form_urlencoded::parse(req.query_string().as_bytes());
-    let from_query = |key: &str| {
-        query()
-            .find(|(k, v)| k == key && !v.is_empty())
-            .map(|(_, v)| v.into_owned())
-    };
-    if let Some(c) = req.cookie(COOKIE).filter(|c| !c.value().is_empty()) {
-        return Some(c.value().to_string());
-    }
-    if let Some(t) = from_query(COOKIE) {
-        return Some(t);
-    }
-    if let Some(h) = req.headers().get(HEADER).and_then(|v| v.to_str().ok()) {
-        if !h.is_empty() {
-            return Some(h.to_string());
-        }
-    }
-    if let Some(h) = req
-        .headers()
-        .get("Authorization")
-        .and_then(|v| v.to_str().ok())
-    {
-        if let Some((scheme, rest)) = h.split_once(' ') {
-            if scheme.eq_ignore_ascii_case("bearer") && !rest.trim().is_empty() {
-                return Some(rest.trim().to_string());
-            }
-        }
-    }
-    from_query("access_token")
 }
 
 /// Argon2 as the `argon2` crate computes it, over working memory that the
@@ -341,53 +302,40 @@ impl AuthCache {
     }
 }
 
-impl FromRequest for Subject {
-    type Error = ApiError;
-    type Future = Pin<Box<dyn Future<Output = Result<Subject, ApiError>>>>;
-
-    fn from_request(req: &HttpRequest, _: &mut Payload) -> Self::Future {
-        let app = req.app_data::<web::Data<App>>().cloned();
-        let token = token_from_request(req);
-        Box::pin(async move {
-            let app = app.ok_or_else(|| ApiError::internal("application state missing"))?;
-            let token = token.ok_or_else(|| {
-                ApiError::unauthorized(
-                    "Cookie \"coder_session_token\" or query parameter must be provided.",
-                )
-            })?;
-            let now = app.now();
-            let generation = app.db.generation();
-            if let Some(subject) = app.auth_cache.lookup(&token, generation, now) {
-                return Ok(subject);
-            }
-            let auth = app
-                .db
-                .read(move |conn| authenticate(conn, &token, now))
-                .await?;
-            if !auth.needs_touch {
-                app.auth_cache.store(&auth, generation);
-            }
-            if auth.needs_touch {
-                // Written at most about once an hour per key: last_used, the
-                // user's last_seen_at (which also wakes a dormant user) and
-                // the sliding expiry.
-                let key = auth.key.clone();
-                app.db
-                    .write(move |conn| {
-                        let lifetime = key.lifetime_seconds * 1_000_000;
-                        let expires = if key.expires_at - now <= lifetime - HOUR {
-                            now + lifetime
-                        } else {
-                            key.expires_at
-                        };
-                        api_keys::touch(conn, &key.id, now, expires)?;
-                        Ok(users::touch_last_seen(conn, key.user_id, now)?)
-                    })
-                    .await?;
-            }
-            Ok(auth.subject)
-        })
+/// The subject a token names, from the cache when its entry is fresh, else
+/// from the store (touching the key's use at most about once an hour).
+pub async fn subject_for(
+    db: &Db,
+    cache: &AuthCache,
+    token: String,
+    now: Micros,
+) -> ApiResult<Subject> {
+    let generation = db.generation();
+    if let Some(subject) = cache.lookup(&token, generation, now) {
+        return Ok(subject);
     }
+    let auth = db.read(move |conn| authenticate(conn, &token, now)).await?;
+    if !auth.needs_touch {
+        cache.store(&auth, generation);
+    }
+    if auth.needs_touch {
+        // Written at most about once an hour per key: last_used, the
+        // user's last_seen_at (which also wakes a dormant user) and
+        // the sliding expiry.
+        let key = auth.key.clone();
+        db.write(move |conn| {
+            let lifetime = key.lifetime_seconds * 1_000_000;
+            let expires = if key.expires_at - now <= lifetime - HOUR {
+                now + lifetime
+            } else {
+                key.expires_at
+            };
+            api_keys::touch(conn, &key.id, now, expires)?;
+            Ok(users::touch_last_seen(conn, key.user_id, now)?)
+        })
+        .await?;
+    }
+    Ok(auth.subject)
 }
 
 const ADDRESS_KEY: &str = "ip:";

@@ -22,11 +22,11 @@ use crate::domain::store::users;
 use crate::domain::store::workspaces::{self as ws_store, WorkspaceRow};
 use crate::domain::workspace_access::{self as workspaces, RenderCtx};
 use crate::error::{ApiError, ApiResult, Validator};
+use crate::query::paging::{self, Page, UnknownAfterId};
 use crate::sdk::{AgentConnectionTiming, AgentScriptTiming, ProvisionerTiming};
 use crate::sdk::{
     Micros, Time, WorkspaceAppStatus, WorkspaceBuild, WorkspaceBuildTimings, WorkspaceResource,
 };
-use crate::query::paging::{self, Page, UnknownAfterId};
 
 #[derive(Debug, Clone, Deserialize, Default)]
 pub struct NameValue {

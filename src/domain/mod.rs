@@ -1,6 +1,6 @@
 //! The domain: every rule of warren, and the storage beneath it.
 //!
-//! `store` is private to this module: the HTTP layer (`crate::api`) and
+//! `store` is private to this module: the HTTP layer (the `api` module) and
 //! everything else outside the domain cannot reach SQL or stored rows except
 //! through the domain's functions, which authorize first.
 

@@ -11,8 +11,8 @@ use crate::domain::store::template_versions as versions;
 use crate::domain::store::Tx;
 use crate::domain::templates;
 use crate::error::{ApiError, ApiResult, Validator};
-use crate::sdk::{self, Micros};
 use crate::query::paging::{self, Page, UnknownAfterId};
+use crate::sdk::{self, Micros};
 
 /// `PATCH /templateversions/{templateversion}`: a new name and message.
 pub fn rename(

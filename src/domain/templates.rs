@@ -17,14 +17,14 @@ use crate::domain::store::template_versions::{self as versions, VersionRow};
 use crate::domain::store::templates::{self as store, TemplateRow};
 use crate::domain::template_model::{Parameter, Preset};
 use crate::error::{ApiError, ApiResult, Validation, Validator};
+use crate::query::go::parse_go_uuid;
+use crate::query::templates::TemplateQuery;
+use crate::query::{organization_not_found, QueryError, TEMPLATE_QUERY_MESSAGE};
 use crate::sdk::{
     Micros, MinimalUser, PresetParameter, Template, TemplateAutostartRequirement,
     TemplateAutostopRequirement, TemplateVersion, TemplateVersionParameter,
     TemplateVersionParameterOption, Time, TransitionStats,
 };
-use crate::query::go::parse_go_uuid;
-use crate::query::templates::TemplateQuery;
-use crate::query::{organization_not_found, QueryError, TEMPLATE_QUERY_MESSAGE};
 
 pub const WEEKDAYS: [&str; 7] = [
     "monday",

@@ -21,6 +21,7 @@ use subtle::ConstantTimeEq;
 
 use crate::domain::auth;
 use crate::error::ApiError;
+use crate::http::auth as http_auth;
 use crate::App;
 
 /// The cookie that hands the token to the page's JavaScript.
@@ -116,7 +117,7 @@ fn allowed(req: &ServiceRequest, csrf: &Csrf) -> bool {
     }
     // Only a cookie is attached by the browser on its own; without one there
     // is nothing to forge.
-    let Some(cookie) = req.cookie(auth::COOKIE) else {
+    let Some(cookie) = req.cookie(http_auth::COOKIE) else {
         return true;
     };
     let session = cookie.value();
@@ -125,13 +126,13 @@ fn allowed(req: &ServiceRequest, csrf: &Csrf) -> bool {
     }
     let header = req
         .headers()
-        .get(auth::HEADER)
+        .get(http_auth::HEADER)
         .and_then(|v| v.to_str().ok());
     if header.is_some_and(|h| same(h, session)) {
         return true;
     }
     let in_query = form_urlencoded::parse(req.query_string().as_bytes())
-        .any(|(k, v)| k == auth::COOKIE && same(&v, session));
+        .any(|(k, v)| k == http_auth::COOKIE && same(&v, session));
     if in_query {
         return true;
     }

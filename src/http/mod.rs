@@ -2,6 +2,7 @@
 //! decode errors, query helpers, and the middleware that gives each request
 //! an id, a log line, the build-version header and a Coder-shaped error body.
 
+pub mod auth;
 pub mod csrf;
 pub mod head_guard;
 
