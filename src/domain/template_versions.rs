@@ -35,7 +35,7 @@ pub fn rename(
         "name",
         "template_version_name",
         &name,
-        templates::valid_version_name(&name),
+        crate::domain::names::valid_version_name(&name),
     );
     check.finish()?;
     if let Some(t) = v.template_id {

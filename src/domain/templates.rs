@@ -133,14 +133,6 @@ pub struct VariableValue {
     pub value: String,
 }
 
-pub fn valid_version_name(s: &str) -> bool {
-    static RE: std::sync::OnceLock<regex::Regex> = std::sync::OnceLock::new();
-    let re = RE.get_or_init(|| {
-        regex::Regex::new(r"^[a-zA-Z0-9]+(?:[_.-]{1}[a-zA-Z0-9]+)*$").expect("version name regex")
-    });
-    s.len() <= 64 && re.is_match(s)
-}
-
 pub fn create_version(
     conn: &Tx,
     subject: &Subject,
@@ -177,7 +169,7 @@ pub fn create_version(
             "name",
             "template_version_name",
             &req.name,
-            valid_version_name(&req.name),
+            names::valid_version_name(&req.name),
         );
     }
     v.check("message", "lt", "", req.message.len() <= 1_048_576);

@@ -360,12 +360,7 @@ pub fn render_many(
             .filter(|s| s.workspace_id == w.id)
             .max_by_key(|s| s.created_at)
             .cloned();
-        // Without user autostop the template's TTL applies.
-        let ttl_ms = if t.allow_user_autostop {
-            w.ttl_ms
-        } else {
-            Some(t.default_ttl_ms)
-        };
+        let ttl_ms = schedule::effective_ttl_ms(w.ttl_ms, t.allow_user_autostop, t.default_ttl_ms);
         out.push(sdk::Workspace {
             id: w.id,
             created_at: Time(w.created_at),
@@ -732,11 +727,8 @@ pub fn activity_bump(conn: &Tx, w: &WorkspaceRow, t: &TemplateRow, now: Micros) 
         .and_then(|s| s.next_after(now, t.autostart_requirement_days))
     {
         if now + interval > next {
-            let ttl = if t.allow_user_autostop {
-                w.ttl_ms.unwrap_or(0)
-            } else {
-                t.default_ttl_ms
-            };
+            let ttl = schedule::effective_ttl_ms(w.ttl_ms, t.allow_user_autostop, t.default_ttl_ms)
+                .unwrap_or(0);
             interval = (next - now) + ttl * 1000;
         }
     }

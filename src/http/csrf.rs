@@ -54,6 +54,7 @@ impl Csrf {
         URL_SAFE_NO_PAD.encode(bytes)
     }
 
+    #[allow(clippy::expect_used, reason = "HMAC accepts keys of any length")]
     fn mac(&self, key_id: &str) -> Hmac<Sha256> {
         let mut mac = Hmac::<Sha256>::new_from_slice(&self.key).expect("HMAC takes any key size");
         mac.update(b"warren csrf v1\0");

@@ -1,6 +1,9 @@
 //! Integration tests: each starts the real warren server on a loopback port
 //! with a temporary SQLite file and speaks HTTP to it.
 
+// Test code may panic on what it did not expect: that is its failure report.
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
 mod builds;
 mod client_compat;
 mod common;

@@ -14,6 +14,9 @@
 //! Any warren binary may be named, e.g. one built from an older commit, to
 //! compare. Traffic goes to 127.0.0.1 only; every loop is bounded.
 
+// Test code may panic on what it did not expect: that is its failure report.
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
 use std::collections::BTreeMap;
 use std::io::{BufRead, BufReader};
 use std::path::{Path, PathBuf};

@@ -10,6 +10,9 @@
 //! limit; a failed wait saves a screenshot of the moment. Screenshots of
 //! each screen go to `<target>/e2e-screens/`.
 
+// Test code may panic on what it did not expect: that is its failure report.
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
 use std::net::{TcpListener, TcpStream};
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};

@@ -420,11 +420,11 @@ impl Inner {
                     .ok_or_else(|| ApiError::internal("template missing"))?;
                 // Coder computes both for every transition; only start
                 // builds are acted on, so others keep them empty.
-                let ttl = if template.allow_user_autostop {
-                    ws.ttl_ms
-                } else {
-                    Some(template.default_ttl_ms)
-                };
+                let ttl = crate::domain::schedule::effective_ttl_ms(
+                    ws.ttl_ms,
+                    template.allow_user_autostop,
+                    template.default_ttl_ms,
+                );
                 let autostart = ws.autostart_schedule.as_deref().and_then(|s| crate::domain::schedule::parse(s).ok());
                 let (deadline, max_deadline) = if transition == "start" {
                     let max = crate::domain::schedule::max_deadline(
