@@ -35,7 +35,8 @@
 //! | workspace of U in O   | favorite                  | U only (a favorite orders U's own list)                                     |
 //! | new workspace for U in O | create                 | U if a member of O and not banned there; owner; org-admin of O             |
 //! | template version state | read                     | as template update                                                          |
-//! | unattached version in O | read, update            | its creator; template admins of O                                          |
+//! | unattached version in O | read                    | its creator; template admins of O                                          |
+//! | unattached version in O | update                  | template admins of O                                                       |
 //!
 //! System workers hold no roles; their rights are their own rows:
 //!
@@ -43,10 +44,14 @@
 //! |-----------------------|-------------|----------------------------------------------------------|
 //! | lifecycle executor    | template    | read, use                                                |
 //! | lifecycle executor    | workspace   | read, start (never while dormant), stop, update, delete  |
+//! | provisioner           | provisioner job | read, update (acquire, log, complete)                |
+//! | provisioner           | file        | read (a job's source archive)                            |
+//! | provisioner           | template, unattached version | read, update (an import's result)       |
+//! | provisioner           | workspace   | read, update (a build's resources, agents, deadlines)    |
 
 pub mod guard;
 
-pub use guard::{act, Allowed, Guarded};
+pub use guard::{act, Act, Allowed, Guarded};
 
 /// A proof that the subject may read the object.
 pub type Readable<T> = Allowed<T, act::Read>;
@@ -113,6 +118,9 @@ pub enum System {
     /// The lifecycle executor: reads workspaces and templates, and starts,
     /// stops, marks dormant and deletes workspaces.
     Lifecycle,
+    /// The built-in provisioner daemon: runs queued jobs, reading their
+    /// source files and writing imports' and builds' results.
+    Provisioner,
 }
 
 /// Who is asking: the authenticated user with every role and group they hold,
@@ -220,6 +228,12 @@ pub enum Object<'a> {
         groups: &'a Acl,
         dormant: bool,
     },
+    /// A provisioner job (an import or a build) of `org`; only the
+    /// provisioner acts on jobs directly, users through their versions and
+    /// builds.
+    ProvisionerJob {
+        org: Uuid,
+    },
     /// Creating a workspace owned by `owner` in `org`.
     NewWorkspace {
         org: Uuid,
@@ -234,6 +248,7 @@ impl Subject {
             user_id: Uuid::nil(),
             username: match worker {
                 System::Lifecycle => "lifecycle-executor",
+                System::Provisioner => "provisionerd",
             }
             .into(),
             key_id: "".into(),
@@ -283,6 +298,14 @@ impl Subject {
                 (System::Lifecycle, Template { .. }, Read | Use) => true,
                 (System::Lifecycle, Workspace { dormant, .. }, Start) => !dormant,
                 (System::Lifecycle, Workspace { .. }, Read | Stop | Update | Delete) => true,
+                (System::Provisioner, ProvisionerJob { .. }, Read | Update) => true,
+                (System::Provisioner, File { .. }, Read) => true,
+                (
+                    System::Provisioner,
+                    Template { .. } | UnattachedVersion { .. },
+                    Read | Update,
+                ) => true,
+                (System::Provisioner, Workspace { .. }, Read | Update) => true,
                 _ => false,
             };
         }
@@ -338,9 +361,10 @@ impl Subject {
                     || (self.in_org(org) && self.acl_role(users, groups).is_some())
             }
             (Template { org, .. }, Create | Delete) => self.template_admin(org),
-            (UnattachedVersion { org, created_by }, Read | Update) => {
+            (UnattachedVersion { org, created_by }, Read) => {
                 self.template_admin(org) || created_by == self.user_id
             }
+            (UnattachedVersion { org, .. }, Update) => self.template_admin(org),
             (Template { org, users, groups }, Update) => {
                 self.template_admin(org)
                     || (self.in_org(org) && self.acl_role(users, groups) == Some("admin"))
@@ -631,5 +655,229 @@ mod tests {
         assert_eq!(member.visible_users(), Some(vec![]));
         assert_eq!(org_admin.visible_users(), Some(vec![org]));
         assert_eq!(member.visible_orgs(), Some(vec![org]));
+    }
+
+    /// Workspace rows: who reads, starts, updates, shares, favorites and
+    /// deletes, through ownership, site and organization roles and ACLs.
+    #[test]
+    fn workspace_rows() {
+        use Action::*;
+        let org = Uuid::new_v4();
+        let other_org = Uuid::new_v4();
+        let owner_user = subject(&[], &[(org, &[])]);
+        let user_grantee = subject(&[], &[(org, &[])]);
+        let group_grantee = subject(&[], &[(org, &[])]);
+        let outsider_grantee = subject(&[], &[(other_org, &[])]);
+        let stranger = subject(&[], &[(org, &[])]);
+        let site_owner = subject(&[OWNER], &[]);
+        let org_admin = subject(&[], &[(org, &[ORG_ADMIN])]);
+        let org_template_admin = subject(&[], &[(org, &[ORG_TEMPLATE_ADMIN])]);
+        let other_org_admin = subject(&[], &[(other_org, &[ORG_ADMIN])]);
+        let auditor = subject(&[AUDITOR], &[]);
+        let banned_owner = subject(&[], &[(org, &[ORG_WORKSPACE_CREATION_BAN])]);
+        let group = Uuid::new_v4();
+        let mut group_member = group_grantee.clone();
+        group_member.groups = Arc::new(vec![org, group]);
+        let users = vec![
+            (user_grantee.user_id, "admin".to_string()),
+            (outsider_grantee.user_id, "admin".to_string()),
+        ];
+        let groups = vec![(group, "use".to_string())];
+        let ws = |owner: Uuid, dormant: bool| Object::Workspace {
+            org,
+            owner,
+            users: &users,
+            groups: &groups,
+            dormant,
+        };
+        let live = ws(owner_user.user_id, false);
+        let asleep = ws(owner_user.user_id, true);
+
+        // (subject, read, start, stop, update, share, favorite, delete)
+        let rows: [(&str, &Subject, [bool; 7]); 10] = [
+            ("owner of the workspace", &owner_user, [true; 7]),
+            (
+                "user ACL admin",
+                &user_grantee,
+                [true, true, true, true, true, false, false],
+            ),
+            (
+                "group ACL use",
+                &group_member,
+                [true, true, true, false, false, false, false],
+            ),
+            ("admin grant outside the org", &outsider_grantee, [false; 7]),
+            ("member of the org", &stranger, [false; 7]),
+            (
+                "site owner",
+                &site_owner,
+                [true, true, true, true, true, false, true],
+            ),
+            (
+                "org admin",
+                &org_admin,
+                [true, true, true, true, true, false, true],
+            ),
+            (
+                "org template-admin",
+                &org_template_admin,
+                [true, false, false, false, false, false, false],
+            ),
+            ("admin of another org", &other_org_admin, [false; 7]),
+            ("auditor", &auditor, [false; 7]),
+        ];
+        let actions = [Read, Start, Stop, Update, Share, Favorite, Delete];
+        for (who, s, want) in rows {
+            for (action, want) in actions.iter().zip(want) {
+                assert_eq!(s.can(*action, live), want, "{who} {action:?}");
+            }
+        }
+        // Dormant workspaces do not start, for anyone.
+        assert!(!owner_user.can(Start, asleep) && !site_owner.can(Start, asleep));
+        assert!(owner_user.can(Stop, asleep));
+        // A member banned from creating workspaces may not delete their own.
+        let theirs = ws(banned_owner.user_id, false);
+        assert!(banned_owner.can(Read, theirs) && !banned_owner.can(Delete, theirs));
+        // Creating for someone else takes an admin of the organization.
+        let for_other = Object::NewWorkspace {
+            org,
+            owner: owner_user.user_id,
+        };
+        assert!(!stranger.can(Create, for_other));
+        assert!(org_admin.can(Create, for_other) && site_owner.can(Create, for_other));
+        assert!(!other_org_admin.can(Create, for_other));
+        assert!(!banned_owner.can(
+            Create,
+            Object::NewWorkspace {
+                org,
+                owner: banned_owner.user_id
+            }
+        ));
+    }
+
+    /// Template rows: read and use through ACLs, update through an admin
+    /// grant, create and delete by template administrators only.
+    #[test]
+    fn template_rows() {
+        use Action::*;
+        let org = Uuid::new_v4();
+        let other_org = Uuid::new_v4();
+        let user_admin_grantee = subject(&[], &[(org, &[])]);
+        let everyone = subject(&[], &[(org, &[])]);
+        let not_granted = subject(&[], &[(org, &[])]);
+        let template_admin = subject(&[TEMPLATE_ADMIN], &[]);
+        let org_template_admin = subject(&[], &[(org, &[ORG_TEMPLATE_ADMIN])]);
+        let other_org_template_admin = subject(&[], &[(other_org, &[ORG_TEMPLATE_ADMIN])]);
+        let org_auditor = subject(&[], &[(org, &[ORG_AUDITOR])]);
+        // The Everyone group's id is the organization's.
+        let users = vec![(user_admin_grantee.user_id, "admin".to_string())];
+        let groups = vec![(org, "use".to_string())];
+        let t = Object::Template {
+            org,
+            users: &users,
+            groups: &groups,
+        };
+        let private = Object::Template {
+            org,
+            users: &[],
+            groups: &[],
+        };
+        // (subject, read, use, update, create, delete)
+        let rows: [(&str, &Subject, [bool; 5]); 5] = [
+            (
+                "ACL admin",
+                &user_admin_grantee,
+                [true, true, true, false, false],
+            ),
+            (
+                "Everyone group use",
+                &everyone,
+                [true, true, false, false, false],
+            ),
+            ("site template-admin", &template_admin, [true; 5]),
+            ("org template-admin", &org_template_admin, [true; 5]),
+            (
+                "template-admin of another org",
+                &other_org_template_admin,
+                [false; 5],
+            ),
+        ];
+        for (who, s, want) in rows {
+            for (action, want) in [Read, Use, Update, Create, Delete].iter().zip(want) {
+                assert_eq!(s.can(*action, t), want, "{who} {action:?}");
+            }
+        }
+        assert!(!not_granted.can(Read, private));
+        assert!(org_template_admin.can(Read, private));
+        // Auditors read what they are not granted, and use nothing by it.
+        assert!(org_auditor.can(Read, private) && !org_auditor.can(Use, private));
+        // Unattached versions: their creator reads them, template admins
+        // change them.
+        let v = Object::UnattachedVersion {
+            org,
+            created_by: not_granted.user_id,
+        };
+        assert!(not_granted.can(Read, v) && !not_granted.can(Update, v));
+        assert!(org_template_admin.can(Update, v) && !other_org_template_admin.can(Read, v));
+    }
+
+    /// System workers hold exactly their own rows, nothing a user holds.
+    #[test]
+    fn system_subjects_hold_only_their_rows() {
+        use Action::*;
+        let org = Uuid::new_v4();
+        let lifecycle = Subject::system(System::Lifecycle);
+        let provisioner = Subject::system(System::Provisioner);
+        let ws = |dormant| Object::Workspace {
+            org,
+            owner: Uuid::new_v4(),
+            users: &[],
+            groups: &[],
+            dormant,
+        };
+        let job = Object::ProvisionerJob { org };
+        let file = Object::File {
+            owner: Uuid::new_v4(),
+        };
+        let template = Object::Template {
+            org,
+            users: &[],
+            groups: &[],
+        };
+        // Lifecycle: starts (not dormant ones), stops and deletes
+        // workspaces; never touches jobs or files.
+        assert!(lifecycle.can(Start, ws(false)) && !lifecycle.can(Start, ws(true)));
+        assert!(lifecycle.can(Stop, ws(true)) && lifecycle.can(Delete, ws(false)));
+        assert!(lifecycle.can(Use, template) && !lifecycle.can(Update, template));
+        assert!(!lifecycle.can(Update, job) && !lifecycle.can(Read, file));
+        // Provisioner: runs jobs, reads their files, writes results; never
+        // starts, stops or deletes a workspace on its own.
+        assert!(provisioner.can(Read, job) && provisioner.can(Update, job));
+        assert!(provisioner.can(Read, file) && !provisioner.can(Create, file));
+        assert!(provisioner.can(Update, template) && !provisioner.can(Delete, template));
+        assert!(provisioner.can(Update, ws(false)));
+        for a in [Start, Stop, Delete, Share, Favorite] {
+            assert!(!provisioner.can(a, ws(false)), "{a:?}");
+        }
+        // Neither is anyone: no user, organization or role.
+        for s in [&lifecycle, &provisioner] {
+            assert!(!s.is(Uuid::nil()));
+            assert!(!s.can(
+                Read,
+                Object::User {
+                    id: Uuid::nil(),
+                    orgs: &[]
+                }
+            ));
+            assert!(!s.can(Read, Object::Organization { id: org }));
+            assert!(!s.can(
+                Create,
+                Object::NewWorkspace {
+                    org,
+                    owner: Uuid::nil()
+                }
+            ));
+            assert!(!s.can(Assign, Object::SiteRole { name: MEMBER }));
+        }
     }
 }

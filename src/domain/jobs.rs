@@ -3,11 +3,20 @@
 
 use uuid::Uuid;
 
+use crate::authz::{Guarded, Object};
 use crate::domain::store::jobs::{JobRow, LogRow};
 use crate::sdk::{
     MatchedProvisioners, Micros, ProvisionerJob, ProvisionerJobInput, ProvisionerJobLog,
     ProvisionerJobMetadata, Time,
 };
+
+impl Guarded for JobRow {
+    fn object(&self) -> Object<'_> {
+        Object::ProvisionerJob {
+            org: self.organization_id,
+        }
+    }
+}
 
 /// The built-in provisioner daemon's identity.
 pub const WORKER_NAME: &str = "warren-built-in";

@@ -336,8 +336,13 @@ pub fn require_version_update(conn: &Tx, subject: &Subject, v: &VersionRow) -> A
             let t = store::get_any(conn, t)?.ok_or_else(ApiError::not_found)?;
             subject.require(Action::Update, object(&t))
         }
-        None if subject.can(Action::Create, new_template(v.organization_id)) => Ok(()),
-        None => Err(ApiError::forbidden()),
+        None => subject.require(
+            Action::Update,
+            Object::UnattachedVersion {
+                org: v.organization_id,
+                created_by: v.created_by,
+            },
+        ),
     }
 }
 

@@ -13,6 +13,7 @@ use serde_json::json;
 use uuid::Uuid;
 
 use super::terraform;
+use crate::authz::{act, Act, Allowed, Guarded, Subject, System};
 use crate::domain::auth::hash_secret;
 use crate::domain::jobs::WORKER_NAME;
 use crate::domain::store::builds::{self, Completion};
@@ -23,13 +24,16 @@ use crate::domain::store::resources::{
 use crate::domain::store::template_versions as versions;
 use crate::domain::store::templates;
 use crate::domain::store::workspaces;
-use crate::domain::store::{files, Db};
+use crate::domain::store::Db;
 use crate::domain::template_model::{Resource, TemplateModel};
 use crate::error::{ApiError, ApiResult};
 use crate::sdk::Micros;
 
 struct Inner {
     db: Db,
+    /// Who the daemon acts as: a system subject with only the rights the
+    /// decision table gives the provisioner.
+    subject: Subject,
     clock: SharedClock,
     /// Time the simulated stages of one job take in all.
     delay: Duration,
@@ -54,6 +58,7 @@ impl Provisioner {
     pub fn start(db: Db, clock: SharedClock, delay: Duration) -> Provisioner {
         let inner = Arc::new(Inner {
             db,
+            subject: Subject::system(System::Provisioner),
             clock,
             delay,
             worker_id: Uuid::new_v4(),
@@ -155,6 +160,17 @@ impl Inner {
         }
     }
 
+    /// The proof that the daemon may `A` on `value`; a refusal is a bug in
+    /// the decision table's system rows, reported as an internal error.
+    fn permit<A: Act, T: Guarded>(&self, value: T) -> ApiResult<Allowed<T, A>> {
+        self.subject.allow(value).map_err(|_| {
+            ApiError::internal(format!(
+                "the provisioner may not {:?} this object",
+                A::ACTION
+            ))
+        })
+    }
+
     fn next_job(&self) -> ApiResult<Option<Uuid>> {
         let now = self.clock.now();
         Ok(self
@@ -230,6 +246,7 @@ impl Inner {
             .db
             .write_blocking(|c| jobs::get(c, id))?
             .ok_or_else(|| ApiError::internal("acquired job vanished"))?;
+        let job: Allowed<JobRow, act::Update> = self.permit(job)?;
         let result = match job.job_type.as_str() {
             "template_version_import" => self.import(&job),
             _ => self.build(&job),
@@ -257,19 +274,22 @@ impl Inner {
         }
     }
 
-    fn import(&self, job: &JobRow) -> Result<(), Result<Halt, ApiError>> {
+    fn import(&self, job: &Allowed<JobRow, act::Update>) -> Result<(), Result<Halt, ApiError>> {
         let started = self.clock.now();
         let version = self
             .db
-            .write_blocking(|c| versions::get_by_job(c, job.id))
-            .map_err(|e| Err(ApiError::from(e)))?
-            .ok_or_else(|| Err(ApiError::internal("version missing")))?;
+            .write_blocking(|c| -> ApiResult<_> {
+                let v = versions::get_by_job(c, job.id)?
+                    .ok_or_else(|| ApiError::internal("version missing"))?;
+                crate::domain::templates::require_version_update(c, &self.subject, &v)?;
+                Ok(v)
+            })
+            .map_err(Err)?;
         self.stage(job.id, "Setting up", &["Loading template source".into()])?;
         let file = self
             .db
-            .write_blocking(|c| files::get(c, job.file_id))
-            .map_err(|e| Err(ApiError::from(e)))?
-            .ok_or_else(|| Err(ApiError::internal("file missing")))?;
+            .write_blocking(|c| crate::domain::files::get(c, &self.subject, job.file_id))
+            .map_err(Err)?;
         let parsed = terraform::import(&file.data, &version.user_variable_values);
         let model = match parsed {
             Ok(m) => m,
@@ -339,7 +359,7 @@ impl Inner {
             .map_err(Err)
     }
 
-    fn build(&self, job: &JobRow) -> Result<(), Result<Halt, ApiError>> {
+    fn build(&self, job: &Allowed<JobRow, act::Update>) -> Result<(), Result<Halt, ApiError>> {
         let started = self.clock.now();
         let build = self
             .db
@@ -416,8 +436,10 @@ impl Inner {
                 };
                 let ws = workspaces::get(c, build.workspace_id)?
                     .ok_or_else(|| ApiError::internal("workspace missing"))?;
+                let ws: Allowed<_, act::Update> = self.permit(ws)?;
                 let template = templates::get_any(c, ws.template_id)?
                     .ok_or_else(|| ApiError::internal("template missing"))?;
+                let template: Allowed<_, act::Read> = self.permit(template)?;
                 // Coder computes both for every transition; only start
                 // builds are acted on, so others keep them empty.
                 let ttl = crate::domain::schedule::effective_ttl_ms(
