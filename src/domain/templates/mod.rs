@@ -1,0 +1,19 @@
+//! Templates and template versions: creation, import jobs, settings, the
+//! active version, and their wire shapes.
+
+mod access;
+mod render;
+mod search;
+mod settings;
+mod versions;
+
+pub use access::*;
+pub use render::*;
+pub use search::*;
+pub use settings::*;
+pub use versions::*;
+
+pub use crate::sdk::{
+    TemplateAutostartRequirement as AutostartRequirement,
+    TemplateAutostopRequirement as AutostopRequirement,
+};
