@@ -97,7 +97,7 @@ pub async fn login(
     let limiter_keys = auth::LoginLimiter::keys(&req.email, &client_address(&http_req));
     // The attempt is counted before the password is checked, so a parallel
     // flood gets no more checks than the limit.
-    app.login_limiter.reserve(&limiter_keys)?;
+    app.login_limiter.reserve(&limiter_keys, app.now())?;
     let email = req.email.clone();
     let user = app
         .db

@@ -4,7 +4,7 @@
 use std::collections::HashMap;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Mutex;
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use argon2::password_hash::{
     Decimal, Ident, Output, ParamsString, PasswordHash, PasswordHasher, PasswordVerifier, Salt,
@@ -348,15 +348,15 @@ const ADDRESS_KEY: &str = "ip:";
 /// limit.
 pub struct LoginLimiter {
     limit: u32,
-    window: Duration,
-    attempts: Mutex<HashMap<String, (Instant, u32)>>,
+    window: Micros,
+    attempts: Mutex<HashMap<String, (Micros, u32)>>,
 }
 
 impl LoginLimiter {
     pub fn new(limit: u32) -> LoginLimiter {
         LoginLimiter {
             limit,
-            window: Duration::from_secs(60),
+            window: 60_000_000,
             attempts: Mutex::new(HashMap::new()),
         }
     }
@@ -379,16 +379,15 @@ impl LoginLimiter {
 
     /// Counts one attempt against every key, or refuses it (counting
     /// nothing) when any key has used up its attempts.
-    pub fn reserve(&self, keys: &[String]) -> ApiResult<()> {
+    pub fn reserve(&self, keys: &[String], now: Micros) -> ApiResult<()> {
         let mut map = self.attempts.lock().unwrap_or_else(|e| e.into_inner());
-        let now = Instant::now();
         if map.len() > 100_000 {
             // Bounded memory under a spray of distinct emails.
-            map.retain(|_, (start, _)| now.duration_since(*start) < self.window);
+            map.retain(|_, (start, _)| now - *start < self.window);
         }
         for k in keys {
             if let Some((start, n)) = map.get(k) {
-                let elapsed = now.duration_since(*start);
+                let elapsed = now - *start;
                 if elapsed < self.window && *n >= self.limit_of(k) {
                     let left = self.window - elapsed;
                     return Err(ApiError::too_many_requests(
@@ -396,14 +395,15 @@ impl LoginLimiter {
                             "You've been rate limited for sending more than {} failed login attempts in 1m0s.",
                             self.limit
                         ),
-                        left.as_secs() + u64::from(left.subsec_nanos() > 0),
+                        // Whole seconds, rounded up.
+                        ((left + 999_999) / 1_000_000) as u64,
                     ));
                 }
             }
         }
         for k in keys {
             let e = map.entry(k.clone()).or_insert((now, 0));
-            if now.duration_since(e.0) >= self.window {
+            if now - e.0 >= self.window {
                 *e = (now, 0);
             }
             e.1 += 1;

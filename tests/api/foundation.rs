@@ -1,6 +1,8 @@
 //! Error model, build info, health, first user, login, logout, token sources,
 //! persistence across restarts, and refusal of foreign database files.
 
+use std::time::Duration;
+
 use serde_json::json;
 
 use crate::common::*;
@@ -216,6 +218,23 @@ fn login_and_logout() {
     );
     assert_eq!(r.status, 429, "{}", r.text);
     assert!(r.body["message"].is_string());
+    assert_eq!(r.header("retry-after"), Some("60"));
+    // Within the minute it holds; once the minute has passed it lifts.
+    s.advance(Duration::from_secs(59));
+    let r = s.anon(
+        "POST",
+        "/api/v2/users/login",
+        Some(json!({"email": "admin@example.com", "password": PASSWORD})),
+    );
+    assert_eq!(r.status, 429, "{}", r.text);
+    assert_eq!(r.header("retry-after"), Some("1"));
+    s.advance(Duration::from_secs(1));
+    s.anon(
+        "POST",
+        "/api/v2/users/login",
+        Some(json!({"email": "admin@example.com", "password": PASSWORD})),
+    )
+    .ok(201);
     // Logout deletes the key and expires the cookie.
     let r = s.request("POST", "/api/v2/users/logout", Some(&token), &[], None);
     assert_eq!(r.ok(200)["message"], "Logged out!");
