@@ -9,7 +9,7 @@ use std::net::TcpStream;
 use std::path::Path;
 use std::process::{Child, Command, Stdio};
 use std::sync::Barrier;
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use serde_json::{json, Value};
 use tungstenite::client::IntoClientRequest;
@@ -536,16 +536,14 @@ fn a_body_declared_too_large_is_refused_before_it_is_read() {
     assert_eq!(back.text.as_bytes(), tar.as_slice());
 }
 
-/// Polls until `cond` holds; fails after ten seconds.
-fn wait_until(what: &str, cond: impl Fn() -> bool) {
-    let start = Instant::now();
-    while !cond() {
-        assert!(
-            start.elapsed() < Duration::from_secs(10),
-            "timed out: {what}"
-        );
-        std::thread::sleep(Duration::from_millis(10));
-    }
+/// Waits (woken by the gate, no polling) until the upload gate admits
+/// `n`; fails after ten seconds.
+#[track_caller]
+fn wait_admitted(app: &warren::App, what: &str, n: usize) {
+    let last = app
+        .uploads
+        .wait_until(Duration::from_secs(10), |c| c.admitted == n);
+    assert_eq!(last.admitted, n, "timed out: {what}");
 }
 
 #[test]
@@ -564,7 +562,7 @@ fn concurrent_uploads_are_bounded_and_the_excess_gets_429() {
             t
         })
         .collect();
-    wait_until("twelve uploads admitted", || app.uploads.admitted() == 12);
+    wait_admitted(&app, "twelve uploads admitted", 12);
     let r = s.upload(&o.token, "application/x-tar", &fixture_tar("docker"));
     r.assert_error(
         429,
@@ -573,7 +571,7 @@ fn concurrent_uploads_are_bounded_and_the_excess_gets_429() {
     assert_retry_after(&r);
     // When they give up, uploads are accepted again.
     drop(holders);
-    wait_until("held uploads released", || app.uploads.admitted() == 0);
+    wait_admitted(&app, "held uploads released", 0);
     s.upload(&o.token, "application/x-tar", &fixture_tar("docker"))
         .ok(201);
 }
