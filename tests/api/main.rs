@@ -17,6 +17,7 @@ mod organizations;
 mod security;
 mod shapes;
 mod snapshot;
+mod store;
 mod templates;
 mod users;
 mod watch;

@@ -10,7 +10,6 @@
 //! the test, so the matrix always covers the whole table.
 
 use std::collections::HashMap;
-use std::net::TcpStream;
 use std::time::Duration;
 
 use serde_json::{json, Value};
@@ -156,13 +155,16 @@ struct Row {
     /// Exact answers for some actors, where Coder's differs from the rule.
     except: &'static [(Who, u16)],
     transport: Transport,
+    /// With `follow=true` the route streams over a WebSocket instead.
+    follow: bool,
 }
 
 #[derive(Clone, Copy, PartialEq)]
 enum Transport {
     Http,
-    /// Server-sent events: only the status line is read.
+    /// Server-sent events: the status, then the first data event.
     Sse,
+    /// The status of the upgrade, then the first data message.
     WebSocket,
 }
 
@@ -178,6 +180,7 @@ fn row(method: &'static str, route: &'static str, call: fn(&World, Who) -> Call)
         ok: &[],
         except: &[],
         transport: Transport::Http,
+        follow: false,
     }
 }
 
@@ -199,6 +202,11 @@ impl Row {
 
     fn ws(mut self) -> Row {
         self.transport = Transport::WebSocket;
+        self
+    }
+
+    fn follows(mut self) -> Row {
+        self.follow = true;
         self
     }
 }
@@ -442,7 +450,8 @@ impl World {
     }
 
     /// Sends one call and returns the status and, over plain HTTP, the
-    /// body with its content type.
+    /// body with its content type; of an accepted stream, its first data
+    /// event as JSON.
     fn send(&self, row: &Row, call: &Call, who: Who) -> (u16, Option<Answer>) {
         let token = call.token.as_deref().or(self.token_of(who));
         match row.transport {
@@ -457,35 +466,32 @@ impl World {
                 };
                 (r.status, Some(answer))
             }
-            Transport::Sse => (raw_status(&self.s, &call.path, token), None),
-            Transport::WebSocket => (ws_status(&self.s, &call.path, token), None),
+            Transport::Sse => sse_first(&self.s, &call.path, token),
+            Transport::WebSocket => ws_first(&self.s, &call.path, token),
         }
     }
 }
 
-/// The status line of a streaming GET, without reading the stream.
-fn raw_status(s: &Server, path: &str, token: Option<&str>) -> u16 {
-    use std::io::{BufRead, BufReader, Write};
-    let addr = s.url("").trim_start_matches("http://").to_string();
-    let mut stream = TcpStream::connect(&addr).unwrap();
-    stream
-        .set_read_timeout(Some(Duration::from_secs(10)))
-        .unwrap();
-    let auth = token
-        .map(|t| format!("Coder-Session-Token: {t}\r\n"))
-        .unwrap_or_default();
-    write!(
-        stream,
-        "GET {path} HTTP/1.1\r\nHost: {addr}\r\n{auth}Accept: text/event-stream\r\n\r\n"
-    )
-    .unwrap();
-    let mut line = String::new();
-    BufReader::new(stream).read_line(&mut line).unwrap();
-    line.split_whitespace().nth(1).unwrap().parse().unwrap()
+/// The first event of a server-sent event stream that is not a ping, as
+/// `{"event": kind, "data": body}`; `None` when the stream is refused.
+fn sse_first(s: &Server, path: &str, token: Option<&str>) -> (u16, Option<Answer>) {
+    let mut sse = Sse::open_as(s, path, token);
+    if sse.status != 200 {
+        return (sse.status, None);
+    }
+    let (event, data) = sse
+        .next_data(Duration::from_secs(10))
+        .unwrap_or_else(|| panic!("{path}: no event"));
+    let answer = Answer {
+        content_type: "text/event-stream".into(),
+        text: json!({"event": event, "data": data}).to_string(),
+    };
+    (sse.status, Some(answer))
 }
 
-/// The status of a WebSocket upgrade (101 when accepted).
-fn ws_status(s: &Server, path: &str, token: Option<&str>) -> u16 {
+/// The status of a WebSocket upgrade (101 when accepted) and the first
+/// message that is not a ping.
+fn ws_first(s: &Server, path: &str, token: Option<&str>) -> (u16, Option<Answer>) {
     let url = format!("ws://{}{path}", s.url("").trim_start_matches("http://"));
     let mut req =
         tungstenite::client::IntoClientRequest::into_client_request(url.as_str()).unwrap();
@@ -495,10 +501,29 @@ fn ws_status(s: &Server, path: &str, token: Option<&str>) -> u16 {
     }
     match tungstenite::connect(req) {
         Ok((mut socket, resp)) => {
+            if let tungstenite::stream::MaybeTlsStream::Plain(t) = socket.get_ref() {
+                t.set_read_timeout(Some(Duration::from_secs(10))).unwrap();
+            }
+            let first = loop {
+                match socket.read() {
+                    Ok(tungstenite::Message::Text(t)) => {
+                        let v: Value = serde_json::from_str(&t).unwrap();
+                        if v["type"] != "ping" {
+                            break t.to_string();
+                        }
+                    }
+                    Ok(_) => continue,
+                    Err(e) => panic!("{path}: no message ({e})"),
+                }
+            };
             let _ = socket.close(None);
-            resp.status().as_u16()
+            let answer = Answer {
+                content_type: "websocket".into(),
+                text: first,
+            };
+            (resp.status().as_u16(), Some(answer))
         }
-        Err(tungstenite::Error::Http(resp)) => resp.status().as_u16(),
+        Err(tungstenite::Error::Http(resp)) => (resp.status().as_u16(), None),
         Err(e) => panic!("{path}: {e}"),
     }
 }
@@ -979,7 +1004,8 @@ fn rows() -> Vec<Row> {
             "GET",
             "/api/v2/templateversions/{templateversion}/logs",
             |w, _| Call::get(format!("/api/v2/templateversions/{}/logs", w.version)),
-        ),
+        )
+        .follows(),
         row(
             "PATCH",
             "/api/v2/templateversions/{templateversion}/cancel",
@@ -1120,7 +1146,8 @@ fn rows() -> Vec<Row> {
             "GET",
             "/api/v2/workspacebuilds/{workspacebuild}/logs",
             |w, _| Call::get(format!("/api/v2/workspacebuilds/{}/logs", w.build)),
-        ),
+        )
+        .follows(),
         row(
             "GET",
             "/api/v2/workspacebuilds/{workspacebuild}/parameters",
@@ -1300,8 +1327,6 @@ enum NoBody {
     NoContent,
     /// A page, a script or plain text.
     NotJson,
-    /// Server-sent events or a WebSocket.
-    Stream,
     /// Opaque bytes as stored (a file, provisioner state).
     Download,
 }
@@ -1316,18 +1341,6 @@ const NOT_SNAPSHOTTED: &[(&str, &str, NoBody)] = &[
         "GET",
         "/api/v2/workspacebuilds/{workspacebuild}/state",
         NoBody::Download,
-    ),
-    ("GET", "/api/v2/workspaces/watch", NoBody::Stream),
-    ("GET", "/api/v2/workspaces/watch-ws", NoBody::Stream),
-    (
-        "GET",
-        "/api/v2/workspaces/{workspace}/watch",
-        NoBody::Stream,
-    ),
-    (
-        "GET",
-        "/api/v2/workspaces/{workspace}/watch-ws",
-        NoBody::Stream,
     ),
     ("PUT", "/api/v2/users/{user}/password", NoBody::NoContent),
     (
@@ -1420,6 +1433,30 @@ const SNAPSHOTTED_ELSEWHERE: &[(&str, &str, &str)] = &[
     ),
 ];
 
+/// Later events of streams, whose kinds the matrix's single read does not
+/// reach: the test named records each under the route's snapshot name with
+/// `_event_<kind>` appended.
+const EVENTS_ELSEWHERE: &[(&str, &str, &str, &str)] = &[
+    ("GET", "/api/v2/workspaces/watch", "added", LIST_CHANGES),
+    ("GET", "/api/v2/workspaces/watch", "updated", LIST_CHANGES),
+    ("GET", "/api/v2/workspaces/watch", "removed", LIST_CHANGES),
+    ("GET", "/api/v2/workspaces/watch-ws", "added", LIST_CHANGES),
+    (
+        "GET",
+        "/api/v2/workspaces/watch-ws",
+        "updated",
+        LIST_CHANGES,
+    ),
+    (
+        "GET",
+        "/api/v2/workspaces/watch-ws",
+        "removed",
+        LIST_CHANGES,
+    ),
+];
+
+const LIST_CHANGES: &str = "watch::list_stream_change_events_match_their_snapshots";
+
 #[test]
 fn every_route_answers_every_actor_as_coder_does() {
     let world = World::build();
@@ -1428,6 +1465,10 @@ fn every_route_answers_every_actor_as_coder_does() {
     let mut snapshot_failures = Vec::new();
     let known = world.known_ids();
     let mut snapshots = 0;
+    // Of which streams, recorded by their first data event.
+    let mut stream_snapshots = 0;
+    // Snapshots of the `follow=true` streams of routes with a JSON body.
+    let mut follow_snapshots = 0;
     let mut cells = 0;
     for route in ROUTES {
         let Some(r) = rows
@@ -1440,7 +1481,7 @@ fn every_route_answers_every_actor_as_coder_does() {
             ));
             continue;
         };
-        let mut successes: HashMap<Who, (u16, Option<Answer>)> = HashMap::new();
+        let mut successes: HashMap<Who, (u16, Option<Answer>, String)> = HashMap::new();
         for who in ACTORS {
             // Builds queued by earlier calls have run, so that every body
             // shows settled jobs.
@@ -1465,11 +1506,18 @@ fn every_route_answers_every_actor_as_coder_does() {
                     expected(route.policy, r, who),
                     route.policy
                 ));
-            } else if expect == Expect::Allowed && (200..300).contains(&status) {
-                successes.insert(who, (status, answer));
+            } else if expect == Expect::Allowed
+                && ((200..300).contains(&status)
+                    || (r.transport == Transport::WebSocket && status == 101))
+            {
+                successes.insert(who, (status, answer, call.path));
             }
         }
-        let chosen = PREFERENCE.iter().find_map(|w| successes.remove(w));
+        let chosen = PREFERENCE.iter().find_map(|w| {
+            successes
+                .remove(w)
+                .map(|(status, a, path)| (*w, path, status, a))
+        });
         let label = format!("{} {}", route.method, route.path);
         if let Some((_, _, why)) = NOT_SNAPSHOTTED
             .iter()
@@ -1477,12 +1525,11 @@ fn every_route_answers_every_actor_as_coder_does() {
         {
             // The reason must hold for what the route answered.
             let holds = match (why, &chosen) {
-                (NoBody::Stream, _) => r.transport != Transport::Http,
                 (_, None) => false,
-                (NoBody::NoContent, Some((status, a))) => {
+                (NoBody::NoContent, Some((_, _, status, a))) => {
                     *status == 204 && a.as_ref().is_some_and(|a| a.text.is_empty())
                 }
-                (NoBody::NotJson, Some((_, a))) => a
+                (NoBody::NotJson, Some((_, _, _, a))) => a
                     .as_ref()
                     .is_some_and(|a| !a.content_type.starts_with("application/json")),
                 (NoBody::Download, Some(_)) => true,
@@ -1499,22 +1546,49 @@ fn every_route_answers_every_actor_as_coder_does() {
             } else {
                 snapshots += 1;
             }
+        } else if r.transport != Transport::Http {
+            // A stream: its first data event, a JSON body like any other.
+            match &chosen {
+                Some((_, _, _, Some(a))) => {
+                    let event: Value = serde_json::from_str(&a.text).unwrap();
+                    let kind = event.get("event").or(event.get("type"));
+                    if kind == Some(&json!("error")) {
+                        snapshot_failures
+                            .push(format!("{label}: the first event is an error: {event}"));
+                    } else if check_snapshot(
+                        &mut snapshot_failures,
+                        &label,
+                        snapshot::event_name(route.method, route.path, None),
+                        || {
+                            snapshot::assert_event_with(
+                                route.method,
+                                route.path,
+                                None,
+                                &event,
+                                &known,
+                            )
+                        },
+                    ) {
+                        snapshots += 1;
+                        stream_snapshots += 1;
+                    }
+                }
+                _ => snapshot_failures.push(format!("{label}: no actor succeeded")),
+            }
         } else {
-            match chosen {
-                Some((204, Some(a))) if a.text.is_empty() => {
+            match &chosen {
+                Some((_, _, 204, Some(a))) if a.text.is_empty() => {
                     snapshot_failures.push(format!("{label}: answers 204, list it as NoContent"));
                 }
-                Some((_, Some(a))) => match serde_json::from_str::<Value>(&a.text) {
+                Some((_, _, _, Some(a))) => match serde_json::from_str::<Value>(&a.text) {
                     Ok(body) => {
-                        let result = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
-                            snapshot::assert_body_with(route.method, route.path, &body, &known)
-                        }));
-                        match result {
-                            Ok(()) => snapshots += 1,
-                            Err(_) => snapshot_failures.push(format!(
-                                "{label}: body differs from snapshot {} (or it is missing)",
-                                snapshot::name(route.method, route.path)
-                            )),
+                        if check_snapshot(
+                            &mut snapshot_failures,
+                            &label,
+                            snapshot::name(route.method, route.path),
+                            || snapshot::assert_body_with(route.method, route.path, &body, &known),
+                        ) {
+                            snapshots += 1;
                         }
                     }
                     Err(e) => snapshot_failures.push(format!(
@@ -1523,6 +1597,20 @@ fn every_route_answers_every_actor_as_coder_does() {
                     )),
                 },
                 _ => snapshot_failures.push(format!("{label}: no actor succeeded")),
+            }
+        }
+        // The same logs, followed: the first message of the stream.
+        if let (true, Some((who, path, _, _))) = (r.follow, &chosen) {
+            if snapshot_follow(
+                &world,
+                route.method,
+                route.path,
+                path,
+                *who,
+                &known,
+                &mut snapshot_failures,
+            ) {
+                follow_snapshots += 1;
             }
         }
     }
@@ -1548,8 +1636,29 @@ fn every_route_answers_every_actor_as_coder_does() {
         ROUTES.len(),
         ACTORS.len()
     );
+    let mut later_events = 0;
+    for (method, path, which, test) in EVENTS_ELSEWHERE {
+        assert!(
+            ROUTES
+                .iter()
+                .any(|r| r.method == *method && r.path == *path),
+            "{method} {path} names no route"
+        );
+        if snapshot::exists_named(&snapshot::event_name(method, path, Some(which))) {
+            later_events += 1;
+        } else {
+            snapshot_failures.push(format!(
+                "{method} {path}: {test} recorded no {which} event snapshot"
+            ));
+        }
+    }
+    let follows = rows.iter().filter(|r| r.follow).count();
+    let streams = rows
+        .iter()
+        .filter(|r| r.transport != Transport::Http)
+        .count();
     println!(
-        "success-body snapshots: {snapshots} of {} routes ({} without a JSON body)",
+        "success-body snapshots: {snapshots} of {} routes ({stream_snapshots} of {streams} streams by their first data event; {} without a JSON body); first-event snapshots of follow streams: {follow_snapshots} of {follows}; later-event snapshots of streams: {later_events}",
         ROUTES.len(),
         NOT_SNAPSHOTTED.len()
     );
@@ -1567,4 +1676,54 @@ fn every_route_answers_every_actor_as_coder_does() {
         snapshot_failures.join("\n")
     );
     assert_eq!(snapshots + NOT_SNAPSHOTTED.len(), ROUTES.len());
+    assert_eq!(stream_snapshots, streams);
+    assert_eq!(follow_snapshots, follows);
+}
+
+/// Snapshots the first message of a route's `follow=true` WebSocket, as
+/// `who` calling `path`.
+fn snapshot_follow(
+    world: &World,
+    method: &str,
+    route: &str,
+    path: &str,
+    who: Who,
+    known: &[(String, String)],
+    failures: &mut Vec<String>,
+) -> bool {
+    let streamed = format!("{route}?follow=true");
+    let label = format!("{method} {streamed}");
+    let (status, first) = ws_first(
+        &world.s,
+        &format!("{path}?follow=true"),
+        world.token_of(who),
+    );
+    let Some(a) = first.filter(|_| status == 101) else {
+        failures.push(format!("{label}: answered {status} to {who:?}"));
+        return false;
+    };
+    let event: Value = serde_json::from_str(&a.text).unwrap();
+    check_snapshot(
+        failures,
+        &label,
+        snapshot::event_name(method, &streamed, None),
+        || snapshot::assert_event_with(method, &streamed, None, &event, known),
+    )
+}
+
+/// Runs one snapshot assertion; a difference (or a missing snapshot) is
+/// recorded as a failure of the route instead of ending the test.
+fn check_snapshot(
+    failures: &mut Vec<String>,
+    label: &str,
+    file: String,
+    assert: impl FnOnce(),
+) -> bool {
+    let result = std::panic::catch_unwind(std::panic::AssertUnwindSafe(assert));
+    if result.is_err() {
+        failures.push(format!(
+            "{label}: differs from snapshot {file} (or it is missing)"
+        ));
+    }
+    result.is_ok()
 }

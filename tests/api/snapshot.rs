@@ -1,5 +1,8 @@
 //! JSON snapshots of success bodies (insta), one per route, under
-//! `tests/api/snapshots/`, named after the route's method and path. Bodies
+//! `tests/api/snapshots/`, named after the route's method and path; a
+//! stream's snapshots hold its first data event, named after the route
+//! with `_event` appended, and kinds of later events (`_event_added`).
+//! Bodies
 //! are normalised first so that a snapshot changes only when the shape or
 //! a value that is not random does: ids, times, secrets and generated names
 //! become placeholders. A missing snapshot fails (CI runs with
@@ -25,11 +28,26 @@ pub fn name(method: &str, path: &str) -> String {
     out.trim_end_matches('_').to_string()
 }
 
+/// The snapshot's file name for a data event of a route's stream: its
+/// first (`which` is `None`) or a kind of later event (`Some("added")`).
+/// `path` carries the query that makes a route stream (`?follow=true`).
+pub fn event_name(method: &str, path: &str, which: Option<&str>) -> String {
+    match which {
+        None => format!("{}_event", name(method, path)),
+        Some(which) => format!("{}_event_{which}", name(method, path)),
+    }
+}
+
 /// Whether a route's snapshot has been recorded.
 pub fn exists(method: &str, path: &str) -> bool {
+    exists_named(&name(method, path))
+}
+
+/// Whether the snapshot `file` (without `.snap`) has been recorded.
+pub fn exists_named(file: &str) -> bool {
     PathBuf::from(env!("CARGO_MANIFEST_DIR"))
         .join("tests/api/snapshots")
-        .join(format!("{}.snap", name(method, path)))
+        .join(format!("{file}.snap"))
         .is_file()
 }
 
@@ -44,13 +62,40 @@ pub fn assert_body(method: &str, path: &str, body: &Value) {
 /// becomes `[label]`.
 #[track_caller]
 pub fn assert_body_with(method: &str, path: &str, body: &Value, known: &[(String, String)]) {
+    assert_named(
+        &name(method, path),
+        &format!("{method} {path}"),
+        body,
+        known,
+    );
+}
+
+/// Compares a data `event` of a route's stream (normalised, `known` ids by
+/// name) with its snapshot, named by [`event_name`].
+#[track_caller]
+pub fn assert_event_with(
+    method: &str,
+    path: &str,
+    which: Option<&str>,
+    event: &Value,
+    known: &[(String, String)],
+) {
+    let info = match which {
+        None => format!("{method} {path} (first data event)"),
+        Some(which) => format!("{method} {path} ({which} event)"),
+    };
+    assert_named(&event_name(method, path, which), &info, event, known);
+}
+
+#[track_caller]
+fn assert_named(file: &str, info: &str, body: &Value, known: &[(String, String)]) {
     let mut settings = insta::Settings::clone_current();
     settings.set_snapshot_path("snapshots");
     settings.set_prepend_module_to_snapshot(false);
     settings.set_omit_expression(true);
-    settings.set_info(&format!("{method} {path}"));
+    settings.set_info(&info);
     let normalized = normalize_with(body, known);
-    settings.bind(|| insta::assert_json_snapshot!(name(method, path), normalized));
+    settings.bind(|| insta::assert_json_snapshot!(file, normalized));
 }
 
 /// Fields whose values are secrets generated per run.
@@ -226,4 +271,16 @@ fn normalization_keeps_relations_and_hides_what_varies() {
         })
     );
     assert_eq!(name("GET", "/api/v2/users/{user}"), "GET_api_v2_users_user");
+    assert_eq!(
+        event_name(
+            "GET",
+            "/api/v2/workspacebuilds/{workspacebuild}/logs?follow=true",
+            None
+        ),
+        "GET_api_v2_workspacebuilds_workspacebuild_logs_follow_true_event"
+    );
+    assert_eq!(
+        event_name("GET", "/api/v2/workspaces/watch", Some("added")),
+        "GET_api_v2_workspaces_watch_event_added"
+    );
 }
