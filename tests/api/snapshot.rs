@@ -98,17 +98,18 @@ fn assert_named(file: &str, info: &str, body: &Value, known: &[(String, String)]
     settings.bind(|| insta::assert_json_snapshot!(file, normalized));
 }
 
-/// Fields whose values are secrets generated per run.
-const TOKEN_FIELDS: &[&str] = &[
-    "key",
-    "session_token",
-    "agent_token",
-    "private_key",
-    "public_key",
-];
+/// Fields whose values are secrets generated per run. (`key` also names
+/// resource metadata and agent metadata items, whose values are shape and
+/// stay: only a `key` in Coder's token form, `id-secret`, is a secret.)
+const TOKEN_FIELDS: &[&str] = &["session_token", "agent_token", "private_key", "public_key"];
 
 fn re(pattern: &'static str, cell: &'static OnceLock<Regex>) -> &'static Regex {
     cell.get_or_init(|| Regex::new(pattern).expect("pattern"))
+}
+
+fn api_token_re() -> &'static Regex {
+    static C: OnceLock<Regex> = OnceLock::new();
+    re(r"^[0-9A-Za-z]{10}-[0-9A-Za-z]{22}$", &C)
 }
 
 fn uuid_re() -> &'static Regex {
@@ -225,6 +226,9 @@ fn scrub(s: &str, field: Option<&str>, ids: &mut Ids) -> String {
     if field.is_some_and(|f| TOKEN_FIELDS.contains(&f)) && !s.is_empty() {
         return "[token]".into();
     }
+    if field == Some("key") && api_token_re().is_match(s) {
+        return "[token]".into();
+    }
     let s = uuid_re().replace_all(s, |c: &regex::Captures| {
         let id = c[0].to_ascii_lowercase();
         if let Some(label) = ids.known.get(&id) {
@@ -248,7 +252,8 @@ fn normalization_keeps_relations_and_hides_what_varies() {
         "s": [{"id": "0e3c7c37-2b0f-4b8e-9d89-7f4a1b6c0b11", "role": "use"},
               {"id": "7c60d51f-b44e-4682-87d6-449835ea4de6", "role": "admin"}],
         "c": "2025-01-02T03:04:05.123456Z",
-        "key": "abcdef1234-secret",
+        "key": "abcdef1234-0123456789abcdefABCDEF",
+        "meta": [{"key": "image", "value": "ubuntu"}],
         "m": "Deadline updated to 2025-01-02T03:04:05Z.",
         "n": "eager_turing",
         "url": "http://127.0.0.1:4567/x",
@@ -264,6 +269,8 @@ fn normalization_keeps_relations_and_hides_what_varies() {
             "s": [{"id": "[uuid:1]", "role": "admin"}, {"id": "[uuid:2]", "role": "use"}],
             "c": "[time]",
             "key": "[token]",
+            // A metadata item's key is shape, not a secret.
+            "meta": [{"key": "image", "value": "ubuntu"}],
             "m": "Deadline updated to [time].",
             "n": "[name]",
             "url": "http://127.0.0.1:[port]/x",
