@@ -4,6 +4,7 @@
 //! everything else outside the domain cannot reach SQL or stored rows except
 //! through the domain's functions, which authorize first.
 
+pub mod acl;
 pub mod agents;
 pub mod auth;
 pub mod builds;
