@@ -13,6 +13,7 @@ pub mod keys;
 pub mod logs;
 pub mod meta;
 pub mod organizations;
+pub mod template_acl;
 pub mod templates;
 pub mod users;
 pub mod watch;
@@ -213,6 +214,14 @@ routes! {
         GET => templates::get, On(Template, Read, Hidden);
         PATCH => templates::update, On(Template, Update, Forbidden);
         DELETE => templates::delete, On(Template, Delete, Forbidden);
+    }
+    // Template permissions: managed by whoever may update the template.
+    "/api/v2/templates/{template}/acl" {
+        GET => template_acl::get, On(Template, Update, Forbidden);
+        PATCH => template_acl::patch, On(Template, Update, Forbidden);
+    }
+    "/api/v2/templates/{template}/acl/available" {
+        GET => template_acl::available, On(Template, Update, Hidden)
     }
     "/api/v2/templates/{template}/versions" {
         GET => templates::versions, On(Template, Read, Hidden);

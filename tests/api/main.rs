@@ -18,6 +18,7 @@ mod security;
 mod shapes;
 mod snapshot;
 mod store;
+mod template_acl;
 mod templates;
 mod users;
 mod watch;

@@ -941,6 +941,18 @@ fn rows() -> Vec<Row> {
                 r.ok(201)["id"].as_str().unwrap()
             ))
         }),
+        row("GET", "/api/v2/templates/{template}/acl", |w, _| {
+            Call::get(format!("/api/v2/templates/{}/acl", w.template))
+        }),
+        row("PATCH", "/api/v2/templates/{template}/acl", |w, _| {
+            Call::with(
+                format!("/api/v2/templates/{}/acl", w.template),
+                json!({"group_perms": {w.group.clone(): "use"}}),
+            )
+        }),
+        row("GET", "/api/v2/templates/{template}/acl/available", |w, _| {
+            Call::get(format!("/api/v2/templates/{}/acl/available", w.template))
+        }),
         row("GET", "/api/v2/templates/{template}/versions", |w, _| {
             Call::get(format!("/api/v2/templates/{}/versions", w.template))
         }),

@@ -9,9 +9,9 @@ use serde_json::{json, Value};
 use crate::common::*;
 use crate::snapshot;
 
-type Ws = tungstenite::WebSocket<tungstenite::stream::MaybeTlsStream<TcpStream>>;
+pub type Ws = tungstenite::WebSocket<tungstenite::stream::MaybeTlsStream<TcpStream>>;
 
-fn ws_open(s: &Server, path: &str, token: &str) -> Ws {
+pub fn ws_open(s: &Server, path: &str, token: &str) -> Ws {
     let url = format!("ws://{}{path}", s.url("").trim_start_matches("http://"));
     let mut req =
         tungstenite::client::IntoClientRequest::into_client_request(url.as_str()).unwrap();
@@ -26,7 +26,7 @@ fn ws_open(s: &Server, path: &str, token: &str) -> Ws {
 
 /// The next JSON message (pings answered by the library); `Err` carries the
 /// close frame's code and reason.
-fn ws_next(ws: &mut Ws) -> Result<Value, (u16, String)> {
+pub fn ws_next(ws: &mut Ws) -> Result<Value, (u16, String)> {
     loop {
         match ws.read() {
             Ok(tungstenite::Message::Text(t)) => return Ok(serde_json::from_str(&t).unwrap()),

@@ -457,9 +457,10 @@ fn acl_pairs(text: Option<String>) -> StoreResult<Vec<(Uuid, String)>> {
         .collect()
 }
 
-/// The four access-control tables: (table, owner column, grantee column).
+/// The access-control tables: (table, owner column, grantee column).
 #[derive(Clone, Copy)]
 pub enum AclTable {
+    TemplateUsers,
     TemplateGroups,
     WorkspaceUsers,
     WorkspaceGroups,
@@ -468,6 +469,7 @@ pub enum AclTable {
 impl AclTable {
     fn names(self) -> (&'static str, &'static str, &'static str) {
         match self {
+            AclTable::TemplateUsers => ("template_user_acl", "template_id", "user_id"),
             AclTable::TemplateGroups => ("template_group_acl", "template_id", "group_id"),
             AclTable::WorkspaceUsers => ("workspace_user_acl", "workspace_id", "user_id"),
             AclTable::WorkspaceGroups => ("workspace_group_acl", "workspace_id", "group_id"),
