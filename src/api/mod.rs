@@ -13,6 +13,7 @@ pub mod keys;
 pub mod logs;
 pub mod meta;
 pub mod organizations;
+pub mod quotas;
 pub mod template_acl;
 pub mod templates;
 pub mod users;
@@ -155,6 +156,8 @@ routes! {
         DELETE => keys::delete, On(ApiKey, Delete, Forbidden);
     }
 
+    "/api/v2/workspace-quota/{user}" { GET => quotas::of_user, On(User, Read, Hidden) }
+
     // Files.
     "/api/v2/files" { POST => files::upload, SignedIn }
     "/api/v2/files/{fileID}" { GET => files::download, On(File, Read, Hidden) }
@@ -183,6 +186,9 @@ routes! {
     }
     "/api/v2/organizations/{organization}/members/{user}/workspaces" {
         POST => workspaces::create_in_org, On(Workspace, Create, Forbidden)
+    }
+    "/api/v2/organizations/{organization}/members/{user}/workspace-quota" {
+        GET => quotas::of_member, On(User, Read, Hidden)
     }
     "/api/v2/organizations/{organization}/members/{user}/workspaces/available-users" {
         GET => workspaces::available_users, On(Member, Read, Hidden)

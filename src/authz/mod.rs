@@ -29,6 +29,7 @@
 //! | template in org O     | use (create workspaces)   | owner, template-admin; org-admin, org-template-admin of O; members of O granted use/admin in its ACL |
 //! | template in org O     | create, update, delete    | owner, template-admin; org-admin, org-template-admin of O; update also ACL admins |
 //! | template's ACL        | read, change, candidates  | as template update                                                          |
+//! | workspace quota of U  | read                      | as user read                                                                |
 //! | workspace of U in O   | read                      | U (member of O); owner, template-admin; org-admin, org-template-admin of O; workspace ACL use/admin |
 //! | workspace of U in O   | start, stop               | U; owner; org-admin of O; workspace ACL use/admin — never start while dormant |
 //! | workspace of U in O   | update, share             | U; owner; org-admin of O; workspace ACL admin                               |

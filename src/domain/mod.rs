@@ -17,6 +17,7 @@ pub mod names;
 pub mod organizations;
 pub mod parameters;
 pub mod provisioner;
+pub mod quotas;
 pub mod schedule;
 pub mod sharing;
 mod store;

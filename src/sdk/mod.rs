@@ -87,6 +87,7 @@ mod users;
 mod workspaceagents;
 mod workspaceapps;
 mod workspacebuilds;
+mod workspacequota;
 mod workspaces;
 
 pub use allowlist::*;
@@ -103,6 +104,7 @@ pub use users::*;
 pub use workspaceagents::*;
 pub use workspaceapps::*;
 pub use workspacebuilds::*;
+pub use workspacequota::*;
 pub use workspaces::*;
 
 #[cfg(test)]

@@ -14,6 +14,7 @@ mod lifecycle;
 mod list;
 mod matrix;
 mod organizations;
+mod quotas;
 mod security;
 mod shapes;
 mod snapshot;

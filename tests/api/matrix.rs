@@ -723,6 +723,23 @@ fn rows() -> Vec<Row> {
             let id = k.ok(201)["key"].as_str().unwrap()[..10].to_string();
             Call::get(format!("/api/v2/users/{}/keys/{id}", w.alice()))
         }),
+        // Bob's quota (he owns no workspace): he reads his own, Alice may
+        // not read other members.
+        row("GET", "/api/v2/workspace-quota/{user}", |w, _| {
+            Call::get(format!("/api/v2/workspace-quota/{}", w.ids[&Bob]))
+        })
+        .except(&[(Alice, 404), (Bob, 200)]),
+        row(
+            "GET",
+            "/api/v2/organizations/{organization}/members/{user}/workspace-quota",
+            |w, _| {
+                Call::get(format!(
+                    "/api/v2/organizations/{}/members/{}/workspace-quota",
+                    w.org, w.ids[&Bob]
+                ))
+            },
+        )
+        .except(&[(Alice, 404), (Bob, 200)]),
         row("POST", "/api/v2/files", |_, _| {
             // A body that is not an archive is refused after authentication.
             Call::with("/api/v2/files".into(), json!({}))

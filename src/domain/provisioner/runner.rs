@@ -410,6 +410,15 @@ impl Inner {
             ),
         };
         self.stage(job.id, "Planning infrastructure", &[plan])?;
+        // Coder's provisioner commits the cost of starts and stops (never of
+        // deletions) between plan and apply.
+        let cost: i64 = affected.iter().map(|r| r.daily_cost).sum();
+        if matches!(transition.as_str(), "start" | "stop")
+            && cost > 0
+            && !self.commit_quota(job.id, &build, cost)?
+        {
+            return Ok(());
+        }
         let (stage, verb) = match transition.as_str() {
             "start" => ("Starting workspace", "Creation complete"),
             "stop" => ("Stopping workspace", "Destruction complete"),
@@ -477,7 +486,8 @@ impl Inner {
                     &Completion {
                         deadline,
                         max_deadline,
-                        daily_cost: affected.iter().map(|r| r.daily_cost).sum(),
+                        // Deletions commit no cost (Coder's rule).
+                        daily_cost: if transition == "delete" { 0 } else { cost },
                         state: serde_json::to_vec(&state)?,
                         has_ai_task: model.has_ai_task,
                         has_external_agent: model.has_external_agent,
@@ -498,6 +508,54 @@ impl Inner {
             self.simulate_agent(&agent).map_err(Err)?;
         }
         Ok(())
+    }
+
+    /// Commits a build's daily cost against its owner's quota, logging the
+    /// figures as Coder does; a refused build's job fails with Coder's error
+    /// (and `false` is returned).
+    fn commit_quota(
+        &self,
+        job: Uuid,
+        build: &builds::BuildRow,
+        cost: i64,
+    ) -> Result<bool, Result<Halt, ApiError>> {
+        const STAGE: &str = "Commit quota";
+        let now = self.clock.now();
+        let decision = self
+            .db
+            .write_blocking(|c| -> ApiResult<_> {
+                let ws = workspaces::get(c, build.workspace_id)?
+                    .ok_or_else(|| ApiError::internal("workspace missing"))?;
+                let ws: Allowed<_, act::Update> = self.permit(ws)?;
+                crate::domain::quotas::commit(c, &ws, build, cost, now)
+            })
+            .map_err(Err)?;
+        let Some(d) = decision else {
+            return Ok(true);
+        };
+        let figures = [
+            format!("Build cost       —   {cost}"),
+            format!("Budget           —   {}", d.budget),
+            format!("Credits consumed —   {}", d.consumed),
+        ];
+        self.log(job, "provisioner", "info", STAGE, &figures)
+            .map_err(Err)?;
+        if d.ok {
+            return Ok(true);
+        }
+        self.log(
+            job,
+            "provisioner",
+            "warn",
+            STAGE,
+            &["This build would exceed your quota. Failing.".into()],
+        )
+        .map_err(Err)?;
+        let now = self.clock.now();
+        self.db
+            .write_blocking(|c| jobs::complete(c, job, "insufficient quota", "", now))
+            .map_err(|e| Err(ApiError::from(e)))?;
+        Ok(false)
     }
 
     /// Moves a simulated agent through connecting → connected and

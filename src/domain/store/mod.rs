@@ -10,6 +10,7 @@ pub mod groups;
 pub mod jobs;
 pub mod lock;
 pub mod organizations;
+pub mod quotas;
 pub mod resources;
 pub mod sql;
 pub mod status;
