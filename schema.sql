@@ -32,9 +32,7 @@ CREATE TABLE users (
     created_at         INTEGER NOT NULL,
     updated_at         INTEGER NOT NULL,
     last_seen_at       INTEGER,
-    deleted            INTEGER NOT NULL DEFAULT 0,
-    -- '' (the dashboard's default) or one of Coder's terminal fonts.
-    terminal_font      TEXT NOT NULL DEFAULT ''
+    deleted            INTEGER NOT NULL DEFAULT 0
 );
 CREATE UNIQUE INDEX users_username_idx ON users (lower(username)) WHERE deleted = 0;
 CREATE UNIQUE INDEX users_email_idx ON users (lower(email)) WHERE deleted = 0 AND email <> '';
@@ -504,6 +502,14 @@ CREATE TABLE workspace_agent_logs (
     level         TEXT NOT NULL
 );
 CREATE INDEX workspace_agent_logs_agent_idx ON workspace_agent_logs (agent_id, id);
+
+-- A user's settings by key (Coder's user_configs): `terminal_font`.
+CREATE TABLE user_configs (
+    user_id TEXT NOT NULL REFERENCES users (id),
+    key     TEXT NOT NULL,
+    value   TEXT NOT NULL,
+    PRIMARY KEY (user_id, key)
+) WITHOUT ROWID;
 
 -- The results of an agent's `metadata` items (one row per key, made with the
 -- agent; collected_at is Go's zero time until the first report).

@@ -67,10 +67,15 @@ const MIGRATIONS: &[&str] = &[
      CREATE UNIQUE INDEX files_hash_idx ON files (hash, created_by);",
     // 4: file reads look up the templates built from a file.
     "CREATE INDEX IF NOT EXISTS provisioner_jobs_file_idx ON provisioner_jobs (file_id);",
-    // 5: users' terminal font; agents' metadata results and listening
+    // 5: users' settings by key; agents' metadata results and listening
     // ports; shared ports.
-    "ALTER TABLE users ADD COLUMN terminal_font TEXT NOT NULL DEFAULT '';
-     CREATE TABLE workspace_agent_metadata (
+    "CREATE TABLE IF NOT EXISTS user_configs (
+         user_id TEXT NOT NULL REFERENCES users (id),
+         key     TEXT NOT NULL,
+         value   TEXT NOT NULL,
+         PRIMARY KEY (user_id, key)
+     ) WITHOUT ROWID;
+     CREATE TABLE IF NOT EXISTS workspace_agent_metadata (
          agent_id      TEXT NOT NULL REFERENCES workspace_agents (id),
          key           TEXT NOT NULL,
          display_name  TEXT NOT NULL DEFAULT '',
@@ -83,14 +88,14 @@ const MIGRATIONS: &[&str] = &[
          collected_at  INTEGER NOT NULL,
          PRIMARY KEY (agent_id, key)
      ) WITHOUT ROWID;
-     CREATE TABLE workspace_agent_listening_ports (
+     CREATE TABLE IF NOT EXISTS workspace_agent_listening_ports (
          agent_id     TEXT NOT NULL REFERENCES workspace_agents (id),
          port         INTEGER NOT NULL,
          network      TEXT NOT NULL,
          process_name TEXT NOT NULL DEFAULT '',
          PRIMARY KEY (agent_id, port, network)
      ) WITHOUT ROWID;
-     CREATE TABLE workspace_agent_port_shares (
+     CREATE TABLE IF NOT EXISTS workspace_agent_port_shares (
          workspace_id TEXT NOT NULL REFERENCES workspaces (id),
          agent_name   TEXT NOT NULL,
          port         INTEGER NOT NULL,
@@ -605,7 +610,7 @@ mod tests {
             "DROP TABLE workspace_agent_metadata;
              DROP TABLE workspace_agent_listening_ports;
              DROP TABLE workspace_agent_port_shares;
-             ALTER TABLE users DROP COLUMN terminal_font;
+             DROP TABLE user_configs;
              DROP INDEX provisioner_jobs_file_idx;
              ALTER TABLE templates DROP COLUMN use_terraform_workspace_cache;
              DROP TABLE files;

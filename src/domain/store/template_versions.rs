@@ -102,8 +102,9 @@ pub fn list(tx: &Tx, template: Uuid, include_archived: bool) -> StoreResult<Vec<
 }
 
 /// Archives the template's versions that nothing uses (Coder's
-/// `ArchiveUnusedTemplateVersions`): not the active version, not the
-/// version of any workspace's latest build, and not an import still
+/// `ArchiveUnusedTemplateVersions`): not yet archived, not the active
+/// version, not the version of a workspace's latest build (but a
+/// deletion), and not an import still
 /// pending or running; only `only` when given, only failed imports when
 /// `failed_only`. Returns the ids archived.
 pub fn archive_unused(
@@ -120,10 +121,11 @@ pub fn archive_unused(
              SELECT v.id FROM template_versions v
              JOIN provisioner_jobs j ON j.id = v.job_id
              JOIN templates t ON t.id = v.template_id
-             WHERE v.template_id = ?1 AND (?2 IS NULL OR v.id = ?2)
+             WHERE v.template_id = ?1 AND v.archived = 0 AND (?2 IS NULL OR v.id = ?2)
                AND v.id <> t.active_version_id
                AND v.id NOT IN (SELECT b.template_version_id FROM workspaces w
-                                JOIN workspace_builds b ON b.id = w.latest_build_id)
+                                JOIN workspace_builds b ON b.id = w.latest_build_id
+                                WHERE b.transition <> 'delete')
                AND NOT {pending} AND NOT {running}
                AND (NOT ?4 OR {failed}))
          RETURNING id",

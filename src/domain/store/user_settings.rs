@@ -9,7 +9,9 @@ use crate::sdk::Micros;
 /// (theme preference, terminal font).
 pub fn appearance(tx: &Tx, user: Uuid) -> StoreResult<(String, String)> {
     tx.query_one(
-        "SELECT theme_preference, terminal_font FROM users WHERE id = ?",
+        "SELECT u.theme_preference, coalesce(c.value, '') FROM users u
+         LEFT JOIN user_configs c ON c.user_id = u.id AND c.key = 'terminal_font'
+         WHERE u.id = ?",
         args![user],
         |r| Ok((r.get(0)?, r.get(1)?)),
     )
@@ -23,8 +25,13 @@ pub fn set_appearance(
     now: Micros,
 ) -> StoreResult<()> {
     tx.execute(
-        "UPDATE users SET theme_preference = ?2, terminal_font = ?3, updated_at = ?4 WHERE id = ?1",
-        args![user, theme, font, now],
+        "UPDATE users SET theme_preference = ?2, updated_at = ?3 WHERE id = ?1",
+        args![user, theme, now],
+    )?;
+    tx.execute(
+        "INSERT INTO user_configs (user_id, key, value) VALUES (?1, 'terminal_font', ?2)
+         ON CONFLICT (user_id, key) DO UPDATE SET value = excluded.value",
+        args![user, font],
     )?;
     Ok(())
 }
