@@ -4,9 +4,12 @@
 // Test code may panic on what it did not expect: that is its failure report.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
+mod agent_logs;
+mod authcheck;
 mod builds;
 mod client_compat;
 mod common;
+mod deployment;
 mod foundation;
 mod groups;
 mod keys;
@@ -14,10 +17,13 @@ mod lifecycle;
 mod list;
 mod matrix;
 mod organizations;
+mod ports;
 mod security;
 mod shapes;
 mod snapshot;
 mod templates;
+mod user_extras;
 mod users;
+mod version_extras;
 mod watch;
 mod workspaces;
