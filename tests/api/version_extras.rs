@@ -384,3 +384,18 @@ fn dry_run_is_canceled_while_it_runs() {
     assert_eq!(s.get(&base, &o.token).ok(200)["status"], "canceled");
     s.get(&format!("{base}/resources"), &o.token).ok(200);
 }
+
+#[test]
+fn unnamed_versions_of_a_template_get_distinct_names() {
+    // Far more versions than a birthday among a few hundred plain names
+    // allows without a clash.
+    let s = Server::start();
+    let o = s.setup();
+    let t = s.template(&o, "tee");
+    let template = t["id"].as_str().unwrap();
+    let mut names = std::collections::HashSet::new();
+    for _ in 0..60 {
+        let v = s.import(&o, "docker", Some(template));
+        assert!(names.insert(v["name"].as_str().unwrap().to_string()));
+    }
+}
