@@ -274,14 +274,31 @@ fn simulated_agents_log_their_start_and_agents_append_with_sources() {
     )
     .assert_error(401, SIGNED_OUT)
     .assert_detail("Agent token is invalid.");
-    s.request(
+    let r = s.request(
         "POST",
         "/api/v2/workspaceagents/me/log-source",
         Some(&token),
         &[],
         Some(&json!({"id": "nope"}).to_string()),
-    )
-    .assert_error(400, "Request body must be valid JSON.");
+    );
+    r.assert_error(400, "Request body must be valid JSON.");
+    assert!(
+        r.body["detail"].as_str().unwrap().starts_with("id: "),
+        "{}",
+        r.text
+    );
+    // Every agent route wants an agent's token.
+    for (method, route) in [
+        ("POST", "log-source"),
+        ("POST", "metadata"),
+        ("POST", "listening-ports"),
+    ] {
+        let path = format!("/api/v2/workspaceagents/me/{route}");
+        s.anon(method, &path, Some(json!({})))
+            .assert_error(401, SIGNED_OUT);
+        s.request(method, &path, Some(&w.alice.token), &[], Some("{}"))
+            .assert_detail("Agent token is invalid.");
+    }
 }
 
 #[test]
@@ -591,6 +608,8 @@ fn listening_ports_are_an_agents_reports_filtered_as_coder_filters_them() {
         &w.o.token,
     )
     .assert_error(404, NOT_FOUND);
+    s.get("/api/v2/workspaceagents/nope/listening-ports", &w.o.token)
+        .assert_error(400, "Invalid UUID \"nope\".");
     // An agent that went silent cannot be asked.
     s.advance(Duration::from_secs(61));
     s.get(&path, &w.alice.token).assert_error(

@@ -139,11 +139,22 @@ fn port_shares_follow_the_templates_maximum_level() {
     s.anon("GET", &path, None).assert_error(401, SIGNED_OUT);
     s.anon("POST", &path, Some(share(8080, "public", "http")))
         .assert_error(401, SIGNED_OUT);
-    s.get(
-        "/api/v2/workspaces/00000000-0000-0000-0000-000000000001/port-share",
-        &o.token,
-    )
-    .assert_error(404, NOT_FOUND);
+    let missing = "/api/v2/workspaces/00000000-0000-0000-0000-000000000001/port-share";
+    s.get(missing, &o.token).assert_error(404, NOT_FOUND);
+    s.post(missing, &o.token, share(8080, "public", "http"))
+        .assert_error(404, NOT_FOUND);
+    let delete = |path: &str, token: Option<&str>| {
+        s.request(
+            "DELETE",
+            path,
+            token,
+            &[],
+            Some(&json!({"agent_name": "main", "port": 8080}).to_string()),
+        )
+    };
+    delete(missing, Some(&o.token)).assert_error(404, NOT_FOUND);
+    delete(&path, Some(&bob.token)).assert_error(404, NOT_FOUND);
+    delete(&path, None).assert_error(401, SIGNED_OUT);
     s.post(&path, &alice.token, json!({"port": "8080"}))
         .assert_error(400, "Request body must be valid JSON.");
 }
