@@ -73,9 +73,12 @@ pub fn go_time_string(us: Micros) -> String {
 // Fields Coder tags `omitempty` are left out when empty, not sent as "";
 // each module is named after the `codersdk` file that defines its types.
 
+mod agentsdk;
 mod allowlist;
 mod apikey;
+mod authorization;
 mod buildinfo;
+mod deployment;
 mod files;
 mod groups;
 mod organizations;
@@ -84,15 +87,20 @@ mod roles;
 mod templates;
 mod templateversions;
 mod users;
+mod workspaceagentportshare;
 mod workspaceagents;
 mod workspaceapps;
 mod workspacebuilds;
+mod workspaceproxy;
 mod workspacequota;
 mod workspaces;
 
+pub use agentsdk::*;
 pub use allowlist::*;
 pub use apikey::*;
+pub use authorization::*;
 pub use buildinfo::*;
+pub use deployment::*;
 pub use files::*;
 pub use groups::*;
 pub use organizations::*;
@@ -101,9 +109,11 @@ pub use roles::*;
 pub use templates::*;
 pub use templateversions::*;
 pub use users::*;
+pub use workspaceagentportshare::*;
 pub use workspaceagents::*;
 pub use workspaceapps::*;
 pub use workspacebuilds::*;
+pub use workspaceproxy::*;
 pub use workspacequota::*;
 pub use workspaces::*;
 

@@ -4,9 +4,12 @@
 // Test code may panic on what it did not expect: that is its failure report.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
+mod agent_logs;
+mod authcheck;
 mod builds;
 mod client_compat;
 mod common;
+mod deployment;
 mod foundation;
 mod groups;
 mod keys;
@@ -14,6 +17,7 @@ mod lifecycle;
 mod list;
 mod matrix;
 mod organizations;
+mod ports;
 mod quotas;
 mod security;
 mod shapes;
@@ -21,6 +25,8 @@ mod snapshot;
 mod store;
 mod template_acl;
 mod templates;
+mod user_extras;
 mod users;
+mod version_extras;
 mod watch;
 mod workspaces;

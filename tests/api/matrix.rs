@@ -100,6 +100,9 @@ fn allowed(resource: Resource, action: Action, who: Who) -> bool {
         }
         (Workspace, Delete | Create) => matches!(who, Alice | Erin | Owner),
         (Workspace, Favorite) => matches!(who, Alice),
+        // The deployment's appearance: everyone reads it, owners change it.
+        (Deployment, Read) => true,
+        (Deployment, Update) => matches!(who, Owner),
         (r, a) => panic!("no rule for {a:?} on {r:?}"),
     }
 }
@@ -1294,6 +1297,325 @@ fn rows() -> Vec<Row> {
             Call::get(format!("/api/v2/groups/{id}"))
         }),
     ]
+    .into_iter()
+    .chain(surface_rows())
+    .collect()
+}
+
+/// Rows of the routes issue 14 added (authcheck, user settings, agent
+/// reports and streams, ports, version archiving and dry runs, deployment).
+fn surface_rows() -> Vec<Row> {
+    vec![
+        row("POST", "/api/v2/authcheck", |w, _| {
+            Call::with(
+                "/api/v2/authcheck".into(),
+                json!({"checks": {
+                    "viewAllUsers": {"object": {"resource_type": "user"}, "action": "read"},
+                    "createWorkspace": {"object": {"resource_type": "workspace",
+                        "organization_id": w.org, "owner_id": "me"}, "action": "create"},
+                    "updateW": {"object": {"resource_type": "workspace", "resource_id": w.workspace},
+                        "action": "update"},
+                    "unknown": {"object": {"resource_type": "license"}, "action": "read"},
+                }}),
+            )
+        }),
+        row("POST", "/api/v2/users/validate-password", |_, _| {
+            Call::with(
+                "/api/v2/users/validate-password".into(),
+                json!({"password": PASSWORD}),
+            )
+        }),
+        row("GET", "/api/v2/users/{user}/login-type", |w, _| {
+            Call::get(format!("/api/v2/users/{}/login-type", w.alice()))
+        }),
+        row("GET", "/api/v2/users/{user}/appearance", |w, _| {
+            Call::get(format!("/api/v2/users/{}/appearance", w.alice()))
+        }),
+        row("PUT", "/api/v2/users/{user}/appearance", |w, _| {
+            Call::with(
+                format!("/api/v2/users/{}/appearance", w.alice()),
+                json!({"theme_preference": "dark", "terminal_font": "fira-code"}),
+            )
+        }),
+        row("GET", "/api/v2/users/{user}/autofill-parameters", |w, _| {
+            Call::get(format!(
+                "/api/v2/users/{}/autofill-parameters?template_id={}",
+                w.alice(),
+                w.template
+            ))
+        }),
+        row("PATCH", "/api/v2/workspaceagents/me/logs", |_, _| {
+            Call::with(
+                "/api/v2/workspaceagents/me/logs".into(),
+                json!({"logs": [{"created_at": chrono::Utc::now().to_rfc3339(),
+                                 "output": "matrix", "level": "info"}]}),
+            )
+        }),
+        row("POST", "/api/v2/workspaceagents/me/log-source", |_, _| {
+            Call::with(
+                "/api/v2/workspaceagents/me/log-source".into(),
+                json!({"id": "5e1c3f0a-8b7d-4c2e-9f61-0a2b3c4d5e6f",
+                       "display_name": "Matrix", "icon": "/emojis/1f9ea.png"}),
+            )
+        }),
+        row("POST", "/api/v2/workspaceagents/me/metadata", |_, _| {
+            Call::with(
+                "/api/v2/workspaceagents/me/metadata".into(),
+                json!({"metadata": [{"key": "0_cpu_usage", "value": "1/4 cores (25%)",
+                                     "error": "", "age": 0,
+                                     "collected_at": chrono::Utc::now().to_rfc3339()}]}),
+            )
+        }),
+        row(
+            "POST",
+            "/api/v2/workspaceagents/me/listening-ports",
+            |_, _| {
+                Call::with(
+                    "/api/v2/workspaceagents/me/listening-ports".into(),
+                    json!({"ports": [{"process_name": "web", "network": "tcp", "port": 8080}]}),
+                )
+            },
+        ),
+        row(
+            "GET",
+            "/api/v2/workspaceagents/{workspaceagent}/logs",
+            |w, _| {
+                // The simulation's lines only: their ids follow W's build;
+                // those the agent sent follow the rows before.
+                let all = w.s.get(
+                    &format!("/api/v2/workspaceagents/{}/logs", w.agent),
+                    &w.owner.token,
+                );
+                let before = all
+                    .ok(200)
+                    .as_array()
+                    .unwrap()
+                    .iter()
+                    .filter(|l| l["output"] == "matrix")
+                    .filter_map(|l| l["id"].as_i64())
+                    .min()
+                    .unwrap_or(0);
+                Call::get(format!(
+                    "/api/v2/workspaceagents/{}/logs?before={before}",
+                    w.agent
+                ))
+            },
+        ),
+        row(
+            "GET",
+            "/api/v2/workspaceagents/{workspaceagent}/watch-metadata",
+            |w, _| {
+                Call::get(format!(
+                    "/api/v2/workspaceagents/{}/watch-metadata",
+                    w.agent
+                ))
+            },
+        )
+        .sse(),
+        row(
+            "GET",
+            "/api/v2/workspaceagents/{workspaceagent}/watch-metadata-ws",
+            |w, _| {
+                Call::get(format!(
+                    "/api/v2/workspaceagents/{}/watch-metadata-ws",
+                    w.agent
+                ))
+            },
+        )
+        .ws(),
+        row(
+            "GET",
+            "/api/v2/workspaceagents/{workspaceagent}/listening-ports",
+            |w, _| {
+                Call::get(format!(
+                    "/api/v2/workspaceagents/{}/listening-ports",
+                    w.agent
+                ))
+            },
+        ),
+        row(
+            "GET",
+            "/api/v2/workspaces/{workspace}/port-share",
+            |w, _| Call::get(w.ws("/port-share")),
+        ),
+        row(
+            "POST",
+            "/api/v2/workspaces/{workspace}/port-share",
+            |w, _| {
+                w.open_ports();
+                Call::with(
+                    w.ws("/port-share"),
+                    json!({"agent_name": "main", "port": 8080, "share_level": "authenticated",
+                       "protocol": "http"}),
+                )
+            },
+        ),
+        row(
+            "DELETE",
+            "/api/v2/workspaces/{workspace}/port-share",
+            |w, _| {
+                w.open_ports();
+                w.s.post(
+                    &w.ws("/port-share"),
+                    &w.owner.token,
+                    json!({"agent_name": "main", "port": 8081, "share_level": "public",
+                       "protocol": "https"}),
+                )
+                .ok(200);
+                Call::with(
+                    w.ws("/port-share"),
+                    json!({"agent_name": "main", "port": 8081}),
+                )
+            },
+        ),
+        row(
+            "GET",
+            "/api/v2/templateversions/{templateversion}/external-auth",
+            |w, _| {
+                Call::get(format!(
+                    "/api/v2/templateversions/{}/external-auth",
+                    w.version
+                ))
+            },
+        ),
+        row(
+            "POST",
+            "/api/v2/templateversions/{templateversion}/archive",
+            |w, _| {
+                let v = w.s.import(&w.owner, "docker", Some(&w.template));
+                Call::with(
+                    format!(
+                        "/api/v2/templateversions/{}/archive",
+                        v["id"].as_str().unwrap()
+                    ),
+                    json!({}),
+                )
+            },
+        ),
+        row(
+            "POST",
+            "/api/v2/templateversions/{templateversion}/unarchive",
+            |w, _| {
+                let v = w.s.import(&w.owner, "docker", Some(&w.template));
+                let id = v["id"].as_str().unwrap().to_string();
+                w.s.post(
+                    &format!("/api/v2/templateversions/{id}/archive"),
+                    &w.owner.token,
+                    json!({}),
+                )
+                .ok(200);
+                Call::with(
+                    format!("/api/v2/templateversions/{id}/unarchive"),
+                    json!({}),
+                )
+            },
+        ),
+        row(
+            "POST",
+            "/api/v2/templates/{template}/versions/archive",
+            |w, _| {
+                Call::with(
+                    format!("/api/v2/templates/{}/versions/archive", w.template),
+                    json!({"all": false}),
+                )
+            },
+        ),
+        row(
+            "POST",
+            "/api/v2/templateversions/{templateversion}/dry-run",
+            |w, _| {
+                Call::with(
+                    format!("/api/v2/templateversions/{}/dry-run", w.version),
+                    json!({"workspace_name": "plan", "rich_parameter_values": []}),
+                )
+            },
+        ),
+        row(
+            "GET",
+            "/api/v2/templateversions/{templateversion}/dry-run/{jobID}",
+            |w, who| Call::get(w.dry_run(who, "")),
+        ),
+        row(
+            "GET",
+            "/api/v2/templateversions/{templateversion}/dry-run/{jobID}/resources",
+            |w, who| Call::get(w.dry_run(who, "/resources")),
+        ),
+        row(
+            "GET",
+            "/api/v2/templateversions/{templateversion}/dry-run/{jobID}/logs",
+            |w, who| Call::get(w.dry_run(who, "/logs")),
+        ),
+        row(
+            "PATCH",
+            "/api/v2/templateversions/{templateversion}/dry-run/{jobID}/cancel",
+            |w, who| Call::with(w.dry_run(who, "/cancel"), json!({})),
+        )
+        // The dry run is long finished: allowed callers learn that.
+        .ok(&[400]),
+        row("GET", "/api/v2/deployment/ssh", |_, _| {
+            Call::get("/api/v2/deployment/ssh".into())
+        }),
+        row("GET", "/api/v2/regions", |_, _| {
+            Call::get("/api/v2/regions".into())
+        }),
+        row("GET", "/api/v2/updatecheck", |_, _| {
+            Call::get("/api/v2/updatecheck".into())
+        }),
+        row("GET", "/api/v2/experiments", |_, _| {
+            Call::get("/api/v2/experiments".into())
+        }),
+        row("GET", "/api/v2/experiments/available", |_, _| {
+            Call::get("/api/v2/experiments/available".into())
+        }),
+        row("GET", "/api/v2/appearance", |_, _| {
+            Call::get("/api/v2/appearance".into())
+        }),
+        row("PUT", "/api/v2/appearance", |_, _| {
+            Call::with(
+                "/api/v2/appearance".into(),
+                json!({"application_name": "Warren", "logo_url": "",
+                       "announcement_banners": [{"enabled": true, "message": "Maintenance at noon",
+                                                 "background_color": "#004852"}]}),
+            )
+        }),
+        row("GET", "/api/v2/entitlements", |_, _| {
+            Call::get("/api/v2/entitlements".into())
+        }),
+    ]
+}
+
+impl World {
+    /// Template T lets its workspaces' ports be shared publicly.
+    fn open_ports(&self) {
+        let r = self.s.patch(
+            &format!("/api/v2/templates/{}", self.template),
+            &self.owner.token,
+            json!({"max_port_share_level": "public"}),
+        );
+        // 304 once it is set.
+        assert!(matches!(r.status, 200 | 304), "{}", r.text);
+    }
+
+    /// A finished dry run of T's version by `who` (by the owner for those
+    /// who cannot start one), and the path of its route with `suffix`.
+    fn dry_run(&self, who: Who, suffix: &str) -> String {
+        let token = if who.signed_in() {
+            self.tokens[&who].clone()
+        } else {
+            self.owner.token.clone()
+        };
+        let r = self.s.post(
+            &format!("/api/v2/templateversions/{}/dry-run", self.version),
+            &token,
+            json!({"workspace_name": "plan"}),
+        );
+        let job = r.ok(201)["id"].as_str().unwrap().to_string();
+        self.s.settle();
+        format!(
+            "/api/v2/templateversions/{}/dry-run/{job}{suffix}",
+            self.version
+        )
+    }
 }
 
 impl World {
@@ -1358,6 +1680,8 @@ enum NoBody {
     NotJson,
     /// Opaque bytes as stored (a file, provisioner state).
     Download,
+    /// 200 with an empty body, as Coder answers some deletions.
+    EmptyOk,
 }
 
 /// Routes without a JSON success body, each with the reason.
@@ -1428,6 +1752,21 @@ const NOT_SNAPSHOTTED: &[(&str, &str, NoBody)] = &[
         "/api/v2/workspaceagents/me/report-lifecycle",
         NoBody::NoContent,
     ),
+    (
+        "POST",
+        "/api/v2/workspaceagents/me/metadata",
+        NoBody::NoContent,
+    ),
+    (
+        "POST",
+        "/api/v2/workspaceagents/me/listening-ports",
+        NoBody::NoContent,
+    ),
+    (
+        "DELETE",
+        "/api/v2/workspaces/{workspace}/port-share",
+        NoBody::EmptyOk,
+    ),
 ];
 
 /// Routes whose success the matrix's world cannot reach (setup is over,
@@ -1459,6 +1798,17 @@ const SNAPSHOTTED_ELSEWHERE: &[(&str, &str, &str)] = &[
         "PUT",
         "/api/v2/workspaces/{workspace}/extend",
         "workspaces::autostart_ttl_extend_autoupdates",
+    ),
+    (
+        "PATCH",
+        "/api/v2/templateversions/{templateversion}/dry-run/{jobID}/cancel",
+        "version_extras::dry_run_is_canceled_while_it_runs",
+    ),
+    // Log ids count every job's logs before: a fresh server's are stable.
+    (
+        "GET",
+        "/api/v2/templateversions/{templateversion}/dry-run/{jobID}/logs",
+        "version_extras::dry_run_plans_without_a_workspace",
     ),
 ];
 
@@ -1562,6 +1912,9 @@ fn every_route_answers_every_actor_as_coder_does() {
                     .as_ref()
                     .is_some_and(|a| !a.content_type.starts_with("application/json")),
                 (NoBody::Download, Some(_)) => true,
+                (NoBody::EmptyOk, Some((_, _, status, a))) => {
+                    *status == 200 && a.as_ref().is_some_and(|a| a.text.is_empty())
+                }
             };
             if !holds {
                 snapshot_failures.push(format!("{label}: listed as {why:?}, but is not"));

@@ -207,10 +207,14 @@ fn walk(v: &Value, field: Option<&str>, ids: &mut Ids) -> Value {
         Value::Object(o) => {
             // An API key's id is the random public half of its secret.
             let api_key = o.contains_key("token_name") && o.contains_key("lifetime_seconds");
+            // A simulated agent's metadata reading varies with the agent.
+            let reading = o.contains_key("collected_at") && o.contains_key("age");
             let mut out = Map::new();
             for (k, item) in o {
                 let value = if api_key && k == "id" && item.is_string() {
                     Value::String("[token]".into())
+                } else if reading && k == "value" && item.is_string() {
+                    Value::String("[reading]".into())
                 } else {
                     walk(item, Some(k), ids)
                 };

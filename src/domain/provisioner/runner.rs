@@ -130,6 +130,12 @@ impl Inner {
     fn run(&self) {
         while !self.stop.load(Ordering::SeqCst) {
             let asked = self.asked.load(Ordering::SeqCst);
+            // Simulated agents report their metadata on the daemon's beat.
+            if let Err(e) =
+                crate::domain::agent_metadata::report_simulated(&self.db, self.clock.now())
+            {
+                log::error!("provisioner: simulated agent metadata: {e}");
+            }
             match self.next_job() {
                 Ok(Some(id)) => {
                     if let Err(e) = self.execute(id) {
@@ -249,6 +255,7 @@ impl Inner {
         let job: Allowed<JobRow, act::Update> = self.permit(job)?;
         let result = match job.job_type.as_str() {
             "template_version_import" => self.import(&job),
+            crate::domain::dry_runs::JOB_TYPE => self.dry_run(&job),
             _ => self.build(&job),
         };
         match result {
@@ -344,6 +351,87 @@ impl Inner {
                     return Ok(jobs::complete(c, job.id, "", "", now)?);
                 }
                 versions::store_model(c, version.id, &model, now)?;
+                timings(c, job.id, &model.resources, started, now)?;
+                jobs::append_log(
+                    c,
+                    job.id,
+                    "provisioner_daemon",
+                    "info",
+                    "Cleaning up",
+                    "Cleaning up",
+                    now,
+                )?;
+                Ok(jobs::complete(c, job.id, "", "", now)?)
+            })
+            .map_err(Err)
+    }
+
+    /// Plans a version with the job's parameter values as a first start
+    /// build would, keeping the resources it would create with the job.
+    fn dry_run(&self, job: &Allowed<JobRow, act::Update>) -> Result<(), Result<Halt, ApiError>> {
+        let started = self.clock.now();
+        let version = job
+            .input
+            .get("template_version_id")
+            .and_then(|v| v.as_str())
+            .and_then(|v| Uuid::parse_str(v).ok())
+            .ok_or_else(|| Err(ApiError::internal("dry run without a version")))?;
+        let model = self
+            .db
+            .write_blocking(|c| versions::model(c, version))
+            .map_err(|e| Err(ApiError::from(e)))?
+            .unwrap_or_default();
+        self.stage(
+            job.id,
+            "Setting up",
+            &[
+                "Initializing the backend...".into(),
+                "Terraform has been successfully initialized!".into(),
+            ],
+        )?;
+        let supplied: Vec<(String, String)> = job
+            .input
+            .get("rich_parameter_values")
+            .and_then(|v| {
+                serde_json::from_value::<Vec<crate::sdk::DryRunParameter>>(v.clone()).ok()
+            })
+            .unwrap_or_default()
+            .into_iter()
+            .map(|p| (p.name, p.value))
+            .collect();
+        if let Err(e) = crate::domain::parameters::resolve(&model.parameters, &supplied, None, None)
+        {
+            let message = format!("Unable to validate parameter {:?}: {}", e.name, e.detail);
+            let now = self.clock.now();
+            self.log(
+                job.id,
+                "provisioner",
+                "error",
+                "Planning infrastructure",
+                std::slice::from_ref(&message),
+            )
+            .map_err(Err)?;
+            return self
+                .db
+                .write_blocking(|c| jobs::complete(c, job.id, &message, "", now))
+                .map_err(|e| Err(ApiError::from(e)));
+        }
+        let all: Vec<&Resource> = model.resources.iter().collect();
+        self.stage(
+            job.id,
+            "Planning infrastructure",
+            &[format!(
+                "Plan: {} to add, 0 to change, 0 to destroy.",
+                all.len()
+            )],
+        )?;
+        let now = self.clock.now();
+        self.db
+            .write_blocking(|c| -> ApiResult<()> {
+                if jobs::is_canceled(c, job.id)? {
+                    return Ok(jobs::complete(c, job.id, "", "", now)?);
+                }
+                materialise(c, job.id, "start", &all, now)?;
                 timings(c, job.id, &model.resources, started, now)?;
                 jobs::append_log(
                     c,
@@ -580,8 +668,16 @@ impl Inner {
         })?;
         self.pause(4);
         let done = self.clock.now();
-        Ok(self.db.write_blocking(|c| {
+        self.db.write_blocking(|c| -> ApiResult<()> {
             for s in a.scripts.iter().filter(|s| s.run_on_start) {
+                let lines: Vec<(String, String)> =
+                    crate::domain::agent_logs::simulated_output(&s.script)
+                        .into_iter()
+                        .map(|line| ("info".to_string(), line))
+                        .collect();
+                if !lines.is_empty() {
+                    crate::domain::agent_logs::append(c, a.id, s.log_source_id, &lines, done)?;
+                }
                 resources::add_script_timing(
                     c,
                     &resources::ScriptTiming {
@@ -595,7 +691,7 @@ impl Inner {
                     },
                 )?;
             }
-            resources::update_agent(
+            Ok(resources::update_agent(
                 c,
                 a.id,
                 &AgentUpdate {
@@ -605,8 +701,8 @@ impl Inner {
                     ..Default::default()
                 },
                 done,
-            )
-        })?)
+            )?)
+        })
     }
 }
 
@@ -806,6 +902,14 @@ fn materialise(
                 };
                 resources::insert_script(c, s, icon, now)?;
             }
+            let metadata: Vec<crate::domain::template_model::AgentMetadata> =
+                serde_json::from_value(agent.metadata.clone()).unwrap_or_default();
+            crate::domain::agent_metadata::insert_for_agent(c, agent.id, &metadata)?;
+            crate::domain::store::agent_extras::set_listening_ports(
+                c,
+                agent.id,
+                &crate::domain::ports::simulated_ports(&agent.apps),
+            )?;
             agents.push(agent);
         }
     }

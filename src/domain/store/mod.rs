@@ -3,6 +3,7 @@
 //! points, [`Db::read`] and [`Db::write`]; a second backend would implement the
 //! same entity functions behind the same two calls.
 
+pub mod agent_extras;
 pub mod api_keys;
 pub mod builds;
 pub mod files;
@@ -10,6 +11,7 @@ pub mod groups;
 pub mod jobs;
 pub mod lock;
 pub mod organizations;
+pub mod port_shares;
 pub mod quotas;
 pub mod resources;
 pub mod sql;
@@ -19,6 +21,7 @@ use sql::{args, ToParam};
 pub use sql::{StoreError, StoreResult, Tx};
 pub mod template_versions;
 pub mod templates;
+pub mod user_settings;
 pub mod users;
 pub mod workspaces;
 
@@ -36,7 +39,7 @@ use uuid::Uuid;
 /// `PRAGMA application_id` of a warren database ("WARN").
 pub const APPLICATION_ID: i64 = 0x5741_524E;
 /// The schema version this binary writes; `PRAGMA user_version`.
-pub const SCHEMA_VERSION: i64 = 4;
+pub const SCHEMA_VERSION: i64 = 5;
 
 const SCHEMA: &str = include_str!("../../../schema.sql");
 
@@ -65,6 +68,42 @@ const MIGRATIONS: &[&str] = &[
      CREATE UNIQUE INDEX files_hash_idx ON files (hash, created_by);",
     // 4: file reads look up the templates built from a file.
     "CREATE INDEX IF NOT EXISTS provisioner_jobs_file_idx ON provisioner_jobs (file_id);",
+    // 5: users' settings by key; agents' metadata results and listening
+    // ports; shared ports.
+    "CREATE TABLE IF NOT EXISTS user_configs (
+         user_id TEXT NOT NULL REFERENCES users (id),
+         key     TEXT NOT NULL,
+         value   TEXT NOT NULL,
+         PRIMARY KEY (user_id, key)
+     ) WITHOUT ROWID;
+     CREATE TABLE IF NOT EXISTS workspace_agent_metadata (
+         agent_id      TEXT NOT NULL REFERENCES workspace_agents (id),
+         key           TEXT NOT NULL,
+         display_name  TEXT NOT NULL DEFAULT '',
+         script        TEXT NOT NULL DEFAULT '',
+         interval      INTEGER NOT NULL DEFAULT 0,
+         timeout       INTEGER NOT NULL DEFAULT 0,
+         display_order INTEGER NOT NULL DEFAULT 0,
+         value         TEXT NOT NULL DEFAULT '',
+         error         TEXT NOT NULL DEFAULT '',
+         collected_at  INTEGER NOT NULL,
+         PRIMARY KEY (agent_id, key)
+     ) WITHOUT ROWID;
+     CREATE TABLE IF NOT EXISTS workspace_agent_listening_ports (
+         agent_id     TEXT NOT NULL REFERENCES workspace_agents (id),
+         port         INTEGER NOT NULL,
+         network      TEXT NOT NULL,
+         process_name TEXT NOT NULL DEFAULT '',
+         PRIMARY KEY (agent_id, port, network)
+     ) WITHOUT ROWID;
+     CREATE TABLE IF NOT EXISTS workspace_agent_port_shares (
+         workspace_id TEXT NOT NULL REFERENCES workspaces (id),
+         agent_name   TEXT NOT NULL,
+         port         INTEGER NOT NULL,
+         share_level  TEXT NOT NULL,
+         protocol     TEXT NOT NULL,
+         PRIMARY KEY (workspace_id, agent_name, port)
+     ) WITHOUT ROWID;",
 ];
 
 #[derive(Debug, thiserror::Error)]
@@ -571,7 +610,11 @@ mod tests {
         let mut old = Connection::open_in_memory().unwrap();
         old.execute_batch(SCHEMA).unwrap();
         old.execute_batch(
-            "DROP INDEX provisioner_jobs_file_idx;
+            "DROP TABLE workspace_agent_metadata;
+             DROP TABLE workspace_agent_listening_ports;
+             DROP TABLE workspace_agent_port_shares;
+             DROP TABLE user_configs;
+             DROP INDEX provisioner_jobs_file_idx;
              ALTER TABLE templates DROP COLUMN use_terraform_workspace_cache;
              DROP TABLE files;
              CREATE TABLE files (
