@@ -34,6 +34,8 @@
 //!    bench reads from its log. Then creates/s with 8 concurrent clients.
 //!
 //! Only HTTP and WebSocket traffic is measured; SQL only seeds.
+//! `WARREN_BENCH_BIN=path` measures another build of the server (the
+//! before/after comparison of a change).
 
 // Bench code may panic on what it did not expect: that is its failure report.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
@@ -198,8 +200,10 @@ impl Server {
             .open(log)
             .unwrap();
         let started = Instant::now();
+        let bin = std::env::var("WARREN_BENCH_BIN")
+            .unwrap_or_else(|_| env!("CARGO_BIN_EXE_warren").to_string());
         let child = Command::new("taskset")
-            .args(["-c", "0", env!("CARGO_BIN_EXE_warren")])
+            .args(["-c", "0", &bin])
             .args(["--address", &address, "--db"])
             .arg(db)
             .args(extra)
