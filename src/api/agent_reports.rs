@@ -49,7 +49,7 @@ pub async fn post_metadata(
 ) -> ApiResult<HttpResponse> {
     let now = app.now();
     app.db
-        .write(move |conn| agent_metadata::report(conn, &session.0, &req, now))
+        .write_uncached(move |conn| agent_metadata::report(conn, &session.0, &req, now))
         .await?;
     Ok(HttpResponse::build(StatusCode::NO_CONTENT).finish())
 }

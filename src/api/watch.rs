@@ -191,42 +191,37 @@ impl WatchState {
                 } else {
                     (limit, offset)
                 };
+                let cache = app.workspace_cache.clone();
+                let generation = app.db.generation();
                 let res = app
                     .db
-                    .read(move |conn| workspace_list::page(conn, &subject, &f, limit, offset, &ctx))
+                    .read(move |conn| {
+                        workspace_list::page(
+                            conn, &subject, &f, limit, offset, &ctx, &cache, generation,
+                        )
+                    })
                     .await;
                 match (res, changed) {
                     (Ok(page), None) => {
                         *known = page.ids.into_iter().collect();
                         vec![Event {
                             kind: "workspaces",
-                            data: to_bytes(&crate::sdk::WorkspacesResponse {
-                                workspaces: page.workspaces,
-                                count: page.count,
-                            }),
+                            data: crate::sdk::workspaces_response_json(&page.bodies, page.count),
                             last: false,
                         }]
                     }
-                    (Ok(mut page), Some(id)) => match page.workspaces.pop() {
+                    (Ok(mut page), Some(id)) => match page.bodies.pop() {
                         Some(w) => {
                             let change = if known.insert(id) { "added" } else { "updated" };
                             vec![Event {
                                 kind: "workspace",
-                                data: to_bytes(&crate::sdk::WorkspaceListChange {
-                                    id,
-                                    change,
-                                    workspace: Some(w),
-                                }),
+                                data: crate::sdk::workspace_list_change_json(id, change, Some(&w)),
                                 last: false,
                             }]
                         }
                         None if known.remove(&id) => vec![Event {
                             kind: "workspace",
-                            data: to_bytes(&crate::sdk::WorkspaceListChange {
-                                id,
-                                change: "removed",
-                                workspace: None,
-                            }),
+                            data: crate::sdk::workspace_list_change_json(id, "removed", None),
                             last: false,
                         }],
                         None => Vec::new(),

@@ -6,7 +6,7 @@ use actix_web::{web, HttpRequest, HttpResponse};
 use crate::authz::Subject;
 use crate::domain::workspace_list;
 use crate::error::ApiResult;
-use crate::http::{self, Query};
+use crate::http::Query;
 use crate::query::workspaces::parse_list_request;
 use crate::App;
 
@@ -17,15 +17,25 @@ pub async fn list(
 ) -> ApiResult<HttpResponse> {
     let (parsed, paging) = parse_list_request(&Query::from_request(&req).0)?;
     let ctx = app.render_ctx();
+    let cache = app.workspace_cache.clone();
+    let generation = app.db.generation();
     let page = app
         .db
         .read(move |conn| {
             let filter = workspace_list::resolve(conn, &subject, parsed)?;
-            workspace_list::page(conn, &subject, &filter, paging.limit, paging.offset, &ctx)
+            workspace_list::page(
+                conn,
+                &subject,
+                &filter,
+                paging.limit,
+                paging.offset,
+                &ctx,
+                &cache,
+                generation,
+            )
         })
         .await?;
-    Ok(http::ok(&crate::sdk::WorkspacesResponse {
-        workspaces: page.workspaces,
-        count: page.count,
-    }))
+    Ok(HttpResponse::Ok().content_type("application/json").body(
+        crate::sdk::workspaces_response_json(&page.bodies, page.count),
+    ))
 }

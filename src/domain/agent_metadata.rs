@@ -148,7 +148,7 @@ pub fn report_simulated(db: &Db, now: Micros) -> ApiResult<usize> {
     if due.is_empty() {
         return Ok(0);
     }
-    db.write_blocking(|tx| -> ApiResult<usize> {
+    db.write_uncached_blocking(|tx| -> ApiResult<usize> {
         let mut agents = Vec::new();
         for m in &due {
             let value = simulated_value(m, now);

@@ -80,6 +80,15 @@ impl Db {
     {
         self.write_as(f).await
     }
+
+    /// [`Db::write_uncached_as`] with the domain's error type.
+    pub async fn write_uncached<T, F>(&self, f: F) -> ApiResult<T>
+    where
+        T: Send + 'static,
+        F: FnOnce(&Tx<'_>) -> ApiResult<T> + Send + 'static,
+    {
+        self.write_uncached_as(f).await
+    }
 }
 
 /// A deployment-wide setting, made by `new` and stored the first time it

@@ -2,7 +2,8 @@
 //! through this one pipeline (filter, visibility, Coder's order, count,
 //! template readability, batched rendering).
 
-use std::collections::HashSet;
+use std::collections::HashMap;
+use std::sync::Arc;
 
 use uuid::Uuid;
 
@@ -11,7 +12,7 @@ use crate::domain::store::workspaces as store;
 pub use crate::domain::store::workspaces::ListFilter;
 use crate::domain::store::Tx;
 use crate::domain::workspaces::{self, RenderCtx};
-use crate::domain::{groups, organizations, templates, users};
+use crate::domain::{groups, organizations, users};
 use crate::error::ApiResult;
 use crate::query::workspaces::{
     shared_with_group_not_found, shared_with_group_organization_not_found,
@@ -83,14 +84,18 @@ pub fn resolve(conn: &Tx, subject: &Subject, f: WorkspaceFilter) -> ApiResult<Li
 pub struct Page {
     /// The workspaces on the page, in order.
     pub ids: Vec<Uuid>,
-    pub workspaces: Vec<crate::sdk::Workspace>,
+    /// Their JSON as the viewer sees it, shared with the render cache.
+    pub bodies: Vec<bytes::Bytes>,
     /// Every readable match, before paging.
     pub count: i64,
 }
 
 /// The workspaces `viewer` may read that match `f`, in Coder's order, one
 /// page of them rendered. Those whose template the viewer cannot read are
-/// dropped from the page but still counted, as in Coder.
+/// dropped from the page but still counted, as in Coder. Rendered bodies
+/// come from `cache` where it holds them at `generation` (read before the
+/// transaction began); the others are rendered together and cached.
+#[allow(clippy::too_many_arguments)]
 pub fn page(
     conn: &Tx,
     viewer: &Subject,
@@ -98,9 +103,11 @@ pub fn page(
     limit: Option<i64>,
     offset: i64,
     ctx: &RenderCtx,
+    cache: &workspaces::RenderCache,
+    generation: u64,
 ) -> ApiResult<Page> {
     let vis = viewer.workspace_visibility();
-    let (rows, count) = store::list(
+    let (ids, count) = store::list(
         conn,
         f,
         &vis,
@@ -109,25 +116,35 @@ pub fn page(
         ctx.now,
         ctx.inactive_timeout_us,
     )?;
-    let template_ids: Vec<Uuid> = rows.iter().map(|w| w.template_id).collect();
-    let readable: HashSet<Uuid> = templates::readable_among(conn, viewer, &template_ids)?;
-    let rows: Vec<_> = rows
-        .into_iter()
-        .filter(|w| readable.contains(&w.template_id))
+    let mut found: HashMap<Uuid, Arc<workspaces::Cached>> = ids
+        .iter()
+        .filter_map(|id| cache.get(*id, generation, ctx.now).map(|c| (*id, c)))
         .collect();
-    let rendered = workspaces::render_many(
-        conn,
-        viewer,
-        &rows,
-        ctx.allow_renames,
-        ctx.now,
-        ctx.inactive_timeout_us,
-    )?;
-    Ok(Page {
-        ids: rows.iter().map(|w| w.id).collect(),
-        workspaces: rendered,
+    let missing: Vec<Uuid> = ids
+        .iter()
+        .filter(|id| !found.contains_key(id))
+        .copied()
+        .collect();
+    if !missing.is_empty() {
+        let rows = store::get_many(conn, &missing)?;
+        for c in cache.render_into(conn, viewer, rows, generation, ctx)? {
+            found.insert(c.id(), c);
+        }
+    }
+    let mut out = Page {
+        ids: Vec::with_capacity(ids.len()),
+        bodies: Vec::with_capacity(ids.len()),
         count,
-    })
+    };
+    for id in ids {
+        // Readable by the list's own filter; a template the viewer may
+        // not read hides the workspace from the page only.
+        if let Some(Ok(seen)) = found.get(&id).map(|c| c.view(viewer)) {
+            out.ids.push(id);
+            out.bodies.push(seen.body);
+        }
+    }
+    Ok(out)
 }
 
 /// Whether `viewer` may list the workspace at all (for list streams that

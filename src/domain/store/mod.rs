@@ -316,10 +316,43 @@ impl Db {
             .map_err(|e| E::from(StoreError::Other(e.to_string())))?
     }
 
+    /// [`Db::write_uncached_blocking`] off the async workers.
+    pub async fn write_uncached_as<T, E, F>(&self, f: F) -> Result<T, E>
+    where
+        T: Send + 'static,
+        E: From<StoreError> + Send + 'static,
+        F: FnOnce(&Tx<'_>) -> Result<T, E> + Send + 'static,
+    {
+        let db = self.clone();
+        actix_web::web::block(move || db.write_uncached_blocking(f))
+            .await
+            .map_err(|e| E::from(StoreError::Other(e.to_string())))?
+    }
+
     /// [`Db::write_as`] on the calling thread (start-up, background workers).
     pub fn write_blocking<T, E: From<StoreError>>(
         &self,
         f: impl FnOnce(&Tx<'_>) -> Result<T, E>,
+    ) -> Result<T, E> {
+        self.commit(f, true)
+    }
+
+    /// A write to tables nothing cached reads (agents' metadata results,
+    /// which only their own streams show): it leaves the generation alone,
+    /// so the simulated agents' beat, which writes every second, does not
+    /// throw away every rendered workspace and session. Its changes are
+    /// published as usual.
+    pub fn write_uncached_blocking<T, E: From<StoreError>>(
+        &self,
+        f: impl FnOnce(&Tx<'_>) -> Result<T, E>,
+    ) -> Result<T, E> {
+        self.commit(f, false)
+    }
+
+    fn commit<T, E: From<StoreError>>(
+        &self,
+        f: impl FnOnce(&Tx<'_>) -> Result<T, E>,
+        bump: bool,
     ) -> Result<T, E> {
         let mut conn = self.pool.get().map_err(StoreError::from)?;
         let tx = conn
@@ -332,7 +365,7 @@ impl Db {
         let out = out?;
         let changed = tx.total_changes() != before;
         tx.commit().map_err(StoreError::from)?;
-        if changed {
+        if changed && bump {
             self.generation.fetch_add(1, Ordering::AcqRel);
         }
         Db::publish(&self.sink, changes);

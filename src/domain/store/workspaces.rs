@@ -388,8 +388,8 @@ pub struct ListFilter {
     pub shared_with_group: Option<Uuid>,
 }
 
-/// One page of non-deleted workspaces matching `f` that `vis` may read, in
-/// Coder's order, with the total count before paging. Two queries.
+/// The ids of one page of non-deleted workspaces matching `f` that `vis`
+/// may read, in Coder's order, with the total count before paging.
 pub fn list(
     tx: &Tx,
     f: &ListFilter,
@@ -398,7 +398,7 @@ pub fn list(
     offset: i64,
     now: Micros,
     inactive_timeout_us: i64,
-) -> StoreResult<(Vec<WorkspaceRow>, i64)> {
+) -> StoreResult<(Vec<Uuid>, i64)> {
     if f.nothing {
         return Ok((Vec::new(), 0));
     }
@@ -602,8 +602,5 @@ pub fn list(
             &format!("LIMIT {lim} OFFSET {rest_offset}"),
         )?);
     }
-    let mut by_id: std::collections::HashMap<Uuid, WorkspaceRow> =
-        get_many(tx, &ids)?.into_iter().map(|w| (w.id, w)).collect();
-    let rows = ids.iter().filter_map(|id| by_id.remove(id)).collect();
-    Ok((rows, count))
+    Ok((ids, count))
 }

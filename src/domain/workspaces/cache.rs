@@ -14,17 +14,41 @@ use crate::domain::templates;
 use crate::error::{ApiError, ApiResult};
 use crate::sdk::{self, Micros};
 
-use super::render::render_one;
 use crate::domain::workspace_access::RenderCtx;
 
-/// Rendered workspaces for `GET /workspaces/{id}`, valid while the database
-/// has not been written since and until the first time-driven change (an
-/// agent timing out or going silent). Stored as a non-owner sees them; the
-/// owner's `favorite` is patched in per request.
+/// Rendered workspaces for `GET /workspaces/{id}`, the list pages and
+/// the watch streams, valid while the database has not been written since
+/// (writes of agents' metadata results excepted, see
+/// `Db::write_uncached_blocking`) and until the first time-driven change
+/// (an agent timing out or going silent). Stored as a non-owner sees them
+/// with the owner's variant beside it when it differs (a favorite).
+///
+/// Bounded by the bytes of the bodies it holds ([`RENDER_CACHE_BYTES`]):
+/// past that the oldest entries go first. A miss is rendered once however
+/// many readers ask at the same moment (every watcher of a workspace asks
+/// at once after a change).
 #[derive(Default)]
 pub struct RenderCache {
-    entries: std::sync::Mutex<HashMap<Uuid, std::sync::Arc<Cached>>>,
+    entries: std::sync::Mutex<Entries>,
+    /// Renders in progress: later readers of the same workspace wait for
+    /// the first one's result instead of rendering again.
+    flights: std::sync::Mutex<HashMap<Uuid, std::sync::Arc<tokio::sync::Mutex<()>>>>,
 }
+
+/// The cache's entries, their total size and the order they came in.
+#[derive(Default)]
+struct Entries {
+    map: HashMap<Uuid, (u64, std::sync::Arc<Cached>)>,
+    /// (insertion number, id), oldest first; an id put again is found by
+    /// its newer number, so stale pairs are skipped when evicting.
+    order: std::collections::VecDeque<(u64, Uuid)>,
+    next: u64,
+    bytes: usize,
+}
+
+/// The most rendered JSON the cache holds: 32 MiB, a few thousand
+/// workspaces (a typical one is 3–8 KB), whatever the deployment's size.
+pub const RENDER_CACHE_BYTES: usize = 32 << 20;
 
 pub struct Cached {
     generation: u64,
@@ -77,6 +101,14 @@ impl Cached {
             .can(Action::Read, self.row.object())
             .then_some(self.row.deleted)
     }
+
+    pub fn id(&self) -> Uuid {
+        self.row.id
+    }
+
+    fn size(&self) -> usize {
+        self.body.len() + self.owner_body.as_ref().map_or(0, |b| b.len())
+    }
 }
 
 /// The one way to read a rendered workspace: from the cache while nothing
@@ -91,8 +123,15 @@ pub async fn cached(
     id: Uuid,
     ctx: RenderCtx,
 ) -> ApiResult<Option<std::sync::Arc<Cached>>> {
+    if let Some(c) = cache.get(id, db.generation(), ctx.now) {
+        return Ok(Some(c));
+    }
+    let flight = cache.flight(id);
+    let _turn = flight.lock().await;
+    // Whoever rendered while this reader waited has filled the cache.
     let generation = db.generation();
     if let Some(c) = cache.get(id, generation, ctx.now) {
+        cache.landed(id, &flight);
         return Ok(Some(c));
     }
     let fill = cache.clone();
@@ -102,26 +141,23 @@ pub async fn cached(
             let Some(w) = store::get(conn, id)? else {
                 return Ok(false);
             };
-            let t = template_store::get_any(conn, w.template_id)?
-                .ok_or_else(|| ApiError::internal("workspace without template"))?;
-            let body = render_one(conn, &viewer, &w, &ctx)?;
-            let until = render_valid_until(conn, &w, ctx.now, ctx.inactive_timeout_us)?;
-            fill.put(generation, until, w, t, body);
+            fill.render_into(conn, &viewer, vec![w], generation, &ctx)?;
             Ok(true)
         })
-        .await?;
+        .await;
+    cache.landed(id, &flight);
     // A render that lost a race with a write is still the freshest state;
     // the write's own change note follows.
-    Ok(found.then(|| cache.latest(id)).flatten())
+    Ok(found?.then(|| cache.latest(id)).flatten())
 }
-
-const RENDER_CACHE_MAX: usize = 10_000;
 
 impl RenderCache {
     pub fn get(&self, id: Uuid, generation: u64, now: Micros) -> Option<std::sync::Arc<Cached>> {
         let entries = self.entries.lock().unwrap_or_else(|e| e.into_inner());
         entries
+            .map
             .get(&id)
+            .map(|(_, c)| c)
             .filter(|c| c.generation == generation && now < c.valid_until)
             .cloned()
     }
@@ -132,8 +168,14 @@ impl RenderCache {
         let mut entries = self.entries.lock().unwrap_or_else(|e| e.into_inner());
         let mut out = Vec::new();
         for id in ids {
-            if entries.get(id).is_some_and(|c| c.valid_until <= now) {
-                entries.remove(id);
+            if entries
+                .map
+                .get(id)
+                .is_some_and(|(_, c)| c.valid_until <= now)
+            {
+                if let Some((_, c)) = entries.map.remove(id) {
+                    entries.bytes -= c.size();
+                }
                 out.push(*id);
             }
         }
@@ -143,7 +185,68 @@ impl RenderCache {
     /// The newest entry whatever its generation.
     pub fn latest(&self, id: Uuid) -> Option<std::sync::Arc<Cached>> {
         let entries = self.entries.lock().unwrap_or_else(|e| e.into_inner());
-        entries.get(&id).cloned()
+        entries.map.get(&id).map(|(_, c)| c.clone())
+    }
+
+    /// How many entries and bytes the cache holds.
+    pub fn size(&self) -> (usize, usize) {
+        let entries = self.entries.lock().unwrap_or_else(|e| e.into_inner());
+        (entries.map.len(), entries.bytes)
+    }
+
+    fn flight(&self, id: Uuid) -> std::sync::Arc<tokio::sync::Mutex<()>> {
+        let mut flights = self.flights.lock().unwrap_or_else(|e| e.into_inner());
+        flights.entry(id).or_default().clone()
+    }
+
+    /// A reader is done with a render slot; the last one removes it.
+    fn landed(&self, id: Uuid, flight: &std::sync::Arc<tokio::sync::Mutex<()>>) {
+        let mut flights = self.flights.lock().unwrap_or_else(|e| e.into_inner());
+        // The map's reference and the caller's: nobody else waits.
+        if std::sync::Arc::strong_count(flight) <= 2 {
+            flights.remove(&id);
+        }
+    }
+
+    /// Renders `rows` in one batch (loading their builds, resources and
+    /// owners together) and caches each, tagged with `generation`, which
+    /// the caller read before its transaction began.
+    pub fn render_into(
+        &self,
+        conn: &Tx,
+        viewer: &Subject,
+        rows: Vec<WorkspaceRow>,
+        generation: u64,
+        ctx: &RenderCtx,
+    ) -> ApiResult<Vec<std::sync::Arc<Cached>>> {
+        if rows.is_empty() {
+            return Ok(Vec::new());
+        }
+        let bodies = super::render::render_many(
+            conn,
+            viewer,
+            &rows,
+            ctx.allow_renames,
+            ctx.now,
+            ctx.inactive_timeout_us,
+        )?;
+        let mut template_ids: Vec<Uuid> = rows.iter().map(|w| w.template_id).collect();
+        template_ids.sort();
+        template_ids.dedup();
+        let templates: HashMap<Uuid, TemplateRow> = template_store::list_any(conn, &template_ids)?
+            .into_iter()
+            .map(|t| (t.id, t))
+            .collect();
+        let mut out = Vec::with_capacity(rows.len());
+        for (w, body) in rows.into_iter().zip(bodies) {
+            let t = templates
+                .get(&w.template_id)
+                .cloned()
+                .ok_or_else(|| ApiError::internal("workspace without template"))?;
+            let until = render_valid_until(conn, &w, ctx.now, ctx.inactive_timeout_us)?;
+            out.push(self.put(generation, until, w, t, body));
+        }
+        Ok(out)
     }
 
     pub fn put(
@@ -153,7 +256,7 @@ impl RenderCache {
         row: WorkspaceRow,
         template: TemplateRow,
         mut body: sdk::Workspace,
-    ) {
+    ) -> std::sync::Arc<Cached> {
         // `favorite` is the only field that depends on who looks.
         body.favorite = false;
         let plain = bytes::Bytes::from(serde_json::to_vec(&body).unwrap_or_default());
@@ -161,22 +264,43 @@ impl RenderCache {
             body.favorite = true;
             bytes::Bytes::from(serde_json::to_vec(&body).unwrap_or_default())
         });
-        let body = plain;
+        let entry = std::sync::Arc::new(Cached {
+            generation,
+            valid_until,
+            row,
+            template,
+            body: plain,
+            owner_body,
+        });
+        let size = entry.size();
+        let id = entry.row.id;
         let mut entries = self.entries.lock().unwrap_or_else(|e| e.into_inner());
-        if entries.len() >= RENDER_CACHE_MAX {
-            entries.clear();
+        let e = &mut *entries;
+        let n = e.next;
+        e.next += 1;
+        if let Some((_, old)) = e.map.insert(id, (n, entry.clone())) {
+            e.bytes -= old.size();
         }
-        entries.insert(
-            row.id,
-            std::sync::Arc::new(Cached {
-                generation,
-                valid_until,
-                row,
-                template,
-                body,
-                owner_body,
-            }),
-        );
+        e.bytes += size;
+        e.order.push_back((n, id));
+        while e.bytes > RENDER_CACHE_BYTES {
+            let Some((n, id)) = e.order.pop_front() else {
+                break;
+            };
+            if e.map.get(&id).is_some_and(|(m, _)| *m == n) {
+                if let Some((_, old)) = e.map.remove(&id) {
+                    e.bytes -= old.size();
+                }
+            }
+        }
+        // Ids put again leave stale pairs behind: drop them when they
+        // outnumber the entries.
+        if e.order.len() > 2 * e.map.len() + 64 {
+            let map = &e.map;
+            e.order
+                .retain(|(n, id)| map.get(id).is_some_and(|(m, _)| m == n));
+        }
+        entry
     }
 }
 
