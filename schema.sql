@@ -1,4 +1,4 @@
--- Warren's database schema, version 5 (the latest; src/store/mod.rs holds the
+-- Warren's database schema, version 6 (the latest; src/store/mod.rs holds the
 -- steps that bring an older database here).
 --
 -- Conventions: ids are lowercase hyphenated UUID text (API key ids are Coder's
@@ -300,14 +300,42 @@ CREATE TABLE workspaces (
     running            INTEGER NOT NULL DEFAULT 0,
     deleted            INTEGER NOT NULL DEFAULT 0,
     created_at         INTEGER NOT NULL,
-    updated_at         INTEGER NOT NULL
+    updated_at         INTEGER NOT NULL,
+    -- What the list's filters match, kept by triggers that the storage
+    -- layer (re)creates at every start from its one definition of each
+    -- (store::workspaces::maintained_triggers): the latest build's workspace status,
+    -- whether its version is not the template's active one, its AI-task and
+    -- external-agent flags, its job when it is a start (whose agents
+    -- `has-agent:` looks at), and whether any user or group shares it.
+    status             TEXT,
+    outdated           INTEGER,
+    has_ai_task        INTEGER,
+    has_external_agent INTEGER,
+    agent_job_id       TEXT,
+    shared             INTEGER NOT NULL DEFAULT 0,
+    -- What has-agent asks of the agents of that job, per workspace (see
+    -- store::status::AGENT_SUMMARY).
+    agents_timeout_from     INTEGER,
+    agents_connecting_until INTEGER,
+    agents_disconnected     INTEGER,
+    agents_silent_from      INTEGER,
+    agents_connected_until  INTEGER
 );
 CREATE UNIQUE INDEX workspaces_owner_name_idx ON workspaces (owner_id, lower(name)) WHERE deleted = 0;
 CREATE INDEX workspaces_owner_idx ON workspaces (owner_id);
 -- Coder's list order after the caller's favorites: pages read it in order.
 CREATE INDEX workspaces_list_order_idx ON workspaces (running DESC, owner_sort, lower(name)) WHERE deleted = 0;
-CREATE INDEX workspaces_template_idx ON workspaces (template_id) WHERE deleted = 0;
-CREATE INDEX workspaces_organization_idx ON workspaces (organization_id) WHERE deleted = 0;
+-- A filtered page reads its rows in list order from one of these, and its
+-- count is the length of a range of the same index.
+CREATE INDEX workspaces_template_idx ON workspaces (template_id, running DESC, owner_sort, lower(name)) WHERE deleted = 0;
+CREATE INDEX workspaces_organization_idx ON workspaces (organization_id, running DESC, owner_sort, lower(name)) WHERE deleted = 0;
+CREATE INDEX workspaces_status_idx ON workspaces (status, running DESC, owner_sort, lower(name)) WHERE deleted = 0;
+CREATE INDEX workspaces_outdated_idx ON workspaces (outdated, running DESC, owner_sort, lower(name)) WHERE deleted = 0;
+CREATE INDEX workspaces_ai_task_idx ON workspaces (has_ai_task, running DESC, owner_sort, lower(name)) WHERE deleted = 0;
+CREATE INDEX workspaces_external_agent_idx ON workspaces (has_external_agent, running DESC, owner_sort, lower(name)) WHERE deleted = 0;
+CREATE INDEX workspaces_shared_idx ON workspaces (shared, running DESC, owner_sort, lower(name)) WHERE deleted = 0;
+CREATE INDEX workspaces_latest_build_idx ON workspaces (latest_build_id);
+CREATE INDEX workspaces_agent_job_idx ON workspaces (agent_job_id);
 CREATE INDEX workspaces_lower_name_idx ON workspaces (lower(name)) WHERE deleted = 0;
 CREATE INDEX workspaces_last_used_idx ON workspaces (last_used_at) WHERE deleted = 0;
 CREATE INDEX workspaces_dormant_idx ON workspaces (dormant_at) WHERE deleted = 0 AND dormant_at IS NOT NULL;
@@ -526,6 +554,8 @@ CREATE TABLE workspace_agent_metadata (
     collected_at  INTEGER NOT NULL,
     PRIMARY KEY (agent_id, key)
 ) WITHOUT ROWID;
+-- When each item is next due: the simulated agents' beat reads only those.
+CREATE INDEX workspace_agent_metadata_due_idx ON workspace_agent_metadata (collected_at + max(interval, 1) * 1000000);
 
 -- The ports an agent last reported listening on.
 CREATE TABLE workspace_agent_listening_ports (

@@ -94,6 +94,12 @@ fn main() {
         t.elapsed().as_secs_f64()
     );
 
+    // `WARREN_BENCH_SEED_ONLY=path`: keep the seeded database there and
+    // stop (to study query plans on it).
+    if let Ok(keep) = std::env::var("WARREN_BENCH_SEED_ONLY") {
+        std::fs::copy(&db, &keep).unwrap();
+        return;
+    }
     let mut report = Report::default();
     measure(&db, &log, &setup, users, &mut report);
     lifecycle_and_creates(&db, &log, &setup, &mut report);

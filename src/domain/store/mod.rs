@@ -39,7 +39,7 @@ use uuid::Uuid;
 /// `PRAGMA application_id` of a warren database ("WARN").
 pub const APPLICATION_ID: i64 = 0x5741_524E;
 /// The schema version this binary writes; `PRAGMA user_version`.
-pub const SCHEMA_VERSION: i64 = 5;
+pub const SCHEMA_VERSION: i64 = 6;
 
 const SCHEMA: &str = include_str!("../../../schema.sql");
 
@@ -104,6 +104,39 @@ const MIGRATIONS: &[&str] = &[
          protocol     TEXT NOT NULL,
          PRIMARY KEY (workspace_id, agent_name, port)
      ) WITHOUT ROWID;",
+    // 6: what the list's filters match, as maintained columns with indexes
+    // in list order (filled, and kept by triggers, by `maintain` at open);
+    // the metadata beat's due items by index.
+    // (The columns themselves are added by `MAINTAINED_COLUMNS` first.)
+    "DROP INDEX IF EXISTS workspaces_template_idx;
+     DROP INDEX IF EXISTS workspaces_organization_idx;
+     CREATE INDEX workspaces_template_idx ON workspaces (template_id, running DESC, owner_sort, lower(name)) WHERE deleted = 0;
+     CREATE INDEX workspaces_organization_idx ON workspaces (organization_id, running DESC, owner_sort, lower(name)) WHERE deleted = 0;
+     CREATE INDEX IF NOT EXISTS workspaces_status_idx ON workspaces (status, running DESC, owner_sort, lower(name)) WHERE deleted = 0;
+     CREATE INDEX IF NOT EXISTS workspaces_outdated_idx ON workspaces (outdated, running DESC, owner_sort, lower(name)) WHERE deleted = 0;
+     CREATE INDEX IF NOT EXISTS workspaces_ai_task_idx ON workspaces (has_ai_task, running DESC, owner_sort, lower(name)) WHERE deleted = 0;
+     CREATE INDEX IF NOT EXISTS workspaces_external_agent_idx ON workspaces (has_external_agent, running DESC, owner_sort, lower(name)) WHERE deleted = 0;
+     CREATE INDEX IF NOT EXISTS workspaces_shared_idx ON workspaces (shared, running DESC, owner_sort, lower(name)) WHERE deleted = 0;
+     CREATE INDEX IF NOT EXISTS workspaces_latest_build_idx ON workspaces (latest_build_id);
+     CREATE INDEX IF NOT EXISTS workspaces_agent_job_idx ON workspaces (agent_job_id);
+     CREATE INDEX IF NOT EXISTS workspace_agent_metadata_due_idx ON workspace_agent_metadata (collected_at + max(interval, 1) * 1000000);",
+];
+
+/// Columns migration 6 adds to `workspaces` (SQLite has no `ADD COLUMN IF
+/// NOT EXISTS`: each is added only when missing, so the step can run on a
+/// database that already has some).
+const MAINTAINED_COLUMNS: &[(&str, &str)] = &[
+    ("status", "TEXT"),
+    ("outdated", "INTEGER"),
+    ("has_ai_task", "INTEGER"),
+    ("has_external_agent", "INTEGER"),
+    ("agent_job_id", "TEXT"),
+    ("shared", "INTEGER NOT NULL DEFAULT 0"),
+    ("agents_timeout_from", "INTEGER"),
+    ("agents_connecting_until", "INTEGER"),
+    ("agents_disconnected", "INTEGER"),
+    ("agents_silent_from", "INTEGER"),
+    ("agents_connected_until", "INTEGER"),
 ];
 
 #[derive(Debug, thiserror::Error)]
@@ -494,8 +527,21 @@ fn migrate(conn: &mut Connection) -> Result<(), rusqlite::Error> {
         tx.commit()?;
     }
     let mut version: i64 = conn.query_row("PRAGMA user_version", [], |r| r.get(0))?;
+    let before = version;
     while version < SCHEMA_VERSION {
         let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
+        if version + 1 == 6 {
+            for (name, decl) in MAINTAINED_COLUMNS {
+                let present: i64 = tx.query_row(
+                    "SELECT count(*) FROM pragma_table_info('workspaces') WHERE name = ?",
+                    [name],
+                    |r| r.get(0),
+                )?;
+                if present == 0 {
+                    tx.execute_batch(&format!("ALTER TABLE workspaces ADD COLUMN {name} {decl};"))?;
+                }
+            }
+        }
         tx.execute_batch(MIGRATIONS[(version - 1) as usize])?;
         let broken: i64 =
             tx.query_row("SELECT count(*) FROM pragma_foreign_key_check", [], |r| {
@@ -514,6 +560,14 @@ fn migrate(conn: &mut Connection) -> Result<(), rusqlite::Error> {
         tx.commit()?;
         version += 1;
     }
+    // The triggers behind the maintained columns are made afresh from
+    // their definitions at every start, so they never lag behind them.
+    let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
+    tx.execute_batch(&workspaces::maintained_triggers())?;
+    if before < 6 {
+        tx.execute_batch(&workspaces::refresh_maintained("1 = 1"))?;
+    }
+    tx.commit()?;
     conn.execute_batch("PRAGMA foreign_keys = ON;")
 }
 

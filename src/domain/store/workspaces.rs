@@ -355,6 +355,126 @@ pub fn lifecycle_candidates(tx: &Tx, now: Micros) -> StoreResult<Vec<LifecycleCa
     )
 }
 
+/// The columns of `workspaces` the list's filters match, each defined once
+/// here over the latest build `b`, its job `j` and the template `t`.
+fn maintained_values() -> String {
+    format!(
+        "SELECT {status}, b.template_version_id <> t.active_version_id, COALESCE(b.has_ai_task, 0),
+                b.has_external_agent, CASE WHEN b.transition = 'start' THEN b.job_id END
+         FROM workspace_builds b JOIN provisioner_jobs j ON j.id = b.job_id
+         JOIN templates t ON t.id = workspaces.template_id
+         WHERE b.id = workspaces.latest_build_id",
+        status = super::status::workspace_status_case_sql()
+    )
+}
+
+const SHARED: &str =
+    "(EXISTS (SELECT 1 FROM workspace_user_acl a WHERE a.workspace_id = workspaces.id)
+     OR EXISTS (SELECT 1 FROM workspace_group_acl a WHERE a.workspace_id = workspaces.id))";
+
+/// Sets the agent summary (`status::AGENT_SUMMARY`) of the workspaces
+/// `which` selects from the agents of their `agent_job_id`.
+fn refresh_agents(which: &str) -> String {
+    let names: Vec<&str> = super::status::AGENT_SUMMARY
+        .iter()
+        .map(|(n, _)| *n)
+        .collect();
+    let aggregates: Vec<&str> = super::status::AGENT_SUMMARY
+        .iter()
+        .map(|(_, a)| *a)
+        .collect();
+    format!(
+        "UPDATE workspaces SET ({}) = (SELECT {} FROM workspace_resources r
+           JOIN workspace_agents g ON g.resource_id = r.id WHERE r.job_id = workspaces.agent_job_id)
+         WHERE {which};",
+        names.join(", "),
+        aggregates.join(", ")
+    )
+}
+
+/// Recomputes the maintained columns of the workspaces `which` selects.
+pub fn refresh_maintained(which: &str) -> String {
+    format!(
+        "UPDATE workspaces SET (status, outdated, has_ai_task, has_external_agent, agent_job_id) =
+           ({values}) WHERE {which};
+         UPDATE workspaces SET shared = {SHARED} WHERE {which};
+         {agents}",
+        values = maintained_values(),
+        agents = refresh_agents(which)
+    )
+}
+
+/// The triggers that keep the maintained columns true whatever writes the
+/// rows they derive from: a new or replaced latest build, a job that
+/// starts, ends or fails, a template's new active version, a share.
+pub fn maintained_triggers() -> String {
+    let values = maintained_values();
+    let refresh = |which: &str| {
+        format!(
+            "UPDATE workspaces SET (status, outdated, has_ai_task, has_external_agent, agent_job_id) =
+               ({values}) WHERE {which}; {}",
+            refresh_agents(which)
+        )
+    };
+    let agents = refresh_agents(
+        "agent_job_id = (SELECT job_id FROM workspace_resources WHERE id = NEW.resource_id)",
+    );
+    let shared = |id: &str| format!("UPDATE workspaces SET shared = {SHARED} WHERE id = {id};");
+    let triggers = [
+        ("warren_ws_insert", "AFTER INSERT ON workspaces".to_string(), refresh("id = NEW.id")),
+        (
+            "warren_ws_build",
+            "AFTER UPDATE OF latest_build_id, template_id ON workspaces".to_string(),
+            refresh("id = NEW.id"),
+        ),
+        (
+            "warren_build_insert",
+            "AFTER INSERT ON workspace_builds".to_string(),
+            refresh("latest_build_id = NEW.id"),
+        ),
+        (
+            "warren_build_update",
+            "AFTER UPDATE OF template_version_id, transition, job_id, has_ai_task, has_external_agent ON workspace_builds"
+                .to_string(),
+            refresh("latest_build_id = NEW.id"),
+        ),
+        (
+            "warren_job_update",
+            "AFTER UPDATE OF started_at, completed_at, canceled_at, error ON provisioner_jobs".to_string(),
+            refresh("latest_build_id IN (SELECT id FROM workspace_builds WHERE job_id = NEW.id)"),
+        ),
+        (
+            "warren_template_version",
+            "AFTER UPDATE OF active_version_id ON templates".to_string(),
+            refresh("template_id = NEW.id AND deleted = 0"),
+        ),
+        (
+            "warren_agent_insert",
+            "AFTER INSERT ON workspace_agents".to_string(),
+            agents.clone(),
+        ),
+        (
+            "warren_agent_update",
+            "AFTER UPDATE OF first_connected_at, last_connected_at, disconnected_at, simulated, connection_timeout_seconds ON workspace_agents"
+                .to_string(),
+            agents,
+        ),
+        ("warren_user_acl_insert", "AFTER INSERT ON workspace_user_acl".to_string(), shared("NEW.workspace_id")),
+        ("warren_user_acl_delete", "AFTER DELETE ON workspace_user_acl".to_string(), shared("OLD.workspace_id")),
+        ("warren_group_acl_insert", "AFTER INSERT ON workspace_group_acl".to_string(), shared("NEW.workspace_id")),
+        ("warren_group_acl_delete", "AFTER DELETE ON workspace_group_acl".to_string(), shared("OLD.workspace_id")),
+    ];
+    triggers
+        .iter()
+        .map(|(name, when, body)| {
+            format!(
+                "DROP TRIGGER IF EXISTS {name};
+                 CREATE TRIGGER {name} {when} BEGIN {body} END;"
+            )
+        })
+        .collect()
+}
+
 /// Live workspaces a user owns.
 pub fn count_live_of_owner(tx: &Tx, owner: Uuid) -> StoreResult<i64> {
     tx.value(
@@ -446,23 +566,23 @@ pub fn list(
         a.push(text(&format!("%{n}%")));
     }
     if let Some(t) = &f.template_name {
-        c.push("lower(t.name) = lower(?) AND t.deleted = 0".into());
+        c.push(
+            "w.template_id IN (SELECT id FROM templates WHERE lower(name) = lower(?) AND deleted = 0)"
+                .into(),
+        );
         a.push(text(t));
     }
     if let Some(s) = &f.status {
-        c.push(super::status::workspace_status_sql(s));
+        c.push("w.status = ?".into());
+        a.push(text(s));
     }
     if !f.has_agent.is_empty() {
         let states: Vec<String> = f
             .has_agent
             .iter()
-            .map(|s| super::status::agent_status_sql(s, now, inactive_timeout_us))
+            .map(|s| super::status::agents_have_sql(s, now, inactive_timeout_us))
             .collect();
-        c.push(format!(
-            "(b.transition = 'start' AND EXISTS (SELECT 1 FROM workspace_agents g JOIN workspace_resources r ON r.id = g.resource_id
-               WHERE r.job_id = b.job_id AND ({})))",
-            states.join(" OR ")
-        ));
+        c.push(format!("({})", states.join(" OR ")));
     }
     if f.dormant {
         c.push("w.dormant_at IS NOT NULL".into());
@@ -476,21 +596,15 @@ pub fn list(
         a.push(Param::Int(t));
     }
     if let Some(o) = f.outdated {
-        c.push(
-            if o {
-                "b.template_version_id <> t.active_version_id"
-            } else {
-                "b.template_version_id = t.active_version_id"
-            }
-            .into(),
-        );
+        c.push("w.outdated = ?".into());
+        a.push(Param::Int(o as i64));
     }
     if let Some(v) = f.has_ai_task {
-        c.push("COALESCE(b.has_ai_task, 0) = ?".into());
+        c.push("w.has_ai_task = ?".into());
         a.push(Param::Int(v as i64));
     }
     if let Some(v) = f.has_external_agent {
-        c.push("b.has_external_agent = ?".into());
+        c.push("w.has_external_agent = ?".into());
         a.push(Param::Int(v as i64));
     }
     if !f.ids.is_empty() {
@@ -508,7 +622,7 @@ pub fn list(
             .map(|_| "lower(p.name) LIKE lower(?)")
             .collect();
         c.push(format!(
-            "EXISTS (SELECT 1 FROM workspace_build_parameters p WHERE p.workspace_build_id = b.id AND ({}))",
+            "EXISTS (SELECT 1 FROM workspace_build_parameters p WHERE p.workspace_build_id = w.latest_build_id AND ({}))",
             any.join(" OR ")
         ));
         a.extend(f.param_names.iter().map(|n| text(n)));
@@ -520,7 +634,7 @@ pub fn list(
             .map(|_| "(lower(p.name) = lower(?) AND lower(p.value) = lower(?))")
             .collect();
         c.push(format!(
-            "EXISTS (SELECT 1 FROM workspace_build_parameters p WHERE p.workspace_build_id = b.id AND ({}))",
+            "w.latest_build_id IN (SELECT p.workspace_build_id FROM workspace_build_parameters p WHERE {})",
             any.join(" OR ")
         ));
         for (n, v) in &f.param_values {
@@ -529,39 +643,25 @@ pub fn list(
         }
     }
     if let Some(s) = f.shared {
-        let cond = "(EXISTS (SELECT 1 FROM workspace_user_acl x WHERE x.workspace_id = w.id)
-                     OR EXISTS (SELECT 1 FROM workspace_group_acl x WHERE x.workspace_id = w.id))";
-        c.push(if s {
-            cond.to_string()
-        } else {
-            format!("NOT {cond}")
-        });
+        c.push("w.shared = ?".into());
+        a.push(Param::Int(s as i64));
     }
     if let Some(u) = f.shared_with_user {
-        c.push("EXISTS (SELECT 1 FROM workspace_user_acl x WHERE x.workspace_id = w.id AND x.user_id = ?)".into());
+        c.push(
+            "w.id IN (SELECT x.workspace_id FROM workspace_user_acl x WHERE x.user_id = ?)".into(),
+        );
         a.push(text(&u.to_string()));
     }
     if let Some(g) = f.shared_with_group {
-        c.push("EXISTS (SELECT 1 FROM workspace_group_acl x WHERE x.workspace_id = w.id AND x.group_id = ?)".into());
+        c.push(
+            "w.id IN (SELECT x.workspace_id FROM workspace_group_acl x WHERE x.group_id = ?)"
+                .into(),
+        );
         a.push(text(&g.to_string()));
     }
-    // Joins only where a filter needs them: the foreign keys guarantee the
-    // rows exist, so the count of an unfiltered page is an index count.
-    let needs_build = f.status.is_some()
-        || !f.has_agent.is_empty()
-        || f.outdated.is_some()
-        || f.has_ai_task.is_some()
-        || f.has_external_agent.is_some()
-        || !f.param_names.is_empty()
-        || !f.param_values.is_empty();
-    let needs_template = f.template_name.is_some() || f.outdated.is_some();
-    let mut joins = String::new();
-    if needs_build {
-        joins.push_str(" JOIN workspace_builds b ON b.id = w.latest_build_id JOIN provisioner_jobs j ON j.id = b.job_id");
-    }
-    if needs_template {
-        joins.push_str(" JOIN templates t ON t.id = w.template_id");
-    }
+    // Every filter is a column of the row or a subquery of its own: no
+    // joins, so a page reads rows in the order of an index and stops.
+    let joins = "";
     let filter = c.join(" AND ");
     let count: i64 = tx.query_one(
         &format!("SELECT count(*) FROM workspaces w{joins} WHERE {filter}"),
