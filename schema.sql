@@ -306,12 +306,14 @@ CREATE TABLE workspaces (
     -- (store::workspaces::maintained_triggers): the latest build's workspace status,
     -- whether its version is not the template's active one, its AI-task and
     -- external-agent flags, its job when it is a start (whose agents
-    -- `has-agent:` looks at), and whether any user or group shares it.
+    -- `has-agent:` looks at) and deadline (the lifecycle's), and whether any
+    -- user or group shares it.
     status             TEXT,
     outdated           INTEGER,
     has_ai_task        INTEGER,
     has_external_agent INTEGER,
     agent_job_id       TEXT,
+    start_deadline     INTEGER,
     shared             INTEGER NOT NULL DEFAULT 0,
     -- What has-agent asks of the agents of that job, per workspace (see
     -- store::status::AGENT_SUMMARY).
@@ -324,7 +326,9 @@ CREATE TABLE workspaces (
 CREATE UNIQUE INDEX workspaces_owner_name_idx ON workspaces (owner_id, lower(name)) WHERE deleted = 0;
 CREATE INDEX workspaces_owner_idx ON workspaces (owner_id);
 -- Coder's list order after the caller's favorites: pages read it in order.
-CREATE INDEX workspaces_list_order_idx ON workspaces (running DESC, owner_sort, lower(name)) WHERE deleted = 0;
+-- It also holds what a page's filter and visibility read, so that skipping
+-- to an offset reads no row.
+CREATE INDEX workspaces_list_order_idx ON workspaces (running DESC, owner_sort, lower(name), id, owner_id, organization_id, favorite, deleted) WHERE deleted = 0;
 -- A filtered page reads its rows in list order from one of these, and its
 -- count is the length of a range of the same index.
 CREATE INDEX workspaces_template_idx ON workspaces (template_id, running DESC, owner_sort, lower(name)) WHERE deleted = 0;
@@ -336,6 +340,12 @@ CREATE INDEX workspaces_external_agent_idx ON workspaces (has_external_agent, ru
 CREATE INDEX workspaces_shared_idx ON workspaces (shared, running DESC, owner_sort, lower(name)) WHERE deleted = 0;
 CREATE INDEX workspaces_latest_build_idx ON workspaces (latest_build_id);
 CREATE INDEX workspaces_agent_job_idx ON workspaces (agent_job_id);
+-- The lifecycle executor's ways of finding due workspaces.
+CREATE INDEX workspaces_start_deadline_idx ON workspaces (start_deadline) WHERE deleted = 0 AND start_deadline IS NOT NULL;
+CREATE INDEX workspaces_schedule_idx ON workspaces (autostart_schedule) WHERE deleted = 0 AND autostart_schedule IS NOT NULL;
+CREATE INDEX workspaces_dormancy_idx ON workspaces (template_id, last_used_at) WHERE deleted = 0 AND dormant_at IS NULL;
+CREATE INDEX workspaces_deleting_idx ON workspaces (deleting_at) WHERE deleted = 0 AND deleting_at IS NOT NULL;
+CREATE INDEX users_status_idx ON users (status);
 CREATE INDEX workspaces_lower_name_idx ON workspaces (lower(name)) WHERE deleted = 0;
 CREATE INDEX workspaces_last_used_idx ON workspaces (last_used_at) WHERE deleted = 0;
 CREATE INDEX workspaces_dormant_idx ON workspaces (dormant_at) WHERE deleted = 0 AND dormant_at IS NOT NULL;

@@ -108,7 +108,9 @@ const MIGRATIONS: &[&str] = &[
     // in list order (filled, and kept by triggers, by `maintain` at open);
     // the metadata beat's due items by index.
     // (The columns themselves are added by `MAINTAINED_COLUMNS` first.)
-    "DROP INDEX IF EXISTS workspaces_template_idx;
+    "DROP INDEX IF EXISTS workspaces_list_order_idx;
+     CREATE INDEX workspaces_list_order_idx ON workspaces (running DESC, owner_sort, lower(name), id, owner_id, organization_id, favorite, deleted) WHERE deleted = 0;
+     DROP INDEX IF EXISTS workspaces_template_idx;
      DROP INDEX IF EXISTS workspaces_organization_idx;
      CREATE INDEX workspaces_template_idx ON workspaces (template_id, running DESC, owner_sort, lower(name)) WHERE deleted = 0;
      CREATE INDEX workspaces_organization_idx ON workspaces (organization_id, running DESC, owner_sort, lower(name)) WHERE deleted = 0;
@@ -119,6 +121,11 @@ const MIGRATIONS: &[&str] = &[
      CREATE INDEX IF NOT EXISTS workspaces_shared_idx ON workspaces (shared, running DESC, owner_sort, lower(name)) WHERE deleted = 0;
      CREATE INDEX IF NOT EXISTS workspaces_latest_build_idx ON workspaces (latest_build_id);
      CREATE INDEX IF NOT EXISTS workspaces_agent_job_idx ON workspaces (agent_job_id);
+     CREATE INDEX IF NOT EXISTS workspaces_start_deadline_idx ON workspaces (start_deadline) WHERE deleted = 0 AND start_deadline IS NOT NULL;
+     CREATE INDEX IF NOT EXISTS workspaces_schedule_idx ON workspaces (autostart_schedule) WHERE deleted = 0 AND autostart_schedule IS NOT NULL;
+     CREATE INDEX IF NOT EXISTS workspaces_dormancy_idx ON workspaces (template_id, last_used_at) WHERE deleted = 0 AND dormant_at IS NULL;
+     CREATE INDEX IF NOT EXISTS workspaces_deleting_idx ON workspaces (deleting_at) WHERE deleted = 0 AND deleting_at IS NOT NULL;
+     CREATE INDEX IF NOT EXISTS users_status_idx ON users (status);
      CREATE INDEX IF NOT EXISTS workspace_agent_metadata_due_idx ON workspace_agent_metadata (collected_at + max(interval, 1) * 1000000);",
 ];
 
@@ -131,6 +138,7 @@ const MAINTAINED_COLUMNS: &[(&str, &str)] = &[
     ("has_ai_task", "INTEGER"),
     ("has_external_agent", "INTEGER"),
     ("agent_job_id", "TEXT"),
+    ("start_deadline", "INTEGER"),
     ("shared", "INTEGER NOT NULL DEFAULT 0"),
     ("agents_timeout_from", "INTEGER"),
     ("agents_connecting_until", "INTEGER"),

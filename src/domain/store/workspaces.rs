@@ -323,6 +323,13 @@ pub struct LifecycleCandidate {
 
 /// Workspaces that may need a transition at `now`: a pre-filter, so a tick
 /// does not load every workspace; the executor re-checks each.
+///
+/// Each way of being due is found through an index of its own (a passed
+/// deadline, a suspended owner, a schedule, a failure under a template
+/// that cleans up failures, an idle spell under a template with dormancy,
+/// a passed deletion date), so a tick costs what its due workspaces cost,
+/// not what the whole table does; the full condition is checked again on
+/// what they find.
 pub fn lifecycle_candidates(tx: &Tx, now: Micros) -> StoreResult<Vec<LifecycleCandidate>> {
     tx.query(
         "SELECT w.id, w.owner_id, u.status, b.transition, b.created_at, b.deadline, j.completed_at,
@@ -331,7 +338,18 @@ pub fn lifecycle_candidates(tx: &Tx, now: Micros) -> StoreResult<Vec<LifecycleCa
          JOIN workspace_builds b ON b.id = w.latest_build_id
          JOIN provisioner_jobs j ON j.id = b.job_id
          JOIN templates t ON t.id = w.template_id
-         WHERE w.deleted = 0 AND j.completed_at IS NOT NULL AND (
+         WHERE w.id IN (
+               SELECT id FROM workspaces WHERE deleted = 0 AND start_deadline <= ?1
+               UNION SELECT id FROM workspaces WHERE deleted = 0
+                   AND owner_id IN (SELECT id FROM users WHERE status = 'suspended')
+               UNION SELECT id FROM workspaces WHERE deleted = 0 AND autostart_schedule IS NOT NULL
+               UNION SELECT w2.id FROM templates t2 JOIN workspaces w2 ON w2.template_id = t2.id
+                   WHERE t2.failure_ttl_ms > 0 AND w2.deleted = 0 AND w2.status = 'failed'
+               UNION SELECT w2.id FROM templates t2 CROSS JOIN workspaces w2 ON w2.template_id = t2.id
+                   WHERE t2.time_til_dormant_ms > 0 AND w2.deleted = 0 AND w2.dormant_at IS NULL
+                     AND w2.last_used_at < ?1 - t2.time_til_dormant_ms * 1000
+               UNION SELECT id FROM workspaces WHERE deleted = 0 AND deleting_at <= ?1)
+           AND w.deleted = 0 AND j.completed_at IS NOT NULL AND (
                (b.transition = 'start' AND (b.deadline <= ?1 OR u.status = 'suspended'))
             OR (b.transition = 'stop' AND w.autostart_schedule IS NOT NULL)
             OR (j.error <> '' AND t.failure_ttl_ms > 0)
@@ -360,7 +378,8 @@ pub fn lifecycle_candidates(tx: &Tx, now: Micros) -> StoreResult<Vec<LifecycleCa
 fn maintained_values() -> String {
     format!(
         "SELECT {status}, b.template_version_id <> t.active_version_id, COALESCE(b.has_ai_task, 0),
-                b.has_external_agent, CASE WHEN b.transition = 'start' THEN b.job_id END
+                b.has_external_agent, CASE WHEN b.transition = 'start' THEN b.job_id END,
+                CASE WHEN b.transition = 'start' THEN b.deadline END
          FROM workspace_builds b JOIN provisioner_jobs j ON j.id = b.job_id
          JOIN templates t ON t.id = workspaces.template_id
          WHERE b.id = workspaces.latest_build_id",
@@ -395,7 +414,7 @@ fn refresh_agents(which: &str) -> String {
 /// Recomputes the maintained columns of the workspaces `which` selects.
 pub fn refresh_maintained(which: &str) -> String {
     format!(
-        "UPDATE workspaces SET (status, outdated, has_ai_task, has_external_agent, agent_job_id) =
+        "UPDATE workspaces SET (status, outdated, has_ai_task, has_external_agent, agent_job_id, start_deadline) =
            ({values}) WHERE {which};
          UPDATE workspaces SET shared = {SHARED} WHERE {which};
          {agents}",
@@ -411,7 +430,7 @@ pub fn maintained_triggers() -> String {
     let values = maintained_values();
     let refresh = |which: &str| {
         format!(
-            "UPDATE workspaces SET (status, outdated, has_ai_task, has_external_agent, agent_job_id) =
+            "UPDATE workspaces SET (status, outdated, has_ai_task, has_external_agent, agent_job_id, start_deadline) =
                ({values}) WHERE {which}; {}",
             refresh_agents(which)
         )
@@ -434,7 +453,7 @@ pub fn maintained_triggers() -> String {
         ),
         (
             "warren_build_update",
-            "AFTER UPDATE OF template_version_id, transition, job_id, has_ai_task, has_external_agent ON workspace_builds"
+            "AFTER UPDATE OF template_version_id, transition, job_id, has_ai_task, has_external_agent, deadline ON workspace_builds"
                 .to_string(),
             refresh("latest_build_id = NEW.id"),
         ),
