@@ -112,14 +112,41 @@ pub async fn get_by_owner_and_name(
 ) -> ApiResult<HttpResponse> {
     let (user_arg, name) = path.into_inner();
     let deleted_ok = include_deleted(&req, "include_deleted")?;
-    let ctx = app.render_ctx();
-    let out = app
-        .db
-        .read(move |conn| {
-            workspaces::by_owner_and_name(conn, &subject, &user_arg, &name, deleted_ok, &ctx)
-        })
-        .await?;
-    Ok(http::ok(&out))
+    // The names are looked up once per caller while nothing is written;
+    // the workspace itself comes from the render cache, as by id.
+    let key = (
+        subject.user_id,
+        user_arg.to_lowercase(),
+        name.to_lowercase(),
+        deleted_ok,
+    );
+    let cache = &app.workspace_cache;
+    let id = match cache.named(&key, app.db.generation()) {
+        Some(id) => id,
+        None => {
+            let generation = app.db.generation();
+            let s = subject.clone();
+            let id = app
+                .db
+                .read(move |conn| {
+                    workspaces::id_by_owner_and_name(conn, &s, &user_arg, &name, deleted_ok)
+                })
+                .await?;
+            cache.name(key, generation, id);
+            id
+        }
+    };
+    let cached = workspaces::cached(&app.db, cache, &subject, id, app.render_ctx())
+        .await?
+        .ok_or_else(ApiError::not_found)?;
+    // What the lookup checked (the workspace and its template visible)
+    // holds for the cached body too, or nothing is shown.
+    match cached.view(&subject) {
+        Ok(seen) => Ok(HttpResponse::Ok()
+            .content_type("application/json")
+            .body(seen.body)),
+        Err(_) => Err(ApiError::not_found()),
+    }
 }
 
 #[derive(Debug, serde::Deserialize, Default)]

@@ -112,14 +112,14 @@ const MIGRATIONS: &[&str] = &[
      CREATE INDEX workspaces_list_order_idx ON workspaces (running DESC, owner_sort, lower(name), id, owner_id, organization_id, favorite, deleted) WHERE deleted = 0;
      DROP INDEX IF EXISTS workspaces_template_idx;
      DROP INDEX IF EXISTS workspaces_organization_idx;
-     CREATE INDEX workspaces_template_idx ON workspaces (template_id, running DESC, owner_sort, lower(name)) WHERE deleted = 0;
-     CREATE INDEX workspaces_organization_idx ON workspaces (organization_id, running DESC, owner_sort, lower(name)) WHERE deleted = 0;
-     CREATE INDEX IF NOT EXISTS workspaces_status_idx ON workspaces (status, running DESC, owner_sort, lower(name)) WHERE deleted = 0;
-     CREATE INDEX IF NOT EXISTS workspaces_outdated_idx ON workspaces (outdated, running DESC, owner_sort, lower(name)) WHERE deleted = 0;
-     CREATE INDEX IF NOT EXISTS workspaces_ai_task_idx ON workspaces (has_ai_task, running DESC, owner_sort, lower(name)) WHERE deleted = 0;
-     CREATE INDEX IF NOT EXISTS workspaces_external_agent_idx ON workspaces (has_external_agent, running DESC, owner_sort, lower(name)) WHERE deleted = 0;
-     CREATE INDEX IF NOT EXISTS workspaces_shared_idx ON workspaces (shared, running DESC, owner_sort, lower(name)) WHERE deleted = 0;
-     CREATE INDEX IF NOT EXISTS workspaces_latest_build_idx ON workspaces (latest_build_id);
+     CREATE INDEX workspaces_template_idx ON workspaces (template_id, running DESC, owner_sort, lower(name), deleted) WHERE deleted = 0;
+     CREATE INDEX workspaces_organization_idx ON workspaces (organization_id, running DESC, owner_sort, lower(name), deleted) WHERE deleted = 0;
+     CREATE INDEX IF NOT EXISTS workspaces_status_idx ON workspaces (status, running DESC, owner_sort, lower(name), deleted) WHERE deleted = 0;
+     CREATE INDEX IF NOT EXISTS workspaces_outdated_idx ON workspaces (outdated, running DESC, owner_sort, lower(name), deleted) WHERE deleted = 0;
+     CREATE INDEX IF NOT EXISTS workspaces_ai_task_idx ON workspaces (has_ai_task, running DESC, owner_sort, lower(name), deleted) WHERE deleted = 0;
+     CREATE INDEX IF NOT EXISTS workspaces_external_agent_idx ON workspaces (has_external_agent, running DESC, owner_sort, lower(name), deleted) WHERE deleted = 0;
+     CREATE INDEX IF NOT EXISTS workspaces_shared_idx ON workspaces (shared, running DESC, owner_sort, lower(name), deleted) WHERE deleted = 0;
+     CREATE INDEX IF NOT EXISTS workspaces_latest_build_idx ON workspaces (latest_build_id, deleted);
      CREATE INDEX IF NOT EXISTS workspaces_agent_job_idx ON workspaces (agent_job_id);
      CREATE INDEX IF NOT EXISTS workspaces_start_deadline_idx ON workspaces (start_deadline) WHERE deleted = 0 AND start_deadline IS NOT NULL;
      CREATE INDEX IF NOT EXISTS workspaces_schedule_idx ON workspaces (autostart_schedule) WHERE deleted = 0 AND autostart_schedule IS NOT NULL;
@@ -242,6 +242,11 @@ fn take_changes() -> Vec<Change> {
 #[derive(Clone)]
 pub struct Db {
     pool: Pool<SqliteConnectionManager>,
+    /// The one connection that writes. SQLite runs one writer at a time
+    /// anyway; keeping it on one connection keeps that connection's page
+    /// cache valid across its own commits (a commit by another connection
+    /// empties it), and writers queue here instead of polling for the lock.
+    writer: Arc<Mutex<Connection>>,
     /// Bumped after every committed write: anything cached from the database
     /// is valid only while this has not moved.
     generation: Arc<AtomicU64>,
@@ -281,7 +286,7 @@ impl Db {
         conn.execute_batch("PRAGMA journal_mode = WAL;")
             .map_err(sqlite_err)?;
         migrate(&mut conn).map_err(sqlite_err)?;
-        drop(conn);
+        Pragmas.on_acquire(&mut conn).map_err(sqlite_err)?;
         let manager = SqliteConnectionManager::file(path);
         let pool = Pool::builder()
             .max_size(8)
@@ -289,6 +294,7 @@ impl Db {
             .build(manager)?;
         Ok(Db {
             pool,
+            writer: Arc::new(Mutex::new(conn)),
             generation: Arc::new(AtomicU64::new(1)),
             sink: Arc::new(OnceLock::new()),
             lock: Arc::new(Mutex::new(Some(lock))),
@@ -395,7 +401,7 @@ impl Db {
         f: impl FnOnce(&Tx<'_>) -> Result<T, E>,
         bump: bool,
     ) -> Result<T, E> {
-        let mut conn = self.pool.get().map_err(StoreError::from)?;
+        let mut conn = self.writer.lock().unwrap_or_else(|e| e.into_inner());
         let tx = conn
             .transaction_with_behavior(TransactionBehavior::Immediate)
             .map_err(StoreError::from)?;
@@ -409,6 +415,7 @@ impl Db {
         if changed && bump {
             self.generation.fetch_add(1, Ordering::AcqRel);
         }
+        drop(conn);
         Db::publish(&self.sink, changes);
         Ok(out)
     }

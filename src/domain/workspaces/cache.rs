@@ -33,7 +33,18 @@ pub struct RenderCache {
     /// Renders in progress: later readers of the same workspace wait for
     /// the first one's result instead of rendering again.
     flights: std::sync::Mutex<HashMap<Uuid, std::sync::Arc<tokio::sync::Mutex<()>>>>,
+    /// `GET /users/{user}/workspace/{name}`'s lookups, per caller (who
+    /// may name the owner `me`, and whose right to see the owner was
+    /// checked), valid while nothing was written. At most
+    /// [`NAMES_MAX`]; full, it starts again empty.
+    names: std::sync::Mutex<HashMap<NameKey, (u64, Uuid)>>,
 }
+
+/// A caller, the owner and workspace as they named them, and whether a
+/// deleted workspace would do.
+pub type NameKey = (Uuid, String, String, bool);
+
+pub const NAMES_MAX: usize = 10_000;
 
 /// The cache's entries, their total size and the order they came in.
 #[derive(Default)]
@@ -192,6 +203,25 @@ impl RenderCache {
     pub fn size(&self) -> (usize, usize) {
         let entries = self.entries.lock().unwrap_or_else(|e| e.into_inner());
         (entries.map.len(), entries.bytes)
+    }
+
+    /// The workspace a caller's names led to, if nothing was written since.
+    pub fn named(&self, key: &NameKey, generation: u64) -> Option<Uuid> {
+        let names = self.names.lock().unwrap_or_else(|e| e.into_inner());
+        names
+            .get(key)
+            .filter(|(g, _)| *g == generation)
+            .map(|(_, id)| *id)
+    }
+
+    /// Remembers where a caller's names led, as of `generation` (read
+    /// before the lookup's transaction began).
+    pub fn name(&self, key: NameKey, generation: u64, id: Uuid) {
+        let mut names = self.names.lock().unwrap_or_else(|e| e.into_inner());
+        if names.len() >= NAMES_MAX {
+            names.clear();
+        }
+        names.insert(key, (generation, id));
     }
 
     fn flight(&self, id: Uuid) -> std::sync::Arc<tokio::sync::Mutex<()>> {

@@ -123,14 +123,13 @@ pub fn create_for(
 /// `GET /users/{user}/workspace/{workspacename}`: a workspace of the user
 /// by name (a deleted one only when asked), rendered; hidden when the
 /// subject may not read it or its template.
-pub fn by_owner_and_name(
+pub fn id_by_owner_and_name(
     conn: &Tx,
     subject: &Subject,
     owner_arg: &str,
     name: &str,
     include_deleted: bool,
-    ctx: &RenderCtx,
-) -> ApiResult<sdk::Workspace> {
+) -> ApiResult<Uuid> {
     let owner = users::resolve(conn, subject, owner_arg)?;
     let w = match store::get_by_owner_name(conn, owner.id, name, false)? {
         Some(w) => Some(w),
@@ -141,7 +140,7 @@ pub fn by_owner_and_name(
     let w: Readable<WorkspaceRow> = subject.visible(w)?;
     let t = template_store::get_any(conn, w.template_id)?.ok_or_else(ApiError::not_found)?;
     subject.require_visible(Action::Read, templates::object(&t))?;
-    render_one(conn, subject, &w, ctx)
+    Ok(w.id)
 }
 
 /// Creates a workspace owned by `owner` and queues its first build.
