@@ -440,7 +440,13 @@ pub fn maintained_triggers() -> String {
     );
     let shared = |id: &str| format!("UPDATE workspaces SET shared = {SHARED} WHERE id = {id};");
     let triggers = [
-        ("warren_ws_insert", "AFTER INSERT ON workspaces".to_string(), refresh("id = NEW.id")),
+        // A workspace is made without a build and points at its first
+        // one after: both triggers below wait for that pointer.
+        (
+            "warren_ws_insert",
+            "AFTER INSERT ON workspaces WHEN NEW.latest_build_id IS NOT NULL".to_string(),
+            refresh("id = NEW.id"),
+        ),
         (
             "warren_ws_build",
             "AFTER UPDATE OF latest_build_id, template_id ON workspaces".to_string(),
@@ -448,7 +454,9 @@ pub fn maintained_triggers() -> String {
         ),
         (
             "warren_build_insert",
-            "AFTER INSERT ON workspace_builds".to_string(),
+            "AFTER INSERT ON workspace_builds
+             WHEN EXISTS (SELECT 1 FROM workspaces WHERE latest_build_id = NEW.id)"
+                .to_string(),
             refresh("latest_build_id = NEW.id"),
         ),
         (
