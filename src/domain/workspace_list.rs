@@ -115,6 +115,8 @@ pub fn page(
         offset,
         ctx.now,
         ctx.inactive_timeout_us,
+        &cache.counts,
+        generation,
     )?;
     let mut found: HashMap<Uuid, Arc<workspaces::Cached>> = ids
         .iter()

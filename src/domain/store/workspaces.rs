@@ -510,6 +510,35 @@ pub fn count_live_of_owner(tx: &Tx, owner: Uuid) -> StoreResult<i64> {
     )
 }
 
+/// Counts of list filters, each valid while the database stays at the
+/// generation it was counted at. At most [`COUNTS_MAX`] filters; full, it
+/// starts again empty. (A filter on agents' status names the moment it
+/// asks at, so it is never found again: those are always counted.)
+#[derive(Default)]
+pub struct CountCache {
+    counts: std::sync::Mutex<std::collections::HashMap<String, (u64, i64)>>,
+}
+
+pub const COUNTS_MAX: usize = 1024;
+
+impl CountCache {
+    fn get(&self, key: &str, generation: u64) -> Option<i64> {
+        let counts = self.counts.lock().unwrap_or_else(|e| e.into_inner());
+        counts
+            .get(key)
+            .filter(|(g, _)| *g == generation)
+            .map(|(_, n)| *n)
+    }
+
+    fn put(&self, key: String, generation: u64, n: i64) {
+        let mut counts = self.counts.lock().unwrap_or_else(|e| e.into_inner());
+        if counts.len() >= COUNTS_MAX {
+            counts.clear();
+        }
+        counts.insert(key, (generation, n));
+    }
+}
+
 /// What a parameter filter matches the parameters' builds against.
 const PARAM_TERM: &str = "w.latest_build_id";
 
@@ -540,6 +569,11 @@ pub struct ListFilter {
 
 /// The ids of one page of non-deleted workspaces matching `f` that `vis`
 /// may read, in Coder's order, with the total count before paging.
+///
+/// The count is the one part that reads every match; `counts` keeps it per
+/// filter (the statement and its arguments, so also per caller's
+/// visibility) while the database is at `generation`.
+#[allow(clippy::too_many_arguments)]
 pub fn list(
     tx: &Tx,
     f: &ListFilter,
@@ -548,6 +582,8 @@ pub fn list(
     offset: i64,
     now: Micros,
     inactive_timeout_us: i64,
+    counts: &CountCache,
+    generation: u64,
 ) -> StoreResult<(Vec<Uuid>, i64)> {
     if f.nothing {
         return Ok((Vec::new(), 0));
@@ -703,11 +739,16 @@ pub fn list(
     // Every filter is a column of the row or a subquery of its own: no
     // joins, so a page reads rows in the order of an index and stops.
     let filter = c.join(" AND ");
-    let count: i64 = tx.query_one(
-        &format!("SELECT count(*) FROM workspaces w WHERE {filter}"),
-        &a,
-        |r| r.get(0),
-    )?;
+    let count_sql = format!("SELECT count(*) FROM workspaces w WHERE {filter}");
+    let key = format!("{count_sql}\u{1f}{a:?}");
+    let count: i64 = match counts.get(&key, generation) {
+        Some(n) => n,
+        None => {
+            let n = tx.query_one(&count_sql, &a, |r| r.get(0))?;
+            counts.put(key, generation, n);
+            n
+        }
+    };
     // A parameter filter finds its matches through the parameters' index,
     // which the planner also uses for the page and then sorts them all.
     // Past a few hundred matches, reading the list order and checking each

@@ -38,6 +38,8 @@ pub struct RenderCache {
     /// checked), valid while nothing was written. At most
     /// [`NAMES_MAX`]; full, it starts again empty.
     names: std::sync::Mutex<HashMap<NameKey, (u64, Uuid)>>,
+    /// The list's counts per filter, under the same validity.
+    pub counts: store::CountCache,
 }
 
 /// A caller, the owner and workspace as they named them, and whether a
