@@ -13,7 +13,7 @@ pub const CODER_VERSION: &str = "v2.29.0";
 #[command(
     name = "warren",
     version,
-    about = "Coder's Workspaces API on one SQLite file"
+    about = "Coder's Workspaces API on one SQLite file or a shared PostgreSQL database"
 )]
 pub struct Cli {
     #[command(subcommand)]
@@ -22,10 +22,27 @@ pub struct Cli {
     pub server: Config,
 }
 
+// Parsed once at start; the size of the server's variant does not matter.
+#[allow(clippy::large_enum_variant)]
 #[derive(Debug, Subcommand)]
 pub enum Command {
     /// Run the API server (the default).
     Server(Config),
+    /// Copy a SQLite database into an empty PostgreSQL one, verifying every
+    /// table's row count and checksum (stop the server first).
+    Migrate(MigrateArgs),
+}
+
+#[derive(Debug, Clone, clap::Args)]
+pub struct MigrateArgs {
+    /// The SQLite database file to copy (brought to this binary's schema
+    /// version first, as a server start would).
+    #[arg(long)]
+    pub from: PathBuf,
+    /// The PostgreSQL database to copy into: `postgres://user:password@host/db`.
+    /// It must be empty (or hold warren's schema and no rows).
+    #[arg(long)]
+    pub to: String,
 }
 
 #[derive(Debug, Clone, clap::Args)]
@@ -33,9 +50,15 @@ pub struct Config {
     /// Address to listen on.
     #[arg(long, env = "WARREN_ADDRESS", default_value = "127.0.0.1:3000")]
     pub address: String,
-    /// SQLite database file (created if missing).
+    /// SQLite database file (created if missing), or a PostgreSQL URL
+    /// (`postgres://user:password@host:port/database`) that any number of
+    /// replicas may share.
     #[arg(long, env = "WARREN_DB", default_value = "./warren.db")]
     pub db: PathBuf,
+    /// Most connections this replica opens to PostgreSQL (one more listens
+    /// for other replicas' changes).
+    #[arg(long, env = "WARREN_DB_MAX_CONNECTIONS", default_value_t = 10)]
+    pub db_max_connections: u32,
     /// Public URL of this server, reported as `dashboard_url`; defaults to
     /// `http://<address>`.
     #[arg(long, env = "WARREN_ACCESS_URL")]
@@ -91,6 +114,11 @@ impl Config {
         Cli::parse_from(["warren"]).server
     }
 
+    /// The database `--db` names.
+    pub fn database(&self) -> crate::domain::store::Location {
+        crate::domain::store::Location::parse(&self.db)
+    }
+
     pub fn version(&self) -> String {
         self.build_version
             .clone()
@@ -99,10 +127,11 @@ impl Config {
 }
 
 impl Cli {
+    /// The server's configuration (of `warren` or `warren server`).
     pub fn into_config(self) -> Config {
         match self.command {
             Some(Command::Server(c)) => c,
-            None => self.server,
+            Some(Command::Migrate(_)) | None => self.server,
         }
     }
 }

@@ -21,6 +21,18 @@ use actix_web::{middleware::from_fn, web, App as ActixApp};
 use uuid::Uuid;
 
 pub use config::Config;
+pub use domain::store::migrate::{MigrateError, TableReport};
+pub use domain::store::Location;
+
+/// `warren migrate`: copies the SQLite database `from` into the empty
+/// PostgreSQL database `to`; `progress` hears of each verified table.
+pub fn migrate(
+    from: &std::path::Path,
+    to: &str,
+    progress: impl FnMut(&TableReport),
+) -> Result<Vec<TableReport>, MigrateError> {
+    domain::store::migrate::sqlite_to_postgres(from, to, progress)
+}
 use domain::store::Db;
 use domain::{auth, lifecycle, organizations, provisioner, store, workspaces};
 
@@ -85,7 +97,7 @@ pub fn prepare(config: Config) -> Result<App, StartError> {
 
 /// [`prepare`] with a given clock (tests pass a [`clock::ManualClock`]).
 pub fn prepare_with_clock(config: Config, clock: clock::SharedClock) -> Result<App, StartError> {
-    let db = Db::open(&config.db)?;
+    let db = Db::connect(&config.database(), config.db_max_connections)?;
     let now = clock.now();
     let deployment_id = db
         .write_blocking(|conn| -> Result<String, error::ApiError> {
@@ -101,7 +113,7 @@ pub fn prepare_with_clock(config: Config, clock: clock::SharedClock) -> Result<A
         })
         .map_err(|e| StartError::Init(e.to_string()))?;
     let orphaned = db
-        .write_blocking(|conn| store::jobs::fail_orphaned(conn, now))
+        .write_blocking(|conn| store::jobs::fail_orphaned(conn, db.replica_id(), now))
         .map_err(|e| StartError::Init(e.to_string()))?;
     if orphaned > 0 {
         log::warn!("failed {orphaned} provisioner job(s) left running by a previous run");
@@ -154,10 +166,7 @@ pub fn serve(
             clock_app.workspace_cache.expired(ids, clock_app.now())
         }))
         .start();
-    let sink = hub.clone();
-    app.db.set_change_sink(std::sync::Arc::new(move |changes| {
-        sink.do_send(watch::Publish(changes));
-    }));
+    watch::listen(&app.db, hub.clone());
     let _ = app.hub.set(hub);
     let tick_app = app.clone();
     let _ = app.lifecycle.set(lifecycle::Executor::start(

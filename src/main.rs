@@ -1,13 +1,18 @@
-//! The warren binary: parse the command line, open the database, serve.
+//! The warren binary: parse the command line, open the database, serve (or
+//! copy a SQLite database into PostgreSQL).
 
 use std::net::TcpListener;
 
 use clap::Parser;
-use warren::config::Cli;
+use warren::config::{Cli, Command, MigrateArgs};
 
 fn main() -> std::process::ExitCode {
     env_logger::Builder::from_env(env_logger::Env::default().default_filter_or("info")).init();
-    let config = Cli::parse().into_config();
+    let cli = Cli::parse();
+    if let Some(Command::Migrate(args)) = &cli.command {
+        return migrate(args);
+    }
+    let config = cli.into_config();
     let address = config.address.clone();
     let app = match warren::prepare(config) {
         Ok(app) => actix_web::web::Data::new(app),
@@ -28,7 +33,7 @@ fn main() -> std::process::ExitCode {
         .map(|a| a.to_string())
         .unwrap_or(address);
     println!("warren {} listening on http://{local}", app.version);
-    println!("database: {}", app.config.db.display());
+    println!("database: {}", app.config.database().shown());
     if warren::first_user_pending(&app) {
         println!(
             "First-user setup is pending: POST http://{local}/api/v2/users/first to create the owner."
@@ -46,6 +51,37 @@ fn main() -> std::process::ExitCode {
         }
         Err(e) => {
             eprintln!("warren: {e}");
+            std::process::ExitCode::FAILURE
+        }
+    }
+}
+
+/// `warren migrate --from FILE --to postgres://…`.
+fn migrate(args: &MigrateArgs) -> std::process::ExitCode {
+    let to = warren::Location::Postgres(args.to.clone());
+    if warren::Location::parse(std::path::Path::new(&args.to)) != to {
+        eprintln!("warren: --to must be a postgres:// or postgresql:// URL");
+        return std::process::ExitCode::FAILURE;
+    }
+    println!("copying {} into {}", args.from.display(), to.shown());
+    let result = warren::migrate(&args.from, &args.to, |t| {
+        println!(
+            "  {:<32} {:>8} rows  sha256 {}  verified",
+            t.table, t.rows, t.checksum
+        );
+    });
+    match result {
+        Ok(tables) => {
+            let rows: i64 = tables.iter().map(|t| t.rows).sum();
+            println!(
+                "done: {} tables, {rows} rows copied and verified; start warren with --db {}",
+                tables.len(),
+                to.shown()
+            );
+            std::process::ExitCode::SUCCESS
+        }
+        Err(e) => {
+            eprintln!("warren migrate: {e}");
             std::process::ExitCode::FAILURE
         }
     }

@@ -2,6 +2,11 @@
 //! reaches the streams watching it. Each subscriber has a bounded buffer; a
 //! subscriber that falls behind is told to resynchronise instead of being
 //! dropped behind or slowing the others.
+//!
+//! The hub hears of changes through an [`EventBus`]: on SQLite the
+//! in-process bus (every commit of this process, after it commits); on
+//! PostgreSQL the same plus LISTEN/NOTIFY, which brings every other
+//! replica's commits and a resync when the listening connection was lost.
 
 use std::collections::{HashMap, HashSet};
 
@@ -12,7 +17,27 @@ use tokio::sync::mpsc;
 use tokio::sync::mpsc::error::TrySendError;
 use uuid::Uuid;
 
-use crate::domain::store::Change;
+use crate::domain::store::{Change, ChangeSink, Event};
+
+/// Where committed changes come from; see the module documentation.
+pub trait EventBus {
+    /// Hands every event from now on to `sink`.
+    fn subscribe(&self, sink: ChangeSink);
+}
+
+impl EventBus for crate::domain::Db {
+    fn subscribe(&self, sink: ChangeSink) {
+        self.set_change_sink(sink);
+    }
+}
+
+/// Feeds the hub at `hub` from `bus`.
+pub fn listen(bus: &dyn EventBus, hub: actix::Addr<Hub>) {
+    bus.subscribe(Arc::new(move |event| match event {
+        Event::Changed(changes) => hub.do_send(Publish(changes)),
+        Event::Resync => hub.do_send(ResyncAll),
+    }));
+}
 
 /// Buffered notes per subscriber before it must resynchronise.
 pub const BUFFER: usize = 64;
@@ -211,6 +236,31 @@ pub struct Unsubscribe(pub u64);
 #[rtype(result = "()")]
 pub struct Publish(pub Vec<Change>);
 
+/// Changes may have been missed (the bus lost its connection): every
+/// subscriber reloads.
+#[derive(Message)]
+#[rtype(result = "()")]
+pub struct ResyncAll;
+
+impl Handler<ResyncAll> for Hub {
+    type Result = ();
+
+    fn handle(&mut self, _: ResyncAll, _: &mut Context<Self>) {
+        let mut gone = Vec::new();
+        for (id, sub) in self.subs.iter_mut() {
+            match sub.tx.try_send(Note::Resync) {
+                Ok(()) => sub.overflowed = false,
+                // Its next delivery will be the resync.
+                Err(TrySendError::Full(_)) => sub.overflowed = true,
+                Err(TrySendError::Closed(_)) => gone.push(*id),
+            }
+        }
+        for id in gone {
+            self.remove(id);
+        }
+    }
+}
+
 /// The server is stopping: every subscriber is let go, which ends its stream.
 #[derive(Message)]
 #[rtype(result = "()")]
@@ -311,5 +361,36 @@ mod tests {
         drop(fast_rx);
         hub.send(Publish(vec![(w, "state_change")])).await.unwrap();
         assert_eq!(count.get(), 0);
+    }
+
+    #[actix::test]
+    async fn a_resync_reaches_every_subscriber() {
+        let count = Arc::new(Gauge::default());
+        let hub = Hub::new(count.clone()).start();
+        let (one, mut one_rx) = mpsc::channel(BUFFER);
+        let (all, mut all_rx) = mpsc::channel(1);
+        hub.send(Subscribe {
+            scope: Scope::Workspace(Uuid::new_v4()),
+            tx: one,
+        })
+        .await
+        .unwrap();
+        hub.send(Subscribe {
+            scope: Scope::All,
+            tx: all,
+        })
+        .await
+        .unwrap();
+        // The second one's buffer is full: it gets the resync next.
+        hub.send(Publish(vec![(Uuid::new_v4(), "x")]))
+            .await
+            .unwrap();
+        hub.send(ResyncAll).await.unwrap();
+        assert_eq!(one_rx.try_recv().unwrap(), Note::Resync);
+        assert!(matches!(all_rx.try_recv().unwrap(), Note::Changed(..)));
+        hub.send(Publish(vec![(Uuid::new_v4(), "x")]))
+            .await
+            .unwrap();
+        assert_eq!(all_rx.try_recv().unwrap(), Note::Resync);
     }
 }

@@ -23,7 +23,15 @@ pub struct Action {
 
 /// One tick at `now`: each due workspace is acted on in its own transaction,
 /// so one workspace's failure undoes only its own work, and is logged.
+/// Ticks take turns under one lock, across replicas on PostgreSQL (Coder's
+/// executor takes an advisory lock per tick too): a replica ticking after
+/// another reads the builds that one queued, so a due workspace is acted on
+/// once.
 pub fn tick(db: &Db, now: Micros) -> ApiResult<Vec<Action>> {
+    db.exclusive("lifecycle", || tick_alone(db, now))?
+}
+
+fn tick_alone(db: &Db, now: Micros) -> ApiResult<Vec<Action>> {
     let candidates = db.read_blocking(|tx| -> ApiResult<_> {
         Ok(crate::domain::store::workspaces::lifecycle_candidates(
             tx, now,

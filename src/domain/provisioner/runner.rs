@@ -53,10 +53,12 @@ pub struct Provisioner {
 impl Provisioner {
     pub fn start(db: Db, clock: SharedClock, delay: Duration) -> Provisioner {
         let inner = Arc::new(Inner {
-            db,
             clock,
             delay,
-            worker_id: Uuid::new_v4(),
+            // The replica's id: on PostgreSQL its liveness lock tells other
+            // replicas whether this worker's running job is orphaned.
+            worker_id: db.replica_id(),
+            db,
             pending: Mutex::new(true),
             signal: Condvar::new(),
             stop: AtomicBool::new(false),

@@ -1,16 +1,21 @@
 //! The storage layer: every SQL statement warren runs lives under this module,
 //! one file per entity. Callers above it see plain Rust rows and two entry
-//! points, [`Db::read`] and [`Db::write`]; a second backend would implement the
-//! same entity functions behind the same two calls.
+//! points, [`Db::read`] and [`Db::write`], on either engine: an embedded
+//! SQLite file or a PostgreSQL database that several replicas share. The
+//! entity functions are written once; `sql` is the seam between them and
+//! the two drivers.
 
 pub mod api_keys;
 pub mod builds;
 pub mod files;
 pub mod groups;
 pub mod jobs;
+pub mod migrate;
 pub mod organizations;
+pub mod postgres;
 pub mod resources;
 pub mod sql;
+mod translate;
 
 use sql::{args, ToParam};
 pub use sql::{StoreError, StoreResult, Tx};
@@ -22,7 +27,7 @@ pub mod workspaces;
 use std::cell::RefCell;
 use std::path::Path;
 use std::sync::atomic::{AtomicU64, Ordering};
-use std::sync::{Arc, OnceLock};
+use std::sync::{Arc, Mutex, OnceLock};
 use std::time::Duration;
 
 use r2d2::{CustomizeConnection, Pool};
@@ -66,6 +71,13 @@ pub enum OpenError {
     },
     #[error("cannot open database pool: {0}")]
     Pool(#[from] r2d2::Error),
+    #[error("cannot use PostgreSQL database {target}: {source}")]
+    Postgres {
+        target: String,
+        source: ::postgres::Error,
+    },
+    #[error("cannot use PostgreSQL database {target}: {message}")]
+    PostgresPool { target: String, message: String },
 }
 
 #[derive(Debug)]
@@ -88,13 +100,22 @@ impl CustomizeConnection<Connection, rusqlite::Error> for Pragmas {
     }
 }
 
-/// The pooled SQLite database.
 /// What changed about a workspace, as the storage functions that change it
 /// record; published after the transaction commits.
 pub type Change = (Uuid, &'static str);
 
-/// Receives the changes of every committed transaction (the watch hub).
-pub type ChangeSink = Arc<dyn Fn(Vec<Change>) + Send + Sync>;
+/// What the event bus delivers to the watch hub.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Event {
+    /// A committed transaction (of this replica or, on PostgreSQL, of
+    /// another) changed these workspaces.
+    Changed(Vec<Change>),
+    /// Changes may have been missed: every stream reloads.
+    Resync,
+}
+
+/// Receives every event of the bus (the watch hub).
+pub type ChangeSink = Arc<dyn Fn(Event) + Send + Sync>;
 
 thread_local! {
     // Transactions run on one blocking thread each, so the changes of the
@@ -119,16 +140,69 @@ fn take_changes() -> Vec<Change> {
     CHANGES.with(|c| std::mem::take(&mut *c.borrow_mut()))
 }
 
+/// Where the database is: `--db` holds a file path or a `postgres://` URL.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Location {
+    Sqlite(std::path::PathBuf),
+    Postgres(String),
+}
+
+impl Location {
+    pub fn parse(db: &Path) -> Location {
+        let text = db.to_string_lossy();
+        if text.starts_with("postgres://") || text.starts_with("postgresql://") {
+            Location::Postgres(text.into_owned())
+        } else {
+            Location::Sqlite(db.to_path_buf())
+        }
+    }
+
+    /// For messages: a URL's password is hidden.
+    pub fn shown(&self) -> String {
+        match self {
+            Location::Sqlite(p) => p.display().to_string(),
+            Location::Postgres(u) => postgres::redact(u),
+        }
+    }
+}
+
+#[derive(Clone)]
+enum Backend {
+    Sqlite(Pool<SqliteConnectionManager>),
+    Postgres(Arc<PgBackend>),
+}
+
+struct PgBackend {
+    pool: postgres::PgPool,
+    bus: postgres::Bus,
+}
+
+/// The database, on either engine.
 #[derive(Clone)]
 pub struct Db {
-    pool: Pool<SqliteConnectionManager>,
-    /// Bumped after every committed write: anything cached from the database
-    /// is valid only while this has not moved.
+    backend: Backend,
+    /// Bumped after every committed write (on PostgreSQL also after every
+    /// other replica's, as its notification arrives): anything cached from
+    /// the database is valid only while this has not moved.
     generation: Arc<AtomicU64>,
     sink: Arc<OnceLock<ChangeSink>>,
+    /// This process among the replicas sharing the database; its
+    /// provisioner's worker id.
+    replica: Uuid,
+    /// SQLite's named locks (one process holds the file).
+    local_lock: Arc<Mutex<()>>,
 }
 
 impl Db {
+    /// Opens the database `--db` names; see [`Db::open`] and
+    /// [`Db::open_postgres`].
+    pub fn connect(location: &Location, max_connections: u32) -> Result<Db, OpenError> {
+        match location {
+            Location::Sqlite(p) => Db::open(p),
+            Location::Postgres(url) => Db::open_postgres(url, max_connections),
+        }
+    }
+
     /// Opens (creating if needed) the database at `path`, checks that it is a
     /// warren database of a version this binary understands, and migrates it.
     /// A foreign or newer file is refused before anything is written to it.
@@ -157,13 +231,49 @@ impl Db {
             .connection_customizer(Box::new(Pragmas))
             .build(manager)?;
         Ok(Db {
-            pool,
+            backend: Backend::Sqlite(pool),
             generation: Arc::new(AtomicU64::new(1)),
             sink: Arc::new(OnceLock::new()),
+            replica: Uuid::new_v4(),
+            local_lock: Arc::new(Mutex::new(())),
         })
     }
 
-    /// Where committed changes go; set once, when the watch hub starts.
+    /// Connects to the PostgreSQL database at `url`, refuses it when it is
+    /// not empty and not warren's or when a newer warren wrote it, creates
+    /// or migrates the schema, and starts listening for other replicas'
+    /// changes.
+    pub fn open_postgres(url: &str, max_connections: u32) -> Result<Db, OpenError> {
+        let cfg = postgres::config(url)?;
+        postgres::prepare_schema(url, &cfg)?;
+        let replica = Uuid::new_v4();
+        let generation = Arc::new(AtomicU64::new(1));
+        let sink = Arc::new(OnceLock::new());
+        let pool = postgres::pool(url, &cfg, replica, max_connections)?;
+        let bus = postgres::Bus::start(url, &cfg, replica, generation.clone(), sink.clone())?;
+        Ok(Db {
+            backend: Backend::Postgres(Arc::new(PgBackend { pool, bus })),
+            generation,
+            sink,
+            replica,
+            local_lock: Arc::new(Mutex::new(())),
+        })
+    }
+
+    pub fn engine(&self) -> sql::Dialect {
+        match self.backend {
+            Backend::Sqlite(_) => sql::Dialect::Sqlite,
+            Backend::Postgres(_) => sql::Dialect::Postgres,
+        }
+    }
+
+    /// This replica's id (the provisioner's worker id).
+    pub fn replica_id(&self) -> Uuid {
+        self.replica
+    }
+
+    /// Where the watch hub hears of committed changes; set once, when the
+    /// hub starts.
     pub fn set_change_sink(&self, sink: ChangeSink) {
         let _ = self.sink.set(sink);
     }
@@ -173,13 +283,20 @@ impl Db {
             return;
         }
         if let Some(s) = sink.get() {
-            s(changes);
+            s(Event::Changed(changes));
         }
     }
 
-    /// The write generation; see the field.
+    /// The write generation; see the field. While the PostgreSQL listener
+    /// is down another replica's writes go unheard, so every call answers a
+    /// new value and nothing cached is used.
     pub fn generation(&self) -> u64 {
-        self.generation.load(Ordering::Acquire)
+        match &self.backend {
+            Backend::Postgres(pg) if !pg.bus.state.healthy() => {
+                self.generation.fetch_add(1, Ordering::AcqRel) + 1
+            }
+            _ => self.generation.load(Ordering::Acquire),
+        }
     }
 
     /// Runs read-only work off the async workers, inside one read
@@ -201,18 +318,28 @@ impl Db {
         &self,
         f: impl FnOnce(&Tx<'_>) -> Result<T, E>,
     ) -> Result<T, E> {
-        let mut conn = self.pool.get().map_err(StoreError::from)?;
-        let tx = conn
-            .transaction_with_behavior(TransactionBehavior::Deferred)
-            .map_err(StoreError::from)?;
-        let out = f(&Tx::sqlite(&tx));
-        // Nothing to keep: ending a read transaction either way is the same.
-        drop(tx);
-        out
+        match &self.backend {
+            Backend::Sqlite(pool) => {
+                let mut conn = pool.get().map_err(StoreError::from)?;
+                let tx = conn
+                    .transaction_with_behavior(TransactionBehavior::Deferred)
+                    .map_err(StoreError::from)?;
+                let out = f(&Tx::sqlite(&tx));
+                // Nothing to keep: ending a read transaction either way is the same.
+                drop(tx);
+                out
+            }
+            Backend::Postgres(pg) => {
+                let mut conn = pg_begin(&pg.pool, sql::PgConn::begin_read)?;
+                let out = f(&Tx::postgres(&mut conn));
+                conn.rollback();
+                out
+            }
+        }
     }
 
-    /// Runs `f` inside one `BEGIN IMMEDIATE` transaction off the async
-    /// workers. Any error rolls everything back.
+    /// Runs `f` inside one writing transaction off the async workers (see
+    /// [`Db::write_blocking`]). Any error rolls everything back.
     pub async fn write_as<T, E, F>(&self, f: F) -> Result<T, E>
     where
         T: Send + 'static,
@@ -225,36 +352,114 @@ impl Db {
             .map_err(|e| E::from(StoreError::Other(e.to_string())))?
     }
 
-    /// [`Db::write_as`] on the calling thread (start-up, background workers).
+    /// [`Db::write_as`] on the calling thread (start-up, background
+    /// workers). On SQLite one `BEGIN IMMEDIATE` transaction; on PostgreSQL
+    /// one transaction that writers of every replica take in turn (see
+    /// `PgConn::begin_write`), whose changes every other replica hears of
+    /// by one NOTIFY once it commits.
     pub fn write_blocking<T, E: From<StoreError>>(
         &self,
         f: impl FnOnce(&Tx<'_>) -> Result<T, E>,
     ) -> Result<T, E> {
-        let mut conn = self.pool.get().map_err(StoreError::from)?;
-        let tx = conn
-            .transaction_with_behavior(TransactionBehavior::Immediate)
-            .map_err(StoreError::from)?;
-        take_changes();
-        let before = tx.total_changes();
-        let out = f(&Tx::sqlite(&tx));
-        let changes = take_changes();
-        let out = out?;
-        let changed = tx.total_changes() != before;
-        tx.commit().map_err(StoreError::from)?;
-        if changed {
-            self.generation.fetch_add(1, Ordering::AcqRel);
+        match &self.backend {
+            Backend::Sqlite(pool) => {
+                let mut conn = pool.get().map_err(StoreError::from)?;
+                let tx = conn
+                    .transaction_with_behavior(TransactionBehavior::Immediate)
+                    .map_err(StoreError::from)?;
+                take_changes();
+                let before = tx.total_changes();
+                let out = f(&Tx::sqlite(&tx));
+                let changes = take_changes();
+                let out = out?;
+                let changed = tx.total_changes() != before;
+                tx.commit().map_err(StoreError::from)?;
+                if changed {
+                    self.generation.fetch_add(1, Ordering::AcqRel);
+                }
+                Db::publish(&self.sink, changes);
+                Ok(out)
+            }
+            Backend::Postgres(pg) => {
+                let mut conn = pg_begin(&pg.pool, sql::PgConn::begin_write)?;
+                take_changes();
+                let (out, wrote) = {
+                    let tx = Tx::postgres(&mut conn);
+                    let out = f(&tx);
+                    (out, tx.wrote())
+                };
+                let changes = take_changes();
+                let out = match out {
+                    Ok(v) => v,
+                    Err(e) => {
+                        conn.rollback();
+                        return Err(e);
+                    }
+                };
+                let notice = (wrote || !changes.is_empty())
+                    .then(|| postgres::payload(self.replica, &changes));
+                conn.commit(notice.as_deref())?;
+                if wrote {
+                    self.generation.fetch_add(1, Ordering::AcqRel);
+                }
+                Db::publish(&self.sink, changes);
+                Ok(out)
+            }
         }
-        Db::publish(&self.sink, changes);
-        Ok(out)
     }
 
-    /// Folds the WAL back into the main file so a stopped server leaves one
-    /// self-contained database file.
-    pub fn close(&self) {
-        if let Ok(conn) = self.pool.get() {
-            if let Err(e) = conn.execute_batch("PRAGMA wal_checkpoint(TRUNCATE);") {
-                log::warn!("checkpoint at shutdown failed: {e}");
+    /// Runs `f` while holding the lock `name`: across every replica on
+    /// PostgreSQL (a session advisory lock), within this process on SQLite.
+    /// The lifecycle executor ticks under one, so a second replica's tick
+    /// sees the builds the first one queued.
+    pub fn exclusive<T>(&self, name: &str, f: impl FnOnce() -> T) -> StoreResult<T> {
+        match &self.backend {
+            Backend::Sqlite(_) => {
+                let _held = self.local_lock.lock().unwrap_or_else(|e| e.into_inner());
+                Ok(f())
             }
+            Backend::Postgres(pg) => {
+                let _held = postgres::NamedLock::acquire(&pg.pool, name)?;
+                Ok(f())
+            }
+        }
+    }
+
+    /// Stops background work of the store. On SQLite folds the WAL back
+    /// into the main file so a stopped server leaves one self-contained
+    /// database file; on PostgreSQL stops listening, which also frees this
+    /// replica's liveness lock.
+    pub fn close(&self) {
+        match &self.backend {
+            Backend::Sqlite(pool) => {
+                if let Ok(conn) = pool.get() {
+                    if let Err(e) = conn.execute_batch("PRAGMA wal_checkpoint(TRUNCATE);") {
+                        log::warn!("checkpoint at shutdown failed: {e}");
+                    }
+                }
+            }
+            Backend::Postgres(pg) => pg.bus.stop(),
+        }
+    }
+}
+
+/// A pooled PostgreSQL connection with a transaction begun. A connection
+/// that turns out dead at BEGIN (the server restarted) is dropped and the
+/// BEGIN retried once on a fresh one: nothing had run yet.
+fn pg_begin(
+    pool: &postgres::PgPool,
+    begin: fn(&mut sql::PgConn) -> StoreResult<()>,
+) -> StoreResult<r2d2::PooledConnection<postgres::Manager>> {
+    let mut tries = 0;
+    loop {
+        let mut conn = pool.get()?;
+        match begin(&mut conn) {
+            Ok(()) => return Ok(conn),
+            Err(e) if conn.client.is_closed() && tries == 0 => {
+                log::warn!("database connection lost ({e}); retrying on a fresh one");
+                tries += 1;
+            }
+            Err(e) => return Err(e),
         }
     }
 }

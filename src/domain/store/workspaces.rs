@@ -399,7 +399,7 @@ fn job_status_sql(status: &str) -> &'static str {
         "failed" => "(j.completed_at IS NOT NULL AND j.error <> '')",
         "canceled" => "(j.completed_at IS NOT NULL AND j.error = '' AND j.canceled_at IS NOT NULL)",
         "canceling" => "(j.completed_at IS NULL AND j.canceled_at IS NOT NULL)",
-        _ => "0",
+        _ => "FALSE",
     }
 }
 
@@ -498,7 +498,7 @@ pub fn list(
                 "connecting" => format!("(g.first_connected_at IS NULL AND NOT {timeout})"),
                 "disconnected" => disconnected.to_string(),
                 "connected" => format!("(g.first_connected_at IS NOT NULL AND NOT {disconnected})"),
-                _ => "0".into(),
+                _ => "FALSE".into(),
             });
         }
         let cond = format!(
