@@ -282,7 +282,7 @@ fn templates_carry_use_terraform_workspace_cache() {
 /// keeps its templates.
 #[test]
 fn version_one_databases_gain_the_template_setting() {
-    let mut s = Server::start();
+    let mut s = Server::start_sqlite();
     let o = s.setup();
     let t = s.template(&o, "docker");
     s.running.take().unwrap().stop();

@@ -1,5 +1,9 @@
 //! Test harness: a real warren server on a loopback port and a temporary
 //! SQLite file, and a small HTTP client that never treats a status as an error.
+//!
+//! With `WARREN_TEST_POSTGRES` set (an admin URL of a throwaway cluster, as
+//! `tests/with-postgres` provides), every server runs on PostgreSQL instead:
+//! each test gets a database of its own, created empty and dropped after.
 
 use std::io::{BufRead, BufReader, Read, Write};
 use std::net::TcpStream;
@@ -24,6 +28,63 @@ pub struct Server {
     pub config: Config,
     /// The server's clock: time moves only when a test advances it.
     pub clock: Arc<ManualClock>,
+    /// The test's own PostgreSQL database, when the suite runs on one;
+    /// dropped after the server stops.
+    pub pg: Option<TestDb>,
+}
+
+/// The admin URL of the PostgreSQL cluster the suite runs on, if any.
+pub fn postgres_admin() -> Option<String> {
+    std::env::var("WARREN_TEST_POSTGRES")
+        .ok()
+        .filter(|u| !u.is_empty())
+}
+
+/// The admin URL, for tests that only make sense on PostgreSQL.
+#[track_caller]
+pub fn require_postgres() -> String {
+    postgres_admin()
+        .expect("this test needs PostgreSQL: run it through tests/with-postgres (tests/run does)")
+}
+
+/// An empty database on the test cluster, dropped (with any connection
+/// still open to it) when this is dropped.
+pub struct TestDb {
+    admin: String,
+    pub name: String,
+    pub url: String,
+}
+
+impl TestDb {
+    pub fn create(admin: &str) -> TestDb {
+        let name = format!("warren_t_{}", uuid::Uuid::new_v4().simple());
+        let mut c = postgres::Client::connect(admin, postgres::NoTls).expect("test cluster");
+        c.batch_execute(&format!("CREATE DATABASE {name}"))
+            .expect("create database");
+        // The admin URL names the cluster's maintenance database last.
+        let base = admin.rsplit_once('/').map(|(b, _)| b).unwrap_or(admin);
+        TestDb {
+            admin: admin.to_string(),
+            url: format!("{base}/{name}"),
+            name,
+        }
+    }
+
+    /// A client on this database.
+    pub fn client(&self) -> postgres::Client {
+        postgres::Client::connect(&self.url, postgres::NoTls).expect("test database")
+    }
+}
+
+impl Drop for TestDb {
+    fn drop(&mut self) {
+        if let Ok(mut c) = postgres::Client::connect(&self.admin, postgres::NoTls) {
+            let _ = c.batch_execute(&format!(
+                "DROP DATABASE IF EXISTS {} WITH (FORCE)",
+                self.name
+            ));
+        }
+    }
 }
 
 #[derive(Debug)]
@@ -129,10 +190,33 @@ impl Server {
     }
 
     pub fn start_with(f: impl FnOnce(&mut Config)) -> Server {
+        let pg = postgres_admin().map(|admin| TestDb::create(&admin));
+        Server::start_on(pg, Arc::new(ManualClock::starting_now()), f)
+    }
+
+    /// A server on its SQLite file whatever engine the suite runs on, for
+    /// tests of the file itself.
+    pub fn start_sqlite() -> Server {
+        Server::start_on(None, Arc::new(ManualClock::starting_now()), |_| {})
+    }
+
+    /// A server on `pg` (or a SQLite file when `None`) with the given clock.
+    pub fn start_on(
+        pg: Option<TestDb>,
+        clock: Arc<ManualClock>,
+        f: impl FnOnce(&mut Config),
+    ) -> Server {
+        // The server's errors go with a failing test's output.
+        let _ =
+            env_logger::Builder::from_env(env_logger::Env::default().default_filter_or("error"))
+                .is_test(true)
+                .try_init();
         let dir = tempfile::tempdir().expect("tempdir");
         let mut config = test_config(&dir);
+        if let Some(db) = &pg {
+            config.db = db.url.clone().into();
+        }
         f(&mut config);
-        let clock = Arc::new(ManualClock::starting_now());
         let running =
             warren::start_with_clock(config.clone(), clock.clone()).expect("server starts");
         let agent: Agent = Agent::config_builder()
@@ -146,6 +230,7 @@ impl Server {
             agent,
             config,
             clock,
+            pg,
         }
     }
 

@@ -384,7 +384,7 @@ fn foreign_and_newer_databases_are_refused_untouched() {
 
 #[test]
 fn database_pragmas() {
-    let s = Server::start();
+    let s = Server::start_sqlite();
     s.setup();
     let c = rusqlite::Connection::open(&s.config.db).unwrap();
     let mode: String = c
@@ -419,7 +419,7 @@ fn authmethods() {
 
 #[test]
 fn database_file_holds_no_secrets_or_passwords() {
-    let mut s = Server::start();
+    let mut s = Server::start_sqlite();
     let o = s.setup();
     let r = s.post(
         "/api/v2/users/me/keys/tokens",

@@ -1,5 +1,6 @@
 //! Integration tests: each starts the real warren server on a loopback port
-//! with a temporary SQLite file and speaks HTTP to it.
+//! with a temporary SQLite file (or, under `tests/with-postgres`, a database
+//! of its own on a throwaway PostgreSQL cluster) and speaks HTTP to it.
 
 mod builds;
 mod client_compat;
@@ -11,6 +12,7 @@ mod lifecycle;
 mod list;
 mod matrix;
 mod organizations;
+mod postgres;
 mod shapes;
 mod templates;
 mod users;
