@@ -34,6 +34,9 @@ fn main() -> std::process::ExitCode {
         .unwrap_or(address);
     println!("warren {} listening on http://{local}", app.version);
     println!("database: {}", app.config.database().shown());
+    if let warren::Location::Postgres(_) = app.config.database() {
+        println!("replica: {}", app.db.replica_id());
+    }
     if warren::first_user_pending(&app) {
         println!(
             "First-user setup is pending: POST http://{local}/api/v2/users/first to create the owner."

@@ -219,11 +219,7 @@ impl Server {
         f(&mut config);
         let running =
             warren::start_with_clock(config.clone(), clock.clone()).expect("server starts");
-        let agent: Agent = Agent::config_builder()
-            .http_status_as_error(false)
-            .timeout_global(Some(Duration::from_secs(30)))
-            .build()
-            .into();
+        let agent = agent();
         Server {
             running: Some(running),
             _dir: dir,
@@ -282,42 +278,7 @@ impl Server {
         headers: &[(&str, &str)],
         body: Option<&str>,
     ) -> Resp {
-        let url = self.url(path);
-        let mut builder = ureq::http::Request::builder().method(method).uri(&url);
-        if let Some(t) = token {
-            builder = builder.header("Coder-Session-Token", t);
-        }
-        for (k, v) in headers {
-            builder = builder.header(*k, *v);
-        }
-        let result = match body {
-            Some(b) => {
-                let req = builder
-                    .header("Content-Type", "application/json")
-                    .body(b.to_string())
-                    .expect("request");
-                self.agent.run(req)
-            }
-            None => {
-                let req = builder.body(()).expect("request");
-                self.agent.run(req)
-            }
-        };
-        let mut resp = result.unwrap_or_else(|e| panic!("{method} {path}: {e}"));
-        let status = resp.status().as_u16();
-        let headers = resp
-            .headers()
-            .iter()
-            .map(|(k, v)| (k.to_string(), v.to_str().unwrap_or("").to_string()))
-            .collect();
-        let text = resp.body_mut().read_to_string().unwrap_or_default();
-        let body = serde_json::from_str(&text).unwrap_or(Value::Null);
-        Resp {
-            status,
-            body,
-            text,
-            headers,
-        }
+        send(&self.agent, &self.url(path), method, token, headers, body)
     }
 
     /// Sends raw bytes with a content type.
@@ -552,6 +513,61 @@ pub fn assert_time(v: &Value) {
     assert!(s.ends_with('Z'), "{s} is UTC");
 }
 
+/// One request; the status is never an error.
+pub fn send(
+    agent: &Agent,
+    url: &str,
+    method: &str,
+    token: Option<&str>,
+    headers: &[(&str, &str)],
+    body: Option<&str>,
+) -> Resp {
+    let mut builder = ureq::http::Request::builder().method(method).uri(url);
+    if let Some(t) = token {
+        builder = builder.header("Coder-Session-Token", t);
+    }
+    for (k, v) in headers {
+        builder = builder.header(*k, *v);
+    }
+    let result = match body {
+        Some(b) => {
+            let req = builder
+                .header("Content-Type", "application/json")
+                .body(b.to_string())
+                .expect("request");
+            agent.run(req)
+        }
+        None => {
+            let req = builder.body(()).expect("request");
+            agent.run(req)
+        }
+    };
+    let mut resp = result.unwrap_or_else(|e| panic!("{method} {url}: {e}"));
+    let status = resp.status().as_u16();
+    let headers = resp
+        .headers()
+        .iter()
+        .map(|(k, v)| (k.to_string(), v.to_str().unwrap_or("").to_string()))
+        .collect();
+    let text = resp.body_mut().read_to_string().unwrap_or_default();
+    let body = serde_json::from_str(&text).unwrap_or(Value::Null);
+    Resp {
+        status,
+        body,
+        text,
+        headers,
+    }
+}
+
+/// The harness's HTTP agent: statuses are answers, not errors.
+pub fn agent() -> Agent {
+    Agent::config_builder()
+        .http_status_as_error(false)
+        .timeout_global(Some(Duration::from_secs(30)))
+        .build()
+        .into()
+}
+
 /// A minimal SSE client: HTTP/1.1, chunked body, `event:`/`data:` frames.
 pub struct Sse {
     pub reader: BufReader<TcpStream>,
@@ -562,7 +578,15 @@ pub struct Sse {
 
 impl Sse {
     pub fn open(s: &Server, path: &str, token: &str) -> Sse {
-        let addr = s.url("").trim_start_matches("http://").to_string();
+        Sse::connect(&s.url(""), path, token)
+    }
+
+    /// Opens `path` on the server at `base` (`http://host:port`).
+    pub fn connect(base: &str, path: &str, token: &str) -> Sse {
+        let addr = base
+            .trim_start_matches("http://")
+            .trim_end_matches('/')
+            .to_string();
         let mut stream = TcpStream::connect(&addr).unwrap();
         write!(
             stream,

@@ -13,6 +13,7 @@ mod list;
 mod matrix;
 mod organizations;
 mod postgres;
+mod replicas;
 mod shapes;
 mod templates;
 mod users;

@@ -4,6 +4,10 @@
 //! does); on SQLite they are ignored.
 
 use std::collections::BTreeMap;
+use std::sync::Arc;
+use std::time::Duration;
+
+use serde_json::json;
 
 use crate::common::*;
 use warren::Config;
@@ -223,4 +227,347 @@ fn postgres_stores_secrets_only_as_hashes() {
         !dump.contains(secret_part),
         "a token secret is stored in clear"
     );
+}
+
+#[test]
+#[ignore = "needs PostgreSQL: tests/run runs it"]
+fn postgres_a_lost_listener_resyncs_every_stream_and_hears_others_again() {
+    require_postgres();
+    let s = Server::start();
+    let o = s.setup();
+    let t = s.template(&o, "docker");
+    let w = s.workspace(&o.token, t["id"].as_str().unwrap(), "watched");
+    let id = w["id"].as_str().unwrap().to_string();
+    // A second replica on the same database.
+    let url = s.pg.as_ref().unwrap().url.clone();
+    let other = Server::start_on(None, s.clock.clone(), |c| c.db = url.into());
+    let mut sse = Sse::open(&s, &format!("/api/v2/workspaces/{id}/watch"), &o.token);
+    let (e, _) = sse
+        .next_data(Duration::from_secs(5))
+        .expect("initial state");
+    assert_eq!(e, "data");
+    // Changes of the other replica arrive.
+    let put_ttl = |ttl: i64| {
+        other
+            .put(
+                &format!("/api/v2/workspaces/{id}/ttl"),
+                &o.token,
+                json!({"ttl_ms": ttl}),
+            )
+            .ok(204);
+    };
+    put_ttl(7_200_000);
+    let (e, v) = sse.next_data(Duration::from_secs(5)).expect("the change");
+    assert_eq!((e.as_str(), &v["ttl_ms"]), ("data", &json!(7_200_000)));
+    // The server ends this replica's listening connection.
+    let replica = s.app().db.replica_id();
+    let ended: i64 =
+        s.pg.as_ref()
+            .unwrap()
+            .client()
+            .query_one(
+                "SELECT count(*) FROM (SELECT pg_terminate_backend(pid) FROM pg_stat_activity
+                                   WHERE application_name = $1) AS t",
+                &[&format!("warren bus {replica}")],
+            )
+            .unwrap()
+            .get(0);
+    assert_eq!(ended, 1);
+    // Whatever was sent meanwhile is lost: once listening again, every
+    // stream reloads, though nothing changed.
+    let (e, v) = sse.next_data(Duration::from_secs(10)).expect("a resync");
+    assert_eq!((e.as_str(), &v["id"]), ("data", &json!(id)));
+    assert_eq!(v["ttl_ms"], 7_200_000);
+    // And the other replica's changes arrive again.
+    put_ttl(10_800_000);
+    let (e, v) = sse.next_data(Duration::from_secs(5)).expect("the change");
+    assert_eq!((e.as_str(), &v["ttl_ms"]), ("data", &json!(10_800_000)));
+}
+
+/// Every read the migration comparison makes, as (path, token).
+fn reads(s: &Server, tokens: &[(&str, &str)]) -> Vec<(String, String)> {
+    let owner = tokens[0].1;
+    let mut paths: Vec<(String, String)> = Vec::new();
+    let get = |p: &str| s.get(p, owner).ok(200).clone();
+    for p in [
+        "/api/v2/users?limit=50",
+        "/api/v2/organizations",
+        "/api/v2/groups",
+        "/api/v2/templates",
+        "/api/v2/workspaces?limit=50",
+        "/api/v2/users/me/keys/tokens",
+        "/api/v2/users/roles",
+    ] {
+        paths.push((p.to_string(), owner.to_string()));
+    }
+    for (who, token) in tokens {
+        for p in [
+            "/api/v2/users/me".to_string(),
+            "/api/v2/workspaces?q=owner:me".to_string(),
+            "/api/v2/workspaces?q=shared:true".to_string(),
+            format!("/api/v2/users/{who}/organizations"),
+        ] {
+            paths.push((p, token.to_string()));
+        }
+    }
+    for org in get("/api/v2/organizations").as_array().unwrap() {
+        let id = org["id"].as_str().unwrap();
+        paths.push((
+            format!("/api/v2/organizations/{id}/members"),
+            owner.to_string(),
+        ));
+    }
+    for g in get("/api/v2/groups").as_array().unwrap() {
+        paths.push((
+            format!("/api/v2/groups/{}", g["id"].as_str().unwrap()),
+            owner.to_string(),
+        ));
+    }
+    for t in get("/api/v2/templates").as_array().unwrap() {
+        let id = t["id"].as_str().unwrap();
+        paths.push((format!("/api/v2/templates/{id}"), owner.to_string()));
+        for v in get(&format!("/api/v2/templates/{id}/versions"))
+            .as_array()
+            .unwrap()
+        {
+            let v = v["id"].as_str().unwrap();
+            // Not `/resources`: a preview made afresh (new ids) on each read.
+            for suffix in ["", "/rich-parameters", "/logs", "/presets", "/variables"] {
+                paths.push((
+                    format!("/api/v2/templateversions/{v}{suffix}"),
+                    owner.to_string(),
+                ));
+            }
+        }
+        paths.push((
+            format!("/api/v2/templates/{id}/versions"),
+            owner.to_string(),
+        ));
+    }
+    let all = get("/api/v2/workspaces?limit=50");
+    for w in all["workspaces"].as_array().unwrap() {
+        let id = w["id"].as_str().unwrap();
+        for suffix in ["", "/builds", "/acl", "/timings", "/resolve-autostart"] {
+            paths.push((
+                format!("/api/v2/workspaces/{id}{suffix}"),
+                owner.to_string(),
+            ));
+        }
+        for b in get(&format!("/api/v2/workspaces/{id}/builds"))
+            .as_array()
+            .unwrap()
+        {
+            let b = b["id"].as_str().unwrap();
+            for suffix in [
+                "",
+                "/logs",
+                "/resources",
+                "/parameters",
+                "/timings",
+                "/state",
+            ] {
+                paths.push((
+                    format!("/api/v2/workspacebuilds/{b}{suffix}"),
+                    owner.to_string(),
+                ));
+            }
+        }
+    }
+    paths
+}
+
+/// What a read answered: status and body, with the fields that are the
+/// time of the request itself (not stored state) blanked.
+fn answers(s: &Server, paths: &[(String, String)]) -> Vec<(String, u16, serde_json::Value)> {
+    fn blank(v: &mut serde_json::Value) {
+        match v {
+            serde_json::Value::Object(m) => {
+                for (k, x) in m.iter_mut() {
+                    if k == "most_recently_seen" {
+                        *x = json!("(now)");
+                    } else {
+                        blank(x);
+                    }
+                }
+            }
+            serde_json::Value::Array(a) => a.iter_mut().for_each(blank),
+            _ => {}
+        }
+    }
+    let base = s.url("");
+    paths
+        .iter()
+        .map(|(p, t)| {
+            let r = s.get(p, t);
+            // The servers listen on different ports.
+            let text = r.text.replace(&base, "http://SERVER");
+            let mut v = serde_json::from_str(&text).unwrap_or(serde_json::Value::String(text));
+            blank(&mut v);
+            (p.clone(), r.status, v)
+        })
+        .collect()
+}
+
+/// Where two JSON values differ, as paths.
+fn differences(a: &serde_json::Value, b: &serde_json::Value, at: &str, out: &mut Vec<String>) {
+    use serde_json::Value::{Array, Object};
+    match (a, b) {
+        (Object(x), Object(y)) => {
+            for k in x.keys().chain(y.keys().filter(|k| !x.contains_key(*k))) {
+                let path = format!("{at}.{k}");
+                match (x.get(k), y.get(k)) {
+                    (Some(l), Some(r)) => differences(l, r, &path, out),
+                    (l, r) => out.push(format!("{path}: {l:?} vs {r:?}")),
+                }
+            }
+        }
+        (Array(x), Array(y)) if x.len() == y.len() => {
+            for (i, (l, r)) in x.iter().zip(y).enumerate() {
+                differences(l, r, &format!("{at}[{i}]"), out);
+            }
+        }
+        (l, r) if l != r => out.push(format!("{at}: {l} vs {r}")),
+        _ => {}
+    }
+}
+
+#[test]
+#[ignore = "needs PostgreSQL: tests/run runs it"]
+fn migrate_copies_sqlite_into_postgres_and_every_read_answers_the_same() {
+    let admin = require_postgres();
+    let clock = Arc::new(warren::clock::ManualClock::starting_now());
+    let mut lite = Server::start_on(None, clock.clone(), |_| {});
+    let s = &lite;
+    // Users, a group, templates, workspaces with several builds, sharing,
+    // favorites and a token.
+    let o = s.setup();
+    let alice = s.user(&o, "alice", &[]);
+    let bob = s.user(&o, "bob", &["template-admin"]);
+    let g = s
+        .post(
+            "/api/v2/organizations/default/groups",
+            &o.token,
+            json!({"name": "devs", "display_name": "Developers"}),
+        )
+        .ok(201)
+        .clone();
+    let gid = g["id"].as_str().unwrap().to_string();
+    s.patch(
+        &format!("/api/v2/groups/{gid}"),
+        &o.token,
+        json!({"add_users": [alice.id, bob.id]}),
+    )
+    .ok(200);
+    let t = s.template(&o, "docker");
+    let tid = t["id"].as_str().unwrap().to_string();
+    let second = s.template(&o, "second");
+    s.import(&o, "docker", Some(&tid));
+    let mine = s.workspace(&o.token, &tid, "mine");
+    let hers = s.workspace(&alice.token, &tid, "hers");
+    s.workspace(&bob.token, second["id"].as_str().unwrap(), "his");
+    let mine_id = mine["id"].as_str().unwrap().to_string();
+    let hers_id = hers["id"].as_str().unwrap().to_string();
+    for transition in ["stop", "start"] {
+        s.post(
+            &format!("/api/v2/workspaces/{mine_id}/builds"),
+            &o.token,
+            json!({"transition": transition}),
+        )
+        .ok(201);
+        s.wait_build(&o.token, &mine_id);
+    }
+    s.patch(
+        &format!("/api/v2/workspaces/{hers_id}/acl"),
+        &alice.token,
+        json!({"user_roles": {bob.id.clone(): "use"}, "group_roles": {gid.clone(): "admin"}}),
+    )
+    .ok(204);
+    s.put(
+        &format!("/api/v2/workspaces/{mine_id}/favorite"),
+        &o.token,
+        json!({}),
+    )
+    .ok(204);
+    s.put(
+        &format!("/api/v2/workspaces/{hers_id}/favorite"),
+        &alice.token,
+        json!({}),
+    )
+    .ok(204);
+    s.post(
+        "/api/v2/users/me/keys/tokens",
+        &o.token,
+        json!({"token_name": "ci"}),
+    )
+    .ok(201);
+    let tokens = [
+        ("admin", o.token.as_str()),
+        ("alice", alice.token.as_str()),
+        ("bob", bob.token.as_str()),
+    ];
+    let paths = reads(s, &tokens);
+    assert!(paths.len() > 80, "{} reads", paths.len());
+    let before = answers(s, &paths);
+    let file = lite.config.db.clone();
+    lite.running.take().unwrap().stop();
+
+    let target = TestDb::create(&admin);
+    let migrate = |url: &str| {
+        std::process::Command::new(env!("CARGO_BIN_EXE_warren"))
+            .args(["migrate", "--from"])
+            .arg(&file)
+            .args(["--to", url])
+            .env("RUST_LOG", "warn")
+            .output()
+            .expect("warren migrate runs")
+    };
+    let out = migrate(&target.url);
+    let printed = String::from_utf8_lossy(&out.stdout).into_owned();
+    assert!(
+        out.status.success(),
+        "{printed}{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    for table in [
+        "users",
+        "templates",
+        "workspaces",
+        "workspace_builds",
+        "workspace_user_acl",
+        "group_members",
+    ] {
+        assert!(
+            printed
+                .lines()
+                .any(|l| l.trim_start().starts_with(table) && l.ends_with("verified")),
+            "{table} in {printed}"
+        );
+    }
+    let url = target.url.clone();
+    let pg = Server::start_on(Some(target), clock.clone(), |_| {});
+    let after = answers(&pg, &paths);
+    let mut differ = Vec::new();
+    for (b, a) in before.iter().zip(&after) {
+        if b != a {
+            let mut paths = Vec::new();
+            differences(&b.2, &a.2, "", &mut paths);
+            differ.push(format!("GET {}: {} vs {}: {paths:?}", b.0, b.1, a.1));
+        }
+    }
+    assert!(
+        differ.is_empty(),
+        "answers differ after the copy:\n{}",
+        differ.join("\n")
+    );
+    println!(
+        "{} reads answer the same before and after the copy",
+        before.len()
+    );
+    // A second copy into the now non-empty database is refused and
+    // changes nothing.
+    let out = migrate(&url);
+    assert!(!out.status.success());
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(err.contains("is not empty"), "{err}");
+    assert_eq!(answers(&pg, &paths), after);
 }
