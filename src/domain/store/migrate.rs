@@ -240,6 +240,11 @@ pub fn sqlite_to_postgres(
     match result {
         Ok(reports) => {
             conn.commit(None).map_err(pg_err)?;
+            // Planner statistics for the bulk-loaded tables now, rather
+            // than whenever autovacuum comes by.
+            conn.client
+                .batch_execute("ANALYZE")
+                .map_err(|e| pg_err(e.into()))?;
             Ok(reports)
         }
         Err(e) => {
