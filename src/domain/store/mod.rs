@@ -173,8 +173,30 @@ enum Backend {
 }
 
 struct PgBackend {
-    pool: postgres::PgPool,
+    /// Always `Some` but in `drop`.
+    pool: Option<postgres::PgPool>,
     bus: postgres::Bus,
+}
+
+impl PgBackend {
+    fn pool(&self) -> &postgres::PgPool {
+        self.pool
+            .as_ref()
+            .expect("the pool lives as long as the backend")
+    }
+}
+
+impl Drop for PgBackend {
+    /// The blocking driver closes a connection by running a runtime of its
+    /// own, which must not happen on an async runtime's thread (an embedder
+    /// may drop the last handle there): the pool is then dropped on a
+    /// thread of its own.
+    fn drop(&mut self) {
+        let pool = self.pool.take();
+        if tokio::runtime::Handle::try_current().is_ok() {
+            let _ = std::thread::spawn(move || drop(pool)).join();
+        }
+    }
 }
 
 /// The database, on either engine.
@@ -252,7 +274,10 @@ impl Db {
         let pool = postgres::pool(url, &cfg, replica, max_connections)?;
         let bus = postgres::Bus::start(url, &cfg, replica, generation.clone(), sink.clone())?;
         Ok(Db {
-            backend: Backend::Postgres(Arc::new(PgBackend { pool, bus })),
+            backend: Backend::Postgres(Arc::new(PgBackend {
+                pool: Some(pool),
+                bus,
+            })),
             generation,
             sink,
             replica,
@@ -330,7 +355,7 @@ impl Db {
                 out
             }
             Backend::Postgres(pg) => {
-                let mut conn = pg_begin(&pg.pool, sql::PgConn::begin_read)?;
+                let mut conn = pg_begin(pg.pool(), sql::PgConn::begin_read)?;
                 let out = f(&Tx::postgres(&mut conn));
                 conn.rollback();
                 out
@@ -381,7 +406,7 @@ impl Db {
                 Ok(out)
             }
             Backend::Postgres(pg) => {
-                let mut conn = pg_begin(&pg.pool, sql::PgConn::begin_write)?;
+                let mut conn = pg_begin(pg.pool(), sql::PgConn::begin_write)?;
                 take_changes();
                 let (out, wrote) = {
                     let tx = Tx::postgres(&mut conn);
@@ -419,7 +444,7 @@ impl Db {
                 Ok(f())
             }
             Backend::Postgres(pg) => {
-                let _held = postgres::NamedLock::acquire(&pg.pool, name)?;
+                let _held = postgres::NamedLock::acquire(pg.pool(), name)?;
                 Ok(f())
             }
         }

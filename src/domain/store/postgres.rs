@@ -433,6 +433,12 @@ impl Bus {
     }
 }
 
+impl Drop for Bus {
+    fn drop(&mut self) {
+        self.stop();
+    }
+}
+
 fn deliver(sink: &OnceLock<ChangeSink>, event: Event) {
     if let Some(s) = sink.get() {
         s(event);
