@@ -1,4 +1,5 @@
-//! warren: Coder's v2 Workspaces REST API in one binary on one SQLite file.
+//! warren: Coder's v2 Workspaces REST API in one binary on one SQLite file
+//! (or a PostgreSQL database that several replicas share).
 //!
 //! `main.rs` only parses the command line; everything else is assembled here
 //! so that tests can start the same server in-process on a loopback port.

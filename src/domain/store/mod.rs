@@ -669,6 +669,38 @@ mod tests {
     }
 
     #[test]
+    fn a_postgres_url_selects_postgres_and_anything_else_is_a_file() {
+        for url in [
+            "postgres://u:p@h/db",
+            "postgresql://h:5433/db?connect_timeout=5",
+        ] {
+            assert_eq!(
+                Location::parse(Path::new(url)),
+                Location::Postgres(url.to_string())
+            );
+        }
+        for path in ["./warren.db", "/var/lib/warren/warren.db", "postgres.db"] {
+            assert_eq!(
+                Location::parse(Path::new(path)),
+                Location::Sqlite(path.into())
+            );
+        }
+        assert_eq!(
+            Location::Postgres("postgres://warren:s3cret@db/warren".into()).shown(),
+            "postgres://warren:***@db/warren"
+        );
+    }
+
+    #[test]
+    fn postgres_migrations_reach_the_same_version() {
+        assert_eq!(
+            postgres::FIRST_VERSION + postgres::MIGRATIONS.len() as i64,
+            SCHEMA_VERSION,
+            "every SQLite migration needs its PostgreSQL counterpart"
+        );
+    }
+
+    #[test]
     fn migrating_a_version_1_database_gives_the_latest_schema() {
         let mut fresh = Connection::open_in_memory().unwrap();
         migrate(&mut fresh).unwrap();

@@ -227,6 +227,15 @@ pub fn pool(
 ) -> Result<PgPool, OpenError> {
     let mut cfg = cfg.clone();
     cfg.application_name(&format!("warren {replica}"));
+    // A writer waits for the writers' lock at most this long and then
+    // answers "busy" (503), as SQLite's busy timeout makes it; and a
+    // session that stalls inside a transaction (a replica frozen mid-write)
+    // is ended by the server, which frees the lock for every other replica.
+    let options = format!(
+        "{} -c lock_timeout=10s -c idle_in_transaction_session_timeout=60s",
+        cfg.get_options().unwrap_or_default()
+    );
+    cfg.options(options.trim());
     let manager = Manager(PostgresConnectionManager::new(cfg, NoTls));
     Pool::builder()
         .max_size(max_size.max(2))
@@ -550,7 +559,8 @@ pub struct NamedLock {
 }
 
 impl NamedLock {
-    /// Waits for the lock.
+    /// Waits for the lock (at most the pool's `lock_timeout`, then
+    /// [`StoreError::Busy`]).
     pub fn acquire(pool: &PgPool, name: &str) -> StoreResult<NamedLock> {
         let mut conn = pool.get()?;
         let key = named_key(name);
