@@ -1,4 +1,4 @@
--- Warren's database schema, version 3 (the latest; src/store/mod.rs holds the
+-- Warren's database schema, version 5 (the latest; src/store/mod.rs holds the
 -- steps that bring an older database here).
 --
 -- Conventions: ids are lowercase hyphenated UUID text (API key ids are Coder's
@@ -108,13 +108,15 @@ CREATE TABLE group_members (
 ) WITHOUT ROWID;
 CREATE INDEX group_members_user_idx ON group_members (user_id);
 
+-- `data` last: SQLite streams a blob into its row in place only when the
+-- blob ends the record.
 CREATE TABLE files (
     id         TEXT PRIMARY KEY,
     hash       TEXT NOT NULL,
     created_by TEXT NOT NULL REFERENCES users (id),
     mimetype   TEXT NOT NULL,
-    data       BLOB NOT NULL,
-    created_at INTEGER NOT NULL
+    created_at INTEGER NOT NULL,
+    data       BLOB NOT NULL
 );
 CREATE UNIQUE INDEX files_hash_idx ON files (hash, created_by);
 
@@ -500,3 +502,46 @@ CREATE TABLE workspace_agent_logs (
     level         TEXT NOT NULL
 );
 CREATE INDEX workspace_agent_logs_agent_idx ON workspace_agent_logs (agent_id, id);
+
+-- A user's settings by key (Coder's user_configs): `terminal_font`.
+CREATE TABLE user_configs (
+    user_id TEXT NOT NULL REFERENCES users (id),
+    key     TEXT NOT NULL,
+    value   TEXT NOT NULL,
+    PRIMARY KEY (user_id, key)
+) WITHOUT ROWID;
+
+-- The results of an agent's `metadata` items (one row per key, made with the
+-- agent; collected_at is Go's zero time until the first report).
+CREATE TABLE workspace_agent_metadata (
+    agent_id      TEXT NOT NULL REFERENCES workspace_agents (id),
+    key           TEXT NOT NULL,
+    display_name  TEXT NOT NULL DEFAULT '',
+    script        TEXT NOT NULL DEFAULT '',
+    interval      INTEGER NOT NULL DEFAULT 0,
+    timeout       INTEGER NOT NULL DEFAULT 0,
+    display_order INTEGER NOT NULL DEFAULT 0,
+    value         TEXT NOT NULL DEFAULT '',
+    error         TEXT NOT NULL DEFAULT '',
+    collected_at  INTEGER NOT NULL,
+    PRIMARY KEY (agent_id, key)
+) WITHOUT ROWID;
+
+-- The ports an agent last reported listening on.
+CREATE TABLE workspace_agent_listening_ports (
+    agent_id     TEXT NOT NULL REFERENCES workspace_agents (id),
+    port         INTEGER NOT NULL,
+    network      TEXT NOT NULL,
+    process_name TEXT NOT NULL DEFAULT '',
+    PRIMARY KEY (agent_id, port, network)
+) WITHOUT ROWID;
+
+-- Ports of a workspace's agents shared beyond their owner.
+CREATE TABLE workspace_agent_port_shares (
+    workspace_id TEXT NOT NULL REFERENCES workspaces (id),
+    agent_name   TEXT NOT NULL,
+    port         INTEGER NOT NULL,
+    share_level  TEXT NOT NULL,
+    protocol     TEXT NOT NULL,
+    PRIMARY KEY (workspace_id, agent_name, port)
+) WITHOUT ROWID;

@@ -115,8 +115,8 @@ impl Config {
     }
 
     /// The database `--db` names.
-    pub fn database(&self) -> crate::domain::store::Location {
-        crate::domain::store::Location::parse(&self.db)
+    pub fn database(&self) -> crate::domain::Location {
+        crate::domain::Location::parse(&self.db)
     }
 
     pub fn version(&self) -> String {

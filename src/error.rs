@@ -7,8 +7,6 @@ use actix_web::http::StatusCode;
 use actix_web::{HttpResponse, ResponseError};
 use serde::Serialize;
 
-use crate::domain::store::StoreError;
-
 pub const NOT_FOUND: &str = "Resource not found or you do not have access to this resource";
 pub const FORBIDDEN: &str = "Forbidden.";
 pub const FORBIDDEN_DETAIL: &str = "You don't have permission to view this content. If you believe this is a mistake, please contact your administrator or try signing in with different credentials.";
@@ -54,6 +52,8 @@ pub struct ApiError {
     pub body: Response,
     /// The cause of a 500, logged but never sent.
     internal: Option<String>,
+    /// Seconds for a `Retry-After` header (every 429 carries one).
+    retry_after: Option<u64>,
 }
 
 impl ApiError {
@@ -62,6 +62,23 @@ impl ApiError {
             status,
             body: Response::message(message),
             internal: None,
+            retry_after: None,
+        }
+    }
+
+    /// `429 Too Many Requests`, to be retried after `seconds` (at least 1).
+    pub fn too_many_requests(message: impl Into<String>, seconds: u64) -> ApiError {
+        let mut e = ApiError::new(StatusCode::TOO_MANY_REQUESTS, message);
+        e.retry_after = Some(seconds.max(1));
+        e
+    }
+
+    /// What went wrong, cause included, for the operator (start-up errors).
+    pub fn describe(&self) -> String {
+        match &self.internal {
+            Some(cause) => cause.clone(),
+            None if self.body.detail.is_empty() => self.body.message.clone(),
+            None => format!("{}: {}", self.body.message, self.body.detail),
         }
     }
 
@@ -113,7 +130,14 @@ impl ApiError {
             status: StatusCode::INTERNAL_SERVER_ERROR,
             body: Response::message(INTERNAL),
             internal: Some(cause.to_string()),
+            retry_after: None,
         }
+    }
+
+    /// 413: a request body over `limit` bytes.
+    pub fn too_large(limit: usize) -> ApiError {
+        ApiError::new(StatusCode::PAYLOAD_TOO_LARGE, "Request body is too large.")
+            .detail(format!("The request body must be at most {limit} bytes."))
     }
 
     /// `400 Validation failed.` with one entry per failing field.
@@ -129,42 +153,6 @@ impl ApiError {
 impl Display for ApiError {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         write!(f, "{} {}", self.status, self.body.message)
-    }
-}
-
-/// The one place storage failures become HTTP answers. A conflict the
-/// domain did not turn into its own message is a lost race: 409.
-impl From<StoreError> for ApiError {
-    fn from(e: StoreError) -> ApiError {
-        match e {
-            StoreError::NotFound => ApiError::not_found(),
-            StoreError::Conflict(_) => ApiError::conflict("The resource already exists."),
-            StoreError::Busy => ApiError::new(
-                StatusCode::SERVICE_UNAVAILABLE,
-                "The database is busy; try again.",
-            ),
-            e @ (StoreError::Corrupt(_) | StoreError::Other(_)) => ApiError::internal(e),
-        }
-    }
-}
-
-impl crate::domain::store::Db {
-    /// [`crate::domain::store::Db::read_as`] with the domain's error type.
-    pub async fn read<T, F>(&self, f: F) -> ApiResult<T>
-    where
-        T: Send + 'static,
-        F: FnOnce(&crate::domain::store::Tx<'_>) -> ApiResult<T> + Send + 'static,
-    {
-        self.read_as(f).await
-    }
-
-    /// [`crate::domain::store::Db::write_as`] with the domain's error type.
-    pub async fn write<T, F>(&self, f: F) -> ApiResult<T>
-    where
-        T: Send + 'static,
-        F: FnOnce(&crate::domain::store::Tx<'_>) -> ApiResult<T> + Send + 'static,
-    {
-        self.write_as(f).await
     }
 }
 
@@ -192,7 +180,11 @@ impl ResponseError for ApiError {
             log::error!("request {id}: internal error: {cause}");
             body.detail = format!("request id {id}");
         }
-        HttpResponse::build(self.status).json(body)
+        let mut res = HttpResponse::build(self.status);
+        if let Some(s) = self.retry_after {
+            res.insert_header((actix_web::http::header::RETRY_AFTER, s.to_string()));
+        }
+        res.json(body)
     }
 }
 

@@ -10,10 +10,11 @@ pub mod clock;
 pub mod config;
 pub mod domain;
 pub mod error;
+pub mod gate;
 pub mod http;
+pub mod query;
 pub mod sdk;
 pub mod watch;
-pub mod workspace_query;
 
 use std::net::{SocketAddr, TcpListener};
 
@@ -22,8 +23,7 @@ use actix_web::{middleware::from_fn, web, App as ActixApp};
 use uuid::Uuid;
 
 pub use config::Config;
-pub use domain::store::migrate::{MigrateError, TableReport};
-pub use domain::store::Location;
+pub use domain::{Location, MigrateError, TableReport};
 
 /// `warren migrate`: copies the SQLite database `from` into the empty
 /// PostgreSQL database `to`; `progress` hears of each verified table.
@@ -32,10 +32,11 @@ pub fn migrate(
     to: &str,
     progress: impl FnMut(&TableReport),
 ) -> Result<Vec<TableReport>, MigrateError> {
-    domain::store::migrate::sqlite_to_postgres(from, to, progress)
+    domain::sqlite_to_postgres(from, to, progress)
 }
-use domain::store::Db;
-use domain::{auth, lifecycle, organizations, provisioner, store, workspaces};
+use domain::Db;
+use domain::{auth, lifecycle, organizations, provisioner, workspaces};
+use http::csrf;
 
 /// Shared state of a running server.
 pub struct App {
@@ -47,11 +48,18 @@ pub struct App {
     pub deployment_id: String,
     pub access_url: String,
     pub login_limiter: auth::LoginLimiter,
+    /// Every password hash and check, bounded.
+    pub passwords: auth::Passwords,
+    /// Uploads streaming at once, bounded.
+    pub uploads: gate::Gate,
+    /// Where uploads are spooled: beside the database, on its disk.
+    pub spool_dir: std::path::PathBuf,
+    pub csrf: csrf::Csrf,
     pub provisioner: provisioner::runner::Provisioner,
     /// The lifecycle executor, started with the server.
     pub lifecycle: std::sync::OnceLock<lifecycle::Executor>,
     pub auth_cache: auth::AuthCache,
-    pub workspace_cache: workspaces::RenderCache,
+    pub workspace_cache: std::sync::Arc<workspaces::RenderCache>,
     /// The watch hub, started with the server.
     pub hub: std::sync::OnceLock<actix::Addr<watch::Hub>>,
     /// Subscribers the hub holds (for leak checks and monitoring).
@@ -61,6 +69,15 @@ pub struct App {
 impl App {
     pub fn now(&self) -> sdk::Micros {
         self.clock.now()
+    }
+
+    /// What renders of workspaces need, at the current time.
+    pub fn render_ctx(&self) -> workspaces::RenderCtx {
+        workspaces::RenderCtx {
+            now: self.now(),
+            inactive_timeout_us: self.inactive_timeout_us(),
+            allow_renames: self.config.allow_workspace_renames,
+        }
     }
 
     pub fn inactive_timeout_us(&self) -> i64 {
@@ -74,21 +91,31 @@ impl App {
         }
         self.provisioner.stop();
         self.db.close();
+        log::info!(
+            "password checks run: {}; uploads accepted: {}",
+            self.passwords.checks(),
+            self.uploads.passed()
+        );
     }
 }
 
 #[derive(Debug, thiserror::Error)]
 pub enum StartError {
     #[error(transparent)]
-    Open(#[from] store::OpenError),
+    Open(#[from] domain::OpenError),
     #[error("cannot listen on {address}: {source}")]
     Listen {
         address: String,
         source: std::io::Error,
     },
-    #[error("cannot initialise the database: {0}")]
-    Init(String),
+    #[error("cannot initialise the database {path}: {cause}")]
+    Init { path: String, cause: String },
 }
+
+/// Uploads streaming at once; each holds a few chunks in memory.
+const UPLOADS_AT_ONCE: usize = 4;
+/// Uploads that may wait (without their bodies being read); more get 429.
+const UPLOADS_QUEUE: usize = 8;
 
 /// Opens the database and prepares everything a server needs, without
 /// listening yet.
@@ -100,22 +127,27 @@ pub fn prepare(config: Config) -> Result<App, StartError> {
 pub fn prepare_with_clock(config: Config, clock: clock::SharedClock) -> Result<App, StartError> {
     let db = Db::connect(&config.database(), config.db_max_connections)?;
     let now = clock.now();
-    let deployment_id = db
-        .write_blocking(|conn| -> Result<String, error::ApiError> {
+    let shown = config.database().shown();
+    let init = |e: error::ApiError| StartError::Init {
+        path: shown.clone(),
+        cause: e.describe(),
+    };
+    let (deployment_id, csrf_secret) = db
+        .write_blocking(|conn| -> Result<_, error::ApiError> {
             organizations::ensure_default(conn, now)?;
-            match store::get_setting(conn, "deployment_id")? {
-                Some(id) => Ok(id),
-                None => {
-                    let id = Uuid::new_v4().to_string();
-                    store::set_setting(conn, "deployment_id", &id)?;
-                    Ok(id)
-                }
-            }
+            Ok((
+                domain::setting(conn, "deployment_id", || Uuid::new_v4().to_string())?,
+                domain::setting(conn, csrf::SECRET_SETTING, csrf::Csrf::new_secret)?,
+            ))
         })
-        .map_err(|e| StartError::Init(e.to_string()))?;
+        .map_err(init)?;
+    let csrf = csrf::Csrf::new(&csrf_secret).map_err(|e| StartError::Init {
+        path: shown.clone(),
+        cause: format!("the stored CSRF secret is not valid: {e}"),
+    })?;
     let orphaned = db
-        .write_blocking(|conn| store::jobs::fail_orphaned(conn, db.replica_id(), now))
-        .map_err(|e| StartError::Init(e.to_string()))?;
+        .write_blocking(|conn| domain::jobs::fail_orphaned(conn, db.replica_id(), now))
+        .map_err(init)?;
     if orphaned > 0 {
         log::warn!("failed {orphaned} provisioner job(s) left running by a previous run");
     }
@@ -132,10 +164,22 @@ pub fn prepare_with_clock(config: Config, clock: clock::SharedClock) -> Result<A
     Ok(App {
         clock,
         login_limiter: auth::LoginLimiter::new(config.login_rate_limit),
+        passwords: auth::Passwords::default(),
+        uploads: gate::Gate::new("uploads", UPLOADS_AT_ONCE, UPLOADS_QUEUE),
+        // Beside the SQLite file (same file system); a PostgreSQL
+        // replica has no database directory and spools to the temporary one.
+        spool_dir: match config.database() {
+            Location::Sqlite(path) => match path.parent() {
+                Some(p) if !p.as_os_str().is_empty() => p.to_path_buf(),
+                _ => std::path::PathBuf::from("."),
+            },
+            Location::Postgres(_) => std::env::temp_dir(),
+        },
+        csrf,
         provisioner,
         lifecycle: std::sync::OnceLock::new(),
         auth_cache: auth::AuthCache::default(),
-        workspace_cache: workspaces::RenderCache::default(),
+        workspace_cache: Default::default(),
         hub: std::sync::OnceLock::new(),
         watchers: Default::default(),
         db,
@@ -149,8 +193,7 @@ pub fn prepare_with_clock(config: Config, clock: clock::SharedClock) -> Result<A
 /// Whether first-user setup is still pending.
 pub fn first_user_pending(app: &App) -> bool {
     app.db
-        .write_blocking(store::users::count_active)
-        .map(|n| n == 0)
+        .read_blocking(domain::users::setup_pending)
         .unwrap_or(false)
 }
 
@@ -236,6 +279,9 @@ fn app_factory(
                 .detail(e.to_string())
                 .into()
         }))
+        // Outermost last: the request middleware logs and stamps CSRF
+        // refusals too.
+        .wrap(from_fn(csrf::middleware))
         .wrap(from_fn(http::middleware))
         .configure(api::routes)
         .default_service(web::to(http::route_not_found))
@@ -268,31 +314,41 @@ impl App {
     }
 }
 
-/// Runs a server until SIGINT or SIGTERM, then stops it gracefully: watch
-/// streams are ended, in-flight requests finish.
-pub async fn run_until_signal(
-    app: web::Data<App>,
-    server: actix_web::dev::Server,
-) -> std::io::Result<()> {
+/// Makes SIGINT and SIGTERM stop the server gracefully: watch streams are
+/// ended, in-flight requests finish. The handlers are in place when this
+/// returns, so a signal sent once the server has said it listens is never
+/// met by the default action. Must run inside the server's actix system.
+pub fn stop_on_signal(app: web::Data<App>, server: &actix_web::dev::Server) -> std::io::Result<()> {
     let handle = server.handle();
+    #[cfg(unix)]
+    let (mut int, mut term) = {
+        use tokio::signal::unix::{signal, SignalKind};
+        (
+            signal(SignalKind::interrupt())?,
+            signal(SignalKind::terminate())?,
+        )
+    };
     actix_web::rt::spawn(async move {
-        let ctrl_c = tokio::signal::ctrl_c();
         #[cfg(unix)]
-        {
-            let mut term =
-                tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate())
-                    .expect("SIGTERM handler");
-            tokio::select! {
-                _ = ctrl_c => {}
-                _ = term.recv() => {}
-            }
+        tokio::select! {
+            _ = int.recv() => {}
+            _ = term.recv() => {}
         }
         #[cfg(not(unix))]
-        let _ = ctrl_c.await;
+        let _ = tokio::signal::ctrl_c().await;
         log::info!("stopping: ending watch streams, finishing in-flight requests");
         app.close_watchers();
         handle.stop(true).await;
     });
+    Ok(())
+}
+
+/// Runs a server until SIGINT or SIGTERM, then stops it gracefully.
+pub async fn run_until_signal(
+    app: web::Data<App>,
+    server: actix_web::dev::Server,
+) -> std::io::Result<()> {
+    stop_on_signal(app, &server)?;
     server.await
 }
 
@@ -374,7 +430,10 @@ pub fn start_with_clock(config: Config, clock: clock::SharedClock) -> Result<Run
     });
     let handle = rx
         .recv()
-        .map_err(|e| StartError::Init(e.to_string()))?
+        .map_err(|e| StartError::Listen {
+            address: address.clone(),
+            source: std::io::Error::other(e),
+        })?
         .map_err(|source| StartError::Listen { address, source })?;
     Ok(Running {
         address: local,

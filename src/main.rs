@@ -1,6 +1,7 @@
 //! The warren binary: parse the command line, open the database, serve (or
 //! copy a SQLite database into PostgreSQL).
 
+use std::io::Write;
 use std::net::TcpListener;
 
 use clap::Parser;
@@ -32,19 +33,28 @@ fn main() -> std::process::ExitCode {
         .local_addr()
         .map(|a| a.to_string())
         .unwrap_or(address);
-    println!("warren {} listening on http://{local}", app.version);
-    println!("database: {}", app.config.database().shown());
-    if let warren::Location::Postgres(_) = app.config.database() {
-        println!("replica: {}", app.db.replica_id());
-    }
-    if warren::first_user_pending(&app) {
-        println!(
-            "First-user setup is pending: POST http://{local}/api/v2/users/first to create the owner."
-        );
-    }
+    // Read before the async runtime starts: a blocking database client
+    // (PostgreSQL's) must not run on its thread.
+    let setup_pending = warren::first_user_pending(&app);
     let result = actix_web::rt::System::new().block_on(async {
         let server = warren::serve(app.clone(), listener)?;
-        warren::run_until_signal(app.clone(), server).await
+        warren::stop_on_signal(app.clone(), &server)?;
+        // Said only once signals stop the server cleanly; a reader that
+        // has gone away (a closed pipe) must not stop the server.
+        let mut out = std::io::stdout();
+        let _ = writeln!(out, "warren {} listening on http://{local}", app.version);
+        let _ = writeln!(out, "database: {}", app.config.database().shown());
+        if let warren::Location::Postgres(_) = app.config.database() {
+            let _ = writeln!(out, "replica: {}", app.db.replica_id());
+        }
+        if setup_pending {
+            let _ = writeln!(
+                out,
+                "First-user setup is pending: POST http://{local}/api/v2/users/first to create the owner."
+            );
+        }
+        let _ = out.flush();
+        server.await
     });
     app.shutdown();
     match result {

@@ -17,7 +17,7 @@ use tokio::sync::mpsc;
 use tokio::sync::mpsc::error::TrySendError;
 use uuid::Uuid;
 
-use crate::domain::store::{Change, ChangeSink, Event};
+use crate::domain::{Change, ChangeSink, Event};
 
 /// Where committed changes come from; see the module documentation.
 pub trait EventBus {

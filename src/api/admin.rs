@@ -7,19 +7,30 @@
 //! browser keeps them for a year without asking, and a new binary with other
 //! assets gets new URLs. ES modules import each other by relative path, so
 //! the whole tree follows the prefix of the page's entry points.
+//!
+//! Every answer carries headers that keep other sites from framing the page
+//! or injecting into it; with a session cookie the page also carries the
+//! session's CSRF token.
 
 use std::collections::HashMap;
 use std::sync::OnceLock;
 
 use actix_web::http::header::{CACHE_CONTROL, CONTENT_TYPE, ETAG, IF_NONE_MATCH};
 use actix_web::http::StatusCode;
-use actix_web::{web, HttpRequest, HttpResponse};
+use actix_web::{web, HttpRequest, HttpResponse, HttpResponseBuilder};
 use include_dir::{include_dir, Dir, File};
 use sha2::{Digest, Sha256};
+
+use crate::authz::Subject;
+use crate::http::csrf;
+use crate::App;
 
 use crate::error::{ApiError, ApiResult};
 
 static STATIC: Dir = include_dir!("$CARGO_MANIFEST_DIR/static");
+
+/// Only the page's own files: no inline script or style, no framing.
+pub const CONTENT_SECURITY_POLICY: &str = "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; connect-src 'self'; frame-ancestors 'none'; base-uri 'self'; form-action 'self'";
 
 /// Revalidate every time (a 304 costs one round trip and no body).
 const REVALIDATE: &str = "no-cache";
@@ -127,22 +138,58 @@ fn matches(req: &HttpRequest, etag: &str) -> bool {
         .any(|t| t == etag || t == "*")
 }
 
+/// A response of the dashboard, security headers set.
+fn secured(mut res: HttpResponseBuilder) -> HttpResponseBuilder {
+    res.insert_header(("Content-Security-Policy", CONTENT_SECURITY_POLICY))
+        .insert_header(("X-Frame-Options", "DENY"))
+        .insert_header(("X-Content-Type-Options", "nosniff"))
+        .insert_header(("Referrer-Policy", "same-origin"));
+    res
+}
+
 fn respond(req: &HttpRequest, path: &str, a: &Asset, cache: &str) -> HttpResponse {
     if matches(req, &a.etag) {
-        return HttpResponse::NotModified()
+        return secured(HttpResponse::NotModified())
             .insert_header((ETAG, a.etag.clone()))
             .insert_header((CACHE_CONTROL, cache))
             .finish();
     }
-    HttpResponse::Ok()
+    secured(HttpResponse::Ok())
         .insert_header((CONTENT_TYPE, content_type(path)))
         .insert_header((ETAG, a.etag.clone()))
         .insert_header((CACHE_CONTROL, cache))
         .body(a.body.clone())
 }
 
-pub async fn index(req: HttpRequest) -> ApiResult<HttpResponse> {
-    Ok(respond(&req, "index.html", &assets().index, REVALIDATE))
+/// The page. With a valid session cookie it carries the session's CSRF
+/// token, in a `csrf_token` cookie and a `<meta property="csrf-token">` tag,
+/// and is then never stored by a cache.
+pub async fn index(
+    app: web::Data<App>,
+    req: HttpRequest,
+    subject: Option<Subject>,
+) -> ApiResult<HttpResponse> {
+    let has_cookie = req
+        .cookie(crate::http::auth::COOKIE)
+        .is_some_and(|c| !c.value().is_empty());
+    // The cookie comes first among the token's sources, so the subject is
+    // the cookie's session when there is one.
+    let token = subject
+        .filter(|_| has_cookie)
+        .map(|s| app.csrf.token(&s.key_id));
+    let page = &assets().index;
+    Ok(match token {
+        None => respond(&req, "index.html", page, REVALIDATE),
+        Some(t) => {
+            let html = String::from_utf8_lossy(&page.body);
+            let meta = format!("<meta property=\"csrf-token\" content=\"{t}\">\n</head>");
+            secured(HttpResponse::Ok())
+                .insert_header((CONTENT_TYPE, content_type("index.html")))
+                .insert_header((CACHE_CONTROL, "no-store"))
+                .cookie(csrf::cookie(&app, Some(&t)))
+                .body(html.replacen("</head>", &meta, 1))
+        }
+    })
 }
 
 pub async fn asset(req: HttpRequest, path: web::Path<String>) -> ApiResult<HttpResponse> {

@@ -8,24 +8,17 @@ use actix_web::dev::Payload;
 use actix_web::http::StatusCode;
 use actix_web::{web, FromRequest, HttpRequest, HttpResponse};
 use serde::Deserialize;
-use serde_json::json;
-use uuid::Uuid;
 
-use crate::authz::{Action, Subject};
-use crate::domain::auth::{hash_secret, token_from_request};
-use crate::domain::store::resources::{self, AgentRow, AgentUpdate};
-use crate::domain::store::workspaces as ws_store;
-use crate::domain::{agents, builds, workspaces};
+use crate::authz::Subject;
+use crate::domain::workspace_agents;
 use crate::error::{ApiError, ApiResult, Response};
+use crate::http::auth::token_from_request;
 use crate::http::{self, parse_uuid, Body};
 use crate::App;
 
-/// An agent authenticated by its token, belonging to the latest build of a
-/// live workspace.
-pub struct AgentSession {
-    pub agent: AgentRow,
-    pub workspace_id: Uuid,
-}
+/// An agent authenticated by its own token (see the domain's
+/// `workspace_agents::authenticate`).
+pub struct AgentSession(pub workspace_agents::AgentSession);
 
 impl FromRequest for AgentSession {
     type Error = ApiError;
@@ -41,39 +34,12 @@ impl FromRequest for AgentSession {
                     "Cookie \"coder_session_token\" or query parameter must be provided.",
                 )
             })?;
-            if Uuid::parse_str(&token).is_err() {
-                return Err(ApiError::unauthorized("Agent token is invalid."));
-            }
-            let hash = hash_secret(&token);
             let now = app.now();
             let session = app
                 .db
-                .write(move |conn| {
-                    let invalid = || ApiError::unauthorized("Agent token is invalid.");
-                    let agent = resources::agent_by_token_hash(conn, &hash)?.ok_or_else(invalid)?;
-                    let (ws_id, build) =
-                        resources::agent_owner(conn, agent.id)?.ok_or_else(invalid)?;
-                    let ws = ws_store::get(conn, ws_id)?.ok_or_else(invalid)?;
-                    if ws.deleted || ws.latest_build_id != Some(build) {
-                        return Err(invalid());
-                    }
-                    // Any authenticated agent request is a heartbeat.
-                    resources::update_agent(
-                        conn,
-                        agent.id,
-                        &AgentUpdate {
-                            connected_at: Some(now),
-                            ..Default::default()
-                        },
-                        now,
-                    )?;
-                    Ok(AgentSession {
-                        agent,
-                        workspace_id: ws_id,
-                    })
-                })
+                .write(move |conn| workspace_agents::authenticate(conn, &token, now))
                 .await?;
-            Ok(session)
+            Ok(AgentSession(session))
         })
     }
 }
@@ -86,28 +52,10 @@ pub async fn get(
 ) -> ApiResult<HttpResponse> {
     let id = parse_uuid(&path.into_inner())?;
     let timeout = app.inactive_timeout_us();
-    let clock = app.clock.clone();
+    let now = app.now();
     let out = app
         .db
-        .read(move |conn| {
-            let agent = resources::get_agent(conn, id)?.ok_or_else(ApiError::not_found)?;
-            let (ws_id, build) =
-                resources::agent_owner(conn, id)?.ok_or_else(ApiError::not_found)?;
-            workspaces::get(conn, &subject, ws_id)?;
-            // Load the agent with its apps and scripts through its build.
-            let b =
-                crate::domain::store::builds::get(conn, build)?.ok_or_else(ApiError::not_found)?;
-            let loaded = resources::for_jobs(conn, &[b.job_id])?;
-            let full = loaded
-                .values()
-                .flatten()
-                .flat_map(|r| r.agents.iter())
-                .find(|a| a.id == agent.id)
-                .cloned()
-                .unwrap_or(agent);
-            let statuses = builds::app_statuses(conn, &[ws_id])?;
-            Ok(agents::render_agent(&full, &statuses, clock.now(), timeout))
-        })
+        .read(move |conn| workspace_agents::get_rendered(conn, &subject, id, now, timeout))
         .await?;
     Ok(http::ok(&out))
 }
@@ -121,18 +69,13 @@ pub async fn issue_token(
     path: web::Path<String>,
 ) -> ApiResult<HttpResponse> {
     let id = parse_uuid(&path.into_inner())?;
-    let token = Uuid::new_v4().to_string();
-    let hash = hash_secret(&token);
-    app.db
-        .write(move |conn| {
-            resources::get_agent(conn, id)?.ok_or_else(ApiError::not_found)?;
-            let (ws_id, _) = resources::agent_owner(conn, id)?.ok_or_else(ApiError::not_found)?;
-            let w = workspaces::get(conn, &subject, ws_id)?;
-            subject.require(Action::Update, workspaces::object(&w))?;
-            Ok(resources::set_agent_token_hash(conn, id, &hash)?)
-        })
+    let token = app
+        .db
+        .write(move |conn| workspace_agents::issue_token(conn, &subject, id))
         .await?;
-    Ok(http::created(&json!({ "agent_token": token })))
+    Ok(http::created(&crate::sdk::AgentTokenResponse {
+        agent_token: token,
+    }))
 }
 
 const LIFECYCLE: &[&str] = &[
@@ -177,19 +120,9 @@ pub async fn report_lifecycle(
         None => app.now(),
     };
     let now = app.now();
-    let state = req.state.clone();
     app.db
         .write(move |conn| {
-            let mut u = AgentUpdate {
-                lifecycle_state: Some(state.clone()),
-                ..Default::default()
-            };
-            match state.as_str() {
-                "starting" => u.started_at = Some(at),
-                "ready" | "start_timeout" | "start_error" => u.ready_at = Some(at),
-                _ => {}
-            }
-            Ok(resources::update_agent(conn, session.agent.id, &u, now)?)
+            workspace_agents::report_lifecycle(conn, &session.0, &req.state, at, now)
         })
         .await?;
     Ok(HttpResponse::NoContent().finish())
@@ -218,14 +151,14 @@ pub async fn startup(
     let now = app.now();
     app.db
         .write(move |conn| {
-            Ok(resources::set_agent_startup(
+            workspace_agents::report_startup(
                 conn,
-                session.agent.id,
+                &session.0,
                 &req.version,
                 &req.expanded_directory,
                 &req.subsystems,
                 now,
-            )?)
+            )
         })
         .await?;
     Ok(http::ok(&Response::message("Startup reported.")))
@@ -266,17 +199,11 @@ pub async fn app_status(
     let now = app.now();
     app.db
         .write(move |conn| {
-            let app_id = resources::app_id_by_slug(conn, session.agent.id, &req.app_slug)?
-                .ok_or_else(|| {
-                    ApiError::bad_request("Failed to get workspace app.")
-                        .detail(format!("No app found with slug {:?}", req.app_slug))
-                })?;
-            Ok(resources::insert_app_status(
+            workspace_agents::report_app_status(
                 conn,
-                &resources::AppStatus {
-                    workspace: session.workspace_id,
-                    agent: session.agent.id,
-                    app: app_id,
+                &session.0,
+                &workspace_agents::AppStatusReport {
+                    app_slug: &req.app_slug,
                     state: &req.state,
                     message: &req.message,
                     uri: &req.uri,
@@ -284,7 +211,7 @@ pub async fn app_status(
                     needs_user_attention: req.needs_user_attention,
                 },
                 now,
-            )?)
+            )
         })
         .await?;
     Ok(http::ok(&Response::message("OK")))
@@ -292,17 +219,15 @@ pub async fn app_status(
 
 /// `GET /workspaceagents/me/gitsshkey`: the owner's key pair.
 pub async fn git_ssh_key(app: web::Data<App>, session: AgentSession) -> ApiResult<HttpResponse> {
-    let ws = session.workspace_id;
-    let key = app
+    let (public_key, private_key) = app
         .db
-        .read(move |conn| {
-            let w = ws_store::get(conn, ws)?.ok_or_else(ApiError::not_found)?;
-            crate::domain::store::users::get_ssh_key(conn, w.owner_id)?
-                .ok_or_else(ApiError::not_found)
-        })
+        .read(move |conn| workspace_agents::owner_ssh_key(conn, &session.0))
         .await?;
     Ok(http::json(
         StatusCode::OK,
-        &json!({"public_key": key.public_key, "private_key": key.private_key}),
+        &crate::sdk::AgentGitSshKey {
+            public_key,
+            private_key,
+        },
     ))
 }

@@ -1,40 +1,13 @@
 //! Workspace build routes.
 
-use actix_web::http::StatusCode;
 use actix_web::{web, HttpRequest, HttpResponse};
-use uuid::Uuid;
 
-use crate::authz::{Action, Subject};
-use crate::domain::builds::{self, BuildContext, CreateBuildRequest};
-use crate::domain::store::builds::{self as store, BuildRow};
-use crate::domain::store::jobs as job_store;
-use crate::domain::store::templates as template_store;
-use crate::domain::store::workspaces::{self as ws_store, WorkspaceRow};
-use crate::domain::store::Tx;
-use crate::domain::{templates, users, workspaces};
+use crate::authz::Subject;
+use crate::domain::builds::{self, BuildPage, CreateBuildRequest};
 use crate::error::{ApiError, ApiResult, Response};
 use crate::http::{self, parse_uuid, Body, Query};
+use crate::query::paging::Paging;
 use crate::App;
-
-fn render_all(
-    conn: &Tx,
-    app: &App,
-    bs: &[BuildRow],
-    ws: &[WorkspaceRow],
-) -> ApiResult<Vec<serde_json::Value>> {
-    let loaded = builds::load(conn, bs, ws)?;
-    let now = app.now();
-    bs.iter()
-        .map(|b| builds::render(b, &loaded, now, app.inactive_timeout_us()))
-        .collect()
-}
-
-/// A build and its workspace, which the subject may read.
-fn readable_build(conn: &Tx, subject: &Subject, id: Uuid) -> ApiResult<(BuildRow, WorkspaceRow)> {
-    let b = store::get(conn, id)?.ok_or_else(ApiError::not_found)?;
-    let w = workspaces::get(conn, subject, b.workspace_id)?;
-    Ok((b, w))
-}
 
 pub async fn create(
     app: web::Data<App>,
@@ -43,29 +16,10 @@ pub async fn create(
     Body(req): Body<CreateBuildRequest>,
 ) -> ApiResult<HttpResponse> {
     let id = parse_uuid(&path.into_inner())?;
-    let now = app.now();
-    let a = app.clone();
+    let ctx = app.render_ctx();
     let out = app
         .db
-        .write(move |conn| {
-            let w = workspaces::get(conn, &subject, id)?;
-            let t =
-                template_store::get_any(conn, w.template_id)?.ok_or_else(ApiError::not_found)?;
-            let b = builds::create(
-                conn,
-                &subject,
-                &BuildContext {
-                    workspace: &w,
-                    template: &t,
-                    first: false,
-                    system_reason: None,
-                    initiator: subject.user_id,
-                },
-                &req,
-                now,
-            )?;
-            Ok(render_all(conn, &a, &[b], &[])?.remove(0))
-        })
+        .write(move |conn| builds::create_for_workspace(conn, &subject, id, &req, &ctx))
         .await?;
     app.provisioner.wake();
     Ok(http::created(&out))
@@ -79,7 +33,7 @@ pub async fn list(
 ) -> ApiResult<HttpResponse> {
     let id = parse_uuid(&path.into_inner())?;
     let q = Query::from_request(&req);
-    let (limit, offset) = http::pagination(&q)?;
+    let paging = Paging::capped().parse(&q.0)?;
     let since = match q.get("since").filter(|s| !s.is_empty()) {
         None => None,
         Some(s) => Some(
@@ -93,16 +47,14 @@ pub async fn list(
                 .timestamp_micros(),
         ),
     };
-    let after = http::after_id(&q)?;
-    let a = app.clone();
+    let page = BuildPage {
+        since,
+        page: paging,
+    };
+    let ctx = app.render_ctx();
     let out = app
         .db
-        .read(move |conn| {
-            let w = workspaces::get(conn, &subject, id)?;
-            let all = store::list(conn, w.id, since)?;
-            let page = http::page(all, |b| b.id, after, limit, offset)?;
-            render_all(conn, &a, &page, std::slice::from_ref(&w))
-        })
+        .read(move |conn| builds::list_for_workspace(conn, &subject, id, &page, &ctx))
         .await?;
     Ok(http::ok(&out))
 }
@@ -113,13 +65,10 @@ pub async fn get(
     path: web::Path<String>,
 ) -> ApiResult<HttpResponse> {
     let id = parse_uuid(&path.into_inner())?;
-    let a = app.clone();
+    let ctx = app.render_ctx();
     let out = app
         .db
-        .read(move |conn| {
-            let (b, w) = readable_build(conn, &subject, id)?;
-            Ok(render_all(conn, &a, &[b], &[w])?.remove(0))
-        })
+        .read(move |conn| builds::get_rendered(conn, &subject, id, &ctx))
         .await?;
     Ok(http::ok(&out))
 }
@@ -133,18 +82,10 @@ pub async fn by_number(
     let number: i32 = number.parse().map_err(|e: std::num::ParseIntError| {
         ApiError::bad_request("Failed to parse build number as integer.").detail(e.to_string())
     })?;
-    let a = app.clone();
+    let ctx = app.render_ctx();
     let out = app
         .db
-        .read(move |conn| {
-            let owner = users::resolve(conn, &subject, &user)?;
-            let w = ws_store::get_by_owner_name(conn, owner.id, &name, true)?
-                .ok_or_else(ApiError::not_found)?;
-            subject.require_visible(Action::Read, workspaces::object(&w))?;
-            let b =
-                store::get_by_number(conn, w.id, number as i64)?.ok_or_else(ApiError::not_found)?;
-            Ok(render_all(conn, &a, &[b], &[w])?.remove(0))
-        })
+        .read(move |conn| builds::by_number(conn, &subject, &user, &name, number.into(), &ctx))
         .await?;
     Ok(http::ok(&out))
 }
@@ -168,33 +109,7 @@ pub async fn cancel(
     }
     let now = app.now();
     app.db
-        .write(move |conn| {
-            let (b, w) = readable_build(conn, &subject, id)?;
-            subject.require_visible(Action::Update, workspaces::object(&w))?;
-            let t =
-                template_store::get_any(conn, w.template_id)?.ok_or_else(ApiError::not_found)?;
-            if !t.allow_user_cancel_workspace_jobs
-                && !subject.can(Action::Update, templates::object(&t))
-            {
-                return Err(ApiError::forbidden_msg(
-                    "User is not allowed to cancel workspace builds. Owner role is required.",
-                ));
-            }
-            let job = job_store::get(conn, b.job_id)?.ok_or_else(ApiError::not_found)?;
-            builds::check_cancelable(&job)?;
-            if let Some(e) = &expect {
-                if job.status() != e {
-                    return Err(ApiError::new(
-                        StatusCode::PRECONDITION_FAILED,
-                        format!(
-                            "Job is not in the expected state. Expected: {e}, Got: {}",
-                            job.status()
-                        ),
-                    ));
-                }
-            }
-            Ok(job_store::cancel(conn, job.id, now)?)
-        })
+        .write(move |conn| builds::cancel(conn, &subject, id, expect.as_deref(), now))
         .await?;
     app.provisioner.wake();
     Ok(http::ok(&Response::message(
@@ -213,7 +128,7 @@ pub async fn logs(
     let (after, follow) = super::logs::params(&req)?;
     let job = app
         .db
-        .read(move |conn| Ok(readable_build(conn, &subject, id)?.0.job_id))
+        .read(move |conn| builds::logs(conn, &subject, id))
         .await?;
     super::logs::respond(app, req, payload, job, after, follow).await
 }
@@ -226,14 +141,11 @@ pub async fn parameters(
     let id = parse_uuid(&path.into_inner())?;
     let out = app
         .db
-        .read(move |conn| {
-            let (b, _) = readable_build(conn, &subject, id)?;
-            Ok(store::parameters(conn, b.id)?)
-        })
+        .read(move |conn| builds::parameters_of(conn, &subject, id))
         .await?;
     let out: Vec<_> = out
         .into_iter()
-        .map(|(name, value)| serde_json::json!({"name": name, "value": value}))
+        .map(|(name, value)| crate::sdk::WorkspaceBuildParameter { name, value })
         .collect();
     Ok(http::ok(&out))
 }
@@ -244,18 +156,10 @@ pub async fn resources(
     path: web::Path<String>,
 ) -> ApiResult<HttpResponse> {
     let id = parse_uuid(&path.into_inner())?;
-    let a = app.clone();
+    let ctx = app.render_ctx();
     let out = app
         .db
-        .read(move |conn| {
-            let (b, w) = readable_build(conn, &subject, id)?;
-            let job = job_store::get(conn, b.job_id)?.ok_or_else(ApiError::not_found)?;
-            if job.completed_at.is_none() {
-                return Err(ApiError::bad_request("Job hasn't completed!"));
-            }
-            let rendered = render_all(conn, &a, &[b], &[w])?.remove(0);
-            Ok(rendered["resources"].clone())
-        })
+        .read(move |conn| builds::resources_of(conn, &subject, id, &ctx))
         .await?;
     Ok(http::ok(&out))
 }
@@ -268,13 +172,7 @@ pub async fn state(
     let id = parse_uuid(&path.into_inner())?;
     let out = app
         .db
-        .read(move |conn| {
-            let (b, w) = readable_build(conn, &subject, id)?;
-            let t =
-                template_store::get_any(conn, w.template_id)?.ok_or_else(ApiError::not_found)?;
-            subject.require_visible(Action::Update, templates::object(&t))?;
-            Ok(store::state(conn, b.id)?.unwrap_or_default())
-        })
+        .read(move |conn| builds::state_of(conn, &subject, id))
         .await?;
     Ok(HttpResponse::Ok()
         .content_type("application/json")
@@ -289,10 +187,7 @@ pub async fn timings(
     let id = parse_uuid(&path.into_inner())?;
     let out = app
         .db
-        .read(move |conn| {
-            let (b, _) = readable_build(conn, &subject, id)?;
-            workspaces::build_timings(conn, &b)
-        })
+        .read(move |conn| builds::timings_of(conn, &subject, id))
         .await?;
     Ok(http::ok(&out))
 }

@@ -3,8 +3,6 @@
 use actix_web::http::header::CONTENT_TYPE;
 use actix_web::http::StatusCode;
 use actix_web::{web, HttpRequest, HttpResponse};
-use futures_util::StreamExt;
-use serde_json::json;
 use uuid::Uuid;
 
 use crate::authz::Subject;
@@ -17,7 +15,7 @@ pub async fn upload(
     app: web::Data<App>,
     subject: Subject,
     req: HttpRequest,
-    mut payload: web::Payload,
+    payload: web::Payload,
 ) -> ApiResult<HttpResponse> {
     let content_type = req
         .headers()
@@ -35,21 +33,19 @@ pub async fn upload(
         }
     };
     let limit = app.config.max_file_bytes;
-    let mut data = Vec::new();
-    while let Some(chunk) = payload.next().await {
-        let chunk =
-            chunk.map_err(|_| ApiError::bad_request("Failed to read file from request."))?;
-        if data.len() + chunk.len() > limit {
-            return Err(http::too_large(limit));
-        }
-        data.extend_from_slice(&chunk);
+    // A declared size over the limit is refused before a byte is read.
+    if http::content_length(&req).is_some_and(|n| n > limit as u64) {
+        return Err(ApiError::too_large(limit));
     }
+    let _pass = app.uploads.enter().await?;
+    let spooled = files::spool(app.spool_dir.clone(), payload, limit).await?;
     let data = if is_zip {
-        web::block(move || files::zip_to_tar(&data, limit))
+        let dir = app.spool_dir.clone();
+        web::block(move || files::zip_to_tar(spooled.file, limit, &dir))
             .await
             .map_err(ApiError::internal)??
     } else {
-        data
+        spooled
     };
     let now = app.now();
     let uploader = subject.user_id;
@@ -62,7 +58,7 @@ pub async fn upload(
     } else {
         StatusCode::OK
     };
-    Ok(http::json(status, &json!({ "hash": id })))
+    Ok(http::json(status, &crate::sdk::UploadResponse { hash: id }))
 }
 
 pub async fn download(

@@ -6,8 +6,6 @@ use uuid::Uuid;
 use crate::authz::Subject;
 use crate::domain::groups::{self, CreateGroupRequest, PatchGroupRequest};
 use crate::domain::organizations;
-use crate::domain::store::groups::{self as store, GroupFilter};
-use crate::domain::store::users as user_store;
 use crate::error::{ApiError, ApiResult, Response, Validation};
 use crate::http::{self, parse_uuid, Body, Query};
 use crate::App;
@@ -21,16 +19,15 @@ pub async fn list_in_org(
     let out = app
         .db
         .read(move |conn| {
-            let org = organizations::resolve(conn, &subject, &arg)?;
-            let rows = groups::list(
+            groups::search(
                 conn,
                 &subject,
-                &GroupFilter {
-                    organization: Some(org.id),
-                    ..Default::default()
+                groups::GroupQuery {
+                    organization: Some(arg),
+                    has_member: None,
+                    ids: None,
                 },
-            )?;
-            groups::render_many(conn, &rows)
+            )
         })
         .await?;
     Ok(http::ok(&out))
@@ -64,9 +61,7 @@ pub async fn get_by_name(
     let out = app
         .db
         .read(move |conn| {
-            let org = organizations::resolve(conn, &subject, &arg)?;
-            let g = store::get_by_name(conn, org.id, &name)?.ok_or_else(ApiError::not_found)?;
-            let g = groups::get(conn, &subject, g.id)?;
+            let g = groups::get_by_name(conn, &subject, &arg, &name)?;
             groups::render(conn, &g)
         })
         .await?;
@@ -110,36 +105,15 @@ pub async fn list(
             ApiError::bad_request("Query parameters have invalid values.").with_validations(bad),
         );
     }
-    let out =
-        app.db
-            .read(move |conn| {
-                let mut f = GroupFilter {
-                    ids,
-                    ..Default::default()
-                };
-                if let Some(org) = org {
-                    f.organization = Some(organizations::resolve(conn, &subject, &org)?.id);
-                }
-                if let Some(m) = member {
-                    let user = match Uuid::parse_str(&m) {
-                        Ok(id) => user_store::get(conn, id)?,
-                        Err(_) => user_store::get_by_username(conn, &m)?,
-                    };
-                    let user = user.filter(|u| !u.deleted).ok_or_else(|| {
-                        ApiError::bad_request("Query parameters have invalid values.")
-                            .with_validations(vec![Validation {
-                                field: "has_member".into(),
-                                detail: format!(
-                            "Query param \"has_member\" must be a valid user id or username: {m:?}"
-                        ),
-                            }])
-                    })?;
-                    f.has_member = Some(user.id);
-                }
-                let rows = groups::list(conn, &subject, &f)?;
-                groups::render_many(conn, &rows)
-            })
-            .await?;
+    let query = groups::GroupQuery {
+        organization: org,
+        has_member: member,
+        ids,
+    };
+    let out = app
+        .db
+        .read(move |conn| groups::search(conn, &subject, query))
+        .await?;
     Ok(http::ok(&out))
 }
 

@@ -7,10 +7,8 @@ use std::time::Duration;
 use actix::{Actor, ActorContext, AsyncContext, StreamHandler, WrapFuture};
 use actix_web::{web, HttpRequest, HttpResponse};
 use actix_web_actors::ws;
-use uuid::Uuid;
 
-use crate::domain::jobs;
-use crate::domain::store::jobs as store;
+use crate::domain::jobs::JobLogs;
 use crate::error::{ApiError, ApiResult};
 use crate::http::{self, Query};
 use crate::App;
@@ -31,22 +29,21 @@ pub fn params(req: &HttpRequest) -> ApiResult<(i64, bool)> {
     Ok((after, follow))
 }
 
-/// Answers a logs request for `job` (already authorized).
+/// Answers a logs request for the logs the domain handed out.
 pub async fn respond(
     app: web::Data<App>,
     req: HttpRequest,
     payload: web::Payload,
-    job: Uuid,
+    job: JobLogs,
     after: i64,
     follow: bool,
 ) -> ApiResult<HttpResponse> {
     if !follow {
-        let logs = app
+        let (logs, _) = app
             .db
-            .read(move |conn| Ok(store::logs(conn, job, after, PAGE * 10)?))
+            .read(move |conn| job.page(conn, after, PAGE * 10))
             .await?;
-        let out: Vec<_> = logs.iter().map(jobs::render_log).collect();
-        return Ok(http::ok(&out));
+        return Ok(http::ok(&logs));
     }
     let stream = LogStream {
         app: app.clone(),
@@ -54,13 +51,12 @@ pub async fn respond(
         after,
         busy: false,
     };
-    ws::start(stream, &req, payload)
-        .map_err(|e| ApiError::bad_request("Failed to accept websocket.").detail(e.to_string()))
+    http::websocket(stream, &req, payload)
 }
 
 struct LogStream {
     app: web::Data<App>,
-    job: Uuid,
+    job: JobLogs,
     after: i64,
     busy: bool,
 }
@@ -73,15 +69,7 @@ impl LogStream {
         self.busy = true;
         let app = self.app.clone();
         let (job, after) = (self.job, self.after);
-        let fut = async move {
-            app.db
-                .read(move |conn| {
-                    let logs = store::logs(conn, job, after, PAGE)?;
-                    let done = store::get(conn, job)?.is_none_or(|j| j.completed_at.is_some());
-                    Ok((logs, done))
-                })
-                .await
-        };
+        let fut = async move { app.db.read(move |conn| job.page(conn, after, PAGE)).await };
         ctx.spawn(fut.into_actor(self).map(|res, act, ctx| {
             act.busy = false;
             match res {
@@ -89,7 +77,7 @@ impl LogStream {
                     let more = logs.len() as i64 == PAGE;
                     for l in &logs {
                         act.after = l.id;
-                        if let Ok(text) = serde_json::to_string(&jobs::render_log(l)) {
+                        if let Ok(text) = serde_json::to_string(l) {
                             ctx.text(text);
                         }
                     }

@@ -1,7 +1,6 @@
 //! Deployment-level endpoints: health, build info, auth methods, role lists.
 
 use actix_web::{web, HttpResponse};
-use serde_json::json;
 
 use crate::authz::{self, Action, Object, Subject};
 use crate::domain::organizations;
@@ -12,9 +11,12 @@ pub async fn healthz() -> HttpResponse {
     HttpResponse::Ok().content_type("text/plain").body("OK")
 }
 
+/// What `/buildinfo` and `/updatecheck` link to.
+pub const EXTERNAL_URL: &str = "https://github.com/coder/coder";
+
 pub async fn buildinfo(app: web::Data<App>) -> HttpResponse {
     http::ok(&sdk::BuildInfo {
-        external_url: "https://github.com/coder/coder".into(),
+        external_url: EXTERNAL_URL.into(),
         version: app.version.clone(),
         dashboard_url: app.access_url.clone(),
         telemetry: false,
@@ -27,11 +29,18 @@ pub async fn buildinfo(app: web::Data<App>) -> HttpResponse {
 }
 
 pub async fn auth_methods() -> HttpResponse {
-    http::ok(&json!({
-        "password": {"enabled": true},
-        "github": {"enabled": false, "default_provider_configured": false},
-        "oidc": {"enabled": false, "signInText": "", "iconUrl": ""},
-    }))
+    http::ok(&sdk::AuthMethods {
+        password: sdk::AuthMethod { enabled: true },
+        github: sdk::GithubAuthMethod {
+            enabled: false,
+            default_provider_configured: false,
+        },
+        oidc: sdk::OidcAuthMethod {
+            enabled: false,
+            sign_in_text: String::new(),
+            icon_url: String::new(),
+        },
+    })
 }
 
 fn role(name: &str, display: &str, org: String, assignable: bool) -> sdk::AssignableRoles {

@@ -2,24 +2,21 @@
 
 use actix_web::{web, HttpRequest, HttpResponse};
 use serde::Deserialize;
-use serde_json::json;
 
-use crate::authz::{Action, Object, Subject};
+use crate::authz::Subject;
 use crate::domain::organizations::{self, OrganizationRequest};
-use crate::domain::store::organizations as store;
 use crate::domain::users;
 use crate::error::{ApiResult, Response};
-use crate::http::{self, pagination, Body, Query};
+use crate::http::{self, Body, Query};
+use crate::query::paging::{Paging, MAX_PAGE};
 use crate::sdk;
 use crate::App;
 
 pub async fn list(app: web::Data<App>, subject: Subject) -> ApiResult<HttpResponse> {
-    let only = subject.visible_orgs();
-    let orgs = app
+    let out = app
         .db
-        .read(move |conn| Ok(store::list(conn, only.as_deref())?))
+        .read(move |conn| organizations::list(conn, &subject))
         .await?;
-    let out: Vec<_> = orgs.iter().map(organizations::render).collect();
     Ok(http::ok(&out))
 }
 
@@ -92,20 +89,9 @@ async fn member_page(
     limit: i64,
     offset: i64,
 ) -> ApiResult<(Vec<sdk::OrganizationMemberWithUserData>, i64)> {
-    let (rows, count) = app
-        .db
-        .read(move |conn| {
-            let org = organizations::resolve(conn, &subject, &arg)?;
-            subject.require_visible(Action::Read, Object::OrganizationMember { org: org.id })?;
-            Ok(store::list_members(conn, org.id, limit, offset)?)
-        })
-        .await?;
-    Ok((
-        rows.iter()
-            .map(|(m, u)| organizations::render_member_with_user(m, u))
-            .collect(),
-        count,
-    ))
+    app.db
+        .read(move |conn| organizations::member_page(conn, &subject, &arg, limit, offset))
+        .await
 }
 
 pub async fn members(
@@ -113,8 +99,7 @@ pub async fn members(
     subject: Subject,
     path: web::Path<String>,
 ) -> ApiResult<HttpResponse> {
-    let (members, _) =
-        member_page(&app, subject, path.into_inner(), http::MAX_PAGE * 10, 0).await?;
+    let (members, _) = member_page(&app, subject, path.into_inner(), MAX_PAGE * 10, 0).await?;
     Ok(http::ok(&members))
 }
 
@@ -124,9 +109,19 @@ pub async fn paginated_members(
     path: web::Path<String>,
     req: HttpRequest,
 ) -> ApiResult<HttpResponse> {
-    let (limit, offset) = pagination(&Query::from_request(&req))?;
-    let (members, count) = member_page(&app, subject, path.into_inner(), limit, offset).await?;
-    Ok(http::ok(&json!({ "members": members, "count": count })))
+    let page = Paging::capped().parse(&Query::from_request(&req).0)?;
+    let (members, count) = member_page(
+        &app,
+        subject,
+        path.into_inner(),
+        page.max_rows(),
+        page.offset,
+    )
+    .await?;
+    Ok(http::ok(&crate::sdk::PaginatedMembersResponse {
+        members,
+        count,
+    }))
 }
 
 pub async fn add_member(

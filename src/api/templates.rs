@@ -5,16 +5,16 @@ use actix_web::{web, HttpRequest, HttpResponse};
 use serde::Deserialize;
 use uuid::Uuid;
 
-use crate::authz::{Action, Subject};
+use crate::authz::Subject;
 use crate::domain::organizations;
-use crate::domain::store::jobs as job_store;
-use crate::domain::store::template_versions as versions;
-use crate::domain::store::templates::{self as store, TemplateFilter};
+use crate::domain::template_versions;
 use crate::domain::templates::{
     self, CreateTemplateRequest, CreateVersionRequest, UpdateTemplateMeta,
 };
-use crate::error::{ApiError, ApiResult, Response};
+use crate::error::{ApiResult, Response};
 use crate::http::{self, parse_uuid, Body, Query};
+use crate::query::paging::{Paging, MAX_PAGE};
+use crate::query::templates::parse_template_query;
 use crate::App;
 
 pub async fn create_version(
@@ -46,10 +46,7 @@ pub async fn get_version(
     let now = app.now();
     let out = app
         .db
-        .read(move |conn| {
-            let v = templates::get_version(conn, &subject, id)?;
-            templates::render_one_version(conn, &v, now)
-        })
+        .read(move |conn| template_versions::get_rendered(conn, &subject, id, now))
         .await?;
     Ok(http::ok(&out))
 }
@@ -72,33 +69,7 @@ pub async fn patch_version(
     let out = app
         .db
         .write(move |conn| {
-            let v = templates::get_version(conn, &subject, id)?;
-            templates::require_version_update(conn, &subject, &v)?;
-            let name = if req.name.is_empty() {
-                v.name.clone()
-            } else {
-                req.name.clone()
-            };
-            let mut check = crate::error::Validator::new();
-            check.check(
-                "name",
-                "template_version_name",
-                &name,
-                templates::valid_version_name(&name),
-            );
-            check.finish()?;
-            if let Some(t) = v.template_id {
-                if versions::name_taken(conn, t, &name, v.id)? {
-                    return Err(ApiError::conflict(format!(
-                        "A template version with name {name:?} already exists for this template."
-                    ))
-                    .validation("name", "This value is already in use and should be unique."));
-                }
-            }
-            let message = req.message.clone().unwrap_or_else(|| v.message.clone());
-            versions::set_name_message(conn, v.id, &name, &message, now)?;
-            let v = versions::get(conn, v.id)?.ok_or_else(ApiError::not_found)?;
-            templates::render_one_version(conn, &v, now)
+            template_versions::rename(conn, &subject, id, &req.name, req.message.as_deref(), now)
         })
         .await?;
     Ok(http::ok(&out))
@@ -112,15 +83,7 @@ pub async fn rich_parameters(
     let id = parse_uuid(&path.into_inner())?;
     let out = app
         .db
-        .read(move |conn| {
-            let v = templates::get_version(conn, &subject, id)?;
-            templates::require_imported(conn, &v)?;
-            let params = versions::parameters(conn, v.id)?;
-            Ok(params
-                .iter()
-                .map(templates::render_parameter)
-                .collect::<Vec<_>>())
-        })
+        .read(move |conn| template_versions::rich_parameters(conn, &subject, id))
         .await?;
     Ok(http::ok(&out))
 }
@@ -133,14 +96,7 @@ pub async fn presets(
     let id = parse_uuid(&path.into_inner())?;
     let out = app
         .db
-        .read(move |conn| {
-            let v = templates::get_version(conn, &subject, id)?;
-            let presets = versions::presets(conn, v.id)?;
-            Ok(presets
-                .iter()
-                .map(|(id, p)| templates::render_preset(*id, p))
-                .collect::<Vec<_>>())
-        })
+        .read(move |conn| template_versions::presets(conn, &subject, id))
         .await?;
     Ok(http::ok(&out))
 }
@@ -153,37 +109,7 @@ pub async fn variables(
     let id = parse_uuid(&path.into_inner())?;
     let out = app
         .db
-        .read(move |conn| {
-            let v = templates::get_version(conn, &subject, id)?;
-            templates::require_imported(conn, &v)?;
-            let supplied = v.user_variable_values.clone();
-            Ok(versions::variables(conn, v.id)?
-                .iter()
-                .map(|var| {
-                    let value = supplied
-                        .iter()
-                        .find(|(n, _)| *n == var.name)
-                        .map(|(_, v)| v.clone())
-                        .unwrap_or_default();
-                    let redact = |s: String| {
-                        if var.sensitive && !s.is_empty() {
-                            "*redacted*".to_string()
-                        } else {
-                            s
-                        }
-                    };
-                    serde_json::json!({
-                        "name": var.name,
-                        "description": var.description,
-                        "type": var.kind,
-                        "value": redact(value),
-                        "default_value": redact(var.default_value.clone().unwrap_or_default()),
-                        "required": var.default_value.is_none(),
-                        "sensitive": var.sensitive,
-                    })
-                })
-                .collect::<Vec<_>>())
-        })
+        .read(move |conn| template_versions::variables(conn, &subject, id))
         .await?;
     Ok(http::ok(&out))
 }
@@ -196,13 +122,7 @@ pub async fn cancel_version(
     let id = parse_uuid(&path.into_inner())?;
     let now = app.now();
     app.db
-        .write(move |conn| {
-            let v = templates::get_version(conn, &subject, id)?;
-            templates::require_version_update(conn, &subject, &v)?;
-            let job = job_store::get(conn, v.job_id)?.ok_or_else(ApiError::not_found)?;
-            crate::domain::builds::check_cancelable(&job)?;
-            Ok(job_store::cancel(conn, job.id, now)?)
-        })
+        .write(move |conn| template_versions::cancel(conn, &subject, id, now))
         .await?;
     Ok(http::ok(&Response::message(
         "Job has been marked as canceled...",
@@ -236,21 +156,15 @@ async fn list_with(
     req: &HttpRequest,
     org: Option<String>,
 ) -> ApiResult<HttpResponse> {
-    let q = Query::from_request(req).get("q").unwrap_or("").to_string();
+    let q = parse_template_query(
+        Query::from_request(req).get("q").unwrap_or(""),
+        subject.user_id,
+    )?;
     let now = app.now();
     let out = app
         .db
         .read(move |conn| {
-            let mut f: TemplateFilter = templates::parse_filter(conn, &subject, &q)?;
-            if let Some(org) = org {
-                f.organization = Some(organizations::resolve(conn, &subject, &org)?.id);
-            }
-            let visible: Vec<_> = store::list(conn, &f)?
-                .into_iter()
-                .filter(|t| subject.can(Action::Read, templates::object(t)))
-                .take(http::MAX_PAGE as usize)
-                .collect();
-            templates::render_many(conn, &visible, now)
+            templates::list(conn, &subject, q, org.as_deref(), MAX_PAGE as usize, now)
         })
         .await?;
     Ok(http::ok(&out))
@@ -283,9 +197,7 @@ pub async fn get_by_name(
     let out = app
         .db
         .read(move |conn| {
-            let org = organizations::resolve(conn, &subject, &org)?;
-            let t = store::get_by_name(conn, org.id, &name)?.ok_or_else(ApiError::not_found)?;
-            subject.require_visible(Action::Read, templates::object(&t))?;
+            let t = templates::get_by_name(conn, &subject, &org, &name)?;
             templates::render(conn, &t, now)
         })
         .await?;
@@ -357,18 +269,14 @@ pub async fn versions(
 ) -> ApiResult<HttpResponse> {
     let id = parse_uuid(&path.into_inner())?;
     let q = Query::from_request(&req);
-    let (limit, offset) = http::pagination(&q)?;
-    let include_archived = q.flag("include_archived");
-    let after = http::after_id(&q)?;
+    let page = template_versions::VersionPage {
+        include_archived: q.flag("include_archived"),
+        page: Paging::capped().parse(&q.0)?,
+    };
     let now = app.now();
     let out = app
         .db
-        .read(move |conn| {
-            let t = templates::get(conn, &subject, id)?;
-            let all = versions::list(conn, t.id, include_archived)?;
-            let page = http::page(all, |v| v.id, after, limit, offset)?;
-            templates::render_versions(conn, &page, now)
-        })
+        .read(move |conn| template_versions::list(conn, &subject, id, &page, now))
         .await?;
     Ok(http::ok(&out))
 }
@@ -383,16 +291,7 @@ pub async fn version_by_name(
     let now = app.now();
     let out = app
         .db
-        .read(move |conn| {
-            let t = templates::get(conn, &subject, id)?;
-            let v = versions::get_by_name(conn, t.id, &name)?.ok_or_else(|| {
-                ApiError::new(
-                    StatusCode::NOT_FOUND,
-                    format!("No template version found by name {name:?}."),
-                )
-            })?;
-            templates::render_one_version(conn, &v, now)
-        })
+        .read(move |conn| template_versions::by_name(conn, &subject, id, &name, now))
         .await?;
     Ok(http::ok(&out))
 }
@@ -407,8 +306,7 @@ pub async fn version_by_org_template_and_name(
     let out = app
         .db
         .read(move |conn| {
-            let v = templates::version_by_names(conn, &subject, &org, &template, &version)?;
-            templates::render_one_version(conn, &v, now)
+            template_versions::by_names(conn, &subject, (&org, &template, &version), false, now)
         })
         .await?;
     Ok(http::ok(&out))
@@ -424,9 +322,7 @@ pub async fn previous_version_by_org_template_and_name(
     let out = app
         .db
         .read(move |conn| {
-            let v = templates::version_by_names(conn, &subject, &org, &template, &version)?;
-            let previous = templates::previous_version(conn, &v)?;
-            templates::render_one_version(conn, &previous, now)
+            template_versions::by_names(conn, &subject, (&org, &template, &version), true, now)
         })
         .await?;
     Ok(http::ok(&out))
@@ -460,8 +356,23 @@ pub async fn set_active_version(
     )))
 }
 
+/// warren bundles no starter templates.
 pub async fn examples(_subject: Subject) -> HttpResponse {
-    http::ok(&Vec::<serde_json::Value>::new())
+    http::ok(&Vec::<crate::sdk::TemplateExample>::new())
+}
+
+/// The organization's examples: like `GET /organizations/{organization}`,
+/// 404 to whoever is not a member.
+pub async fn examples_in_org(
+    app: web::Data<App>,
+    subject: Subject,
+    path: web::Path<String>,
+) -> ApiResult<HttpResponse> {
+    let arg = path.into_inner();
+    app.db
+        .read(move |conn| organizations::resolve(conn, &subject, &arg))
+        .await?;
+    Ok(http::ok(&Vec::<crate::sdk::TemplateExample>::new()))
 }
 
 pub async fn version_logs(
@@ -473,11 +384,11 @@ pub async fn version_logs(
 ) -> ApiResult<HttpResponse> {
     let id = parse_uuid(&path.into_inner())?;
     let (after, follow) = super::logs::params(&req)?;
-    let job = app
+    let logs = app
         .db
-        .read(move |conn| Ok(templates::get_version(conn, &subject, id)?.job_id))
+        .read(move |conn| template_versions::logs(conn, &subject, id))
         .await?;
-    super::logs::respond(app, req, payload, job, after, follow).await
+    super::logs::respond(app, req, payload, logs, after, follow).await
 }
 
 /// Resources a version would create, for both transitions, with fresh agent
@@ -489,31 +400,10 @@ pub async fn version_resources(
 ) -> ApiResult<HttpResponse> {
     let id = parse_uuid(&path.into_inner())?;
     let timeout = app.inactive_timeout_us();
-    let clock = app.clock.clone();
+    let now = app.now();
     let out = app
         .db
-        .read(move |conn| {
-            let v = templates::get_version(conn, &subject, id)?;
-            let job = templates::require_imported(conn, &v)?;
-            let model = versions::model(conn, v.id)?.unwrap_or_default();
-            let now = clock.now();
-            let all: Vec<_> = model.resources.iter().collect();
-            let persistent: Vec<_> = model.resources.iter().filter(|r| r.persistent).collect();
-            let mut rows =
-                crate::domain::provisioner::runner::plan_rows(job.id, "start", &all, now);
-            rows.extend(crate::domain::provisioner::runner::plan_rows(
-                job.id,
-                "stop",
-                &persistent,
-                now,
-            ));
-            rows.sort_by(|a, b| a.name.cmp(&b.name));
-            let none = Default::default();
-            Ok(rows
-                .iter()
-                .map(|r| crate::domain::agents::render_resource(r, &none, now, timeout))
-                .collect::<Vec<_>>())
-        })
+        .read(move |conn| template_versions::planned_resources(conn, &subject, id, now, timeout))
         .await?;
     Ok(http::ok(&out))
 }

@@ -1,27 +1,25 @@
 //! `/users` routes: first user, login and logout, user administration.
 
-use std::collections::BTreeMap;
-use std::time::Duration;
-
 use actix_web::cookie::{time::Duration as CookieDuration, Cookie, SameSite};
 use actix_web::http::StatusCode;
 use actix_web::{web, HttpRequest, HttpResponse};
 use serde::Deserialize;
-use serde_json::json;
 
-use crate::authz::{Action, Subject};
+use crate::authz::{Readable, Subject};
 use crate::domain::auth;
 use crate::domain::organizations;
-use crate::domain::store::{api_keys, users as store};
 use crate::domain::users::{self, CreateFirstUserRequest, CreateUserRequest};
-use crate::error::{ApiError, ApiResult, Response, Validation, Validator};
-use crate::http::{self, pagination, Body, Query};
+use crate::error::{ApiError, ApiResult, Response, Validator};
+use crate::http::csrf;
+use crate::http::{self, Body, Query};
+use crate::query::paging::Paging;
+use crate::query::users::parse_user_query;
 use crate::sdk;
 use crate::App;
 
 pub async fn first_user_status(app: web::Data<App>) -> ApiResult<HttpResponse> {
-    let n = app.db.read(|tx| Ok(store::count_active(tx)?)).await?;
-    Ok(if n == 0 {
+    let pending = app.db.read(users::setup_pending).await?;
+    Ok(if pending {
         http::message(
             StatusCode::NOT_FOUND,
             "The initial user has not been created!",
@@ -31,34 +29,28 @@ pub async fn first_user_status(app: web::Data<App>) -> ApiResult<HttpResponse> {
     })
 }
 
-async fn hash(password: String) -> ApiResult<String> {
-    web::block(move || auth::hash_password(&password))
-        .await
-        .map_err(ApiError::internal)?
-}
-
 pub async fn create_first_user(
     app: web::Data<App>,
     Body(req): Body<CreateFirstUserRequest>,
 ) -> ApiResult<HttpResponse> {
     users::validate_first_user_fields(&req)?;
-    if app.db.read(|tx| Ok(store::count_active(tx)?)).await? > 0 {
+    if !app.db.read(users::setup_pending).await? {
         return Err(ApiError::conflict(
             "The initial user has already been created.",
         ));
     }
     users::check_new_password(&req.password)?;
-    let hashed = hash(req.password.clone()).await?;
+    let hashed = app.passwords.hash(req.password.clone()).await?;
     let now = app.now();
     let ssh = users::new_ssh_key(uuid::Uuid::new_v4(), now)?;
     let first = app
         .db
         .write(move |conn| users::create_first_user(conn, &req, &hashed, ssh, now))
         .await?;
-    Ok(http::created(&json!({
-        "user_id": first.user_id,
-        "organization_id": first.organization_id,
-    })))
+    Ok(http::created(&sdk::CreateFirstUserResponse {
+        user_id: first.user_id,
+        organization_id: first.organization_id,
+    }))
 }
 
 #[derive(Debug, Deserialize, Default)]
@@ -75,7 +67,7 @@ fn client_address(req: &HttpRequest) -> String {
 }
 
 pub fn session_cookie(app: &App, token: &str, max_age: Option<CookieDuration>) -> Cookie<'static> {
-    let mut c = Cookie::build(auth::COOKIE, token.to_string())
+    let mut c = Cookie::build(crate::http::auth::COOKIE, token.to_string())
         .path("/")
         .http_only(true)
         .same_site(SameSite::Lax)
@@ -102,33 +94,37 @@ pub async fn login(
         )
         .required("password", &req.password);
     v.finish()?;
-    let limiter_keys = vec![
-        format!("email:{}", req.email.to_lowercase()),
-        format!("ip:{}", client_address(&http_req)),
-    ];
-    app.login_limiter.check(&limiter_keys)?;
+    let limiter_keys = auth::LoginLimiter::keys(&req.email, &client_address(&http_req));
+    // The attempt is counted before the password is checked, so a parallel
+    // flood gets no more checks than the limit.
+    app.login_limiter.reserve(&limiter_keys, app.now())?;
     let email = req.email.clone();
     let user = app
         .db
-        .read(move |conn| Ok(store::get_by_email(conn, &email)?))
-        .await?;
+        .read(move |conn| auth::account_by_email(conn, &email))
+        .await;
+    let user = match user {
+        Ok(u) => u,
+        Err(e) => {
+            app.login_limiter.release(&limiter_keys);
+            return Err(e);
+        }
+    };
     let stored = user
         .as_ref()
         .map(|u| u.hashed_password.clone())
         .filter(|h| !h.is_empty());
-    let password = req.password.clone();
-    // Verify even when there is no such user, so both failures cost the same.
-    let ok = web::block(move || match stored {
-        Some(h) => auth::verify_password(&password, &h),
-        None => {
-            auth::verify_password(&password, auth::dummy_hash());
-            false
+    // Verified even when there is no such user, so both failures cost the
+    // same.
+    let ok = match app.passwords.verify([req.password.clone()], stored).await {
+        Ok([ok]) => ok,
+        Err(e) => {
+            // Never checked (the server is busy): the attempt is not spent.
+            app.login_limiter.release(&limiter_keys);
+            return Err(e);
         }
-    })
-    .await
-    .map_err(ApiError::internal)?;
+    };
     let Some(user) = user.filter(|_| ok) else {
-        app.login_limiter.fail(&limiter_keys);
         return Err(ApiError::new(
             StatusCode::UNAUTHORIZED,
             "Incorrect email or password.",
@@ -148,52 +144,40 @@ pub async fn login(
         ));
     }
     let now = app.now();
-    let key = auth::new_key(
-        user.id,
-        "password",
-        app.config.session_duration,
-        "",
-        vec!["coder:all".into()],
-        vec![sdk::AllowListEntry {
-            kind: "*".into(),
-            id: "*".into(),
-        }],
-        now,
-    );
-    let row = key.row.clone();
-    app.db
-        .write(move |conn| {
-            api_keys::insert(conn, &row)?;
-            Ok(store::touch_last_seen(conn, row.user_id, now)?)
-        })
+    let (user_id, lifetime) = (user.user_id, app.config.session_duration);
+    let (token, key_id) = app
+        .db
+        .write(move |conn| auth::open_session(conn, user_id, lifetime, now))
         .await?;
-    let cookie = session_cookie(&app, &key.token, None);
+    let cookie = session_cookie(&app, &token, None);
+    let csrf_token = app.csrf.token(&key_id);
     Ok(HttpResponse::Created()
         .cookie(cookie)
-        .json(json!({ "session_token": key.token })))
+        .cookie(csrf::cookie(&app, Some(&csrf_token)))
+        .json(sdk::LoginWithPasswordResponse {
+            session_token: token,
+        }))
 }
 
 pub async fn logout(app: web::Data<App>, subject: Subject) -> ApiResult<HttpResponse> {
-    let key = subject.key_id.clone();
     app.db
-        .write(move |conn| Ok(api_keys::delete(conn, &key)?))
+        .write(move |conn| auth::close_session(conn, &subject))
         .await?;
     let cookie = session_cookie(&app, "", Some(CookieDuration::seconds(-1)));
     Ok(HttpResponse::Ok()
         .cookie(cookie)
+        .cookie(csrf::cookie(&app, None))
         .json(Response::message("Logged out!")))
 }
 
 /// Loads `{user}` and checks the subject may read it (404 otherwise).
-async fn readable_user(app: &App, subject: &Subject, arg: String) -> ApiResult<store::UserRow> {
+async fn readable_user(
+    app: &App,
+    subject: &Subject,
+    arg: String,
+) -> ApiResult<Readable<users::User>> {
     let s = subject.clone();
-    app.db
-        .read(move |conn| {
-            let u = users::resolve(conn, &s, &arg)?;
-            s.require_visible(Action::Read, users::object(&u))?;
-            Ok(u)
-        })
-        .await
+    app.db.read(move |conn| users::get(conn, &s, &arg)).await
 }
 
 pub async fn get(
@@ -205,121 +189,20 @@ pub async fn get(
     Ok(http::ok(&users::render(&u)))
 }
 
-/// Parses the `q` of `GET /users`.
-pub fn user_filter(q: &str) -> ApiResult<store::UserFilter> {
-    let mut f = store::UserFilter::default();
-    let mut bad = Vec::new();
-    let mut free = Vec::new();
-    for term in split_terms(q) {
-        let Some((key, value)) = term.split_once(':') else {
-            free.push(term);
-            continue;
-        };
-        let values: Vec<String> = value.split(',').map(|s| s.to_string()).collect();
-        let time = |bad: &mut Vec<Validation>| -> Option<sdk::Micros> {
-            let parsed = chrono::DateTime::parse_from_rfc3339(value)
-                .map(|t| t.timestamp_micros())
-                .ok()
-                .or_else(|| {
-                    chrono::NaiveDate::parse_from_str(value, "%Y-%m-%d")
-                        .ok()
-                        .and_then(|d| d.and_hms_opt(0, 0, 0))
-                        .map(|d| d.and_utc().timestamp_micros())
-                });
-            if parsed.is_none() {
-                bad.push(Validation {
-                    field: key.to_string(),
-                    detail: format!("Query param {key:?} must be a valid date format (2006-01-02T15:04:05Z07:00): parsing time {value:?}"),
-                });
-            }
-            parsed
-        };
-        match key {
-            "status" => {
-                for s in &values {
-                    if !matches!(s.as_str(), "active" | "dormant" | "suspended") {
-                        bad.push(Validation {
-                            field: "status".into(),
-                            detail: format!("Query param \"status\" has invalid value: {s:?} is not a valid user status"),
-                        });
-                    }
-                }
-                f.status.extend(values);
-            }
-            "role" => f.roles.extend(values),
-            "login_type" => f.login_types.extend(values),
-            "name" => f.name = Some(value.to_string()),
-            "created_before" => f.created_before = time(&mut bad),
-            "created_after" => f.created_after = time(&mut bad),
-            "last_seen_before" => f.last_seen_before = time(&mut bad),
-            "last_seen_after" => f.last_seen_after = time(&mut bad),
-            "service_account" => match value {
-                "true" => f.service_account = Some(true),
-                "false" => f.service_account = Some(false),
-                _ => bad.push(Validation {
-                    field: "service_account".into(),
-                    detail: format!(
-                        "Query param \"service_account\" must be a valid boolean: {value:?}"
-                    ),
-                }),
-            },
-            _ => bad.push(Validation {
-                field: key.to_string(),
-                detail: format!("Query param {key:?} is not a valid query param"),
-            }),
-        }
-    }
-    if !bad.is_empty() {
-        return Err(ApiError::bad_request("Invalid user search query.").with_validations(bad));
-    }
-    if !free.is_empty() {
-        f.search = Some(free.join(" "));
-    }
-    Ok(f)
-}
-
-/// Splits a search string on spaces, keeping double-quoted runs together.
-pub fn split_terms(q: &str) -> Vec<String> {
-    let mut terms = Vec::new();
-    let mut cur = String::new();
-    let mut quoted = false;
-    for c in q.chars() {
-        match c {
-            '"' => quoted = !quoted,
-            ' ' if !quoted => {
-                if !cur.is_empty() {
-                    terms.push(std::mem::take(&mut cur));
-                }
-            }
-            c => cur.push(c),
-        }
-    }
-    if !cur.is_empty() {
-        terms.push(cur);
-    }
-    terms
-}
-
 pub async fn list(
     app: web::Data<App>,
     subject: Subject,
     req: HttpRequest,
 ) -> ApiResult<HttpResponse> {
+    // Coder reads `q` before the paging parameters.
     let q = Query::from_request(&req);
-    let (limit, offset) = pagination(&q)?;
-    let mut filter = user_filter(q.get("q").unwrap_or(""))?;
-    if let Some(orgs) = subject.visible_users() {
-        filter.visible_ids = Some(vec![subject.user_id]);
-        filter.visible_orgs = orgs;
-    }
-    let (rows, count) = app
+    let filter = parse_user_query(q.get("q").unwrap_or(""))?;
+    let page = Paging::capped().parse(&q.0)?;
+    let out = app
         .db
-        .read(move |conn| Ok(store::list(conn, &filter, limit, offset)?))
+        .read(move |conn| users::list(conn, &subject, filter, &page))
         .await?;
-    Ok(http::ok(&sdk::GetUsersResponse {
-        users: rows.iter().map(users::render).collect(),
-        count,
-    }))
+    Ok(http::ok(&out))
 }
 
 pub async fn create(
@@ -329,7 +212,7 @@ pub async fn create(
 ) -> ApiResult<HttpResponse> {
     users::validate_create(&mut req)?;
     let hashed = if req.login_type == "password" {
-        hash(req.password.clone()).await?
+        app.passwords.hash(req.password.clone()).await?
     } else {
         String::new()
     };
@@ -396,23 +279,18 @@ pub async fn roles(
     subject: Subject,
     path: web::Path<String>,
 ) -> ApiResult<HttpResponse> {
-    let u = readable_user(&app, &subject, path.into_inner()).await?;
-    let id = u.id;
-    let memberships = app
+    let arg = path.into_inner();
+    let (roles, org_roles) = app
         .db
         .read(move |conn| {
-            Ok(crate::domain::store::organizations::memberships_of(
-                conn, id,
-            )?)
+            let u = users::get(conn, &subject, &arg)?;
+            users::roles_of(conn, &u)
         })
         .await?;
-    let org_roles: BTreeMap<String, Vec<String>> = memberships
-        .into_iter()
-        .map(|(org, roles)| (org.to_string(), roles))
-        .collect();
-    Ok(http::ok(
-        &json!({ "roles": u.rbac_roles, "organization_roles": org_roles }),
-    ))
+    Ok(http::ok(&sdk::UserRoles {
+        roles,
+        organization_roles: org_roles,
+    }))
 }
 
 #[derive(Debug, Deserialize, Default)]
@@ -464,21 +342,14 @@ pub async fn update_password(
     Body(req): Body<users::UpdatePasswordRequest>,
 ) -> ApiResult<HttpResponse> {
     let u = readable_user(&app, &subject, path.into_inner()).await?;
-    let verify_old = users::check_password_change(&subject, &u, &req)?;
+    let change = users::check_password_change(&subject, &u, &req)?;
     let (old, new, stored) = (
         req.old_password.clone(),
         req.password.clone(),
         u.hashed_password.clone(),
     );
-    let (old_ok, same) = web::block(move || {
-        (
-            auth::verify_password(&old, &stored),
-            auth::verify_password(&new, &stored),
-        )
-    })
-    .await
-    .map_err(ApiError::internal)?;
-    if verify_old && !old_ok {
+    let [old_ok, same] = app.passwords.verify([old, new], Some(stored)).await?;
+    if change.verify_old && !old_ok {
         return Err(ApiError::bad_request("Old password is incorrect.")
             .validation("old_password", "Old password is incorrect."));
     }
@@ -487,26 +358,12 @@ pub async fn update_password(
             "New password cannot match old password.",
         ));
     }
-    let hashed = hash(req.password).await?;
+    let hashed = app.passwords.hash(req.password).await?;
     let now = app.now();
-    let id = u.id;
     app.db
-        .write(move |conn| {
-            store::set_password(conn, id, &hashed, now)?;
-            // A new password signs the user out everywhere.
-            Ok(api_keys::delete_all_for_user(conn, id)?)
-        })
+        .write(move |conn| users::commit_password(conn, &change, &hashed, now))
         .await?;
     Ok(HttpResponse::NoContent().finish())
-}
-
-fn render_ssh(k: &store::SshKeyRow) -> sdk::GitSshKey {
-    sdk::GitSshKey {
-        user_id: k.user_id,
-        created_at: sdk::format_time(k.created_at),
-        updated_at: sdk::format_time(k.updated_at),
-        public_key: k.public_key.clone(),
-    }
 }
 
 pub async fn git_ssh_key(
@@ -514,22 +371,13 @@ pub async fn git_ssh_key(
     subject: Subject,
     path: web::Path<String>,
 ) -> ApiResult<HttpResponse> {
-    let u = readable_user(&app, &subject, path.into_inner()).await?;
-    subject.require(Action::ReadPersonal, users::object(&u))?;
-    let id = u.id;
+    let arg = path.into_inner();
     let now = app.now();
     let key = app
         .db
-        .write(move |conn| match store::get_ssh_key(conn, id)? {
-            Some(k) => Ok(k),
-            None => {
-                let k = users::new_ssh_key(id, now)?;
-                store::put_ssh_key(conn, &k)?;
-                Ok(k)
-            }
-        })
+        .write(move |conn| users::ssh_key(conn, &subject, &arg, now))
         .await?;
-    Ok(http::ok(&render_ssh(&key)))
+    Ok(http::ok(&key))
 }
 
 pub async fn regenerate_git_ssh_key(
@@ -537,23 +385,13 @@ pub async fn regenerate_git_ssh_key(
     subject: Subject,
     path: web::Path<String>,
 ) -> ApiResult<HttpResponse> {
-    let u = readable_user(&app, &subject, path.into_inner()).await?;
-    subject.require(Action::ReadPersonal, users::object(&u))?;
+    let arg = path.into_inner();
     let now = app.now();
-    let mut key = users::new_ssh_key(u.id, now)?;
-    let id = u.id;
-    let created = app
+    let key = app
         .db
-        .read(move |conn| Ok(store::get_ssh_key(conn, id)?))
-        .await?
-        .map(|k| k.created_at)
-        .unwrap_or(now);
-    key.created_at = created;
-    let stored = key.clone();
-    app.db
-        .write(move |conn| Ok(store::put_ssh_key(conn, &stored)?))
+        .write(move |conn| users::regenerate_ssh_key(conn, &subject, &arg, now))
         .await?;
-    Ok(http::ok(&render_ssh(&key)))
+    Ok(http::ok(&key))
 }
 
 pub async fn organizations(
@@ -586,10 +424,4 @@ pub async fn organization_by_name(
         .find(|o| o.name.eq_ignore_ascii_case(&name))
         .ok_or_else(ApiError::not_found)?;
     Ok(http::ok(&organizations::render(org)))
-}
-
-/// Go's `time.Duration` rendering (`168h0m0s`), used in Coder's messages.
-pub fn go_duration(d: Duration) -> String {
-    let s = d.as_secs();
-    format!("{}h{}m{}s", s / 3600, (s % 3600) / 60, s % 60)
 }

@@ -16,17 +16,19 @@ use actix_web::http::header;
 use actix_web::{web, HttpRequest, HttpResponse};
 use actix_web_actors::ws;
 use bytes::Bytes;
-use serde_json::{json, Value};
+use serde_json::Value;
 use tokio::sync::{mpsc, Mutex};
 use uuid::Uuid;
 
-use crate::authz::{Action, Subject};
-use crate::domain::store::workspaces::{self as store, ListFilter};
-use crate::domain::{templates, workspaces};
-use crate::error::{ApiError, ApiResult, NOT_FOUND};
+use crate::authz::Subject;
+use crate::domain::agent_metadata::METADATA_CHANGED;
+use crate::domain::workspace_list::{self, ListFilter};
+use crate::domain::workspaces;
+use crate::error::{ApiError, ApiResult, Response, NOT_FOUND};
 use crate::http::{parse_uuid, Query};
+use crate::query::workspaces::parse_list_request;
 use crate::watch::{Note, Scope, Subscribe, Unsubscribe, BUFFER};
-use crate::{workspace_query, App};
+use crate::App;
 
 /// How often an SSE stream checks that its client is still there.
 const PROBE: Duration = Duration::from_secs(1);
@@ -42,12 +44,20 @@ struct Event {
 }
 
 impl Event {
-    fn new(kind: &'static str, data: &Value, last: bool) -> Event {
+    /// An event's JSON, serialized straight from its wire type.
+    fn new<T: serde::Serialize>(kind: &'static str, data: &T, last: bool) -> Event {
         Event {
             kind,
-            data: Bytes::from(data.to_string()),
+            data: to_bytes(data),
             last,
         }
+    }
+
+    /// An `error` event: Coder's response body.
+    fn error(message: &str, detail: String, last: bool) -> Event {
+        let mut body = Response::message(message);
+        body.detail = detail;
+        Event::new("error", &body, last)
     }
 
     /// The `message` of an error event.
@@ -61,6 +71,8 @@ impl Event {
 
 enum Target {
     Workspace(Uuid),
+    /// An agent's metadata results (`…/watch-metadata`).
+    Metadata(crate::domain::agent_metadata::AgentMetadataView),
     List {
         filter: Box<ListFilter>,
         limit: Option<i64>,
@@ -78,9 +90,19 @@ struct WatchState {
 
 impl WatchState {
     fn scope(&self) -> Scope {
-        match self.target {
-            Target::Workspace(id) => Scope::Workspace(id),
+        match &self.target {
+            Target::Workspace(id) => Scope::Workspace(*id),
+            Target::Metadata(m) => Scope::Workspace(m.workspace_id()),
             Target::List { .. } => Scope::All,
+        }
+    }
+
+    /// Which kinds of change the stream refreshes on: metadata streams on
+    /// new results only, workspace streams on everything else.
+    fn notes(&self) -> NoteFilter {
+        match self.target {
+            Target::Metadata(_) => |kind| kind == METADATA_CHANGED,
+            _ => |kind| kind != METADATA_CHANGED,
         }
     }
 
@@ -88,88 +110,65 @@ impl WatchState {
     async fn refresh(&mut self, changed: Option<Uuid>) -> Vec<Event> {
         let app = self.app.clone();
         let subject = self.subject.clone();
-        let allow = app.config.allow_workspace_renames;
-        let timeout = app.inactive_timeout_us();
+        let _allow = app.config.allow_workspace_renames;
+        let _timeout = app.inactive_timeout_us();
         match &mut self.target {
+            Target::Metadata(m) => {
+                let (m, now) = (*m, app.now());
+                match app.db.read(move |conn| m.current(conn, now)).await {
+                    Ok(items) => vec![Event::new("data", &items, false)],
+                    Err(e) => vec![Event::error(
+                        "Failed to get metadata.",
+                        e.body.message,
+                        false,
+                    )],
+                }
+            }
             Target::Workspace(id) => {
                 let id = *id;
                 // Every watcher of a workspace shares one render per change:
                 // the cache of `GET /workspaces/{id}` serves them all.
-                let generation = app.db.generation();
-                let now = app.now();
-                let cached = match app.workspace_cache.get(id, generation, now) {
-                    Some(c) => Some(c),
-                    None => {
-                        let a = app.clone();
-                        let s2 = subject.clone();
-                        let loaded = app
-                            .db
-                            .read(move |conn| {
-                                let Some(w) = store::get(conn, id)? else {
-                                    return Ok(false);
-                                };
-                                let t =
-                                    crate::domain::store::templates::get_any(conn, w.template_id)?
-                                        .ok_or_else(ApiError::not_found)?;
-                                let body = workspaces::render_many(
-                                    conn,
-                                    &s2,
-                                    std::slice::from_ref(&w),
-                                    allow,
-                                    now,
-                                    timeout,
-                                )?
-                                .remove(0);
-                                let until = workspaces::render_valid_until(conn, &w, now, timeout)?;
-                                a.workspace_cache.put(generation, until, w, t, body);
-                                Ok(true)
-                            })
-                            .await;
-                        match loaded {
-                            // A render that lost a race with a write is still
-                            // the freshest state; the write's own note follows.
-                            Ok(true) => app.workspace_cache.latest(id),
-                            Ok(false) => None,
-                            Err(e) => {
-                                return vec![Event::new(
-                                    "error",
-                                    &json!({"message": "Internal error fetching workspace.", "detail": e.body.message}),
-                                    false,
-                                )]
-                            }
-                        }
+                let cached = workspaces::cached(
+                    &app.db,
+                    &app.workspace_cache,
+                    &subject,
+                    id,
+                    app.render_ctx(),
+                )
+                .await;
+                let cached = match cached {
+                    Ok(Some(c)) => c,
+                    Ok(None) => return vec![Event::error(NOT_FOUND, String::new(), true)],
+                    Err(e) => {
+                        return vec![Event::error(
+                            "Internal error fetching workspace.",
+                            e.body.message,
+                            false,
+                        )]
                     }
                 };
-                let Some(c) = cached else {
-                    return vec![Event::new("error", &json!({"message": NOT_FOUND}), true)];
-                };
-                if !subject.can(Action::Read, workspaces::object(&c.row)) {
-                    return vec![Event::new("error", &json!({"message": NOT_FOUND}), true)];
-                }
-                if !subject.can(Action::Read, templates::object(&c.template)) {
-                    return vec![Event::new(
-                        "error",
-                        &json!({"message": "Forbidden reading template of selected workspace."}),
-                        true,
-                    )];
-                }
-                let body = match &c.owner_body {
-                    Some(b) if c.row.owner_id == subject.user_id => b.clone(),
-                    _ => c.body.clone(),
+                let seen = match cached.view(&subject) {
+                    Ok(seen) => seen,
+                    Err(workspaces::Unseen::Hidden) => {
+                        return vec![Event::error(NOT_FOUND, String::new(), true)]
+                    }
+                    Err(workspaces::Unseen::TemplateForbidden) => {
+                        return vec![Event::error(
+                            "Forbidden reading template of selected workspace.",
+                            String::new(),
+                            true,
+                        )]
+                    }
                 };
                 let data = Event {
                     kind: "data",
-                    data: body,
+                    data: seen.body,
                     last: false,
                 };
-                if c.row.deleted {
+                if seen.deleted {
                     vec![
                         data,
-                        Event::new(
-                            "error",
-                            &json!({"message": "Workspace has been deleted."}),
-                            true,
-                        ),
+                        Event::error("Workspace has been deleted.", String::new(), true),
                     ]
                 } else {
                     vec![data]
@@ -186,73 +185,71 @@ impl WatchState {
                 if let Some(id) = changed {
                     f.ids = vec![id];
                 }
-                let now = app.now();
+                let ctx = app.render_ctx();
+                let (limit, offset) = if changed.is_some() {
+                    (None, 0)
+                } else {
+                    (limit, offset)
+                };
                 let res = app
                     .db
-                    .read(move |conn| {
-                        let vis = subject.workspace_visibility();
-                        let (rows, count) = if changed.is_some() {
-                            store::list(conn, &f, &vis, None, 0, now, timeout)?
-                        } else {
-                            store::list(conn, &f, &vis, limit, offset, now, timeout)?
-                        };
-                        let tids: Vec<Uuid> = rows.iter().map(|w| w.template_id).collect();
-                        let readable: HashSet<Uuid> =
-                            crate::domain::store::templates::list_any(conn, &tids)?
-                                .iter()
-                                .filter(|t| subject.can(Action::Read, templates::object(t)))
-                                .map(|t| t.id)
-                                .collect();
-                        let rows: Vec<_> = rows
-                            .into_iter()
-                            .filter(|w| readable.contains(&w.template_id))
-                            .collect();
-                        let rendered =
-                            workspaces::render_many(conn, &subject, &rows, allow, now, timeout)?;
-                        Ok((
-                            rows.iter().map(|w| w.id).collect::<Vec<_>>(),
-                            rendered,
-                            count,
-                        ))
-                    })
+                    .read(move |conn| workspace_list::page(conn, &subject, &f, limit, offset, &ctx))
                     .await;
                 match (res, changed) {
-                    (Ok((ids, rendered, count)), None) => {
-                        *known = ids.into_iter().collect();
+                    (Ok(page), None) => {
+                        *known = page.ids.into_iter().collect();
                         vec![Event {
                             kind: "workspaces",
-                            data: Bytes::from(json!({"workspaces": rendered, "count": count}).to_string()),
+                            data: to_bytes(&crate::sdk::WorkspacesResponse {
+                                workspaces: page.workspaces,
+                                count: page.count,
+                            }),
                             last: false,
                         }]
                     }
-                    (Ok((_, mut rendered, _)), Some(id)) => match rendered.pop() {
+                    (Ok(mut page), Some(id)) => match page.workspaces.pop() {
                         Some(w) => {
                             let change = if known.insert(id) { "added" } else { "updated" };
                             vec![Event {
                                 kind: "workspace",
-                                data: Bytes::from(json!({"id": id, "change": change, "workspace": w}).to_string()),
+                                data: to_bytes(&crate::sdk::WorkspaceListChange {
+                                    id,
+                                    change,
+                                    workspace: Some(w),
+                                }),
                                 last: false,
                             }]
                         }
                         None if known.remove(&id) => vec![Event {
                             kind: "workspace",
-                            data: Bytes::from(json!({"id": id, "change": "removed", "workspace": null}).to_string()),
+                            data: to_bytes(&crate::sdk::WorkspaceListChange {
+                                id,
+                                change: "removed",
+                                workspace: None,
+                            }),
                             last: false,
                         }],
                         None => Vec::new(),
                     },
-                    (Err(e), _) => vec![Event {
-                        kind: "error",
-                        data: Bytes::from(json!({"message": "Internal error fetching workspaces.", "detail": e.body.message}).to_string()),
-                        last: false,
-                    }],
+                    (Err(e), _) => vec![Event::error(
+                        "Internal error fetching workspaces.",
+                        e.body.message,
+                        false,
+                    )],
                 }
             }
         }
     }
 }
 
-async fn subscribe(app: &App, scope: Scope) -> ApiResult<(u64, mpsc::Receiver<Note>)> {
+fn to_bytes<T: serde::Serialize>(data: &T) -> Bytes {
+    Bytes::from(serde_json::to_vec(data).unwrap_or_default())
+}
+
+/// Which kinds of change a stream wants.
+pub(crate) type NoteFilter = fn(&str) -> bool;
+
+pub(crate) async fn subscribe(app: &App, scope: Scope) -> ApiResult<(u64, mpsc::Receiver<Note>)> {
     let hub = app
         .hub
         .get()
@@ -265,19 +262,29 @@ async fn subscribe(app: &App, scope: Scope) -> ApiResult<(u64, mpsc::Receiver<No
     Ok((id, rx))
 }
 
-fn unsubscribe(app: &App, id: u64) {
+pub(crate) fn unsubscribe(app: &App, id: u64) {
     if let Some(hub) = app.hub.get() {
         hub.do_send(Unsubscribe(id));
     }
 }
 
-/// Waits for the next note and takes every other one already queued, so a
-/// burst of changes costs one refresh per workspace.
-async fn next_notes(rx: &mut mpsc::Receiver<Note>) -> Option<Vec<Option<Uuid>>> {
-    let first = rx.recv().await?;
-    let mut notes = vec![first];
-    while let Ok(n) = rx.try_recv() {
-        notes.push(n);
+/// Waits for the next note `wants` and takes every other one already
+/// queued, so a burst of changes costs one refresh per workspace.
+pub(crate) async fn next_notes(
+    rx: &mut mpsc::Receiver<Note>,
+    wants: NoteFilter,
+) -> Option<Vec<Option<Uuid>>> {
+    let wanted = |n: &Note| match n {
+        Note::Changed(_, kind) => wants(kind),
+        Note::Resync => true,
+    };
+    let mut notes = Vec::new();
+    while notes.is_empty() {
+        let first = rx.recv().await?;
+        notes.extend(Some(first).filter(wanted));
+        while let Ok(n) = rx.try_recv() {
+            notes.extend(Some(n).filter(wanted));
+        }
     }
     if notes.contains(&Note::Resync) {
         return Some(vec![None]);
@@ -309,6 +316,7 @@ fn sse_frame(e: &Event) -> Bytes {
 /// Runs an SSE stream until the client leaves or the stream ends.
 async fn sse(app: web::Data<App>, mut state: WatchState) -> ApiResult<HttpResponse> {
     let (sub, mut notes) = subscribe(&app, state.scope()).await?;
+    let wants = state.notes();
     let (out, body) = mpsc::channel::<Bytes>(16);
     let ping_every = app.config.watch_ping_interval;
     let a = app.clone();
@@ -341,7 +349,7 @@ async fn sse(app: web::Data<App>, mut state: WatchState) -> ApiResult<HttpRespon
                         break;
                     }
                 }
-                n = next_notes(&mut notes) => {
+                n = next_notes(&mut notes, wants) => {
                     let Some(ids) = n else { break };
                     for id in ids {
                         for e in state.refresh(id).await {
@@ -371,6 +379,7 @@ struct Socket {
     state: Arc<Mutex<WatchState>>,
     sub: Option<u64>,
     scope: Scope,
+    wants: NoteFilter,
     last_pong: Instant,
     ping_every: Duration,
 }
@@ -420,15 +429,15 @@ impl Actor for Socket {
 
     fn started(&mut self, ctx: &mut Self::Context) {
         let app = self.app.clone();
-        let scope = self.scope;
+        let (scope, wants) = (self.scope, self.wants);
         ctx.wait(
             async move { subscribe(&app, scope).await }
                 .into_actor(self)
-                .map(|res, act, ctx| match res {
+                .map(move |res, act, ctx| match res {
                     Ok((id, rx)) => {
                         act.sub = Some(id);
-                        let notes = futures_util::stream::unfold(rx, |mut rx| async move {
-                            next_notes(&mut rx).await.map(|n| (n, rx))
+                        let notes = futures_util::stream::unfold(rx, move |mut rx| async move {
+                            next_notes(&mut rx, wants).await.map(|n| (n, rx))
                         });
                         ctx.add_stream(notes);
                     }
@@ -507,17 +516,17 @@ fn socket(
     req: &HttpRequest,
     payload: web::Payload,
 ) -> ApiResult<HttpResponse> {
-    let scope = state.scope();
+    let (scope, wants) = (state.scope(), state.notes());
     let s = Socket {
         ping_every: app.config.watch_ping_interval,
         app,
         state: Arc::new(Mutex::new(state)),
         sub: None,
         scope,
+        wants,
         last_pong: Instant::now(),
     };
-    ws::start(s, req, payload)
-        .map_err(|e| ApiError::bad_request("Failed to accept websocket.").detail(e.to_string()))
+    crate::http::websocket(s, req, payload)
 }
 
 /// Checks run before streaming: the workspace exists and is readable.
@@ -558,31 +567,65 @@ pub async fn watch_ws(
     socket(app, state, &req, payload)
 }
 
+/// Checks run before streaming an agent's metadata: its workspace is
+/// readable.
+async fn metadata_state(app: &web::Data<App>, subject: Subject, id: &str) -> ApiResult<WatchState> {
+    let id = parse_uuid(id)?;
+    let s = subject.clone();
+    let view = app
+        .db
+        .read(move |conn| crate::domain::agent_metadata::readable(conn, &s, id))
+        .await?;
+    Ok(WatchState {
+        app: app.clone(),
+        subject,
+        target: Target::Metadata(view),
+    })
+}
+
+/// `GET /workspaceagents/{workspaceagent}/watch-metadata` (SSE): the
+/// agent's metadata at once and after each new result.
+pub async fn watch_metadata_sse(
+    app: web::Data<App>,
+    subject: Subject,
+    path: web::Path<String>,
+) -> ApiResult<HttpResponse> {
+    let state = metadata_state(&app, subject, &path.into_inner()).await?;
+    sse(app, state).await
+}
+
+/// `GET /workspaceagents/{workspaceagent}/watch-metadata-ws`: the same
+/// events over a one-way WebSocket.
+pub async fn watch_metadata_ws(
+    app: web::Data<App>,
+    subject: Subject,
+    path: web::Path<String>,
+    req: HttpRequest,
+    payload: web::Payload,
+) -> ApiResult<HttpResponse> {
+    let state = metadata_state(&app, subject, &path.into_inner()).await?;
+    socket(app, state, &req, payload)
+}
+
 /// The list-level streams take `q`, `limit` and `offset` like `GET /workspaces`.
 async fn list_state(
     app: &web::Data<App>,
     subject: Subject,
     req: &HttpRequest,
 ) -> ApiResult<WatchState> {
-    let q = Query::from_request(req);
-    let to_error = |e: workspace_query::QueryError| {
-        ApiError::bad_request(e.message).with_validations(e.validations)
-    };
-    let (limit, offset) = workspace_query::parse_pagination(&q.0).map_err(to_error)?;
-    let parsed =
-        workspace_query::parse_workspace_query(q.get("q").unwrap_or(""), &q.0).map_err(to_error)?;
+    let (parsed, page) = parse_list_request(&Query::from_request(req).0)?;
     let s = subject.clone();
     let filter = app
         .db
-        .read(move |conn| super::workspace_list::resolve(conn, &s, parsed))
+        .read(move |conn| workspace_list::resolve(conn, &s, parsed))
         .await?;
     Ok(WatchState {
         app: app.clone(),
         subject,
         target: Target::List {
             filter: Box::new(filter),
-            limit,
-            offset,
+            limit: page.limit,
+            offset: page.offset,
             known: HashSet::new(),
         },
     })

@@ -2,35 +2,14 @@
 
 use actix_web::http::StatusCode;
 use actix_web::{web, HttpRequest, HttpResponse};
-use uuid::Uuid;
 
-use crate::authz::{Action, Subject};
-use crate::domain::store::templates as template_store;
-use crate::domain::store::workspaces as store;
-use crate::domain::store::Tx;
+use crate::authz::Subject;
 use crate::domain::workspaces::{self, CreateWorkspaceRequest};
-use crate::domain::{organizations, templates, users};
 use crate::error::{ApiError, ApiResult};
 use crate::http::{self, parse_uuid, Body, Query};
+use crate::query::paging::Paging;
+use crate::query::users::parse_user_query;
 use crate::{sdk, App};
-
-/// Renders one workspace for the subject.
-pub fn render_one(
-    conn: &Tx,
-    app: &App,
-    subject: &Subject,
-    w: &store::WorkspaceRow,
-) -> ApiResult<serde_json::Value> {
-    Ok(workspaces::render_many(
-        conn,
-        subject,
-        std::slice::from_ref(w),
-        app.config.allow_workspace_renames,
-        app.now(),
-        app.inactive_timeout_us(),
-    )?
-    .remove(0))
-}
 
 /// Go's strconv.ParseBool.
 pub fn go_bool(s: &str) -> Option<bool> {
@@ -62,17 +41,11 @@ pub async fn create_in_org(
     Body(req): Body<CreateWorkspaceRequest>,
 ) -> ApiResult<HttpResponse> {
     let (org_arg, user_arg) = path.into_inner();
-    let now = app.now();
-    let a = app.clone();
+    let ctx = app.render_ctx();
     let out = app
         .db
         .write(move |conn| {
-            let org = organizations::resolve(conn, &subject, &org_arg)?;
-            let owner = users::resolve(conn, &subject, &user_arg)?;
-            organizations::member(conn, &subject, &org, &owner)?;
-            workspaces::validate_create(&req)?;
-            let w = workspaces::create(conn, &subject, &owner, Some(org.id), &req, now)?;
-            render_one(conn, &a, &subject, &w)
+            workspaces::create_for(conn, &subject, Some(&org_arg), &user_arg, &req, &ctx)
         })
         .await?;
     app.provisioner.wake();
@@ -87,27 +60,10 @@ pub async fn create_for_user(
     Body(req): Body<CreateWorkspaceRequest>,
 ) -> ApiResult<HttpResponse> {
     let user_arg = path.into_inner();
-    let now = app.now();
-    let a = app.clone();
+    let ctx = app.render_ctx();
     let out = app
         .db
-        .write(move |conn| {
-            let owner = users::resolve(conn, &subject, &user_arg)?;
-            workspaces::validate_create(&req)?;
-            if !subject.can(Action::Read, users::object(&owner)) {
-                // Without read access to the user, the owner must be a member
-                // of the template's organization that the caller can see.
-                let tid = req.template_id.unwrap_or_default();
-                let t = template_store::get(conn, tid)?
-                    .filter(|t| subject.can(Action::Read, templates::object(t)))
-                    .ok_or_else(ApiError::not_found)?;
-                let org = crate::domain::store::organizations::get(conn, t.organization_id)?
-                    .ok_or_else(ApiError::not_found)?;
-                organizations::member(conn, &subject, &org, &owner)?;
-            }
-            let w = workspaces::create(conn, &subject, &owner, None, &req, now)?;
-            render_one(conn, &a, &subject, &w)
-        })
+        .write(move |conn| workspaces::create_for(conn, &subject, None, &user_arg, &req, &ctx))
         .await?;
     app.provisioner.wake();
     Ok(http::created(&out))
@@ -123,46 +79,28 @@ pub async fn get(
 ) -> ApiResult<HttpResponse> {
     let id = parse_uuid(&path.into_inner())?;
     let deleted_ok = include_deleted(&req, "deleted")?;
-    let gone = |id: Uuid| {
-        ApiError::new(
+    let cached = workspaces::cached(
+        &app.db,
+        &app.workspace_cache,
+        &subject,
+        id,
+        app.render_ctx(),
+    )
+    .await?
+    .ok_or_else(ApiError::not_found)?;
+    if cached.deleted_for(&subject) == Some(true) && !deleted_ok {
+        return Err(ApiError::new(
             StatusCode::GONE,
             format!("Workspace {:?} was deleted, you can view this workspace by specifying '?deleted=true' and trying again.", id.to_string()),
-        )
-    };
-    let generation = app.db.generation();
-    let now = app.now();
-    if let Some(c) = app.workspace_cache.get(id, generation, now) {
-        subject.require_visible(Action::Read, workspaces::object(&c.row))?;
-        if c.row.deleted && !deleted_ok {
-            return Err(gone(id));
-        }
-        subject.require(Action::Read, templates::object(&c.template))?;
-        let body = match &c.owner_body {
-            Some(b) if c.row.owner_id == subject.user_id => b.clone(),
-            _ => c.body.clone(),
-        };
-        return Ok(HttpResponse::Ok()
-            .content_type("application/json")
-            .body(body));
+        ));
     }
-    let a = app.clone();
-    let out = app
-        .db
-        .read(move |conn| {
-            let w = workspaces::get(conn, &subject, id)?;
-            if w.deleted && !deleted_ok {
-                return Err(gone(id));
-            }
-            let t =
-                template_store::get_any(conn, w.template_id)?.ok_or_else(ApiError::not_found)?;
-            subject.require(Action::Read, templates::object(&t))?;
-            let body = render_one(conn, &a, &subject, &w)?;
-            let until = workspaces::render_valid_until(conn, &w, now, a.inactive_timeout_us())?;
-            a.workspace_cache.put(generation, until, w, t, body.clone());
-            Ok(body)
-        })
-        .await?;
-    Ok(http::ok(&out))
+    match cached.view(&subject) {
+        Ok(seen) => Ok(HttpResponse::Ok()
+            .content_type("application/json")
+            .body(seen.body)),
+        Err(workspaces::Unseen::Hidden) => Err(ApiError::not_found()),
+        Err(workspaces::Unseen::TemplateForbidden) => Err(ApiError::forbidden()),
+    }
 }
 
 /// `GET /users/{user}/workspace/{workspacename}`.
@@ -174,39 +112,14 @@ pub async fn get_by_owner_and_name(
 ) -> ApiResult<HttpResponse> {
     let (user_arg, name) = path.into_inner();
     let deleted_ok = include_deleted(&req, "include_deleted")?;
-    let a = app.clone();
+    let ctx = app.render_ctx();
     let out = app
         .db
         .read(move |conn| {
-            let owner = users::resolve(conn, &subject, &user_arg)?;
-            let w = match store::get_by_owner_name(conn, owner.id, &name, false)? {
-                Some(w) => Some(w),
-                None if deleted_ok => store::get_by_owner_name(conn, owner.id, &name, true)?,
-                None => None,
-            }
-            .ok_or_else(ApiError::not_found)?;
-            subject.require_visible(Action::Read, workspaces::object(&w))?;
-            let t =
-                template_store::get_any(conn, w.template_id)?.ok_or_else(ApiError::not_found)?;
-            subject.require_visible(Action::Read, templates::object(&t))?;
-            render_one(conn, &a, &subject, &w)
+            workspaces::by_owner_and_name(conn, &subject, &user_arg, &name, deleted_ok, &ctx)
         })
         .await?;
     Ok(http::ok(&out))
-}
-
-/// Loads `{workspace}` with its template for a settings change.
-fn with_template(
-    conn: &Tx,
-    subject: &Subject,
-    id: Uuid,
-) -> ApiResult<(
-    store::WorkspaceRow,
-    crate::domain::store::templates::TemplateRow,
-)> {
-    let w = workspaces::get(conn, subject, id)?;
-    let t = template_store::get_any(conn, w.template_id)?.ok_or_else(ApiError::not_found)?;
-    Ok((w, t))
 }
 
 #[derive(Debug, serde::Deserialize, Default)]
@@ -249,7 +162,7 @@ pub async fn autostart(
     let now = app.now();
     app.db
         .write(move |conn| {
-            let (w, t) = with_template(conn, &subject, id)?;
+            let (w, t) = workspaces::get_with_template(conn, &subject, id)?;
             workspaces::set_autostart(conn, &subject, &w, &t, req.schedule.as_deref(), now)
         })
         .await?;
@@ -272,7 +185,7 @@ pub async fn ttl(
     let now = app.now();
     app.db
         .write(move |conn| {
-            let (w, t) = with_template(conn, &subject, id)?;
+            let (w, t) = workspaces::get_with_template(conn, &subject, id)?;
             workspaces::set_ttl(conn, &subject, &w, &t, req.ttl_ms, now)
         })
         .await?;
@@ -366,19 +279,10 @@ pub async fn dormant(
     Body(req): Body<DormantRequest>,
 ) -> ApiResult<HttpResponse> {
     let id = parse_uuid(&path.into_inner())?;
-    let now = app.now();
-    let a = app.clone();
+    let ctx = app.render_ctx();
     let out = app
         .db
-        .write(move |conn| {
-            let (w, t) = with_template(conn, &subject, id)?;
-            if !workspaces::set_dormant(conn, &subject, &w, &t, req.dormant, now)? {
-                return Ok(None);
-            }
-            let w = store::get(conn, id)?.ok_or_else(ApiError::not_found)?;
-            subject.require(Action::Read, templates::object(&t))?;
-            Ok(Some(render_one(conn, &a, &subject, &w)?))
-        })
+        .write(move |conn| workspaces::set_dormant(conn, &subject, id, req.dormant, &ctx))
         .await?;
     Ok(match out {
         Some(w) => http::ok(&w),
@@ -426,7 +330,7 @@ pub async fn usage(
 ) -> ApiResult<HttpResponse> {
     let id = parse_uuid(&path.into_inner())?;
     if body.len() > app.config.max_body_bytes {
-        return Err(http::too_large(app.config.max_body_bytes));
+        return Err(ApiError::too_large(app.config.max_body_bytes));
     }
     let req: Option<workspaces::UsageRequest> = if body.iter().all(|b| b.is_ascii_whitespace()) {
         None
@@ -436,7 +340,7 @@ pub async fn usage(
     let now = app.now();
     app.db
         .write(move |conn| {
-            let (w, t) = with_template(conn, &subject, id)?;
+            let (w, t) = workspaces::get_with_template(conn, &subject, id)?;
             workspaces::record_usage(conn, &subject, &w, &t, req.as_ref(), now)
         })
         .await?;
@@ -451,15 +355,11 @@ pub async fn resolve_autostart(
     let id = parse_uuid(&path.into_inner())?;
     let mismatch = app
         .db
-        .read(move |conn| {
-            let (w, t) = with_template(conn, &subject, id)?;
-            subject.require_visible(Action::Read, templates::object(&t))?;
-            workspaces::parameter_mismatch(conn, &w, &t)
-        })
+        .read(move |conn| workspaces::parameter_mismatch(conn, &subject, id))
         .await?;
-    Ok(http::ok(
-        &serde_json::json!({ "parameter_mismatch": mismatch }),
-    ))
+    Ok(http::ok(&sdk::ResolveAutostartResponse {
+        parameter_mismatch: mismatch,
+    }))
 }
 
 pub async fn timings(
@@ -536,31 +436,16 @@ pub async fn available_users(
     req: HttpRequest,
 ) -> ApiResult<HttpResponse> {
     let (org_arg, user_arg) = path.into_inner();
+    // The user search of `GET /users`, read the same way.
     let q = Query::from_request(&req);
-    let (limit, offset) = http::pagination(&q)?;
-    let mut filter = super::users::user_filter(q.get("q").unwrap_or(""))?;
+    let filter = parse_user_query(q.get("q").unwrap_or(""))?;
+    let page = Paging::capped().parse(&q.0)?;
     let out = app
         .db
         .read(move |conn| {
-            let org = organizations::resolve(conn, &subject, &org_arg)?;
-            let user = users::resolve(conn, &subject, &user_arg)?;
-            organizations::member(conn, &subject, &org, &user)?;
-            let for_anyone = subject.can(
-                Action::Create,
-                crate::authz::Object::NewWorkspace {
-                    org: org.id,
-                    owner: Uuid::nil(),
-                },
-            );
-            if !for_anyone {
-                filter.visible_ids = Some(vec![subject.user_id]);
-            }
-            filter.organization = Some(org.id);
-            let (rows, _) = crate::domain::store::users::list(conn, &filter, limit, offset)?;
-            Ok(rows
-                .iter()
-                .map(crate::domain::users::minimal)
-                .collect::<Vec<_>>())
+            crate::domain::organizations::available_workspace_owners(
+                conn, &subject, &org_arg, &user_arg, filter, &page,
+            )
         })
         .await?;
     Ok(http::ok(&out))

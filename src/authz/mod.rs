@@ -12,6 +12,7 @@
 //! | user                  | create, update, delete    | owner, user-admin                                                           |
 //! | user                  | read_personal (ssh key)   | self, owner                                                                 |
 //! | user                  | update_personal (profile, password) | self, owner, user-admin                                           |
+//! | password of user U    | update                    | U itself, owner; others only if U is not an owner                           |
 //! | api key of user U     | create, read, delete      | U itself, owner                                                             |
 //! | organization          | read                      | its members; owner, template-admin, user-admin, auditor                    |
 //! | organization          | create, delete            | owner                                                                       |
@@ -27,6 +28,8 @@
 //! | template in org O     | read                      | owner, template-admin, auditor; org-admin, org-template-admin, org-auditor of O; members of O granted use/admin in its ACL (directly or through a group) |
 //! | template in org O     | use (create workspaces)   | owner, template-admin; org-admin, org-template-admin of O; members of O granted use/admin in its ACL |
 //! | template in org O     | create, update, delete    | owner, template-admin; org-admin, org-template-admin of O; update also ACL admins |
+//! | template's ACL        | read, change, candidates  | as template update                                                          |
+//! | workspace quota of U  | read                      | as user read                                                                |
 //! | workspace of U in O   | read                      | U (member of O); owner, template-admin; org-admin, org-template-admin of O; workspace ACL use/admin |
 //! | workspace of U in O   | start, stop               | U; owner; org-admin of O; workspace ACL use/admin — never start while dormant |
 //! | workspace of U in O   | update, share             | U; owner; org-admin of O; workspace ACL admin                               |
@@ -34,6 +37,27 @@
 //! | workspace of U in O   | favorite                  | U only (a favorite orders U's own list)                                     |
 //! | new workspace for U in O | create                 | U if a member of O and not banned there; owner; org-admin of O             |
 //! | template version state | read                     | as template update                                                          |
+//! | unattached version in O | read                    | its creator; template admins of O                                          |
+//! | unattached version in O | update                  | template admins of O                                                       |
+//! | workspace of U in O   | connect (ssh, apps)       | U; owner; workspace ACL use/admin — never while dormant (org admins have no exec) |
+//! | template in org O     | view_insights             | template admins of O; auditor, org-auditor of O                            |
+//! | site role catalogue   | read                      | everyone                                                                    |
+//! | site role catalogue   | assign                    | owner, user-admin (which roles: see site role R)                           |
+//! | org role catalogue of O | read                    | members of O; owner, user-admin, template-admin, auditor                  |
+//! | org role catalogue of O | assign                  | owner, user-admin; org-admin, org-user-admin of O (which roles: see org role R) |
+//! | org role catalogue of O | create, update, delete  | owner; org-admin of O                                                      |
+//! | deployment config     | read                      | owner, auditor                                                              |
+//! | deployment config     | update (appearance)       | owner                                                                       |
+//! | deployment stats      | read                      | owner, auditor                                                              |
+//! | audit log of O        | read                      | owner, auditor; org-admin, org-auditor of O                                |
+//! | provisioner daemons of O | read, create, update, delete | owner, template-admin; org-admin, org-template-admin of O          |
+//! | provisioner jobs of O | read                      | owner; org-admin, org-template-admin of O                                  |
+//! | workspace proxies (regions) | read                | everyone                                                                    |
+//! | workspace proxies     | create, update, delete    | owner                                                                       |
+//!
+//! `POST /authcheck` asks this table about sets of objects named by Coder's
+//! resource types (see [`check`]): a field the check leaves out matches
+//! nobody, so only rights that hold whatever it would be answer yes.
 //!
 //! System workers hold no roles; their rights are their own rows:
 //!
@@ -41,6 +65,18 @@
 //! |-----------------------|-------------|----------------------------------------------------------|
 //! | lifecycle executor    | template    | read, use                                                |
 //! | lifecycle executor    | workspace   | read, start (never while dormant), stop, update, delete  |
+//! | provisioner           | provisioner job | read, update (acquire, log, complete)                |
+//! | provisioner           | file        | read (a job's source archive)                            |
+//! | provisioner           | template, unattached version | read, update (an import's result)       |
+//! | provisioner           | workspace   | read, update (a build's resources, agents, deadlines)    |
+
+pub mod check;
+pub mod guard;
+
+pub use guard::{act, Act, Allowed, Guarded};
+
+/// A proof that the subject may read the object.
+pub type Readable<T> = Allowed<T, act::Read>;
 
 use std::collections::HashMap;
 use std::sync::Arc;
@@ -83,6 +119,12 @@ pub const ORG_ROLES: &[(&str, &str)] = &[
     ),
 ];
 
+/// Whether an account with these site roles is an administrator, for the
+/// rules that treat them apart (Coder's `--max-admin-token-lifetime`).
+pub fn is_administrator(site_roles: &[String]) -> bool {
+    site_roles.iter().any(|r| r == OWNER)
+}
+
 pub fn site_role_display(name: &str) -> Option<&'static str> {
     SITE_ROLES.iter().find(|(n, _)| *n == name).map(|(_, d)| *d)
 }
@@ -98,6 +140,9 @@ pub enum System {
     /// The lifecycle executor: reads workspaces and templates, and starts,
     /// stops, marks dormant and deletes workspaces.
     Lifecycle,
+    /// The built-in provisioner daemon: runs queued jobs, reading their
+    /// source files and writing imports' and builds' results.
+    Provisioner,
 }
 
 /// Who is asking: the authenticated user with every role and group they hold,
@@ -147,6 +192,10 @@ pub enum Action {
     Share,
     /// Marking a workspace as a favorite: its owner's own list order.
     Favorite,
+    /// Reaching a workspace's processes: SSH, apps, port forwarding.
+    Connect,
+    /// A template's usage insights.
+    ViewInsights,
 }
 
 /// An access-control list: (user or group id, role), role `use` or `admin`.
@@ -158,6 +207,17 @@ pub enum Object<'a> {
     User {
         id: Uuid,
         orgs: &'a [Uuid],
+    },
+    /// A user's password, beyond update_personal on the user: only owners
+    /// change an owner's password (Coder's rule).
+    Password {
+        user: Uuid,
+        of_owner: bool,
+    },
+    /// A template version not yet attached to a template, by its creator.
+    UnattachedVersion {
+        org: Uuid,
+        created_by: Uuid,
     },
     ApiKey {
         owner: Uuid,
@@ -194,11 +254,35 @@ pub enum Object<'a> {
         groups: &'a Acl,
         dormant: bool,
     },
+    /// A provisioner job (an import or a build) of `org`; only the
+    /// provisioner acts on jobs directly, users through their versions and
+    /// builds.
+    ProvisionerJob {
+        org: Uuid,
+    },
     /// Creating a workspace owned by `owner` in `org`.
     NewWorkspace {
         org: Uuid,
         owner: Uuid,
     },
+    /// The site roles as a whole (listing, assigning some role).
+    SiteRoles,
+    /// The organization roles of `org` as a whole.
+    OrgRoles {
+        org: Uuid,
+    },
+    /// The deployment's configuration, appearance included.
+    DeploymentConfig,
+    DeploymentStats,
+    /// The audit log of `org` (nil: the deployment's).
+    AuditLog {
+        org: Uuid,
+    },
+    ProvisionerDaemons {
+        org: Uuid,
+    },
+    /// Workspace proxies: the regions a deployment offers.
+    WorkspaceProxies,
 }
 
 impl Subject {
@@ -208,6 +292,7 @@ impl Subject {
             user_id: Uuid::nil(),
             username: match worker {
                 System::Lifecycle => "lifecycle-executor",
+                System::Provisioner => "provisionerd",
             }
             .into(),
             key_id: "".into(),
@@ -224,6 +309,13 @@ impl Subject {
 
     fn site_any(&self, roles: &[&str]) -> bool {
         roles.iter().any(|r| self.site(r))
+    }
+
+    /// Whether the subject is this user: Coder's rules about acting on one's
+    /// own account (no deleting, suspending or re-roling oneself; one's own
+    /// password change names the old one) ask this.
+    pub fn is(&self, user: Uuid) -> bool {
+        self.system.is_none() && self.user_id == user
     }
 
     /// Whether the subject is a member of `org` (and so holds org-member).
@@ -250,6 +342,14 @@ impl Subject {
                 (System::Lifecycle, Template { .. }, Read | Use) => true,
                 (System::Lifecycle, Workspace { dormant, .. }, Start) => !dormant,
                 (System::Lifecycle, Workspace { .. }, Read | Stop | Update | Delete) => true,
+                (System::Provisioner, ProvisionerJob { .. }, Read | Update) => true,
+                (System::Provisioner, File { .. }, Read) => true,
+                (
+                    System::Provisioner,
+                    Template { .. } | UnattachedVersion { .. },
+                    Read | Update,
+                ) => true,
+                (System::Provisioner, Workspace { .. }, Read | Update) => true,
                 _ => false,
             };
         }
@@ -266,6 +366,9 @@ impl Subject {
             (User { id, .. }, ReadPersonal) => id == self.user_id || self.is_owner(),
             (User { id, .. }, UpdatePersonal) => {
                 id == self.user_id || self.site_any(&[OWNER, USER_ADMIN])
+            }
+            (Password { user, of_owner }, Update) => {
+                !of_owner || user == self.user_id || self.is_owner()
             }
             (ApiKey { owner }, Create | Read | Delete) => owner == self.user_id || self.is_owner(),
             (Organization { id }, Read) => self.in_org(id) || self.site_any(READERS),
@@ -302,6 +405,13 @@ impl Subject {
                     || (self.in_org(org) && self.acl_role(users, groups).is_some())
             }
             (Template { org, .. }, Create | Delete) => self.template_admin(org),
+            (Template { org, .. }, ViewInsights) => {
+                self.template_admin(org) || self.site(AUDITOR) || self.org_any(org, &[ORG_AUDITOR])
+            }
+            (UnattachedVersion { org, created_by }, Read) => {
+                self.template_admin(org) || created_by == self.user_id
+            }
+            (UnattachedVersion { org, .. }, Update) => self.template_admin(org),
             (Template { org, users, groups }, Update) => {
                 self.template_admin(org)
                     || (self.in_org(org) && self.acl_role(users, groups) == Some("admin"))
@@ -336,6 +446,9 @@ impl Subject {
                     Start | Stop => own || admin || acl.is_some(),
                     Update | Share => own || admin || acl == Some("admin"),
                     Favorite => owner == self.user_id,
+                    // Coder's org admins hold every workspace action but
+                    // SSH and app access.
+                    Connect => !dormant && (own || self.is_owner() || acl.is_some()),
                     // Neither ACL role may delete (Coder's admin role is
                     // every action but delete).
                     Delete => (own && !banned) || admin,
@@ -349,6 +462,28 @@ impl Subject {
                         && self.in_org(org)
                         && !self.org_any(org, &[ORG_WORKSPACE_CREATION_BAN]))
             }
+            (SiteRoles, Read) => true,
+            (SiteRoles, Assign) => self.site_any(&[OWNER, USER_ADMIN]),
+            (OrgRoles { org }, Read) => self.in_org(org) || self.site_any(READERS),
+            (OrgRoles { org }, Assign) => {
+                self.site_any(&[OWNER, USER_ADMIN]) || self.org_any(org, ORG_MANAGERS)
+            }
+            (OrgRoles { org }, Create | Update | Delete) => {
+                self.is_owner() || self.org_any(org, &[ORG_ADMIN])
+            }
+            (DeploymentConfig | DeploymentStats, Read) => self.site_any(&[OWNER, AUDITOR]),
+            (DeploymentConfig, Update) => self.is_owner(),
+            (AuditLog { org }, Read) => {
+                self.site_any(&[OWNER, AUDITOR]) || self.org_any(org, &[ORG_ADMIN, ORG_AUDITOR])
+            }
+            (ProvisionerDaemons { org }, Read | Create | Update | Delete) => {
+                self.template_admin(org)
+            }
+            (ProvisionerJob { org }, Read) => {
+                self.is_owner() || self.org_any(org, &[ORG_ADMIN, ORG_TEMPLATE_ADMIN])
+            }
+            (WorkspaceProxies, Read) => true,
+            (WorkspaceProxies, Create | Update | Delete) => self.is_owner(),
             _ => false,
         }
     }
@@ -506,6 +641,19 @@ mod tests {
         for s in [&member, &auditor, &org_admin] {
             assert!(!s.can(Create, target) && !s.can(Delete, target));
         }
+        let owners_password = Object::Password {
+            user: owner.user_id,
+            of_owner: true,
+        };
+        assert!(!user_admin.can(Update, owners_password));
+        assert!(owner.can(Update, owners_password));
+        assert!(user_admin.can(
+            Update,
+            Object::Password {
+                user: other,
+                of_owner: false
+            }
+        ));
         assert!(!user_admin.can(ReadPersonal, target));
         assert!(owner.can(ReadPersonal, target));
         assert!(user_admin.can(UpdatePersonal, target));
@@ -579,5 +727,229 @@ mod tests {
         assert_eq!(member.visible_users(), Some(vec![]));
         assert_eq!(org_admin.visible_users(), Some(vec![org]));
         assert_eq!(member.visible_orgs(), Some(vec![org]));
+    }
+
+    /// Workspace rows: who reads, starts, updates, shares, favorites and
+    /// deletes, through ownership, site and organization roles and ACLs.
+    #[test]
+    fn workspace_rows() {
+        use Action::*;
+        let org = Uuid::new_v4();
+        let other_org = Uuid::new_v4();
+        let owner_user = subject(&[], &[(org, &[])]);
+        let user_grantee = subject(&[], &[(org, &[])]);
+        let group_grantee = subject(&[], &[(org, &[])]);
+        let outsider_grantee = subject(&[], &[(other_org, &[])]);
+        let stranger = subject(&[], &[(org, &[])]);
+        let site_owner = subject(&[OWNER], &[]);
+        let org_admin = subject(&[], &[(org, &[ORG_ADMIN])]);
+        let org_template_admin = subject(&[], &[(org, &[ORG_TEMPLATE_ADMIN])]);
+        let other_org_admin = subject(&[], &[(other_org, &[ORG_ADMIN])]);
+        let auditor = subject(&[AUDITOR], &[]);
+        let banned_owner = subject(&[], &[(org, &[ORG_WORKSPACE_CREATION_BAN])]);
+        let group = Uuid::new_v4();
+        let mut group_member = group_grantee.clone();
+        group_member.groups = Arc::new(vec![org, group]);
+        let users = vec![
+            (user_grantee.user_id, "admin".to_string()),
+            (outsider_grantee.user_id, "admin".to_string()),
+        ];
+        let groups = vec![(group, "use".to_string())];
+        let ws = |owner: Uuid, dormant: bool| Object::Workspace {
+            org,
+            owner,
+            users: &users,
+            groups: &groups,
+            dormant,
+        };
+        let live = ws(owner_user.user_id, false);
+        let asleep = ws(owner_user.user_id, true);
+
+        // (subject, read, start, stop, update, share, favorite, delete)
+        let rows: [(&str, &Subject, [bool; 7]); 10] = [
+            ("owner of the workspace", &owner_user, [true; 7]),
+            (
+                "user ACL admin",
+                &user_grantee,
+                [true, true, true, true, true, false, false],
+            ),
+            (
+                "group ACL use",
+                &group_member,
+                [true, true, true, false, false, false, false],
+            ),
+            ("admin grant outside the org", &outsider_grantee, [false; 7]),
+            ("member of the org", &stranger, [false; 7]),
+            (
+                "site owner",
+                &site_owner,
+                [true, true, true, true, true, false, true],
+            ),
+            (
+                "org admin",
+                &org_admin,
+                [true, true, true, true, true, false, true],
+            ),
+            (
+                "org template-admin",
+                &org_template_admin,
+                [true, false, false, false, false, false, false],
+            ),
+            ("admin of another org", &other_org_admin, [false; 7]),
+            ("auditor", &auditor, [false; 7]),
+        ];
+        let actions = [Read, Start, Stop, Update, Share, Favorite, Delete];
+        for (who, s, want) in rows {
+            for (action, want) in actions.iter().zip(want) {
+                assert_eq!(s.can(*action, live), want, "{who} {action:?}");
+            }
+        }
+        // Dormant workspaces do not start, for anyone.
+        assert!(!owner_user.can(Start, asleep) && !site_owner.can(Start, asleep));
+        assert!(owner_user.can(Stop, asleep));
+        // A member banned from creating workspaces may not delete their own.
+        let theirs = ws(banned_owner.user_id, false);
+        assert!(banned_owner.can(Read, theirs) && !banned_owner.can(Delete, theirs));
+        // Creating for someone else takes an admin of the organization.
+        let for_other = Object::NewWorkspace {
+            org,
+            owner: owner_user.user_id,
+        };
+        assert!(!stranger.can(Create, for_other));
+        assert!(org_admin.can(Create, for_other) && site_owner.can(Create, for_other));
+        assert!(!other_org_admin.can(Create, for_other));
+        assert!(!banned_owner.can(
+            Create,
+            Object::NewWorkspace {
+                org,
+                owner: banned_owner.user_id
+            }
+        ));
+    }
+
+    /// Template rows: read and use through ACLs, update through an admin
+    /// grant, create and delete by template administrators only.
+    #[test]
+    fn template_rows() {
+        use Action::*;
+        let org = Uuid::new_v4();
+        let other_org = Uuid::new_v4();
+        let user_admin_grantee = subject(&[], &[(org, &[])]);
+        let everyone = subject(&[], &[(org, &[])]);
+        let not_granted = subject(&[], &[(org, &[])]);
+        let template_admin = subject(&[TEMPLATE_ADMIN], &[]);
+        let org_template_admin = subject(&[], &[(org, &[ORG_TEMPLATE_ADMIN])]);
+        let other_org_template_admin = subject(&[], &[(other_org, &[ORG_TEMPLATE_ADMIN])]);
+        let org_auditor = subject(&[], &[(org, &[ORG_AUDITOR])]);
+        // The Everyone group's id is the organization's.
+        let users = vec![(user_admin_grantee.user_id, "admin".to_string())];
+        let groups = vec![(org, "use".to_string())];
+        let t = Object::Template {
+            org,
+            users: &users,
+            groups: &groups,
+        };
+        let private = Object::Template {
+            org,
+            users: &[],
+            groups: &[],
+        };
+        // (subject, read, use, update, create, delete)
+        let rows: [(&str, &Subject, [bool; 5]); 5] = [
+            (
+                "ACL admin",
+                &user_admin_grantee,
+                [true, true, true, false, false],
+            ),
+            (
+                "Everyone group use",
+                &everyone,
+                [true, true, false, false, false],
+            ),
+            ("site template-admin", &template_admin, [true; 5]),
+            ("org template-admin", &org_template_admin, [true; 5]),
+            (
+                "template-admin of another org",
+                &other_org_template_admin,
+                [false; 5],
+            ),
+        ];
+        for (who, s, want) in rows {
+            for (action, want) in [Read, Use, Update, Create, Delete].iter().zip(want) {
+                assert_eq!(s.can(*action, t), want, "{who} {action:?}");
+            }
+        }
+        assert!(!not_granted.can(Read, private));
+        assert!(org_template_admin.can(Read, private));
+        // Auditors read what they are not granted, and use nothing by it.
+        assert!(org_auditor.can(Read, private) && !org_auditor.can(Use, private));
+        // Unattached versions: their creator reads them, template admins
+        // change them.
+        let v = Object::UnattachedVersion {
+            org,
+            created_by: not_granted.user_id,
+        };
+        assert!(not_granted.can(Read, v) && !not_granted.can(Update, v));
+        assert!(org_template_admin.can(Update, v) && !other_org_template_admin.can(Read, v));
+    }
+
+    /// System workers hold exactly their own rows, nothing a user holds.
+    #[test]
+    fn system_subjects_hold_only_their_rows() {
+        use Action::*;
+        let org = Uuid::new_v4();
+        let lifecycle = Subject::system(System::Lifecycle);
+        let provisioner = Subject::system(System::Provisioner);
+        let ws = |dormant| Object::Workspace {
+            org,
+            owner: Uuid::new_v4(),
+            users: &[],
+            groups: &[],
+            dormant,
+        };
+        let job = Object::ProvisionerJob { org };
+        let file = Object::File {
+            owner: Uuid::new_v4(),
+        };
+        let template = Object::Template {
+            org,
+            users: &[],
+            groups: &[],
+        };
+        // Lifecycle: starts (not dormant ones), stops and deletes
+        // workspaces; never touches jobs or files.
+        assert!(lifecycle.can(Start, ws(false)) && !lifecycle.can(Start, ws(true)));
+        assert!(lifecycle.can(Stop, ws(true)) && lifecycle.can(Delete, ws(false)));
+        assert!(lifecycle.can(Use, template) && !lifecycle.can(Update, template));
+        assert!(!lifecycle.can(Update, job) && !lifecycle.can(Read, file));
+        // Provisioner: runs jobs, reads their files, writes results; never
+        // starts, stops or deletes a workspace on its own.
+        assert!(provisioner.can(Read, job) && provisioner.can(Update, job));
+        assert!(provisioner.can(Read, file) && !provisioner.can(Create, file));
+        assert!(provisioner.can(Update, template) && !provisioner.can(Delete, template));
+        assert!(provisioner.can(Update, ws(false)));
+        for a in [Start, Stop, Delete, Share, Favorite] {
+            assert!(!provisioner.can(a, ws(false)), "{a:?}");
+        }
+        // Neither is anyone: no user, organization or role.
+        for s in [&lifecycle, &provisioner] {
+            assert!(!s.is(Uuid::nil()));
+            assert!(!s.can(
+                Read,
+                Object::User {
+                    id: Uuid::nil(),
+                    orgs: &[]
+                }
+            ));
+            assert!(!s.can(Read, Object::Organization { id: org }));
+            assert!(!s.can(
+                Create,
+                Object::NewWorkspace {
+                    org,
+                    owner: Uuid::nil()
+                }
+            ));
+            assert!(!s.can(Assign, Object::SiteRole { name: MEMBER }));
+        }
     }
 }

@@ -1,16 +1,16 @@
 //! Authentication: API keys in Coder's `id-secret` form, argon2id passwords,
-//! and the extractor that turns a request's token into a [`Subject`].
+//! and the cache that turns a request's token into a [`Subject`].
 
 use std::collections::HashMap;
-use std::future::Future;
-use std::pin::Pin;
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Mutex;
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
-use actix_web::dev::Payload;
-use actix_web::{web, FromRequest, HttpRequest};
-use argon2::password_hash::{PasswordHash, PasswordHasher, PasswordVerifier, SaltString};
-use argon2::Argon2;
+use argon2::password_hash::{
+    Decimal, Ident, Output, ParamsString, PasswordHash, PasswordHasher, PasswordVerifier, Salt,
+    SaltString,
+};
+use argon2::{Algorithm, Argon2, Block, Params, Version};
 use rand::distributions::{Alphanumeric, DistString};
 use rand::rngs::OsRng;
 use sha2::{Digest, Sha256};
@@ -19,12 +19,11 @@ use subtle::ConstantTimeEq;
 use crate::authz::Subject;
 use crate::domain::store::Tx;
 use crate::domain::store::{api_keys, groups, organizations, users};
+use crate::domain::Db;
 use crate::error::{ApiError, ApiResult};
+use crate::gate::{Gate, Workers};
 use crate::sdk::{self, Micros};
-use crate::App;
 
-pub const COOKIE: &str = "coder_session_token";
-pub const HEADER: &str = "Coder-Session-Token";
 const HOUR: Micros = 3_600_000_000;
 
 /// A freshly minted key: the clear token (shown once) and the row to store.
@@ -98,44 +97,85 @@ pub fn parse_token(token: &str) -> ApiResult<(&str, &str)> {
     Ok((parts[0], parts[1]))
 }
 
-/// The token of a request, from the first non-empty of Coder's five sources.
-pub fn token_from_request(req: &HttpRequest) -> Option<String> {
-    let query = || form_urlencoded::parse(req.query_string().as_bytes());
-    let from_query = |key: &str| {
-        query()
-            .find(|(k, v)| k == key && !v.is_empty())
-            .map(|(_, v)| v.into_owned())
-    };
-    if let Some(c) = req.cookie(COOKIE).filter(|c| !c.value().is_empty()) {
-        return Some(c.value().to_string());
+/// Argon2 as the `argon2` crate computes it, over working memory that the
+/// calling thread keeps: the crate's own hasher allocates and frees 19 MiB
+/// per check, and glibc keeps such freed buffers resident per arena, so that
+/// memory grew with every check however few ran at once. Verification (the
+/// crate's, through [`PasswordVerifier`]) comes with the trait.
+struct KeptMemory;
+
+thread_local! {
+    static ARGON2_MEMORY: std::cell::RefCell<Vec<Block>> = const { std::cell::RefCell::new(Vec::new()) };
+}
+
+impl PasswordHasher for KeptMemory {
+    type Params = Params;
+
+    fn hash_password<'a>(
+        &self,
+        password: &[u8],
+        salt: impl Into<Salt<'a>>,
+    ) -> argon2::password_hash::Result<PasswordHash<'a>> {
+        self.hash_password_customized(password, None, None, Params::default(), salt)
     }
-    if let Some(t) = from_query(COOKIE) {
-        return Some(t);
+
+    fn hash_password_customized<'a>(
+        &self,
+        password: &[u8],
+        algorithm: Option<Ident<'a>>,
+        version: Option<Decimal>,
+        params: Params,
+        salt: impl Into<Salt<'a>>,
+    ) -> argon2::password_hash::Result<PasswordHash<'a>> {
+        let algorithm = algorithm
+            .map(Algorithm::try_from)
+            .transpose()?
+            .unwrap_or_default();
+        let version = version
+            .map(Version::try_from)
+            .transpose()?
+            .unwrap_or_default();
+        let salt = salt.into();
+        let mut salt_buf = [0u8; 64];
+        let salt_bytes = salt.decode_b64(&mut salt_buf)?;
+        let argon2 = Argon2::new(algorithm, version, params.clone());
+        let blocks = params.block_count();
+        let output = Output::init_with(
+            params.output_len().unwrap_or(Params::DEFAULT_OUTPUT_LEN),
+            |out| {
+                // Memory beyond the default (a stored hash with costlier
+                // parameters) is not kept.
+                if blocks > Params::default().block_count() {
+                    return Ok(argon2.hash_password_into(password, salt_bytes, out)?);
+                }
+                ARGON2_MEMORY.with_borrow_mut(|memory| {
+                    if memory.len() < blocks {
+                        memory.resize(blocks, Block::default());
+                    }
+                    Ok(argon2.hash_password_into_with_memory(
+                        password,
+                        salt_bytes,
+                        out,
+                        &mut memory[..blocks],
+                    )?)
+                })
+            },
+        )?;
+        Ok(PasswordHash {
+            algorithm: algorithm.ident(),
+            version: Some(version.into()),
+            params: ParamsString::try_from(&params)?,
+            salt: Some(salt),
+            hash: Some(output),
+        })
     }
-    if let Some(h) = req.headers().get(HEADER).and_then(|v| v.to_str().ok()) {
-        if !h.is_empty() {
-            return Some(h.to_string());
-        }
-    }
-    if let Some(h) = req
-        .headers()
-        .get("Authorization")
-        .and_then(|v| v.to_str().ok())
-    {
-        if let Some((scheme, rest)) = h.split_once(' ') {
-            if scheme.eq_ignore_ascii_case("bearer") && !rest.trim().is_empty() {
-                return Some(rest.trim().to_string());
-            }
-        }
-    }
-    from_query("access_token")
 }
 
 /// Argon2id with the crate's defaults, which are OWASP's recommendation
 /// (19 MiB, 2 passes, 1 lane).
 pub fn hash_password(password: &str) -> ApiResult<String> {
     let salt = SaltString::generate(&mut OsRng);
-    Argon2::default()
+    KeptMemory
         .hash_password(password.as_bytes(), &salt)
         .map(|h| h.to_string())
         .map_err(ApiError::internal)
@@ -143,7 +183,7 @@ pub fn hash_password(password: &str) -> ApiResult<String> {
 
 pub fn verify_password(password: &str, hash: &str) -> bool {
     match PasswordHash::new(hash) {
-        Ok(parsed) => Argon2::default()
+        Ok(parsed) => KeptMemory
             .verify_password(password.as_bytes(), &parsed)
             .is_ok(),
         Err(_) => false,
@@ -262,118 +302,270 @@ impl AuthCache {
     }
 }
 
-impl FromRequest for Subject {
-    type Error = ApiError;
-    type Future = Pin<Box<dyn Future<Output = Result<Subject, ApiError>>>>;
-
-    fn from_request(req: &HttpRequest, _: &mut Payload) -> Self::Future {
-        let app = req.app_data::<web::Data<App>>().cloned();
-        let token = token_from_request(req);
-        Box::pin(async move {
-            let app = app.ok_or_else(|| ApiError::internal("application state missing"))?;
-            let token = token.ok_or_else(|| {
-                ApiError::unauthorized(
-                    "Cookie \"coder_session_token\" or query parameter must be provided.",
-                )
-            })?;
-            let now = app.now();
-            let generation = app.db.generation();
-            if let Some(subject) = app.auth_cache.lookup(&token, generation, now) {
-                return Ok(subject);
-            }
-            let auth = app
-                .db
-                .read(move |conn| authenticate(conn, &token, now))
-                .await?;
-            if !auth.needs_touch {
-                app.auth_cache.store(&auth, generation);
-            }
-            if auth.needs_touch {
-                // Written at most about once an hour per key: last_used, the
-                // user's last_seen_at (which also wakes a dormant user) and
-                // the sliding expiry.
-                let key = auth.key.clone();
-                app.db
-                    .write(move |conn| {
-                        let lifetime = key.lifetime_seconds * 1_000_000;
-                        let expires = if key.expires_at - now <= lifetime - HOUR {
-                            now + lifetime
-                        } else {
-                            key.expires_at
-                        };
-                        api_keys::touch(conn, &key.id, now, expires)?;
-                        Ok(users::touch_last_seen(conn, key.user_id, now)?)
-                    })
-                    .await?;
-            }
-            Ok(auth.subject)
-        })
+/// The subject a token names, from the cache when its entry is fresh, else
+/// from the store (touching the key's use at most about once an hour).
+pub async fn subject_for(
+    db: &Db,
+    cache: &AuthCache,
+    token: String,
+    now: Micros,
+) -> ApiResult<Subject> {
+    let generation = db.generation();
+    if let Some(subject) = cache.lookup(&token, generation, now) {
+        return Ok(subject);
     }
+    let auth = db.read(move |conn| authenticate(conn, &token, now)).await?;
+    if !auth.needs_touch {
+        cache.store(&auth, generation);
+    }
+    if auth.needs_touch {
+        // Written at most about once an hour per key: last_used, the
+        // user's last_seen_at (which also wakes a dormant user) and
+        // the sliding expiry.
+        let key = auth.key.clone();
+        db.write(move |conn| {
+            let lifetime = key.lifetime_seconds * 1_000_000;
+            let expires = if key.expires_at - now <= lifetime - HOUR {
+                now + lifetime
+            } else {
+                key.expires_at
+            };
+            api_keys::touch(conn, &key.id, now, expires)?;
+            Ok(users::touch_last_seen(conn, key.user_id, now)?)
+        })
+        .await?;
+    }
+    Ok(auth.subject)
 }
 
-/// Failed-login counter per email and per client address: more than `limit`
-/// failures for one email (or five times that from one address, which an
-/// office behind one NAT shares) within a minute earn 429 until the minute
-/// has passed.
+const ADDRESS_KEY: &str = "ip:";
+
+/// Login attempts per email and per client address: more than `limit` for
+/// one email (or five times that from one address, which an office behind
+/// one NAT shares) within a minute earn 429 until the minute has passed.
+/// An attempt is counted when it is admitted, before its password is
+/// checked, so a parallel flood cannot slip more checks through than the
+/// limit.
 pub struct LoginLimiter {
     limit: u32,
-    window: Duration,
-    failures: Mutex<HashMap<String, (Instant, u32)>>,
+    window: Micros,
+    attempts: Mutex<HashMap<String, (Micros, u32)>>,
 }
 
 impl LoginLimiter {
     pub fn new(limit: u32) -> LoginLimiter {
         LoginLimiter {
             limit,
-            window: Duration::from_secs(60),
-            failures: Mutex::new(HashMap::new()),
+            window: 60_000_000,
+            attempts: Mutex::new(HashMap::new()),
         }
     }
 
-    pub fn check(&self, keys: &[String]) -> ApiResult<()> {
-        let map = self.failures.lock().unwrap_or_else(|e| e.into_inner());
+    /// The keys an attempt counts against: its email and its address.
+    pub fn keys(email: &str, address: &str) -> Vec<String> {
+        vec![
+            format!("email:{}", email.to_lowercase()),
+            format!("{ADDRESS_KEY}{address}"),
+        ]
+    }
+
+    fn limit_of(&self, key: &str) -> u32 {
+        if key.starts_with(ADDRESS_KEY) {
+            self.limit.saturating_mul(5)
+        } else {
+            self.limit
+        }
+    }
+
+    /// Counts one attempt against every key, or refuses it (counting
+    /// nothing) when any key has used up its attempts.
+    pub fn reserve(&self, keys: &[String], now: Micros) -> ApiResult<()> {
+        let mut map = self.attempts.lock().unwrap_or_else(|e| e.into_inner());
+        if map.len() > 100_000 {
+            // Bounded memory under a spray of distinct emails.
+            map.retain(|_, (start, _)| now - *start < self.window);
+        }
         for k in keys {
             if let Some((start, n)) = map.get(k) {
-                let limit = if k.starts_with("ip:") {
-                    self.limit * 5
-                } else {
-                    self.limit
-                };
-                if start.elapsed() < self.window && *n >= limit {
-                    return Err(ApiError::new(
-                        actix_web::http::StatusCode::TOO_MANY_REQUESTS,
+                let elapsed = now - *start;
+                if elapsed < self.window && *n >= self.limit_of(k) {
+                    let left = self.window - elapsed;
+                    return Err(ApiError::too_many_requests(
                         format!(
                             "You've been rate limited for sending more than {} failed login attempts in 1m0s.",
                             self.limit
                         ),
+                        // Whole seconds, rounded up.
+                        ((left + 999_999) / 1_000_000) as u64,
                     ));
                 }
             }
         }
-        Ok(())
-    }
-
-    pub fn fail(&self, keys: &[String]) {
-        let mut map = self.failures.lock().unwrap_or_else(|e| e.into_inner());
-        if map.len() > 100_000 {
-            // Bounded memory under a spray of distinct emails.
-            map.retain(|_, (start, _)| start.elapsed() < self.window);
-        }
         for k in keys {
-            let e = map.entry(k.clone()).or_insert((Instant::now(), 0));
-            if e.0.elapsed() >= self.window {
-                *e = (Instant::now(), 0);
+            let e = map.entry(k.clone()).or_insert((now, 0));
+            if now - e.0 >= self.window {
+                *e = (now, 0);
             }
             e.1 += 1;
         }
+        Ok(())
     }
 
-    pub fn succeed(&self, keys: &[String]) {
-        let mut map = self.failures.lock().unwrap_or_else(|e| e.into_inner());
+    /// Gives back an attempt whose password was never checked.
+    pub fn release(&self, keys: &[String]) {
+        let mut map = self.attempts.lock().unwrap_or_else(|e| e.into_inner());
         for k in keys {
-            map.remove(k);
+            if let Some(e) = map.get_mut(k) {
+                e.1 = e.1.saturating_sub(1);
+            }
         }
     }
+
+    /// A successful login clears its email's count and gives back its
+    /// attempt on the address: a success never wipes out the failures
+    /// others made from the same address.
+    pub fn succeed(&self, keys: &[String]) {
+        let mut map = self.attempts.lock().unwrap_or_else(|e| e.into_inner());
+        for k in keys {
+            if k.starts_with(ADDRESS_KEY) {
+                if let Some(e) = map.get_mut(k) {
+                    e.1 = e.1.saturating_sub(1);
+                }
+            } else {
+                map.remove(k);
+            }
+        }
+    }
+}
+
+/// Argon2 work at once; each hash holds 19 MiB.
+const HASHING_AT_ONCE: usize = 2;
+/// Password checks that may wait for their turn; more get 429.
+const HASHING_QUEUE: usize = 64;
+
+/// Every password hash and verification goes through here: at most
+/// [`HASHING_AT_ONCE`] run at once, on as many dedicated threads, so that
+/// memory stays bounded under a flood of logins, user creations or password
+/// changes.
+pub struct Passwords {
+    gate: Gate,
+    threads: Workers,
+    checks: std::sync::Arc<AtomicU64>,
+}
+
+impl Default for Passwords {
+    fn default() -> Passwords {
+        Passwords {
+            gate: Gate::new("password checks", HASHING_AT_ONCE, HASHING_QUEUE),
+            threads: Workers::new("argon2", HASHING_AT_ONCE),
+            checks: Default::default(),
+        }
+    }
+}
+
+impl Passwords {
+    async fn run<T, F>(&self, f: F) -> ApiResult<T>
+    where
+        T: Send + 'static,
+        F: FnOnce() -> T + Send + 'static,
+    {
+        let pass = self.gate.enter().await?;
+        self.threads
+            .run(move || {
+                let _pass = pass;
+                f()
+            })
+            .await
+    }
+
+    /// Hashes a new password.
+    pub async fn hash(&self, password: String) -> ApiResult<String> {
+        let checks = self.checks.clone();
+        self.run(move || {
+            checks.fetch_add(1, Ordering::Relaxed);
+            hash_password(&password)
+        })
+        .await?
+    }
+
+    /// Verifies each password against `stored`; with no stored hash every
+    /// answer is false but the work is done all the same, so that an unknown
+    /// user costs what a wrong password does.
+    pub async fn verify<const N: usize>(
+        &self,
+        passwords: [String; N],
+        stored: Option<String>,
+    ) -> ApiResult<[bool; N]> {
+        let checks = self.checks.clone();
+        self.run(move || {
+            passwords.map(|p| {
+                checks.fetch_add(1, Ordering::Relaxed);
+                match &stored {
+                    Some(h) => verify_password(&p, h),
+                    None => {
+                        verify_password(&p, dummy_hash());
+                        false
+                    }
+                }
+            })
+        })
+        .await
+    }
+
+    /// Password hashes and verifications run since start.
+    pub fn checks(&self) -> u64 {
+        self.checks.load(Ordering::Relaxed)
+    }
+}
+
+/// What signing in needs to know of the account with an email.
+pub struct Account {
+    pub user_id: uuid::Uuid,
+    /// Empty when the account has no password.
+    pub hashed_password: String,
+    pub login_type: String,
+    pub status: String,
+}
+
+/// The live account with this email, if any.
+pub fn account_by_email(tx: &Tx, email: &str) -> ApiResult<Option<Account>> {
+    Ok(users::get_by_email(tx, email)?.map(|u| Account {
+        user_id: u.id,
+        hashed_password: u.hashed_password,
+        login_type: u.login_type,
+        status: u.status,
+    }))
+}
+
+/// Opens a session for a user who proved their password: a new
+/// password-login key; returns the token (shown once) and the key's id.
+pub fn open_session(
+    tx: &Tx,
+    user: uuid::Uuid,
+    lifetime: Duration,
+    now: Micros,
+) -> ApiResult<(String, String)> {
+    let key = new_key(
+        user,
+        "password",
+        lifetime,
+        "",
+        vec!["coder:all".into()],
+        vec![sdk::AllowListEntry {
+            kind: "*".into(),
+            id: "*".into(),
+        }],
+        now,
+    );
+    api_keys::insert(tx, &key.row)?;
+    users::touch_last_seen(tx, user, now)?;
+    Ok((key.token, key.row.id))
+}
+
+/// Ends the session of the key that authenticated the subject.
+pub fn close_session(tx: &Tx, subject: &Subject) -> ApiResult<()> {
+    api_keys::delete(tx, &subject.key_id)?;
+    Ok(())
 }
 
 #[cfg(test)]
@@ -415,8 +607,32 @@ mod tests {
     #[test]
     fn passwords_round_trip_as_argon2id() {
         let h = hash_password("correct horse").unwrap();
-        assert!(h.starts_with("$argon2id$"));
+        assert!(h.starts_with("$argon2id$v=19$m=19456,t=2,p=1$"));
         assert!(verify_password("correct horse", &h));
         assert!(!verify_password("wrong horse", &h));
+    }
+
+    #[test]
+    fn hashes_are_the_argon2_crates_own() {
+        // Each way verifies the other's hashes, whatever the parameters.
+        let ours = hash_password("correct horse").unwrap();
+        let parsed = PasswordHash::new(&ours).unwrap();
+        assert!(Argon2::default()
+            .verify_password(b"correct horse", &parsed)
+            .is_ok());
+        let salt = SaltString::generate(&mut OsRng);
+        for params in [Params::default(), Params::new(8, 1, 1, None).unwrap()] {
+            let theirs = Argon2::new(Algorithm::Argon2id, Version::V0x13, params)
+                .hash_password(b"battery staple", &salt)
+                .unwrap()
+                .to_string();
+            assert!(verify_password("battery staple", &theirs));
+            assert!(!verify_password("battery stapler", &theirs));
+        }
+        let argon2i = Argon2::new(Algorithm::Argon2i, Version::V0x10, Params::default())
+            .hash_password(b"battery staple", &salt)
+            .unwrap()
+            .to_string();
+        assert!(verify_password("battery staple", &argon2i));
     }
 }

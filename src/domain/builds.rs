@@ -6,10 +6,10 @@ use std::collections::HashMap;
 use crate::domain::store::{StoreError, Tx};
 use base64::Engine;
 use serde::Deserialize;
-use serde_json::{json, Value};
+use serde_json::json;
 use uuid::Uuid;
 
-use crate::authz::{Action, Subject};
+use crate::authz::{Action, Readable, Subject};
 use crate::domain::agents::{self, AppStatuses};
 use crate::domain::jobs;
 use crate::domain::parameters;
@@ -20,9 +20,13 @@ use crate::domain::store::template_versions as versions;
 use crate::domain::store::templates::TemplateRow;
 use crate::domain::store::users;
 use crate::domain::store::workspaces::{self as ws_store, WorkspaceRow};
-use crate::domain::workspaces;
+use crate::domain::workspace_access::{self as workspaces, RenderCtx};
 use crate::error::{ApiError, ApiResult, Validator};
-use crate::sdk::{format_opt_time, format_time, Micros};
+use crate::query::paging::{self, Page, UnknownAfterId};
+use crate::sdk::{AgentConnectionTiming, AgentScriptTiming, ProvisionerTiming};
+use crate::sdk::{
+    Micros, Time, WorkspaceAppStatus, WorkspaceBuild, WorkspaceBuildTimings, WorkspaceResource,
+};
 
 #[derive(Debug, Clone, Deserialize, Default)]
 pub struct NameValue {
@@ -83,7 +87,8 @@ const CLIENT_REASONS: &[&str] = &[
 
 /// Everything a new build needs that does not come from the request.
 pub struct BuildContext<'a> {
-    pub workspace: &'a WorkspaceRow,
+    /// The workspace, which the subject was allowed to read.
+    pub workspace: &'a Readable<WorkspaceRow>,
     pub template: &'a TemplateRow,
     /// The first build of a new workspace.
     pub first: bool,
@@ -335,38 +340,219 @@ pub fn check_cancelable(job: &JobRow) -> ApiResult<()> {
 
 /// Workspace status from the latest build's job status and transition.
 pub fn status(job_status: &str, transition: &str) -> &'static str {
-    match (job_status, transition) {
-        ("pending", _) => "pending",
-        ("running", "start") => "starting",
-        ("running", "stop") => "stopping",
-        ("running", _) => "deleting",
-        ("succeeded", "start") => "running",
-        ("succeeded", "stop") => "stopped",
-        ("succeeded", _) => "deleted",
-        ("canceling", _) => "canceling",
-        ("canceled", _) => "canceled",
-        _ => "failed",
-    }
+    crate::domain::store::status::workspace_status(job_status, transition)
 }
 
 /// App statuses of the given workspaces, newest first per app.
 pub fn app_statuses(conn: &Tx, workspaces: &[Uuid]) -> ApiResult<AppStatuses> {
     let mut out: AppStatuses = HashMap::new();
     for st in resources::app_statuses(conn, workspaces)? {
-        out.entry(st.app_id).or_default().push(json!({
-            "id": st.id,
-            "created_at": format_time(st.created_at),
-            "workspace_id": st.workspace_id,
-            "agent_id": st.agent_id,
-            "app_id": st.app_id,
-            "state": st.state,
-            "message": st.message,
-            "uri": st.uri,
-            "icon": st.icon,
-            "needs_user_attention": st.needs_user_attention,
-        }));
+        out.entry(st.app_id).or_default().push(WorkspaceAppStatus {
+            id: st.id,
+            created_at: Time(st.created_at),
+            workspace_id: st.workspace_id,
+            agent_id: st.agent_id,
+            app_id: st.app_id,
+            state: st.state,
+            message: st.message,
+            uri: st.uri,
+            icon: st.icon,
+            needs_user_attention: st.needs_user_attention,
+        });
     }
     Ok(out)
+}
+
+/// A build, reachable only through its workspace, which the subject may
+/// read.
+pub struct ReadableBuild {
+    pub build: BuildRow,
+    pub workspace: Readable<WorkspaceRow>,
+}
+
+/// A build by id whose workspace the subject may read, else 404.
+pub fn get(conn: &Tx, subject: &Subject, id: Uuid) -> ApiResult<ReadableBuild> {
+    let build = store::get(conn, id)?.ok_or_else(ApiError::not_found)?;
+    let workspace = workspaces::get(conn, subject, build.workspace_id)?;
+    Ok(ReadableBuild { build, workspace })
+}
+
+/// Renders builds (of the given workspaces) in batches.
+pub fn render_all(
+    conn: &Tx,
+    bs: &[BuildRow],
+    ws: &[WorkspaceRow],
+    ctx: &RenderCtx,
+) -> ApiResult<Vec<WorkspaceBuild>> {
+    let loaded = load(conn, bs, ws)?;
+    bs.iter()
+        .map(|b| render(b, &loaded, ctx.now, ctx.inactive_timeout_us))
+        .collect()
+}
+
+fn render_one(conn: &Tx, b: ReadableBuild, ctx: &RenderCtx) -> ApiResult<WorkspaceBuild> {
+    render_all(conn, &[b.build], &[b.workspace.into_inner()], ctx)?
+        .pop()
+        .ok_or_else(|| ApiError::internal("build render"))
+}
+
+/// `POST /workspaces/{workspace}/builds`.
+pub fn create_for_workspace(
+    conn: &Tx,
+    subject: &Subject,
+    workspace: Uuid,
+    req: &CreateBuildRequest,
+    ctx: &RenderCtx,
+) -> ApiResult<WorkspaceBuild> {
+    let (w, t) = workspaces::get_with_template(conn, subject, workspace)?;
+    let b = create(
+        conn,
+        subject,
+        &BuildContext {
+            workspace: &w,
+            template: &t,
+            first: false,
+            system_reason: None,
+            initiator: subject.user_id,
+        },
+        req,
+        ctx.now,
+    )?;
+    render_one(
+        conn,
+        ReadableBuild {
+            build: b,
+            workspace: w,
+        },
+        ctx,
+    )
+}
+
+/// Paging of `GET /workspaces/{workspace}/builds`.
+pub struct BuildPage {
+    pub since: Option<Micros>,
+    pub page: Page,
+}
+
+/// `GET /workspaces/{workspace}/builds`: newest first.
+pub fn list_for_workspace(
+    conn: &Tx,
+    subject: &Subject,
+    workspace: Uuid,
+    p: &BuildPage,
+    ctx: &RenderCtx,
+) -> ApiResult<Vec<WorkspaceBuild>> {
+    let w = workspaces::get(conn, subject, workspace)?;
+    let all = store::list(conn, w.id, p.since)?;
+    let page = paging::page(all, |b| b.id, &p.page).map_err(UnknownAfterId::error)?;
+    render_all(conn, &page, std::slice::from_ref(&w), ctx)
+}
+
+/// `GET /workspacebuilds/{workspacebuild}`.
+pub fn get_rendered(
+    conn: &Tx,
+    subject: &Subject,
+    id: Uuid,
+    ctx: &RenderCtx,
+) -> ApiResult<WorkspaceBuild> {
+    let b = get(conn, subject, id)?;
+    render_one(conn, b, ctx)
+}
+
+/// `GET /users/{user}/workspace/{workspacename}/builds/{buildnumber}`
+/// (deleted workspaces included).
+pub fn by_number(
+    conn: &Tx,
+    subject: &Subject,
+    owner_arg: &str,
+    workspace_name: &str,
+    number: i64,
+    ctx: &RenderCtx,
+) -> ApiResult<WorkspaceBuild> {
+    let owner = crate::domain::users::resolve(conn, subject, owner_arg)?;
+    let w = ws_store::get_by_owner_name(conn, owner.id, workspace_name, true)?
+        .ok_or_else(ApiError::not_found)?;
+    let workspace = subject.visible(w)?;
+    let build =
+        store::get_by_number(conn, workspace.id, number)?.ok_or_else(ApiError::not_found)?;
+    render_one(conn, ReadableBuild { build, workspace }, ctx)
+}
+
+/// `PATCH /workspacebuilds/{workspacebuild}/cancel`, with Coder's optional
+/// `expect_status` precondition.
+pub fn cancel(
+    conn: &Tx,
+    subject: &Subject,
+    id: Uuid,
+    expect: Option<&str>,
+    now: Micros,
+) -> ApiResult<()> {
+    let b = get(conn, subject, id)?;
+    subject.require_visible(Action::Update, workspaces::object(&b.workspace))?;
+    let t = crate::domain::store::templates::get_any(conn, b.workspace.template_id)?
+        .ok_or_else(ApiError::not_found)?;
+    if !t.allow_user_cancel_workspace_jobs
+        && !subject.can(Action::Update, crate::domain::templates::object(&t))
+    {
+        return Err(ApiError::forbidden_msg(
+            "User is not allowed to cancel workspace builds. Owner role is required.",
+        ));
+    }
+    let job = job_store::get(conn, b.build.job_id)?.ok_or_else(ApiError::not_found)?;
+    check_cancelable(&job)?;
+    if let Some(e) = expect {
+        if job.status() != e {
+            return Err(ApiError::new(
+                actix_web::http::StatusCode::PRECONDITION_FAILED,
+                format!(
+                    "Job is not in the expected state. Expected: {e}, Got: {}",
+                    job.status()
+                ),
+            ));
+        }
+    }
+    Ok(job_store::cancel(conn, job.id, now)?)
+}
+
+/// The logs `GET /workspacebuilds/{id}/logs` shows.
+pub fn logs(conn: &Tx, subject: &Subject, id: Uuid) -> ApiResult<jobs::JobLogs> {
+    Ok(jobs::JobLogs::of(get(conn, subject, id)?.build.job_id))
+}
+
+/// `GET /workspacebuilds/{workspacebuild}/parameters`: (name, value) pairs.
+pub fn parameters_of(conn: &Tx, subject: &Subject, id: Uuid) -> ApiResult<Vec<(String, String)>> {
+    let b = get(conn, subject, id)?;
+    Ok(store::parameters(conn, b.build.id)?)
+}
+
+/// `GET /workspacebuilds/{workspacebuild}/resources`: once the job is done.
+pub fn resources_of(
+    conn: &Tx,
+    subject: &Subject,
+    id: Uuid,
+    ctx: &RenderCtx,
+) -> ApiResult<Vec<WorkspaceResource>> {
+    let b = get(conn, subject, id)?;
+    let job = job_store::get(conn, b.build.job_id)?.ok_or_else(ApiError::not_found)?;
+    if job.completed_at.is_none() {
+        return Err(ApiError::bad_request("Job hasn't completed!"));
+    }
+    Ok(render_one(conn, b, ctx)?.resources)
+}
+
+/// `GET /workspacebuilds/{workspacebuild}/state`: for template managers.
+pub fn state_of(conn: &Tx, subject: &Subject, id: Uuid) -> ApiResult<Vec<u8>> {
+    let b = get(conn, subject, id)?;
+    let t = crate::domain::store::templates::get_any(conn, b.workspace.template_id)?
+        .ok_or_else(ApiError::not_found)?;
+    subject.require_visible(Action::Update, crate::domain::templates::object(&t))?;
+    Ok(store::state(conn, b.build.id)?.unwrap_or_default())
+}
+
+/// `GET /workspacebuilds/{workspacebuild}/timings`.
+pub fn timings_of(conn: &Tx, subject: &Subject, id: Uuid) -> ApiResult<WorkspaceBuildTimings> {
+    let b = get(conn, subject, id)?;
+    build_timings(conn, &b.build)
 }
 
 /// Everything needed to render builds, loaded in batches.
@@ -413,7 +599,12 @@ pub fn load(conn: &Tx, builds: &[BuildRow], workspaces: &[WorkspaceRow]) -> ApiR
     })
 }
 
-pub fn render(b: &BuildRow, l: &Loaded, now: Micros, inactive_timeout_us: i64) -> ApiResult<Value> {
+pub fn render(
+    b: &BuildRow,
+    l: &Loaded,
+    now: Micros,
+    inactive_timeout_us: i64,
+) -> ApiResult<WorkspaceBuild> {
     let job = l
         .jobs
         .get(&b.job_id)
@@ -423,7 +614,7 @@ pub fn render(b: &BuildRow, l: &Loaded, now: Micros, inactive_timeout_us: i64) -
         .get(&b.workspace_id)
         .ok_or_else(|| ApiError::internal("workspace missing"))?;
     let owner = l.owners.get(&ws.owner_id);
-    let resources: Vec<Value> = l
+    let resources = l
         .resources
         .get(&b.job_id)
         .map(|rs| {
@@ -432,39 +623,91 @@ pub fn render(b: &BuildRow, l: &Loaded, now: Micros, inactive_timeout_us: i64) -
                 .collect()
         })
         .unwrap_or_default();
-    let mut out = json!({
-        "id": b.id,
-        "created_at": format_time(b.created_at),
-        "updated_at": format_time(b.updated_at),
-        "workspace_id": ws.id,
-        "workspace_name": ws.name,
-        "workspace_owner_id": ws.owner_id,
-        "workspace_owner_name": owner.map(|o| o.username.as_str()).unwrap_or(""),
-        "workspace_owner_avatar_url": owner.map(|o| o.avatar_url.as_str()).unwrap_or(""),
-        "template_version_id": b.template_version_id,
-        "template_version_name": b.template_version_name,
-        "template_version_preset_id": b.template_version_preset_id,
-        "build_number": b.build_number,
-        "transition": b.transition,
-        "initiator_id": b.initiator_id,
-        "initiator_name": b.initiator_name,
-        "job": jobs::render(job),
-        "reason": b.reason,
-        "resources": resources,
-        "deadline": format_opt_time(b.deadline),
-        "max_deadline": format_opt_time(b.max_deadline),
-        "status": status(job.status(), &b.transition),
-        "daily_cost": b.daily_cost,
-        "matched_provisioners": jobs::matched_provisioners(now),
-    });
-    // Coder omits them until the build's job has decided them.
-    if let Some(v) = b.has_ai_task {
-        out["has_ai_task"] = json!(v);
-    }
-    if let Some(v) = b.has_external_agent {
-        out["has_external_agent"] = json!(v);
-    }
-    Ok(out)
+    Ok(WorkspaceBuild {
+        id: b.id,
+        created_at: Time(b.created_at),
+        updated_at: Time(b.updated_at),
+        workspace_id: ws.id,
+        workspace_name: ws.name.clone(),
+        workspace_owner_id: ws.owner_id,
+        workspace_owner_name: owner.map(|o| o.username.clone()).unwrap_or_default(),
+        workspace_owner_avatar_url: owner.map(|o| o.avatar_url.clone()).unwrap_or_default(),
+        template_version_id: b.template_version_id,
+        template_version_name: b.template_version_name.clone(),
+        build_number: b.build_number,
+        transition: b.transition.clone(),
+        initiator_id: b.initiator_id,
+        initiator_name: b.initiator_name.clone(),
+        job: jobs::render(job),
+        reason: b.reason.clone(),
+        resources,
+        deadline: Time::opt(b.deadline),
+        max_deadline: Time::opt(b.max_deadline),
+        status: status(job.status(), &b.transition),
+        daily_cost: b.daily_cost,
+        matched_provisioners: jobs::matched_provisioners(now),
+        template_version_preset_id: b.template_version_preset_id,
+        has_ai_task: b.has_ai_task,
+        has_external_agent: b.has_external_agent,
+    })
+}
+
+/// A build's `codersdk.WorkspaceBuildTimings`.
+pub fn build_timings(
+    conn: &Tx,
+    b: &crate::domain::store::builds::BuildRow,
+) -> ApiResult<WorkspaceBuildTimings> {
+    let provisioner_timings = crate::domain::store::jobs::timings(conn, b.job_id)?
+        .into_iter()
+        .map(|t| ProvisionerTiming {
+            job_id: t.job_id,
+            started_at: Time(t.started_at),
+            ended_at: Time(t.ended_at),
+            stage: t.stage,
+            source: t.source,
+            action: t.action,
+            resource: t.resource,
+        })
+        .collect();
+    let resources = crate::domain::store::resources::for_jobs(conn, &[b.job_id])?;
+    let agents: Vec<&crate::domain::store::resources::AgentRow> = resources
+        .values()
+        .flatten()
+        .flat_map(|r| r.agents.iter())
+        .collect();
+    let agent_connection_timings = agents
+        .iter()
+        .map(|a| AgentConnectionTiming {
+            started_at: Time(a.created_at),
+            ended_at: Time::or_zero(a.first_connected_at),
+            stage: "connect",
+            workspace_agent_id: a.id,
+            workspace_agent_name: a.name.clone(),
+        })
+        .collect();
+    let ids: Vec<Uuid> = agents.iter().map(|a| a.id).collect();
+    let agent_script_timings = crate::domain::store::resources::script_timings(conn, &ids)?
+        .into_iter()
+        .map(|t| AgentScriptTiming {
+            workspace_agent_name: agents
+                .iter()
+                .find(|a| a.id == t.agent_id)
+                .map(|a| a.name.clone())
+                .unwrap_or_default(),
+            started_at: Time(t.started_at),
+            ended_at: Time(t.ended_at),
+            exit_code: t.exit_code,
+            stage: t.stage,
+            status: t.status,
+            display_name: t.display_name,
+            workspace_agent_id: t.agent_id,
+        })
+        .collect();
+    Ok(WorkspaceBuildTimings {
+        provisioner_timings,
+        agent_script_timings,
+        agent_connection_timings,
+    })
 }
 
 #[cfg(test)]

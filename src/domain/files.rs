@@ -1,57 +1,158 @@
 //! Uploaded template archives: tar stored as is, zip converted to tar,
 //! content-addressed per uploader.
 
-use std::io::{Cursor, Read, Write};
+use std::fs::File;
+use std::io::{BufReader, BufWriter, Cursor, Read, Seek, SeekFrom, Write};
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+use bytes::Bytes;
+use futures_util::StreamExt;
 
 use crate::domain::store::Tx;
 use sha2::{Digest, Sha256};
 use uuid::Uuid;
 
-use crate::authz::{Action, Object, Subject};
-use crate::domain::store::files::{self as store, FileRow};
+use crate::authz::{Action, Guarded, Object, Subject};
+use crate::domain::store::files::{self as store, FileRow, NewFile};
 use crate::error::{ApiError, ApiResult};
 use crate::sdk::Micros;
 
 pub const TAR: &str = "application/x-tar";
 pub const ZIP: &str = "application/zip";
 
-/// Converts a zip archive to tar, refusing unsafe paths and archives whose
-/// expanded size exceeds `limit`.
-pub fn zip_to_tar(bytes: &[u8], limit: usize) -> ApiResult<Vec<u8>> {
-    let mut archive = zip::ZipArchive::new(Cursor::new(bytes))
-        .map_err(|_| ApiError::bad_request("Incomplete .zip archive file."))?;
-    let mut out = tar::Builder::new(Vec::new());
+/// An upload spooled to an unnamed temporary file, with its length and
+/// SHA-256; the file is positioned at its start.
+pub struct Spooled {
+    pub file: File,
+    pub len: u64,
+    pub hash: String,
+}
+
+/// Chunks of an upload in flight between the request and the spool writer.
+const SPOOL_CHUNKS: usize = 16;
+/// An upload whose client sends nothing for this long is abandoned.
+const UPLOAD_IDLE: Duration = Duration::from_secs(30);
+
+fn read_failed() -> ApiError {
+    ApiError::bad_request("Failed to read file from request.")
+}
+
+/// Streams a request body of at most `limit` bytes into a temporary file in
+/// `dir`, hashing it on the way: memory holds a few chunks, never the file.
+pub async fn spool(
+    dir: PathBuf,
+    mut payload: actix_web::web::Payload,
+    limit: usize,
+) -> ApiResult<Spooled> {
+    let (tx, mut rx) = tokio::sync::mpsc::channel::<Bytes>(SPOOL_CHUNKS);
+    let writer = actix_web::web::block(move || -> ApiResult<Spooled> {
+        let mut file = tempfile::tempfile_in(&dir).map_err(ApiError::internal)?;
+        let mut hasher = Sha256::new();
+        let mut len = 0u64;
+        while let Some(chunk) = rx.blocking_recv() {
+            hasher.update(&chunk);
+            file.write_all(&chunk).map_err(ApiError::internal)?;
+            len += chunk.len() as u64;
+        }
+        file.seek(SeekFrom::Start(0)).map_err(ApiError::internal)?;
+        Ok(Spooled {
+            file,
+            len,
+            hash: hex(&hasher.finalize()),
+        })
+    });
     let mut total = 0usize;
+    loop {
+        let next = tokio::time::timeout(UPLOAD_IDLE, payload.next())
+            .await
+            .map_err(|_| {
+                read_failed().detail(format!("No data arrived for {}s.", UPLOAD_IDLE.as_secs()))
+            })?;
+        let Some(chunk) = next else { break };
+        let chunk = chunk.map_err(|e| read_failed().detail(e.to_string()))?;
+        total += chunk.len();
+        if total > limit {
+            return Err(ApiError::too_large(limit));
+        }
+        if tx.send(chunk).await.is_err() {
+            // The writer failed; its error is the answer.
+            break;
+        }
+    }
+    drop(tx);
+    writer.await.map_err(ApiError::internal)?
+}
+
+/// Counts the bytes read through it.
+struct Counted<R> {
+    inner: R,
+    count: u64,
+}
+
+impl<R: Read> Read for Counted<R> {
+    fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
+        let n = self.inner.read(buf)?;
+        self.count += n as u64;
+        Ok(n)
+    }
+}
+
+/// Converts a spooled zip archive to a spooled tar, refusing unsafe paths
+/// and archives whose expanded size exceeds `limit`. Entries are streamed:
+/// neither archive is held in memory.
+pub fn zip_to_tar(zip: File, limit: usize, dir: &Path) -> ApiResult<Spooled> {
+    let incomplete = || ApiError::bad_request("Incomplete .zip archive file.");
+    let mut archive = zip::ZipArchive::new(BufReader::new(zip)).map_err(|_| incomplete())?;
+    let out = tempfile::tempfile_in(dir).map_err(ApiError::internal)?;
+    let mut tar = tar::Builder::new(BufWriter::new(out));
+    let mut total = 0u64;
     for i in 0..archive.len() {
-        let mut entry = archive
-            .by_index(i)
-            .map_err(|_| ApiError::bad_request("Incomplete .zip archive file."))?;
+        let entry = archive.by_index(i).map_err(|_| incomplete())?;
         let Some(path) = entry.enclosed_name() else {
             return Err(ApiError::bad_request("Invalid .zip archive contents."));
         };
         if entry.is_dir() {
             continue;
         }
-        let mut data = Vec::new();
-        (&mut entry)
-            .take((limit - total.min(limit)) as u64 + 1)
-            .read_to_end(&mut data)
-            .map_err(|_| ApiError::bad_request("Incomplete .zip archive file."))?;
-        total += data.len();
-        if total > limit {
+        // The declared size bounds what is read, so a lying entry cannot
+        // expand past the limit.
+        let size = entry.size();
+        total = total.saturating_add(size);
+        if total > limit as u64 {
             return Err(ApiError::new(
                 actix_web::http::StatusCode::PAYLOAD_TOO_LARGE,
                 "Expanded .zip archive exceeds maximum size.",
             ));
         }
         let mut header = tar::Header::new_gnu();
-        header.set_size(data.len() as u64);
+        header.set_size(size);
         header.set_mode(entry.unix_mode().unwrap_or(0o644) & 0o777);
         header.set_cksum();
-        out.append_data(&mut header, &path, data.as_slice())
-            .map_err(|_| ApiError::bad_request("Invalid .zip archive contents."))?;
+        let mut data = Counted {
+            inner: entry.take(size),
+            count: 0,
+        };
+        tar.append_data(&mut header, &path, &mut data)
+            .map_err(|_| incomplete())?;
+        if data.count != size {
+            return Err(incomplete());
+        }
     }
-    out.into_inner().map_err(ApiError::internal)
+    let mut file = tar
+        .into_inner()
+        .and_then(|w| w.into_inner().map_err(|e| e.into_error()))
+        .map_err(ApiError::internal)?;
+    let len = file.seek(SeekFrom::End(0)).map_err(ApiError::internal)?;
+    file.seek(SeekFrom::Start(0)).map_err(ApiError::internal)?;
+    let mut hasher = Sha256::new();
+    std::io::copy(&mut file, &mut hasher).map_err(ApiError::internal)?;
+    file.seek(SeekFrom::Start(0)).map_err(ApiError::internal)?;
+    Ok(Spooled {
+        file,
+        len,
+        hash: hex(&hasher.finalize()),
+    })
 }
 
 /// Converts a stored tar archive to zip (`GET /files/{id}?format=zip`).
@@ -77,23 +178,29 @@ pub fn tar_to_zip(bytes: &[u8]) -> ApiResult<Vec<u8>> {
     Ok(zip.finish().map_err(ApiError::internal)?.into_inner())
 }
 
-/// Stores an upload; returns its id and whether it was new.
-pub fn store(conn: &Tx, uploader: Uuid, data: Vec<u8>, now: Micros) -> ApiResult<(Uuid, bool)> {
-    let hash = hex(&Sha256::digest(&data));
-    if let Some(id) = store::id_by_hash(conn, &hash, uploader)? {
+/// Stores a spooled upload, streaming it into the database; returns its id
+/// and whether it was new.
+pub fn store(
+    conn: &Tx,
+    uploader: Uuid,
+    mut upload: Spooled,
+    now: Micros,
+) -> ApiResult<(Uuid, bool)> {
+    if let Some(id) = store::id_by_hash(conn, &upload.hash, uploader)? {
         return Ok((id, false));
     }
     let id = Uuid::new_v4();
-    store::insert(
+    store::insert_streamed(
         conn,
-        &FileRow {
+        &NewFile {
             id,
-            hash,
+            hash: &upload.hash,
             created_by: uploader,
-            mimetype: TAR.into(),
-            data,
+            mimetype: TAR,
             created_at: now,
         },
+        upload.len,
+        &mut upload.file,
     )?;
     Ok((id, true))
 }
@@ -118,7 +225,7 @@ pub fn get(conn: &Tx, subject: &Subject, id: Uuid) -> ApiResult<FileRow> {
         crate::domain::store::templates::list_any(conn, &store::templates_of(conn, id)?)?;
     if templates
         .iter()
-        .any(|t| subject.can(Action::Update, crate::domain::templates::object(t)))
+        .any(|t| subject.can(Action::Update, t.object()))
     {
         return Ok(f);
     }

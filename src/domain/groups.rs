@@ -55,11 +55,58 @@ pub fn render(conn: &Tx, g: &GroupRow) -> ApiResult<sdk::Group> {
         .ok_or_else(|| ApiError::internal("group render"))
 }
 
+/// Whether a group exists (search filters name groups without revealing
+/// anything else about them).
+pub fn id_if_exists(conn: &Tx, id: Uuid) -> ApiResult<Option<Uuid>> {
+    Ok(store::get(conn, id)?.map(|g| g.id))
+}
+
+/// The id of a group of `org` by name, if any.
+pub fn id_by_name(conn: &Tx, org: Uuid, name: &str) -> ApiResult<Option<Uuid>> {
+    Ok(store::get_by_name(conn, org, name)?.map(|g| g.id))
+}
+
 /// A group by id, 404 when missing or unreadable.
 pub fn get(conn: &Tx, subject: &Subject, id: Uuid) -> ApiResult<GroupRow> {
     let g = store::get(conn, id)?.ok_or_else(ApiError::not_found)?;
     subject.require_visible(Action::Read, object(&g))?;
     Ok(g)
+}
+
+/// A group of an organization by name that the subject may read.
+pub fn get_by_name(conn: &Tx, subject: &Subject, org: &str, name: &str) -> ApiResult<GroupRow> {
+    let org = crate::domain::organizations::resolve(conn, subject, org)?;
+    let g = store::get_by_name(conn, org.id, name)?.ok_or_else(ApiError::not_found)?;
+    get(conn, subject, g.id)
+}
+
+/// The filters of `GET /groups` as given (names not yet resolved).
+pub struct GroupQuery {
+    pub organization: Option<String>,
+    pub has_member: Option<String>,
+    pub ids: Option<Vec<Uuid>>,
+}
+
+/// `GET /groups`: the groups matching `q` that the subject may read.
+pub fn search(conn: &Tx, subject: &Subject, q: GroupQuery) -> ApiResult<Vec<sdk::Group>> {
+    let mut f = GroupFilter {
+        ids: q.ids,
+        ..Default::default()
+    };
+    if let Some(org) = q.organization {
+        f.organization = Some(crate::domain::organizations::resolve(conn, subject, &org)?.id);
+    }
+    if let Some(m) = q.has_member {
+        let id = users::id_by_id_or_username(conn, &m)?.ok_or_else(|| {
+            ApiError::bad_request("Query parameters have invalid values.").validation(
+                "has_member",
+                format!("Query param \"has_member\" must be a valid user id or username: {m:?}"),
+            )
+        })?;
+        f.has_member = Some(id);
+    }
+    let rows = list(conn, subject, &f)?;
+    render_many(conn, &rows)
 }
 
 /// Groups matching `f` that the subject may read.

@@ -112,7 +112,7 @@ fn act(tx: &Tx, subject: &Subject, c: &LifecycleCandidate, now: Micros) -> ApiRe
     } else {
         return Ok(done);
     };
-    let w = store::get(tx, w.id)?.unwrap_or(w);
+    let w = subject.visible(store::get(tx, w.id)?.unwrap_or(w))?;
     let req = CreateBuildRequest {
         transition: transition.into(),
         ..Default::default()

@@ -5,16 +5,35 @@ use std::sync::OnceLock;
 use rand::seq::SliceRandom;
 use regex::Regex;
 
+const NAME: &str = r"^[a-zA-Z0-9]+(?:-[a-zA-Z0-9]+)*$";
+const EMAIL: &str = r"^[^\s@]+@[^\s@]+\.[^\s@]+$|^[^\s@]+@[a-zA-Z0-9-]+$";
+const VERSION_NAME: &str = r"^[a-zA-Z0-9]+(?:[_.-]{1}[a-zA-Z0-9]+)*$";
+
+/// One of the constant patterns above, compiled once; the unit test
+/// `constant_patterns_compile` makes a typo fail CI rather than a request.
+#[allow(
+    clippy::expect_used,
+    reason = "constant patterns, compiled by a unit test"
+)]
+fn compiled(cell: &'static OnceLock<Regex>, pattern: &'static str) -> &'static Regex {
+    cell.get_or_init(|| Regex::new(pattern).expect("a constant pattern compiles"))
+}
+
 fn name_re() -> &'static Regex {
     static RE: OnceLock<Regex> = OnceLock::new();
-    RE.get_or_init(|| Regex::new(r"^[a-zA-Z0-9]+(?:-[a-zA-Z0-9]+)*$").expect("name regex"))
+    compiled(&RE, NAME)
 }
 
 fn email_re() -> &'static Regex {
     static RE: OnceLock<Regex> = OnceLock::new();
-    RE.get_or_init(|| {
-        Regex::new(r"^[^\s@]+@[^\s@]+\.[^\s@]+$|^[^\s@]+@[a-zA-Z0-9-]+$").expect("email regex")
-    })
+    compiled(&RE, EMAIL)
+}
+
+/// Coder's template version name rule: letters and digits joined by single
+/// `_`, `.` or `-`, at most 64 characters.
+pub fn valid_version_name(s: &str) -> bool {
+    static RE: OnceLock<Regex> = OnceLock::new();
+    s.len() <= 64 && compiled(&RE, VERSION_NAME).is_match(s)
 }
 
 /// Username, organization, group and template names: 1–32 characters,
@@ -146,6 +165,13 @@ pub fn random_docker_name() -> String {
 
 #[cfg(test)]
 mod tests {
+    #[test]
+    fn constant_patterns_compile() {
+        for p in [super::NAME, super::EMAIL, super::VERSION_NAME] {
+            assert!(regex::Regex::new(p).is_ok(), "{p}");
+        }
+    }
+
     use super::*;
 
     #[test]

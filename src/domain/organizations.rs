@@ -10,9 +10,11 @@ use crate::domain::names;
 use crate::domain::store::groups;
 use crate::domain::store::groups::GroupRow;
 use crate::domain::store::organizations::{self as store, MemberRow, OrganizationRow};
-use crate::domain::store::users::UserRow;
+use crate::domain::store::users::{self as user_store, UserRow};
 use crate::domain::users;
 use crate::error::{ApiError, ApiResult, Validator};
+use crate::query::paging::Page;
+use crate::query::users::UserQuery;
 use crate::sdk::{self, Micros};
 
 pub fn render(o: &OrganizationRow) -> sdk::Organization {
@@ -109,6 +111,41 @@ pub fn resolve(conn: &Tx, subject: &Subject, arg: &str) -> ApiResult<Organizatio
         store::get_by_name(conn, arg)?
     };
     let org = found.ok_or_else(ApiError::not_found)?;
+    subject.require_visible(Action::Read, Object::Organization { id: org.id })?;
+    Ok(org)
+}
+
+/// `GET /organizations`: those the subject may read.
+pub fn list(conn: &Tx, subject: &Subject) -> ApiResult<Vec<sdk::Organization>> {
+    let only = subject.visible_orgs();
+    Ok(store::list(conn, only.as_deref())?
+        .iter()
+        .map(render)
+        .collect())
+}
+
+/// A page of an organization's members with their users, and the count.
+pub fn member_page(
+    conn: &Tx,
+    subject: &Subject,
+    org: &str,
+    limit: i64,
+    offset: i64,
+) -> ApiResult<(Vec<sdk::OrganizationMemberWithUserData>, i64)> {
+    let org = resolve(conn, subject, org)?;
+    subject.require_visible(Action::Read, Object::OrganizationMember { org: org.id })?;
+    let (rows, count) = store::list_members(conn, org.id, limit, offset)?;
+    Ok((
+        rows.iter()
+            .map(|(m, u)| render_member_with_user(m, u))
+            .collect(),
+        count,
+    ))
+}
+
+/// An organization by id that the subject may read, else 404.
+pub fn get(conn: &Tx, subject: &Subject, id: Uuid) -> ApiResult<OrganizationRow> {
+    let org = store::get(conn, id)?.ok_or_else(ApiError::not_found)?;
     subject.require_visible(Action::Read, Object::Organization { id: org.id })?;
     Ok(org)
 }
@@ -295,7 +332,7 @@ pub fn remove_member(
     user: &UserRow,
 ) -> ApiResult<()> {
     member(conn, subject, org, user)?;
-    if user.id == subject.user_id {
+    if subject.is(user.id) {
         return Err(ApiError::bad_request(
             "cannot remove self from an organization",
         ));
@@ -314,7 +351,7 @@ pub fn set_member_roles(
     now: Micros,
 ) -> ApiResult<MemberRow> {
     let current = member(conn, subject, org, user)?;
-    if user.id == subject.user_id {
+    if subject.is(user.id) {
         return Err(
             ApiError::bad_request("You cannot change your own organization roles.")
                 .detail("Another user with the appropriate permissions must change your roles."),
@@ -356,4 +393,35 @@ pub fn of_user(conn: &Tx, subject: &Subject, user: &UserRow) -> ApiResult<Vec<Or
         .into_iter()
         .filter(|o| subject.can(Action::Read, Object::Organization { id: o.id }))
         .collect())
+}
+
+/// `GET /organizations/{organization}/members/{user}/workspaces/available-users`:
+/// who the subject may pick as a workspace's owner. Those who may create
+/// workspaces for any member get the organization's members, without
+/// needing to read users (seed 004); everyone else gets themselves.
+pub fn available_workspace_owners(
+    tx: &Tx,
+    subject: &Subject,
+    org: &str,
+    user: &str,
+    q: UserQuery,
+    page: &Page,
+) -> ApiResult<Vec<sdk::MinimalUser>> {
+    let mut filter = users::filter(q);
+    let org = resolve(tx, subject, org)?;
+    let user = users::resolve(tx, subject, user)?;
+    member(tx, subject, &org, &user)?;
+    let for_anyone = subject.can(
+        Action::Create,
+        Object::NewWorkspace {
+            org: org.id,
+            owner: Uuid::nil(),
+        },
+    );
+    if !for_anyone {
+        filter.visible_ids = Some(vec![subject.user_id]);
+    }
+    filter.organization = Some(org.id);
+    let (rows, _) = user_store::list(tx, &filter, page.max_rows(), page.offset)?;
+    Ok(rows.iter().map(users::minimal).collect())
 }

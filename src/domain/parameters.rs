@@ -5,7 +5,7 @@ use std::collections::BTreeMap;
 
 use regex::Regex;
 
-use crate::domain::provisioner::model::Parameter;
+use crate::domain::template_model::Parameter;
 
 /// Why a parameter value was refused: Coder answers
 /// `400 Unable to validate parameter "<name>"` with this as detail.
@@ -156,7 +156,7 @@ pub fn validate_value(p: &Parameter, value: &str, previous: Option<&str>) -> Res
 /// The template's own error message when it has one, with Coder's
 /// placeholders filled in.
 fn custom(
-    v: &crate::domain::provisioner::model::ParameterValidation,
+    v: &crate::domain::template_model::ParameterValidation,
     _p: &Parameter,
     value: &str,
     fallback: &str,
@@ -173,7 +173,7 @@ fn custom(
 /// A preset whose every parameter equals the resolved value, as Coder
 /// records when no preset was chosen.
 pub fn matching_preset<'a, T>(
-    presets: &'a [(T, crate::domain::provisioner::model::Preset)],
+    presets: &'a [(T, crate::domain::template_model::Preset)],
     resolved: &[(String, String)],
 ) -> Option<&'a T> {
     presets
@@ -190,7 +190,7 @@ pub fn matching_preset<'a, T>(
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::domain::provisioner::model::{ParameterOption, ParameterValidation};
+    use crate::domain::template_model::{ParameterOption, ParameterValidation};
 
     fn param(name: &str, kind: &str, default: Option<&str>) -> Parameter {
         Parameter {

@@ -66,6 +66,21 @@ impl Schedule {
 const DAY: Micros = 24 * 3_600_000_000;
 const HOUR: Micros = 3_600_000_000;
 
+/// The TTL that governs a workspace: its own, unless the template forbids
+/// user autostop, when the template's default applies (Coder's rule for
+/// rendering, build deadlines and activity bumps alike).
+pub fn effective_ttl_ms(
+    own: Option<i64>,
+    allow_user_autostop: bool,
+    default_ttl_ms: i64,
+) -> Option<i64> {
+    if allow_user_autostop {
+        own
+    } else {
+        Some(default_ttl_ms)
+    }
+}
+
 /// The template autostop requirement's hard stop (`max_deadline`) for a build
 /// completing at `now`, with the deployment's default quiet hours (midnight
 /// UTC): the first required day at 00:00 at least an hour away, counting

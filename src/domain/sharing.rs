@@ -4,19 +4,20 @@ use std::collections::{BTreeMap, HashMap};
 
 use crate::domain::store::Tx;
 use serde::Deserialize;
-use serde_json::{json, Value};
 use uuid::Uuid;
 
 use crate::authz::{Action, Subject};
+use crate::domain::acl;
 use crate::domain::groups;
 use crate::domain::store::groups as group_store;
 use crate::domain::store::users as user_store;
 use crate::domain::store::workspaces::{self as store, WorkspaceRow};
-use crate::domain::workspaces::object;
-use crate::error::{ApiError, ApiResult, Validation};
+use crate::domain::workspace_access::object;
+use crate::error::ApiResult;
+use crate::sdk::{SharedWorkspaceActor, WorkspaceAcl, WorkspaceGroup, WorkspaceUser};
 
 /// Anyone who may change the workspace may read its ACL.
-pub fn get(conn: &Tx, subject: &Subject, w: &WorkspaceRow) -> ApiResult<Value> {
+pub fn get(conn: &Tx, subject: &Subject, w: &WorkspaceRow) -> ApiResult<WorkspaceAcl> {
     subject.require_visible(Action::Update, object(w))?;
     let user_ids: Vec<Uuid> = w.user_acl.iter().map(|(id, _)| *id).collect();
     let users: HashMap<Uuid, user_store::UserRow> = user_store::get_many(conn, &user_ids)?
@@ -24,15 +25,13 @@ pub fn get(conn: &Tx, subject: &Subject, w: &WorkspaceRow) -> ApiResult<Value> {
         .filter(|u| !u.deleted)
         .map(|u| (u.id, u))
         .collect();
-    let out_users: Vec<Value> = w
+    let out_users = w
         .user_acl
         .iter()
         .filter_map(|(id, role)| {
-            users.get(id).map(|u| {
-                // `codersdk.WorkspaceUser`: a minimal user and its role.
-                let mut v = json!(crate::domain::users::minimal(u));
-                v["role"] = json!(role);
-                v
+            users.get(id).map(|u| WorkspaceUser {
+                user: crate::domain::users::minimal(u),
+                role: role.clone(),
             })
         })
         .collect();
@@ -45,16 +44,17 @@ pub fn get(conn: &Tx, subject: &Subject, w: &WorkspaceRow) -> ApiResult<Value> {
         },
     )?;
     let rendered = groups::render_many(conn, &rows)?;
-    let out_groups: Vec<Value> = rendered
+    let out_groups = rendered
         .into_iter()
         .filter_map(|g| {
             let role = w.group_acl.iter().find(|(id, _)| *id == g.id)?.1.clone();
-            let mut v = serde_json::to_value(g).ok()?;
-            v["role"] = json!(role);
-            Some(v)
+            Some(WorkspaceGroup { group: g, role })
         })
         .collect();
-    Ok(json!({ "users": out_users, "group": out_groups }))
+    Ok(WorkspaceAcl {
+        users: out_users,
+        groups: out_groups,
+    })
 }
 
 #[derive(Debug, Deserialize, Default)]
@@ -64,89 +64,23 @@ pub struct UpdateAcl {
     pub group_roles: BTreeMap<String, String>,
 }
 
-/// Most entries one PATCH may carry.
-const MAX_ENTRIES: usize = 1000;
-
 pub fn patch(conn: &Tx, subject: &Subject, w: &WorkspaceRow, req: &UpdateAcl) -> ApiResult<()> {
     subject.require(Action::Share, object(w))?;
-    if req.user_roles.len() + req.group_roles.len() > MAX_ENTRIES {
-        return Err(ApiError::bad_request(format!(
-            "At most {MAX_ENTRIES} entries may be changed at once."
-        )));
+    let change = acl::validate(
+        conn,
+        acl::Kind::Workspace,
+        w.organization_id,
+        "Invalid request to update workspace ACL",
+        &acl::Request {
+            users: ("user_roles", &req.user_roles),
+            groups: ("group_roles", &req.group_roles),
+        },
+    )?;
+    for (id, role) in &change.groups {
+        store::set_group_acl(conn, w.id, *id, role.as_deref())?;
     }
-    let mut bad = Vec::new();
-    let mut groups = Vec::new();
-    let mut users = Vec::new();
-    for (field, map, out) in [
-        ("group_roles", &req.group_roles, &mut groups),
-        ("user_roles", &req.user_roles, &mut users),
-    ] {
-        for (key, role) in map {
-            let mut fail = |detail: String| {
-                bad.push(Validation {
-                    field: field.into(),
-                    detail,
-                })
-            };
-            if !matches!(role.as_str(), "admin" | "use" | "") {
-                fail(format!("role {role:?} is not a valid workspace role"));
-                continue;
-            }
-            let Ok(id) = Uuid::parse_str(key) else {
-                fail(format!("{key} is not a valid UUID."));
-                continue;
-            };
-            if !role.is_empty() {
-                let exists = if field == "group_roles" {
-                    group_store::get(conn, id)?
-                        .is_some_and(|g| g.organization_id == w.organization_id)
-                } else {
-                    match user_store::get(conn, id)?.filter(|u| !u.deleted) {
-                        None => false,
-                        // A grant only works for members of the workspace's
-                        // organization, so others are refused up front.
-                        Some(u) if !u.organization_ids.contains(&w.organization_id) => {
-                            fail(format!(
-                                "user with ID {id} is not a member of the workspace's organization"
-                            ));
-                            continue;
-                        }
-                        Some(_) => true,
-                    }
-                };
-                if !exists {
-                    let what = if field == "group_roles" {
-                        "group"
-                    } else {
-                        "user"
-                    };
-                    fail(format!("{what} with ID {id} does not exist"));
-                    continue;
-                }
-            }
-            out.push((id, role.clone()));
-        }
-    }
-    if !bad.is_empty() {
-        return Err(
-            ApiError::bad_request("Invalid request to update workspace ACL").with_validations(bad),
-        );
-    }
-    for (id, role) in groups {
-        store::set_group_acl(
-            conn,
-            w.id,
-            id,
-            Some(role.as_str()).filter(|r| !r.is_empty()),
-        )?;
-    }
-    for (id, role) in users {
-        store::set_user_acl(
-            conn,
-            w.id,
-            id,
-            Some(role.as_str()).filter(|r| !r.is_empty()),
-        )?;
+    for (id, role) in &change.users {
+        store::set_user_acl(conn, w.id, *id, role.as_deref())?;
     }
     Ok(())
 }
@@ -157,7 +91,10 @@ pub fn clear(conn: &Tx, subject: &Subject, w: &WorkspaceRow) -> ApiResult<()> {
 }
 
 /// `shared_with` entries of many workspaces, with two look-ups in all.
-pub fn shared_with(conn: &Tx, ws: &[WorkspaceRow]) -> ApiResult<HashMap<Uuid, Vec<Value>>> {
+pub fn shared_with(
+    conn: &Tx,
+    ws: &[WorkspaceRow],
+) -> ApiResult<HashMap<Uuid, Vec<SharedWorkspaceActor>>> {
     let user_ids: Vec<Uuid> = ws
         .iter()
         .flat_map(|w| w.user_acl.iter().map(|(id, _)| *id))
@@ -189,21 +126,23 @@ pub fn shared_with(conn: &Tx, ws: &[WorkspaceRow]) -> ApiResult<HashMap<Uuid, Ve
         let mut entries = Vec::new();
         for (id, role) in &w.user_acl {
             let u = users.get(id);
-            entries.push(json!({
-                "id": id, "actor_type": "user",
-                "name": u.map(|u| u.name.as_str()).unwrap_or(""),
-                "avatar_url": u.map(|u| u.avatar_url.as_str()).unwrap_or(""),
-                "roles": [role],
-            }));
+            entries.push(SharedWorkspaceActor {
+                id: *id,
+                actor_type: "user",
+                name: u.map(|u| u.name.clone()).unwrap_or_default(),
+                avatar_url: u.map(|u| u.avatar_url.clone()).unwrap_or_default(),
+                roles: vec![role.clone()],
+            });
         }
         for (id, role) in &w.group_acl {
             let g = groups.get(id);
-            entries.push(json!({
-                "id": id, "actor_type": "group",
-                "name": g.map(|g| g.name.as_str()).unwrap_or(""),
-                "avatar_url": g.map(|g| g.avatar_url.as_str()).unwrap_or(""),
-                "roles": [role],
-            }));
+            entries.push(SharedWorkspaceActor {
+                id: *id,
+                actor_type: "group",
+                name: g.map(|g| g.name.clone()).unwrap_or_default(),
+                avatar_url: g.map(|g| g.avatar_url.clone()).unwrap_or_default(),
+                roles: vec![role.clone()],
+            });
         }
         if !entries.is_empty() {
             out.insert(w.id, entries);

@@ -6,10 +6,12 @@ use serde::Deserialize;
 use ssh_key::{Algorithm, LineEnding, PrivateKey};
 use uuid::Uuid;
 
-use crate::authz::{self, Action, Object, Subject};
+use crate::authz::{self, Action, Guarded, Object, Readable, Subject};
 use crate::domain::names;
 use crate::domain::store::{api_keys, organizations, users, users::UserRow};
 use crate::error::{ApiError, ApiResult, Validator};
+use crate::query::paging::Page;
+use crate::query::users::UserQuery;
 use crate::sdk::{self, Micros};
 
 pub fn reduced(u: &UserRow) -> sdk::ReducedUser {
@@ -89,11 +91,34 @@ pub fn resolve(conn: &Tx, subject: &Subject, arg: &str) -> ApiResult<UserRow> {
         .ok_or_else(|| unknown_user(arg))
 }
 
-pub fn object(u: &UserRow) -> Object<'_> {
-    Object::User {
-        id: u.id,
-        orgs: &u.organization_ids,
+/// The id of a live user by username, if any (search filters name users
+/// without revealing anything else about them).
+pub fn id_by_username(conn: &Tx, username: &str) -> ApiResult<Option<Uuid>> {
+    Ok(users::get_by_username(conn, username)?
+        .filter(|u| !u.deleted)
+        .map(|u| u.id))
+}
+
+/// The id of a live user given by id or username, if any.
+pub fn id_by_id_or_username(conn: &Tx, arg: &str) -> ApiResult<Option<Uuid>> {
+    let found = match Uuid::parse_str(arg) {
+        Ok(id) => users::get(conn, id)?,
+        Err(_) => users::get_by_username(conn, arg)?,
+    };
+    Ok(found.filter(|u| !u.deleted).map(|u| u.id))
+}
+
+impl Guarded for UserRow {
+    fn object(&self) -> Object<'_> {
+        Object::User {
+            id: self.id,
+            orgs: &self.organization_ids,
+        }
     }
+}
+
+pub fn object(u: &UserRow) -> Object<'_> {
+    u.object()
 }
 
 #[derive(Debug, Deserialize, Default)]
@@ -404,7 +429,7 @@ pub fn create_user(
 /// Soft-deletes a user after Coder's checks; their keys stop working.
 pub fn delete(conn: &Tx, subject: &Subject, target: &UserRow, now: Micros) -> ApiResult<()> {
     subject.require_visible(Action::Read, object(target))?;
-    if target.id == subject.user_id {
+    if subject.is(target.id) {
         return Err(ApiError::forbidden_msg("You cannot delete yourself!"));
     }
     subject.require(Action::Delete, object(target))?;
@@ -429,10 +454,10 @@ pub fn set_status(
     subject.require_visible(Action::Read, object(target))?;
     subject.require(Action::Update, object(target))?;
     if status == "suspended" {
-        if target.id == subject.user_id {
+        if subject.is(target.id) {
             return Err(ApiError::bad_request("You cannot suspend yourself."));
         }
-        if target.rbac_roles.iter().any(|r| r == authz::OWNER) {
+        if authz::is_administrator(&target.rbac_roles) {
             return Err(ApiError::bad_request(
                 "You cannot suspend a user with the \"owner\" role. You must remove the role first.",
             ));
@@ -452,7 +477,7 @@ pub fn set_roles(
     now: Micros,
 ) -> ApiResult<UserRow> {
     subject.require_visible(Action::Read, object(target))?;
-    if target.id == subject.user_id {
+    if subject.is(target.id) {
         return Err(ApiError::bad_request("You cannot change your own roles."));
     }
     let mut roles: Vec<String> = Vec::new();
@@ -509,7 +534,7 @@ pub fn update_profile(
         );
     v.finish()?;
     if req.username != target.username {
-        if !subject.can(Action::Update, object(target)) && target.id != subject.user_id {
+        if !subject.can(Action::Update, object(target)) && !subject.is(target.id) {
             return Err(ApiError::not_found());
         }
         if users::username_taken(conn, &req.username, Some(target.id))? {
@@ -537,27 +562,164 @@ pub fn check_password_change(
     subject: &Subject,
     target: &UserRow,
     req: &UpdatePasswordRequest,
-) -> ApiResult<bool> {
+) -> ApiResult<PasswordChange> {
     subject.require_visible(Action::Read, object(target))?;
     subject.require(Action::UpdatePersonal, object(target))?;
+    let password = Object::Password {
+        user: target.id,
+        of_owner: authz::is_administrator(&target.rbac_roles),
+    };
+    if !subject.can(Action::Update, password) {
+        return Err(ApiError::bad_request(
+            "Only owners can change the password of an owner.",
+        ));
+    }
     if target.login_type != "password" {
         return Err(ApiError::bad_request(
             "Users without password login type cannot change their password.",
         ));
     }
-    if target.rbac_roles.iter().any(|r| r == authz::OWNER)
-        && target.id != subject.user_id
-        && !subject.is_owner()
-    {
-        return Err(ApiError::forbidden());
-    }
     let mut v = Validator::new();
     v.required("password", &req.password);
     v.finish()?;
     check_new_password(&req.password)?;
-    let own = target.id == subject.user_id;
+    let own = subject.is(target.id);
     if own && req.old_password.is_empty() {
         return Err(ApiError::bad_request("Old password is required."));
     }
-    Ok(own)
+    Ok(PasswordChange {
+        user: target.id,
+        verify_old: own,
+    })
+}
+
+pub use crate::domain::store::users::UserRow as User;
+
+/// Whether first-user setup is still pending (no active user yet).
+pub fn setup_pending(tx: &Tx) -> ApiResult<bool> {
+    Ok(users::count_active(tx)? == 0)
+}
+
+/// `{user}`, which the subject may read (404 otherwise).
+pub fn get(tx: &Tx, subject: &Subject, arg: &str) -> ApiResult<Readable<UserRow>> {
+    let u = resolve(tx, subject, arg)?;
+    subject.visible(u)
+}
+
+/// `GET /users`: one page of the users matching `q` that the subject may
+/// read.
+pub fn list(
+    tx: &Tx,
+    subject: &Subject,
+    q: UserQuery,
+    page: &Page,
+) -> ApiResult<sdk::GetUsersResponse> {
+    let mut filter = filter(q);
+    if let Some(orgs) = subject.visible_users() {
+        filter.visible_ids = Some(vec![subject.user_id]);
+        filter.visible_orgs = orgs;
+    }
+    let (rows, count) = users::list(tx, &filter, page.max_rows(), page.offset)?;
+    Ok(sdk::GetUsersResponse {
+        users: rows.iter().map(render).collect(),
+        count,
+    })
+}
+
+/// Organization id → the roles held there.
+pub type OrgRoles = std::collections::BTreeMap<String, Vec<String>>;
+
+/// `GET /users/{user}/roles`: site roles and, per organization, the
+/// organization roles.
+pub fn roles_of(tx: &Tx, u: &Readable<UserRow>) -> ApiResult<(Vec<String>, OrgRoles)> {
+    let org_roles = organizations::memberships_of(tx, u.id)?
+        .into_iter()
+        .map(|(org, roles)| (org.to_string(), roles))
+        .collect();
+    Ok((u.rbac_roles.clone(), org_roles))
+}
+
+/// A password change the subject was allowed to make (see
+/// [`check_password_change`]); only that makes one.
+pub struct PasswordChange {
+    user: Uuid,
+    /// The subject changes their own password: the old one must match.
+    pub verify_old: bool,
+}
+
+/// Stores the new password of an allowed change; a new password signs the
+/// user out everywhere.
+pub fn commit_password(
+    tx: &Tx,
+    change: &PasswordChange,
+    hashed: &str,
+    now: Micros,
+) -> ApiResult<()> {
+    users::set_password(tx, change.user, hashed, now)?;
+    api_keys::delete_all_for_user(tx, change.user)?;
+    Ok(())
+}
+
+fn render_ssh(k: &users::SshKeyRow) -> sdk::GitSshKey {
+    sdk::GitSshKey {
+        user_id: k.user_id,
+        created_at: sdk::format_time(k.created_at),
+        updated_at: sdk::format_time(k.updated_at),
+        public_key: k.public_key.clone(),
+    }
+}
+
+/// `GET /users/{user}/gitsshkey`: made on first use.
+pub fn ssh_key(tx: &Tx, subject: &Subject, arg: &str, now: Micros) -> ApiResult<sdk::GitSshKey> {
+    let u = get(tx, subject, arg)?;
+    subject.require(Action::ReadPersonal, object(&u))?;
+    let key = match users::get_ssh_key(tx, u.id)? {
+        Some(k) => k,
+        None => {
+            let k = new_ssh_key(u.id, now)?;
+            users::put_ssh_key(tx, &k)?;
+            k
+        }
+    };
+    Ok(render_ssh(&key))
+}
+
+/// `PUT /users/{user}/gitsshkey`: a new key pair.
+pub fn regenerate_ssh_key(
+    tx: &Tx,
+    subject: &Subject,
+    arg: &str,
+    now: Micros,
+) -> ApiResult<sdk::GitSshKey> {
+    let u = get(tx, subject, arg)?;
+    subject.require(Action::ReadPersonal, object(&u))?;
+    let mut key = new_ssh_key(u.id, now)?;
+    key.created_at = users::get_ssh_key(tx, u.id)?
+        .map(|k| k.created_at)
+        .unwrap_or(now);
+    users::put_ssh_key(tx, &key)?;
+    Ok(render_ssh(&key))
+}
+
+/// The filters of `GET /users` (and of available-users).
+pub use crate::domain::store::users::UserFilter;
+
+/// The store filter of a parsed user query.
+pub fn filter(q: UserQuery) -> UserFilter {
+    let micros = |t: Option<chrono::DateTime<chrono::Utc>>| t.map(|t| t.timestamp_micros());
+    UserFilter {
+        search: q.search,
+        status: q.status,
+        roles: q.roles,
+        login_types: q.login_types,
+        name: q.name,
+        created_before: micros(q.created_before),
+        created_after: micros(q.created_after),
+        last_seen_before: micros(q.last_seen_before),
+        last_seen_after: micros(q.last_seen_after),
+        service_account: q.service_account,
+        // warren has no GitHub login, so no user has a GitHub id.
+        nothing: q.github_com_user_id.is_some(),
+        ..UserFilter::default()
+    }
 }

@@ -2,6 +2,8 @@
 //! decode errors, query helpers, and the middleware that gives each request
 //! an id, a log line, the build-version header and a Coder-shaped error body.
 
+pub mod auth;
+pub mod csrf;
 pub mod head_guard;
 
 use std::future::Future;
@@ -10,7 +12,9 @@ use std::time::Instant;
 
 use actix_web::body::{BoxBody, MessageBody};
 use actix_web::dev::{Payload, ServiceRequest, ServiceResponse};
-use actix_web::http::header::{HeaderName, HeaderValue, CONTENT_TYPE};
+use actix_web::http::header::{
+    HeaderName, HeaderValue, CONTENT_LENGTH, CONTENT_TYPE, HOST, ORIGIN,
+};
 use actix_web::http::StatusCode;
 use actix_web::{web, FromRequest, HttpRequest, HttpResponse};
 use futures_util::StreamExt;
@@ -34,15 +38,19 @@ impl<T: DeserializeOwned + 'static> FromRequest for Body<T> {
             .app_data::<web::Data<App>>()
             .map(|a| a.config.max_body_bytes)
             .unwrap_or(1 << 20);
+        let declared = content_length(req);
         let mut payload = payload.take();
         Box::pin(async move {
+            if declared.is_some_and(|n| n > limit as u64) {
+                return Err(ApiError::too_large(limit));
+            }
             let mut buf = web::BytesMut::new();
             while let Some(chunk) = payload.next().await {
                 let chunk = chunk.map_err(|e| {
                     ApiError::bad_request("Request body must be valid JSON.").detail(e.to_string())
                 })?;
                 if buf.len() + chunk.len() > limit {
-                    return Err(too_large(limit));
+                    return Err(ApiError::too_large(limit));
                 }
                 buf.extend_from_slice(&chunk);
             }
@@ -51,9 +59,12 @@ impl<T: DeserializeOwned + 'static> FromRequest for Body<T> {
     }
 }
 
-pub fn too_large(limit: usize) -> ApiError {
-    ApiError::new(StatusCode::PAYLOAD_TOO_LARGE, "Request body is too large.")
-        .detail(format!("The request body must be at most {limit} bytes."))
+/// The request's declared body size, if it declares one.
+pub fn content_length(req: &HttpRequest) -> Option<u64> {
+    req.headers()
+        .get(CONTENT_LENGTH)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.trim().parse().ok())
 }
 
 /// Decodes the first JSON value of `bytes`, which must be an object (every
@@ -115,80 +126,6 @@ impl Query {
     }
 }
 
-/// Most rows any list returns in one page, whatever `limit` asks for.
-pub const MAX_PAGE: i64 = 1000;
-
-/// `limit` and `offset` with Coder's 400 on bad values.
-pub fn pagination(q: &Query) -> ApiResult<(i64, i64)> {
-    let mut validations = Vec::new();
-    let mut parse = |key: &str| -> i64 {
-        match q.get(key) {
-            None | Some("") => 0,
-            Some(v) => match v.parse::<i64>() {
-                Ok(n) if n >= 0 => n,
-                _ => {
-                    validations.push(crate::error::Validation {
-                        field: key.to_string(),
-                        detail: format!("Query param {key:?} must be a valid positive integer"),
-                    });
-                    0
-                }
-            },
-        }
-    };
-    let limit = parse("limit");
-    let offset = parse("offset");
-    if !validations.is_empty() {
-        return Err(
-            ApiError::bad_request("Query parameters have invalid values.")
-                .with_validations(validations),
-        );
-    }
-    let limit = if limit == 0 || limit > MAX_PAGE {
-        MAX_PAGE
-    } else {
-        limit
-    };
-    Ok((limit, offset))
-}
-
-/// The `after_id` of keyset pagination, if given.
-pub fn after_id(q: &Query) -> ApiResult<Option<Uuid>> {
-    match q.get("after_id").filter(|s| !s.is_empty()) {
-        None => Ok(None),
-        Some(s) => Uuid::parse_str(s).map(Some).map_err(|_| {
-            ApiError::bad_request("Query parameters have invalid values.").validation(
-                "after_id",
-                format!("Query param \"after_id\" must be a valid uuid: {s:?}"),
-            )
-        }),
-    }
-}
-
-/// One page of an ordered list: rows after `after` (by id), then `offset`
-/// and `limit`.
-pub fn page<T>(
-    mut rows: Vec<T>,
-    id: impl Fn(&T) -> Uuid,
-    after: Option<Uuid>,
-    limit: i64,
-    offset: i64,
-) -> ApiResult<Vec<T>> {
-    if let Some(after) = after {
-        let pos = rows.iter().position(|r| id(r) == after).ok_or_else(|| {
-            ApiError::bad_request(format!(
-                "Record at \"after_id\" ({after:?}) does not exist."
-            ))
-        })?;
-        rows.drain(..=pos);
-    }
-    Ok(rows
-        .into_iter()
-        .skip(offset as usize)
-        .take(limit as usize)
-        .collect())
-}
-
 /// A path UUID, or Coder's 400 naming the bad value.
 pub fn parse_uuid(s: &str) -> ApiResult<Uuid> {
     Uuid::parse_str(s).map_err(|e| ApiError::invalid_uuid(s, e))
@@ -208,6 +145,61 @@ pub fn created<T: serde::Serialize>(body: &T) -> HttpResponse {
 
 pub fn message(status: StatusCode, m: &str) -> HttpResponse {
     json(status, &Response::message(m))
+}
+
+/// Accepts a WebSocket upgrade, the one way every stream does. Like Coder's
+/// WebSocket library, an `Origin`, when the client sends one, must be this
+/// server: the Host the request was sent to, or the configured access URL.
+/// Otherwise a page on another site could open a socket with the visitor's
+/// session cookie (browsers do not apply CORS to WebSockets).
+pub fn websocket<A>(actor: A, req: &HttpRequest, payload: web::Payload) -> ApiResult<HttpResponse>
+where
+    A: actix::Actor<Context = actix_web_actors::ws::WebsocketContext<A>>
+        + actix::StreamHandler<
+            Result<actix_web_actors::ws::Message, actix_web_actors::ws::ProtocolError>,
+        >,
+{
+    let refuse = |detail: String| {
+        ApiError::new(StatusCode::FORBIDDEN, "Failed to accept websocket.").detail(detail)
+    };
+    if let Some(origin) = req.headers().get(ORIGIN) {
+        let origin = String::from_utf8_lossy(origin.as_bytes()).into_owned();
+        let host = req
+            .headers()
+            .get(HOST)
+            .map(|h| String::from_utf8_lossy(h.as_bytes()).into_owned())
+            .or_else(|| req.uri().authority().map(|a| a.to_string()))
+            .unwrap_or_default();
+        let access_url = req
+            .app_data::<web::Data<App>>()
+            .map(|a| a.access_url.clone())
+            .unwrap_or_default();
+        let parsed = url::Url::parse(&origin)
+            .map_err(|e| refuse(format!("failed to parse Origin header {origin:?}: {e}")))?;
+        if !same_origin(&parsed, &host, &access_url) {
+            return Err(refuse(format!(
+                "request Origin {origin:?} is not authorized for Host {host:?}"
+            )));
+        }
+    }
+    actix_web_actors::ws::start(actor, req, payload)
+        .map_err(|e| ApiError::bad_request("Failed to accept websocket.").detail(e.to_string()))
+}
+
+/// Whether `origin` is the server reached at `host` (the Host header, read
+/// with the origin's scheme) or the one at `access_url`.
+fn same_origin(origin: &url::Url, host: &str, access_url: &str) -> bool {
+    if !matches!(origin.scheme(), "http" | "https") {
+        return false;
+    }
+    let as_host = url::Url::parse(&format!("{}://{host}", origin.scheme())).ok();
+    let matches_host = as_host.is_some_and(|h| {
+        h.host_str() == origin.host_str()
+            && h.port_or_known_default() == origin.port_or_known_default()
+            && h.path() == "/"
+            && h.username().is_empty()
+    });
+    matches_host || url::Url::parse(access_url).is_ok_and(|a| a.origin() == origin.origin())
 }
 
 /// Fallback for unknown routes.

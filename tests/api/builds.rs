@@ -5,6 +5,7 @@ use std::time::Duration;
 use serde_json::{json, Value};
 
 use crate::common::*;
+use crate::snapshot;
 
 fn statuses(w: &Value) -> (String, String) {
     (
@@ -80,7 +81,8 @@ fn start_stop_delete_lifecycle() {
     let res = w["latest_build"]["resources"].as_array().unwrap();
     assert_eq!(res.len(), 1);
     assert_eq!(res[0]["workspace_transition"], "stop");
-    assert_eq!(res[0]["agents"], json!([]));
+    // Coder omits a resource's empty agent list.
+    assert!(res[0].get("agents").is_none(), "{}", res[0]);
     assert_eq!(w["latest_build"]["deadline"], Value::Null);
     // Start again, inheriting the parameters.
     build(
@@ -123,6 +125,35 @@ fn start_stop_delete_lifecycle() {
         .map(|b| b["build_number"].as_i64().unwrap())
         .collect();
     assert_eq!(numbers, vec![3, 2]);
+    // Keyset paging: the builds after one, and Coder's 400s for paging.
+    let third = list.body[1]["id"].as_str().unwrap().to_string();
+    let after = s.get(
+        &format!("/api/v2/workspaces/{id}/builds?after_id={third}&limit=1"),
+        &o.token,
+    );
+    assert_eq!(after.ok(200).as_array().unwrap().len(), 1);
+    assert_eq!(after.body[0]["build_number"], 2);
+    let unknown = "7c60d51f-b44e-4682-87d6-449835ea4de6";
+    s.get(
+        &format!("/api/v2/workspaces/{id}/builds?after_id={unknown}"),
+        &o.token,
+    )
+    .assert_error(
+        400,
+        &format!("Record at \"after_id\" (\"{unknown}\") does not exist."),
+    );
+    let r = s.get(
+        &format!("/api/v2/workspaces/{id}/builds?limit=abc"),
+        &o.token,
+    );
+    r.assert_error(400, "Query parameters have invalid values.");
+    assert_eq!(
+        r.body["validations"],
+        json!([{
+            "field": "limit",
+            "detail": "Query param \"limit\" must be a valid 32-bit positive integer: strconv.ParseInt: parsing \"abc\": invalid syntax"
+        }])
+    );
     let two = s.get("/api/v2/users/me/workspace/dev/builds/2", &o.token);
     assert_eq!(two.ok(200)["transition"], "stop");
     s.get("/api/v2/users/me/workspace/dev/builds/x", &o.token)
@@ -356,6 +387,11 @@ fn cancel_mid_build() {
     );
     let r = s.patch(&cancel, &o.token, json!({}));
     assert_eq!(r.ok(200)["message"], "Job has been marked as canceled...");
+    snapshot::assert_body(
+        "PATCH",
+        "/api/v2/workspacebuilds/{workspacebuild}/cancel",
+        &r.body,
+    );
     let b = s.get(&format!("/api/v2/workspacebuilds/{bid}"), &o.token);
     assert!(
         matches!(b.ok(200)["status"].as_str(), Some("canceling" | "canceled")),

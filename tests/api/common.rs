@@ -124,6 +124,22 @@ impl Resp {
         self
     }
 
+    /// Every value of a header (`Set-Cookie` comes once per cookie).
+    pub fn header_all(&self, name: &str) -> Vec<&str> {
+        self.headers
+            .iter()
+            .filter(|(k, _)| k.eq_ignore_ascii_case(name))
+            .map(|(_, v)| v.as_str())
+            .collect()
+    }
+
+    /// The `Set-Cookie` header of cookie `name`.
+    pub fn set_cookie(&self, name: &str) -> Option<&str> {
+        self.header_all("set-cookie")
+            .into_iter()
+            .find(|c| c.starts_with(&format!("{name}=")))
+    }
+
     #[track_caller]
     pub fn assert_detail(&self, detail: &str) -> &Resp {
         assert_eq!(self.body["detail"], detail, "detail; body: {}", self.text);
@@ -283,14 +299,39 @@ impl Server {
 
     /// Sends raw bytes with a content type.
     pub fn upload(&self, token: &str, content_type: &str, data: &[u8]) -> Resp {
-        let req = ureq::http::Request::builder()
-            .method("POST")
-            .uri(self.url("/api/v2/files"))
-            .header("Coder-Session-Token", token)
-            .header("Content-Type", content_type)
-            .body(data.to_vec())
-            .unwrap();
-        let mut resp = self.agent.run(req).unwrap();
+        self.raw(
+            "POST",
+            "/api/v2/files",
+            &[("Coder-Session-Token", token)],
+            Some((content_type, data)),
+        )
+    }
+
+    /// A request with exactly these headers and, if given, a body of the
+    /// given content type (what a browser form or a script would send).
+    pub fn raw(
+        &self,
+        method: &str,
+        path: &str,
+        headers: &[(&str, &str)],
+        body: Option<(&str, &[u8])>,
+    ) -> Resp {
+        let mut builder = ureq::http::Request::builder()
+            .method(method)
+            .uri(self.url(path));
+        for (k, v) in headers {
+            builder = builder.header(*k, *v);
+        }
+        let result = match body {
+            Some((content_type, data)) => self.agent.run(
+                builder
+                    .header("Content-Type", content_type)
+                    .body(data.to_vec())
+                    .unwrap(),
+            ),
+            None => self.agent.run(builder.body(()).unwrap()),
+        };
+        let mut resp = result.unwrap_or_else(|e| panic!("{method} {path}: {e}"));
         let status = resp.status().as_u16();
         let headers = resp
             .headers()
@@ -578,19 +619,32 @@ pub struct Sse {
 
 impl Sse {
     pub fn open(s: &Server, path: &str, token: &str) -> Sse {
-        Sse::connect(&s.url(""), path, token)
+        Sse::open_as(s, path, Some(token))
+    }
+
+    /// [`Sse::open`], anonymously when `token` is `None`.
+    pub fn open_as(s: &Server, path: &str, token: Option<&str>) -> Sse {
+        Sse::connect_as(&s.url(""), path, token)
     }
 
     /// Opens `path` on the server at `base` (`http://host:port`).
     pub fn connect(base: &str, path: &str, token: &str) -> Sse {
+        Sse::connect_as(base, path, Some(token))
+    }
+
+    /// [`Sse::connect`], anonymously when `token` is `None`.
+    pub fn connect_as(base: &str, path: &str, token: Option<&str>) -> Sse {
         let addr = base
             .trim_start_matches("http://")
             .trim_end_matches('/')
             .to_string();
         let mut stream = TcpStream::connect(&addr).unwrap();
+        let auth = token
+            .map(|t| format!("Coder-Session-Token: {t}\r\n"))
+            .unwrap_or_default();
         write!(
             stream,
-            "GET {path} HTTP/1.1\r\nHost: {addr}\r\nCoder-Session-Token: {token}\r\nAccept: text/event-stream\r\n\r\n"
+            "GET {path} HTTP/1.1\r\nHost: {addr}\r\n{auth}Accept: text/event-stream\r\n\r\n"
         )
         .unwrap();
         stream

@@ -1,9 +1,13 @@
 //! Error model, build info, health, first user, login, logout, token sources,
-//! persistence across restarts, and refusal of foreign database files.
+//! and persistence across restarts. The database file itself (foreign and
+//! newer files, what is stored at rest) is tested in `store.rs`.
+
+use std::time::Duration;
 
 use serde_json::json;
 
 use crate::common::*;
+use crate::snapshot;
 
 #[test]
 fn buildinfo_healthz_and_version_header() {
@@ -128,7 +132,17 @@ fn first_user_setup() {
     )
     .assert_error(400, "Password is invalid")
     .assert_field("password");
-    let o = s.setup();
+    let r = s.anon(
+        "POST",
+        "/api/v2/users/first",
+        Some(json!({"email": "admin@example.com", "username": "admin", "name": "Admin", "password": PASSWORD})),
+    );
+    snapshot::assert_body("POST", "/api/v2/users/first", r.ok(201));
+    let o = Owner {
+        token: s.login("admin@example.com", PASSWORD),
+        id: r.body["user_id"].as_str().unwrap().to_string(),
+        org: r.body["organization_id"].as_str().unwrap().to_string(),
+    };
     let r = s.anon("GET", "/api/v2/users/first", None);
     assert_eq!(r.status, 200);
     assert_eq!(
@@ -205,6 +219,23 @@ fn login_and_logout() {
     );
     assert_eq!(r.status, 429, "{}", r.text);
     assert!(r.body["message"].is_string());
+    assert_eq!(r.header("retry-after"), Some("60"));
+    // Within the minute it holds; once the minute has passed it lifts.
+    s.advance(Duration::from_secs(59));
+    let r = s.anon(
+        "POST",
+        "/api/v2/users/login",
+        Some(json!({"email": "admin@example.com", "password": PASSWORD})),
+    );
+    assert_eq!(r.status, 429, "{}", r.text);
+    assert_eq!(r.header("retry-after"), Some("1"));
+    s.advance(Duration::from_secs(1));
+    s.anon(
+        "POST",
+        "/api/v2/users/login",
+        Some(json!({"email": "admin@example.com", "password": PASSWORD})),
+    )
+    .ok(201);
     // Logout deletes the key and expires the cookie.
     let r = s.request("POST", "/api/v2/users/logout", Some(&token), &[], None);
     assert_eq!(r.ok(200)["message"], "Logged out!");
@@ -347,63 +378,6 @@ fn state_survives_restart() {
     let token = s.login("admin@example.com", PASSWORD);
     s.get("/api/v2/users/me", &token).ok(200);
     assert_eq!(s.anon("GET", "/api/v2/users/first", None).status, 200);
-}
-
-#[test]
-fn foreign_and_newer_databases_are_refused_untouched() {
-    let dir = tempfile::tempdir().unwrap();
-    // Not a warren database.
-    let foreign = dir.path().join("foreign.db");
-    {
-        let c = rusqlite::Connection::open(&foreign).unwrap();
-        c.execute_batch("CREATE TABLE notes (x TEXT); INSERT INTO notes VALUES ('keep');")
-            .unwrap();
-    }
-    let before = std::fs::read(&foreign).unwrap();
-    let mut cfg = test_config(&dir);
-    cfg.db = foreign.clone();
-    let err = warren::start(cfg).err().expect("refused");
-    assert!(err.to_string().contains("refusing"), "{err}");
-    assert_eq!(std::fs::read(&foreign).unwrap(), before);
-    // A warren database from the future.
-    let newer = dir.path().join("newer.db");
-    {
-        let mut cfg = test_config(&dir);
-        cfg.db = newer.clone();
-        warren::start(cfg).unwrap().stop();
-        let c = rusqlite::Connection::open(&newer).unwrap();
-        c.execute_batch("PRAGMA user_version = 99;").unwrap();
-    }
-    let before = std::fs::read(&newer).unwrap();
-    let mut cfg = test_config(&dir);
-    cfg.db = newer.clone();
-    let err = warren::start(cfg).err().expect("refused");
-    assert!(err.to_string().contains("newer warren"), "{err}");
-    assert_eq!(std::fs::read(&newer).unwrap(), before);
-}
-
-#[test]
-fn database_pragmas() {
-    let s = Server::start_sqlite();
-    s.setup();
-    let c = rusqlite::Connection::open(&s.config.db).unwrap();
-    let mode: String = c
-        .query_row("PRAGMA journal_mode", [], |r| r.get(0))
-        .unwrap();
-    assert_eq!(mode, "wal");
-    let version: i64 = c
-        .query_row("PRAGMA user_version", [], |r| r.get(0))
-        .unwrap();
-    assert_eq!(version, warren::domain::SCHEMA_VERSION);
-    // Secrets are stored only as hashes.
-    let hash: String = c
-        .query_row("SELECT hashed_password FROM users", [], |r| r.get(0))
-        .unwrap();
-    assert!(hash.starts_with("$argon2id$"), "{hash}");
-    let secret: Vec<u8> = c
-        .query_row("SELECT hashed_secret FROM api_keys", [], |r| r.get(0))
-        .unwrap();
-    assert_eq!(secret.len(), 32);
 }
 
 #[test]

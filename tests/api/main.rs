@@ -2,9 +2,15 @@
 //! with a temporary SQLite file (or, under `tests/with-postgres`, a database
 //! of its own on a throwaway PostgreSQL cluster) and speaks HTTP to it.
 
+// Test code may panic on what it did not expect: that is its failure report.
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
+mod agent_logs;
+mod authcheck;
 mod builds;
 mod client_compat;
 mod common;
+mod deployment;
 mod foundation;
 mod groups;
 mod keys;
@@ -12,10 +18,18 @@ mod lifecycle;
 mod list;
 mod matrix;
 mod organizations;
+mod ports;
 mod postgres;
+mod quotas;
 mod replicas;
+mod security;
 mod shapes;
+mod snapshot;
+mod store;
+mod template_acl;
 mod templates;
+mod user_extras;
 mod users;
+mod version_extras;
 mod watch;
 mod workspaces;

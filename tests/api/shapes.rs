@@ -49,6 +49,11 @@ const OMITEMPTY: &[&str] = &[
     "avatar_url",
     "has_ai_task",
     "has_external_agent",
+    // `codersdk.WorkspaceResource` tags both `omitempty`.
+    "resources[0].agents",
+    "resources[0].metadata",
+    // `codersdk.TemplateVersion.Warnings` is tagged `omitempty`.
+    "warnings",
 ];
 
 /// Fields that are a value or null.

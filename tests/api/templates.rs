@@ -3,6 +3,7 @@
 use serde_json::json;
 
 use crate::common::*;
+use crate::snapshot;
 
 #[test]
 fn files_upload_dedup_download() {
@@ -13,6 +14,7 @@ fn files_upload_dedup_download() {
     let r = s.upload(&o.token, "application/x-tar", &tar);
     let id = r.ok(201)["hash"].as_str().unwrap().to_string();
     assert_keys(&r.body, &["hash"]);
+    snapshot::assert_body("POST", "/api/v2/files", &r.body);
     // Same bytes, same uploader: same id, 200.
     let again = s.upload(&o.token, "application/x-tar", &tar);
     assert_eq!(again.ok(200)["hash"], id.as_str());
@@ -676,6 +678,11 @@ fn version_endpoints_not_found_forbidden_and_pending() {
         json!({}),
     );
     assert_eq!(r.ok(200)["message"], "Job has been marked as canceled...");
+    snapshot::assert_body(
+        "PATCH",
+        "/api/v2/templateversions/{templateversion}/cancel",
+        &r.body,
+    );
     s.patch(
         &format!("/api/v2/templateversions/{id}/cancel"),
         &o.token,

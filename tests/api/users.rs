@@ -215,6 +215,46 @@ fn list_users_query_paging_and_visibility() {
     assert_eq!(r.body["users"][0]["username"], "alice");
 }
 
+/// `limit`, `offset` and `after_id` of `GET /users` answer Coder's 400s
+/// (`httpapi.ParsePagination`), all errors at once; a bad `q` is reported
+/// before them, as Coder reads `q` first.
+#[test]
+fn list_users_paging_errors_are_coders() {
+    let s = Server::start();
+    let o = s.setup();
+    let r = s.get("/api/v2/users?limit=abc", &o.token);
+    r.assert_error(400, "Query parameters have invalid values.");
+    assert_eq!(
+        r.body["validations"],
+        json!([{
+            "field": "limit",
+            "detail": "Query param \"limit\" must be a valid 32-bit positive integer: strconv.ParseInt: parsing \"abc\": invalid syntax"
+        }])
+    );
+    let r = s.get(
+        "/api/v2/users?offset=-1&limit=2147483648&after_id=x",
+        &o.token,
+    );
+    r.assert_error(400, "Query parameters have invalid values.");
+    assert_eq!(
+        r.body["validations"],
+        json!([
+            {"field": "after_id", "detail": "Query param \"after_id\" must be a valid uuid"},
+            {"field": "limit", "detail": "Query param \"limit\" must be a valid 32-bit positive integer: strconv.ParseInt: parsing \"2147483648\": value out of range"},
+            {"field": "offset", "detail": "Query param \"offset\" must be a valid 32-bit positive integer: value is negative"},
+        ])
+    );
+    s.get("/api/v2/users?limit=1&limit=2", &o.token)
+        .assert_error(400, "Query parameters have invalid values.")
+        .assert_field("limit");
+    s.get("/api/v2/users?limit=x&q=color:blue", &o.token)
+        .assert_error(400, "Invalid user search query.")
+        .assert_field("color");
+    // A limit of 0 is the capped page, not an error.
+    let r = s.get("/api/v2/users?limit=0", &o.token);
+    assert_eq!(r.ok(200)["users"].as_array().unwrap().len(), 1);
+}
+
 pub fn urlencode(s: &str) -> String {
     form_urlencoded::byte_serialize(s.as_bytes()).collect()
 }
@@ -456,6 +496,20 @@ fn profile_and_password() {
         json!({"password": "ResetByOwner#123"}),
     );
     assert_eq!(r.status, 204, "{}", r.text);
+    // A user-admin resets a member's password but not an owner's.
+    let ua = s.user(&o, "ua", &["user-admin"]);
+    let r = s.put(
+        &format!("/api/v2/users/{}/password", b.id),
+        &ua.token,
+        json!({"password": "ResetByUserAdmin#1"}),
+    );
+    assert_eq!(r.status, 204, "{}", r.text);
+    s.put(
+        &format!("/api/v2/users/{}/password", o.id),
+        &ua.token,
+        json!({"password": "ResetByUserAdmin#1"}),
+    )
+    .assert_error(400, "Only owners can change the password of an owner.");
     s.anon("PUT", "/api/v2/users/me/password", Some(json!({})))
         .assert_error(401, SIGNED_OUT);
 }

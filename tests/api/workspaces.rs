@@ -3,6 +3,7 @@
 use serde_json::{json, Value};
 
 use crate::common::*;
+use crate::snapshot;
 
 struct World {
     s: Server,
@@ -449,6 +450,7 @@ fn autostart_ttl_extend_autoupdates() {
         r.ok(200)["message"],
         format!("Deadline updated to {target_s}.")
     );
+    snapshot::assert_body("PUT", "/api/v2/workspaces/{workspace}/extend", &r.body);
     // The old {time, valid} form is accepted.
     let r = s.put(
         &p("extend"),

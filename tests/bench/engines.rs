@@ -20,6 +20,9 @@
 //! Everything shares the machine's cores: the client threads, the replicas
 //! and PostgreSQL itself.
 
+// Benchmark code may panic on what it did not expect: that is its failure report.
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
 use std::io::{BufRead, BufReader, Read, Write};
 use std::net::TcpStream;
 use std::process::{Child, Command, Stdio};

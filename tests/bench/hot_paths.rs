@@ -8,6 +8,9 @@
 //! `GET /workspaces/{id}`; and the throughput of `GET /workspaces/{id}`
 //! against `GET /healthz` of the same server in the same run.
 
+// Test code may panic on what it did not expect: that is its failure report.
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
 use std::time::{Duration, Instant};
 
 use rusqlite::{params, Connection};

@@ -1,6 +1,5 @@
 //! The built-in provisioner: imports Coder Terraform templates (reading their
 //! `coder_*` blocks, running no Terraform) and simulates builds and agents.
 
-pub mod model;
 pub mod runner;
 pub mod terraform;

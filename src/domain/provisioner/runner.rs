@@ -12,8 +12,8 @@ use crate::domain::store::Tx;
 use serde_json::json;
 use uuid::Uuid;
 
-use super::model::{Resource, TemplateModel};
 use super::terraform;
+use crate::authz::{act, Act, Allowed, Guarded, Subject, System};
 use crate::domain::auth::hash_secret;
 use crate::domain::jobs::WORKER_NAME;
 use crate::domain::store::builds::{self, Completion};
@@ -24,12 +24,16 @@ use crate::domain::store::resources::{
 use crate::domain::store::template_versions as versions;
 use crate::domain::store::templates;
 use crate::domain::store::workspaces;
-use crate::domain::store::{files, Db};
+use crate::domain::store::Db;
+use crate::domain::template_model::{Resource, TemplateModel};
 use crate::error::{ApiError, ApiResult};
 use crate::sdk::Micros;
 
 struct Inner {
     db: Db,
+    /// Who the daemon acts as: a system subject with only the rights the
+    /// decision table gives the provisioner.
+    subject: Subject,
     clock: SharedClock,
     /// Time the simulated stages of one job take in all.
     delay: Duration,
@@ -53,6 +57,7 @@ pub struct Provisioner {
 impl Provisioner {
     pub fn start(db: Db, clock: SharedClock, delay: Duration) -> Provisioner {
         let inner = Arc::new(Inner {
+            subject: Subject::system(System::Provisioner),
             clock,
             delay,
             // The replica's id: on PostgreSQL its liveness lock tells other
@@ -127,6 +132,12 @@ impl Inner {
     fn run(&self) {
         while !self.stop.load(Ordering::SeqCst) {
             let asked = self.asked.load(Ordering::SeqCst);
+            // Simulated agents report their metadata on the daemon's beat.
+            if let Err(e) =
+                crate::domain::agent_metadata::report_simulated(&self.db, self.clock.now())
+            {
+                log::error!("provisioner: simulated agent metadata: {e}");
+            }
             match self.next_job() {
                 Ok(Some(id)) => {
                     if let Err(e) = self.execute(id) {
@@ -155,6 +166,17 @@ impl Inner {
             }
             *p = false;
         }
+    }
+
+    /// The proof that the daemon may `A` on `value`; a refusal is a bug in
+    /// the decision table's system rows, reported as an internal error.
+    fn permit<A: Act, T: Guarded>(&self, value: T) -> ApiResult<Allowed<T, A>> {
+        self.subject.allow(value).map_err(|_| {
+            ApiError::internal(format!(
+                "the provisioner may not {:?} this object",
+                A::ACTION
+            ))
+        })
     }
 
     fn next_job(&self) -> ApiResult<Option<Uuid>> {
@@ -232,8 +254,10 @@ impl Inner {
             .db
             .write_blocking(|c| jobs::get(c, id))?
             .ok_or_else(|| ApiError::internal("acquired job vanished"))?;
+        let job: Allowed<JobRow, act::Update> = self.permit(job)?;
         let result = match job.job_type.as_str() {
             "template_version_import" => self.import(&job),
+            crate::domain::dry_runs::JOB_TYPE => self.dry_run(&job),
             _ => self.build(&job),
         };
         match result {
@@ -259,19 +283,22 @@ impl Inner {
         }
     }
 
-    fn import(&self, job: &JobRow) -> Result<(), Result<Halt, ApiError>> {
+    fn import(&self, job: &Allowed<JobRow, act::Update>) -> Result<(), Result<Halt, ApiError>> {
         let started = self.clock.now();
         let version = self
             .db
-            .write_blocking(|c| versions::get_by_job(c, job.id))
-            .map_err(|e| Err(ApiError::from(e)))?
-            .ok_or_else(|| Err(ApiError::internal("version missing")))?;
+            .write_blocking(|c| -> ApiResult<_> {
+                let v = versions::get_by_job(c, job.id)?
+                    .ok_or_else(|| ApiError::internal("version missing"))?;
+                crate::domain::templates::require_version_update(c, &self.subject, &v)?;
+                Ok(v)
+            })
+            .map_err(Err)?;
         self.stage(job.id, "Setting up", &["Loading template source".into()])?;
         let file = self
             .db
-            .write_blocking(|c| files::get(c, job.file_id))
-            .map_err(|e| Err(ApiError::from(e)))?
-            .ok_or_else(|| Err(ApiError::internal("file missing")))?;
+            .write_blocking(|c| crate::domain::files::get(c, &self.subject, job.file_id))
+            .map_err(Err)?;
         let parsed = terraform::import(&file.data, &version.user_variable_values);
         let model = match parsed {
             Ok(m) => m,
@@ -341,7 +368,88 @@ impl Inner {
             .map_err(Err)
     }
 
-    fn build(&self, job: &JobRow) -> Result<(), Result<Halt, ApiError>> {
+    /// Plans a version with the job's parameter values as a first start
+    /// build would, keeping the resources it would create with the job.
+    fn dry_run(&self, job: &Allowed<JobRow, act::Update>) -> Result<(), Result<Halt, ApiError>> {
+        let started = self.clock.now();
+        let version = job
+            .input
+            .get("template_version_id")
+            .and_then(|v| v.as_str())
+            .and_then(|v| Uuid::parse_str(v).ok())
+            .ok_or_else(|| Err(ApiError::internal("dry run without a version")))?;
+        let model = self
+            .db
+            .write_blocking(|c| versions::model(c, version))
+            .map_err(|e| Err(ApiError::from(e)))?
+            .unwrap_or_default();
+        self.stage(
+            job.id,
+            "Setting up",
+            &[
+                "Initializing the backend...".into(),
+                "Terraform has been successfully initialized!".into(),
+            ],
+        )?;
+        let supplied: Vec<(String, String)> = job
+            .input
+            .get("rich_parameter_values")
+            .and_then(|v| {
+                serde_json::from_value::<Vec<crate::sdk::DryRunParameter>>(v.clone()).ok()
+            })
+            .unwrap_or_default()
+            .into_iter()
+            .map(|p| (p.name, p.value))
+            .collect();
+        if let Err(e) = crate::domain::parameters::resolve(&model.parameters, &supplied, None, None)
+        {
+            let message = format!("Unable to validate parameter {:?}: {}", e.name, e.detail);
+            let now = self.clock.now();
+            self.log(
+                job.id,
+                "provisioner",
+                "error",
+                "Planning infrastructure",
+                std::slice::from_ref(&message),
+            )
+            .map_err(Err)?;
+            return self
+                .db
+                .write_blocking(|c| jobs::complete(c, job.id, &message, "", now))
+                .map_err(|e| Err(ApiError::from(e)));
+        }
+        let all: Vec<&Resource> = model.resources.iter().collect();
+        self.stage(
+            job.id,
+            "Planning infrastructure",
+            &[format!(
+                "Plan: {} to add, 0 to change, 0 to destroy.",
+                all.len()
+            )],
+        )?;
+        let now = self.clock.now();
+        self.db
+            .write_blocking(|c| -> ApiResult<()> {
+                if jobs::is_canceled(c, job.id)? {
+                    return Ok(jobs::complete(c, job.id, "", "", now)?);
+                }
+                materialise(c, job.id, "start", &all, now)?;
+                timings(c, job.id, &model.resources, started, now)?;
+                jobs::append_log(
+                    c,
+                    job.id,
+                    "provisioner_daemon",
+                    "info",
+                    "Cleaning up",
+                    "Cleaning up",
+                    now,
+                )?;
+                Ok(jobs::complete(c, job.id, "", "", now)?)
+            })
+            .map_err(Err)
+    }
+
+    fn build(&self, job: &Allowed<JobRow, act::Update>) -> Result<(), Result<Halt, ApiError>> {
         let started = self.clock.now();
         let build = self
             .db
@@ -392,6 +500,15 @@ impl Inner {
             ),
         };
         self.stage(job.id, "Planning infrastructure", &[plan])?;
+        // Coder's provisioner commits the cost of starts and stops (never of
+        // deletions) between plan and apply.
+        let cost: i64 = affected.iter().map(|r| r.daily_cost).sum();
+        if matches!(transition.as_str(), "start" | "stop")
+            && cost > 0
+            && !self.commit_quota(job.id, &build, cost)?
+        {
+            return Ok(());
+        }
         let (stage, verb) = match transition.as_str() {
             "start" => ("Starting workspace", "Creation complete"),
             "stop" => ("Stopping workspace", "Destruction complete"),
@@ -418,15 +535,17 @@ impl Inner {
                 };
                 let ws = workspaces::get(c, build.workspace_id)?
                     .ok_or_else(|| ApiError::internal("workspace missing"))?;
+                let ws: Allowed<_, act::Update> = self.permit(ws)?;
                 let template = templates::get_any(c, ws.template_id)?
                     .ok_or_else(|| ApiError::internal("template missing"))?;
+                let template: Allowed<_, act::Read> = self.permit(template)?;
                 // Coder computes both for every transition; only start
                 // builds are acted on, so others keep them empty.
-                let ttl = if template.allow_user_autostop {
-                    ws.ttl_ms
-                } else {
-                    Some(template.default_ttl_ms)
-                };
+                let ttl = crate::domain::schedule::effective_ttl_ms(
+                    ws.ttl_ms,
+                    template.allow_user_autostop,
+                    template.default_ttl_ms,
+                );
                 let autostart = ws.autostart_schedule.as_deref().and_then(|s| crate::domain::schedule::parse(s).ok());
                 let (deadline, max_deadline) = if transition == "start" {
                     let max = crate::domain::schedule::max_deadline(
@@ -457,7 +576,8 @@ impl Inner {
                     &Completion {
                         deadline,
                         max_deadline,
-                        daily_cost: affected.iter().map(|r| r.daily_cost).sum(),
+                        // Deletions commit no cost (Coder's rule).
+                        daily_cost: if transition == "delete" { 0 } else { cost },
                         state: serde_json::to_vec(&state)?,
                         has_ai_task: model.has_ai_task,
                         has_external_agent: model.has_external_agent,
@@ -478,6 +598,54 @@ impl Inner {
             self.simulate_agent(&agent).map_err(Err)?;
         }
         Ok(())
+    }
+
+    /// Commits a build's daily cost against its owner's quota, logging the
+    /// figures as Coder does; a refused build's job fails with Coder's error
+    /// (and `false` is returned).
+    fn commit_quota(
+        &self,
+        job: Uuid,
+        build: &builds::BuildRow,
+        cost: i64,
+    ) -> Result<bool, Result<Halt, ApiError>> {
+        const STAGE: &str = "Commit quota";
+        let now = self.clock.now();
+        let decision = self
+            .db
+            .write_blocking(|c| -> ApiResult<_> {
+                let ws = workspaces::get(c, build.workspace_id)?
+                    .ok_or_else(|| ApiError::internal("workspace missing"))?;
+                let ws: Allowed<_, act::Update> = self.permit(ws)?;
+                crate::domain::quotas::commit(c, &ws, build, cost, now)
+            })
+            .map_err(Err)?;
+        let Some(d) = decision else {
+            return Ok(true);
+        };
+        let figures = [
+            format!("Build cost       —   {cost}"),
+            format!("Budget           —   {}", d.budget),
+            format!("Credits consumed —   {}", d.consumed),
+        ];
+        self.log(job, "provisioner", "info", STAGE, &figures)
+            .map_err(Err)?;
+        if d.ok {
+            return Ok(true);
+        }
+        self.log(
+            job,
+            "provisioner",
+            "warn",
+            STAGE,
+            &["This build would exceed your quota. Failing.".into()],
+        )
+        .map_err(Err)?;
+        let now = self.clock.now();
+        self.db
+            .write_blocking(|c| jobs::complete(c, job, "insufficient quota", "", now))
+            .map_err(|e| Err(ApiError::from(e)))?;
+        Ok(false)
     }
 
     /// Moves a simulated agent through connecting → connected and
@@ -502,8 +670,16 @@ impl Inner {
         })?;
         self.pause(4);
         let done = self.clock.now();
-        Ok(self.db.write_blocking(|c| {
+        self.db.write_blocking(|c| -> ApiResult<()> {
             for s in a.scripts.iter().filter(|s| s.run_on_start) {
+                let lines: Vec<(String, String)> =
+                    crate::domain::agent_logs::simulated_output(&s.script)
+                        .into_iter()
+                        .map(|line| ("info".to_string(), line))
+                        .collect();
+                if !lines.is_empty() {
+                    crate::domain::agent_logs::append(c, a.id, s.log_source_id, &lines, done)?;
+                }
                 resources::add_script_timing(
                     c,
                     &resources::ScriptTiming {
@@ -517,7 +693,7 @@ impl Inner {
                     },
                 )?;
             }
-            resources::update_agent(
+            Ok(resources::update_agent(
                 c,
                 a.id,
                 &AgentUpdate {
@@ -527,8 +703,8 @@ impl Inner {
                     ..Default::default()
                 },
                 done,
-            )
-        })?)
+            )?)
+        })
     }
 }
 
@@ -596,10 +772,19 @@ pub fn plan_rows(
             hide: r.hide,
             icon: r.icon.clone(),
             daily_cost: r.daily_cost,
+            // Stored as it goes over the wire; a sensitive value is not kept.
             metadata: json!(r
                 .metadata
                 .iter()
-                .map(|m| json!({"key": m.key, "value": if m.sensitive { String::new() } else { m.value.clone() }, "sensitive": m.sensitive}))
+                .map(|m| crate::sdk::WorkspaceResourceMetadata {
+                    key: m.key.clone(),
+                    value: if m.sensitive {
+                        String::new()
+                    } else {
+                        m.value.clone()
+                    },
+                    sensitive: m.sensitive,
+                })
                 .collect::<Vec<_>>()),
             created_at: now,
             agents: Vec::new(),
@@ -719,6 +904,14 @@ fn materialise(
                 };
                 resources::insert_script(c, s, icon, now)?;
             }
+            let metadata: Vec<crate::domain::template_model::AgentMetadata> =
+                serde_json::from_value(agent.metadata.clone()).unwrap_or_default();
+            crate::domain::agent_metadata::insert_for_agent(c, agent.id, &metadata)?;
+            crate::domain::store::agent_extras::set_listening_ports(
+                c,
+                agent.id,
+                &crate::domain::ports::simulated_ports(&agent.apps),
+            )?;
             agents.push(agent);
         }
     }

@@ -15,7 +15,7 @@ use std::path::Component;
 use hcl::eval::{Context, Evaluate, FuncArgs, FuncDef, ParamType};
 use hcl::{Block, BlockLabel, Body, Expression, Map, ObjectKey, Template, TemplateExpr, Value};
 
-use super::model::*;
+use crate::domain::template_model::*;
 
 /// Why a template archive could not be imported.
 #[derive(Debug, thiserror::Error)]

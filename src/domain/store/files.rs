@@ -28,12 +28,30 @@ fn from_row(r: &Row) -> StoreResult<FileRow> {
     })
 }
 
-pub fn insert(tx: &Tx, f: &FileRow) -> StoreResult<()> {
-    tx.execute(
-        "INSERT INTO files (id, hash, created_by, mimetype, data, created_at) VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
-        args![f.id, f.hash, f.created_by, f.mimetype, f.data, f.created_at],
-    )?;
-    Ok(())
+/// A file row to insert; its contents are streamed in separately.
+pub struct NewFile<'a> {
+    pub id: Uuid,
+    pub hash: &'a str,
+    pub created_by: Uuid,
+    pub mimetype: &'a str,
+    pub created_at: Micros,
+}
+
+/// Inserts a file of `len` bytes read from `data`, streamed into its row.
+pub fn insert_streamed(
+    tx: &Tx,
+    f: &NewFile,
+    len: u64,
+    data: &mut dyn std::io::Read,
+) -> StoreResult<()> {
+    tx.insert_streamed(
+        "INSERT INTO files (id, hash, created_by, mimetype, created_at, data) VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
+        args![f.id, f.hash, f.created_by, f.mimetype, f.created_at],
+        "files",
+        "data",
+        len,
+        data,
+    )
 }
 
 pub fn get(tx: &Tx, id: Uuid) -> StoreResult<Option<FileRow>> {

@@ -49,14 +49,12 @@ pub struct JobMeta {
 impl JobRow {
     /// Coder derives a job's status from its timestamps.
     pub fn status(&self) -> &'static str {
-        match (self.completed_at, self.canceled_at, self.started_at) {
-            (Some(_), _, _) if !self.error.is_empty() => "failed",
-            (Some(_), Some(_), _) => "canceled",
-            (Some(_), None, _) => "succeeded",
-            (None, Some(_), _) => "canceling",
-            (None, None, None) => "pending",
-            (None, None, Some(_)) => "running",
-        }
+        super::status::job_status(&super::status::JobFacts {
+            started: self.started_at.is_some(),
+            completed: self.completed_at.is_some(),
+            canceled: self.canceled_at.is_some(),
+            errored: !self.error.is_empty(),
+        })
     }
 
     pub fn is_active(&self) -> bool {
@@ -352,13 +350,13 @@ pub fn timings(tx: &Tx, job: Uuid) -> StoreResult<Vec<TimingRow>> {
     Ok(rows)
 }
 
-/// Jobs that belong to neither a build nor a template version: there are
-/// none unless a transaction left one behind.
+/// Jobs that belong to neither a build nor a template version (dry runs
+/// belong to none): there are none unless a transaction left one behind.
 #[cfg(test)]
 pub fn count_orphans(tx: &Tx) -> StoreResult<i64> {
     tx.value(
         "SELECT count(*) FROM provisioner_jobs j
-         WHERE NOT EXISTS (SELECT 1 FROM workspace_builds b WHERE b.job_id = j.id)
+         WHERE j.job_type <> 'template_version_dry_run' AND NOT EXISTS (SELECT 1 FROM workspace_builds b WHERE b.job_id = j.id)
            AND NOT EXISTS (SELECT 1 FROM template_versions v WHERE v.job_id = j.id)",
         args![],
     )

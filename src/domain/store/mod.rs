@@ -5,40 +5,46 @@
 //! entity functions are written once; `sql` is the seam between them and
 //! the two drivers.
 
+pub mod agent_extras;
 pub mod api_keys;
 pub mod builds;
 pub mod files;
 pub mod groups;
 pub mod jobs;
+pub mod lock;
 pub mod migrate;
 pub mod organizations;
+pub mod port_shares;
 pub mod postgres;
+pub mod quotas;
 pub mod resources;
 pub mod sql;
+pub mod status;
 mod translate;
 
 use sql::{args, ToParam};
 pub use sql::{StoreError, StoreResult, Tx};
 pub mod template_versions;
 pub mod templates;
+pub mod user_settings;
 pub mod users;
 pub mod workspaces;
 
 use std::cell::RefCell;
-use std::path::Path;
+use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, OnceLock};
 use std::time::Duration;
 
 use r2d2::{CustomizeConnection, Pool};
 use r2d2_sqlite::SqliteConnectionManager;
-use rusqlite::{Connection, OpenFlags, TransactionBehavior};
+use rusqlite::{Connection, OpenFlags, TransactionBehavior, MAIN_DB};
 use uuid::Uuid;
 
 /// `PRAGMA application_id` of a warren database ("WARN").
 pub const APPLICATION_ID: i64 = 0x5741_524E;
 /// The schema version this binary writes; `PRAGMA user_version`.
-pub const SCHEMA_VERSION: i64 = 3;
+pub const SCHEMA_VERSION: i64 = 5;
 
 const SCHEMA: &str = include_str!("../../../schema.sql");
 
@@ -48,8 +54,61 @@ const SCHEMA: &str = include_str!("../../../schema.sql");
 const MIGRATIONS: &[&str] = &[
     // 2: Coder v2.29's template setting `use_terraform_workspace_cache`.
     "ALTER TABLE templates ADD COLUMN use_terraform_workspace_cache INTEGER NOT NULL DEFAULT 0;",
-    // 3: file reads look up the templates built from a file.
+    // 3: `files.data` becomes the last column. SQLite builds a record with
+    // a zero-filled blob in place only when the blob ends the record; in
+    // the middle it materialises the zeros, so streaming an upload into
+    // its row held the whole file in memory twice.
+    "CREATE TABLE files_v2 (
+         id         TEXT PRIMARY KEY,
+         hash       TEXT NOT NULL,
+         created_by TEXT NOT NULL REFERENCES users (id),
+         mimetype   TEXT NOT NULL,
+         created_at INTEGER NOT NULL,
+         data       BLOB NOT NULL
+     );
+     INSERT INTO files_v2 (id, hash, created_by, mimetype, created_at, data)
+         SELECT id, hash, created_by, mimetype, created_at, data FROM files;
+     DROP TABLE files;
+     ALTER TABLE files_v2 RENAME TO files;
+     CREATE UNIQUE INDEX files_hash_idx ON files (hash, created_by);",
+    // 4: file reads look up the templates built from a file.
     "CREATE INDEX IF NOT EXISTS provisioner_jobs_file_idx ON provisioner_jobs (file_id);",
+    // 5: users' settings by key; agents' metadata results and listening
+    // ports; shared ports.
+    "CREATE TABLE IF NOT EXISTS user_configs (
+         user_id TEXT NOT NULL REFERENCES users (id),
+         key     TEXT NOT NULL,
+         value   TEXT NOT NULL,
+         PRIMARY KEY (user_id, key)
+     ) WITHOUT ROWID;
+     CREATE TABLE IF NOT EXISTS workspace_agent_metadata (
+         agent_id      TEXT NOT NULL REFERENCES workspace_agents (id),
+         key           TEXT NOT NULL,
+         display_name  TEXT NOT NULL DEFAULT '',
+         script        TEXT NOT NULL DEFAULT '',
+         interval      INTEGER NOT NULL DEFAULT 0,
+         timeout       INTEGER NOT NULL DEFAULT 0,
+         display_order INTEGER NOT NULL DEFAULT 0,
+         value         TEXT NOT NULL DEFAULT '',
+         error         TEXT NOT NULL DEFAULT '',
+         collected_at  INTEGER NOT NULL,
+         PRIMARY KEY (agent_id, key)
+     ) WITHOUT ROWID;
+     CREATE TABLE IF NOT EXISTS workspace_agent_listening_ports (
+         agent_id     TEXT NOT NULL REFERENCES workspace_agents (id),
+         port         INTEGER NOT NULL,
+         network      TEXT NOT NULL,
+         process_name TEXT NOT NULL DEFAULT '',
+         PRIMARY KEY (agent_id, port, network)
+     ) WITHOUT ROWID;
+     CREATE TABLE IF NOT EXISTS workspace_agent_port_shares (
+         workspace_id TEXT NOT NULL REFERENCES workspaces (id),
+         agent_name   TEXT NOT NULL,
+         port         INTEGER NOT NULL,
+         share_level  TEXT NOT NULL,
+         protocol     TEXT NOT NULL,
+         PRIMARY KEY (workspace_id, agent_name, port)
+     ) WITHOUT ROWID;",
 ];
 
 #[derive(Debug, thiserror::Error)]
@@ -64,6 +123,26 @@ pub enum OpenError {
     },
     #[error("{path} holds tables but no warren schema; refusing to touch it")]
     NotEmpty { path: String },
+    #[error("{path} is a directory; --db must name a database file (it is created if missing)")]
+    Directory { path: String },
+    #[error("{path} is not a regular file; --db must name a database file")]
+    NotAFile { path: String },
+    #[error("{path} is read-only; warren needs to write to its database (make the file writable or choose another --db)")]
+    ReadOnly { path: String },
+    #[error("{path} is damaged ({detail}); refusing to touch it")]
+    Damaged { path: String, detail: String },
+    #[error("{path} is in use by another warren server ({holder}, lock file {lock}); stop it first or choose another --db")]
+    InUse {
+        path: String,
+        lock: String,
+        holder: String,
+    },
+    #[error("cannot lock {path}: {lock}: {source}")]
+    Lock {
+        path: String,
+        lock: String,
+        source: std::io::Error,
+    },
     #[error("cannot open database {path}: {source}")]
     Sqlite {
         path: String,
@@ -179,10 +258,10 @@ struct PgBackend {
 }
 
 impl PgBackend {
-    fn pool(&self) -> &postgres::PgPool {
+    fn pool(&self) -> StoreResult<&postgres::PgPool> {
         self.pool
             .as_ref()
-            .expect("the pool lives as long as the backend")
+            .ok_or_else(|| StoreError::Other("the PostgreSQL pool is closed".into()))
     }
 }
 
@@ -213,6 +292,9 @@ pub struct Db {
     replica: Uuid,
     /// SQLite's named locks (one process holds the file).
     local_lock: Arc<Mutex<()>>,
+    /// This server's claim on the SQLite file, given up by [`Db::close`]
+    /// (PostgreSQL is shared by design: none).
+    lock: Arc<Mutex<Option<lock::DbLock>>>,
 }
 
 impl Db {
@@ -234,16 +316,25 @@ impl Db {
             path: shown.clone(),
             source,
         };
-        if path.exists() {
-            let conn = Connection::open_with_flags(path, OpenFlags::SQLITE_OPEN_READ_ONLY)
-                .map_err(sqlite_err)?;
+        let exists = check_file(path)?;
+        // Taken before anything reads the file: a server already on it may
+        // be writing, and must remain the only one that does.
+        let lock = lock::DbLock::acquire(path)?;
+        if exists {
+            // Inspected as an immutable file: nothing (no -wal, no -shm) is
+            // created beside a file that is then refused.
+            let conn = open_immutable(path).map_err(sqlite_err)?;
             check_identity(&conn, &shown)?;
         }
         let mut conn = Connection::open(path).map_err(sqlite_err)?;
+        // SQLite quietly opens a file it may not write read-only.
+        if conn.is_readonly(MAIN_DB).map_err(sqlite_err)? {
+            return Err(OpenError::ReadOnly { path: shown });
+        }
         check_identity(&conn, &shown)?;
         conn.busy_timeout(Duration::from_secs(5))
             .map_err(sqlite_err)?;
-        conn.execute_batch("PRAGMA journal_mode = WAL; PRAGMA foreign_keys = ON;")
+        conn.execute_batch("PRAGMA journal_mode = WAL;")
             .map_err(sqlite_err)?;
         migrate(&mut conn).map_err(sqlite_err)?;
         drop(conn);
@@ -258,6 +349,7 @@ impl Db {
             sink: Arc::new(OnceLock::new()),
             replica: Uuid::new_v4(),
             local_lock: Arc::new(Mutex::new(())),
+            lock: Arc::new(Mutex::new(Some(lock))),
         })
     }
 
@@ -282,6 +374,7 @@ impl Db {
             sink,
             replica,
             local_lock: Arc::new(Mutex::new(())),
+            lock: Arc::new(Mutex::new(None)),
         })
     }
 
@@ -355,7 +448,7 @@ impl Db {
                 out
             }
             Backend::Postgres(pg) => {
-                let mut conn = pg_begin(pg.pool(), sql::PgConn::begin_read)?;
+                let mut conn = pg_begin(pg.pool()?, sql::PgConn::begin_read)?;
                 let out = f(&Tx::postgres(&mut conn));
                 conn.rollback();
                 out
@@ -406,7 +499,7 @@ impl Db {
                 Ok(out)
             }
             Backend::Postgres(pg) => {
-                let mut conn = pg_begin(pg.pool(), sql::PgConn::begin_write)?;
+                let mut conn = pg_begin(pg.pool()?, sql::PgConn::begin_write)?;
                 take_changes();
                 let (out, wrote) = {
                     let tx = Tx::postgres(&mut conn);
@@ -444,7 +537,7 @@ impl Db {
                 Ok(f())
             }
             Backend::Postgres(pg) => {
-                let _held = postgres::NamedLock::acquire(pg.pool(), name)?;
+                let _held = postgres::NamedLock::acquire(pg.pool()?, name)?;
                 Ok(f())
             }
         }
@@ -465,6 +558,7 @@ impl Db {
             }
             Backend::Postgres(pg) => pg.bus.stop(),
         }
+        self.lock.lock().unwrap_or_else(|e| e.into_inner()).take();
     }
 }
 
@@ -489,10 +583,63 @@ fn pg_begin(
     }
 }
 
+/// What `--db` names: a regular, writable file, or nothing yet (`false`).
+/// Checked before anything is created beside it.
+fn check_file(path: &Path) -> Result<bool, OpenError> {
+    let shown = path.display().to_string();
+    let meta = match std::fs::metadata(path) {
+        Ok(m) => m,
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(false),
+        Err(source) => {
+            return Err(OpenError::Lock {
+                lock: shown.clone(),
+                path: shown,
+                source,
+            })
+        }
+    };
+    if meta.is_dir() {
+        return Err(OpenError::Directory { path: shown });
+    }
+    if !meta.is_file() {
+        return Err(OpenError::NotAFile { path: shown });
+    }
+    // No write permission bit at all is read-only even for root, who could
+    // write it anyway. (A file this user may not write is caught when
+    // SQLite opens it.)
+    if meta.permissions().readonly() {
+        return Err(OpenError::ReadOnly { path: shown });
+    }
+    Ok(true)
+}
+
+/// A read-only connection that treats the file as unchanging: SQLite then
+/// takes no locks and creates no -wal or -shm file (the WAL, if any, is
+/// read by the real open that follows).
+fn open_immutable(path: &Path) -> Result<Connection, rusqlite::Error> {
+    let absolute = std::path::absolute(path).map_err(|e| {
+        rusqlite::Error::InvalidPath(PathBuf::from(format!("{}: {e}", path.display())))
+    })?;
+    let uri = url::Url::from_file_path(&absolute)
+        .map_err(|_| rusqlite::Error::InvalidPath(absolute.clone()))?;
+    Connection::open_with_flags(
+        format!("{uri}?immutable=1"),
+        OpenFlags::SQLITE_OPEN_READ_ONLY | OpenFlags::SQLITE_OPEN_URI,
+    )
+}
+
 fn check_identity(conn: &Connection, path: &str) -> Result<(), OpenError> {
-    let sqlite_err = |source| OpenError::Sqlite {
-        path: path.to_string(),
-        source,
+    let sqlite_err = |source: rusqlite::Error| match source.sqlite_error_code() {
+        Some(rusqlite::ErrorCode::DatabaseCorrupt | rusqlite::ErrorCode::NotADatabase) => {
+            OpenError::Damaged {
+                path: path.to_string(),
+                detail: source.to_string(),
+            }
+        }
+        _ => OpenError::Sqlite {
+            path: path.to_string(),
+            source,
+        },
     };
     let app_id: i64 = conn
         .query_row("PRAGMA application_id", [], |r| r.get(0))
@@ -531,7 +678,11 @@ fn check_identity(conn: &Connection, path: &str) -> Result<(), OpenError> {
     Ok(())
 }
 
+/// Brings the schema to [`SCHEMA_VERSION`], one transaction per version.
+/// Foreign keys are off meanwhile, as SQLite's procedure for rebuilding a
+/// table asks, and checked before anything is committed.
 fn migrate(conn: &mut Connection) -> Result<(), rusqlite::Error> {
+    conn.execute_batch("PRAGMA foreign_keys = OFF;")?;
     let version: i64 = conn.query_row("PRAGMA user_version", [], |r| r.get(0))?;
     if version == 0 {
         let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
@@ -545,11 +696,24 @@ fn migrate(conn: &mut Connection) -> Result<(), rusqlite::Error> {
     while version < SCHEMA_VERSION {
         let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
         tx.execute_batch(MIGRATIONS[(version - 1) as usize])?;
+        let broken: i64 =
+            tx.query_row("SELECT count(*) FROM pragma_foreign_key_check", [], |r| {
+                r.get(0)
+            })?;
+        if broken > 0 {
+            return Err(rusqlite::Error::SqliteFailure(
+                rusqlite::ffi::Error::new(rusqlite::ffi::SQLITE_CONSTRAINT_FOREIGNKEY),
+                Some(format!(
+                    "migration to schema version {} leaves {broken} broken references",
+                    version + 1
+                )),
+            ));
+        }
         tx.execute_batch(&format!("PRAGMA user_version = {};", version + 1))?;
         tx.commit()?;
         version += 1;
     }
-    Ok(())
+    conn.execute_batch("PRAGMA foreign_keys = ON;")
 }
 
 /// An access-control list aggregated by the statement as JSON pairs
@@ -565,9 +729,10 @@ fn acl_pairs(text: Option<String>) -> StoreResult<Vec<(Uuid, String)>> {
         .collect()
 }
 
-/// The four access-control tables: (table, owner column, grantee column).
+/// The access-control tables: (table, owner column, grantee column).
 #[derive(Clone, Copy)]
 pub enum AclTable {
+    TemplateUsers,
     TemplateGroups,
     WorkspaceUsers,
     WorkspaceGroups,
@@ -576,6 +741,7 @@ pub enum AclTable {
 impl AclTable {
     fn names(self) -> (&'static str, &'static str, &'static str) {
         match self {
+            AclTable::TemplateUsers => ("template_user_acl", "template_id", "user_id"),
             AclTable::TemplateGroups => ("template_group_acl", "template_id", "group_id"),
             AclTable::WorkspaceUsers => ("workspace_user_acl", "workspace_id", "user_id"),
             AclTable::WorkspaceGroups => ("workspace_group_acl", "workspace_id", "group_id"),
@@ -708,8 +874,18 @@ mod tests {
         let mut old = Connection::open_in_memory().unwrap();
         old.execute_batch(SCHEMA).unwrap();
         old.execute_batch(
-            "DROP INDEX provisioner_jobs_file_idx;
+            "DROP TABLE workspace_agent_metadata;
+             DROP TABLE workspace_agent_listening_ports;
+             DROP TABLE workspace_agent_port_shares;
+             DROP TABLE user_configs;
+             DROP INDEX provisioner_jobs_file_idx;
              ALTER TABLE templates DROP COLUMN use_terraform_workspace_cache;
+             DROP TABLE files;
+             CREATE TABLE files (
+                 id TEXT PRIMARY KEY, hash TEXT NOT NULL,
+                 created_by TEXT NOT NULL REFERENCES users (id), mimetype TEXT NOT NULL,
+                 data BLOB NOT NULL, created_at INTEGER NOT NULL);
+             CREATE UNIQUE INDEX files_hash_idx ON files (hash, created_by);
              PRAGMA user_version = 1;",
         )
         .unwrap();

@@ -24,6 +24,22 @@ pub struct ResourceRow {
     pub agents: Vec<AgentRow>,
 }
 
+pub use super::status::AgentFacts;
+
+impl AgentRow {
+    /// What the connection status reads of this agent.
+    pub fn facts(&self) -> AgentFacts {
+        AgentFacts {
+            created_at: self.created_at,
+            connection_timeout_seconds: self.connection_timeout_seconds,
+            first_connected_at: self.first_connected_at,
+            last_connected_at: self.last_connected_at,
+            disconnected_at: self.disconnected_at,
+            simulated: self.simulated,
+        }
+    }
+}
+
 #[derive(Debug, Clone, Default)]
 pub struct AgentRow {
     pub id: Uuid,
@@ -54,6 +70,8 @@ pub struct AgentRow {
     pub updated_at: Micros,
     pub apps: Vec<AppRow>,
     pub scripts: Vec<ScriptRow>,
+    /// Log sources besides the scripts' own (registered by the agent).
+    pub log_sources: Vec<super::agent_extras::LogSourceRow>,
 }
 
 #[derive(Debug, Clone, Default)]
@@ -177,6 +195,7 @@ fn agent_from_row(r: &Row) -> StoreResult<AgentRow> {
         updated_at: r.get(25)?,
         apps: Vec::new(),
         scripts: Vec::new(),
+        log_sources: Vec::new(),
     })
 }
 
@@ -275,9 +294,30 @@ pub fn for_jobs(tx: &Tx, jobs: &[Uuid]) -> StoreResult<HashMap<Uuid, Vec<Resourc
         scripts.entry(s.agent_id).or_default().push(s);
         Ok(())
     })?;
+    let mut sources: HashMap<Uuid, Vec<super::agent_extras::LogSourceRow>> = HashMap::new();
+    let sql = format!(
+        "SELECT s.id, s.agent_id, s.display_name, s.icon, s.created_at
+         FROM workspace_agent_log_sources s JOIN workspace_agents a ON a.id = s.agent_id
+         JOIN workspace_resources r ON r.id = a.resource_id
+         WHERE r.job_id IN ({ph}) AND NOT EXISTS (SELECT 1 FROM workspace_agent_scripts c
+             WHERE c.agent_id = s.agent_id AND c.log_source_id = s.id)
+         ORDER BY s.created_at, s.id"
+    );
+    tx.each(&sql, &ids, |r| {
+        let s = super::agent_extras::LogSourceRow {
+            id: r.get(0)?,
+            agent_id: r.get(1)?,
+            display_name: r.get(2)?,
+            icon: r.get(3)?,
+            created_at: r.get(4)?,
+        };
+        sources.entry(s.agent_id).or_default().push(s);
+        Ok(())
+    })?;
     for mut a in agent_rows {
         a.apps = apps.remove(&a.id).unwrap_or_default();
         a.scripts = scripts.remove(&a.id).unwrap_or_default();
+        a.log_sources = sources.remove(&a.id).unwrap_or_default();
         agents.entry(a.resource_id).or_default().push(a);
     }
     for mut r in resources {
@@ -505,29 +545,21 @@ pub fn script_timings(tx: &Tx, agents: &[Uuid]) -> StoreResult<Vec<ScriptTimingR
     })
 }
 
-/// What decides when the agents of a build change status by the clock
-/// alone (see the domain's `render_valid_until`).
-#[derive(Debug, Clone)]
-pub struct AgentClockFacts {
-    pub created_at: Micros,
-    pub connection_timeout_seconds: i64,
-    pub first_connected_at: Option<Micros>,
-    pub last_connected_at: Option<Micros>,
-    pub simulated: bool,
-}
-
-pub fn agent_clock_facts(tx: &Tx, job: Uuid) -> StoreResult<Vec<AgentClockFacts>> {
+/// What the connection status of the agents of a job's resources reads.
+pub fn agent_facts(tx: &Tx, job: Uuid) -> StoreResult<Vec<AgentFacts>> {
     tx.query(
-        "SELECT a.created_at, a.connection_timeout_seconds, a.first_connected_at, a.last_connected_at, a.simulated
+        "SELECT a.created_at, a.connection_timeout_seconds, a.first_connected_at, a.last_connected_at,
+                a.disconnected_at, a.simulated
          FROM workspace_agents a JOIN workspace_resources r ON r.id = a.resource_id WHERE r.job_id = ?",
         args![job],
         |r| {
-            Ok(AgentClockFacts {
+            Ok(AgentFacts {
                 created_at: r.get(0)?,
                 connection_timeout_seconds: r.get(1)?,
                 first_connected_at: r.get(2)?,
                 last_connected_at: r.get(3)?,
-                simulated: r.get(4)?,
+                disconnected_at: r.get(4)?,
+                simulated: r.get(5)?,
             })
         },
     )

@@ -849,6 +849,70 @@ impl<'c> Tx<'c> {
         self.query_one(sql, args, |r| r.get(0))
     }
 
+    /// Inserts one row whose last column, `blob_column`, takes `len` bytes
+    /// read from `data`. SQLite writes them in place through incremental
+    /// blob I/O, so the contents never sit in memory whole. PostgreSQL has
+    /// no such I/O on a `BYTEA`: the contents are read and bound whole (as
+    /// every file read loads them; the upload gate bounds how many at
+    /// once). `sql` is an INSERT whose last parameter is the blob.
+    pub fn insert_streamed(
+        &self,
+        sql: &str,
+        args: &[Param<'_>],
+        table: &str,
+        blob_column: &str,
+        len: u64,
+        data: &mut dyn std::io::Read,
+    ) -> StoreResult<()> {
+        match &self.engine {
+            Engine::Sqlite(c) => {
+                let size = i32::try_from(len)
+                    .map_err(|_| StoreError::Other(format!("a blob of {len} bytes")))?;
+                let mut stmt = c.prepare_cached(sql)?;
+                let mut bound: Vec<&dyn rusqlite::ToSql> =
+                    args.iter().map(|a| a as &dyn rusqlite::ToSql).collect();
+                let zero = rusqlite::blob::ZeroBlob(size);
+                bound.push(&zero);
+                stmt.execute(bound.as_slice())?;
+                let row = c.last_insert_rowid();
+                let table =
+                    std::ffi::CString::new(table).map_err(|e| StoreError::Other(e.to_string()))?;
+                let column = std::ffi::CString::new(blob_column)
+                    .map_err(|e| StoreError::Other(e.to_string()))?;
+                let mut blob = c.blob_open(
+                    rusqlite::MAIN_DB,
+                    table.as_c_str(),
+                    column.as_c_str(),
+                    row,
+                    false,
+                )?;
+                let copied = std::io::copy(data, &mut blob)
+                    .map_err(|e| StoreError::Other(format!("writing a blob: {e}")))?;
+                if copied != len {
+                    return Err(StoreError::Other(format!(
+                        "wrote {copied} of {len} bytes into {blob_column}"
+                    )));
+                }
+                Ok(())
+            }
+            Engine::Postgres(_) => {
+                let mut bytes = Vec::new();
+                std::io::Read::read_to_end(&mut std::io::Read::take(data, len), &mut bytes)
+                    .map_err(|e| StoreError::Other(format!("reading a blob: {e}")))?;
+                if bytes.len() as u64 != len {
+                    return Err(StoreError::Other(format!(
+                        "read {} of {len} bytes for {blob_column}",
+                        bytes.len()
+                    )));
+                }
+                let mut bound = args.to_vec();
+                bound.push(Param::Blob(Cow::Owned(bytes)));
+                self.execute(sql, &bound)?;
+                Ok(())
+            }
+        }
+    }
+
     /// Runs `f` inside a savepoint: its writes are undone when it fails,
     /// and the surrounding transaction goes on.
     pub fn savepoint<T, E: From<StoreError>>(

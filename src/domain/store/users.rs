@@ -137,6 +137,8 @@ pub struct UserFilter {
     pub visible_orgs: Vec<Uuid>,
     /// Only members of this organization.
     pub organization: Option<Uuid>,
+    /// The filter names something no user has: nothing matches.
+    pub nothing: bool,
 }
 
 /// One page of users matching `f`, ordered by username, with the total count
@@ -144,6 +146,9 @@ pub struct UserFilter {
 pub fn list(tx: &Tx, f: &UserFilter, limit: i64, offset: i64) -> StoreResult<(Vec<UserRow>, i64)> {
     let mut clauses = vec!["u.deleted = 0".to_string()];
     let mut args: Vec<Param<'static>> = Vec::new();
+    if f.nothing {
+        clauses.push("0".into());
+    }
     if let Some(s) = &f.search {
         clauses.push("(instr(lower(u.username), ?) > 0 OR instr(lower(u.email), ?) > 0)".into());
         args.push(Param::text(s.to_lowercase()));

@@ -388,21 +388,6 @@ pub struct ListFilter {
     pub shared_with_group: Option<Uuid>,
 }
 
-/// A job status condition on the job aliased `j`, from its timestamps.
-fn job_status_sql(status: &str) -> &'static str {
-    match status {
-        "pending" => "(j.started_at IS NULL AND j.completed_at IS NULL AND j.canceled_at IS NULL)",
-        "running" => {
-            "(j.started_at IS NOT NULL AND j.completed_at IS NULL AND j.canceled_at IS NULL)"
-        }
-        "succeeded" => "(j.completed_at IS NOT NULL AND j.error = '' AND j.canceled_at IS NULL)",
-        "failed" => "(j.completed_at IS NOT NULL AND j.error <> '')",
-        "canceled" => "(j.completed_at IS NOT NULL AND j.error = '' AND j.canceled_at IS NOT NULL)",
-        "canceling" => "(j.completed_at IS NULL AND j.canceled_at IS NOT NULL)",
-        _ => "FALSE",
-    }
-}
-
 /// One page of non-deleted workspaces matching `f` that `vis` may read, in
 /// Coder's order, with the total count before paging. Two queries.
 pub fn list(
@@ -465,50 +450,19 @@ pub fn list(
         a.push(text(t));
     }
     if let Some(s) = &f.status {
-        let cond = match s.as_str() {
-            "starting" => format!("({} AND b.transition = 'start')", job_status_sql("running")),
-            "stopping" => format!("({} AND b.transition = 'stop')", job_status_sql("running")),
-            "deleting" => format!(
-                "({} AND b.transition = 'delete')",
-                job_status_sql("running")
-            ),
-            "running" => format!(
-                "({} AND b.transition = 'start')",
-                job_status_sql("succeeded")
-            ),
-            "stopped" => format!(
-                "({} AND b.transition = 'stop')",
-                job_status_sql("succeeded")
-            ),
-            "deleted" => format!(
-                "({} AND b.transition = 'delete')",
-                job_status_sql("succeeded")
-            ),
-            other => job_status_sql(other).to_string(),
-        };
-        c.push(cond);
+        c.push(super::status::workspace_status_sql(s));
     }
     if !f.has_agent.is_empty() {
-        let timeout = "(g.first_connected_at IS NULL AND g.connection_timeout_seconds > 0 AND ?1now - g.created_at > g.connection_timeout_seconds * 1000000)";
-        let disconnected = "(g.first_connected_at IS NOT NULL AND (COALESCE(g.disconnected_at, 0) > COALESCE(g.last_connected_at, 0) OR (g.simulated = 0 AND ?1now - COALESCE(g.last_connected_at, 0) > ?2inactive)))";
-        let mut states = Vec::new();
-        for s in &f.has_agent {
-            states.push(match s.as_str() {
-                "timeout" => timeout.to_string(),
-                "connecting" => format!("(g.first_connected_at IS NULL AND NOT {timeout})"),
-                "disconnected" => disconnected.to_string(),
-                "connected" => format!("(g.first_connected_at IS NOT NULL AND NOT {disconnected})"),
-                _ => "FALSE".into(),
-            });
-        }
-        let cond = format!(
+        let states: Vec<String> = f
+            .has_agent
+            .iter()
+            .map(|s| super::status::agent_status_sql(s, now, inactive_timeout_us))
+            .collect();
+        c.push(format!(
             "(b.transition = 'start' AND EXISTS (SELECT 1 FROM workspace_agents g JOIN workspace_resources r ON r.id = g.resource_id
                WHERE r.job_id = b.job_id AND ({})))",
             states.join(" OR ")
-        )
-        .replace("?1now", &now.to_string())
-        .replace("?2inactive", &inactive_timeout_us.to_string());
-        c.push(cond);
+        ));
     }
     if f.dormant {
         c.push("w.dormant_at IS NOT NULL".into());

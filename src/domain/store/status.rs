@@ -1,0 +1,395 @@
+//! Statuses that Coder derives from stored timestamps, each defined once:
+//! an ordered table of conditions over stored columns. The same table
+//! evaluates a row in Rust (what a client sees) and renders SQL (what the
+//! `status:` and `has-agent:` filters of `GET /workspaces` match), so the
+//! two can never disagree.
+
+use crate::sdk::Micros;
+
+/// A condition and whether it must hold.
+type Term<C> = (C, bool);
+
+/// A status holds for the first row of its table whose terms all hold.
+type Table<C> = &'static [(&'static str, &'static [Term<C>])];
+
+/// Evaluates `table` in order with `holds`.
+fn evaluate<C: Copy>(table: Table<C>, holds: impl Fn(C) -> bool) -> &'static str {
+    table
+        .iter()
+        .find(|(_, terms)| terms.iter().all(|(c, want)| holds(*c) == *want))
+        .map(|(s, _)| *s)
+        .unwrap_or("")
+}
+
+/// The SQL condition for `status` in `table`: one of its rows holds and no
+/// earlier row does (the first match wins, as in [`evaluate`]).
+fn render<C: Copy>(table: Table<C>, status: &str, sql: impl Fn(C) -> String) -> String {
+    let conj = |terms: &[Term<C>]| -> String {
+        if terms.is_empty() {
+            return "1 = 1".into();
+        }
+        terms
+            .iter()
+            .map(|(c, want)| {
+                if *want {
+                    format!("({})", sql(*c))
+                } else {
+                    format!("NOT ({})", sql(*c))
+                }
+            })
+            .collect::<Vec<_>>()
+            .join(" AND ")
+    };
+    let mut alternatives = Vec::new();
+    for (i, (s, terms)) in table.iter().enumerate() {
+        if *s != status {
+            continue;
+        }
+        let earlier: Vec<String> = table[..i]
+            .iter()
+            .filter(|(e, _)| *e != status)
+            .map(|(_, t)| format!("NOT ({})", conj(t)))
+            .collect();
+        let mut parts = vec![format!("({})", conj(terms))];
+        parts.extend(earlier);
+        alternatives.push(format!("({})", parts.join(" AND ")));
+    }
+    if alternatives.is_empty() {
+        return "1 = 0".into();
+    }
+    format!("({})", alternatives.join(" OR "))
+}
+
+// ------------------------------------------------------------------- jobs
+
+/// Conditions over a provisioner job (aliased `j` in SQL).
+#[derive(Debug, Clone, Copy)]
+pub enum JobCond {
+    Started,
+    Completed,
+    Canceled,
+    Errored,
+}
+
+use JobCond::*;
+
+/// Coder's provisioner job status.
+const JOB_STATUS: Table<JobCond> = &[
+    ("failed", &[(Completed, true), (Errored, true)]),
+    ("canceled", &[(Completed, true), (Canceled, true)]),
+    ("succeeded", &[(Completed, true)]),
+    ("canceling", &[(Canceled, true)]),
+    ("pending", &[(Started, false)]),
+    ("running", &[]),
+];
+
+/// What the job status reads of a job.
+pub struct JobFacts {
+    pub started: bool,
+    pub completed: bool,
+    pub canceled: bool,
+    pub errored: bool,
+}
+
+pub fn job_status(j: &JobFacts) -> &'static str {
+    evaluate(JOB_STATUS, |c| match c {
+        Started => j.started,
+        Completed => j.completed,
+        Canceled => j.canceled,
+        Errored => j.errored,
+    })
+}
+
+/// The SQL condition for a job status, over a job aliased `j`.
+pub fn job_status_sql(status: &str) -> String {
+    render(JOB_STATUS, status, job_sql)
+}
+
+fn job_sql(c: JobCond) -> String {
+    match c {
+        Started => "j.started_at IS NOT NULL",
+        Completed => "j.completed_at IS NOT NULL",
+        Canceled => "j.canceled_at IS NOT NULL",
+        Errored => "j.error <> ''",
+    }
+    .into()
+}
+
+// ------------------------------------------------------------- workspaces
+
+/// A workspace's status from its latest build: (status, job status,
+/// transition or any).
+const WORKSPACE_STATUS: &[(&str, &str, Option<&str>)] = &[
+    ("pending", "pending", None),
+    ("starting", "running", Some("start")),
+    ("stopping", "running", Some("stop")),
+    ("deleting", "running", Some("delete")),
+    ("running", "succeeded", Some("start")),
+    ("stopped", "succeeded", Some("stop")),
+    ("deleted", "succeeded", Some("delete")),
+    ("canceling", "canceling", None),
+    ("canceled", "canceled", None),
+    ("failed", "failed", None),
+];
+
+/// Coder's workspace (and build) status.
+pub fn workspace_status(job_status: &str, transition: &str) -> &'static str {
+    WORKSPACE_STATUS
+        .iter()
+        .find(|(_, j, t)| *j == job_status && t.is_none_or(|t| t == transition))
+        .map(|(s, _, _)| *s)
+        .unwrap_or("failed")
+}
+
+/// The SQL condition for a workspace status, over the latest build `b` and
+/// its job `j`.
+pub fn workspace_status_sql(status: &str) -> String {
+    let alternatives: Vec<String> = WORKSPACE_STATUS
+        .iter()
+        .filter(|(s, _, _)| *s == status)
+        .map(|(_, job, transition)| {
+            let job = render(JOB_STATUS, job, job_sql);
+            match transition {
+                Some(t) => format!("({job} AND b.transition = '{t}')"),
+                None => job,
+            }
+        })
+        .collect();
+    if alternatives.is_empty() {
+        "1 = 0".into()
+    } else {
+        format!("({})", alternatives.join(" OR "))
+    }
+}
+
+// ----------------------------------------------------------------- agents
+
+/// Conditions over a workspace agent (aliased `g` in SQL).
+#[derive(Debug, Clone, Copy)]
+pub enum AgentCond {
+    NeverConnected,
+    /// Never connected within its connection timeout.
+    TimedOut,
+    /// Disconnected since it last connected.
+    DisconnectedSince,
+    /// An externally driven agent silent past the inactivity timeout.
+    /// Simulated agents report without heartbeats, so only explicit
+    /// disconnection ends their connection.
+    Silent,
+}
+
+use AgentCond::*;
+
+/// Coder's agent connection status.
+const AGENT_STATUS: Table<AgentCond> = &[
+    ("timeout", &[(NeverConnected, true), (TimedOut, true)]),
+    ("connecting", &[(NeverConnected, true)]),
+    ("disconnected", &[(DisconnectedSince, true)]),
+    ("disconnected", &[(Silent, true)]),
+    ("connected", &[]),
+];
+
+/// What the connection status reads of an agent.
+#[derive(Debug, Clone)]
+pub struct AgentFacts {
+    pub created_at: Micros,
+    pub connection_timeout_seconds: i64,
+    pub first_connected_at: Option<Micros>,
+    pub last_connected_at: Option<Micros>,
+    pub disconnected_at: Option<Micros>,
+    pub simulated: bool,
+}
+
+impl AgentFacts {
+    /// When a clock-driven condition starts to hold, if it can.
+    fn holds_from(&self, c: AgentCond, inactive_us: i64) -> Option<Micros> {
+        match c {
+            TimedOut => (self.connection_timeout_seconds > 0)
+                .then(|| self.created_at + self.connection_timeout_seconds * 1_000_000),
+            Silent => (!self.simulated).then(|| self.last_connected_at.unwrap_or(0) + inactive_us),
+            _ => None,
+        }
+    }
+
+    fn holds(&self, c: AgentCond, now: Micros, inactive_us: i64) -> bool {
+        match c {
+            NeverConnected => self.first_connected_at.is_none(),
+            DisconnectedSince => {
+                self.disconnected_at.unwrap_or(0) > self.last_connected_at.unwrap_or(0)
+            }
+            TimedOut | Silent => self.holds_from(c, inactive_us).is_some_and(|at| now > at),
+        }
+    }
+
+    pub fn status(&self, now: Micros, inactive_us: i64) -> &'static str {
+        evaluate(AGENT_STATUS, |c| self.holds(c, now, inactive_us))
+    }
+
+    /// The first moment after `now` at which the status changes by the clock
+    /// alone (a connection timeout reached, an agent gone silent), if any.
+    pub fn changes_at(&self, now: Micros, inactive_us: i64) -> Option<Micros> {
+        let current = self.status(now, inactive_us);
+        [TimedOut, Silent]
+            .into_iter()
+            .filter_map(|c| self.holds_from(c, inactive_us))
+            .filter(|at| *at >= now && self.status(*at + 1, inactive_us) != current)
+            .min()
+    }
+}
+
+fn agent_sql(c: AgentCond, now: Micros, inactive_us: i64) -> String {
+    match c {
+        NeverConnected => "g.first_connected_at IS NULL".into(),
+        TimedOut => format!(
+            "g.connection_timeout_seconds > 0 AND {now} > g.created_at + g.connection_timeout_seconds * 1000000"
+        ),
+        DisconnectedSince => {
+            "COALESCE(g.disconnected_at, 0) > COALESCE(g.last_connected_at, 0)".into()
+        }
+        Silent => format!(
+            "g.simulated = 0 AND {now} > COALESCE(g.last_connected_at, 0) + {inactive_us}"
+        ),
+    }
+}
+
+/// The SQL condition for an agent status at `now`.
+pub fn agent_status_sql(status: &str, now: Micros, inactive_us: i64) -> String {
+    render(AGENT_STATUS, status, |c| agent_sql(c, now, inactive_us))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn agent() -> AgentFacts {
+        AgentFacts {
+            created_at: 1_000_000,
+            connection_timeout_seconds: 10,
+            first_connected_at: None,
+            last_connected_at: None,
+            disconnected_at: None,
+            simulated: false,
+        }
+    }
+
+    #[test]
+    fn agent_statuses_follow_coders_algorithm() {
+        let mut a = agent();
+        assert_eq!(a.status(2_000_000, 60_000_000), "connecting");
+        assert_eq!(a.status(11_000_001, 60_000_000), "timeout");
+        assert_eq!(a.changes_at(2_000_000, 60_000_000), Some(11_000_000));
+        a.first_connected_at = Some(3_000_000);
+        a.last_connected_at = Some(3_000_000);
+        assert_eq!(a.status(4_000_000, 60_000_000), "connected");
+        assert_eq!(a.status(64_000_000, 60_000_000), "disconnected");
+        assert_eq!(a.changes_at(4_000_000, 60_000_000), Some(63_000_000));
+        a.simulated = true;
+        assert_eq!(a.status(64_000_000, 60_000_000), "connected");
+        assert_eq!(a.changes_at(4_000_000, 60_000_000), None);
+        a.disconnected_at = Some(5_000_000);
+        assert_eq!(a.status(6_000_000, 60_000_000), "disconnected");
+    }
+
+    #[test]
+    fn the_sql_of_each_status_matches_the_rust_evaluation() {
+        // Every combination of the stored facts, evaluated both ways by
+        // SQLite and by Rust.
+        let conn = rusqlite::Connection::open_in_memory().unwrap();
+        conn.execute_batch(
+            "CREATE TABLE g (created_at INTEGER, connection_timeout_seconds INTEGER,
+                first_connected_at INTEGER, last_connected_at INTEGER, disconnected_at INTEGER,
+                simulated INTEGER)",
+        )
+        .unwrap();
+        let now = 100_000_000;
+        let inactive = 30_000_000;
+        let opts = [None, Some(10_000_000), Some(80_000_000)];
+        for timeout in [0, 5, 500] {
+            for first in [None, Some(10_000_000)] {
+                for last in opts {
+                    for disc in opts {
+                        for simulated in [false, true] {
+                            let f = AgentFacts {
+                                created_at: 1_000_000,
+                                connection_timeout_seconds: timeout,
+                                first_connected_at: first,
+                                last_connected_at: last,
+                                disconnected_at: disc,
+                                simulated,
+                            };
+                            conn.execute("DELETE FROM g", []).unwrap();
+                            conn.execute(
+                                "INSERT INTO g VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
+                                rusqlite::params![
+                                    f.created_at,
+                                    timeout,
+                                    first,
+                                    last,
+                                    disc,
+                                    simulated
+                                ],
+                            )
+                            .unwrap();
+                            for s in ["timeout", "connecting", "connected", "disconnected"] {
+                                let sql = format!(
+                                    "SELECT count(*) FROM g WHERE {}",
+                                    agent_status_sql(s, now, inactive)
+                                );
+                                let n: i64 = conn.query_row(&sql, [], |r| r.get(0)).unwrap();
+                                assert_eq!(n == 1, f.status(now, inactive) == s, "{s} for {f:?}");
+                            }
+                        }
+                    }
+                }
+            }
+        }
+    }
+
+    #[test]
+    fn the_sql_of_each_job_and_workspace_status_matches_the_rust_evaluation() {
+        let conn = rusqlite::Connection::open_in_memory().unwrap();
+        conn.execute_batch(
+            "CREATE TABLE j (started_at INTEGER, completed_at INTEGER, canceled_at INTEGER, error TEXT);
+             CREATE TABLE b (transition TEXT);",
+        )
+        .unwrap();
+        for started in [false, true] {
+            for completed in [false, true] {
+                for canceled in [false, true] {
+                    for errored in [false, true] {
+                        for transition in ["start", "stop", "delete"] {
+                            conn.execute_batch("DELETE FROM j; DELETE FROM b;").unwrap();
+                            conn.execute(
+                                "INSERT INTO j VALUES (?1, ?2, ?3, ?4)",
+                                rusqlite::params![
+                                    started.then_some(1),
+                                    completed.then_some(1),
+                                    canceled.then_some(1),
+                                    if errored { "boom" } else { "" }
+                                ],
+                            )
+                            .unwrap();
+                            conn.execute("INSERT INTO b VALUES (?1)", [transition])
+                                .unwrap();
+                            let job = job_status(&JobFacts {
+                                started,
+                                completed,
+                                canceled,
+                                errored,
+                            });
+                            let ws = workspace_status(job, transition);
+                            for (s, _, _) in WORKSPACE_STATUS {
+                                let sql = format!(
+                                    "SELECT count(*) FROM j, b WHERE {}",
+                                    workspace_status_sql(s)
+                                );
+                                let n: i64 = conn.query_row(&sql, [], |r| r.get(0)).unwrap();
+                                assert_eq!(n == 1, ws == *s, "{s}: job {job}, {transition}");
+                            }
+                        }
+                    }
+                }
+            }
+        }
+    }
+}

@@ -1,0 +1,10 @@
+//! `codersdk/files.go`.
+
+use serde::Serialize;
+use uuid::Uuid;
+
+/// `codersdk.UploadResponse`: Coder names the file's id `hash`.
+#[derive(Debug, Serialize)]
+pub struct UploadResponse {
+    pub hash: Uuid,
+}
