@@ -1,4 +1,4 @@
--- Warren's PostgreSQL schema, version 3 (the latest): the same tables,
+-- Warren's PostgreSQL schema, version 5 (the latest): the same tables,
 -- columns, keys and indexes as schema.sql, in PostgreSQL's types, so that
 -- every statement of src/domain/store runs unchanged on either engine.
 --
@@ -122,8 +122,8 @@ CREATE TABLE files (
     hash       TEXT COLLATE "C" NOT NULL,
     created_by TEXT COLLATE "C" NOT NULL REFERENCES users (id),
     mimetype   TEXT COLLATE "C" NOT NULL,
-    data       BYTEA NOT NULL,
-    created_at BIGINT NOT NULL
+    created_at BIGINT NOT NULL,
+    data       BYTEA NOT NULL
 );
 CREATE UNIQUE INDEX files_hash_idx ON files (hash, created_by);
 
@@ -515,3 +515,46 @@ CREATE TABLE workspace_agent_logs (
     level         TEXT COLLATE "C" NOT NULL
 );
 CREATE INDEX workspace_agent_logs_agent_idx ON workspace_agent_logs (agent_id, id);
+
+-- A user's settings by key (Coder's user_configs): `terminal_font`.
+CREATE TABLE user_configs (
+    user_id TEXT COLLATE "C" NOT NULL REFERENCES users (id),
+    key     TEXT COLLATE "C" NOT NULL,
+    value   TEXT COLLATE "C" NOT NULL,
+    PRIMARY KEY (user_id, key)
+);
+
+-- The results of an agent's `metadata` items (one row per key, made with the
+-- agent; collected_at is Go's zero time until the first report).
+CREATE TABLE workspace_agent_metadata (
+    agent_id      TEXT COLLATE "C" NOT NULL REFERENCES workspace_agents (id),
+    key           TEXT COLLATE "C" NOT NULL,
+    display_name  TEXT COLLATE "C" NOT NULL DEFAULT '',
+    script        TEXT COLLATE "C" NOT NULL DEFAULT '',
+    interval      BIGINT NOT NULL DEFAULT 0,
+    timeout       BIGINT NOT NULL DEFAULT 0,
+    display_order BIGINT NOT NULL DEFAULT 0,
+    value         TEXT COLLATE "C" NOT NULL DEFAULT '',
+    error         TEXT COLLATE "C" NOT NULL DEFAULT '',
+    collected_at  BIGINT NOT NULL,
+    PRIMARY KEY (agent_id, key)
+);
+
+-- The ports an agent last reported listening on.
+CREATE TABLE workspace_agent_listening_ports (
+    agent_id     TEXT COLLATE "C" NOT NULL REFERENCES workspace_agents (id),
+    port         BIGINT NOT NULL,
+    network      TEXT COLLATE "C" NOT NULL,
+    process_name TEXT COLLATE "C" NOT NULL DEFAULT '',
+    PRIMARY KEY (agent_id, port, network)
+);
+
+-- Ports of a workspace's agents shared beyond their owner.
+CREATE TABLE workspace_agent_port_shares (
+    workspace_id TEXT COLLATE "C" NOT NULL REFERENCES workspaces (id),
+    agent_name   TEXT COLLATE "C" NOT NULL,
+    port         BIGINT NOT NULL,
+    share_level  TEXT COLLATE "C" NOT NULL,
+    protocol     TEXT COLLATE "C" NOT NULL,
+    PRIMARY KEY (workspace_id, agent_name, port)
+);

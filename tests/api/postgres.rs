@@ -127,6 +127,49 @@ fn postgres_schema_has_sqlite_s_tables_columns_and_indexes() {
     assert_eq!(other, 0, "every text column is collated C");
 }
 
+/// A database at version 3, the first PostgreSQL version, is brought to the
+/// latest schema at start and keeps its rows.
+#[test]
+#[ignore = "needs PostgreSQL: tests/run runs it"]
+fn postgres_a_version_3_database_migrates_to_the_latest_schema() {
+    let admin = require_postgres();
+    let lite = Server::start_sqlite();
+    let mut s = Server::start_on(
+        Some(TestDb::create(&admin)),
+        Arc::new(warren::clock::ManualClock::starting_now()),
+        |_| {},
+    );
+    let o = s.setup();
+    s.running.take().unwrap().stop();
+    // Version 3 had everything but version 5's tables (version 4's index
+    // was already there).
+    let mut c = s.pg.as_ref().unwrap().client();
+    c.batch_execute(
+        "DROP TABLE user_configs, workspace_agent_metadata,
+                    workspace_agent_listening_ports, workspace_agent_port_shares;
+         UPDATE warren_schema SET version = 3;",
+    )
+    .unwrap();
+    s.restart();
+    let version: i64 = c
+        .query_one("SELECT version FROM warren_schema", &[])
+        .unwrap()
+        .get(0);
+    assert_eq!(version, warren::domain::SCHEMA_VERSION);
+    let (lite_tables, lite_indexes) = sqlite_shape(&lite.config.db);
+    let (pg_tables, pg_indexes) = postgres_shape(s.pg.as_ref().unwrap());
+    assert_eq!(lite_tables, pg_tables);
+    assert_eq!(lite_indexes, pg_indexes);
+    // The rows stayed, and the new tables take rows.
+    s.get("/api/v2/users/me", &o.token).ok(200);
+    let font = json!({"theme_preference": "dark", "terminal_font": "fira-code"});
+    assert_eq!(
+        s.put("/api/v2/users/me/appearance", &o.token, font.clone())
+            .ok(200),
+        &font
+    );
+}
+
 #[test]
 #[ignore = "needs PostgreSQL: tests/run runs it"]
 fn postgres_databases_not_warren_s_or_newer_are_refused_untouched() {

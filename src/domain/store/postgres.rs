@@ -25,7 +25,49 @@ pub const FIRST_VERSION: i64 = 3;
 /// Forward-only migrations: entry `i` takes a database from version
 /// `FIRST_VERSION + i` to the next. Every step added to SQLite's list gets
 /// its counterpart here, and `schema.postgres.sql` is edited to match.
-pub const MIGRATIONS: &[&str] = &[];
+pub const MIGRATIONS: &[&str] = &[
+    // 4: SQLite's steps 3 (`files.data` last, which only SQLite's in-place
+    // blob writes need) and 4 (the index on `provisioner_jobs.file_id`):
+    // a version-3 PostgreSQL database already has the index, and the
+    // column order means nothing here.
+    "CREATE INDEX IF NOT EXISTS provisioner_jobs_file_idx ON provisioner_jobs (file_id);",
+    // 5: users' settings by key; agents' metadata results and listening
+    // ports; shared ports.
+    r#"CREATE TABLE user_configs (
+         user_id TEXT COLLATE "C" NOT NULL REFERENCES users (id),
+         key     TEXT COLLATE "C" NOT NULL,
+         value   TEXT COLLATE "C" NOT NULL,
+         PRIMARY KEY (user_id, key)
+     );
+     CREATE TABLE workspace_agent_metadata (
+         agent_id      TEXT COLLATE "C" NOT NULL REFERENCES workspace_agents (id),
+         key           TEXT COLLATE "C" NOT NULL,
+         display_name  TEXT COLLATE "C" NOT NULL DEFAULT '',
+         script        TEXT COLLATE "C" NOT NULL DEFAULT '',
+         interval      BIGINT NOT NULL DEFAULT 0,
+         timeout       BIGINT NOT NULL DEFAULT 0,
+         display_order BIGINT NOT NULL DEFAULT 0,
+         value         TEXT COLLATE "C" NOT NULL DEFAULT '',
+         error         TEXT COLLATE "C" NOT NULL DEFAULT '',
+         collected_at  BIGINT NOT NULL,
+         PRIMARY KEY (agent_id, key)
+     );
+     CREATE TABLE workspace_agent_listening_ports (
+         agent_id     TEXT COLLATE "C" NOT NULL REFERENCES workspace_agents (id),
+         port         BIGINT NOT NULL,
+         network      TEXT COLLATE "C" NOT NULL,
+         process_name TEXT COLLATE "C" NOT NULL DEFAULT '',
+         PRIMARY KEY (agent_id, port, network)
+     );
+     CREATE TABLE workspace_agent_port_shares (
+         workspace_id TEXT COLLATE "C" NOT NULL REFERENCES workspaces (id),
+         agent_name   TEXT COLLATE "C" NOT NULL,
+         port         BIGINT NOT NULL,
+         share_level  TEXT COLLATE "C" NOT NULL,
+         protocol     TEXT COLLATE "C" NOT NULL,
+         PRIMARY KEY (workspace_id, agent_name, port)
+     );"#,
+];
 
 /// The channel every replica listens on.
 pub const CHANNEL: &str = "warren_changes";
@@ -202,7 +244,15 @@ fn migrate(client: &mut postgres::Client, url: &str) -> Result<(), OpenError> {
             }
             let mut version = version;
             while version < SCHEMA_VERSION {
-                let step = MIGRATIONS[(version - FIRST_VERSION) as usize];
+                let step = usize::try_from(version - FIRST_VERSION)
+                    .ok()
+                    .and_then(|i| MIGRATIONS.get(i))
+                    .ok_or_else(|| OpenError::PostgresPool {
+                        target: shown.clone(),
+                        message: format!(
+                            "schema version {version} predates PostgreSQL support (version {FIRST_VERSION}); refusing to touch it"
+                        ),
+                    })?;
                 client
                     .batch_execute(&format!(
                         "BEGIN; {step}
