@@ -14,6 +14,7 @@
 //! | `max(a, b)`, `min(a, b)` (two or more arguments) | `GREATEST(a, b)`, `LEAST(a, b)` |
 //! | `LIKE` (ASCII case-insensitive) | `ILIKE` |
 //! | `LIMIT -1` | `LIMIT ALL` |
+//! | `sum(x)` (warren sums integers only) | `CAST(sum(x) AS BIGINT)` (PostgreSQL's sum of `BIGINT` is `NUMERIC`) |
 //!
 //! `rowid` needs no translation: the PostgreSQL schema gives the tables whose
 //! rows are ordered by insertion a `rowid` column of its own.
@@ -199,6 +200,10 @@ pub fn to_postgres(sql: &str) -> String {
                     ("json_array", Some(_)) => out.push_str("json_build_array"),
                     ("max", Some((_, _, c))) if c > 0 => out.push_str("GREATEST"),
                     ("min", Some((_, _, c))) if c > 0 => out.push_str("LEAST"),
+                    ("sum", Some((_, close, _))) => {
+                        out.push_str("CAST(sum");
+                        after.push((close, " AS BIGINT)"));
+                    }
                     ("json_group_array", Some((_, close, _))) => {
                         out.push_str("COALESCE(json_agg");
                         after.push((close, "::text, '[]')"));
@@ -304,6 +309,10 @@ mod tests {
             "ORDER BY a LIMIT ALL OFFSET 5"
         );
         assert_eq!(to_postgres("LIMIT 25 OFFSET 0"), "LIMIT 25 OFFSET 0");
+        assert_eq!(
+            to_postgres("SELECT coalesce(sum(g.quota), 0) FROM g"),
+            "SELECT coalesce(CAST(sum(g.quota) AS BIGINT), 0) FROM g"
+        );
     }
 
     #[test]
