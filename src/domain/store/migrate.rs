@@ -132,7 +132,38 @@ impl Checksum {
 struct Table {
     name: String,
     columns: Vec<String>,
+    /// The tables its foreign keys point at.
+    references: Vec<String>,
     rowid: bool,
+}
+
+/// `tables` in an order that copies each table after the ones it
+/// references, as PostgreSQL checks every foreign key on insert. SQLite's
+/// own order is creation order, which a migration that rebuilt a table
+/// (version 3's `files`) no longer keeps.
+fn referenced_first(mut left: Vec<Table>) -> Result<Vec<Table>, MigrateError> {
+    let mut ordered: Vec<Table> = Vec::with_capacity(left.len());
+    while !left.is_empty() {
+        let ready = left.iter().position(|t| {
+            t.references
+                .iter()
+                .all(|r| *r == t.name || ordered.iter().any(|o| o.name == *r))
+        });
+        match ready {
+            Some(i) => ordered.push(left.remove(i)),
+            None => {
+                return Err(MigrateError::Schema {
+                    table: left
+                        .iter()
+                        .map(|t| t.name.as_str())
+                        .collect::<Vec<_>>()
+                        .join(", "),
+                    detail: "foreign keys refer to each other or to a missing table".into(),
+                })
+            }
+        }
+    }
+    Ok(ordered)
 }
 
 fn quoted(cols: &[String]) -> String {
@@ -227,13 +258,25 @@ pub fn sqlite_to_postgres(
                 .map_err(sqlite_err)?
                 .collect::<Result<_, _>>()
                 .map_err(sqlite_err)?;
+            let mut refs = src
+                .prepare(&format!(
+                    "SELECT DISTINCT \"table\" FROM pragma_foreign_key_list('{name}')"
+                ))
+                .map_err(sqlite_err)?;
+            let references: Vec<String> = refs
+                .query_map([], |r| r.get(0))
+                .map_err(sqlite_err)?
+                .collect::<Result<_, _>>()
+                .map_err(sqlite_err)?;
             tables.push(Table {
                 name,
                 columns,
+                references,
                 rowid: false,
             });
         }
     }
+    let mut tables = referenced_first(tables)?;
 
     conn.begin_write().map_err(pg_err)?;
     let result = copy_all(&src, &mut conn, &mut tables, &shown_to, &mut progress);
