@@ -114,11 +114,6 @@ impl Config {
         Cli::parse_from(["warren"]).server
     }
 
-    /// The database `--db` names.
-    pub fn database(&self) -> crate::domain::Location {
-        crate::domain::Location::parse(&self.db)
-    }
-
     pub fn version(&self) -> String {
         self.build_version
             .clone()

@@ -125,9 +125,10 @@ pub fn prepare(config: Config) -> Result<App, StartError> {
 
 /// [`prepare`] with a given clock (tests pass a [`clock::ManualClock`]).
 pub fn prepare_with_clock(config: Config, clock: clock::SharedClock) -> Result<App, StartError> {
-    let db = Db::connect(&config.database(), config.db_max_connections)?;
+    let location = Location::parse(&config.db);
+    let db = Db::connect(&location, config.db_max_connections)?;
     let now = clock.now();
-    let shown = config.database().shown();
+    let shown = location.shown();
     let init = |e: error::ApiError| StartError::Init {
         path: shown.clone(),
         cause: e.describe(),
@@ -168,7 +169,7 @@ pub fn prepare_with_clock(config: Config, clock: clock::SharedClock) -> Result<A
         uploads: gate::Gate::new("uploads", UPLOADS_AT_ONCE, UPLOADS_QUEUE),
         // Beside the SQLite file (same file system); a PostgreSQL
         // replica has no database directory and spools to the temporary one.
-        spool_dir: match config.database() {
+        spool_dir: match location {
             Location::Sqlite(path) => match path.parent() {
                 Some(p) if !p.as_os_str().is_empty() => p.to_path_buf(),
                 _ => std::path::PathBuf::from("."),

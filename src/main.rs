@@ -43,8 +43,9 @@ fn main() -> std::process::ExitCode {
         // has gone away (a closed pipe) must not stop the server.
         let mut out = std::io::stdout();
         let _ = writeln!(out, "warren {} listening on http://{local}", app.version);
-        let _ = writeln!(out, "database: {}", app.config.database().shown());
-        if let warren::Location::Postgres(_) = app.config.database() {
+        let location = warren::Location::parse(&app.config.db);
+        let _ = writeln!(out, "database: {}", location.shown());
+        if let warren::Location::Postgres(_) = location {
             let _ = writeln!(out, "replica: {}", app.db.replica_id());
         }
         if setup_pending {
