@@ -535,3 +535,72 @@ fn replicas_killing_the_one_running_a_job_leaves_it_failed_and_the_other_serving
         )
         .ok(201);
 }
+
+/// An agent's metadata reported through replica A reaches a metadata
+/// watcher on replica B: a notification carries the kind of change that
+/// streams tell apart, not only the workspace.
+#[test]
+#[ignore = "needs PostgreSQL: tests/run runs it"]
+fn replicas_metadata_reported_on_one_reaches_a_watcher_on_the_other() {
+    let p = Pair::start(&["--provisioner-delay", "0s"]);
+    let id = p.workspace(&p.a, "meta", json!({}));
+    let w = p.watch_until(&p.b, &id, Duration::from_secs(30), settled);
+    let agent = w["latest_build"]["resources"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .flat_map(|r| r["agents"].as_array().cloned().unwrap_or_default())
+        .next()
+        .expect("an agent")["id"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    let token =
+        p.a.call(
+            "POST",
+            &format!("/api/v2/workspaceagents/{agent}/token"),
+            &p.token,
+            Some(json!({})),
+        )
+        .ok(201)["agent_token"]
+            .as_str()
+            .unwrap()
+            .to_string();
+    let mut sse = Sse::connect(
+        &p.b.base,
+        &format!("/api/v2/workspaceagents/{agent}/watch-metadata"),
+        &p.token,
+    );
+    let (e, _) = sse
+        .next_data(Duration::from_secs(5))
+        .expect("the first event");
+    assert_eq!(e, "data");
+    let sent = Instant::now();
+    p.a.call(
+        "POST",
+        "/api/v2/workspaceagents/me/metadata",
+        &token,
+        Some(
+            json!({"metadata": [{"key": "0_cpu_usage", "value": "3.00/4 cores (75%)", "error": "",
+                                   "collected_at": "2020-01-01T00:00:00Z", "age": 9}]}),
+        ),
+    )
+    .ok(204);
+    let deadline = sent + Duration::from_secs(1);
+    loop {
+        let left = deadline.saturating_duration_since(Instant::now());
+        match sse.next_data(left) {
+            Some((e, v)) if e == "data" && v[0]["result"]["value"] == "3.00/4 cores (75%)" => break,
+            Some(_) => continue,
+            None => panic!(
+                "the reported metadata did not reach replica B within 1 s; A printed:\n{}\nB printed:\n{}",
+                p.a.printed(),
+                p.b.printed()
+            ),
+        }
+    }
+    println!(
+        "metadata reported on A reached B's watcher in {:?}",
+        sent.elapsed()
+    );
+}

@@ -363,22 +363,36 @@ impl PgConn {
     }
 }
 
+/// The kinds of change a notification names: those the streams tell apart
+/// (metadata streams follow metadata changes only, the others every other
+/// kind). Any other kind arrives as "remote".
+const NAMED_KINDS: &[&str] = &[
+    super::agent_extras::METADATA_CHANGED,
+    super::agent_extras::LOGS_CHANGED,
+];
+
 /// What one replica tells the others about one committed transaction: its
-/// id (so it ignores its own) and the workspaces that changed.
+/// id (so it ignores its own) and the workspaces that changed, each
+/// `id` or `id:kind` for a kind in [`NAMED_KINDS`].
 pub fn payload(origin: Uuid, changes: &[Change]) -> String {
     let mut out = format!("{origin}|");
     let mut seen = std::collections::HashSet::new();
-    for (id, _) in changes {
-        if !seen.insert(*id) {
+    for (id, kind) in changes {
+        let named = NAMED_KINDS.iter().find(|k| *k == kind);
+        if !seen.insert((*id, named)) {
             continue;
         }
-        if out.len() + 37 > PAYLOAD_LIMIT {
+        let token = match named {
+            Some(k) => format!("{id}:{k}"),
+            None => id.to_string(),
+        };
+        if out.len() + token.len() + 1 > PAYLOAD_LIMIT {
             return format!("{origin}|resync");
         }
         if !out.ends_with('|') {
             out.push(',');
         }
-        out.push_str(&id.to_string());
+        out.push_str(&token);
     }
     out
 }
@@ -394,10 +408,14 @@ pub fn parse_payload(me: Uuid, text: &str) -> Option<Event> {
     }
     let mut changes = Vec::new();
     for part in rest.split(',').filter(|p| !p.is_empty()) {
-        match Uuid::parse_str(part) {
-            Ok(id) => changes.push((id, "remote")),
+        let (id, kind) = match part.split_once(':') {
+            Some((id, kind)) => (id, NAMED_KINDS.iter().find(|k| **k == kind).copied()),
+            None => (part, Some("remote")),
+        };
+        match (Uuid::parse_str(id), kind) {
+            (Ok(id), Some(kind)) => changes.push((id, kind)),
             // Unreadable: reload everything rather than miss something.
-            Err(_) => return Some(Event::Resync),
+            _ => return Some(Event::Resync),
         }
     }
     Some(Event::Changed(changes))
@@ -663,10 +681,23 @@ mod tests {
         let other = Uuid::new_v4();
         let a = Uuid::new_v4();
         let b = Uuid::new_v4();
-        let p = payload(other, &[(a, "x"), (b, "y"), (a, "z")]);
+        let metadata = super::super::agent_extras::METADATA_CHANGED;
+        let p = payload(
+            other,
+            &[(a, "x"), (b, "y"), (a, "z"), (a, metadata), (a, metadata)],
+        );
         assert_eq!(
             parse_payload(me, &p),
-            Some(Event::Changed(vec![(a, "remote"), (b, "remote")]))
+            Some(Event::Changed(vec![
+                (a, "remote"),
+                (b, "remote"),
+                (a, metadata)
+            ]))
+        );
+        // A kind this replica does not know: everything is reloaded.
+        assert_eq!(
+            parse_payload(me, &format!("{other}|{a}:unknown")),
+            Some(Event::Resync)
         );
         // Our own notifications are skipped.
         assert_eq!(parse_payload(other, &p), None);
