@@ -26,6 +26,31 @@ pub struct Cli {
 pub enum Command {
     /// Run the API server (the default).
     Server(Config),
+    /// Write a consistent, verified copy of the database while a server
+    /// may be serving from it.
+    Backup(BackupArgs),
+    /// Replace the database with a backup (no server may hold it).
+    Restore(RestoreArgs),
+}
+
+#[derive(Debug, Clone, clap::Args)]
+pub struct BackupArgs {
+    /// The database to copy.
+    #[arg(long, env = "WARREN_DB", default_value = "./warren.db")]
+    pub db: PathBuf,
+    /// Where the copy goes; must not exist.
+    #[arg(long)]
+    pub to: PathBuf,
+}
+
+#[derive(Debug, Clone, clap::Args)]
+pub struct RestoreArgs {
+    /// The backup to restore.
+    #[arg(long)]
+    pub from: PathBuf,
+    /// The database to replace (or create).
+    #[arg(long, env = "WARREN_DB", default_value = "./warren.db")]
+    pub db: PathBuf,
 }
 
 #[derive(Debug, Clone, clap::Args)]
@@ -98,11 +123,20 @@ impl Config {
     }
 }
 
+/// What the command line asks for.
+pub enum Run {
+    Server(Config),
+    Backup(BackupArgs),
+    Restore(RestoreArgs),
+}
+
 impl Cli {
-    pub fn into_config(self) -> Config {
+    pub fn into_run(self) -> Run {
         match self.command {
-            Some(Command::Server(c)) => c,
-            None => self.server,
+            Some(Command::Server(c)) => Run::Server(c),
+            Some(Command::Backup(b)) => Run::Backup(b),
+            Some(Command::Restore(r)) => Run::Restore(r),
+            None => Run::Server(self.server),
         }
     }
 }

@@ -52,6 +52,10 @@ pub struct App {
     pub hub: std::sync::OnceLock<actix::Addr<watch::Hub>>,
     /// Subscribers the hub holds (for leak checks and monitoring).
     pub watchers: std::sync::Arc<watch::Gauge>,
+    /// When this server started, by its clock.
+    pub started_at: sdk::Micros,
+    /// Backups taken at once (one), and waiting.
+    pub backups: gate::Gate,
 }
 
 impl App {
@@ -164,6 +168,8 @@ pub fn prepare_with_clock(config: Config, clock: clock::SharedClock) -> Result<A
         workspace_cache: Default::default(),
         hub: std::sync::OnceLock::new(),
         watchers: Default::default(),
+        started_at: now,
+        backups: gate::Gate::new("backups", 1, 1),
         db,
         config,
         version,

@@ -4,11 +4,42 @@ use std::io::Write;
 use std::net::TcpListener;
 
 use clap::Parser;
-use warren::config::Cli;
+use warren::config::{Cli, Run};
+use warren::domain::operations;
 
 fn main() -> std::process::ExitCode {
     env_logger::Builder::from_env(env_logger::Env::default().default_filter_or("info")).init();
-    let config = Cli::parse().into_config();
+    match Cli::parse().into_run() {
+        Run::Server(config) => serve(config),
+        Run::Backup(b) => report(
+            operations::backup_file(&b.db, &b.to),
+            &format!("backup of {} written to {}", b.db.display(), b.to.display()),
+        ),
+        Run::Restore(r) => report(
+            operations::restore(&r.from, &r.db),
+            &format!("{} restored from {}", r.db.display(), r.from.display()),
+        ),
+    }
+}
+
+/// Prints what a backup or restore did, or why it did nothing.
+fn report(
+    result: Result<operations::BackupSummary, operations::BackupError>,
+    done: &str,
+) -> std::process::ExitCode {
+    match result {
+        Ok(summary) => {
+            let _ = writeln!(std::io::stdout(), "{done}: {summary}");
+            std::process::ExitCode::SUCCESS
+        }
+        Err(e) => {
+            eprintln!("warren: {e}");
+            std::process::ExitCode::FAILURE
+        }
+    }
+}
+
+fn serve(config: warren::Config) -> std::process::ExitCode {
     let address = config.address.clone();
     let app = match warren::prepare(config) {
         Ok(app) => actix_web::web::Data::new(app),

@@ -12,6 +12,7 @@ pub mod groups;
 pub mod keys;
 pub mod logs;
 pub mod meta;
+pub mod operations;
 pub mod organizations;
 pub mod templates;
 pub mod users;
@@ -37,6 +38,8 @@ pub enum Resource {
     Workspace,
     WorkspaceBuild,
     WorkspaceAgent,
+    /// The deployment as a whole (diagnostics, backups).
+    Deployment,
 }
 
 /// How a refusal answers: Coder hides the existence of most objects (404)
@@ -96,9 +99,13 @@ use Resource::*;
 
 routes! {
     "/healthz" { GET => meta::healthz, Public }
+    "/readyz" { GET => operations::readyz, Public }
     "/" { GET => admin::index, Public }
     "/static/{path:.*}" { GET => admin::asset, Public }
     "/api/v2/buildinfo" { GET => meta::buildinfo, Public }
+    // warren extensions for operators.
+    "/api/v2/warren/diagnostics" { GET => operations::diagnostics, On(Deployment, Read, Forbidden) }
+    "/api/v2/warren/backup" { POST => operations::backup, On(Deployment, Read, Forbidden) }
 
     // Users: fixed paths before `{user}`.
     "/api/v2/users/first" {

@@ -37,6 +37,7 @@
 //! | template version state | read                     | as template update                                                          |
 //! | unattached version in O | read                    | its creator; template admins of O                                          |
 //! | unattached version in O | update                  | template admins of O                                                       |
+//! | deployment            | read (diagnostics, backup) | owner                                                                      |
 //!
 //! System workers hold no roles; their rights are their own rows:
 //!
@@ -239,6 +240,9 @@ pub enum Object<'a> {
         org: Uuid,
         owner: Uuid,
     },
+    /// The deployment as a whole: its diagnostics and its database (a
+    /// backup holds every row, password hashes included).
+    Deployment,
 }
 
 impl Subject {
@@ -405,6 +409,7 @@ impl Subject {
                     _ => false,
                 }
             }
+            (Deployment, Read) => self.is_owner(),
             (NewWorkspace { org, owner }, Create) => {
                 self.is_owner()
                     || self.org_any(org, &[ORG_ADMIN])
@@ -524,6 +529,16 @@ mod tests {
             groups: Arc::new(orgs.iter().map(|(o, _)| *o).collect()),
             system: None,
         }
+    }
+
+    #[test]
+    fn only_owners_read_the_deployment() {
+        let org = Uuid::new_v4();
+        assert!(subject(&[OWNER], &[]).can(Action::Read, Object::Deployment));
+        for roles in [&[USER_ADMIN][..], &[TEMPLATE_ADMIN], &[AUDITOR], &[]] {
+            assert!(!subject(roles, &[(org, &[ORG_ADMIN])]).can(Action::Read, Object::Deployment));
+        }
+        assert!(!Subject::system(System::Lifecycle).can(Action::Read, Object::Deployment));
     }
 
     #[test]

@@ -7,6 +7,7 @@ use uuid::Uuid;
 
 use crate::authz::{Action as AuthAction, Subject, System};
 use crate::domain::builds::{self, BuildContext, CreateBuildRequest};
+use crate::domain::heartbeat::{Heartbeat, Liveness};
 use crate::domain::schedule;
 use crate::domain::store::templates as template_store;
 use crate::domain::store::workspaces::{self as store, LifecycleCandidate};
@@ -128,6 +129,8 @@ fn act(tx: &Tx, subject: &Subject, c: &LifecycleCandidate, now: Micros) -> ApiRe
 pub struct Executor {
     stop: std::sync::Arc<(std::sync::Mutex<bool>, std::sync::Condvar)>,
     thread: std::sync::Mutex<Option<std::thread::JoinHandle<()>>>,
+    heartbeat: std::sync::Arc<Heartbeat>,
+    interval: std::time::Duration,
 }
 
 impl Executor {
@@ -135,9 +138,12 @@ impl Executor {
     pub fn start(interval: std::time::Duration, tick_fn: impl Fn() + Send + 'static) -> Executor {
         let stop = std::sync::Arc::new((std::sync::Mutex::new(false), std::sync::Condvar::new()));
         let flag = stop.clone();
+        let heartbeat = std::sync::Arc::new(Heartbeat::default());
+        let beats = heartbeat.clone();
         let thread = std::thread::Builder::new()
             .name("lifecycle".into())
             .spawn(move || loop {
+                beats.beat();
                 let (lock, cvar) = &*flag;
                 let guard = lock.lock().unwrap_or_else(|e| e.into_inner());
                 let (guard, _) = cvar
@@ -153,6 +159,24 @@ impl Executor {
         Executor {
             stop,
             thread: std::sync::Mutex::new(thread),
+            heartbeat,
+            interval,
+        }
+    }
+
+    /// Whether the executor's thread runs and beats: once per interval,
+    /// after each tick; a tick that hangs past a minute more is a fault.
+    pub fn liveness(&self) -> Liveness {
+        let running = self
+            .thread
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .as_ref()
+            .is_some_and(|t| !t.is_finished());
+        Liveness {
+            running,
+            silent_for: self.heartbeat.silent_for(),
+            limit: self.interval * 2 + std::time::Duration::from_secs(60),
         }
     }
 

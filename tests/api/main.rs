@@ -13,6 +13,7 @@ mod keys;
 mod lifecycle;
 mod list;
 mod matrix;
+mod operations;
 mod organizations;
 mod security;
 mod shapes;

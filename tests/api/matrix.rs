@@ -101,6 +101,8 @@ fn allowed(resource: Resource, action: Action, who: Who) -> bool {
         }
         (Workspace, Delete | Create) => matches!(who, Alice | Erin | Owner),
         (Workspace, Favorite) => matches!(who, Alice),
+        // The deployment (diagnostics, backups): owners only.
+        (Deployment, Read) => matches!(who, Owner),
         (r, a) => panic!("no rule for {a:?} on {r:?}"),
     }
 }
@@ -116,6 +118,8 @@ fn sees(resource: Resource, action: Action, who: Who) -> bool {
         // path names; Coder refuses the creation itself with 403.
         (_, Action::Create) => true,
         (Member, _) => allowed(Organization, Action::Read, who),
+        // Every signed-in user knows the deployment exists.
+        (Deployment, _) => true,
         (r, _) => allowed(r, Action::Read, who),
     }
 }
@@ -507,6 +511,13 @@ fn ws_status(s: &Server, path: &str, token: Option<&str>) -> u16 {
 fn rows() -> Vec<Row> {
     vec![
         row("GET", "/healthz", |_, _| Call::get("/healthz".into())),
+        row("GET", "/readyz", |_, _| Call::get("/readyz".into())),
+        row("GET", "/api/v2/warren/diagnostics", |_, _| {
+            Call::get("/api/v2/warren/diagnostics".into())
+        }),
+        row("POST", "/api/v2/warren/backup", |_, _| {
+            Call::get("/api/v2/warren/backup".into())
+        }),
         row("GET", "/", |_, _| Call::get("/".into())),
         row("GET", "/static/{path:.*}", |_, _| {
             Call::get("/static/app.js".into())
@@ -1309,6 +1320,8 @@ enum NoBody {
 /// Routes without a JSON success body, each with the reason.
 const NOT_SNAPSHOTTED: &[(&str, &str, NoBody)] = &[
     ("GET", "/healthz", NoBody::NotJson),
+    ("GET", "/readyz", NoBody::NotJson),
+    ("POST", "/api/v2/warren/backup", NoBody::Download),
     ("GET", "/", NoBody::NotJson),
     ("GET", "/static/{path:.*}", NoBody::NotJson),
     ("GET", "/api/v2/files/{fileID}", NoBody::Download),
@@ -1392,6 +1405,12 @@ const NOT_SNAPSHOTTED: &[(&str, &str, NoBody)] = &[
 /// the probe body is no archive, jobs are long finished): the test named
 /// records their success body under the route's snapshot name.
 const SNAPSHOTTED_ELSEWHERE: &[(&str, &str, &str)] = &[
+    // Sizes and waits vary from run to run: the test masks them.
+    (
+        "GET",
+        "/api/v2/warren/diagnostics",
+        "operations::diagnostics_report_counts_and_health_to_owners_only",
+    ),
     (
         "POST",
         "/api/v2/users/first",

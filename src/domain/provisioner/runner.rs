@@ -15,6 +15,7 @@ use uuid::Uuid;
 use super::terraform;
 use crate::authz::{act, Act, Allowed, Guarded, Subject, System};
 use crate::domain::auth::hash_secret;
+use crate::domain::heartbeat::{Heartbeat, Liveness};
 use crate::domain::jobs::WORKER_NAME;
 use crate::domain::store::builds::{self, Completion};
 use crate::domain::store::jobs::{self, JobRow, TimingRow};
@@ -46,6 +47,7 @@ struct Inner {
     asked: AtomicU64,
     idle_at: Mutex<u64>,
     idle: Condvar,
+    heartbeat: Heartbeat,
 }
 
 /// Handle to the provisioner thread.
@@ -68,6 +70,7 @@ impl Provisioner {
             asked: AtomicU64::new(0),
             idle_at: Mutex::new(0),
             idle: Condvar::new(),
+            heartbeat: Heartbeat::default(),
         });
         let worker = inner.clone();
         let thread = std::thread::Builder::new()
@@ -102,6 +105,22 @@ impl Provisioner {
         *idle_at >= ticket
     }
 
+    /// Whether the daemon's thread runs and beats (at least once a second
+    /// while idle, at every stage of a job).
+    pub fn liveness(&self) -> Liveness {
+        let running = self
+            .thread
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .as_ref()
+            .is_some_and(|t| !t.is_finished());
+        Liveness {
+            running,
+            silent_for: self.inner.heartbeat.silent_for(),
+            limit: SILENCE_LIMIT,
+        }
+    }
+
     pub fn stop(&self) {
         self.inner.stop.store(true, Ordering::SeqCst);
         self.wake();
@@ -126,9 +145,14 @@ enum Halt {
     Stopping,
 }
 
+/// Silence past this means the daemon hangs: idle, it beats every second;
+/// a job beats at each stage, and no stage waits this long.
+const SILENCE_LIMIT: Duration = Duration::from_secs(120);
+
 impl Inner {
     fn run(&self) {
         while !self.stop.load(Ordering::SeqCst) {
+            self.heartbeat.beat();
             let asked = self.asked.load(Ordering::SeqCst);
             match self.next_job() {
                 Ok(Some(id)) => {
@@ -214,6 +238,7 @@ impl Inner {
         stage: &str,
         lines: &[String],
     ) -> Result<(), Result<Halt, ApiError>> {
+        self.heartbeat.beat();
         if self.stop.load(Ordering::SeqCst) {
             return Err(Ok(Halt::Stopping));
         }

@@ -4,6 +4,7 @@
 //! same entity functions behind the same two calls.
 
 pub mod api_keys;
+pub mod backup;
 pub mod builds;
 pub mod files;
 pub mod groups;
@@ -12,6 +13,7 @@ pub mod lock;
 pub mod organizations;
 pub mod resources;
 pub mod sql;
+pub mod stats;
 pub mod status;
 
 use sql::{args, ToParam};
@@ -167,6 +169,7 @@ pub struct Db {
     sink: Arc<OnceLock<ChangeSink>>,
     /// This server's claim on the file, given up by [`Db::close`].
     lock: Arc<Mutex<Option<lock::DbLock>>>,
+    pool_stats: Arc<stats::PoolStats>,
 }
 
 impl Db {
@@ -211,6 +214,7 @@ impl Db {
             generation: Arc::new(AtomicU64::new(1)),
             sink: Arc::new(OnceLock::new()),
             lock: Arc::new(Mutex::new(Some(lock))),
+            pool_stats: Arc::default(),
         })
     }
 
@@ -252,7 +256,7 @@ impl Db {
         &self,
         f: impl FnOnce(&Tx<'_>) -> Result<T, E>,
     ) -> Result<T, E> {
-        let mut conn = self.pool.get().map_err(StoreError::from)?;
+        let mut conn = self.connection()?;
         let tx = conn
             .transaction_with_behavior(TransactionBehavior::Deferred)
             .map_err(StoreError::from)?;
@@ -281,7 +285,7 @@ impl Db {
         &self,
         f: impl FnOnce(&Tx<'_>) -> Result<T, E>,
     ) -> Result<T, E> {
-        let mut conn = self.pool.get().map_err(StoreError::from)?;
+        let mut conn = self.connection()?;
         let tx = conn
             .transaction_with_behavior(TransactionBehavior::Immediate)
             .map_err(StoreError::from)?;
@@ -297,6 +301,14 @@ impl Db {
         }
         Db::publish(&self.sink, changes);
         Ok(out)
+    }
+
+    /// A pooled connection; the wait is recorded.
+    fn connection(&self) -> StoreResult<r2d2::PooledConnection<SqliteConnectionManager>> {
+        let asked = std::time::Instant::now();
+        let conn = self.pool.get();
+        self.pool_stats.record(asked.elapsed());
+        Ok(conn?)
     }
 
     /// Folds the WAL back into the main file so a stopped server leaves one
