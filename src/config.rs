@@ -22,6 +22,8 @@ pub struct Cli {
     pub server: Config,
 }
 
+// Parsed once at start-up: the size of a variant does not matter.
+#[allow(clippy::large_enum_variant)]
 #[derive(Debug, Subcommand)]
 pub enum Command {
     /// Run the API server (the default).
@@ -108,6 +110,17 @@ pub struct Config {
     /// Version string reported by `/buildinfo` and `X-Coder-Build-Version`.
     #[arg(long, env = "WARREN_BUILD_VERSION")]
     pub build_version: Option<String>,
+    /// Serve Prometheus metrics at `/metrics` on `--prometheus-address`
+    /// (Coder's `--prometheus-enable`).
+    #[arg(long, env = "WARREN_PROMETHEUS_ENABLE", default_value_t = false)]
+    pub prometheus_enable: bool,
+    /// The listener of `/metrics`, apart from the API's.
+    #[arg(
+        long,
+        env = "WARREN_PROMETHEUS_ADDRESS",
+        default_value = "127.0.0.1:2112"
+    )]
+    pub prometheus_address: String,
 }
 
 impl Config {
@@ -124,6 +137,7 @@ impl Config {
 }
 
 /// What the command line asks for.
+#[allow(clippy::large_enum_variant)]
 pub enum Run {
     Server(Config),
     Backup(BackupArgs),

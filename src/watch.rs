@@ -6,6 +6,7 @@
 use std::collections::{HashMap, HashSet};
 
 use std::sync::Arc;
+use std::time::Instant;
 
 use actix::{Actor, AsyncContext, Context, Handler, Message};
 use tokio::sync::mpsc;
@@ -79,6 +80,7 @@ const TICK: std::time::Duration = std::time::Duration::from_secs(1);
 
 pub struct Hub {
     clock: Option<Clock>,
+    metrics: Option<Arc<crate::metrics::Metrics>>,
     subs: HashMap<u64, Sub>,
     by_workspace: HashMap<Uuid, HashSet<u64>>,
     all: HashSet<u64>,
@@ -90,6 +92,7 @@ impl Hub {
     pub fn new(count: Arc<Gauge>) -> Hub {
         Hub {
             clock: None,
+            metrics: None,
             subs: HashMap::new(),
             by_workspace: HashMap::new(),
             all: HashSet::new(),
@@ -118,10 +121,15 @@ impl Hub {
     }
 
     /// Delivers one note; returns false when the subscriber is gone.
-    fn deliver(sub: &mut Sub, note: Note) -> bool {
+    fn deliver(sub: &mut Sub, note: Note, metrics: Option<&crate::metrics::Metrics>) -> bool {
         if sub.overflowed {
             match sub.tx.try_send(Note::Resync) {
-                Ok(()) => sub.overflowed = false,
+                Ok(()) => {
+                    sub.overflowed = false;
+                    if let Some(m) = metrics {
+                        m.watch_resyncs.inc();
+                    }
+                }
                 Err(TrySendError::Closed(_)) => return false,
                 Err(TrySendError::Full(_)) => return true,
             }
@@ -129,7 +137,12 @@ impl Hub {
             return true;
         }
         match sub.tx.try_send(note) {
-            Ok(()) => true,
+            Ok(()) => {
+                if let Some(m) = metrics {
+                    m.watch_deliveries.inc();
+                }
+                true
+            }
             Err(TrySendError::Closed(_)) => false,
             Err(TrySendError::Full(_)) => {
                 sub.overflowed = true;
@@ -140,6 +153,12 @@ impl Hub {
 }
 
 impl Hub {
+    /// Counts deliveries, resyncs and their latency.
+    pub fn with_metrics(mut self, metrics: Arc<crate::metrics::Metrics>) -> Hub {
+        self.metrics = Some(metrics);
+        self
+    }
+
     /// Also push changes that only time makes.
     pub fn with_clock(mut self, clock: Clock) -> Hub {
         self.clock = Some(clock);
@@ -154,11 +173,15 @@ impl Hub {
         }
         let changed: Vec<Change> = clock(&watched).into_iter().map(|w| (w, "agent")).collect();
         if !changed.is_empty() {
-            self.publish(changed);
+            self.publish(changed, Instant::now());
         }
     }
 
-    fn publish(&mut self, changes: Vec<Change>) {
+    /// Hands each change to its subscribers; `committed` is when the
+    /// changes were made.
+    fn publish(&mut self, changes: Vec<Change>, committed: Instant) {
+        let metrics = self.metrics.clone();
+        let mut reached = false;
         let mut gone = Vec::new();
         let mut seen: HashSet<(u64, Uuid)> = HashSet::new();
         for (workspace, kind) in changes {
@@ -176,11 +199,15 @@ impl Hub {
                     continue;
                 }
                 if let Some(sub) = self.subs.get_mut(&id) {
-                    if !Hub::deliver(sub, Note::Changed(workspace, kind)) {
+                    reached = true;
+                    if !Hub::deliver(sub, Note::Changed(workspace, kind), metrics.as_deref()) {
                         gone.push(id);
                     }
                 }
             }
+        }
+        if let Some(m) = metrics.as_ref().filter(|_| reached) {
+            m.watch_latency.observe(committed.elapsed().as_secs_f64());
         }
         for id in gone {
             self.remove(id);
@@ -207,9 +234,10 @@ pub struct Subscribe {
 #[rtype(result = "()")]
 pub struct Unsubscribe(pub u64);
 
+/// Changes committed at the given instant.
 #[derive(Message)]
 #[rtype(result = "()")]
-pub struct Publish(pub Vec<Change>);
+pub struct Publish(pub Vec<Change>, pub Instant);
 
 /// The server is stopping: every subscriber is let go, which ends its stream.
 #[derive(Message)]
@@ -266,7 +294,7 @@ impl Handler<Publish> for Hub {
     type Result = ();
 
     fn handle(&mut self, msg: Publish, _: &mut Context<Self>) {
-        self.publish(msg.0);
+        self.publish(msg.0, msg.1);
     }
 }
 
@@ -295,11 +323,15 @@ mod tests {
         .unwrap();
         assert_eq!(count.get(), 2);
         for _ in 0..5 {
-            hub.send(Publish(vec![(w, "state_change")])).await.unwrap();
+            hub.send(Publish(vec![(w, "state_change")], Instant::now()))
+                .await
+                .unwrap();
         }
         // The slow one got the first note, then was marked for resync.
         assert_eq!(rx.try_recv().unwrap(), Note::Changed(w, "state_change"));
-        hub.send(Publish(vec![(w, "state_change")])).await.unwrap();
+        hub.send(Publish(vec![(w, "state_change")], Instant::now()))
+            .await
+            .unwrap();
         assert_eq!(rx.try_recv().unwrap(), Note::Resync);
         // The fast one saw every note.
         let mut n = 0;
@@ -309,7 +341,9 @@ mod tests {
         assert_eq!(n, 6);
         drop(rx);
         drop(fast_rx);
-        hub.send(Publish(vec![(w, "state_change")])).await.unwrap();
+        hub.send(Publish(vec![(w, "state_change")], Instant::now()))
+            .await
+            .unwrap();
         assert_eq!(count.get(), 0);
     }
 }

@@ -183,3 +183,48 @@ pub async fn backup(app: web::Data<App>, subject: Subject) -> ApiResult<HttpResp
         .no_chunking(length)
         .streaming(stream))
 }
+
+/// The job statuses reported even when no job has them.
+const JOB_STATUSES: &[&str] = &[
+    "pending",
+    "running",
+    "succeeded",
+    "failed",
+    "canceling",
+    "canceled",
+];
+
+/// The application on the metrics listener: `/metrics` alone.
+pub fn metrics_app(
+    app: web::Data<App>,
+) -> actix_web::App<
+    impl actix_web::dev::ServiceFactory<
+        actix_web::dev::ServiceRequest,
+        Config = (),
+        Response = actix_web::dev::ServiceResponse<actix_web::body::BoxBody>,
+        Error = actix_web::Error,
+        InitError = (),
+    >,
+> {
+    actix_web::App::new()
+        .app_data(app)
+        .route("/metrics", web::get().to(metrics))
+        .default_service(web::to(http::route_not_found))
+}
+
+/// `GET /metrics` (on its own listener): Prometheus' text format. Gauges
+/// of what the database holds are read as the scrape asks.
+async fn metrics(app: web::Data<App>) -> ApiResult<HttpResponse> {
+    let m = &app.metrics;
+    m.watch_subscribers.set(app.watchers.get() as i64);
+    let jobs = app.db.read(operations::job_counts).await?;
+    for status in JOB_STATUSES {
+        m.jobs
+            .with_label_values(&[status])
+            .set(jobs.get(*status).copied().unwrap_or(0));
+    }
+    let text = m.render().map_err(ApiError::internal)?;
+    Ok(HttpResponse::Ok()
+        .content_type(prometheus::TEXT_FORMAT)
+        .body(text))
+}

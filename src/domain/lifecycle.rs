@@ -20,6 +20,10 @@ use crate::sdk::Micros;
 pub struct Action {
     pub workspace: Uuid,
     pub what: &'static str,
+    /// The rule that made it due: `deadline`, `owner_suspended`,
+    /// `failure_ttl`, `schedule`, `inactivity`, `dormant`,
+    /// `dormancy_autodelete`.
+    pub reason: &'static str,
 }
 
 /// One tick at `now`: each due workspace is acted on in its own transaction,
@@ -53,58 +57,66 @@ fn act(tx: &Tx, subject: &Subject, c: &LifecycleCandidate, now: Micros) -> ApiRe
     };
     let dormant = w.dormant_at.is_some();
     let succeeded_start = c.transition == "start" && !c.failed;
-    let (transition, reason): (&str, &'static str) = if !dormant
-        && succeeded_start
-        && (c.owner_status == "suspended" || c.deadline.is_some_and(|d| now >= d))
-    {
-        ("stop", "autostop")
-    } else if !dormant
-        && !c.failed
-        && c.transition == "stop"
-        && c.owner_status == "active"
-        && t.allow_user_autostart
-        && w.autostart_schedule
-            .as_deref()
-            .and_then(|s| schedule::parse(s).ok())
-            .and_then(|s| s.next_after(c.build_created, t.autostart_requirement_days))
-            .is_some_and(|at| now >= at)
-    {
-        ("start", "autostart")
-    } else if c.failed
-        && t.failure_ttl_ms > 0
-        && c.transition != "delete"
-        && c.completed
-            .is_some_and(|at| now - at > t.failure_ttl_ms * 1000)
-    {
-        ("stop", "autostop")
-    } else if !dormant
-        && t.time_til_dormant_ms > 0
-        && now - w.last_used_at > t.time_til_dormant_ms * 1000
-    {
-        let deleting = Some(t.time_til_dormant_autodelete_ms)
-            .filter(|d| *d > 0)
-            .map(|d| now + d * 1000);
-        subject.require(AuthAction::Update, crate::domain::workspaces::object(&w))?;
-        store::set_dormant(tx, w.id, Some(now), deleting, now)?;
-        done.push(Action {
-            workspace: w.id,
-            what: "dormant",
-        });
-        if !succeeded_start {
+    let suspended = c.owner_status == "suspended";
+    let (transition, what, why): (&str, &'static str, &'static str) =
+        if !dormant && succeeded_start && (suspended || c.deadline.is_some_and(|d| now >= d)) {
+            (
+                "stop",
+                "autostop",
+                if suspended {
+                    "owner_suspended"
+                } else {
+                    "deadline"
+                },
+            )
+        } else if !dormant
+            && !c.failed
+            && c.transition == "stop"
+            && c.owner_status == "active"
+            && t.allow_user_autostart
+            && w.autostart_schedule
+                .as_deref()
+                .and_then(|s| schedule::parse(s).ok())
+                .and_then(|s| s.next_after(c.build_created, t.autostart_requirement_days))
+                .is_some_and(|at| now >= at)
+        {
+            ("start", "autostart", "schedule")
+        } else if c.failed
+            && t.failure_ttl_ms > 0
+            && c.transition != "delete"
+            && c.completed
+                .is_some_and(|at| now - at > t.failure_ttl_ms * 1000)
+        {
+            ("stop", "autostop", "failure_ttl")
+        } else if !dormant
+            && t.time_til_dormant_ms > 0
+            && now - w.last_used_at > t.time_til_dormant_ms * 1000
+        {
+            let deleting = Some(t.time_til_dormant_autodelete_ms)
+                .filter(|d| *d > 0)
+                .map(|d| now + d * 1000);
+            subject.require(AuthAction::Update, crate::domain::workspaces::object(&w))?;
+            store::set_dormant(tx, w.id, Some(now), deleting, now)?;
+            done.push(Action {
+                workspace: w.id,
+                what: "dormant",
+                reason: "inactivity",
+            });
+            if !succeeded_start {
+                return Ok(done);
+            }
+            ("stop", "dormancy", "dormant")
+        } else if dormant
+            && t.time_til_dormant_autodelete_ms > 0
+            && w.deleting_at.is_some_and(|d| now > d)
+            && !(c.transition == "delete"
+                && c.failed
+                && c.completed.is_some_and(|at| now - at < 24 * 3_600_000_000))
+        {
+            ("delete", "autodelete", "dormancy_autodelete")
+        } else {
             return Ok(done);
-        }
-        ("stop", "dormancy")
-    } else if dormant
-        && t.time_til_dormant_autodelete_ms > 0
-        && w.deleting_at.is_some_and(|d| now > d)
-        && !(c.transition == "delete"
-            && c.failed
-            && c.completed.is_some_and(|at| now - at < 24 * 3_600_000_000))
-    {
-        ("delete", "autodelete")
-    } else {
-        return Ok(done);
-    };
+        };
     let w = subject.visible(store::get(tx, w.id)?.unwrap_or(w))?;
     let req = CreateBuildRequest {
         transition: transition.into(),
@@ -114,13 +126,14 @@ fn act(tx: &Tx, subject: &Subject, c: &LifecycleCandidate, now: Micros) -> ApiRe
         workspace: &w,
         template: &t,
         first: false,
-        system_reason: Some(reason),
+        system_reason: Some(what),
         initiator: c.owner,
     };
     builds::create(tx, subject, &ctx, &req, now)?;
     done.push(Action {
         workspace: w.id,
-        what: reason,
+        what,
+        reason: why,
     });
     Ok(done)
 }

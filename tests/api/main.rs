@@ -13,6 +13,7 @@ mod keys;
 mod lifecycle;
 mod list;
 mod matrix;
+mod metrics;
 mod operations;
 mod organizations;
 mod security;

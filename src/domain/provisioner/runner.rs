@@ -48,7 +48,22 @@ struct Inner {
     idle_at: Mutex<u64>,
     idle: Condvar,
     heartbeat: Heartbeat,
+    /// Told of every job the daemon finishes (the metrics).
+    on_job: std::sync::OnceLock<JobObserver>,
 }
+
+/// A job the daemon finished, for whoever observes.
+#[derive(Debug, Clone, Copy)]
+pub struct JobDone<'a> {
+    pub provisioner: &'a str,
+    pub job_type: &'a str,
+    /// Coder's job status at the end: succeeded, failed, canceled, or
+    /// running when the server stopped it.
+    pub status: &'a str,
+    pub took: Duration,
+}
+
+pub type JobObserver = Arc<dyn Fn(&JobDone) + Send + Sync>;
 
 /// Handle to the provisioner thread.
 pub struct Provisioner {
@@ -71,6 +86,7 @@ impl Provisioner {
             idle_at: Mutex::new(0),
             idle: Condvar::new(),
             heartbeat: Heartbeat::default(),
+            on_job: std::sync::OnceLock::new(),
         });
         let worker = inner.clone();
         let thread = std::thread::Builder::new()
@@ -103,6 +119,11 @@ impl Provisioner {
             .wait_timeout_while(idle_at, timeout, |seen| *seen < ticket)
             .unwrap_or_else(|e| e.into_inner());
         *idle_at >= ticket
+    }
+
+    /// Sets who is told of each finished job; once.
+    pub fn observe(&self, f: JobObserver) {
+        let _ = self.inner.on_job.set(f);
     }
 
     /// Whether the daemon's thread runs and beats (at least once a second
@@ -156,6 +177,7 @@ impl Inner {
             let asked = self.asked.load(Ordering::SeqCst);
             match self.next_job() {
                 Ok(Some(id)) => {
+                    let started = std::time::Instant::now();
                     if let Err(e) = self.execute(id) {
                         log::error!("provisioner job {id}: {e}");
                         let now = self.clock.now();
@@ -163,6 +185,7 @@ impl Inner {
                             jobs::complete(c, id, "internal error running the job", "", now)
                         });
                     }
+                    self.report(id, started.elapsed());
                     continue;
                 }
                 Ok(None) => {
@@ -181,6 +204,23 @@ impl Inner {
                     .unwrap_or_else(|e| e.into_inner().0);
             }
             *p = false;
+        }
+    }
+
+    /// Tells the observer, if any, how the job ended.
+    fn report(&self, id: Uuid, took: Duration) {
+        let Some(observe) = self.on_job.get() else {
+            return;
+        };
+        match self.db.read_blocking(|c| jobs::get(c, id)) {
+            Ok(Some(job)) => observe(&JobDone {
+                provisioner: &job.provisioner,
+                job_type: &job.job_type,
+                status: job.status(),
+                took,
+            }),
+            Ok(None) => {}
+            Err(e) => log::warn!("provisioner: job {id} not read back: {e}"),
         }
     }
 
