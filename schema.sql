@@ -1,4 +1,4 @@
--- Warren's database schema, version 4 (the latest; src/store/mod.rs holds the
+-- Warren's database schema, version 5 (the latest; src/store/mod.rs holds the
 -- steps that bring an older database here).
 --
 -- Conventions: ids are lowercase hyphenated UUID text (API key ids are Coder's
@@ -346,8 +346,15 @@ CREATE TABLE workspace_builds (
     has_ai_task                INTEGER,
     has_external_agent         INTEGER,
     created_at                 INTEGER NOT NULL,
-    updated_at                 INTEGER NOT NULL
+    updated_at                 INTEGER NOT NULL,
+    deadline_reason            TEXT NOT NULL DEFAULT '',
+    deadline_set_at            INTEGER,
+    deadline_set_by            TEXT NOT NULL DEFAULT ''
 );
+-- deadline_reason: what set `deadline` last (ttl, template_ttl,
+-- autostart_ttl, max_deadline, ttl_disabled, extended, activity_bump); when
+-- (deadline_set_at) and by whom or what (deadline_set_by: a username, an app).
+--
 -- Also what makes two racing builds of one workspace collide.
 CREATE UNIQUE INDEX workspace_builds_number_idx ON workspace_builds (workspace_id, build_number);
 CREATE UNIQUE INDEX workspace_builds_job_idx ON workspace_builds (job_id);
@@ -502,3 +509,17 @@ CREATE TABLE workspace_agent_logs (
     level         TEXT NOT NULL
 );
 CREATE INDEX workspace_agent_logs_agent_idx ON workspace_agent_logs (agent_id, id);
+
+-- What the lifecycle executor did to a workspace and why (action: autostop,
+-- autostart, dormant, dormancy, autodelete; reason: the rule that made it
+-- due); the newest few per workspace are kept.
+CREATE TABLE lifecycle_actions (
+    id           INTEGER PRIMARY KEY AUTOINCREMENT,
+    workspace_id TEXT NOT NULL REFERENCES workspaces (id),
+    build_id     TEXT REFERENCES workspace_builds (id),
+    created_at   INTEGER NOT NULL,
+    action       TEXT NOT NULL,
+    reason       TEXT NOT NULL,
+    detail       TEXT NOT NULL
+);
+CREATE INDEX lifecycle_actions_workspace_idx ON lifecycle_actions (workspace_id, id);

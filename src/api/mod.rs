@@ -14,6 +14,7 @@ pub mod logs;
 pub mod meta;
 pub mod operations;
 pub mod organizations;
+pub mod schedule;
 pub mod templates;
 pub mod users;
 pub mod watch;
@@ -275,6 +276,8 @@ routes! {
         GET => workspaces::resolve_autostart, On(Workspace, Read, Hidden)
     }
     "/api/v2/workspaces/{workspace}/timings" { GET => workspaces::timings, On(Workspace, Read, Hidden) }
+    // warren extension: why a workspace is on or off.
+    "/api/v2/workspaces/{workspace}/schedule" { GET => schedule::explain, On(Workspace, Read, Hidden) }
     "/api/v2/workspaces/{workspace}/acl" {
         GET => workspaces::get_acl, On(Workspace, Share, Hidden);
         PATCH => workspaces::patch_acl, On(Workspace, Share, Forbidden);

@@ -120,19 +120,40 @@ pub fn deadline(
     allowed_days: i64,
     max_deadline: Option<Micros>,
 ) -> Option<Micros> {
+    deadline_with_rule(now, ttl_ms, autostart, allowed_days, max_deadline).0
+}
+
+/// [`deadline`], with the rule that set it: `ttl` (now + TTL),
+/// `autostart_ttl` (the next autostart + TTL), `max_deadline` (the
+/// template's autostop requirement), or `""` when there is none.
+pub fn deadline_with_rule(
+    now: Micros,
+    ttl_ms: Option<i64>,
+    autostart: Option<&Schedule>,
+    allowed_days: i64,
+    max_deadline: Option<Micros>,
+) -> (Option<Micros>, &'static str) {
+    let mut rule = "";
     let mut deadline = ttl_ms.filter(|t| *t > 0).map(|ttl| {
         let d = now + ttl * 1000;
         match autostart.and_then(|s| s.next_after(now, allowed_days)) {
-            Some(next) if d > next => next + ttl * 1000,
-            _ => d,
+            Some(next) if d > next => {
+                rule = "autostart_ttl";
+                next + ttl * 1000
+            }
+            _ => {
+                rule = "ttl";
+                d
+            }
         }
     });
     if let Some(max) = max_deadline {
         if deadline.is_none_or(|d| d > max) {
             deadline = Some(max);
+            rule = "max_deadline";
         }
     }
-    deadline
+    (deadline, rule)
 }
 
 #[cfg(test)]

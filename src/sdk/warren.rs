@@ -59,3 +59,94 @@ pub struct DiagnosticsWorker {
     /// Running and beating within its limit.
     pub healthy: bool,
 }
+
+/// `GET /api/v2/workspaces/{workspace}/schedule`: why a workspace is on or
+/// off, and what the lifecycle executor will do next and why.
+#[derive(Debug, Clone, Serialize)]
+pub struct WorkspaceSchedule {
+    pub workspace_id: uuid::Uuid,
+    /// The server's time the explanation holds at.
+    pub now: Time,
+    /// Coder's workspace status.
+    pub status: String,
+    pub autostart: ScheduleAutostart,
+    pub autostop: ScheduleAutostop,
+    pub dormancy: ScheduleDormancy,
+    /// The lifecycle executor's latest actions, newest first.
+    pub recent_actions: Vec<ScheduleAction>,
+}
+
+/// Something the executor will do, when, and by which rule.
+#[derive(Debug, Clone, Serialize)]
+pub struct ScheduleNext {
+    pub at: Time,
+    pub rule: String,
+    pub detail: String,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct ScheduleAutostart {
+    /// The next automatic start, if one will happen.
+    pub next: Option<ScheduleNext>,
+    pub schedule: Option<String>,
+    pub timezone: Option<String>,
+    /// Days the template allows autostart on (lower-case English names).
+    pub allowed_days: Vec<String>,
+    pub allowed_by_template: bool,
+    /// Why there is no next start: `no_schedule`, `template_disallows`,
+    /// `owner_suspended`, `dormant`, `last_build_failed`, `not_stopped`,
+    /// `building`, `no_allowed_day`, `deleted`.
+    pub blocked_by: Option<String>,
+    pub detail: String,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct ScheduleAutostop {
+    /// The next automatic stop, if one will happen.
+    pub next: Option<ScheduleNext>,
+    pub deadline: Option<Time>,
+    pub max_deadline: Option<Time>,
+    /// What set the deadline last: `ttl`, `template_ttl`, `autostart_ttl`,
+    /// `max_deadline`, `activity_bump`, `extended`, `ttl_disabled`.
+    pub deadline_rule: String,
+    pub deadline_set_at: Option<Time>,
+    /// Who or what set it (a username, an app), when known.
+    pub deadline_set_by: String,
+    /// The TTL that applies, and whose it is (`workspace` or `template`).
+    pub ttl_ms: Option<i64>,
+    pub ttl_source: String,
+    pub activity_bump_ms: i64,
+    pub autostop_requirement: Option<ScheduleRequirement>,
+    pub failure_ttl_ms: i64,
+    pub detail: String,
+}
+
+/// The template's autostop requirement: a stop on these days, every so
+/// many weeks, at the start of the quiet hours.
+#[derive(Debug, Clone, Serialize)]
+pub struct ScheduleRequirement {
+    pub days: Vec<String>,
+    pub weeks: i64,
+    pub quiet_hours_schedule: String,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct ScheduleDormancy {
+    pub dormant_at: Option<Time>,
+    pub deleting_at: Option<Time>,
+    pub time_til_dormant_ms: i64,
+    pub time_til_dormant_autodelete_ms: i64,
+    pub next_dormancy: Option<ScheduleNext>,
+    pub next_deletion: Option<ScheduleNext>,
+    pub detail: String,
+}
+
+/// What the executor did and why.
+#[derive(Debug, Clone, Serialize)]
+pub struct ScheduleAction {
+    pub at: Time,
+    pub action: String,
+    pub reason: String,
+    pub detail: String,
+    pub build_number: Option<i64>,
+}

@@ -16,6 +16,7 @@ mod matrix;
 mod metrics;
 mod operations;
 mod organizations;
+mod schedule_explain;
 mod security;
 mod shapes;
 mod snapshot;

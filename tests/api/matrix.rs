@@ -1082,6 +1082,9 @@ fn rows() -> Vec<Row> {
         row("GET", "/api/v2/workspaces/{workspace}/timings", |w, _| {
             Call::get(w.ws("/timings"))
         }),
+        row("GET", "/api/v2/workspaces/{workspace}/schedule", |w, _| {
+            Call::get(w.ws("/schedule"))
+        }),
         row("GET", "/api/v2/workspaces/{workspace}/acl", |w, _| {
             Call::get(w.ws("/acl"))
         }),

@@ -513,18 +513,18 @@ impl Inner {
                     template.default_ttl_ms,
                 );
                 let autostart = ws.autostart_schedule.as_deref().and_then(|s| crate::domain::schedule::parse(s).ok());
-                let (deadline, max_deadline) = if transition == "start" {
+                let (deadline, max_deadline, rule) = if transition == "start" {
                     let max = crate::domain::schedule::max_deadline(
                         now,
                         template.autostop_requirement_days,
                         template.autostop_requirement_weeks,
                     );
-                    (
-                        crate::domain::schedule::deadline(now, ttl, autostart.as_ref(), template.autostart_requirement_days, max),
-                        max,
-                    )
+                    let (deadline, rule) = crate::domain::schedule::deadline_with_rule(now, ttl, autostart.as_ref(), template.autostart_requirement_days, max);
+                    // The TTL is the template's when users may not set their own.
+                    let rule = if rule == "ttl" && !template.allow_user_autostop { "template_ttl" } else { rule };
+                    (deadline, max, rule)
                 } else {
-                    (None, None)
+                    (None, None, "")
                 };
                 if let Some(s) = &autostart {
                     if let Some(next) = s.next_after(now, template.autostart_requirement_days) {
@@ -549,6 +549,9 @@ impl Inner {
                     },
                     now,
                 )?;
+                if !rule.is_empty() {
+                    builds::set_deadline_reason(c, build.id, rule, "", now)?;
+                }
                 workspaces::set_running(c, build.workspace_id, transition == "start")?;
                 if transition == "delete" {
                     workspaces::mark_deleted(c, build.workspace_id, now)?;

@@ -9,6 +9,7 @@ pub mod builds;
 pub mod files;
 pub mod groups;
 pub mod jobs;
+pub mod lifecycle;
 pub mod lock;
 pub mod organizations;
 pub mod resources;
@@ -37,7 +38,7 @@ use uuid::Uuid;
 /// `PRAGMA application_id` of a warren database ("WARN").
 pub const APPLICATION_ID: i64 = 0x5741_524E;
 /// The schema version this binary writes; `PRAGMA user_version`.
-pub const SCHEMA_VERSION: i64 = 4;
+pub const SCHEMA_VERSION: i64 = 5;
 
 const SCHEMA: &str = include_str!("../../../schema.sql");
 
@@ -66,6 +67,21 @@ const MIGRATIONS: &[&str] = &[
      CREATE UNIQUE INDEX files_hash_idx ON files (hash, created_by);",
     // 4: file reads look up the templates built from a file.
     "CREATE INDEX IF NOT EXISTS provisioner_jobs_file_idx ON provisioner_jobs (file_id);",
+    // 5: why a build's deadline is what it is, and the lifecycle executor's
+    // actions with their reasons (the schedule explanation reads both).
+    "ALTER TABLE workspace_builds ADD COLUMN deadline_reason TEXT NOT NULL DEFAULT '';
+     ALTER TABLE workspace_builds ADD COLUMN deadline_set_at INTEGER;
+     ALTER TABLE workspace_builds ADD COLUMN deadline_set_by TEXT NOT NULL DEFAULT '';
+     CREATE TABLE lifecycle_actions (
+         id           INTEGER PRIMARY KEY AUTOINCREMENT,
+         workspace_id TEXT NOT NULL REFERENCES workspaces (id),
+         build_id     TEXT REFERENCES workspace_builds (id),
+         created_at   INTEGER NOT NULL,
+         action       TEXT NOT NULL,
+         reason       TEXT NOT NULL,
+         detail       TEXT NOT NULL
+     );
+     CREATE INDEX lifecycle_actions_workspace_idx ON lifecycle_actions (workspace_id, id);",
 ];
 
 #[derive(Debug, thiserror::Error)]
@@ -580,7 +596,11 @@ mod tests {
         let mut old = Connection::open_in_memory().unwrap();
         old.execute_batch(SCHEMA).unwrap();
         old.execute_batch(
-            "DROP INDEX provisioner_jobs_file_idx;
+            "DROP TABLE lifecycle_actions;
+             ALTER TABLE workspace_builds DROP COLUMN deadline_reason;
+             ALTER TABLE workspace_builds DROP COLUMN deadline_set_at;
+             ALTER TABLE workspace_builds DROP COLUMN deadline_set_by;
+             DROP INDEX provisioner_jobs_file_idx;
              ALTER TABLE templates DROP COLUMN use_terraform_workspace_cache;
              DROP TABLE files;
              CREATE TABLE files (

@@ -139,6 +139,13 @@ pub fn set_ttl(
         {
             if b.transition == "start" {
                 build_store::set_deadline(conn, b.id, b.max_deadline, now)?;
+                build_store::set_deadline_reason(
+                    conn,
+                    b.id,
+                    "ttl_disabled",
+                    &subject.username,
+                    now,
+                )?;
             }
         }
     }
@@ -190,6 +197,7 @@ pub fn extend(
         ));
     }
     build_store::set_deadline(conn, b.id, Some(deadline), now)?;
+    build_store::set_deadline_reason(conn, b.id, "extended", &subject.username, now)?;
     Ok(deadline)
 }
 
@@ -315,11 +323,23 @@ pub fn record_usage(
         Some((ws, _)) if ws == w.id => {}
         _ => return Err(ApiError::not_found()),
     }
-    activity_bump(conn, w, t, now)
+    activity_bump_by(conn, w, t, now, &req.app_name)
 }
 
 /// Coder's ActivityBumpWorkspace on the latest build.
 pub fn activity_bump(conn: &Tx, w: &WorkspaceRow, t: &TemplateRow, now: Micros) -> ApiResult<bool> {
+    activity_bump_by(conn, w, t, now, "")
+}
+
+/// [`activity_bump`], recording `by` (the app whose use it was) as what
+/// moved the deadline.
+pub fn activity_bump_by(
+    conn: &Tx,
+    w: &WorkspaceRow,
+    t: &TemplateRow,
+    now: Micros,
+    by: &str,
+) -> ApiResult<bool> {
     let Some(b) = w
         .latest_build_id
         .map(|id| build_store::get(conn, id))
@@ -360,6 +380,12 @@ pub fn activity_bump(conn: &Tx, w: &WorkspaceRow, t: &TemplateRow, now: Micros) 
         return Ok(false);
     }
     build_store::set_deadline(conn, b.id, Some(next), now)?;
+    let rule = if Some(next) == b.max_deadline {
+        "max_deadline"
+    } else {
+        "activity_bump"
+    };
+    build_store::set_deadline_reason(conn, b.id, rule, by, now)?;
     Ok(true)
 }
 
