@@ -12,6 +12,7 @@ pub mod groups;
 pub mod keys;
 pub mod logs;
 pub mod meta;
+pub mod openapi;
 pub mod operations;
 pub mod organizations;
 pub mod schedule;
@@ -104,6 +105,7 @@ routes! {
     "/" { GET => admin::index, Public }
     "/static/{path:.*}" { GET => admin::asset, Public }
     "/api/v2/buildinfo" { GET => meta::buildinfo, Public }
+    "/api/v2/openapi.json" { GET => openapi::serve, Public }
     // warren extensions for operators.
     "/api/v2/warren/diagnostics" { GET => operations::diagnostics, On(Deployment, Read, Forbidden) }
     "/api/v2/warren/backup" { POST => operations::backup, On(Deployment, Read, Forbidden) }

@@ -158,7 +158,7 @@ pub async fn remove_member(
     Ok(HttpResponse::NoContent().finish())
 }
 
-#[derive(Debug, Deserialize, Default)]
+#[derive(Debug, Deserialize, Default, schemars::JsonSchema)]
 #[serde(default)]
 pub struct UpdateRolesRequest {
     roles: Vec<String>,

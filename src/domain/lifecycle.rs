@@ -227,7 +227,10 @@ fn act(tx: &Tx, subject: &Subject, c: &LifecycleCandidate, now: Micros) -> ApiRe
             let deleting = Some(t.time_til_dormant_autodelete_ms)
                 .filter(|d| *d > 0)
                 .map(|d| now + d * 1000);
-            subject.require(AuthAction::Update, crate::domain::workspace_access::object(&w))?;
+            subject.require(
+                AuthAction::Update,
+                crate::domain::workspace_access::object(&w),
+            )?;
             store::set_dormant(tx, w.id, Some(now), deleting, now)?;
             let why = detail(d.reason, c, &w, &t);
             done.push(record(tx, &w, None, "dormant", d.reason, why, now)?);

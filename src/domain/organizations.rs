@@ -150,7 +150,7 @@ pub fn get(conn: &Tx, subject: &Subject, id: Uuid) -> ApiResult<OrganizationRow>
     Ok(org)
 }
 
-#[derive(Debug, Deserialize, Default)]
+#[derive(Debug, Deserialize, Default, schemars::JsonSchema)]
 #[serde(default)]
 pub struct OrganizationRequest {
     pub name: String,

@@ -121,7 +121,7 @@ pub fn object(u: &UserRow) -> Object<'_> {
     u.object()
 }
 
-#[derive(Debug, Deserialize, Default)]
+#[derive(Debug, Deserialize, Default, schemars::JsonSchema)]
 #[serde(default)]
 pub struct CreateFirstUserRequest {
     pub email: String,
@@ -131,7 +131,7 @@ pub struct CreateFirstUserRequest {
     pub trial: bool,
 }
 
-#[derive(Debug, Deserialize, Default)]
+#[derive(Debug, Deserialize, Default, schemars::JsonSchema)]
 #[serde(default)]
 pub struct CreateUserRequest {
     pub email: String,
@@ -502,7 +502,7 @@ pub fn set_roles(
     users::get(conn, target.id)?.ok_or_else(|| ApiError::internal("user vanished"))
 }
 
-#[derive(Debug, Deserialize, Default)]
+#[derive(Debug, Deserialize, Default, schemars::JsonSchema)]
 #[serde(default)]
 pub struct UpdateProfileRequest {
     pub username: String,
@@ -549,7 +549,7 @@ pub fn update_profile(
     users::get(conn, target.id)?.ok_or_else(|| ApiError::internal("user vanished"))
 }
 
-#[derive(Debug, Deserialize, Default)]
+#[derive(Debug, Deserialize, Default, schemars::JsonSchema)]
 #[serde(default)]
 pub struct UpdatePasswordRequest {
     pub old_password: String,

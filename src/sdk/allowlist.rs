@@ -2,7 +2,7 @@
 
 use serde::{Deserialize, Serialize};
 
-#[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Eq)]
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Eq, schemars::JsonSchema)]
 pub struct AllowListEntry {
     #[serde(rename = "type")]
     pub kind: String,
@@ -58,7 +58,7 @@ const RBAC_RESOURCES: &[&str] = &[
 /// `APIAllowListTarget` decodes it: the object `{"type", "id"}` or the
 /// string `"<type>:<id>"`, a known resource type or `*`, a UUID or `*`.
 /// A failure fails the body's decoding with Coder's message.
-#[derive(Debug, Clone, Deserialize)]
+#[derive(Debug, Clone, Deserialize, schemars::JsonSchema)]
 #[serde(try_from = "serde_json::Value")]
 pub struct AllowListTarget(pub AllowListEntry);
 

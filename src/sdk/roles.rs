@@ -2,14 +2,14 @@
 
 use serde::Serialize;
 
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, schemars::JsonSchema)]
 pub struct Permission {
     pub negate: bool,
     pub resource_type: String,
     pub action: String,
 }
 
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, schemars::JsonSchema)]
 pub struct AssignableRoles {
     pub name: String,
     pub display_name: String,

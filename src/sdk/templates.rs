@@ -8,7 +8,7 @@ use uuid::Uuid;
 use super::Time;
 
 /// `codersdk.Template`.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, schemars::JsonSchema)]
 pub struct Template {
     pub id: Uuid,
     pub created_at: Time,
@@ -54,7 +54,7 @@ pub type TemplateBuildTimeStats = BTreeMap<&'static str, TransitionStats>;
 
 /// `codersdk.TransitionStats`: build durations in milliseconds, null
 /// without builds (Coder's Go field names, it has no JSON tags).
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, schemars::JsonSchema)]
 pub struct TransitionStats {
     #[serde(rename = "P50")]
     pub p50: Option<i64>,
@@ -63,7 +63,7 @@ pub struct TransitionStats {
 }
 
 /// `codersdk.TemplateAutostopRequirement`.
-#[derive(Debug, Deserialize, Serialize, Clone, Default, PartialEq)]
+#[derive(Debug, Deserialize, Serialize, Clone, Default, PartialEq, schemars::JsonSchema)]
 pub struct TemplateAutostopRequirement {
     #[serde(default)]
     pub days_of_week: Vec<String>,
@@ -72,7 +72,7 @@ pub struct TemplateAutostopRequirement {
 }
 
 /// `codersdk.TemplateAutostartRequirement`.
-#[derive(Debug, Deserialize, Serialize, Clone, Default, PartialEq)]
+#[derive(Debug, Deserialize, Serialize, Clone, Default, PartialEq, schemars::JsonSchema)]
 pub struct TemplateAutostartRequirement {
     #[serde(default)]
     pub days_of_week: Vec<String>,
@@ -80,7 +80,7 @@ pub struct TemplateAutostartRequirement {
 
 /// `codersdk.TemplateExample`: warren bundles no starter templates, so the
 /// list is always empty.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, schemars::JsonSchema)]
 pub struct TemplateExample {
     pub id: String,
     pub url: String,

@@ -7,7 +7,7 @@ use uuid::Uuid;
 use super::{MatchedProvisioners, MinimalUser, ProvisionerJob, Time};
 
 /// `codersdk.TemplateVersion`.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, schemars::JsonSchema)]
 pub struct TemplateVersion {
     pub id: Uuid,
     /// The nil UUID for a version not (yet) attached to a template.
@@ -28,7 +28,7 @@ pub struct TemplateVersion {
 }
 
 /// `codersdk.TemplateVersionParameter`.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, schemars::JsonSchema)]
 pub struct TemplateVersionParameter {
     pub name: String,
     #[serde(skip_serializing_if = "String::is_empty")]
@@ -57,7 +57,7 @@ pub struct TemplateVersionParameter {
 }
 
 /// `codersdk.TemplateVersionParameterOption`.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, schemars::JsonSchema)]
 pub struct TemplateVersionParameterOption {
     pub name: String,
     pub description: String,
@@ -66,7 +66,7 @@ pub struct TemplateVersionParameterOption {
 }
 
 /// `codersdk.TemplateVersionVariable` (sensitive values are redacted).
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, schemars::JsonSchema)]
 pub struct TemplateVersionVariable {
     pub name: String,
     pub description: String,
@@ -81,7 +81,7 @@ pub struct TemplateVersionVariable {
 /// `codersdk.Preset`: it has no JSON tags, so Coder's server sends the Go
 /// field names (and the dashboard reads them); the generated docs'
 /// lowercase keys are not what goes over the wire.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, schemars::JsonSchema)]
 pub struct Preset {
     #[serde(rename = "ID")]
     pub id: Uuid,
@@ -100,7 +100,7 @@ pub struct Preset {
 }
 
 /// `codersdk.PresetParameter` (Go field names too).
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, schemars::JsonSchema)]
 pub struct PresetParameter {
     #[serde(rename = "Name")]
     pub name: String,

@@ -9,7 +9,7 @@ use serde::Serialize;
 use super::Time;
 
 /// `GET /api/v2/warren/diagnostics`: what a bug report needs, no secrets.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, schemars::JsonSchema)]
 pub struct Diagnostics {
     pub version: String,
     pub deployment_id: String,
@@ -24,7 +24,7 @@ pub struct Diagnostics {
     pub workers: BTreeMap<String, DiagnosticsWorker>,
 }
 
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, schemars::JsonSchema)]
 pub struct DiagnosticsDatabase {
     pub engine: String,
     pub schema_version: i64,
@@ -33,7 +33,7 @@ pub struct DiagnosticsDatabase {
 }
 
 /// Counts by status, keyed by Coder's status names.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, schemars::JsonSchema)]
 pub struct DiagnosticsCounts {
     pub users: BTreeMap<String, i64>,
     pub organizations: i64,
@@ -44,7 +44,7 @@ pub struct DiagnosticsCounts {
 }
 
 /// Waits for a pooled database connection since the server started.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, schemars::JsonSchema)]
 pub struct DiagnosticsPool {
     pub max_connections: u32,
     pub acquisitions: u64,
@@ -52,7 +52,7 @@ pub struct DiagnosticsPool {
     pub slowest_wait_seconds: f64,
 }
 
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, schemars::JsonSchema)]
 pub struct DiagnosticsWorker {
     pub running: bool,
     pub seconds_since_heartbeat: f64,
@@ -62,7 +62,7 @@ pub struct DiagnosticsWorker {
 
 /// `GET /api/v2/workspaces/{workspace}/schedule`: why a workspace is on or
 /// off, and what the lifecycle executor will do next and why.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, schemars::JsonSchema)]
 pub struct WorkspaceSchedule {
     pub workspace_id: uuid::Uuid,
     /// The server's time the explanation holds at.
@@ -77,14 +77,14 @@ pub struct WorkspaceSchedule {
 }
 
 /// Something the executor will do, when, and by which rule.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, schemars::JsonSchema)]
 pub struct ScheduleNext {
     pub at: Time,
     pub rule: String,
     pub detail: String,
 }
 
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, schemars::JsonSchema)]
 pub struct ScheduleAutostart {
     /// The next automatic start, if one will happen.
     pub next: Option<ScheduleNext>,
@@ -100,7 +100,7 @@ pub struct ScheduleAutostart {
     pub detail: String,
 }
 
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, schemars::JsonSchema)]
 pub struct ScheduleAutostop {
     /// The next automatic stop, if one will happen.
     pub next: Option<ScheduleNext>,
@@ -123,14 +123,14 @@ pub struct ScheduleAutostop {
 
 /// The template's autostop requirement: a stop on these days, every so
 /// many weeks, at the start of the quiet hours.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, schemars::JsonSchema)]
 pub struct ScheduleRequirement {
     pub days: Vec<String>,
     pub weeks: i64,
     pub quiet_hours_schedule: String,
 }
 
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, schemars::JsonSchema)]
 pub struct ScheduleDormancy {
     pub dormant_at: Option<Time>,
     pub deleting_at: Option<Time>,
@@ -142,7 +142,7 @@ pub struct ScheduleDormancy {
 }
 
 /// What the executor did and why.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, schemars::JsonSchema)]
 pub struct ScheduleAction {
     pub at: Time,
     pub action: String,

@@ -10,7 +10,7 @@ use super::{Time, WorkspaceApp};
 /// `codersdk.WorkspaceAgent`. warren has no instance identities, latency
 /// reports or expanded directories to show, so `instance_id`, `latency` and
 /// `expanded_directory` (all omitted when empty) never appear.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, schemars::JsonSchema)]
 pub struct WorkspaceAgent {
     pub id: Uuid,
     /// Sub-agents (dev containers) are not built: always null.
@@ -52,7 +52,7 @@ pub struct WorkspaceAgent {
 }
 
 /// `codersdk.WorkspaceAgentHealth`.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, schemars::JsonSchema)]
 pub struct WorkspaceAgentHealth {
     pub healthy: bool,
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -60,7 +60,7 @@ pub struct WorkspaceAgentHealth {
 }
 
 /// `codersdk.WorkspaceAgentLogSource`.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, schemars::JsonSchema)]
 pub struct WorkspaceAgentLogSource {
     pub workspace_agent_id: Uuid,
     pub id: Uuid,
@@ -70,7 +70,7 @@ pub struct WorkspaceAgentLogSource {
 }
 
 /// `codersdk.WorkspaceAgentScript`.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, schemars::JsonSchema)]
 pub struct WorkspaceAgentScript {
     pub id: Uuid,
     pub log_source_id: Uuid,
@@ -85,14 +85,14 @@ pub struct WorkspaceAgentScript {
 }
 
 /// `agentsdk.GitSSHKey`: the owner's key pair, as the agent receives it.
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, schemars::JsonSchema)]
 pub struct AgentGitSshKey {
     pub public_key: String,
     pub private_key: String,
 }
 
 /// A new agent token (warren's `POST /workspaceagents/{id}/token`).
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, schemars::JsonSchema)]
 pub struct AgentTokenResponse {
     pub agent_token: String,
 }

@@ -14,6 +14,7 @@ mod lifecycle;
 mod list;
 mod matrix;
 mod metrics;
+mod openapi;
 mod operations;
 mod organizations;
 mod schedule_explain;

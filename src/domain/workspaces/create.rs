@@ -22,7 +22,7 @@ use crate::sdk::{self, Micros};
 use super::render::render_one;
 use crate::domain::workspace_access::RenderCtx;
 
-#[derive(Debug, Deserialize, Default)]
+#[derive(Debug, Deserialize, Default, schemars::JsonSchema)]
 #[serde(default)]
 pub struct CreateWorkspaceRequest {
     pub template_id: Option<Uuid>,

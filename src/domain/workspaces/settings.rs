@@ -274,7 +274,7 @@ pub fn set_favorite(
     Ok(store::set_favorite(conn, w.id, favorite)?)
 }
 
-#[derive(Debug, Deserialize, Default)]
+#[derive(Debug, Deserialize, Default, schemars::JsonSchema)]
 #[serde(default)]
 pub struct UsageRequest {
     pub agent_id: Option<Uuid>,
