@@ -479,7 +479,7 @@ pub fn describe(method: &str, path: &str) -> Option<Op> {
         ("GET", "/api/v2/workspacebuilds/{workspacebuild}/state") => op(
             "A build's provisioner state",
             200,
-            Body::Bytes(&["application/octet-stream"]),
+            Body::Json(|_| schemars::json_schema!({"description": "Terraform's state, as stored."})),
         ),
         ("GET", "/api/v2/workspacebuilds/{workspacebuild}/timings") => {
             op("A build's timings", 200, json::<WorkspaceBuildTimings>())

@@ -114,10 +114,16 @@ pub fn next(c: &LifecycleCandidate, w: &WorkspaceRow, t: &TemplateRow, now: Micr
     let failure_stop = (c.failed && t.failure_ttl_ms > 0 && c.transition != "delete")
         .then_some(c.completed)
         .flatten()
-        .map(|at| due(at + t.failure_ttl_ms * 1000, false, "failure_ttl"));
+        .map(|at| {
+            due(
+                schedule::plus_ms(at, t.failure_ttl_ms),
+                false,
+                "failure_ttl",
+            )
+        });
     let dormancy = (!dormant && t.time_til_dormant_ms > 0).then(|| {
         due(
-            w.last_used_at + t.time_til_dormant_ms * 1000,
+            schedule::plus_ms(w.last_used_at, t.time_til_dormant_ms),
             false,
             "inactivity",
         )
@@ -226,7 +232,7 @@ fn act(tx: &Tx, subject: &Subject, c: &LifecycleCandidate, now: Micros) -> ApiRe
         } else if let Some(d) = reached(n.dormancy) {
             let deleting = Some(t.time_til_dormant_autodelete_ms)
                 .filter(|d| *d > 0)
-                .map(|d| now + d * 1000);
+                .map(|d| schedule::plus_ms(now, d));
             subject.require(
                 AuthAction::Update,
                 crate::domain::workspace_access::object(&w),

@@ -63,6 +63,12 @@ impl Schedule {
     }
 }
 
+/// `t` plus a duration in milliseconds, saturating: settings hold any
+/// positive number of milliseconds, and no sum of them may overflow.
+pub fn plus_ms(t: Micros, ms: i64) -> Micros {
+    t.saturating_add(ms.saturating_mul(1000))
+}
+
 const DAY: Micros = 24 * 3_600_000_000;
 const HOUR: Micros = 3_600_000_000;
 
@@ -135,11 +141,11 @@ pub fn deadline_with_rule(
 ) -> (Option<Micros>, &'static str) {
     let mut rule = "";
     let mut deadline = ttl_ms.filter(|t| *t > 0).map(|ttl| {
-        let d = now + ttl * 1000;
+        let d = plus_ms(now, ttl);
         match autostart.and_then(|s| s.next_after(now, allowed_days)) {
             Some(next) if d > next => {
                 rule = "autostart_ttl";
-                next + ttl * 1000
+                plus_ms(next, ttl)
             }
             _ => {
                 rule = "ttl";

@@ -472,3 +472,35 @@ fn the_explanation_refuses_like_the_workspace_does() {
     s.get("/api/v2/workspaces/not-a-uuid/schedule", &o.token)
         .assert_error(400, "Invalid UUID \"not-a-uuid\".");
 }
+
+#[test]
+fn the_largest_template_durations_overflow_nothing() {
+    // Found by the OpenAPI fuzz run: milliseconds as large as JSON allows
+    // made time arithmetic overflow (a 500, a panic in debug builds).
+    let (s, o) = server();
+    let t = s.template(&o, "docker");
+    let tid = t["id"].as_str().unwrap();
+    let id = create(&s, &o.token, tid, json!({"name": "dev", "ttl_ms": 3_600_000}));
+    patch_template(
+        &s,
+        &o,
+        tid,
+        json!({
+            "time_til_dormant_ms": i64::MAX,
+            "time_til_dormant_autodelete_ms": i64::MAX,
+            "failure_ttl_ms": i64::MAX,
+            "activity_bump_ms": i64::MAX,
+        }),
+    );
+    let e = explain(&s, &o.token, &id);
+    assert_eq!(e["dormancy"]["time_til_dormant_ms"], i64::MAX);
+    s.put(
+        &format!("/api/v2/workspaces/{id}/dormant"),
+        &o.token,
+        json!({"dormant": true}),
+    )
+    .ok(200);
+    let e = explain(&s, &o.token, &id);
+    assert!(e["dormancy"]["next_deletion"]["at"].is_string(), "{e}");
+    assert!(s.tick().is_empty());
+}

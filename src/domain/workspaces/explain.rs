@@ -343,7 +343,7 @@ fn dormancy(w: &WorkspaceRow, t: &TemplateRow, n: &lifecycle::Next) -> sdk::Sche
             ),
         ),
         (None, Some(d)) if ttdad > 0 => {
-            let when = d.at + ttdad * 1000;
+            let when = schedule::plus_ms(d.at, ttdad);
             Some(sdk::ScheduleNext {
                 at: Time(when),
                 rule: "dormancy_autodelete".into(),

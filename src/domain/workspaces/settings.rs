@@ -249,7 +249,7 @@ fn change_dormancy(
     let (at, deleting) = if dormant {
         let deleting = Some(t.time_til_dormant_autodelete_ms)
             .filter(|d| *d > 0)
-            .map(|d| now + d * 1000);
+            .map(|d| schedule::plus_ms(now, d));
         (Some(now), deleting)
     } else {
         (None, None)
@@ -356,23 +356,23 @@ pub fn activity_bump_by(
     if b.transition != "start" || job.completed_at.is_none() || t.activity_bump_ms <= 0 {
         return Ok(false);
     }
-    let mut interval = t.activity_bump_ms * 1000;
+    let mut interval = t.activity_bump_ms.saturating_mul(1000);
     if let Some(next) = w
         .autostart_schedule
         .as_deref()
         .and_then(|s| schedule::parse(s).ok())
         .and_then(|s| s.next_after(now, t.autostart_requirement_days))
     {
-        if now + interval > next {
+        if now.saturating_add(interval) > next {
             let ttl = schedule::effective_ttl_ms(w.ttl_ms, t.allow_user_autostop, t.default_ttl_ms)
                 .unwrap_or(0);
-            interval = (next - now) + ttl * 1000;
+            interval = schedule::plus_ms(next - now, ttl);
         }
     }
-    if interval <= 0 || deadline >= now + interval * 95 / 100 {
+    if interval <= 0 || deadline >= now.saturating_add(interval / 100 * 95) {
         return Ok(false);
     }
-    let mut next = deadline.max(now + interval);
+    let mut next = deadline.max(now.saturating_add(interval));
     if let Some(max) = b.max_deadline {
         next = next.min(max);
     }
