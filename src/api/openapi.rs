@@ -17,7 +17,7 @@ use super::{Policy, Route, ROUTES};
 use crate::api::{agents, organizations as orgs, templates as tpl, users as usr, workspaces as ws};
 use crate::domain::{builds, groups, keys, organizations, sharing, templates, users, workspaces};
 use crate::error::Response;
-use crate::{http, sdk, App};
+use crate::{sdk, App};
 
 type Generate = fn(&mut SchemaGenerator) -> Schema;
 
@@ -727,7 +727,20 @@ pub fn document(version: &str) -> Value {
     })
 }
 
-/// `GET /api/v2/openapi.json`.
+/// `GET /api/v2/openapi.json`: made once per version and kept (anyone may
+/// ask for it, so it must cost nothing to answer).
 pub async fn serve(app: web::Data<App>) -> HttpResponse {
-    http::ok(&document(&app.version))
+    static MADE: std::sync::Mutex<Option<(String, bytes::Bytes)>> = std::sync::Mutex::new(None);
+    let mut made = MADE.lock().unwrap_or_else(|e| e.into_inner());
+    let body = match made.as_ref() {
+        Some((version, body)) if *version == app.version => body.clone(),
+        _ => {
+            let body = bytes::Bytes::from(document(&app.version).to_string());
+            *made = Some((app.version.clone(), body.clone()));
+            body
+        }
+    };
+    HttpResponse::Ok()
+        .content_type("application/json")
+        .body(body)
 }

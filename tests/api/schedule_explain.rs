@@ -480,7 +480,12 @@ fn the_largest_template_durations_overflow_nothing() {
     let (s, o) = server();
     let t = s.template(&o, "docker");
     let tid = t["id"].as_str().unwrap();
-    let id = create(&s, &o.token, tid, json!({"name": "dev", "ttl_ms": 3_600_000}));
+    let id = create(
+        &s,
+        &o.token,
+        tid,
+        json!({"name": "dev", "ttl_ms": 3_600_000}),
+    );
     patch_template(
         &s,
         &o,
