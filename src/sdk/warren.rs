@@ -94,7 +94,7 @@ pub struct ScheduleAutostart {
     pub allowed_days: Vec<String>,
     pub allowed_by_template: bool,
     /// Why there is no next start: `no_schedule`, `template_disallows`,
-    /// `owner_suspended`, `dormant`, `last_build_failed`, `not_stopped`,
+    /// `owner_inactive`, `dormant`, `last_build_failed`, `not_stopped`,
     /// `building`, `no_allowed_day`, `deleted`.
     pub blocked_by: Option<String>,
     pub detail: String,

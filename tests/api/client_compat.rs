@@ -290,6 +290,10 @@ fn version_one_databases_gain_the_template_setting() {
         let c = rusqlite::Connection::open(&s.config.db).unwrap();
         c.execute_batch(
             "ALTER TABLE templates DROP COLUMN use_terraform_workspace_cache;
+             DROP TABLE lifecycle_actions;
+             ALTER TABLE workspace_builds DROP COLUMN deadline_reason;
+             ALTER TABLE workspace_builds DROP COLUMN deadline_set_at;
+             ALTER TABLE workspace_builds DROP COLUMN deadline_set_by;
              PRAGMA user_version = 1;",
         )
         .unwrap();

@@ -406,10 +406,10 @@ fn suspended_owners_and_failed_builds() {
     let e = explain(&s, &o.token, &id);
     assert_eq!(e["autostop"]["next"]["rule"], "owner_suspended");
     assert_at(&e["autostop"]["next"]["at"], "2026-11-23T10:00:00Z");
-    assert_eq!(e["autostart"]["blocked_by"], "owner_suspended");
+    assert_eq!(e["autostart"]["blocked_by"], "owner_inactive");
     assert_eq!(s.tick()[0].reason, "owner_suspended");
     let e = explain(&s, &o.token, &id);
-    assert_eq!(e["autostart"]["blocked_by"], "owner_suspended");
+    assert_eq!(e["autostart"]["blocked_by"], "owner_inactive");
     assert_eq!(e["recent_actions"][0]["detail"], "Its owner is suspended.");
     s.put(
         &format!("/api/v2/users/{}/status/activate", a.id),

@@ -199,7 +199,7 @@ fn autostart(
         ))
     } else if let Some(c) = c.filter(|c| c.owner_status != "active") {
         Some((
-            "owner_suspended",
+            "owner_inactive",
             format!(
                 "Its owner is {}: it is never started automatically.",
                 c.owner_status
