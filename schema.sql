@@ -510,6 +510,48 @@ CREATE TABLE workspace_agent_logs (
 );
 CREATE INDEX workspace_agent_logs_agent_idx ON workspace_agent_logs (agent_id, id);
 
+-- A user's settings by key (Coder's user_configs): `terminal_font`.
+CREATE TABLE user_configs (
+    user_id TEXT NOT NULL REFERENCES users (id),
+    key     TEXT NOT NULL,
+    value   TEXT NOT NULL,
+    PRIMARY KEY (user_id, key)
+) WITHOUT ROWID;
+
+-- The results of an agent's `metadata` items (one row per key, made with the
+-- agent; collected_at is Go's zero time until the first report).
+CREATE TABLE workspace_agent_metadata (
+    agent_id      TEXT NOT NULL REFERENCES workspace_agents (id),
+    key           TEXT NOT NULL,
+    display_name  TEXT NOT NULL DEFAULT '',
+    script        TEXT NOT NULL DEFAULT '',
+    interval      INTEGER NOT NULL DEFAULT 0,
+    timeout       INTEGER NOT NULL DEFAULT 0,
+    display_order INTEGER NOT NULL DEFAULT 0,
+    value         TEXT NOT NULL DEFAULT '',
+    error         TEXT NOT NULL DEFAULT '',
+    collected_at  INTEGER NOT NULL,
+    PRIMARY KEY (agent_id, key)
+) WITHOUT ROWID;
+
+-- The ports an agent last reported listening on.
+CREATE TABLE workspace_agent_listening_ports (
+    agent_id     TEXT NOT NULL REFERENCES workspace_agents (id),
+    port         INTEGER NOT NULL,
+    network      TEXT NOT NULL,
+    process_name TEXT NOT NULL DEFAULT '',
+    PRIMARY KEY (agent_id, port, network)
+) WITHOUT ROWID;
+
+-- Ports of a workspace's agents shared beyond their owner.
+CREATE TABLE workspace_agent_port_shares (
+    workspace_id TEXT NOT NULL REFERENCES workspaces (id),
+    agent_name   TEXT NOT NULL,
+    port         INTEGER NOT NULL,
+    share_level  TEXT NOT NULL,
+    protocol     TEXT NOT NULL,
+    PRIMARY KEY (workspace_id, agent_name, port)
+) WITHOUT ROWID;
 -- What the lifecycle executor did to a workspace and why (action: autostop,
 -- autostart, dormant, dormancy, autodelete; reason: the rule that made it
 -- due); the newest few per workspace are kept.

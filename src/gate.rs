@@ -4,9 +4,9 @@
 //! bounded whatever a flood sends.
 
 use std::panic::AssertUnwindSafe;
-use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::mpsc::Sender;
-use std::sync::{Arc, Mutex};
+use std::sync::{Arc, Condvar, Mutex};
+use std::time::Duration;
 
 use tokio::sync::{OwnedSemaphorePermit, Semaphore};
 
@@ -18,10 +18,46 @@ pub struct Gate {
     /// What runs here, for the 429 message ("password checks", "uploads").
     what: &'static str,
     running: Arc<Semaphore>,
-    /// Running plus waiting.
-    admitted: Arc<Semaphore>,
-    /// How many passes were ever granted.
-    passed: AtomicU64,
+    counts: Arc<Watched>,
+}
+
+/// What a gate has let in, readable at any time and waitable: monitoring
+/// reads it, tests wait on it instead of polling.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct Counts {
+    /// Requests running or waiting now.
+    pub admitted: usize,
+    /// Passes granted since start.
+    pub passed: u64,
+}
+
+/// The counts and a signal raised whenever they change.
+#[derive(Default)]
+struct Watched {
+    counts: Mutex<Counts>,
+    changed: Condvar,
+}
+
+impl Watched {
+    fn get(&self) -> Counts {
+        *self.counts.lock().unwrap_or_else(|e| e.into_inner())
+    }
+
+    fn update<R>(&self, f: impl FnOnce(&mut Counts) -> R) -> R {
+        let r = f(&mut self.counts.lock().unwrap_or_else(|e| e.into_inner()));
+        self.changed.notify_all();
+        r
+    }
+}
+
+/// A place taken in the gate (running or waiting); dropping it frees the
+/// place, also when a waiting request is abandoned.
+struct Place(Arc<Watched>);
+
+impl Drop for Place {
+    fn drop(&mut self) {
+        self.0.update(|c| c.admitted -= 1);
+    }
 }
 
 /// The right to run one piece of work; dropping it frees the place. Move it
@@ -29,7 +65,7 @@ pub struct Gate {
 /// even when the request is abandoned.
 pub struct Pass {
     _running: OwnedSemaphorePermit,
-    _admitted: OwnedSemaphorePermit,
+    _place: Place,
 }
 
 impl Gate {
@@ -39,43 +75,62 @@ impl Gate {
             places: running + waiting,
             what,
             running: Arc::new(Semaphore::new(running)),
-            admitted: Arc::new(Semaphore::new(running + waiting)),
-            passed: AtomicU64::new(0),
+            counts: Arc::default(),
         }
     }
 
     /// Waits for a place, or refuses at once when the queue is full.
     pub async fn enter(&self) -> ApiResult<Pass> {
-        let admitted = self.admitted.clone().try_acquire_owned().map_err(|_| {
-            ApiError::too_many_requests(
+        let admitted = self.counts.update(|c| {
+            let free = c.admitted < self.places;
+            if free {
+                c.admitted += 1;
+            }
+            free
+        });
+        if !admitted {
+            return Err(ApiError::too_many_requests(
                 format!(
                     "The server is busy: too many {} are waiting. Try again shortly.",
                     self.what
                 ),
                 1,
-            )
-        })?;
+            ));
+        }
+        let place = Place(self.counts.clone());
         let running = self
             .running
             .clone()
             .acquire_owned()
             .await
             .map_err(ApiError::internal)?;
-        self.passed.fetch_add(1, Ordering::Relaxed);
+        self.counts.update(|c| c.passed += 1);
         Ok(Pass {
             _running: running,
-            _admitted: admitted,
+            _place: place,
         })
     }
 
     /// Requests running or waiting now.
     pub fn admitted(&self) -> usize {
-        self.places - self.admitted.available_permits()
+        self.counts.get().admitted
     }
 
     /// How many passes were granted since start.
     pub fn passed(&self) -> u64 {
-        self.passed.load(Ordering::Relaxed)
+        self.counts.get().passed
+    }
+
+    /// Blocks until `pred` holds of the counts or `timeout` passes; returns
+    /// the last counts seen.
+    pub fn wait_until(&self, timeout: Duration, pred: impl Fn(Counts) -> bool) -> Counts {
+        let counts = self.counts.counts.lock().unwrap_or_else(|e| e.into_inner());
+        let (counts, _) = self
+            .counts
+            .changed
+            .wait_timeout_while(counts, timeout, |c| !pred(*c))
+            .unwrap_or_else(|e| e.into_inner());
+        *counts
     }
 }
 
@@ -147,6 +202,38 @@ mod tests {
         drop(first);
         let _second = second.await.unwrap();
         assert_eq!(g.passed(), 2);
+    }
+
+    #[actix_web::test]
+    async fn counts_can_be_awaited_from_another_thread() {
+        let g = Arc::new(Gate::new("tests", 1, 1));
+        let watcher = {
+            let g = g.clone();
+            std::thread::spawn(move || {
+                let seen = g.wait_until(Duration::from_secs(10), |c| c.passed == 1);
+                let freed = g.wait_until(Duration::from_secs(10), |c| c.admitted == 0);
+                (seen, freed)
+            })
+        };
+        let pass = g.enter().await.unwrap();
+        // An abandoned waiter gives its place back too.
+        let mut waiting = Box::pin(g.enter());
+        assert!(futures_util::poll!(&mut waiting).is_pending());
+        assert_eq!(g.admitted(), 2);
+        drop(waiting);
+        drop(pass);
+        let (seen, freed) = watcher.join().unwrap();
+        assert_eq!(seen.passed, 1);
+        assert_eq!(
+            freed,
+            Counts {
+                admitted: 0,
+                passed: 1
+            }
+        );
+        // A condition that never holds ends at the timeout.
+        let last = g.wait_until(Duration::from_millis(1), |c| c.passed == 9);
+        assert_eq!(last.passed, 1);
     }
 
     #[actix_web::test]

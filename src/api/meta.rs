@@ -11,9 +11,12 @@ pub async fn healthz() -> HttpResponse {
     HttpResponse::Ok().content_type("text/plain").body("OK")
 }
 
+/// What `/buildinfo` and `/updatecheck` link to.
+pub const EXTERNAL_URL: &str = "https://github.com/coder/coder";
+
 pub async fn buildinfo(app: web::Data<App>) -> HttpResponse {
     http::ok(&sdk::BuildInfo {
-        external_url: "https://github.com/coder/coder".into(),
+        external_url: EXTERNAL_URL.into(),
         version: app.version.clone(),
         dashboard_url: app.access_url.clone(),
         telemetry: false,

@@ -5,8 +5,12 @@
 //! domain, serialize the answer.
 
 pub mod admin;
+pub mod agent_logs;
+pub mod agent_reports;
 pub mod agents;
+pub mod authcheck;
 pub mod builds;
+pub mod deployment;
 pub mod files;
 pub mod groups;
 pub mod keys;
@@ -15,9 +19,14 @@ pub mod meta;
 pub mod openapi;
 pub mod operations;
 pub mod organizations;
+pub mod ports;
+pub mod quotas;
 pub mod schedule;
+pub mod template_acl;
 pub mod templates;
+pub mod user_settings;
 pub mod users;
+pub mod version_extras;
 pub mod watch;
 pub mod workspace_list;
 pub mod workspaces;
@@ -40,8 +49,10 @@ pub enum Resource {
     Workspace,
     WorkspaceBuild,
     WorkspaceAgent,
-    /// The deployment as a whole (diagnostics, backups).
+    /// The deployment's own settings (appearance).
     Deployment,
+    /// The deployment run as a whole (diagnostics, backups).
+    Operations,
 }
 
 /// How a refusal answers: Coder hides the existence of most objects (404)
@@ -107,8 +118,8 @@ routes! {
     "/api/v2/buildinfo" { GET => meta::buildinfo, Public }
     "/api/v2/openapi.json" { GET => openapi::serve, Public }
     // warren extensions for operators.
-    "/api/v2/warren/diagnostics" { GET => operations::diagnostics, On(Deployment, Read, Forbidden) }
-    "/api/v2/warren/backup" { POST => operations::backup, On(Deployment, Read, Forbidden) }
+    "/api/v2/warren/diagnostics" { GET => operations::diagnostics, On(Operations, Read, Forbidden) }
+    "/api/v2/warren/backup" { POST => operations::backup, On(Operations, Read, Forbidden) }
 
     // Users: fixed paths before `{user}`.
     "/api/v2/users/first" {
@@ -118,6 +129,7 @@ routes! {
     "/api/v2/users/login" { POST => users::login, Public }
     "/api/v2/users/logout" { POST => users::logout, SignedIn }
     "/api/v2/users/authmethods" { GET => meta::auth_methods, Public }
+    "/api/v2/users/validate-password" { POST => user_settings::validate_password, Public }
     "/api/v2/users/roles" { GET => meta::site_roles, SignedIn }
     "/api/v2/users" {
         GET => users::list, SignedIn;
@@ -164,6 +176,8 @@ routes! {
         DELETE => keys::delete, On(ApiKey, Delete, Forbidden);
     }
 
+    "/api/v2/workspace-quota/{user}" { GET => quotas::of_user, On(User, Read, Hidden) }
+
     // Files.
     "/api/v2/files" { POST => files::upload, SignedIn }
     "/api/v2/files/{fileID}" { GET => files::download, On(File, Read, Hidden) }
@@ -192,6 +206,9 @@ routes! {
     }
     "/api/v2/organizations/{organization}/members/{user}/workspaces" {
         POST => workspaces::create_in_org, On(Workspace, Create, Forbidden)
+    }
+    "/api/v2/organizations/{organization}/members/{user}/workspace-quota" {
+        GET => quotas::of_member, On(User, Read, Hidden)
     }
     "/api/v2/organizations/{organization}/members/{user}/workspaces/available-users" {
         GET => workspaces::available_users, On(Member, Read, Hidden)
@@ -224,9 +241,20 @@ routes! {
         PATCH => templates::update, On(Template, Update, Forbidden);
         DELETE => templates::delete, On(Template, Delete, Forbidden);
     }
+    // Template permissions: managed by whoever may update the template.
+    "/api/v2/templates/{template}/acl" {
+        GET => template_acl::get, On(Template, Update, Forbidden);
+        PATCH => template_acl::patch, On(Template, Update, Forbidden);
+    }
+    "/api/v2/templates/{template}/acl/available" {
+        GET => template_acl::available, On(Template, Update, Hidden)
+    }
     "/api/v2/templates/{template}/versions" {
         GET => templates::versions, On(Template, Read, Hidden);
         PATCH => templates::set_active_version, On(Template, Update, Forbidden);
+    }
+    "/api/v2/templates/{template}/versions/archive" {
+        POST => version_extras::archive_unused, On(Template, Update, Hidden)
     }
     "/api/v2/templates/{template}/versions/{templateversionname}" {
         GET => templates::version_by_name, On(TemplateVersion, Read, Hidden)
@@ -327,4 +355,71 @@ routes! {
         PATCH => groups::patch, On(Group, Update, Forbidden);
         DELETE => groups::delete, On(Group, Delete, Forbidden);
     }
+
+    // Permission checks, the user's own settings, agent reports and
+    // streams, ports, version archiving and dry runs, deployment facts.
+    "/api/v2/authcheck" { POST => authcheck::check, SignedIn }
+    "/api/v2/users/{user}/login-type" { GET => user_settings::login_type, On(User, ReadPersonal, Hidden) }
+    "/api/v2/users/{user}/appearance" {
+        GET => user_settings::appearance, On(User, ReadPersonal, Forbidden);
+        PUT => user_settings::set_appearance, On(User, UpdatePersonal, Forbidden);
+    }
+    "/api/v2/users/{user}/autofill-parameters" {
+        GET => user_settings::autofill_parameters, On(User, ReadPersonal, Forbidden)
+    }
+    "/api/v2/workspaceagents/me/logs" { PATCH => agent_reports::patch_logs, Agent }
+    "/api/v2/workspaceagents/me/log-source" { POST => agent_reports::post_log_source, Agent }
+    "/api/v2/workspaceagents/me/metadata" { POST => agent_reports::post_metadata, Agent }
+    "/api/v2/workspaceagents/me/listening-ports" { POST => agent_reports::post_listening_ports, Agent }
+    "/api/v2/workspaceagents/{workspaceagent}/logs" { GET => agent_logs::logs, On(WorkspaceAgent, Read, Hidden) }
+    "/api/v2/workspaceagents/{workspaceagent}/watch-metadata" {
+        GET => watch::watch_metadata_sse, On(WorkspaceAgent, Read, Hidden)
+    }
+    "/api/v2/workspaceagents/{workspaceagent}/watch-metadata-ws" {
+        GET => watch::watch_metadata_ws, On(WorkspaceAgent, Read, Hidden)
+    }
+    "/api/v2/workspaceagents/{workspaceagent}/listening-ports" {
+        GET => ports::listening_ports, On(WorkspaceAgent, Read, Hidden)
+    }
+    "/api/v2/workspaces/{workspace}/port-share" {
+        GET => ports::list_shares, On(Workspace, Read, Hidden);
+        POST => ports::upsert_share, On(Workspace, Update, Hidden);
+        DELETE => ports::delete_share, On(Workspace, Update, Hidden);
+    }
+    "/api/v2/templateversions/{templateversion}/external-auth" {
+        GET => version_extras::external_auth, On(TemplateVersion, Read, Hidden)
+    }
+    "/api/v2/templateversions/{templateversion}/archive" {
+        POST => version_extras::archive, On(TemplateVersion, Update, Hidden)
+    }
+    "/api/v2/templateversions/{templateversion}/unarchive" {
+        POST => version_extras::unarchive, On(TemplateVersion, Update, Hidden)
+    }
+    // Dry runs: reading the version, and creating (for oneself) or reading
+    // and canceling the initiator's workspaces in its organization.
+    "/api/v2/templateversions/{templateversion}/dry-run" {
+        POST => version_extras::create_dry_run, On(TemplateVersion, Read, Hidden)
+    }
+    "/api/v2/templateversions/{templateversion}/dry-run/{jobID}" {
+        GET => version_extras::dry_run, On(TemplateVersion, Read, Hidden)
+    }
+    "/api/v2/templateversions/{templateversion}/dry-run/{jobID}/resources" {
+        GET => version_extras::dry_run_resources, On(TemplateVersion, Read, Hidden)
+    }
+    "/api/v2/templateversions/{templateversion}/dry-run/{jobID}/logs" {
+        GET => version_extras::dry_run_logs, On(TemplateVersion, Read, Hidden)
+    }
+    "/api/v2/templateversions/{templateversion}/dry-run/{jobID}/cancel" {
+        PATCH => version_extras::cancel_dry_run, On(TemplateVersion, Read, Hidden)
+    }
+    "/api/v2/deployment/ssh" { GET => deployment::ssh_config, SignedIn }
+    "/api/v2/regions" { GET => deployment::regions, SignedIn }
+    "/api/v2/updatecheck" { GET => deployment::update_check, Public }
+    "/api/v2/experiments" { GET => deployment::experiments, SignedIn }
+    "/api/v2/experiments/available" { GET => deployment::available_experiments, SignedIn }
+    "/api/v2/appearance" {
+        GET => deployment::appearance, Public;
+        PUT => deployment::set_appearance, On(Deployment, Update, Forbidden);
+    }
+    "/api/v2/entitlements" { GET => deployment::entitlements, SignedIn }
 }

@@ -21,6 +21,7 @@ use tokio::sync::{mpsc, Mutex};
 use uuid::Uuid;
 
 use crate::authz::Subject;
+use crate::domain::agent_metadata::METADATA_CHANGED;
 use crate::domain::workspace_list::{self, ListFilter};
 use crate::domain::workspaces;
 use crate::error::{ApiError, ApiResult, Response, NOT_FOUND};
@@ -70,6 +71,8 @@ impl Event {
 
 enum Target {
     Workspace(Uuid),
+    /// An agent's metadata results (`…/watch-metadata`).
+    Metadata(crate::domain::agent_metadata::AgentMetadataView),
     List {
         filter: Box<ListFilter>,
         limit: Option<i64>,
@@ -87,9 +90,19 @@ struct WatchState {
 
 impl WatchState {
     fn scope(&self) -> Scope {
-        match self.target {
-            Target::Workspace(id) => Scope::Workspace(id),
+        match &self.target {
+            Target::Workspace(id) => Scope::Workspace(*id),
+            Target::Metadata(m) => Scope::Workspace(m.workspace_id()),
             Target::List { .. } => Scope::All,
+        }
+    }
+
+    /// Which kinds of change the stream refreshes on: metadata streams on
+    /// new results only, workspace streams on everything else.
+    fn notes(&self) -> NoteFilter {
+        match self.target {
+            Target::Metadata(_) => |kind| kind == METADATA_CHANGED,
+            _ => |kind| kind != METADATA_CHANGED,
         }
     }
 
@@ -100,6 +113,17 @@ impl WatchState {
         let _allow = app.config.allow_workspace_renames;
         let _timeout = app.inactive_timeout_us();
         match &mut self.target {
+            Target::Metadata(m) => {
+                let (m, now) = (*m, app.now());
+                match app.db.read(move |conn| m.current(conn, now)).await {
+                    Ok(items) => vec![Event::new("data", &items, false)],
+                    Err(e) => vec![Event::error(
+                        "Failed to get metadata.",
+                        e.body.message,
+                        false,
+                    )],
+                }
+            }
             Target::Workspace(id) => {
                 let id = *id;
                 // Every watcher of a workspace shares one render per change:
@@ -222,7 +246,10 @@ fn to_bytes<T: serde::Serialize>(data: &T) -> Bytes {
     Bytes::from(serde_json::to_vec(data).unwrap_or_default())
 }
 
-async fn subscribe(app: &App, scope: Scope) -> ApiResult<(u64, mpsc::Receiver<Note>)> {
+/// Which kinds of change a stream wants.
+pub(crate) type NoteFilter = fn(&str) -> bool;
+
+pub(crate) async fn subscribe(app: &App, scope: Scope) -> ApiResult<(u64, mpsc::Receiver<Note>)> {
     let hub = app
         .hub
         .get()
@@ -235,19 +262,29 @@ async fn subscribe(app: &App, scope: Scope) -> ApiResult<(u64, mpsc::Receiver<No
     Ok((id, rx))
 }
 
-fn unsubscribe(app: &App, id: u64) {
+pub(crate) fn unsubscribe(app: &App, id: u64) {
     if let Some(hub) = app.hub.get() {
         hub.do_send(Unsubscribe(id));
     }
 }
 
-/// Waits for the next note and takes every other one already queued, so a
-/// burst of changes costs one refresh per workspace.
-async fn next_notes(rx: &mut mpsc::Receiver<Note>) -> Option<Vec<Option<Uuid>>> {
-    let first = rx.recv().await?;
-    let mut notes = vec![first];
-    while let Ok(n) = rx.try_recv() {
-        notes.push(n);
+/// Waits for the next note `wants` and takes every other one already
+/// queued, so a burst of changes costs one refresh per workspace.
+pub(crate) async fn next_notes(
+    rx: &mut mpsc::Receiver<Note>,
+    wants: NoteFilter,
+) -> Option<Vec<Option<Uuid>>> {
+    let wanted = |n: &Note| match n {
+        Note::Changed(_, kind) => wants(kind),
+        Note::Resync => true,
+    };
+    let mut notes = Vec::new();
+    while notes.is_empty() {
+        let first = rx.recv().await?;
+        notes.extend(Some(first).filter(wanted));
+        while let Ok(n) = rx.try_recv() {
+            notes.extend(Some(n).filter(wanted));
+        }
     }
     if notes.contains(&Note::Resync) {
         return Some(vec![None]);
@@ -279,6 +316,7 @@ fn sse_frame(e: &Event) -> Bytes {
 /// Runs an SSE stream until the client leaves or the stream ends.
 async fn sse(app: web::Data<App>, mut state: WatchState) -> ApiResult<HttpResponse> {
     let (sub, mut notes) = subscribe(&app, state.scope()).await?;
+    let wants = state.notes();
     let (out, body) = mpsc::channel::<Bytes>(16);
     let ping_every = app.config.watch_ping_interval;
     let a = app.clone();
@@ -311,7 +349,7 @@ async fn sse(app: web::Data<App>, mut state: WatchState) -> ApiResult<HttpRespon
                         break;
                     }
                 }
-                n = next_notes(&mut notes) => {
+                n = next_notes(&mut notes, wants) => {
                     let Some(ids) = n else { break };
                     for id in ids {
                         for e in state.refresh(id).await {
@@ -341,6 +379,7 @@ struct Socket {
     state: Arc<Mutex<WatchState>>,
     sub: Option<u64>,
     scope: Scope,
+    wants: NoteFilter,
     last_pong: Instant,
     ping_every: Duration,
 }
@@ -390,15 +429,15 @@ impl Actor for Socket {
 
     fn started(&mut self, ctx: &mut Self::Context) {
         let app = self.app.clone();
-        let scope = self.scope;
+        let (scope, wants) = (self.scope, self.wants);
         ctx.wait(
             async move { subscribe(&app, scope).await }
                 .into_actor(self)
-                .map(|res, act, ctx| match res {
+                .map(move |res, act, ctx| match res {
                     Ok((id, rx)) => {
                         act.sub = Some(id);
-                        let notes = futures_util::stream::unfold(rx, |mut rx| async move {
-                            next_notes(&mut rx).await.map(|n| (n, rx))
+                        let notes = futures_util::stream::unfold(rx, move |mut rx| async move {
+                            next_notes(&mut rx, wants).await.map(|n| (n, rx))
                         });
                         ctx.add_stream(notes);
                     }
@@ -477,13 +516,14 @@ fn socket(
     req: &HttpRequest,
     payload: web::Payload,
 ) -> ApiResult<HttpResponse> {
-    let scope = state.scope();
+    let (scope, wants) = (state.scope(), state.notes());
     let s = Socket {
         ping_every: app.config.watch_ping_interval,
         app,
         state: Arc::new(Mutex::new(state)),
         sub: None,
         scope,
+        wants,
         last_pong: Instant::now(),
     };
     crate::http::websocket(s, req, payload)
@@ -524,6 +564,46 @@ pub async fn watch_ws(
     payload: web::Payload,
 ) -> ApiResult<HttpResponse> {
     let state = workspace_state(&app, subject, &path.into_inner()).await?;
+    socket(app, state, &req, payload)
+}
+
+/// Checks run before streaming an agent's metadata: its workspace is
+/// readable.
+async fn metadata_state(app: &web::Data<App>, subject: Subject, id: &str) -> ApiResult<WatchState> {
+    let id = parse_uuid(id)?;
+    let s = subject.clone();
+    let view = app
+        .db
+        .read(move |conn| crate::domain::agent_metadata::readable(conn, &s, id))
+        .await?;
+    Ok(WatchState {
+        app: app.clone(),
+        subject,
+        target: Target::Metadata(view),
+    })
+}
+
+/// `GET /workspaceagents/{workspaceagent}/watch-metadata` (SSE): the
+/// agent's metadata at once and after each new result.
+pub async fn watch_metadata_sse(
+    app: web::Data<App>,
+    subject: Subject,
+    path: web::Path<String>,
+) -> ApiResult<HttpResponse> {
+    let state = metadata_state(&app, subject, &path.into_inner()).await?;
+    sse(app, state).await
+}
+
+/// `GET /workspaceagents/{workspaceagent}/watch-metadata-ws`: the same
+/// events over a one-way WebSocket.
+pub async fn watch_metadata_ws(
+    app: web::Data<App>,
+    subject: Subject,
+    path: web::Path<String>,
+    req: HttpRequest,
+    payload: web::Payload,
+) -> ApiResult<HttpResponse> {
+    let state = metadata_state(&app, subject, &path.into_inner()).await?;
     socket(app, state, &req, payload)
 }
 

@@ -28,6 +28,8 @@
 //! | template in org O     | read                      | owner, template-admin, auditor; org-admin, org-template-admin, org-auditor of O; members of O granted use/admin in its ACL (directly or through a group) |
 //! | template in org O     | use (create workspaces)   | owner, template-admin; org-admin, org-template-admin of O; members of O granted use/admin in its ACL |
 //! | template in org O     | create, update, delete    | owner, template-admin; org-admin, org-template-admin of O; update also ACL admins |
+//! | template's ACL        | read, change, candidates  | as template update                                                          |
+//! | workspace quota of U  | read                      | as user read                                                                |
 //! | workspace of U in O   | read                      | U (member of O); owner, template-admin; org-admin, org-template-admin of O; workspace ACL use/admin |
 //! | workspace of U in O   | start, stop               | U; owner; org-admin of O; workspace ACL use/admin — never start while dormant |
 //! | workspace of U in O   | update, share             | U; owner; org-admin of O; workspace ACL admin                               |
@@ -38,6 +40,25 @@
 //! | unattached version in O | read                    | its creator; template admins of O                                          |
 //! | unattached version in O | update                  | template admins of O                                                       |
 //! | deployment            | read (diagnostics, backup) | owner                                                                      |
+//! | workspace of U in O   | connect (ssh, apps)       | U; owner; workspace ACL use/admin — never while dormant (org admins have no exec) |
+//! | template in org O     | view_insights             | template admins of O; auditor, org-auditor of O                            |
+//! | site role catalogue   | read                      | everyone                                                                    |
+//! | site role catalogue   | assign                    | owner, user-admin (which roles: see site role R)                           |
+//! | org role catalogue of O | read                    | members of O; owner, user-admin, template-admin, auditor                  |
+//! | org role catalogue of O | assign                  | owner, user-admin; org-admin, org-user-admin of O (which roles: see org role R) |
+//! | org role catalogue of O | create, update, delete  | owner; org-admin of O                                                      |
+//! | deployment config     | read                      | owner, auditor                                                              |
+//! | deployment config     | update (appearance)       | owner                                                                       |
+//! | deployment stats      | read                      | owner, auditor                                                              |
+//! | audit log of O        | read                      | owner, auditor; org-admin, org-auditor of O                                |
+//! | provisioner daemons of O | read, create, update, delete | owner, template-admin; org-admin, org-template-admin of O          |
+//! | provisioner jobs of O | read                      | owner; org-admin, org-template-admin of O                                  |
+//! | workspace proxies (regions) | read                | everyone                                                                    |
+//! | workspace proxies     | create, update, delete    | owner                                                                       |
+//!
+//! `POST /authcheck` asks this table about sets of objects named by Coder's
+//! resource types (see [`check`]): a field the check leaves out matches
+//! nobody, so only rights that hold whatever it would be answer yes.
 //!
 //! System workers hold no roles; their rights are their own rows:
 //!
@@ -50,6 +71,7 @@
 //! | provisioner           | template, unattached version | read, update (an import's result)       |
 //! | provisioner           | workspace   | read, update (a build's resources, agents, deadlines)    |
 
+pub mod check;
 pub mod guard;
 
 pub use guard::{act, Act, Allowed, Guarded};
@@ -171,6 +193,10 @@ pub enum Action {
     Share,
     /// Marking a workspace as a favorite: its owner's own list order.
     Favorite,
+    /// Reaching a workspace's processes: SSH, apps, port forwarding.
+    Connect,
+    /// A template's usage insights.
+    ViewInsights,
 }
 
 /// An access-control list: (user or group id, role), role `use` or `admin`.
@@ -243,6 +269,24 @@ pub enum Object<'a> {
     /// The deployment as a whole: its diagnostics and its database (a
     /// backup holds every row, password hashes included).
     Deployment,
+    /// The site roles as a whole (listing, assigning some role).
+    SiteRoles,
+    /// The organization roles of `org` as a whole.
+    OrgRoles {
+        org: Uuid,
+    },
+    /// The deployment's configuration, appearance included.
+    DeploymentConfig,
+    DeploymentStats,
+    /// The audit log of `org` (nil: the deployment's).
+    AuditLog {
+        org: Uuid,
+    },
+    ProvisionerDaemons {
+        org: Uuid,
+    },
+    /// Workspace proxies: the regions a deployment offers.
+    WorkspaceProxies,
 }
 
 impl Subject {
@@ -365,6 +409,9 @@ impl Subject {
                     || (self.in_org(org) && self.acl_role(users, groups).is_some())
             }
             (Template { org, .. }, Create | Delete) => self.template_admin(org),
+            (Template { org, .. }, ViewInsights) => {
+                self.template_admin(org) || self.site(AUDITOR) || self.org_any(org, &[ORG_AUDITOR])
+            }
             (UnattachedVersion { org, created_by }, Read) => {
                 self.template_admin(org) || created_by == self.user_id
             }
@@ -403,6 +450,9 @@ impl Subject {
                     Start | Stop => own || admin || acl.is_some(),
                     Update | Share => own || admin || acl == Some("admin"),
                     Favorite => owner == self.user_id,
+                    // Coder's org admins hold every workspace action but
+                    // SSH and app access.
+                    Connect => !dormant && (own || self.is_owner() || acl.is_some()),
                     // Neither ACL role may delete (Coder's admin role is
                     // every action but delete).
                     Delete => (own && !banned) || admin,
@@ -417,6 +467,28 @@ impl Subject {
                         && self.in_org(org)
                         && !self.org_any(org, &[ORG_WORKSPACE_CREATION_BAN]))
             }
+            (SiteRoles, Read) => true,
+            (SiteRoles, Assign) => self.site_any(&[OWNER, USER_ADMIN]),
+            (OrgRoles { org }, Read) => self.in_org(org) || self.site_any(READERS),
+            (OrgRoles { org }, Assign) => {
+                self.site_any(&[OWNER, USER_ADMIN]) || self.org_any(org, ORG_MANAGERS)
+            }
+            (OrgRoles { org }, Create | Update | Delete) => {
+                self.is_owner() || self.org_any(org, &[ORG_ADMIN])
+            }
+            (DeploymentConfig | DeploymentStats, Read) => self.site_any(&[OWNER, AUDITOR]),
+            (DeploymentConfig, Update) => self.is_owner(),
+            (AuditLog { org }, Read) => {
+                self.site_any(&[OWNER, AUDITOR]) || self.org_any(org, &[ORG_ADMIN, ORG_AUDITOR])
+            }
+            (ProvisionerDaemons { org }, Read | Create | Update | Delete) => {
+                self.template_admin(org)
+            }
+            (ProvisionerJob { org }, Read) => {
+                self.is_owner() || self.org_any(org, &[ORG_ADMIN, ORG_TEMPLATE_ADMIN])
+            }
+            (WorkspaceProxies, Read) => true,
+            (WorkspaceProxies, Create | Update | Delete) => self.is_owner(),
             _ => false,
         }
     }

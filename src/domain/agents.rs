@@ -152,6 +152,13 @@ pub fn render_agent(
                     .map(|(_, i)| (*i).to_string())
                     .unwrap_or_default(),
             })
+            .chain(a.log_sources.iter().map(|s| WorkspaceAgentLogSource {
+                workspace_agent_id: a.id,
+                id: s.id,
+                created_at: Time(s.created_at),
+                display_name: s.display_name.clone(),
+                icon: s.icon.clone(),
+            }))
             .collect(),
         scripts: a.scripts.iter().map(render_script).collect(),
         startup_script_behavior: if blocking { "blocking" } else { "non-blocking" },

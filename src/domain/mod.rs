@@ -4,9 +4,15 @@
 //! everything else outside the domain cannot reach SQL or stored rows except
 //! through the domain's functions, which authorize first.
 
+pub mod acl;
+pub mod agent_logs;
+pub mod agent_metadata;
 pub mod agents;
 pub mod auth;
+pub mod authcheck;
 pub mod builds;
+pub mod deployment;
+pub mod dry_runs;
 pub mod files;
 pub mod groups;
 pub mod heartbeat;
@@ -17,13 +23,17 @@ pub mod names;
 pub mod operations;
 pub mod organizations;
 pub mod parameters;
+pub mod ports;
 pub mod provisioner;
+pub mod quotas;
 pub mod schedule;
+pub mod share_levels;
 pub mod sharing;
 mod store;
 pub mod template_model;
 pub mod template_versions;
 pub mod templates;
+pub mod user_settings;
 pub mod users;
 pub mod workspace_access;
 pub mod workspace_agents;

@@ -7,12 +7,13 @@ use serde::Deserialize;
 use uuid::Uuid;
 
 use crate::authz::{Action, Subject};
+use crate::domain::acl;
 use crate::domain::groups;
 use crate::domain::store::groups as group_store;
 use crate::domain::store::users as user_store;
 use crate::domain::store::workspaces::{self as store, WorkspaceRow};
 use crate::domain::workspace_access::object;
-use crate::error::{ApiError, ApiResult, Validation};
+use crate::error::ApiResult;
 use crate::sdk::{SharedWorkspaceActor, WorkspaceAcl, WorkspaceGroup, WorkspaceUser};
 
 /// Anyone who may change the workspace may read its ACL.
@@ -63,89 +64,23 @@ pub struct UpdateAcl {
     pub group_roles: BTreeMap<String, String>,
 }
 
-/// Most entries one PATCH may carry.
-const MAX_ENTRIES: usize = 1000;
-
 pub fn patch(conn: &Tx, subject: &Subject, w: &WorkspaceRow, req: &UpdateAcl) -> ApiResult<()> {
     subject.require(Action::Share, object(w))?;
-    if req.user_roles.len() + req.group_roles.len() > MAX_ENTRIES {
-        return Err(ApiError::bad_request(format!(
-            "At most {MAX_ENTRIES} entries may be changed at once."
-        )));
+    let change = acl::validate(
+        conn,
+        acl::Kind::Workspace,
+        w.organization_id,
+        "Invalid request to update workspace ACL",
+        &acl::Request {
+            users: ("user_roles", &req.user_roles),
+            groups: ("group_roles", &req.group_roles),
+        },
+    )?;
+    for (id, role) in &change.groups {
+        store::set_group_acl(conn, w.id, *id, role.as_deref())?;
     }
-    let mut bad = Vec::new();
-    let mut groups = Vec::new();
-    let mut users = Vec::new();
-    for (field, map, out) in [
-        ("group_roles", &req.group_roles, &mut groups),
-        ("user_roles", &req.user_roles, &mut users),
-    ] {
-        for (key, role) in map {
-            let mut fail = |detail: String| {
-                bad.push(Validation {
-                    field: field.into(),
-                    detail,
-                })
-            };
-            if !matches!(role.as_str(), "admin" | "use" | "") {
-                fail(format!("role {role:?} is not a valid workspace role"));
-                continue;
-            }
-            let Ok(id) = Uuid::parse_str(key) else {
-                fail(format!("{key} is not a valid UUID."));
-                continue;
-            };
-            if !role.is_empty() {
-                let exists = if field == "group_roles" {
-                    group_store::get(conn, id)?
-                        .is_some_and(|g| g.organization_id == w.organization_id)
-                } else {
-                    match user_store::get(conn, id)?.filter(|u| !u.deleted) {
-                        None => false,
-                        // A grant only works for members of the workspace's
-                        // organization, so others are refused up front.
-                        Some(u) if !u.organization_ids.contains(&w.organization_id) => {
-                            fail(format!(
-                                "user with ID {id} is not a member of the workspace's organization"
-                            ));
-                            continue;
-                        }
-                        Some(_) => true,
-                    }
-                };
-                if !exists {
-                    let what = if field == "group_roles" {
-                        "group"
-                    } else {
-                        "user"
-                    };
-                    fail(format!("{what} with ID {id} does not exist"));
-                    continue;
-                }
-            }
-            out.push((id, role.clone()));
-        }
-    }
-    if !bad.is_empty() {
-        return Err(
-            ApiError::bad_request("Invalid request to update workspace ACL").with_validations(bad),
-        );
-    }
-    for (id, role) in groups {
-        store::set_group_acl(
-            conn,
-            w.id,
-            id,
-            Some(role.as_str()).filter(|r| !r.is_empty()),
-        )?;
-    }
-    for (id, role) in users {
-        store::set_user_acl(
-            conn,
-            w.id,
-            id,
-            Some(role.as_str()).filter(|r| !r.is_empty()),
-        )?;
+    for (id, role) in &change.users {
+        store::set_user_acl(conn, w.id, *id, role.as_deref())?;
     }
     Ok(())
 }

@@ -227,3 +227,81 @@ pub fn get_rendered(
     let v = templates::get_version(conn, subject, id)?;
     templates::render_one_version(conn, &v, now)
 }
+
+/// Coder's answer when archiving is refused for lack of rights or objects.
+fn archive_not_found() -> ApiError {
+    ApiError::new(
+        actix_web::http::StatusCode::NOT_FOUND,
+        "Template or template versions not found.",
+    )
+}
+
+/// `POST /templateversions/{templateversion}/archive` and `/unarchive`,
+/// checked in Coder's order. Coder answers with a JSON string.
+pub fn set_archived(
+    conn: &Tx,
+    subject: &Subject,
+    id: Uuid,
+    archive: bool,
+    now: Micros,
+) -> ApiResult<String> {
+    let v = templates::get_version(conn, subject, id)?;
+    let verb = if archive { "archived" } else { "unarchived" };
+    if v.archived == archive {
+        return Err(ApiError::bad_request(format!(
+            "Template version already {verb}"
+        )));
+    }
+    let Some(template) = v.template_id else {
+        return Err(ApiError::bad_request(
+            "Cannot archive template versions not associate with a template.",
+        ));
+    };
+    let t =
+        crate::domain::store::templates::get_any(conn, template)?.ok_or_else(archive_not_found)?;
+    if !subject.can(crate::authz::Action::Update, templates::object(&t)) {
+        return Err(archive_not_found());
+    }
+    if archive {
+        if versions::archive_unused(conn, template, Some(v.id), false, now)?.is_empty() {
+            // Coder answers 500 here; the request, not the server, is at fault.
+            return Err(ApiError::bad_request(
+                "Unable to archive specified version, the version is likely in use by a workspace or currently set to the active version",
+            ));
+        }
+    } else {
+        versions::unarchive(conn, v.id, now)?;
+    }
+    Ok(format!("template version {:?} {verb}", v.id.to_string()))
+}
+
+/// `POST /templates/{template}/versions/archive`: the unused versions,
+/// all of them or only failed imports.
+pub fn archive_unused(
+    conn: &Tx,
+    subject: &Subject,
+    template: Uuid,
+    all: bool,
+    now: Micros,
+) -> ApiResult<sdk::ArchiveTemplateVersionsResponse> {
+    let t = templates::get(conn, subject, template)?;
+    if !subject.can(crate::authz::Action::Update, templates::object(&t)) {
+        return Err(archive_not_found());
+    }
+    let ids = versions::archive_unused(conn, t.id, None, !all, now)?;
+    Ok(sdk::ArchiveTemplateVersionsResponse {
+        template_id: t.id,
+        archived_ids: (!ids.is_empty()).then_some(ids),
+    })
+}
+
+/// `GET /templateversions/{templateversion}/external-auth`: warren has no
+/// external auth providers, so no version needs one.
+pub fn external_auth(
+    conn: &Tx,
+    subject: &Subject,
+    id: Uuid,
+) -> ApiResult<Vec<sdk::TemplateVersionExternalAuth>> {
+    templates::get_version(conn, subject, id)?;
+    Ok(Vec::new())
+}

@@ -88,9 +88,12 @@ pub fn go_time_string(us: Micros) -> String {
 // Fields Coder tags `omitempty` are left out when empty, not sent as "";
 // each module is named after the `codersdk` file that defines its types.
 
+mod agentsdk;
 mod allowlist;
 mod apikey;
+mod authorization;
 mod buildinfo;
+mod deployment;
 mod files;
 mod groups;
 mod organizations;
@@ -100,14 +103,20 @@ mod templates;
 mod templateversions;
 mod users;
 mod warren;
+mod workspaceagentportshare;
 mod workspaceagents;
 mod workspaceapps;
 mod workspacebuilds;
+mod workspaceproxy;
+mod workspacequota;
 mod workspaces;
 
+pub use agentsdk::*;
 pub use allowlist::*;
 pub use apikey::*;
+pub use authorization::*;
 pub use buildinfo::*;
+pub use deployment::*;
 pub use files::*;
 pub use groups::*;
 pub use organizations::*;
@@ -117,9 +126,12 @@ pub use templates::*;
 pub use templateversions::*;
 pub use users::*;
 pub use warren::*;
+pub use workspaceagentportshare::*;
 pub use workspaceagents::*;
 pub use workspaceapps::*;
 pub use workspacebuilds::*;
+pub use workspaceproxy::*;
+pub use workspacequota::*;
 pub use workspaces::*;
 
 #[cfg(test)]

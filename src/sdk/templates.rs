@@ -5,7 +5,7 @@ use std::collections::BTreeMap;
 use serde::{Deserialize, Serialize};
 use uuid::Uuid;
 
-use super::Time;
+use super::{Group, ReducedUser, Time, User};
 
 /// `codersdk.Template`.
 #[derive(Debug, Clone, Serialize, schemars::JsonSchema)]
@@ -89,4 +89,44 @@ pub struct TemplateExample {
     pub icon: String,
     pub tags: Vec<String>,
     pub markdown: String,
+}
+
+/// `codersdk.TemplateACL`: Coder names the group list `group`.
+#[derive(Debug, Serialize)]
+pub struct TemplateAcl {
+    pub users: Vec<TemplateUser>,
+    #[serde(rename = "group")]
+    pub groups: Vec<TemplateGroup>,
+}
+
+/// `codersdk.TemplateUser`: a full user and its role.
+#[derive(Debug, Serialize)]
+pub struct TemplateUser {
+    #[serde(flatten)]
+    pub user: User,
+    pub role: String,
+}
+
+/// `codersdk.TemplateGroup`: a group and its role.
+#[derive(Debug, Serialize)]
+pub struct TemplateGroup {
+    #[serde(flatten)]
+    pub group: Group,
+    pub role: String,
+}
+
+/// `codersdk.UpdateTemplateACL`: user and group id → `use`, `admin`, or
+/// `""` to remove; both maps may be left out.
+#[derive(Debug, Deserialize, Default)]
+#[serde(default)]
+pub struct UpdateTemplateAcl {
+    pub user_perms: Option<BTreeMap<String, String>>,
+    pub group_perms: Option<BTreeMap<String, String>>,
+}
+
+/// `codersdk.ACLAvailable`: who may be added to a template's ACL.
+#[derive(Debug, Serialize)]
+pub struct AclAvailable {
+    pub users: Vec<ReducedUser>,
+    pub groups: Vec<Group>,
 }

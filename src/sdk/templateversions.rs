@@ -107,3 +107,50 @@ pub struct PresetParameter {
     #[serde(rename = "Value")]
     pub value: String,
 }
+
+/// `codersdk.ArchiveTemplateVersionsRequest`: with `all`, every unused
+/// version; otherwise only failed imports.
+#[derive(Debug, serde::Deserialize, Default)]
+#[serde(default)]
+pub struct ArchiveTemplateVersionsRequest {
+    pub all: bool,
+}
+
+/// `codersdk.ArchiveTemplateVersionsResponse`; Coder sends `null` when
+/// nothing was archived.
+#[derive(Debug, Serialize)]
+pub struct ArchiveTemplateVersionsResponse {
+    pub template_id: Uuid,
+    pub archived_ids: Option<Vec<Uuid>>,
+}
+
+/// `codersdk.TemplateVersionExternalAuth`: warren has no external auth
+/// providers, so versions list none.
+#[derive(Debug, Serialize)]
+pub struct TemplateVersionExternalAuth {
+    pub id: String,
+    #[serde(rename = "type")]
+    pub kind: String,
+    pub display_name: String,
+    pub display_icon: String,
+    pub authenticate_url: String,
+    pub authenticated: bool,
+    pub optional: bool,
+}
+
+/// `codersdk.CreateTemplateVersionDryRunRequest`.
+#[derive(Debug, serde::Deserialize, Default)]
+#[serde(default)]
+pub struct CreateTemplateVersionDryRunRequest {
+    pub workspace_name: String,
+    pub rich_parameter_values: Vec<DryRunParameter>,
+    pub user_variable_values: Vec<DryRunParameter>,
+}
+
+/// A `{name, value}` pair of a dry-run request.
+#[derive(Debug, Clone, serde::Deserialize, Serialize, Default)]
+#[serde(default)]
+pub struct DryRunParameter {
+    pub name: String,
+    pub value: String,
+}

@@ -114,3 +114,45 @@ pub struct OidcAuthMethod {
     #[serde(rename = "iconUrl")]
     pub icon_url: String,
 }
+
+/// `codersdk.ValidateUserPasswordRequest`.
+#[derive(Debug, serde::Deserialize, Default)]
+#[serde(default)]
+pub struct ValidateUserPasswordRequest {
+    pub password: String,
+}
+
+/// `codersdk.ValidateUserPasswordResponse`.
+#[derive(Debug, Serialize)]
+pub struct ValidateUserPasswordResponse {
+    pub valid: bool,
+    pub details: String,
+}
+
+/// `codersdk.UserLoginType`.
+#[derive(Debug, Serialize)]
+pub struct UserLoginType {
+    pub login_type: String,
+}
+
+/// `codersdk.UserAppearanceSettings`.
+#[derive(Debug, Serialize)]
+pub struct UserAppearanceSettings {
+    pub theme_preference: String,
+    pub terminal_font: String,
+}
+
+/// `codersdk.UpdateUserAppearanceSettingsRequest`.
+#[derive(Debug, serde::Deserialize, Default)]
+#[serde(default)]
+pub struct UpdateUserAppearanceSettingsRequest {
+    pub theme_preference: String,
+    pub terminal_font: String,
+}
+
+/// `codersdk.UserParameter`: a value the user gave a parameter before.
+#[derive(Debug, Serialize)]
+pub struct UserParameter {
+    pub name: String,
+    pub value: String,
+}

@@ -96,3 +96,54 @@ pub struct AgentGitSshKey {
 pub struct AgentTokenResponse {
     pub agent_token: String,
 }
+
+/// `codersdk.WorkspaceAgentLog`.
+#[derive(Debug, Clone, Serialize)]
+pub struct WorkspaceAgentLog {
+    pub id: i64,
+    pub created_at: Time,
+    pub output: String,
+    pub level: String,
+    pub source_id: Uuid,
+}
+
+/// `codersdk.WorkspaceAgentMetadata`.
+#[derive(Debug, Clone, Serialize)]
+pub struct WorkspaceAgentMetadata {
+    pub result: WorkspaceAgentMetadataResult,
+    pub description: WorkspaceAgentMetadataDescription,
+}
+
+/// `codersdk.WorkspaceAgentMetadataResult`: `age` in seconds.
+#[derive(Debug, Clone, Serialize)]
+pub struct WorkspaceAgentMetadataResult {
+    pub collected_at: Time,
+    pub age: i64,
+    pub value: String,
+    pub error: String,
+}
+
+/// `codersdk.WorkspaceAgentMetadataDescription`: `interval` and `timeout`
+/// in seconds.
+#[derive(Debug, Clone, Serialize)]
+pub struct WorkspaceAgentMetadataDescription {
+    pub display_name: String,
+    pub key: String,
+    pub script: String,
+    pub interval: i64,
+    pub timeout: i64,
+}
+
+/// `codersdk.WorkspaceAgentListeningPortsResponse`.
+#[derive(Debug, Clone, Serialize)]
+pub struct WorkspaceAgentListeningPortsResponse {
+    pub ports: Vec<WorkspaceAgentListeningPort>,
+}
+
+/// `codersdk.WorkspaceAgentListeningPort`.
+#[derive(Debug, Clone, Serialize)]
+pub struct WorkspaceAgentListeningPort {
+    pub process_name: String,
+    pub network: String,
+    pub port: i64,
+}

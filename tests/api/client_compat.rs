@@ -278,40 +278,6 @@ fn templates_carry_use_terraform_workspace_cache() {
     .assert_error(401, SIGNED_OUT);
 }
 
-/// A version-1 database (before the column existed) migrates forward and
-/// keeps its templates.
-#[test]
-fn version_one_databases_gain_the_template_setting() {
-    let mut s = Server::start();
-    let o = s.setup();
-    let t = s.template(&o, "docker");
-    s.running.take().unwrap().stop();
-    {
-        let c = rusqlite::Connection::open(&s.config.db).unwrap();
-        c.execute_batch(
-            "ALTER TABLE templates DROP COLUMN use_terraform_workspace_cache;
-             DROP TABLE lifecycle_actions;
-             ALTER TABLE workspace_builds DROP COLUMN deadline_reason;
-             ALTER TABLE workspace_builds DROP COLUMN deadline_set_at;
-             ALTER TABLE workspace_builds DROP COLUMN deadline_set_by;
-             PRAGMA user_version = 1;",
-        )
-        .unwrap();
-    }
-    s.restart();
-    let path = format!("/api/v2/templates/{}", t["id"].as_str().unwrap());
-    assert_eq!(
-        s.get(&path, &o.token).ok(200)["use_terraform_workspace_cache"],
-        false
-    );
-    s.patch(
-        &path,
-        &o.token,
-        json!({"use_terraform_workspace_cache": true}),
-    )
-    .ok(200);
-}
-
 // ------------------------------------------------------- 4. preset keys
 
 #[test]

@@ -518,11 +518,19 @@ pub struct Sse {
 
 impl Sse {
     pub fn open(s: &Server, path: &str, token: &str) -> Sse {
+        Sse::open_as(s, path, Some(token))
+    }
+
+    /// [`Sse::open`], anonymously when `token` is `None`.
+    pub fn open_as(s: &Server, path: &str, token: Option<&str>) -> Sse {
         let addr = s.url("").trim_start_matches("http://").to_string();
         let mut stream = TcpStream::connect(&addr).unwrap();
+        let auth = token
+            .map(|t| format!("Coder-Session-Token: {t}\r\n"))
+            .unwrap_or_default();
         write!(
             stream,
-            "GET {path} HTTP/1.1\r\nHost: {addr}\r\nCoder-Session-Token: {token}\r\nAccept: text/event-stream\r\n\r\n"
+            "GET {path} HTTP/1.1\r\nHost: {addr}\r\n{auth}Accept: text/event-stream\r\n\r\n"
         )
         .unwrap();
         stream

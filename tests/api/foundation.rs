@@ -1,5 +1,6 @@
 //! Error model, build info, health, first user, login, logout, token sources,
-//! persistence across restarts, and refusal of foreign database files.
+//! and persistence across restarts. The database file itself (foreign and
+//! newer files, what is stored at rest) is tested in `store.rs`.
 
 use std::time::Duration;
 
@@ -377,63 +378,6 @@ fn state_survives_restart() {
     let token = s.login("admin@example.com", PASSWORD);
     s.get("/api/v2/users/me", &token).ok(200);
     assert_eq!(s.anon("GET", "/api/v2/users/first", None).status, 200);
-}
-
-#[test]
-fn foreign_and_newer_databases_are_refused_untouched() {
-    let dir = tempfile::tempdir().unwrap();
-    // Not a warren database.
-    let foreign = dir.path().join("foreign.db");
-    {
-        let c = rusqlite::Connection::open(&foreign).unwrap();
-        c.execute_batch("CREATE TABLE notes (x TEXT); INSERT INTO notes VALUES ('keep');")
-            .unwrap();
-    }
-    let before = std::fs::read(&foreign).unwrap();
-    let mut cfg = test_config(&dir);
-    cfg.db = foreign.clone();
-    let err = warren::start(cfg).err().expect("refused");
-    assert!(err.to_string().contains("refusing"), "{err}");
-    assert_eq!(std::fs::read(&foreign).unwrap(), before);
-    // A warren database from the future.
-    let newer = dir.path().join("newer.db");
-    {
-        let mut cfg = test_config(&dir);
-        cfg.db = newer.clone();
-        warren::start(cfg).unwrap().stop();
-        let c = rusqlite::Connection::open(&newer).unwrap();
-        c.execute_batch("PRAGMA user_version = 99;").unwrap();
-    }
-    let before = std::fs::read(&newer).unwrap();
-    let mut cfg = test_config(&dir);
-    cfg.db = newer.clone();
-    let err = warren::start(cfg).err().expect("refused");
-    assert!(err.to_string().contains("newer warren"), "{err}");
-    assert_eq!(std::fs::read(&newer).unwrap(), before);
-}
-
-#[test]
-fn database_pragmas() {
-    let s = Server::start();
-    s.setup();
-    let c = rusqlite::Connection::open(&s.config.db).unwrap();
-    let mode: String = c
-        .query_row("PRAGMA journal_mode", [], |r| r.get(0))
-        .unwrap();
-    assert_eq!(mode, "wal");
-    let version: i64 = c
-        .query_row("PRAGMA user_version", [], |r| r.get(0))
-        .unwrap();
-    assert_eq!(version, warren::domain::SCHEMA_VERSION);
-    // Secrets are stored only as hashes.
-    let hash: String = c
-        .query_row("SELECT hashed_password FROM users", [], |r| r.get(0))
-        .unwrap();
-    assert!(hash.starts_with("$argon2id$"), "{hash}");
-    let secret: Vec<u8> = c
-        .query_row("SELECT hashed_secret FROM api_keys", [], |r| r.get(0))
-        .unwrap();
-    assert_eq!(secret.len(), 32);
 }
 
 #[test]

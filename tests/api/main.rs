@@ -4,9 +4,12 @@
 // Test code may panic on what it did not expect: that is its failure report.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
+mod agent_logs;
+mod authcheck;
 mod builds;
 mod client_compat;
 mod common;
+mod deployment;
 mod foundation;
 mod groups;
 mod keys;
@@ -17,11 +20,17 @@ mod metrics;
 mod openapi;
 mod operations;
 mod organizations;
+mod ports;
+mod quotas;
 mod schedule_explain;
 mod security;
 mod shapes;
 mod snapshot;
+mod store;
+mod template_acl;
 mod templates;
+mod user_extras;
 mod users;
+mod version_extras;
 mod watch;
 mod workspaces;

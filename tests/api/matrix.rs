@@ -10,7 +10,6 @@
 //! the test, so the matrix always covers the whole table.
 
 use std::collections::HashMap;
-use std::net::TcpStream;
 use std::time::Duration;
 
 use serde_json::{json, Value};
@@ -101,8 +100,11 @@ fn allowed(resource: Resource, action: Action, who: Who) -> bool {
         }
         (Workspace, Delete | Create) => matches!(who, Alice | Erin | Owner),
         (Workspace, Favorite) => matches!(who, Alice),
-        // The deployment (diagnostics, backups): owners only.
-        (Deployment, Read) => matches!(who, Owner),
+        // The deployment's appearance: everyone reads it, owners change it.
+        (Deployment, Read) => true,
+        (Deployment, Update) => matches!(who, Owner),
+        // The deployment's operations (diagnostics, backups): owners only.
+        (Operations, Read) => matches!(who, Owner),
         (r, a) => panic!("no rule for {a:?} on {r:?}"),
     }
 }
@@ -119,7 +121,7 @@ fn sees(resource: Resource, action: Action, who: Who) -> bool {
         (_, Action::Create) => true,
         (Member, _) => allowed(Organization, Action::Read, who),
         // Every signed-in user knows the deployment exists.
-        (Deployment, _) => true,
+        (Deployment | Operations, _) => true,
         (r, _) => allowed(r, Action::Read, who),
     }
 }
@@ -160,13 +162,16 @@ struct Row {
     /// Exact answers for some actors, where Coder's differs from the rule.
     except: &'static [(Who, u16)],
     transport: Transport,
+    /// With `follow=true` the route streams over a WebSocket instead.
+    follow: bool,
 }
 
 #[derive(Clone, Copy, PartialEq)]
 enum Transport {
     Http,
-    /// Server-sent events: only the status line is read.
+    /// Server-sent events: the status, then the first data event.
     Sse,
+    /// The status of the upgrade, then the first data message.
     WebSocket,
 }
 
@@ -182,6 +187,7 @@ fn row(method: &'static str, route: &'static str, call: fn(&World, Who) -> Call)
         ok: &[],
         except: &[],
         transport: Transport::Http,
+        follow: false,
     }
 }
 
@@ -203,6 +209,11 @@ impl Row {
 
     fn ws(mut self) -> Row {
         self.transport = Transport::WebSocket;
+        self
+    }
+
+    fn follows(mut self) -> Row {
+        self.follow = true;
         self
     }
 }
@@ -446,7 +457,8 @@ impl World {
     }
 
     /// Sends one call and returns the status and, over plain HTTP, the
-    /// body with its content type.
+    /// body with its content type; of an accepted stream, its first data
+    /// event as JSON.
     fn send(&self, row: &Row, call: &Call, who: Who) -> (u16, Option<Answer>) {
         let token = call.token.as_deref().or(self.token_of(who));
         match row.transport {
@@ -461,35 +473,32 @@ impl World {
                 };
                 (r.status, Some(answer))
             }
-            Transport::Sse => (raw_status(&self.s, &call.path, token), None),
-            Transport::WebSocket => (ws_status(&self.s, &call.path, token), None),
+            Transport::Sse => sse_first(&self.s, &call.path, token),
+            Transport::WebSocket => ws_first(&self.s, &call.path, token),
         }
     }
 }
 
-/// The status line of a streaming GET, without reading the stream.
-fn raw_status(s: &Server, path: &str, token: Option<&str>) -> u16 {
-    use std::io::{BufRead, BufReader, Write};
-    let addr = s.url("").trim_start_matches("http://").to_string();
-    let mut stream = TcpStream::connect(&addr).unwrap();
-    stream
-        .set_read_timeout(Some(Duration::from_secs(10)))
-        .unwrap();
-    let auth = token
-        .map(|t| format!("Coder-Session-Token: {t}\r\n"))
-        .unwrap_or_default();
-    write!(
-        stream,
-        "GET {path} HTTP/1.1\r\nHost: {addr}\r\n{auth}Accept: text/event-stream\r\n\r\n"
-    )
-    .unwrap();
-    let mut line = String::new();
-    BufReader::new(stream).read_line(&mut line).unwrap();
-    line.split_whitespace().nth(1).unwrap().parse().unwrap()
+/// The first event of a server-sent event stream that is not a ping, as
+/// `{"event": kind, "data": body}`; `None` when the stream is refused.
+fn sse_first(s: &Server, path: &str, token: Option<&str>) -> (u16, Option<Answer>) {
+    let mut sse = Sse::open_as(s, path, token);
+    if sse.status != 200 {
+        return (sse.status, None);
+    }
+    let (event, data) = sse
+        .next_data(Duration::from_secs(10))
+        .unwrap_or_else(|| panic!("{path}: no event"));
+    let answer = Answer {
+        content_type: "text/event-stream".into(),
+        text: json!({"event": event, "data": data}).to_string(),
+    };
+    (sse.status, Some(answer))
 }
 
-/// The status of a WebSocket upgrade (101 when accepted).
-fn ws_status(s: &Server, path: &str, token: Option<&str>) -> u16 {
+/// The status of a WebSocket upgrade (101 when accepted) and the first
+/// message that is not a ping.
+fn ws_first(s: &Server, path: &str, token: Option<&str>) -> (u16, Option<Answer>) {
     let url = format!("ws://{}{path}", s.url("").trim_start_matches("http://"));
     let mut req =
         tungstenite::client::IntoClientRequest::into_client_request(url.as_str()).unwrap();
@@ -499,10 +508,29 @@ fn ws_status(s: &Server, path: &str, token: Option<&str>) -> u16 {
     }
     match tungstenite::connect(req) {
         Ok((mut socket, resp)) => {
+            if let tungstenite::stream::MaybeTlsStream::Plain(t) = socket.get_ref() {
+                t.set_read_timeout(Some(Duration::from_secs(10))).unwrap();
+            }
+            let first = loop {
+                match socket.read() {
+                    Ok(tungstenite::Message::Text(t)) => {
+                        let v: Value = serde_json::from_str(&t).unwrap();
+                        if v["type"] != "ping" {
+                            break t.to_string();
+                        }
+                    }
+                    Ok(_) => continue,
+                    Err(e) => panic!("{path}: no message ({e})"),
+                }
+            };
             let _ = socket.close(None);
-            resp.status().as_u16()
+            let answer = Answer {
+                content_type: "websocket".into(),
+                text: first,
+            };
+            (resp.status().as_u16(), Some(answer))
         }
-        Err(tungstenite::Error::Http(resp)) => resp.status().as_u16(),
+        Err(tungstenite::Error::Http(resp)) => (resp.status().as_u16(), None),
         Err(e) => panic!("{path}: {e}"),
     }
 }
@@ -712,6 +740,23 @@ fn rows() -> Vec<Row> {
             let id = k.ok(201)["key"].as_str().unwrap()[..10].to_string();
             Call::get(format!("/api/v2/users/{}/keys/{id}", w.alice()))
         }),
+        // Bob's quota (he owns no workspace): he reads his own, Alice may
+        // not read other members.
+        row("GET", "/api/v2/workspace-quota/{user}", |w, _| {
+            Call::get(format!("/api/v2/workspace-quota/{}", w.ids[&Bob]))
+        })
+        .except(&[(Alice, 404), (Bob, 200)]),
+        row(
+            "GET",
+            "/api/v2/organizations/{organization}/members/{user}/workspace-quota",
+            |w, _| {
+                Call::get(format!(
+                    "/api/v2/organizations/{}/members/{}/workspace-quota",
+                    w.org, w.ids[&Bob]
+                ))
+            },
+        )
+        .except(&[(Alice, 404), (Bob, 200)]),
         row("POST", "/api/v2/files", |_, _| {
             // A body that is not an archive is refused after authentication.
             Call::with("/api/v2/files".into(), json!({}))
@@ -930,6 +975,18 @@ fn rows() -> Vec<Row> {
                 r.ok(201)["id"].as_str().unwrap()
             ))
         }),
+        row("GET", "/api/v2/templates/{template}/acl", |w, _| {
+            Call::get(format!("/api/v2/templates/{}/acl", w.template))
+        }),
+        row("PATCH", "/api/v2/templates/{template}/acl", |w, _| {
+            Call::with(
+                format!("/api/v2/templates/{}/acl", w.template),
+                json!({"group_perms": {w.group.clone(): "use"}}),
+            )
+        }),
+        row("GET", "/api/v2/templates/{template}/acl/available", |w, _| {
+            Call::get(format!("/api/v2/templates/{}/acl/available", w.template))
+        }),
         row("GET", "/api/v2/templates/{template}/versions", |w, _| {
             Call::get(format!("/api/v2/templates/{}/versions", w.template))
         }),
@@ -993,7 +1050,8 @@ fn rows() -> Vec<Row> {
             "GET",
             "/api/v2/templateversions/{templateversion}/logs",
             |w, _| Call::get(format!("/api/v2/templateversions/{}/logs", w.version)),
-        ),
+        )
+        .follows(),
         row(
             "PATCH",
             "/api/v2/templateversions/{templateversion}/cancel",
@@ -1137,7 +1195,8 @@ fn rows() -> Vec<Row> {
             "GET",
             "/api/v2/workspacebuilds/{workspacebuild}/logs",
             |w, _| Call::get(format!("/api/v2/workspacebuilds/{}/logs", w.build)),
-        ),
+        )
+        .follows(),
         row(
             "GET",
             "/api/v2/workspacebuilds/{workspacebuild}/parameters",
@@ -1255,6 +1314,325 @@ fn rows() -> Vec<Row> {
             Call::get(format!("/api/v2/groups/{id}"))
         }),
     ]
+    .into_iter()
+    .chain(surface_rows())
+    .collect()
+}
+
+/// Rows of the routes issue 14 added (authcheck, user settings, agent
+/// reports and streams, ports, version archiving and dry runs, deployment).
+fn surface_rows() -> Vec<Row> {
+    vec![
+        row("POST", "/api/v2/authcheck", |w, _| {
+            Call::with(
+                "/api/v2/authcheck".into(),
+                json!({"checks": {
+                    "viewAllUsers": {"object": {"resource_type": "user"}, "action": "read"},
+                    "createWorkspace": {"object": {"resource_type": "workspace",
+                        "organization_id": w.org, "owner_id": "me"}, "action": "create"},
+                    "updateW": {"object": {"resource_type": "workspace", "resource_id": w.workspace},
+                        "action": "update"},
+                    "unknown": {"object": {"resource_type": "license"}, "action": "read"},
+                }}),
+            )
+        }),
+        row("POST", "/api/v2/users/validate-password", |_, _| {
+            Call::with(
+                "/api/v2/users/validate-password".into(),
+                json!({"password": PASSWORD}),
+            )
+        }),
+        row("GET", "/api/v2/users/{user}/login-type", |w, _| {
+            Call::get(format!("/api/v2/users/{}/login-type", w.alice()))
+        }),
+        row("GET", "/api/v2/users/{user}/appearance", |w, _| {
+            Call::get(format!("/api/v2/users/{}/appearance", w.alice()))
+        }),
+        row("PUT", "/api/v2/users/{user}/appearance", |w, _| {
+            Call::with(
+                format!("/api/v2/users/{}/appearance", w.alice()),
+                json!({"theme_preference": "dark", "terminal_font": "fira-code"}),
+            )
+        }),
+        row("GET", "/api/v2/users/{user}/autofill-parameters", |w, _| {
+            Call::get(format!(
+                "/api/v2/users/{}/autofill-parameters?template_id={}",
+                w.alice(),
+                w.template
+            ))
+        }),
+        row("PATCH", "/api/v2/workspaceagents/me/logs", |_, _| {
+            Call::with(
+                "/api/v2/workspaceagents/me/logs".into(),
+                json!({"logs": [{"created_at": chrono::Utc::now().to_rfc3339(),
+                                 "output": "matrix", "level": "info"}]}),
+            )
+        }),
+        row("POST", "/api/v2/workspaceagents/me/log-source", |_, _| {
+            Call::with(
+                "/api/v2/workspaceagents/me/log-source".into(),
+                json!({"id": "5e1c3f0a-8b7d-4c2e-9f61-0a2b3c4d5e6f",
+                       "display_name": "Matrix", "icon": "/emojis/1f9ea.png"}),
+            )
+        }),
+        row("POST", "/api/v2/workspaceagents/me/metadata", |_, _| {
+            Call::with(
+                "/api/v2/workspaceagents/me/metadata".into(),
+                json!({"metadata": [{"key": "0_cpu_usage", "value": "1/4 cores (25%)",
+                                     "error": "", "age": 0,
+                                     "collected_at": chrono::Utc::now().to_rfc3339()}]}),
+            )
+        }),
+        row(
+            "POST",
+            "/api/v2/workspaceagents/me/listening-ports",
+            |_, _| {
+                Call::with(
+                    "/api/v2/workspaceagents/me/listening-ports".into(),
+                    json!({"ports": [{"process_name": "web", "network": "tcp", "port": 8080}]}),
+                )
+            },
+        ),
+        row(
+            "GET",
+            "/api/v2/workspaceagents/{workspaceagent}/logs",
+            |w, _| {
+                // The simulation's lines only: their ids follow W's build;
+                // those the agent sent follow the rows before.
+                let all = w.s.get(
+                    &format!("/api/v2/workspaceagents/{}/logs", w.agent),
+                    &w.owner.token,
+                );
+                let before = all
+                    .ok(200)
+                    .as_array()
+                    .unwrap()
+                    .iter()
+                    .filter(|l| l["output"] == "matrix")
+                    .filter_map(|l| l["id"].as_i64())
+                    .min()
+                    .unwrap_or(0);
+                Call::get(format!(
+                    "/api/v2/workspaceagents/{}/logs?before={before}",
+                    w.agent
+                ))
+            },
+        ),
+        row(
+            "GET",
+            "/api/v2/workspaceagents/{workspaceagent}/watch-metadata",
+            |w, _| {
+                Call::get(format!(
+                    "/api/v2/workspaceagents/{}/watch-metadata",
+                    w.agent
+                ))
+            },
+        )
+        .sse(),
+        row(
+            "GET",
+            "/api/v2/workspaceagents/{workspaceagent}/watch-metadata-ws",
+            |w, _| {
+                Call::get(format!(
+                    "/api/v2/workspaceagents/{}/watch-metadata-ws",
+                    w.agent
+                ))
+            },
+        )
+        .ws(),
+        row(
+            "GET",
+            "/api/v2/workspaceagents/{workspaceagent}/listening-ports",
+            |w, _| {
+                Call::get(format!(
+                    "/api/v2/workspaceagents/{}/listening-ports",
+                    w.agent
+                ))
+            },
+        ),
+        row(
+            "GET",
+            "/api/v2/workspaces/{workspace}/port-share",
+            |w, _| Call::get(w.ws("/port-share")),
+        ),
+        row(
+            "POST",
+            "/api/v2/workspaces/{workspace}/port-share",
+            |w, _| {
+                w.open_ports();
+                Call::with(
+                    w.ws("/port-share"),
+                    json!({"agent_name": "main", "port": 8080, "share_level": "authenticated",
+                       "protocol": "http"}),
+                )
+            },
+        ),
+        row(
+            "DELETE",
+            "/api/v2/workspaces/{workspace}/port-share",
+            |w, _| {
+                w.open_ports();
+                w.s.post(
+                    &w.ws("/port-share"),
+                    &w.owner.token,
+                    json!({"agent_name": "main", "port": 8081, "share_level": "public",
+                       "protocol": "https"}),
+                )
+                .ok(200);
+                Call::with(
+                    w.ws("/port-share"),
+                    json!({"agent_name": "main", "port": 8081}),
+                )
+            },
+        ),
+        row(
+            "GET",
+            "/api/v2/templateversions/{templateversion}/external-auth",
+            |w, _| {
+                Call::get(format!(
+                    "/api/v2/templateversions/{}/external-auth",
+                    w.version
+                ))
+            },
+        ),
+        row(
+            "POST",
+            "/api/v2/templateversions/{templateversion}/archive",
+            |w, _| {
+                let v = w.s.import(&w.owner, "docker", Some(&w.template));
+                Call::with(
+                    format!(
+                        "/api/v2/templateversions/{}/archive",
+                        v["id"].as_str().unwrap()
+                    ),
+                    json!({}),
+                )
+            },
+        ),
+        row(
+            "POST",
+            "/api/v2/templateversions/{templateversion}/unarchive",
+            |w, _| {
+                let v = w.s.import(&w.owner, "docker", Some(&w.template));
+                let id = v["id"].as_str().unwrap().to_string();
+                w.s.post(
+                    &format!("/api/v2/templateversions/{id}/archive"),
+                    &w.owner.token,
+                    json!({}),
+                )
+                .ok(200);
+                Call::with(
+                    format!("/api/v2/templateversions/{id}/unarchive"),
+                    json!({}),
+                )
+            },
+        ),
+        row(
+            "POST",
+            "/api/v2/templates/{template}/versions/archive",
+            |w, _| {
+                Call::with(
+                    format!("/api/v2/templates/{}/versions/archive", w.template),
+                    json!({"all": false}),
+                )
+            },
+        ),
+        row(
+            "POST",
+            "/api/v2/templateversions/{templateversion}/dry-run",
+            |w, _| {
+                Call::with(
+                    format!("/api/v2/templateversions/{}/dry-run", w.version),
+                    json!({"workspace_name": "plan", "rich_parameter_values": []}),
+                )
+            },
+        ),
+        row(
+            "GET",
+            "/api/v2/templateversions/{templateversion}/dry-run/{jobID}",
+            |w, who| Call::get(w.dry_run(who, "")),
+        ),
+        row(
+            "GET",
+            "/api/v2/templateversions/{templateversion}/dry-run/{jobID}/resources",
+            |w, who| Call::get(w.dry_run(who, "/resources")),
+        ),
+        row(
+            "GET",
+            "/api/v2/templateversions/{templateversion}/dry-run/{jobID}/logs",
+            |w, who| Call::get(w.dry_run(who, "/logs")),
+        ),
+        row(
+            "PATCH",
+            "/api/v2/templateversions/{templateversion}/dry-run/{jobID}/cancel",
+            |w, who| Call::with(w.dry_run(who, "/cancel"), json!({})),
+        )
+        // The dry run is long finished: allowed callers learn that.
+        .ok(&[400]),
+        row("GET", "/api/v2/deployment/ssh", |_, _| {
+            Call::get("/api/v2/deployment/ssh".into())
+        }),
+        row("GET", "/api/v2/regions", |_, _| {
+            Call::get("/api/v2/regions".into())
+        }),
+        row("GET", "/api/v2/updatecheck", |_, _| {
+            Call::get("/api/v2/updatecheck".into())
+        }),
+        row("GET", "/api/v2/experiments", |_, _| {
+            Call::get("/api/v2/experiments".into())
+        }),
+        row("GET", "/api/v2/experiments/available", |_, _| {
+            Call::get("/api/v2/experiments/available".into())
+        }),
+        row("GET", "/api/v2/appearance", |_, _| {
+            Call::get("/api/v2/appearance".into())
+        }),
+        row("PUT", "/api/v2/appearance", |_, _| {
+            Call::with(
+                "/api/v2/appearance".into(),
+                json!({"application_name": "Warren", "logo_url": "",
+                       "announcement_banners": [{"enabled": true, "message": "Maintenance at noon",
+                                                 "background_color": "#004852"}]}),
+            )
+        }),
+        row("GET", "/api/v2/entitlements", |_, _| {
+            Call::get("/api/v2/entitlements".into())
+        }),
+    ]
+}
+
+impl World {
+    /// Template T lets its workspaces' ports be shared publicly.
+    fn open_ports(&self) {
+        let r = self.s.patch(
+            &format!("/api/v2/templates/{}", self.template),
+            &self.owner.token,
+            json!({"max_port_share_level": "public"}),
+        );
+        // 304 once it is set.
+        assert!(matches!(r.status, 200 | 304), "{}", r.text);
+    }
+
+    /// A finished dry run of T's version by `who` (by the owner for those
+    /// who cannot start one), and the path of its route with `suffix`.
+    fn dry_run(&self, who: Who, suffix: &str) -> String {
+        let token = if who.signed_in() {
+            self.tokens[&who].clone()
+        } else {
+            self.owner.token.clone()
+        };
+        let r = self.s.post(
+            &format!("/api/v2/templateversions/{}/dry-run", self.version),
+            &token,
+            json!({"workspace_name": "plan"}),
+        );
+        let job = r.ok(201)["id"].as_str().unwrap().to_string();
+        self.s.settle();
+        format!(
+            "/api/v2/templateversions/{}/dry-run/{job}{suffix}",
+            self.version
+        )
+    }
 }
 
 impl World {
@@ -1317,10 +1695,10 @@ enum NoBody {
     NoContent,
     /// A page, a script or plain text.
     NotJson,
-    /// Server-sent events or a WebSocket.
-    Stream,
     /// Opaque bytes as stored (a file, provisioner state).
     Download,
+    /// 200 with an empty body, as Coder answers some deletions.
+    EmptyOk,
 }
 
 /// Routes without a JSON success body, each with the reason.
@@ -1335,18 +1713,6 @@ const NOT_SNAPSHOTTED: &[(&str, &str, NoBody)] = &[
         "GET",
         "/api/v2/workspacebuilds/{workspacebuild}/state",
         NoBody::Download,
-    ),
-    ("GET", "/api/v2/workspaces/watch", NoBody::Stream),
-    ("GET", "/api/v2/workspaces/watch-ws", NoBody::Stream),
-    (
-        "GET",
-        "/api/v2/workspaces/{workspace}/watch",
-        NoBody::Stream,
-    ),
-    (
-        "GET",
-        "/api/v2/workspaces/{workspace}/watch-ws",
-        NoBody::Stream,
     ),
     ("PUT", "/api/v2/users/{user}/password", NoBody::NoContent),
     (
@@ -1405,6 +1771,21 @@ const NOT_SNAPSHOTTED: &[(&str, &str, NoBody)] = &[
         "/api/v2/workspaceagents/me/report-lifecycle",
         NoBody::NoContent,
     ),
+    (
+        "POST",
+        "/api/v2/workspaceagents/me/metadata",
+        NoBody::NoContent,
+    ),
+    (
+        "POST",
+        "/api/v2/workspaceagents/me/listening-ports",
+        NoBody::NoContent,
+    ),
+    (
+        "DELETE",
+        "/api/v2/workspaces/{workspace}/port-share",
+        NoBody::EmptyOk,
+    ),
 ];
 
 /// Routes whose success the matrix's world cannot reach (setup is over,
@@ -1450,7 +1831,42 @@ const SNAPSHOTTED_ELSEWHERE: &[(&str, &str, &str)] = &[
         "/api/v2/workspaces/{workspace}/extend",
         "workspaces::autostart_ttl_extend_autoupdates",
     ),
+    (
+        "PATCH",
+        "/api/v2/templateversions/{templateversion}/dry-run/{jobID}/cancel",
+        "version_extras::dry_run_is_canceled_while_it_runs",
+    ),
+    // Log ids count every job's logs before: a fresh server's are stable.
+    (
+        "GET",
+        "/api/v2/templateversions/{templateversion}/dry-run/{jobID}/logs",
+        "version_extras::dry_run_plans_without_a_workspace",
+    ),
 ];
+
+/// Later events of streams, whose kinds the matrix's single read does not
+/// reach: the test named records each under the route's snapshot name with
+/// `_event_<kind>` appended.
+const EVENTS_ELSEWHERE: &[(&str, &str, &str, &str)] = &[
+    ("GET", "/api/v2/workspaces/watch", "added", LIST_CHANGES),
+    ("GET", "/api/v2/workspaces/watch", "updated", LIST_CHANGES),
+    ("GET", "/api/v2/workspaces/watch", "removed", LIST_CHANGES),
+    ("GET", "/api/v2/workspaces/watch-ws", "added", LIST_CHANGES),
+    (
+        "GET",
+        "/api/v2/workspaces/watch-ws",
+        "updated",
+        LIST_CHANGES,
+    ),
+    (
+        "GET",
+        "/api/v2/workspaces/watch-ws",
+        "removed",
+        LIST_CHANGES,
+    ),
+];
+
+const LIST_CHANGES: &str = "watch::list_stream_change_events_match_their_snapshots";
 
 #[test]
 fn every_route_answers_every_actor_as_coder_does() {
@@ -1460,6 +1876,10 @@ fn every_route_answers_every_actor_as_coder_does() {
     let mut snapshot_failures = Vec::new();
     let known = world.known_ids();
     let mut snapshots = 0;
+    // Of which streams, recorded by their first data event.
+    let mut stream_snapshots = 0;
+    // Snapshots of the `follow=true` streams of routes with a JSON body.
+    let mut follow_snapshots = 0;
     let mut cells = 0;
     for route in ROUTES {
         let Some(r) = rows
@@ -1472,7 +1892,7 @@ fn every_route_answers_every_actor_as_coder_does() {
             ));
             continue;
         };
-        let mut successes: HashMap<Who, (u16, Option<Answer>)> = HashMap::new();
+        let mut successes: HashMap<Who, (u16, Option<Answer>, String)> = HashMap::new();
         for who in ACTORS {
             // Builds queued by earlier calls have run, so that every body
             // shows settled jobs.
@@ -1497,11 +1917,18 @@ fn every_route_answers_every_actor_as_coder_does() {
                     expected(route.policy, r, who),
                     route.policy
                 ));
-            } else if expect == Expect::Allowed && (200..300).contains(&status) {
-                successes.insert(who, (status, answer));
+            } else if expect == Expect::Allowed
+                && ((200..300).contains(&status)
+                    || (r.transport == Transport::WebSocket && status == 101))
+            {
+                successes.insert(who, (status, answer, call.path));
             }
         }
-        let chosen = PREFERENCE.iter().find_map(|w| successes.remove(w));
+        let chosen = PREFERENCE.iter().find_map(|w| {
+            successes
+                .remove(w)
+                .map(|(status, a, path)| (*w, path, status, a))
+        });
         let label = format!("{} {}", route.method, route.path);
         if let Some((_, _, why)) = NOT_SNAPSHOTTED
             .iter()
@@ -1509,15 +1936,17 @@ fn every_route_answers_every_actor_as_coder_does() {
         {
             // The reason must hold for what the route answered.
             let holds = match (why, &chosen) {
-                (NoBody::Stream, _) => r.transport != Transport::Http,
                 (_, None) => false,
-                (NoBody::NoContent, Some((status, a))) => {
+                (NoBody::NoContent, Some((_, _, status, a))) => {
                     *status == 204 && a.as_ref().is_some_and(|a| a.text.is_empty())
                 }
-                (NoBody::NotJson, Some((_, a))) => a
+                (NoBody::NotJson, Some((_, _, _, a))) => a
                     .as_ref()
                     .is_some_and(|a| !a.content_type.starts_with("application/json")),
                 (NoBody::Download, Some(_)) => true,
+                (NoBody::EmptyOk, Some((_, _, status, a))) => {
+                    *status == 200 && a.as_ref().is_some_and(|a| a.text.is_empty())
+                }
             };
             if !holds {
                 snapshot_failures.push(format!("{label}: listed as {why:?}, but is not"));
@@ -1531,22 +1960,49 @@ fn every_route_answers_every_actor_as_coder_does() {
             } else {
                 snapshots += 1;
             }
+        } else if r.transport != Transport::Http {
+            // A stream: its first data event, a JSON body like any other.
+            match &chosen {
+                Some((_, _, _, Some(a))) => {
+                    let event: Value = serde_json::from_str(&a.text).unwrap();
+                    let kind = event.get("event").or(event.get("type"));
+                    if kind == Some(&json!("error")) {
+                        snapshot_failures
+                            .push(format!("{label}: the first event is an error: {event}"));
+                    } else if check_snapshot(
+                        &mut snapshot_failures,
+                        &label,
+                        snapshot::event_name(route.method, route.path, None),
+                        || {
+                            snapshot::assert_event_with(
+                                route.method,
+                                route.path,
+                                None,
+                                &event,
+                                &known,
+                            )
+                        },
+                    ) {
+                        snapshots += 1;
+                        stream_snapshots += 1;
+                    }
+                }
+                _ => snapshot_failures.push(format!("{label}: no actor succeeded")),
+            }
         } else {
-            match chosen {
-                Some((204, Some(a))) if a.text.is_empty() => {
+            match &chosen {
+                Some((_, _, 204, Some(a))) if a.text.is_empty() => {
                     snapshot_failures.push(format!("{label}: answers 204, list it as NoContent"));
                 }
-                Some((_, Some(a))) => match serde_json::from_str::<Value>(&a.text) {
+                Some((_, _, _, Some(a))) => match serde_json::from_str::<Value>(&a.text) {
                     Ok(body) => {
-                        let result = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
-                            snapshot::assert_body_with(route.method, route.path, &body, &known)
-                        }));
-                        match result {
-                            Ok(()) => snapshots += 1,
-                            Err(_) => snapshot_failures.push(format!(
-                                "{label}: body differs from snapshot {} (or it is missing)",
-                                snapshot::name(route.method, route.path)
-                            )),
+                        if check_snapshot(
+                            &mut snapshot_failures,
+                            &label,
+                            snapshot::name(route.method, route.path),
+                            || snapshot::assert_body_with(route.method, route.path, &body, &known),
+                        ) {
+                            snapshots += 1;
                         }
                     }
                     Err(e) => snapshot_failures.push(format!(
@@ -1555,6 +2011,20 @@ fn every_route_answers_every_actor_as_coder_does() {
                     )),
                 },
                 _ => snapshot_failures.push(format!("{label}: no actor succeeded")),
+            }
+        }
+        // The same logs, followed: the first message of the stream.
+        if let (true, Some((who, path, _, _))) = (r.follow, &chosen) {
+            if snapshot_follow(
+                &world,
+                route.method,
+                route.path,
+                path,
+                *who,
+                &known,
+                &mut snapshot_failures,
+            ) {
+                follow_snapshots += 1;
             }
         }
     }
@@ -1580,8 +2050,29 @@ fn every_route_answers_every_actor_as_coder_does() {
         ROUTES.len(),
         ACTORS.len()
     );
+    let mut later_events = 0;
+    for (method, path, which, test) in EVENTS_ELSEWHERE {
+        assert!(
+            ROUTES
+                .iter()
+                .any(|r| r.method == *method && r.path == *path),
+            "{method} {path} names no route"
+        );
+        if snapshot::exists_named(&snapshot::event_name(method, path, Some(which))) {
+            later_events += 1;
+        } else {
+            snapshot_failures.push(format!(
+                "{method} {path}: {test} recorded no {which} event snapshot"
+            ));
+        }
+    }
+    let follows = rows.iter().filter(|r| r.follow).count();
+    let streams = rows
+        .iter()
+        .filter(|r| r.transport != Transport::Http)
+        .count();
     println!(
-        "success-body snapshots: {snapshots} of {} routes ({} without a JSON body)",
+        "success-body snapshots: {snapshots} of {} routes ({stream_snapshots} of {streams} streams by their first data event; {} without a JSON body); first-event snapshots of follow streams: {follow_snapshots} of {follows}; later-event snapshots of streams: {later_events}",
         ROUTES.len(),
         NOT_SNAPSHOTTED.len()
     );
@@ -1599,4 +2090,54 @@ fn every_route_answers_every_actor_as_coder_does() {
         snapshot_failures.join("\n")
     );
     assert_eq!(snapshots + NOT_SNAPSHOTTED.len(), ROUTES.len());
+    assert_eq!(stream_snapshots, streams);
+    assert_eq!(follow_snapshots, follows);
+}
+
+/// Snapshots the first message of a route's `follow=true` WebSocket, as
+/// `who` calling `path`.
+fn snapshot_follow(
+    world: &World,
+    method: &str,
+    route: &str,
+    path: &str,
+    who: Who,
+    known: &[(String, String)],
+    failures: &mut Vec<String>,
+) -> bool {
+    let streamed = format!("{route}?follow=true");
+    let label = format!("{method} {streamed}");
+    let (status, first) = ws_first(
+        &world.s,
+        &format!("{path}?follow=true"),
+        world.token_of(who),
+    );
+    let Some(a) = first.filter(|_| status == 101) else {
+        failures.push(format!("{label}: answered {status} to {who:?}"));
+        return false;
+    };
+    let event: Value = serde_json::from_str(&a.text).unwrap();
+    check_snapshot(
+        failures,
+        &label,
+        snapshot::event_name(method, &streamed, None),
+        || snapshot::assert_event_with(method, &streamed, None, &event, known),
+    )
+}
+
+/// Runs one snapshot assertion; a difference (or a missing snapshot) is
+/// recorded as a failure of the route instead of ending the test.
+fn check_snapshot(
+    failures: &mut Vec<String>,
+    label: &str,
+    file: String,
+    assert: impl FnOnce(),
+) -> bool {
+    let result = std::panic::catch_unwind(std::panic::AssertUnwindSafe(assert));
+    if result.is_err() {
+        failures.push(format!(
+            "{label}: differs from snapshot {file} (or it is missing)"
+        ));
+    }
+    result.is_ok()
 }

@@ -1,5 +1,8 @@
 //! JSON snapshots of success bodies (insta), one per route, under
-//! `tests/api/snapshots/`, named after the route's method and path. Bodies
+//! `tests/api/snapshots/`, named after the route's method and path; a
+//! stream's snapshots hold its first data event, named after the route
+//! with `_event` appended, and kinds of later events (`_event_added`).
+//! Bodies
 //! are normalised first so that a snapshot changes only when the shape or
 //! a value that is not random does: ids, times, secrets and generated names
 //! become placeholders. A missing snapshot fails (CI runs with
@@ -25,11 +28,26 @@ pub fn name(method: &str, path: &str) -> String {
     out.trim_end_matches('_').to_string()
 }
 
+/// The snapshot's file name for a data event of a route's stream: its
+/// first (`which` is `None`) or a kind of later event (`Some("added")`).
+/// `path` carries the query that makes a route stream (`?follow=true`).
+pub fn event_name(method: &str, path: &str, which: Option<&str>) -> String {
+    match which {
+        None => format!("{}_event", name(method, path)),
+        Some(which) => format!("{}_event_{which}", name(method, path)),
+    }
+}
+
 /// Whether a route's snapshot has been recorded.
 pub fn exists(method: &str, path: &str) -> bool {
+    exists_named(&name(method, path))
+}
+
+/// Whether the snapshot `file` (without `.snap`) has been recorded.
+pub fn exists_named(file: &str) -> bool {
     PathBuf::from(env!("CARGO_MANIFEST_DIR"))
         .join("tests/api/snapshots")
-        .join(format!("{}.snap", name(method, path)))
+        .join(format!("{file}.snap"))
         .is_file()
 }
 
@@ -44,26 +62,54 @@ pub fn assert_body(method: &str, path: &str, body: &Value) {
 /// becomes `[label]`.
 #[track_caller]
 pub fn assert_body_with(method: &str, path: &str, body: &Value, known: &[(String, String)]) {
+    assert_named(
+        &name(method, path),
+        &format!("{method} {path}"),
+        body,
+        known,
+    );
+}
+
+/// Compares a data `event` of a route's stream (normalised, `known` ids by
+/// name) with its snapshot, named by [`event_name`].
+#[track_caller]
+pub fn assert_event_with(
+    method: &str,
+    path: &str,
+    which: Option<&str>,
+    event: &Value,
+    known: &[(String, String)],
+) {
+    let info = match which {
+        None => format!("{method} {path} (first data event)"),
+        Some(which) => format!("{method} {path} ({which} event)"),
+    };
+    assert_named(&event_name(method, path, which), &info, event, known);
+}
+
+#[track_caller]
+fn assert_named(file: &str, info: &str, body: &Value, known: &[(String, String)]) {
     let mut settings = insta::Settings::clone_current();
     settings.set_snapshot_path("snapshots");
     settings.set_prepend_module_to_snapshot(false);
     settings.set_omit_expression(true);
-    settings.set_info(&format!("{method} {path}"));
+    settings.set_info(&info);
     let normalized = normalize_with(body, known);
-    settings.bind(|| insta::assert_json_snapshot!(name(method, path), normalized));
+    settings.bind(|| insta::assert_json_snapshot!(file, normalized));
 }
 
-/// Fields whose values are secrets generated per run.
-const TOKEN_FIELDS: &[&str] = &[
-    "key",
-    "session_token",
-    "agent_token",
-    "private_key",
-    "public_key",
-];
+/// Fields whose values are secrets generated per run. (`key` also names
+/// resource metadata and agent metadata items, whose values are shape and
+/// stay: only a `key` in Coder's token form, `id-secret`, is a secret.)
+const TOKEN_FIELDS: &[&str] = &["session_token", "agent_token", "private_key", "public_key"];
 
 fn re(pattern: &'static str, cell: &'static OnceLock<Regex>) -> &'static Regex {
     cell.get_or_init(|| Regex::new(pattern).expect("pattern"))
+}
+
+fn api_token_re() -> &'static Regex {
+    static C: OnceLock<Regex> = OnceLock::new();
+    re(r"^[0-9A-Za-z]{10}-[0-9A-Za-z]{22}$", &C)
 }
 
 fn uuid_re() -> &'static Regex {
@@ -161,10 +207,14 @@ fn walk(v: &Value, field: Option<&str>, ids: &mut Ids) -> Value {
         Value::Object(o) => {
             // An API key's id is the random public half of its secret.
             let api_key = o.contains_key("token_name") && o.contains_key("lifetime_seconds");
+            // A simulated agent's metadata reading varies with the agent.
+            let reading = o.contains_key("collected_at") && o.contains_key("age");
             let mut out = Map::new();
             for (k, item) in o {
                 let value = if api_key && k == "id" && item.is_string() {
                     Value::String("[token]".into())
+                } else if reading && k == "value" && item.is_string() {
+                    Value::String("[reading]".into())
                 } else {
                     walk(item, Some(k), ids)
                 };
@@ -178,6 +228,9 @@ fn walk(v: &Value, field: Option<&str>, ids: &mut Ids) -> Value {
 
 fn scrub(s: &str, field: Option<&str>, ids: &mut Ids) -> String {
     if field.is_some_and(|f| TOKEN_FIELDS.contains(&f)) && !s.is_empty() {
+        return "[token]".into();
+    }
+    if field == Some("key") && api_token_re().is_match(s) {
         return "[token]".into();
     }
     let s = uuid_re().replace_all(s, |c: &regex::Captures| {
@@ -203,7 +256,8 @@ fn normalization_keeps_relations_and_hides_what_varies() {
         "s": [{"id": "0e3c7c37-2b0f-4b8e-9d89-7f4a1b6c0b11", "role": "use"},
               {"id": "7c60d51f-b44e-4682-87d6-449835ea4de6", "role": "admin"}],
         "c": "2025-01-02T03:04:05.123456Z",
-        "key": "abcdef1234-secret",
+        "key": "abcdef1234-0123456789abcdefABCDEF",
+        "meta": [{"key": "image", "value": "ubuntu"}],
         "m": "Deadline updated to 2025-01-02T03:04:05Z.",
         "n": "eager_turing",
         "url": "http://127.0.0.1:4567/x",
@@ -219,6 +273,8 @@ fn normalization_keeps_relations_and_hides_what_varies() {
             "s": [{"id": "[uuid:1]", "role": "admin"}, {"id": "[uuid:2]", "role": "use"}],
             "c": "[time]",
             "key": "[token]",
+            // A metadata item's key is shape, not a secret.
+            "meta": [{"key": "image", "value": "ubuntu"}],
             "m": "Deadline updated to [time].",
             "n": "[name]",
             "url": "http://127.0.0.1:[port]/x",
@@ -226,4 +282,16 @@ fn normalization_keeps_relations_and_hides_what_varies() {
         })
     );
     assert_eq!(name("GET", "/api/v2/users/{user}"), "GET_api_v2_users_user");
+    assert_eq!(
+        event_name(
+            "GET",
+            "/api/v2/workspacebuilds/{workspacebuild}/logs?follow=true",
+            None
+        ),
+        "GET_api_v2_workspacebuilds_workspacebuild_logs_follow_true_event"
+    );
+    assert_eq!(
+        event_name("GET", "/api/v2/workspaces/watch", Some("added")),
+        "GET_api_v2_workspaces_watch_event_added"
+    );
 }

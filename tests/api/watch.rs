@@ -7,10 +7,11 @@ use std::time::{Duration, Instant};
 use serde_json::{json, Value};
 
 use crate::common::*;
+use crate::snapshot;
 
-type Ws = tungstenite::WebSocket<tungstenite::stream::MaybeTlsStream<TcpStream>>;
+pub type Ws = tungstenite::WebSocket<tungstenite::stream::MaybeTlsStream<TcpStream>>;
 
-fn ws_open(s: &Server, path: &str, token: &str) -> Ws {
+pub fn ws_open(s: &Server, path: &str, token: &str) -> Ws {
     let url = format!("ws://{}{path}", s.url("").trim_start_matches("http://"));
     let mut req =
         tungstenite::client::IntoClientRequest::into_client_request(url.as_str()).unwrap();
@@ -25,7 +26,7 @@ fn ws_open(s: &Server, path: &str, token: &str) -> Ws {
 
 /// The next JSON message (pings answered by the library); `Err` carries the
 /// close frame's code and reason.
-fn ws_next(ws: &mut Ws) -> Result<Value, (u16, String)> {
+pub fn ws_next(ws: &mut Ws) -> Result<Value, (u16, String)> {
     loop {
         match ws.read() {
             Ok(tungstenite::Message::Text(t)) => return Ok(serde_json::from_str(&t).unwrap()),
@@ -400,6 +401,102 @@ fn list_stream_reports_added_updated_removed() {
     let (e, page) = sse.next_data(Duration::from_secs(2)).unwrap();
     assert_eq!(e, "workspaces");
     assert_eq!(page["count"], 1);
+}
+
+/// The next data event of a list stream over SSE, as
+/// `{"event": kind, "data": body}` (pings and blank probes skipped).
+fn sse_event(sse: &mut Sse) -> Value {
+    loop {
+        match sse.next_data(Duration::from_secs(3)) {
+            Some((e, _)) if e.is_empty() => continue,
+            Some((event, data)) => return json!({"event": event, "data": data}),
+            None => panic!("the stream ended"),
+        }
+    }
+}
+
+/// The next message of a WebSocket stream that is not a ping.
+fn ws_event(ws: &mut Ws) -> Value {
+    loop {
+        let m = ws_next(ws).unwrap();
+        if m["type"] != "ping" {
+            return m;
+        }
+    }
+}
+
+/// The list streams' later events, over both transports, against their
+/// snapshots (the first event, the page, is recorded by the matrix): a
+/// workspace shared with the watcher is `added`, a change to it `updated`,
+/// losing the share `removed`. No build runs meanwhile, so every body shows
+/// a settled workspace.
+#[test]
+fn list_stream_change_events_match_their_snapshots() {
+    let (s, o, alice, template) = quick_server();
+    let bob = s.user(&o, "bob", &[]);
+    let w = s.workspace(&alice.token, &template, "shared");
+    let id = w["id"].as_str().unwrap().to_string();
+    let known = [
+        (o.id.clone(), "user:owner".to_string()),
+        (alice.id.clone(), "user:alice".into()),
+        (bob.id.clone(), "user:bob".into()),
+        (o.org.clone(), "organization:coder".into()),
+        (template.clone(), "template:docker".into()),
+        (id.clone(), "workspace:shared".into()),
+    ];
+    let sse_path = "/api/v2/workspaces/watch";
+    let ws_path = "/api/v2/workspaces/watch-ws";
+    let mut sse = Sse::open(&s, sse_path, &bob.token);
+    let mut ws = ws_open(&s, ws_path, &bob.token);
+    // Bob sees nothing yet.
+    let page = sse_event(&mut sse);
+    assert_eq!(
+        (&page["event"], &page["data"]["count"]),
+        (&json!("workspaces"), &json!(0))
+    );
+    let page = ws_event(&mut ws);
+    assert_eq!(
+        (&page["type"], &page["data"]["count"]),
+        (&json!("workspaces"), &json!(0))
+    );
+    let acl = format!("/api/v2/workspaces/{id}/acl");
+    let changes: [(&str, &dyn Fn()); 3] = [
+        ("added", &|| {
+            s.patch(
+                &acl,
+                &alice.token,
+                json!({"user_roles": {bob.id.clone(): "use"}}),
+            )
+            .ok(204);
+        }),
+        ("updated", &|| {
+            s.put(
+                &format!("/api/v2/workspaces/{id}/ttl"),
+                &alice.token,
+                json!({"ttl_ms": 900_000}),
+            )
+            .ok(204);
+        }),
+        ("removed", &|| {
+            s.delete(&acl, &alice.token).ok(204);
+        }),
+    ];
+    for (change, act) in changes {
+        act();
+        let e = sse_event(&mut sse);
+        assert_eq!(e["event"], "workspace", "{e}");
+        assert_eq!(e["data"]["change"], change, "{e}");
+        assert_eq!(e["data"]["id"], id.as_str());
+        snapshot::assert_event_with("GET", sse_path, Some(change), &e, &known);
+        let m = ws_event(&mut ws);
+        assert_eq!(m["type"], "workspace", "{m}");
+        // The same body (times may differ by the render's moment).
+        assert_eq!(
+            snapshot::normalize(&m["data"]),
+            snapshot::normalize(&e["data"])
+        );
+        snapshot::assert_event_with("GET", ws_path, Some(change), &m, &known);
+    }
 }
 
 #[test]

@@ -6,14 +6,15 @@
 //! them); `CHROME` and `CHROMEDRIVER` may name other binaries. Without
 //! them the test fails: it never passes without having driven a browser.
 //!
-//! Every wait polls the page's DOM until a condition holds, with a time
-//! limit; a failed wait saves a screenshot of the moment. Screenshots of
+//! Every wait is left to the browser: a script in the page re-checks its
+//! condition whenever the DOM changes and answers once it holds, or when
+//! its time limit passes; a failed wait saves a screenshot of the moment. Screenshots of
 //! each screen go to `<target>/e2e-screens/`.
 
 // Test code may panic on what it did not expect: that is its failure report.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
-use std::net::{TcpListener, TcpStream};
+use std::io::{BufRead, BufReader};
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
@@ -24,7 +25,6 @@ use serde_json::{json, Value};
 
 const PASSWORD: &str = "SomeSecurePassword!";
 const WAIT: Duration = Duration::from_secs(30);
-const POLL: Duration = Duration::from_millis(50);
 
 /// The flags the lead asked for: no network of its own, nothing in the
 /// background, a fresh profile per browser.
@@ -76,33 +76,39 @@ fn screens_dir() -> PathBuf {
     dir
 }
 
-/// chromedriver on a free loopback port, stopped when dropped.
+/// chromedriver on a loopback port of its choosing, stopped when dropped.
 struct Driver {
     child: Child,
     url: String,
 }
 
 impl Driver {
+    /// Starts chromedriver on port 0 and takes the port it announces once
+    /// it is ready ("… started successfully on port N.").
     fn start() -> Driver {
         let exe = binary("CHROMEDRIVER", &["chromedriver"]);
-        let port = TcpListener::bind("127.0.0.1:0")
-            .and_then(|l| l.local_addr())
-            .expect("free port")
-            .port();
-        let child = Command::new(&exe)
-            .arg(format!("--port={port}"))
-            .stdout(Stdio::null())
+        let mut child = Command::new(&exe)
+            .arg("--port=0")
+            .stdout(Stdio::piped())
             .stderr(Stdio::null())
             .spawn()
             .unwrap_or_else(|e| panic!("starting {}: {e}", exe.display()));
-        let start = Instant::now();
-        while TcpStream::connect(("127.0.0.1", port)).is_err() {
-            assert!(
-                start.elapsed() < Duration::from_secs(20),
-                "chromedriver did not listen"
-            );
-            std::thread::sleep(POLL);
-        }
+        let stdout = child.stdout.take().expect("chromedriver stdout");
+        let (ready, port) = std::sync::mpsc::channel();
+        // Reads to the end, so that chromedriver never blocks on a full pipe.
+        std::thread::spawn(move || {
+            for line in BufReader::new(stdout).lines().map_while(Result::ok) {
+                let announced = line
+                    .split_once("started successfully on port ")
+                    .and_then(|(_, p)| p.trim_end_matches('.').parse::<u16>().ok());
+                if let Some(p) = announced {
+                    let _ = ready.send(p);
+                }
+            }
+        });
+        let port = port
+            .recv_timeout(Duration::from_secs(20))
+            .unwrap_or_else(|e| panic!("chromedriver did not announce its port: {e}"));
         Driver {
             child,
             url: format!("http://127.0.0.1:{port}"),
@@ -147,6 +153,11 @@ impl Browser {
             .connect(&driver.url)
             .await
             .unwrap_or_else(|e| panic!("Chromium session for {who}: {e}"));
+        // Waiting scripts end themselves after WAIT, with a screenshot;
+        // WebDriver's own limit must not cut them short.
+        let mut timeouts = c.get_timeouts().await.expect("timeouts");
+        timeouts.set_script(Some(WAIT * 2));
+        c.update_timeouts(timeouts).await.expect("set timeouts");
         Browser {
             c,
             who,
@@ -175,34 +186,52 @@ impl Browser {
         std::fs::write(self.shots.join(format!("{name}.png")), png).expect("write screenshot");
     }
 
-    /// Polls `expr` (a JavaScript expression) until it is truthy.
+    /// Waits until `expr` (a JavaScript expression) is truthy and returns
+    /// its value. The page does the waiting: it evaluates `expr` at once and
+    /// again after every change of the DOM (and after transitions, hash
+    /// changes and resizes), and gives up after [`WAIT`].
     async fn wait(&self, what: &str, expr: &str) -> Value {
+        let script = format!(
+            "const done = arguments[arguments.length - 1];
+             const check = () => {{ try {{ return ({expr}); }} catch (e) {{ return null; }} }};
+             const events = ['transitionend', 'animationend', 'hashchange', 'resize'];
+             let finished = false;
+             const finish = (ok, value) => {{
+                 if (finished) return;
+                 finished = true;
+                 observer.disconnect();
+                 clearTimeout(timer);
+                 for (const e of events) window.removeEventListener(e, recheck, true);
+                 done({{ok, value: value === undefined ? null : value}});
+             }};
+             const recheck = () => {{ const v = check(); if (v) finish(true, v); }};
+             const observer = new MutationObserver(recheck);
+             observer.observe(document, {{subtree: true, childList: true, attributes: true, characterData: true}});
+             for (const e of events) window.addEventListener(e, recheck, true);
+             const timer = setTimeout(() => finish(false, null), {ms});
+             recheck();",
+            ms = WAIT.as_millis()
+        );
         let start = Instant::now();
-        let script = format!("try {{ return ({expr}); }} catch (e) {{ return null; }}");
-        loop {
-            let v = self.js(&script).await;
-            let truthy = match &v {
-                Value::Null => false,
-                Value::Bool(b) => *b,
-                Value::Number(n) => n.as_f64() != Some(0.0),
-                Value::String(s) => !s.is_empty(),
-                _ => true,
-            };
-            if truthy {
-                return v;
+        let answer = loop {
+            match self.c.execute_async(&script, vec![]).await {
+                Ok(answer) => break answer,
+                // A navigation ended the waiting page: wait in the new one.
+                Err(e) if e.to_string().contains("unloaded") && start.elapsed() < WAIT => continue,
+                Err(e) => panic!("[{}] waiting for {what} failed: {e}\n{expr}", self.who),
             }
-            if start.elapsed() > WAIT {
-                let name = format!("timeout-{}-{}", self.who, what.replace(' ', "-"));
-                self.shot(&name).await;
-                let text = self.js("return document.body.innerText").await;
-                panic!(
-                    "[{}] timed out waiting for {what} ({expr}); screenshot {name}.png; page text:\n{}",
-                    self.who,
-                    text.as_str().unwrap_or_default()
-                );
-            }
-            tokio::time::sleep(POLL).await;
+        };
+        if answer["ok"] == json!(true) {
+            return answer["value"].clone();
         }
+        let name = format!("timeout-{}-{}", self.who, what.replace(' ', "-"));
+        self.shot(&name).await;
+        let text = self.js("return document.body.innerText").await;
+        panic!(
+            "[{}] timed out waiting for {what} ({expr}); screenshot {name}.png; page text:\n{}",
+            self.who,
+            text.as_str().unwrap_or_default()
+        );
     }
 
     /// Waits for an enabled element, scrolls it to the middle and clicks it.

@@ -175,6 +175,12 @@ impl Inner {
         while !self.stop.load(Ordering::SeqCst) {
             self.heartbeat.beat();
             let asked = self.asked.load(Ordering::SeqCst);
+            // Simulated agents report their metadata on the daemon's beat.
+            if let Err(e) =
+                crate::domain::agent_metadata::report_simulated(&self.db, self.clock.now())
+            {
+                log::error!("provisioner: simulated agent metadata: {e}");
+            }
             match self.next_job() {
                 Ok(Some(id)) => {
                     let started = std::time::Instant::now();
@@ -314,6 +320,7 @@ impl Inner {
         let job: Allowed<JobRow, act::Update> = self.permit(job)?;
         let result = match job.job_type.as_str() {
             "template_version_import" => self.import(&job),
+            crate::domain::dry_runs::JOB_TYPE => self.dry_run(&job),
             _ => self.build(&job),
         };
         match result {
@@ -424,6 +431,87 @@ impl Inner {
             .map_err(Err)
     }
 
+    /// Plans a version with the job's parameter values as a first start
+    /// build would, keeping the resources it would create with the job.
+    fn dry_run(&self, job: &Allowed<JobRow, act::Update>) -> Result<(), Result<Halt, ApiError>> {
+        let started = self.clock.now();
+        let version = job
+            .input
+            .get("template_version_id")
+            .and_then(|v| v.as_str())
+            .and_then(|v| Uuid::parse_str(v).ok())
+            .ok_or_else(|| Err(ApiError::internal("dry run without a version")))?;
+        let model = self
+            .db
+            .write_blocking(|c| versions::model(c, version))
+            .map_err(|e| Err(ApiError::from(e)))?
+            .unwrap_or_default();
+        self.stage(
+            job.id,
+            "Setting up",
+            &[
+                "Initializing the backend...".into(),
+                "Terraform has been successfully initialized!".into(),
+            ],
+        )?;
+        let supplied: Vec<(String, String)> = job
+            .input
+            .get("rich_parameter_values")
+            .and_then(|v| {
+                serde_json::from_value::<Vec<crate::sdk::DryRunParameter>>(v.clone()).ok()
+            })
+            .unwrap_or_default()
+            .into_iter()
+            .map(|p| (p.name, p.value))
+            .collect();
+        if let Err(e) = crate::domain::parameters::resolve(&model.parameters, &supplied, None, None)
+        {
+            let message = format!("Unable to validate parameter {:?}: {}", e.name, e.detail);
+            let now = self.clock.now();
+            self.log(
+                job.id,
+                "provisioner",
+                "error",
+                "Planning infrastructure",
+                std::slice::from_ref(&message),
+            )
+            .map_err(Err)?;
+            return self
+                .db
+                .write_blocking(|c| jobs::complete(c, job.id, &message, "", now))
+                .map_err(|e| Err(ApiError::from(e)));
+        }
+        let all: Vec<&Resource> = model.resources.iter().collect();
+        self.stage(
+            job.id,
+            "Planning infrastructure",
+            &[format!(
+                "Plan: {} to add, 0 to change, 0 to destroy.",
+                all.len()
+            )],
+        )?;
+        let now = self.clock.now();
+        self.db
+            .write_blocking(|c| -> ApiResult<()> {
+                if jobs::is_canceled(c, job.id)? {
+                    return Ok(jobs::complete(c, job.id, "", "", now)?);
+                }
+                materialise(c, job.id, "start", &all, now)?;
+                timings(c, job.id, &model.resources, started, now)?;
+                jobs::append_log(
+                    c,
+                    job.id,
+                    "provisioner_daemon",
+                    "info",
+                    "Cleaning up",
+                    "Cleaning up",
+                    now,
+                )?;
+                Ok(jobs::complete(c, job.id, "", "", now)?)
+            })
+            .map_err(Err)
+    }
+
     fn build(&self, job: &Allowed<JobRow, act::Update>) -> Result<(), Result<Halt, ApiError>> {
         let started = self.clock.now();
         let build = self
@@ -475,6 +563,15 @@ impl Inner {
             ),
         };
         self.stage(job.id, "Planning infrastructure", &[plan])?;
+        // Coder's provisioner commits the cost of starts and stops (never of
+        // deletions) between plan and apply.
+        let cost: i64 = affected.iter().map(|r| r.daily_cost).sum();
+        if matches!(transition.as_str(), "start" | "stop")
+            && cost > 0
+            && !self.commit_quota(job.id, &build, cost)?
+        {
+            return Ok(());
+        }
         let (stage, verb) = match transition.as_str() {
             "start" => ("Starting workspace", "Creation complete"),
             "stop" => ("Stopping workspace", "Destruction complete"),
@@ -542,7 +639,8 @@ impl Inner {
                     &Completion {
                         deadline,
                         max_deadline,
-                        daily_cost: affected.iter().map(|r| r.daily_cost).sum(),
+                        // Deletions commit no cost (Coder's rule).
+                        daily_cost: if transition == "delete" { 0 } else { cost },
                         state: serde_json::to_vec(&state)?,
                         has_ai_task: model.has_ai_task,
                         has_external_agent: model.has_external_agent,
@@ -568,6 +666,54 @@ impl Inner {
         Ok(())
     }
 
+    /// Commits a build's daily cost against its owner's quota, logging the
+    /// figures as Coder does; a refused build's job fails with Coder's error
+    /// (and `false` is returned).
+    fn commit_quota(
+        &self,
+        job: Uuid,
+        build: &builds::BuildRow,
+        cost: i64,
+    ) -> Result<bool, Result<Halt, ApiError>> {
+        const STAGE: &str = "Commit quota";
+        let now = self.clock.now();
+        let decision = self
+            .db
+            .write_blocking(|c| -> ApiResult<_> {
+                let ws = workspaces::get(c, build.workspace_id)?
+                    .ok_or_else(|| ApiError::internal("workspace missing"))?;
+                let ws: Allowed<_, act::Update> = self.permit(ws)?;
+                crate::domain::quotas::commit(c, &ws, build, cost, now)
+            })
+            .map_err(Err)?;
+        let Some(d) = decision else {
+            return Ok(true);
+        };
+        let figures = [
+            format!("Build cost       —   {cost}"),
+            format!("Budget           —   {}", d.budget),
+            format!("Credits consumed —   {}", d.consumed),
+        ];
+        self.log(job, "provisioner", "info", STAGE, &figures)
+            .map_err(Err)?;
+        if d.ok {
+            return Ok(true);
+        }
+        self.log(
+            job,
+            "provisioner",
+            "warn",
+            STAGE,
+            &["This build would exceed your quota. Failing.".into()],
+        )
+        .map_err(Err)?;
+        let now = self.clock.now();
+        self.db
+            .write_blocking(|c| jobs::complete(c, job, "insufficient quota", "", now))
+            .map_err(|e| Err(ApiError::from(e)))?;
+        Ok(false)
+    }
+
     /// Moves a simulated agent through connecting → connected and
     /// created → starting → ready, running its start scripts.
     fn simulate_agent(&self, a: &AgentRow) -> ApiResult<()> {
@@ -590,8 +736,16 @@ impl Inner {
         })?;
         self.pause(4);
         let done = self.clock.now();
-        Ok(self.db.write_blocking(|c| {
+        self.db.write_blocking(|c| -> ApiResult<()> {
             for s in a.scripts.iter().filter(|s| s.run_on_start) {
+                let lines: Vec<(String, String)> =
+                    crate::domain::agent_logs::simulated_output(&s.script)
+                        .into_iter()
+                        .map(|line| ("info".to_string(), line))
+                        .collect();
+                if !lines.is_empty() {
+                    crate::domain::agent_logs::append(c, a.id, s.log_source_id, &lines, done)?;
+                }
                 resources::add_script_timing(
                     c,
                     &resources::ScriptTiming {
@@ -605,7 +759,7 @@ impl Inner {
                     },
                 )?;
             }
-            resources::update_agent(
+            Ok(resources::update_agent(
                 c,
                 a.id,
                 &AgentUpdate {
@@ -615,8 +769,8 @@ impl Inner {
                     ..Default::default()
                 },
                 done,
-            )
-        })?)
+            )?)
+        })
     }
 }
 
@@ -816,6 +970,14 @@ fn materialise(
                 };
                 resources::insert_script(c, s, icon, now)?;
             }
+            let metadata: Vec<crate::domain::template_model::AgentMetadata> =
+                serde_json::from_value(agent.metadata.clone()).unwrap_or_default();
+            crate::domain::agent_metadata::insert_for_agent(c, agent.id, &metadata)?;
+            crate::domain::store::agent_extras::set_listening_ports(
+                c,
+                agent.id,
+                &crate::domain::ports::simulated_ports(&agent.apps),
+            )?;
             agents.push(agent);
         }
     }

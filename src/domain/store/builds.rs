@@ -136,6 +136,15 @@ pub fn complete(tx: &Tx, id: Uuid, c: &Completion, now: Micros) -> StoreResult<(
     Ok(())
 }
 
+/// The build's daily cost, as its quota commit granted it.
+pub fn set_daily_cost(tx: &Tx, id: Uuid, cost: i64, now: Micros) -> StoreResult<()> {
+    tx.execute(
+        "UPDATE workspace_builds SET daily_cost = ?2, updated_at = ?3 WHERE id = ?1",
+        args![id, cost, now],
+    )?;
+    Ok(())
+}
+
 pub fn set_deadline(tx: &Tx, id: Uuid, deadline: Option<Micros>, now: Micros) -> StoreResult<()> {
     tx.execute(
         "UPDATE workspace_builds SET deadline = ?2, updated_at = ?3 WHERE id = ?1",

@@ -313,13 +313,13 @@ pub fn timings(tx: &Tx, job: Uuid) -> StoreResult<Vec<TimingRow>> {
     Ok(rows)
 }
 
-/// Jobs that belong to neither a build nor a template version: there are
-/// none unless a transaction left one behind.
+/// Jobs that belong to neither a build nor a template version (dry runs
+/// belong to none): there are none unless a transaction left one behind.
 #[cfg(test)]
 pub fn count_orphans(tx: &Tx) -> StoreResult<i64> {
     tx.value(
         "SELECT count(*) FROM provisioner_jobs j
-         WHERE NOT EXISTS (SELECT 1 FROM workspace_builds b WHERE b.job_id = j.id)
+         WHERE j.job_type <> 'template_version_dry_run' AND NOT EXISTS (SELECT 1 FROM workspace_builds b WHERE b.job_id = j.id)
            AND NOT EXISTS (SELECT 1 FROM template_versions v WHERE v.job_id = j.id)",
         args![],
     )

@@ -3,6 +3,7 @@
 //! points, [`Db::read`] and [`Db::write`]; a second backend would implement the
 //! same entity functions behind the same two calls.
 
+pub mod agent_extras;
 pub mod api_keys;
 pub mod backup;
 pub mod builds;
@@ -12,6 +13,8 @@ pub mod jobs;
 pub mod lifecycle;
 pub mod lock;
 pub mod organizations;
+pub mod port_shares;
+pub mod quotas;
 pub mod resources;
 pub mod sql;
 pub mod stats;
@@ -21,6 +24,7 @@ use sql::{args, ToParam};
 pub use sql::{StoreError, StoreResult, Tx};
 pub mod template_versions;
 pub mod templates;
+pub mod user_settings;
 pub mod users;
 pub mod workspaces;
 
@@ -38,7 +42,7 @@ use uuid::Uuid;
 /// `PRAGMA application_id` of a warren database ("WARN").
 pub const APPLICATION_ID: i64 = 0x5741_524E;
 /// The schema version this binary writes; `PRAGMA user_version`.
-pub const SCHEMA_VERSION: i64 = 5;
+pub const SCHEMA_VERSION: i64 = 6;
 
 const SCHEMA: &str = include_str!("../../../schema.sql");
 
@@ -67,7 +71,43 @@ const MIGRATIONS: &[&str] = &[
      CREATE UNIQUE INDEX files_hash_idx ON files (hash, created_by);",
     // 4: file reads look up the templates built from a file.
     "CREATE INDEX IF NOT EXISTS provisioner_jobs_file_idx ON provisioner_jobs (file_id);",
-    // 5: why a build's deadline is what it is, and the lifecycle executor's
+    // 5: users' settings by key; agents' metadata results and listening
+    // ports; shared ports.
+    "CREATE TABLE IF NOT EXISTS user_configs (
+         user_id TEXT NOT NULL REFERENCES users (id),
+         key     TEXT NOT NULL,
+         value   TEXT NOT NULL,
+         PRIMARY KEY (user_id, key)
+     ) WITHOUT ROWID;
+     CREATE TABLE IF NOT EXISTS workspace_agent_metadata (
+         agent_id      TEXT NOT NULL REFERENCES workspace_agents (id),
+         key           TEXT NOT NULL,
+         display_name  TEXT NOT NULL DEFAULT '',
+         script        TEXT NOT NULL DEFAULT '',
+         interval      INTEGER NOT NULL DEFAULT 0,
+         timeout       INTEGER NOT NULL DEFAULT 0,
+         display_order INTEGER NOT NULL DEFAULT 0,
+         value         TEXT NOT NULL DEFAULT '',
+         error         TEXT NOT NULL DEFAULT '',
+         collected_at  INTEGER NOT NULL,
+         PRIMARY KEY (agent_id, key)
+     ) WITHOUT ROWID;
+     CREATE TABLE IF NOT EXISTS workspace_agent_listening_ports (
+         agent_id     TEXT NOT NULL REFERENCES workspace_agents (id),
+         port         INTEGER NOT NULL,
+         network      TEXT NOT NULL,
+         process_name TEXT NOT NULL DEFAULT '',
+         PRIMARY KEY (agent_id, port, network)
+     ) WITHOUT ROWID;
+     CREATE TABLE IF NOT EXISTS workspace_agent_port_shares (
+         workspace_id TEXT NOT NULL REFERENCES workspaces (id),
+         agent_name   TEXT NOT NULL,
+         port         INTEGER NOT NULL,
+         share_level  TEXT NOT NULL,
+         protocol     TEXT NOT NULL,
+         PRIMARY KEY (workspace_id, agent_name, port)
+     ) WITHOUT ROWID;",
+    // 6: why a build's deadline is what it is, and the lifecycle executor's
     // actions with their reasons (the schedule explanation reads both).
     "ALTER TABLE workspace_builds ADD COLUMN deadline_reason TEXT NOT NULL DEFAULT '';
      ALTER TABLE workspace_builds ADD COLUMN deadline_set_at INTEGER;
@@ -485,9 +525,10 @@ fn acl_pairs(text: Option<String>) -> StoreResult<Vec<(Uuid, String)>> {
         .collect()
 }
 
-/// The four access-control tables: (table, owner column, grantee column).
+/// The access-control tables: (table, owner column, grantee column).
 #[derive(Clone, Copy)]
 pub enum AclTable {
+    TemplateUsers,
     TemplateGroups,
     WorkspaceUsers,
     WorkspaceGroups,
@@ -496,6 +537,7 @@ pub enum AclTable {
 impl AclTable {
     fn names(self) -> (&'static str, &'static str, &'static str) {
         match self {
+            AclTable::TemplateUsers => ("template_user_acl", "template_id", "user_id"),
             AclTable::TemplateGroups => ("template_group_acl", "template_id", "group_id"),
             AclTable::WorkspaceUsers => ("workspace_user_acl", "workspace_id", "user_id"),
             AclTable::WorkspaceGroups => ("workspace_group_acl", "workspace_id", "group_id"),
@@ -600,6 +642,10 @@ mod tests {
              ALTER TABLE workspace_builds DROP COLUMN deadline_reason;
              ALTER TABLE workspace_builds DROP COLUMN deadline_set_at;
              ALTER TABLE workspace_builds DROP COLUMN deadline_set_by;
+             DROP TABLE workspace_agent_metadata;
+             DROP TABLE workspace_agent_listening_ports;
+             DROP TABLE workspace_agent_port_shares;
+             DROP TABLE user_configs;
              DROP INDEX provisioner_jobs_file_idx;
              ALTER TABLE templates DROP COLUMN use_terraform_workspace_cache;
              DROP TABLE files;

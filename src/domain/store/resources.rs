@@ -70,6 +70,8 @@ pub struct AgentRow {
     pub updated_at: Micros,
     pub apps: Vec<AppRow>,
     pub scripts: Vec<ScriptRow>,
+    /// Log sources besides the scripts' own (registered by the agent).
+    pub log_sources: Vec<super::agent_extras::LogSourceRow>,
 }
 
 #[derive(Debug, Clone, Default)]
@@ -193,6 +195,7 @@ fn agent_from_row(r: &Row) -> StoreResult<AgentRow> {
         updated_at: r.get(25)?,
         apps: Vec::new(),
         scripts: Vec::new(),
+        log_sources: Vec::new(),
     })
 }
 
@@ -291,9 +294,30 @@ pub fn for_jobs(tx: &Tx, jobs: &[Uuid]) -> StoreResult<HashMap<Uuid, Vec<Resourc
         scripts.entry(s.agent_id).or_default().push(s);
         Ok(())
     })?;
+    let mut sources: HashMap<Uuid, Vec<super::agent_extras::LogSourceRow>> = HashMap::new();
+    let sql = format!(
+        "SELECT s.id, s.agent_id, s.display_name, s.icon, s.created_at
+         FROM workspace_agent_log_sources s JOIN workspace_agents a ON a.id = s.agent_id
+         JOIN workspace_resources r ON r.id = a.resource_id
+         WHERE r.job_id IN ({ph}) AND NOT EXISTS (SELECT 1 FROM workspace_agent_scripts c
+             WHERE c.agent_id = s.agent_id AND c.log_source_id = s.id)
+         ORDER BY s.created_at, s.id"
+    );
+    tx.each(&sql, &ids, |r| {
+        let s = super::agent_extras::LogSourceRow {
+            id: r.get(0)?,
+            agent_id: r.get(1)?,
+            display_name: r.get(2)?,
+            icon: r.get(3)?,
+            created_at: r.get(4)?,
+        };
+        sources.entry(s.agent_id).or_default().push(s);
+        Ok(())
+    })?;
     for mut a in agent_rows {
         a.apps = apps.remove(&a.id).unwrap_or_default();
         a.scripts = scripts.remove(&a.id).unwrap_or_default();
+        a.log_sources = sources.remove(&a.id).unwrap_or_default();
         agents.entry(a.resource_id).or_default().push(a);
     }
     for mut r in resources {

@@ -100,6 +100,11 @@ pub fn job_status(j: &JobFacts) -> &'static str {
     })
 }
 
+/// The SQL condition for a job status, over a job aliased `j`.
+pub fn job_status_sql(status: &str) -> String {
+    render(JOB_STATUS, status, job_sql)
+}
+
 fn job_sql(c: JobCond) -> String {
     match c {
         Started => "j.started_at IS NOT NULL",

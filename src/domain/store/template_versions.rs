@@ -101,6 +101,52 @@ pub fn list(tx: &Tx, template: Uuid, include_archived: bool) -> StoreResult<Vec<
     Ok(rows)
 }
 
+/// Archives the template's versions that nothing uses (Coder's
+/// `ArchiveUnusedTemplateVersions`): not yet archived, not the active
+/// version, not the version of a workspace's latest build (but a
+/// deletion), and not an import still
+/// pending or running; only `only` when given, only failed imports when
+/// `failed_only`. Returns the ids archived.
+pub fn archive_unused(
+    tx: &Tx,
+    template: Uuid,
+    only: Option<Uuid>,
+    failed_only: bool,
+    now: Micros,
+) -> StoreResult<Vec<Uuid>> {
+    let status = super::status::job_status_sql;
+    let sql = format!(
+        "UPDATE template_versions SET archived = 1, updated_at = ?3
+         WHERE id IN (
+             SELECT v.id FROM template_versions v
+             JOIN provisioner_jobs j ON j.id = v.job_id
+             JOIN templates t ON t.id = v.template_id
+             WHERE v.template_id = ?1 AND v.archived = 0 AND (?2 IS NULL OR v.id = ?2)
+               AND v.id <> t.active_version_id
+               AND v.id NOT IN (SELECT b.template_version_id FROM workspaces w
+                                JOIN workspace_builds b ON b.id = w.latest_build_id
+                                WHERE b.transition <> 'delete')
+               AND NOT {pending} AND NOT {running}
+               AND (NOT ?4 OR {failed}))
+         RETURNING id",
+        pending = status("pending"),
+        running = status("running"),
+        failed = status("failed"),
+    );
+    let mut ids: Vec<Uuid> =
+        tx.query(&sql, args![template, only, now, failed_only], |r| r.get(0))?;
+    ids.sort();
+    Ok(ids)
+}
+
+pub fn unarchive(tx: &Tx, id: Uuid, now: Micros) -> StoreResult<()> {
+    tx.execute(
+        "UPDATE template_versions SET archived = 0, updated_at = ?2 WHERE id = ?1",
+        args![id, now],
+    )?;
+    Ok(())
+}
+
 pub fn set_name_message(
     tx: &Tx,
     id: Uuid,

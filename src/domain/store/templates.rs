@@ -150,13 +150,7 @@ pub fn update(tx: &Tx, t: &TemplateRow) -> StoreResult<()> {
             t.use_terraform_workspace_cache
         ],
     )?;
-    super::changed_where(
-        tx,
-        "SELECT id FROM workspaces WHERE template_id = ? AND deleted = 0",
-        &t.id.to_string(),
-        "template",
-    )?;
-    Ok(())
+    workspaces_changed(tx, t.id)
 }
 
 pub fn soft_delete(tx: &Tx, id: Uuid, now: Micros) -> StoreResult<()> {
@@ -282,6 +276,21 @@ pub fn list(tx: &Tx, f: &TemplateFilter) -> StoreResult<Vec<TemplateRow>> {
 
 pub fn set_group_acl(tx: &Tx, template: Uuid, group: Uuid, role: Option<&str>) -> StoreResult<()> {
     super::set_acl(tx, super::AclTable::TemplateGroups, template, group, role)
+}
+
+pub fn set_user_acl(tx: &Tx, template: Uuid, user: Uuid, role: Option<&str>) -> StoreResult<()> {
+    super::set_acl(tx, super::AclTable::TemplateUsers, template, user, role)
+}
+
+/// Records a change of every live workspace of the template: their renders
+/// show the template (and who may read it), so watchers must look again.
+pub fn workspaces_changed(tx: &Tx, template: Uuid) -> StoreResult<()> {
+    super::changed_where(
+        tx,
+        "SELECT id FROM workspaces WHERE template_id = ? AND deleted = 0",
+        &template.to_string(),
+        "template",
+    )
 }
 
 pub fn count_live_workspaces(tx: &Tx, template: Uuid) -> StoreResult<i64> {

@@ -1,7 +1,8 @@
 //! Templates and template versions: creation, import jobs, settings, the
-//! active version, and their wire shapes.
+//! active version, access-control lists, and their wire shapes.
 
 mod access;
+pub mod acl;
 mod render;
 mod search;
 mod settings;

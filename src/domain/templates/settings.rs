@@ -420,6 +420,9 @@ pub fn update(
     }
     next.updated_at = now;
     store::update(conn, &next)?;
+    if next.max_port_share_level != t.max_port_share_level {
+        crate::domain::share_levels::lower_shares(conn, t.id, &next.max_port_share_level)?;
+    }
     if let Some(role) = acl_change {
         store::set_group_acl(conn, t.id, t.organization_id, role)?;
     }

@@ -120,7 +120,7 @@ pub fn create_version(
         }
     })?;
     let name = if req.name.is_empty() {
-        names::random_docker_name()
+        free_random_name(conn, template.as_ref().map(|t| t.id))?
     } else {
         req.name.clone()
     };
@@ -182,6 +182,27 @@ pub fn create_version(
         },
     )?;
     versions::get(conn, id)?.ok_or_else(|| ApiError::internal("version vanished"))
+}
+
+/// A generated version name no other version of the template has: a
+/// Docker-style name, with a number once the plain ones run short (there
+/// are a few hundred), as Coder's generator adds one.
+fn free_random_name(conn: &Tx, template: Option<Uuid>) -> ApiResult<String> {
+    let Some(t) = template else {
+        return Ok(names::random_docker_name());
+    };
+    for attempt in 0..1000u32 {
+        let mut name = names::random_docker_name();
+        if attempt >= 10 {
+            name.push_str(&(attempt / 10).to_string());
+        }
+        if !versions::name_taken(conn, t, &name, Uuid::nil())? {
+            return Ok(name);
+        }
+    }
+    Err(ApiError::conflict(
+        "No free name is left for a new version: name it.",
+    ))
 }
 
 /// A version the subject may read: through its template, or (unattached)
