@@ -6,6 +6,7 @@
 pub mod agent_extras;
 pub mod api_keys;
 pub mod builds;
+pub mod custom_roles;
 pub mod files;
 pub mod groups;
 pub mod jobs;
@@ -39,7 +40,7 @@ use uuid::Uuid;
 /// `PRAGMA application_id` of a warren database ("WARN").
 pub const APPLICATION_ID: i64 = 0x5741_524E;
 /// The schema version this binary writes; `PRAGMA user_version`.
-pub const SCHEMA_VERSION: i64 = 5;
+pub const SCHEMA_VERSION: i64 = 7;
 
 const SCHEMA: &str = include_str!("../../../schema.sql");
 
@@ -104,6 +105,20 @@ const MIGRATIONS: &[&str] = &[
          protocol     TEXT NOT NULL,
          PRIMARY KEY (workspace_id, agent_name, port)
      ) WITHOUT ROWID;",
+    // 6: reserved for the branch that lands before this one (issue 17);
+    // its step takes this place when both are merged.
+    "",
+    // 7: custom organization roles.
+    "CREATE TABLE IF NOT EXISTS custom_roles (
+         organization_id TEXT NOT NULL REFERENCES organizations (id),
+         name            TEXT NOT NULL,
+         display_name    TEXT NOT NULL DEFAULT '',
+         org_permissions TEXT NOT NULL DEFAULT '[]',
+         created_at      INTEGER NOT NULL,
+         updated_at      INTEGER NOT NULL
+     );
+     CREATE UNIQUE INDEX IF NOT EXISTS custom_roles_name_idx
+         ON custom_roles (organization_id, lower(name));",
 ];
 
 #[derive(Debug, thiserror::Error)]
@@ -610,7 +625,8 @@ mod tests {
         let mut old = Connection::open_in_memory().unwrap();
         old.execute_batch(SCHEMA).unwrap();
         old.execute_batch(
-            "DROP TABLE workspace_agent_metadata;
+            "DROP TABLE custom_roles;
+             DROP TABLE workspace_agent_metadata;
              DROP TABLE workspace_agent_listening_ports;
              DROP TABLE workspace_agent_port_shares;
              DROP TABLE user_configs;
