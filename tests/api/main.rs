@@ -19,6 +19,7 @@ mod matrix;
 mod organizations;
 mod ports;
 mod quotas;
+mod roles;
 mod security;
 mod shapes;
 mod snapshot;
