@@ -565,3 +565,17 @@ CREATE TABLE lifecycle_actions (
     detail       TEXT NOT NULL
 );
 CREATE INDEX lifecycle_actions_workspace_idx ON lifecycle_actions (workspace_id, id);
+
+-- Custom organization roles: the organization-level permissions (a JSON
+-- list of {negate, resource_type, action}) each grants its holders, who
+-- name it in organization_members.roles. Names are unique per organization
+-- whatever their case.
+CREATE TABLE custom_roles (
+    organization_id TEXT NOT NULL REFERENCES organizations (id),
+    name            TEXT NOT NULL,
+    display_name    TEXT NOT NULL DEFAULT '',
+    org_permissions TEXT NOT NULL DEFAULT '[]',
+    created_at      INTEGER NOT NULL,
+    updated_at      INTEGER NOT NULL
+);
+CREATE UNIQUE INDEX custom_roles_name_idx ON custom_roles (organization_id, lower(name));

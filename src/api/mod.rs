@@ -21,6 +21,7 @@ pub mod operations;
 pub mod organizations;
 pub mod ports;
 pub mod quotas;
+pub mod roles;
 pub mod schedule;
 pub mod template_acl;
 pub mod templates;
@@ -43,6 +44,8 @@ pub enum Resource {
     Organization,
     Member,
     Group,
+    /// The organization roles of the organization the path names.
+    Role,
     File,
     Template,
     TemplateVersion,
@@ -196,7 +199,16 @@ routes! {
     "/api/v2/organizations/{organization}/paginated-members" {
         GET => organizations::paginated_members, On(Member, Read, Hidden)
     }
-    "/api/v2/organizations/{organization}/members/roles" { GET => meta::org_roles, On(Organization, Read, Hidden) }
+    // Organization roles; custom roles are managed by whoever may create,
+    // update or delete them in the organization.
+    "/api/v2/organizations/{organization}/members/roles" {
+        GET => roles::list, On(Role, Read, Hidden);
+        POST => roles::create, On(Role, Create, Hidden);
+        PUT => roles::update, On(Role, Update, Hidden);
+    }
+    "/api/v2/organizations/{organization}/members/roles/{roleName}" {
+        DELETE => roles::delete, On(Role, Delete, Forbidden)
+    }
     "/api/v2/organizations/{organization}/members/{user}" {
         POST => organizations::add_member, On(Member, Create, Forbidden);
         DELETE => organizations::remove_member, On(Member, Delete, Forbidden);

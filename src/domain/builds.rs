@@ -142,8 +142,10 @@ pub fn create(
         ));
     }
     let object = workspaces::object(ws);
-    subject.require_visible(Action::Read, object)?;
+    // A first build comes with the workspace's creation, which its proof
+    // stands for; later builds take the rights of their transition.
     if !ctx.first {
+        subject.require_visible(Action::Read, object)?;
         let (action, verb) = match req.transition.as_str() {
             "start" => (Action::Start, "update"),
             "stop" => (Action::Stop, "update"),

@@ -26,6 +26,7 @@ pub mod parameters;
 pub mod ports;
 pub mod provisioner;
 pub mod quotas;
+pub mod roles;
 pub mod schedule;
 pub mod share_levels;
 pub mod sharing;

@@ -51,12 +51,21 @@ pub fn site_roles(roles: &[String]) -> Vec<sdk::SlimRole> {
         .collect()
 }
 
-pub fn org_roles(org: Uuid, roles: &[String]) -> Vec<sdk::SlimRole> {
+/// Organization roles as Coder lists them; `custom` gives the display
+/// names of the organization's custom roles.
+pub fn org_roles(
+    org: Uuid,
+    roles: &[String],
+    custom: &std::collections::HashMap<String, String>,
+) -> Vec<sdk::SlimRole> {
     roles
         .iter()
         .map(|r| sdk::SlimRole {
             name: r.clone(),
-            display_name: authz::org_role_display(r).unwrap_or(r).to_string(),
+            display_name: authz::org_role_display(r)
+                .or(custom.get(r).map(String::as_str))
+                .unwrap_or(r)
+                .to_string(),
             organization_id: org.to_string(),
         })
         .collect()

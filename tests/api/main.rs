@@ -22,6 +22,7 @@ mod operations;
 mod organizations;
 mod ports;
 mod quotas;
+mod roles;
 mod schedule_explain;
 mod security;
 mod shapes;

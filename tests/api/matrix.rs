@@ -41,13 +41,17 @@ enum Who {
     Suspended,
     /// W's agent, with its agent token.
     AgentToken,
+    /// Holds the custom role "operator" of the default organization:
+    /// `workspace` `read` and `create` at organization level, so any
+    /// member's workspaces, and nothing else beyond a member's rights.
+    Grace,
 }
 
 use Who::*;
 
-const ACTORS: [Who; 12] = [
+const ACTORS: [Who; 13] = [
     Anonymous, Alice, Bob, Carol, Dave, Erin, Frank, UserAdmin, Auditor, Owner, Suspended,
-    AgentToken,
+    AgentToken, Grace,
 ];
 
 impl Who {
@@ -80,6 +84,10 @@ fn allowed(resource: Resource, action: Action, who: Who) -> bool {
         (Organization, Create | Delete) => matches!(who, Owner),
         (Member, Read) => true,
         (Member, Create | Update | Delete | Assign) => matches!(who, Owner | UserAdmin | Erin),
+        // The default organization's roles: its members list them; its
+        // admins and owners manage its custom roles.
+        (Role, Read) => true,
+        (Role, Create | Update | Delete) => matches!(who, Owner | Erin),
         // The group "devs" of the default organization, with Alice in it.
         (Group, Read) => matches!(who, Alice | Erin) || site_readers,
         (Group, Create | Update | Delete) => matches!(who, Owner | UserAdmin | Erin),
@@ -92,13 +100,16 @@ fn allowed(resource: Resource, action: Action, who: Who) -> bool {
         (Template | TemplateVersion, Create | Update | Delete) => matches!(who, Owner | Erin),
         // Alice's workspace W: Carol may use it, Dave administer it.
         (Workspace | WorkspaceBuild | WorkspaceAgent, Read) => {
-            matches!(who, Alice | Carol | Dave | Erin | Owner)
+            matches!(who, Alice | Carol | Dave | Erin | Owner | Grace)
         }
         (Workspace, Start | Stop) => matches!(who, Alice | Carol | Dave | Erin | Owner),
         (Workspace | WorkspaceBuild | WorkspaceAgent, Update) | (Workspace, Share) => {
             matches!(who, Alice | Dave | Erin | Owner)
         }
-        (Workspace, Delete | Create) => matches!(who, Alice | Erin | Owner),
+        (Workspace, Delete) => matches!(who, Alice | Erin | Owner),
+        // Creating one for Alice: herself, and whoever may create
+        // workspaces for any owner in the organization.
+        (Workspace, Create) => matches!(who, Alice | Erin | Owner | Grace),
         (Workspace, Favorite) => matches!(who, Alice),
         // The deployment's appearance: everyone reads it, owners change it.
         (Deployment, Read) => true,
@@ -259,6 +270,7 @@ impl World {
             (Dave, "dave", &[]),
             (Erin, "erin", &[]),
             (Frank, "frank", &[]),
+            (Grace, "grace", &[]),
             (UserAdmin, "uadmin", &["user-admin"]),
             (Auditor, "auditor", &["auditor"]),
             (Suspended, "sam", &[]),
@@ -292,6 +304,22 @@ impl World {
             ),
             &owner.token,
             json!({"roles": ["organization-template-admin"]}),
+        )
+        .ok(200);
+        // Grace's custom role.
+        s.post(
+            &format!("/api/v2/organizations/{org}/members/roles"),
+            &owner.token,
+            json!({"name": "operator", "display_name": "Operator",
+                   "organization_permissions": [
+                       {"negate": false, "resource_type": "workspace", "action": "read"},
+                       {"negate": false, "resource_type": "workspace", "action": "create"}]}),
+        )
+        .ok(200);
+        s.put(
+            &format!("/api/v2/organizations/{org}/members/{}/roles", ids[&Grace]),
+            &owner.token,
+            json!({"roles": ["operator"]}),
         )
         .ok(200);
         // Template T, its version and file.
@@ -431,6 +459,19 @@ impl World {
         self.s.user(&self.owner, &name, &[]).id
     }
 
+    /// A new custom role of the default organization, by name.
+    fn fresh_role(&self) -> String {
+        let name = self.fresh("role");
+        self.s
+            .post(
+                &format!("/api/v2/organizations/{}/members/roles", self.org),
+                &self.owner.token,
+                role_body(&name),
+            )
+            .ok(200);
+        name
+    }
+
     /// A new workspace of Alice's shared like W.
     fn fresh_workspace(&self) -> Value {
         let name = self.fresh("ws");
@@ -535,6 +576,13 @@ fn ws_first(s: &Server, path: &str, token: Option<&str>) -> (u16, Option<Answer>
     }
 }
 
+/// A custom role granting workspace `read` in its organization.
+fn role_body(name: &str) -> Value {
+    json!({"name": name, "display_name": "Reader",
+           "organization_permissions": [
+               {"negate": false, "resource_type": "workspace", "action": "read"}]})
+}
+
 /// One row per route of the table.
 fn rows() -> Vec<Row> {
     vec![
@@ -577,7 +625,7 @@ fn rows() -> Vec<Row> {
             // A throwaway session, so the actor's own stays usable.
             let mut c = Call::get("/api/v2/users/logout".into());
             let email = match who {
-                Alice | Bob | Carol | Dave | Erin | Frank => {
+                Alice | Bob | Carol | Dave | Erin | Frank | Grace => {
                     Some(format!("{who:?}@example.com").to_lowercase())
                 }
                 UserAdmin => Some("uadmin@example.com".into()),
@@ -791,7 +839,7 @@ fn rows() -> Vec<Row> {
             );
             let id = o.ok(201)["id"].as_str().unwrap().to_string();
             // Every actor is made a member, so that only roles decide.
-            for who in [Alice, Bob, Carol, Dave, Erin, Frank, UserAdmin, Auditor] {
+            for who in [Alice, Bob, Carol, Dave, Erin, Frank, UserAdmin, Auditor, Grace] {
                 w.s.post(
                     &format!("/api/v2/organizations/{id}/members/{}", w.ids[&who]),
                     &w.owner.token,
@@ -815,6 +863,41 @@ fn rows() -> Vec<Row> {
             "GET",
             "/api/v2/organizations/{organization}/members/roles",
             |w, _| Call::get(format!("/api/v2/organizations/{}/members/roles", w.org)),
+        ),
+        // Custom roles granting what organization admins hold.
+        row(
+            "POST",
+            "/api/v2/organizations/{organization}/members/roles",
+            |w, _| {
+                Call::with(
+                    format!("/api/v2/organizations/{}/members/roles", w.org),
+                    role_body(&w.fresh("role")),
+                )
+            },
+        ),
+        row(
+            "PUT",
+            "/api/v2/organizations/{organization}/members/roles",
+            |w, _| {
+                let name = w.fresh_role();
+                let mut body = role_body(&name);
+                body["display_name"] = json!("Renamed");
+                Call::with(
+                    format!("/api/v2/organizations/{}/members/roles", w.org),
+                    body,
+                )
+            },
+        ),
+        row(
+            "DELETE",
+            "/api/v2/organizations/{organization}/members/roles/{roleName}",
+            |w, _| {
+                let name = w.fresh_role();
+                Call::get(format!(
+                    "/api/v2/organizations/{}/members/roles/{name}",
+                    w.org
+                ))
+            },
         ),
         row(
             "POST",
@@ -1683,8 +1766,8 @@ struct Answer {
 
 /// Whose success body a route's snapshot records: the first actor in this
 /// order whose call succeeds.
-const PREFERENCE: [Who; 12] = [
-    Owner, Alice, Erin, Dave, Carol, UserAdmin, Auditor, Bob, Frank, AgentToken, Anonymous,
+const PREFERENCE: [Who; 13] = [
+    Owner, Alice, Erin, Dave, Carol, UserAdmin, Auditor, Bob, Frank, Grace, AgentToken, Anonymous,
     Suspended,
 ];
 
@@ -1723,6 +1806,11 @@ const NOT_SNAPSHOTTED: &[(&str, &str, NoBody)] = &[
     (
         "DELETE",
         "/api/v2/organizations/{organization}/members/{user}",
+        NoBody::NoContent,
+    ),
+    (
+        "DELETE",
+        "/api/v2/organizations/{organization}/members/roles/{roleName}",
         NoBody::NoContent,
     ),
     ("PATCH", "/api/v2/workspaces/{workspace}", NoBody::NoContent),

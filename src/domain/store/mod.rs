@@ -7,6 +7,7 @@ pub mod agent_extras;
 pub mod api_keys;
 pub mod backup;
 pub mod builds;
+pub mod custom_roles;
 pub mod files;
 pub mod groups;
 pub mod jobs;
@@ -42,7 +43,7 @@ use uuid::Uuid;
 /// `PRAGMA application_id` of a warren database ("WARN").
 pub const APPLICATION_ID: i64 = 0x5741_524E;
 /// The schema version this binary writes; `PRAGMA user_version`.
-pub const SCHEMA_VERSION: i64 = 6;
+pub const SCHEMA_VERSION: i64 = 7;
 
 const SCHEMA: &str = include_str!("../../../schema.sql");
 
@@ -122,6 +123,17 @@ const MIGRATIONS: &[&str] = &[
          detail       TEXT NOT NULL
      );
      CREATE INDEX lifecycle_actions_workspace_idx ON lifecycle_actions (workspace_id, id);",
+    // 7: custom organization roles.
+    "CREATE TABLE IF NOT EXISTS custom_roles (
+         organization_id TEXT NOT NULL REFERENCES organizations (id),
+         name            TEXT NOT NULL,
+         display_name    TEXT NOT NULL DEFAULT '',
+         org_permissions TEXT NOT NULL DEFAULT '[]',
+         created_at      INTEGER NOT NULL,
+         updated_at      INTEGER NOT NULL
+     );
+     CREATE UNIQUE INDEX IF NOT EXISTS custom_roles_name_idx
+         ON custom_roles (organization_id, lower(name));",
 ];
 
 #[derive(Debug, thiserror::Error)]
@@ -642,6 +654,7 @@ mod tests {
              ALTER TABLE workspace_builds DROP COLUMN deadline_reason;
              ALTER TABLE workspace_builds DROP COLUMN deadline_set_at;
              ALTER TABLE workspace_builds DROP COLUMN deadline_set_by;
+             DROP TABLE custom_roles;
              DROP TABLE workspace_agent_metadata;
              DROP TABLE workspace_agent_listening_ports;
              DROP TABLE workspace_agent_port_shares;

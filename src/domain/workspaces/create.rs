@@ -284,7 +284,7 @@ pub fn create(
         e => ApiError::from(e),
     })?;
     let w = store::get(conn, w.id)?.ok_or_else(|| ApiError::internal("workspace vanished"))?;
-    let w: Readable<WorkspaceRow> = subject.visible(w)?;
+    let w: Readable<WorkspaceRow> = subject.created(w)?;
     builds::create(
         conn,
         subject,
