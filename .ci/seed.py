@@ -84,6 +84,14 @@ def main():
     group = call("POST", f"/api/v2/organizations/{org}/groups", token, {"name": "devs"})
     call("PATCH", f"/api/v2/groups/{group['id']}", token, {"add_users": [member["id"]]})
     spare = call("POST", "/api/v2/users/me/keys/tokens", token, {"token_name": "spare"})["key"]
+    # A custom organization role, and a finished dry run of the version.
+    role = call("POST", f"/api/v2/organizations/{org}/members/roles", token, {
+        "name": "fuzzers", "display_name": "Fuzzers",
+        "organization_permissions": [
+            {"negate": False, "resource_type": "workspace", "action": "read"}]})
+    dry_run = call("POST", f"/api/v2/templateversions/{version['id']}/dry-run", token, {
+        "workspace_name": "dry"})
+    until(f"/api/v2/templateversions/{version['id']}/dry-run/{dry_run['id']}", token, job_done)
     values = {
         "WARREN_TOKEN": token,
         "WARREN_AGENT_TOKEN": agent_token,
@@ -98,6 +106,8 @@ def main():
         "WARREN_SPARE_AGENT": spare_agent["id"],
         "WARREN_GROUP": group["id"],
         "WARREN_SPARE_KEY": spare.split("-")[0],
+        "WARREN_ROLE": role["name"],
+        "WARREN_DRY_RUN": dry_run["id"],
     }
     for k, v in values.items():
         print(f"export {k}='{v}'")

@@ -6,7 +6,9 @@
 //! the handlers decode and serialize: Coder's wire types in `sdk`, the
 //! request bodies, and the error body. A route of the table that
 //! [`describe`] lacks is still listed, and fails `tests/api/openapi.rs`;
-//! the same test checks every recorded success body against its schema.
+//! the same test checks every recorded success body, and every recorded
+//! stream event, against its schema (streams: `x-events`,
+//! `x-websocket-message`, see [`Op`]).
 
 use actix_web::{web, HttpResponse};
 use schemars::generate::SchemaSettings;
@@ -55,6 +57,13 @@ pub struct Op {
     pub also: &'static [u16],
     /// Query parameters: (name, description).
     pub query: &'static [(&'static str, &'static str)],
+    /// A watch stream's events: each kind (an SSE `event:` name, or the
+    /// `type` of a WebSocket message `{"type","data"}`) and its data's
+    /// schema. The document gives them as `x-events`.
+    pub events: &'static [(&'static str, Generate)],
+    /// The schema of each text message of a followed WebSocket (`follow`
+    /// of a logs route), given as `x-websocket-message`.
+    pub messages: Option<Generate>,
 }
 
 fn op(summary: &'static str, status: u16, response: Body) -> Op {
@@ -65,6 +74,8 @@ fn op(summary: &'static str, status: u16, response: Body) -> Op {
         response,
         also: &[],
         query: &[],
+        events: &[],
+        messages: None,
     }
 }
 
@@ -83,6 +94,18 @@ impl Op {
         self.query = query;
         self
     }
+
+    fn events(mut self, events: &'static [(&'static str, Generate)]) -> Op {
+        self.events = events;
+        self
+    }
+
+    /// A logs route that, with `follow`, upgrades to a WebSocket sending
+    /// `T`s.
+    fn follows<T: JsonSchema>(mut self) -> Op {
+        self.messages = Some(schema::<T>);
+        self.also(&[101])
+    }
 }
 
 const PAGE: &[(&str, &str)] = &[
@@ -96,10 +119,49 @@ const SEARCH_PAGE: &[(&str, &str)] = &[
     ("offset", "Rows to skip."),
     ("after_id", "Start after this id."),
 ];
-const LOGS: &[(&str, &str)] = &[
+/// A provisioner job's logs (builds, imports, dry runs).
+const JOB_LOGS: &[(&str, &str)] = &[
+    ("after", "Only logs after this log id."),
+    (
+        "follow",
+        "Stream new logs over a WebSocket, one log a message.",
+    ),
+];
+/// An agent's logs.
+const AGENT_LOGS: &[(&str, &str)] = &[
     ("after", "Only logs after this log id."),
     ("before", "Only logs before this log id."),
-    ("follow", "Stream new logs over a WebSocket."),
+    (
+        "follow",
+        "Stream new logs over a WebSocket, an array of logs a message.",
+    ),
+];
+/// A JSON `null`: the body of an agent's log upload, as Coder answers.
+fn null(_: &mut SchemaGenerator) -> Schema {
+    schemars::json_schema!({"type": "null"})
+}
+/// A JSON string: what archiving a version answers, as Coder.
+fn string(_: &mut SchemaGenerator) -> Schema {
+    schemars::json_schema!({"type": "string"})
+}
+/// Events of a workspace's watch stream.
+const WORKSPACE_EVENTS: &[(&str, Generate)] = &[
+    ("data", schema::<sdk::Workspace>),
+    ("error", schema::<Response>),
+    ("ping", null),
+];
+/// Events of the workspace list's watch stream (warren extension).
+const LIST_EVENTS: &[(&str, Generate)] = &[
+    ("workspaces", schema::<sdk::WorkspacesResponse>),
+    ("workspace", schema::<sdk::WorkspaceListChange>),
+    ("error", schema::<Response>),
+    ("ping", null),
+];
+/// Events of an agent's metadata watch stream.
+const METADATA_EVENTS: &[(&str, Generate)] = &[
+    ("data", schema::<Vec<sdk::WorkspaceAgentMetadata>>),
+    ("error", schema::<Response>),
+    ("ping", null),
 ];
 const DELETED: &[(&str, &str)] = &[("include_deleted", "Also find a deleted workspace.")];
 
@@ -356,8 +418,8 @@ pub fn describe(method: &str, path: &str) -> Option<Op> {
         ),
         ("GET", "/api/v2/templateversions/{templateversion}/logs") => {
             op("A version's import logs", 200, json::<Vec<ProvisionerJobLog>>())
-                .query(LOGS)
-                .also(&[101])
+                .query(JOB_LOGS)
+                .follows::<ProvisionerJobLog>()
         }
         ("PATCH", "/api/v2/templateversions/{templateversion}/cancel") => {
             op("Cancel an import", 200, MESSAGE)
@@ -374,18 +436,21 @@ pub fn describe(method: &str, path: &str) -> Option<Op> {
             200,
             Body::Events,
         )
-        .query(&[("q", "Search query, Coder's syntax.")]),
+        .query(&[("q", "Search query, Coder's syntax.")])
+        .events(LIST_EVENTS),
         ("GET", "/api/v2/workspaces/watch-ws") => op(
             "Changes to the workspace list over a WebSocket",
             101,
             Body::None,
         )
-        .query(&[("q", "Search query, Coder's syntax.")]),
+        .query(&[("q", "Search query, Coder's syntax.")])
+        .events(LIST_EVENTS),
         ("GET", "/api/v2/workspaces/{workspace}/watch") => {
             op("A workspace's changes, as server-sent events", 200, Body::Events)
+                .events(WORKSPACE_EVENTS)
         }
         ("GET", "/api/v2/workspaces/{workspace}/watch-ws") => {
-            op("A workspace's changes over a WebSocket", 101, Body::None)
+            op("A workspace's changes over a WebSocket", 101, Body::None).events(WORKSPACE_EVENTS)
         }
         ("GET", "/api/v2/workspaces/{workspace}") => {
             op("A workspace", 200, json::<Workspace>()).query(DELETED)
@@ -465,8 +530,8 @@ pub fn describe(method: &str, path: &str) -> Option<Op> {
         }
         ("GET", "/api/v2/workspacebuilds/{workspacebuild}/logs") => {
             op("A build's logs", 200, json::<Vec<ProvisionerJobLog>>())
-                .query(LOGS)
-                .also(&[101])
+                .query(JOB_LOGS)
+                .follows::<ProvisionerJobLog>()
         }
         ("GET", "/api/v2/workspacebuilds/{workspacebuild}/parameters") => op(
             "A build's parameters",
@@ -523,6 +588,179 @@ pub fn describe(method: &str, path: &str) -> Option<Op> {
             op("Update a group", 200, json::<Group>()).body::<groups::PatchGroupRequest>()
         }
         ("DELETE", "/api/v2/groups/{group}") => op("Delete a group", 200, MESSAGE),
+        ("POST", "/api/v2/users/validate-password") => op(
+            "Whether a password is strong enough",
+            200,
+            json::<ValidateUserPasswordResponse>(),
+        )
+        .body::<ValidateUserPasswordRequest>(),
+        ("GET", "/api/v2/users/{user}/login-type") => {
+            op("How a user logs in", 200, json::<UserLoginType>())
+        }
+        ("GET", "/api/v2/users/{user}/appearance") => {
+            op("A user's appearance settings", 200, json::<UserAppearanceSettings>())
+        }
+        ("PUT", "/api/v2/users/{user}/appearance") => op(
+            "Set a user's appearance settings",
+            200,
+            json::<UserAppearanceSettings>(),
+        )
+        .body::<UpdateUserAppearanceSettingsRequest>(),
+        ("GET", "/api/v2/users/{user}/autofill-parameters") => op(
+            "Values a user gave a template's parameters before",
+            200,
+            json::<Vec<UserParameter>>(),
+        )
+        .query(&[("template_id", "The template (required).")]),
+        ("GET", "/api/v2/workspace-quota/{user}") => op(
+            "A user's quota in the default organization",
+            200,
+            json::<WorkspaceQuota>(),
+        ),
+        ("GET", "/api/v2/organizations/{organization}/members/{user}/workspace-quota") => {
+            op("A member's quota", 200, json::<WorkspaceQuota>())
+        }
+        ("POST", "/api/v2/organizations/{organization}/members/roles") => {
+            op("Create a custom role", 200, json::<Role>()).body::<CustomRoleRequest>()
+        }
+        ("PUT", "/api/v2/organizations/{organization}/members/roles") => {
+            op("Update a custom role", 200, json::<Role>()).body::<CustomRoleRequest>()
+        }
+        ("DELETE", "/api/v2/organizations/{organization}/members/roles/{roleName}") => {
+            op("Delete a custom role", 204, Body::None)
+        }
+        ("GET", "/api/v2/templates/{template}/acl") => {
+            op("Who may use or administer a template", 200, json::<TemplateAcl>())
+        }
+        ("PATCH", "/api/v2/templates/{template}/acl") => {
+            op("Change a template's permissions", 200, MESSAGE).body::<UpdateTemplateAcl>()
+        }
+        ("GET", "/api/v2/templates/{template}/acl/available") => op(
+            "Users and groups a template may be shared with",
+            200,
+            json::<AclAvailable>(),
+        )
+        .query(SEARCH_PAGE),
+        ("POST", "/api/v2/templates/{template}/versions/archive") => op(
+            "Archive unused versions",
+            200,
+            json::<ArchiveTemplateVersionsResponse>(),
+        )
+        .body::<ArchiveTemplateVersionsRequest>(),
+        ("POST", "/api/v2/authcheck") => op(
+            "Check the caller's permissions",
+            200,
+            json::<AuthorizationResponse>(),
+        )
+        .body::<AuthorizationRequest>(),
+        ("PATCH", "/api/v2/workspaceagents/me/logs") => {
+            op("An agent sends logs", 200, Body::Json(null)).body::<PatchLogs>()
+        }
+        ("POST", "/api/v2/workspaceagents/me/log-source") => op(
+            "An agent declares a log source",
+            201,
+            json::<WorkspaceAgentLogSource>(),
+        )
+        .body::<PostLogSourceRequest>(),
+        ("POST", "/api/v2/workspaceagents/me/metadata") => {
+            op("An agent reports metadata results", 204, Body::None)
+                .body::<PostMetadataRequest>()
+        }
+        ("POST", "/api/v2/workspaceagents/me/listening-ports") => op(
+            "An agent reports the ports it listens on (warren extension)",
+            204,
+            Body::None,
+        )
+        .body::<PostListeningPortsRequest>(),
+        ("GET", "/api/v2/workspaceagents/{workspaceagent}/logs") => {
+            op("An agent's logs", 200, json::<Vec<WorkspaceAgentLog>>())
+                .query(AGENT_LOGS)
+                .follows::<Vec<WorkspaceAgentLog>>()
+        }
+        ("GET", "/api/v2/workspaceagents/{workspaceagent}/watch-metadata") => op(
+            "An agent's metadata results, as server-sent events",
+            200,
+            Body::Events,
+        )
+        .events(METADATA_EVENTS),
+        ("GET", "/api/v2/workspaceagents/{workspaceagent}/watch-metadata-ws") => op(
+            "An agent's metadata results over a WebSocket",
+            101,
+            Body::None,
+        )
+        .events(METADATA_EVENTS),
+        ("GET", "/api/v2/workspaceagents/{workspaceagent}/listening-ports") => op(
+            "The ports an agent listens on",
+            200,
+            json::<WorkspaceAgentListeningPortsResponse>(),
+        ),
+        ("GET", "/api/v2/workspaces/{workspace}/port-share") => {
+            op("A workspace's shared ports", 200, json::<WorkspaceAgentPortShares>())
+        }
+        ("POST", "/api/v2/workspaces/{workspace}/port-share") => {
+            op("Share a port", 200, json::<WorkspaceAgentPortShare>())
+                .body::<UpsertWorkspaceAgentPortShareRequest>()
+        }
+        ("DELETE", "/api/v2/workspaces/{workspace}/port-share") => {
+            op("Stop sharing a port", 200, Body::None)
+                .body::<DeleteWorkspaceAgentPortShareRequest>()
+        }
+        ("GET", "/api/v2/templateversions/{templateversion}/external-auth") => op(
+            "External auth a version needs",
+            200,
+            json::<Vec<TemplateVersionExternalAuth>>(),
+        ),
+        ("POST", "/api/v2/templateversions/{templateversion}/archive") => {
+            op("Archive a version", 200, Body::Json(string))
+        }
+        ("POST", "/api/v2/templateversions/{templateversion}/unarchive") => {
+            op("Unarchive a version", 200, Body::Json(string))
+        }
+        ("POST", "/api/v2/templateversions/{templateversion}/dry-run") => {
+            op("Plan a workspace of a version", 201, json::<ProvisionerJob>())
+                .body::<CreateTemplateVersionDryRunRequest>()
+        }
+        ("GET", "/api/v2/templateversions/{templateversion}/dry-run/{jobID}") => {
+            op("A dry run's job", 200, json::<ProvisionerJob>())
+        }
+        ("GET", "/api/v2/templateversions/{templateversion}/dry-run/{jobID}/resources") => op(
+            "A dry run's planned resources",
+            200,
+            json::<Vec<WorkspaceResource>>(),
+        ),
+        ("GET", "/api/v2/templateversions/{templateversion}/dry-run/{jobID}/logs") => {
+            op("A dry run's logs", 200, json::<Vec<ProvisionerJobLog>>())
+                .query(JOB_LOGS)
+                .follows::<ProvisionerJobLog>()
+        }
+        ("PATCH", "/api/v2/templateversions/{templateversion}/dry-run/{jobID}/cancel") => {
+            op("Cancel a dry run", 200, MESSAGE)
+        }
+        ("GET", "/api/v2/deployment/ssh") => {
+            op("What `coder config-ssh` writes", 200, json::<SshConfigResponse>())
+        }
+        ("GET", "/api/v2/regions") => op("Regions", 200, json::<RegionsResponse>()),
+        ("GET", "/api/v2/updatecheck") => {
+            op("Whether this version is current", 200, json::<UpdateCheckResponse>())
+        }
+        ("GET", "/api/v2/experiments") => {
+            op("Experiments turned on", 200, json::<Vec<String>>())
+        }
+        ("GET", "/api/v2/experiments/available") => {
+            op("Experiments there are", 200, json::<AvailableExperiments>())
+        }
+        ("GET", "/api/v2/appearance") => {
+            op("The deployment's appearance", 200, json::<AppearanceConfig>())
+        }
+        ("PUT", "/api/v2/appearance") => op(
+            "Set the deployment's appearance",
+            200,
+            json::<UpdateAppearanceConfig>(),
+        )
+        .body::<UpdateAppearanceConfig>(),
+        ("GET", "/api/v2/entitlements") => {
+            op("Features and licences", 200, json::<Entitlements>())
+        }
         _ => return None,
     })
 }
@@ -649,6 +887,18 @@ fn operation(
     }
     if let Some(c) = content(op.request, requests) {
         out["requestBody"] = json!({"required": true, "content": c});
+    }
+    // OpenAPI 3.1 has no words for what a stream carries: extensions do.
+    if !op.events.is_empty() {
+        let events: Map<String, Value> = op
+            .events
+            .iter()
+            .map(|(kind, f)| (kind.to_string(), f(responses).to_value()))
+            .collect();
+        out["x-events"] = Value::Object(events);
+    }
+    if let Some(f) = op.messages {
+        out["x-websocket-message"] = f(responses).to_value();
     }
     out
 }

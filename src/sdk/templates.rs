@@ -92,7 +92,7 @@ pub struct TemplateExample {
 }
 
 /// `codersdk.TemplateACL`: Coder names the group list `group`.
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, schemars::JsonSchema)]
 pub struct TemplateAcl {
     pub users: Vec<TemplateUser>,
     #[serde(rename = "group")]
@@ -100,7 +100,7 @@ pub struct TemplateAcl {
 }
 
 /// `codersdk.TemplateUser`: a full user and its role.
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, schemars::JsonSchema)]
 pub struct TemplateUser {
     #[serde(flatten)]
     pub user: User,
@@ -108,7 +108,7 @@ pub struct TemplateUser {
 }
 
 /// `codersdk.TemplateGroup`: a group and its role.
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, schemars::JsonSchema)]
 pub struct TemplateGroup {
     #[serde(flatten)]
     pub group: Group,
@@ -117,7 +117,7 @@ pub struct TemplateGroup {
 
 /// `codersdk.UpdateTemplateACL`: user and group id → `use`, `admin`, or
 /// `""` to remove; both maps may be left out.
-#[derive(Debug, Deserialize, Default)]
+#[derive(Debug, Deserialize, Default, schemars::JsonSchema)]
 #[serde(default)]
 pub struct UpdateTemplateAcl {
     pub user_perms: Option<BTreeMap<String, String>>,
@@ -125,7 +125,7 @@ pub struct UpdateTemplateAcl {
 }
 
 /// `codersdk.ACLAvailable`: who may be added to a template's ACL.
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, schemars::JsonSchema)]
 pub struct AclAvailable {
     pub users: Vec<ReducedUser>,
     pub groups: Vec<Group>,

@@ -110,7 +110,7 @@ pub struct PresetParameter {
 
 /// `codersdk.ArchiveTemplateVersionsRequest`: with `all`, every unused
 /// version; otherwise only failed imports.
-#[derive(Debug, serde::Deserialize, Default)]
+#[derive(Debug, serde::Deserialize, Default, schemars::JsonSchema)]
 #[serde(default)]
 pub struct ArchiveTemplateVersionsRequest {
     pub all: bool,
@@ -118,7 +118,7 @@ pub struct ArchiveTemplateVersionsRequest {
 
 /// `codersdk.ArchiveTemplateVersionsResponse`; Coder sends `null` when
 /// nothing was archived.
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, schemars::JsonSchema)]
 pub struct ArchiveTemplateVersionsResponse {
     pub template_id: Uuid,
     pub archived_ids: Option<Vec<Uuid>>,
@@ -126,7 +126,7 @@ pub struct ArchiveTemplateVersionsResponse {
 
 /// `codersdk.TemplateVersionExternalAuth`: warren has no external auth
 /// providers, so versions list none.
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, schemars::JsonSchema)]
 pub struct TemplateVersionExternalAuth {
     pub id: String,
     #[serde(rename = "type")]
@@ -139,7 +139,7 @@ pub struct TemplateVersionExternalAuth {
 }
 
 /// `codersdk.CreateTemplateVersionDryRunRequest`.
-#[derive(Debug, serde::Deserialize, Default)]
+#[derive(Debug, serde::Deserialize, Default, schemars::JsonSchema)]
 #[serde(default)]
 pub struct CreateTemplateVersionDryRunRequest {
     pub workspace_name: String,
@@ -148,7 +148,7 @@ pub struct CreateTemplateVersionDryRunRequest {
 }
 
 /// A `{name, value}` pair of a dry-run request.
-#[derive(Debug, Clone, serde::Deserialize, Serialize, Default)]
+#[derive(Debug, Clone, serde::Deserialize, Serialize, Default, schemars::JsonSchema)]
 #[serde(default)]
 pub struct DryRunParameter {
     pub name: String,

@@ -116,34 +116,34 @@ pub struct OidcAuthMethod {
 }
 
 /// `codersdk.ValidateUserPasswordRequest`.
-#[derive(Debug, serde::Deserialize, Default)]
+#[derive(Debug, serde::Deserialize, Default, schemars::JsonSchema)]
 #[serde(default)]
 pub struct ValidateUserPasswordRequest {
     pub password: String,
 }
 
 /// `codersdk.ValidateUserPasswordResponse`.
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, schemars::JsonSchema)]
 pub struct ValidateUserPasswordResponse {
     pub valid: bool,
     pub details: String,
 }
 
 /// `codersdk.UserLoginType`.
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, schemars::JsonSchema)]
 pub struct UserLoginType {
     pub login_type: String,
 }
 
 /// `codersdk.UserAppearanceSettings`.
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, schemars::JsonSchema)]
 pub struct UserAppearanceSettings {
     pub theme_preference: String,
     pub terminal_font: String,
 }
 
 /// `codersdk.UpdateUserAppearanceSettingsRequest`.
-#[derive(Debug, serde::Deserialize, Default)]
+#[derive(Debug, serde::Deserialize, Default, schemars::JsonSchema)]
 #[serde(default)]
 pub struct UpdateUserAppearanceSettingsRequest {
     pub theme_preference: String,
@@ -151,7 +151,7 @@ pub struct UpdateUserAppearanceSettingsRequest {
 }
 
 /// `codersdk.UserParameter`: a value the user gave a parameter before.
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, schemars::JsonSchema)]
 pub struct UserParameter {
     pub name: String,
     pub value: String,

@@ -98,7 +98,7 @@ pub struct AgentTokenResponse {
 }
 
 /// `codersdk.WorkspaceAgentLog`.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, schemars::JsonSchema)]
 pub struct WorkspaceAgentLog {
     pub id: i64,
     pub created_at: Time,
@@ -108,14 +108,14 @@ pub struct WorkspaceAgentLog {
 }
 
 /// `codersdk.WorkspaceAgentMetadata`.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, schemars::JsonSchema)]
 pub struct WorkspaceAgentMetadata {
     pub result: WorkspaceAgentMetadataResult,
     pub description: WorkspaceAgentMetadataDescription,
 }
 
 /// `codersdk.WorkspaceAgentMetadataResult`: `age` in seconds.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, schemars::JsonSchema)]
 pub struct WorkspaceAgentMetadataResult {
     pub collected_at: Time,
     pub age: i64,
@@ -125,7 +125,7 @@ pub struct WorkspaceAgentMetadataResult {
 
 /// `codersdk.WorkspaceAgentMetadataDescription`: `interval` and `timeout`
 /// in seconds.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, schemars::JsonSchema)]
 pub struct WorkspaceAgentMetadataDescription {
     pub display_name: String,
     pub key: String,
@@ -135,13 +135,13 @@ pub struct WorkspaceAgentMetadataDescription {
 }
 
 /// `codersdk.WorkspaceAgentListeningPortsResponse`.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, schemars::JsonSchema)]
 pub struct WorkspaceAgentListeningPortsResponse {
     pub ports: Vec<WorkspaceAgentListeningPort>,
 }
 
 /// `codersdk.WorkspaceAgentListeningPort`.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, schemars::JsonSchema)]
 pub struct WorkspaceAgentListeningPort {
     pub process_name: String,
     pub network: String,

@@ -13,7 +13,7 @@ use std::collections::HashMap;
 use std::time::Duration;
 
 use serde_json::{json, Value};
-use warren::api::{Deny, Policy, Resource, ROUTES};
+use warren::api::{openapi, Deny, Policy, Resource, ROUTES};
 use warren::authz::Action;
 
 use crate::common::*;
@@ -2010,6 +2010,17 @@ fn every_route_answers_every_actor_as_coder_does() {
                     || (r.transport == Transport::WebSocket && status == 101))
             {
                 successes.insert(who, (status, answer, call.path));
+            }
+        }
+        // The OpenAPI document gives the success statuses it answered.
+        if let Some(op) = openapi::describe(route.method, route.path) {
+            for (who, (status, _, _)) in &successes {
+                if op.status != *status && !op.also.contains(status) {
+                    failures.push(format!(
+                        "{} {} as {who:?}: answered {status}, the OpenAPI document says {} (src/api/openapi.rs)",
+                        route.method, route.path, op.status
+                    ));
+                }
             }
         }
         let chosen = PREFERENCE.iter().find_map(|w| {

@@ -167,18 +167,9 @@ fn the_document_is_served_with_coders_field_names() {
                         .as_object()
                         .map(|c| {
                             c.iter()
-                                .map(|(t, m)| match m["schema"]["$ref"].as_str() {
-                                    Some(r) => {
-                                        r.trim_start_matches("#/components/schemas/").to_string()
-                                    }
-                                    None if m["schema"]["type"] == "array" => format!(
-                                        "[{}]",
-                                        m["schema"]["items"]["$ref"]
-                                            .as_str()
-                                            .unwrap_or("?")
-                                            .trim_start_matches("#/components/schemas/")
-                                    ),
-                                    None => t.clone(),
+                                .map(|(t, m)| match schema_name(&m["schema"]) {
+                                    Some(name) if t == "application/json" => name,
+                                    _ => t.clone(),
                                 })
                                 .collect::<Vec<_>>()
                                 .join("|")
@@ -187,8 +178,22 @@ fn the_document_is_served_with_coders_field_names() {
                     format!("{status} {body}").trim_end().to_string()
                 })
                 .collect();
+            // What a stream carries: each event's kind and data, or each
+            // WebSocket message.
+            let stream = match (op["x-events"].as_object(), op.get("x-websocket-message")) {
+                (Some(events), _) => format!(
+                    "; events {}",
+                    events
+                        .iter()
+                        .map(|(kind, s)| format!("{kind} {}", schema_name(s).unwrap()))
+                        .collect::<Vec<_>>()
+                        .join(", ")
+                ),
+                (None, Some(m)) => format!("; messages {}", schema_name(m).unwrap()),
+                (None, None) => String::new(),
+            };
             operations.push(format!(
-                "{} {path}{} -> {}",
+                "{} {path}{} -> {}{stream}",
                 method.to_uppercase(),
                 if op["requestBody"].is_object() {
                     " (body)"
@@ -214,6 +219,25 @@ fn the_document_is_served_with_coders_field_names() {
         &err.body,
         "error",
     );
+}
+
+/// A schema's name in the index: its component, `[item]` for an array,
+/// or its JSON type.
+fn schema_name(schema: &Value) -> Option<String> {
+    let component = |s: &Value| {
+        s["$ref"]
+            .as_str()
+            .map(|r| r.trim_start_matches("#/components/schemas/").to_string())
+    };
+    if let Some(name) = component(schema) {
+        return Some(name);
+    }
+    if schema["type"] == "array" {
+        let items = &schema["items"];
+        let item = component(items).or_else(|| items["type"].as_str().map(str::to_string));
+        return Some(format!("[{}]", item.unwrap_or_else(|| "?".into())));
+    }
+    schema["type"].as_str().map(str::to_string)
 }
 
 /// Validates `instance` against `schema`, whose `$ref`s point into `doc`.
@@ -242,8 +266,8 @@ fn validation_errors(doc: &Value, schema: &Value, instance: &Value) -> Vec<Strin
         .collect()
 }
 
-/// A recorded snapshot: the route it belongs to and the body.
-fn snapshots() -> Vec<(String, String, Value)> {
+/// A recorded snapshot: its `info` line (what it records) and the body.
+fn snapshots() -> Vec<(String, Value)> {
     let dir = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("tests/api/snapshots");
     let mut out = Vec::new();
     for entry in std::fs::read_dir(dir).unwrap() {
@@ -257,30 +281,97 @@ fn snapshots() -> Vec<(String, String, Value)> {
             .unwrap_or_else(|| panic!("{}: no info line", path.display()))
             .trim_matches('"')
             .to_string();
-        let (method, route) = info.split_once(' ').unwrap();
         out.push((
-            method.to_string(),
-            route.to_string(),
+            info,
             serde_json::from_str(body).unwrap_or_else(|e| panic!("{}: {e}", path.display())),
         ));
     }
     out
 }
 
+/// What a snapshot's `info` line names: a route's success body
+/// (`GET /path`), or a data event of its stream
+/// (`GET /path?follow=true (first data event)`, `… (added event)`).
+struct Recorded<'a> {
+    method: &'a str,
+    route: &'a str,
+    event: bool,
+}
+
+fn recorded(info: &str) -> Recorded<'_> {
+    let (request, event) = match info.strip_suffix(" event)") {
+        Some(rest) => (rest.rsplit_once(" (").unwrap().0, true),
+        None => (info, false),
+    };
+    let (method, target) = request.split_once(' ').unwrap();
+    // The query that makes a route stream is no part of its path.
+    let route = target.split('?').next().unwrap();
+    Recorded {
+        method,
+        route,
+        event,
+    }
+}
+
+/// The schema of a recorded stream event and the part of it that the
+/// schema describes. SSE events are recorded as `{"event","data"}`,
+/// WebSocket messages of a watch as sent, `{"type","data"}`: the
+/// operation's `x-events` gives each kind's data schema. A followed logs
+/// WebSocket's messages are described whole by `x-websocket-message`.
+fn event_schema<'a>(op: &Value, event: &'a Value) -> Result<(Value, &'a Value), String> {
+    if let Some(events) = op["x-events"].as_object() {
+        let sse = op["responses"]["200"]["content"]["text/event-stream"].is_object();
+        let key = if sse { "event" } else { "type" };
+        let fields: BTreeSet<&str> = event
+            .as_object()
+            .map(|o| o.keys().map(String::as_str).collect())
+            .unwrap_or_default();
+        if fields != BTreeSet::from([key, "data"]) {
+            return Err(format!("an event is {{{key:?}, \"data\"}}, not {event}"));
+        }
+        let kind = event[key].as_str().unwrap_or_default();
+        return match events.get(kind) {
+            Some(schema) => Ok((schema.clone(), &event["data"])),
+            None => Err(format!("the document gives no event {kind:?}")),
+        };
+    }
+    match op.get("x-websocket-message") {
+        Some(schema) => Ok((schema.clone(), event)),
+        None => Err("the document describes no events".into()),
+    }
+}
+
 #[test]
 fn every_recorded_success_body_matches_the_document() {
     let doc = document();
-    let mut checked = 0;
+    let (mut checked, mut events) = (0, 0);
     let mut failures = Vec::new();
-    for (method, route, body) in snapshots() {
+    for (info, body) in snapshots() {
+        let Recorded {
+            method,
+            route,
+            event,
+        } = recorded(&info);
         let Some(r) = ROUTES
             .iter()
             .find(|r| r.method == method && r.path == route)
         else {
-            failures.push(format!("snapshot of {method} {route}, which is no route"));
+            failures.push(format!("snapshot of {info}, which is no route"));
             continue;
         };
         let op = &doc["paths"][doc_path(r.path)][method.to_ascii_lowercase()];
+        if event {
+            match event_schema(op, &body) {
+                Ok((schema, data)) => {
+                    for e in validation_errors(&doc, &schema, data) {
+                        failures.push(format!("{info}: {e}"));
+                    }
+                    events += 1;
+                }
+                Err(e) => failures.push(format!("{info}: {e}")),
+            }
+            continue;
+        }
         // The success answer with a JSON body.
         let schema = op["responses"]
             .as_object()
@@ -290,19 +381,18 @@ fn every_recorded_success_body_matches_the_document() {
             .find_map(|(_, resp)| resp["content"]["application/json"]["schema"].as_object())
             .cloned();
         let Some(schema) = schema else {
-            failures.push(format!(
-                "{method} {route}: the document gives no JSON success body"
-            ));
+            failures.push(format!("{info}: the document gives no JSON success body"));
             continue;
         };
         for e in validation_errors(&doc, &Value::Object(schema), &body) {
-            failures.push(format!("{method} {route}: {e}"));
+            failures.push(format!("{info}: {e}"));
         }
         checked += 1;
     }
-    println!("{checked} recorded success bodies match the document");
+    println!("{checked} recorded success bodies and {events} stream events match the document");
     assert!(failures.is_empty(), "{}", failures.join("\n"));
     assert!(checked > 60, "only {checked} snapshots found");
+    assert!(events > 5, "only {events} stream events found");
 }
 
 #[test]
