@@ -346,8 +346,15 @@ CREATE TABLE workspace_builds (
     has_ai_task                INTEGER,
     has_external_agent         INTEGER,
     created_at                 INTEGER NOT NULL,
-    updated_at                 INTEGER NOT NULL
+    updated_at                 INTEGER NOT NULL,
+    deadline_reason            TEXT NOT NULL DEFAULT '',
+    deadline_set_at            INTEGER,
+    deadline_set_by            TEXT NOT NULL DEFAULT ''
 );
+-- deadline_reason: what set `deadline` last (ttl, template_ttl,
+-- autostart_ttl, max_deadline, ttl_disabled, extended, activity_bump); when
+-- (deadline_set_at) and by whom or what (deadline_set_by: a username, an app).
+--
 -- Also what makes two racing builds of one workspace collide.
 CREATE UNIQUE INDEX workspace_builds_number_idx ON workspace_builds (workspace_id, build_number);
 CREATE UNIQUE INDEX workspace_builds_job_idx ON workspace_builds (job_id);
@@ -545,3 +552,30 @@ CREATE TABLE workspace_agent_port_shares (
     protocol     TEXT NOT NULL,
     PRIMARY KEY (workspace_id, agent_name, port)
 ) WITHOUT ROWID;
+-- What the lifecycle executor did to a workspace and why (action: autostop,
+-- autostart, dormant, dormancy, autodelete; reason: the rule that made it
+-- due); the newest few per workspace are kept.
+CREATE TABLE lifecycle_actions (
+    id           INTEGER PRIMARY KEY AUTOINCREMENT,
+    workspace_id TEXT NOT NULL REFERENCES workspaces (id),
+    build_id     TEXT REFERENCES workspace_builds (id),
+    created_at   INTEGER NOT NULL,
+    action       TEXT NOT NULL,
+    reason       TEXT NOT NULL,
+    detail       TEXT NOT NULL
+);
+CREATE INDEX lifecycle_actions_workspace_idx ON lifecycle_actions (workspace_id, id);
+
+-- Custom organization roles: the organization-level permissions (a JSON
+-- list of {negate, resource_type, action}) each grants its holders, who
+-- name it in organization_members.roles. Names are unique per organization
+-- whatever their case.
+CREATE TABLE custom_roles (
+    organization_id TEXT NOT NULL REFERENCES organizations (id),
+    name            TEXT NOT NULL,
+    display_name    TEXT NOT NULL DEFAULT '',
+    org_permissions TEXT NOT NULL DEFAULT '[]',
+    created_at      INTEGER NOT NULL,
+    updated_at      INTEGER NOT NULL
+);
+CREATE UNIQUE INDEX custom_roles_name_idx ON custom_roles (organization_id, lower(name));

@@ -22,7 +22,7 @@ pub struct Cli {
     pub server: Config,
 }
 
-// Parsed once at start; the size of the server's variant does not matter.
+// Parsed once at start-up: the size of a variant does not matter.
 #[allow(clippy::large_enum_variant)]
 #[derive(Debug, Subcommand)]
 pub enum Command {
@@ -31,6 +31,11 @@ pub enum Command {
     /// Copy a SQLite database into an empty PostgreSQL one, verifying every
     /// table's row count and checksum (stop the server first).
     Migrate(MigrateArgs),
+    /// Write a consistent, verified copy of the database while a server
+    /// may be serving from it.
+    Backup(BackupArgs),
+    /// Replace the database with a backup (no server may hold it).
+    Restore(RestoreArgs),
 }
 
 #[derive(Debug, Clone, clap::Args)]
@@ -43,6 +48,26 @@ pub struct MigrateArgs {
     /// It must be empty (or hold warren's schema and no rows).
     #[arg(long)]
     pub to: String,
+}
+
+#[derive(Debug, Clone, clap::Args)]
+pub struct BackupArgs {
+    /// The database to copy.
+    #[arg(long, env = "WARREN_DB", default_value = "./warren.db")]
+    pub db: PathBuf,
+    /// Where the copy goes; must not exist.
+    #[arg(long)]
+    pub to: PathBuf,
+}
+
+#[derive(Debug, Clone, clap::Args)]
+pub struct RestoreArgs {
+    /// The backup to restore.
+    #[arg(long)]
+    pub from: PathBuf,
+    /// The database to replace (or create).
+    #[arg(long, env = "WARREN_DB", default_value = "./warren.db")]
+    pub db: PathBuf,
 }
 
 #[derive(Debug, Clone, clap::Args)]
@@ -106,6 +131,17 @@ pub struct Config {
     /// Version string reported by `/buildinfo` and `X-Coder-Build-Version`.
     #[arg(long, env = "WARREN_BUILD_VERSION")]
     pub build_version: Option<String>,
+    /// Serve Prometheus metrics at `/metrics` on `--prometheus-address`
+    /// (Coder's `--prometheus-enable`).
+    #[arg(long, env = "WARREN_PROMETHEUS_ENABLE", default_value_t = false)]
+    pub prometheus_enable: bool,
+    /// The listener of `/metrics`, apart from the API's.
+    #[arg(
+        long,
+        env = "WARREN_PROMETHEUS_ADDRESS",
+        default_value = "127.0.0.1:2112"
+    )]
+    pub prometheus_address: String,
 }
 
 impl Config {
@@ -121,12 +157,23 @@ impl Config {
     }
 }
 
+/// What the command line asks for.
+#[allow(clippy::large_enum_variant)]
+pub enum Run {
+    Server(Config),
+    Migrate(MigrateArgs),
+    Backup(BackupArgs),
+    Restore(RestoreArgs),
+}
+
 impl Cli {
-    /// The server's configuration (of `warren` or `warren server`).
-    pub fn into_config(self) -> Config {
+    pub fn into_run(self) -> Run {
         match self.command {
-            Some(Command::Server(c)) => c,
-            Some(Command::Migrate(_)) | None => self.server,
+            Some(Command::Server(c)) => Run::Server(c),
+            Some(Command::Backup(b)) => Run::Backup(b),
+            Some(Command::Restore(r)) => Run::Restore(r),
+            Some(Command::Migrate(m)) => Run::Migrate(m),
+            None => Run::Server(self.server),
         }
     }
 }

@@ -12,6 +12,7 @@ pub mod domain;
 pub mod error;
 pub mod gate;
 pub mod http;
+pub mod metrics;
 pub mod query;
 pub mod sdk;
 pub mod watch;
@@ -64,6 +65,13 @@ pub struct App {
     pub hub: std::sync::OnceLock<actix::Addr<watch::Hub>>,
     /// Subscribers the hub holds (for leak checks and monitoring).
     pub watchers: std::sync::Arc<watch::Gauge>,
+    /// When this server started, by its clock.
+    pub started_at: sdk::Micros,
+    /// Backups taken at once (one), and waiting.
+    pub backups: gate::Gate,
+    pub metrics: std::sync::Arc<metrics::Metrics>,
+    /// Where `/metrics` listens, once it does (`--prometheus-enable`).
+    pub metrics_address: std::sync::OnceLock<SocketAddr>,
 }
 
 impl App {
@@ -152,11 +160,25 @@ pub fn prepare_with_clock(config: Config, clock: clock::SharedClock) -> Result<A
     if orphaned > 0 {
         log::warn!("failed {orphaned} provisioner job(s) left running by a previous run");
     }
+    let metrics = std::sync::Arc::new(metrics::Metrics::new().map_err(|e| StartError::Init {
+        path: config.db.display().to_string(),
+        cause: format!("metrics: {e}"),
+    })?);
+    let waits = metrics.clone();
+    db.pool_stats().observe(std::sync::Arc::new(move |d| {
+        waits.pool_wait.observe(d.as_secs_f64())
+    }));
     let provisioner = provisioner::runner::Provisioner::start(
         db.clone(),
         clock.clone(),
         config.provisioner_delay,
     );
+    let jobs = metrics.clone();
+    provisioner.observe(std::sync::Arc::new(move |job| {
+        jobs.job_duration
+            .with_label_values(&[job.provisioner, job.job_type, job.status])
+            .observe(job.took.as_secs_f64());
+    }));
     let version = config.version();
     let access_url = config
         .access_url
@@ -183,6 +205,10 @@ pub fn prepare_with_clock(config: Config, clock: clock::SharedClock) -> Result<A
         workspace_cache: Default::default(),
         hub: std::sync::OnceLock::new(),
         watchers: Default::default(),
+        started_at: now,
+        backups: gate::Gate::new("backups", 1, 1),
+        metrics,
+        metrics_address: std::sync::OnceLock::new(),
         db,
         config,
         version,
@@ -210,8 +236,22 @@ pub fn serve(
         .with_clock(Box::new(move |ids| {
             clock_app.workspace_cache.expired(ids, clock_app.now())
         }))
+        .with_metrics(app.metrics.clone())
         .start();
     watch::listen(&app.db, hub.clone());
+    let metrics_listener = if app.config.prometheus_enable {
+        let address = &app.config.prometheus_address;
+        let l = TcpListener::bind(address).map_err(|e| {
+            std::io::Error::new(
+                e.kind(),
+                format!("cannot listen on {address} for metrics: {e}"),
+            )
+        })?;
+        let _ = app.metrics_address.set(l.local_addr()?);
+        Some(l)
+    } else {
+        None
+    };
     let _ = app.hub.set(hub);
     let tick_app = app.clone();
     let _ = app.lifecycle.set(lifecycle::Executor::start(
@@ -223,9 +263,22 @@ pub fn serve(
     // actix-web's `HttpServer`, assembled by hand so that every connection
     // passes through the head guard (see `head_guard`): actix answers heads
     // it refuses without a body, Coder's clients expect one.
-    let builder = actix_server::Server::build();
+    let mut builder = actix_server::Server::build();
     let graceful = builder.graceful_shutdown_signal();
     let local = listener.local_addr()?;
+    if let Some(l) = metrics_listener {
+        let metrics_app = app.clone();
+        builder = builder.listen("metrics", l, move || {
+            actix_http::HttpService::build()
+                .h1(actix_service::map_config(
+                    api::operations::metrics_app(metrics_app.clone())
+                        .into_factory()
+                        .map_err(|e: actix_web::Error| e.error_response()),
+                    |_| actix_web::dev::AppConfig::default(),
+                ))
+                .tcp()
+        })?;
+    }
     let server = builder
         .listen("warren", listener, move || {
             let app = app.clone();
@@ -297,6 +350,12 @@ impl App {
             Ok(actions) => {
                 if !actions.is_empty() {
                     self.provisioner.wake();
+                }
+                for a in &actions {
+                    self.metrics
+                        .lifecycle_actions
+                        .with_label_values(&[a.what, a.reason])
+                        .inc();
                 }
                 actions
             }

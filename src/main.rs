@@ -5,15 +5,43 @@ use std::io::Write;
 use std::net::TcpListener;
 
 use clap::Parser;
-use warren::config::{Cli, Command, MigrateArgs};
+use warren::config::{Cli, MigrateArgs, Run};
+use warren::domain::operations;
 
 fn main() -> std::process::ExitCode {
     env_logger::Builder::from_env(env_logger::Env::default().default_filter_or("info")).init();
-    let cli = Cli::parse();
-    if let Some(Command::Migrate(args)) = &cli.command {
-        return migrate(args);
+    match Cli::parse().into_run() {
+        Run::Server(config) => serve(config),
+        Run::Migrate(args) => migrate(&args),
+        Run::Backup(b) => report(
+            operations::backup_file(&b.db, &b.to),
+            &format!("backup of {} written to {}", b.db.display(), b.to.display()),
+        ),
+        Run::Restore(r) => report(
+            operations::restore(&r.from, &r.db),
+            &format!("{} restored from {}", r.db.display(), r.from.display()),
+        ),
     }
-    let config = cli.into_config();
+}
+
+/// Prints what a backup or restore did, or why it did nothing.
+fn report(
+    result: Result<operations::BackupSummary, operations::BackupError>,
+    done: &str,
+) -> std::process::ExitCode {
+    match result {
+        Ok(summary) => {
+            let _ = writeln!(std::io::stdout(), "{done}: {summary}");
+            std::process::ExitCode::SUCCESS
+        }
+        Err(e) => {
+            eprintln!("warren: {e}");
+            std::process::ExitCode::FAILURE
+        }
+    }
+}
+
+fn serve(config: warren::Config) -> std::process::ExitCode {
     let address = config.address.clone();
     let app = match warren::prepare(config) {
         Ok(app) => actix_web::web::Data::new(app),

@@ -122,7 +122,7 @@ pub async fn get_by_owner_and_name(
     Ok(http::ok(&out))
 }
 
-#[derive(Debug, serde::Deserialize, Default)]
+#[derive(Debug, serde::Deserialize, Default, schemars::JsonSchema)]
 #[serde(default)]
 pub struct RenameRequest {
     name: String,
@@ -146,7 +146,7 @@ pub async fn rename(
     Ok(HttpResponse::NoContent().finish())
 }
 
-#[derive(Debug, serde::Deserialize, Default)]
+#[derive(Debug, serde::Deserialize, Default, schemars::JsonSchema)]
 #[serde(default)]
 pub struct AutostartRequest {
     schedule: Option<String>,
@@ -169,7 +169,7 @@ pub async fn autostart(
     Ok(HttpResponse::NoContent().finish())
 }
 
-#[derive(Debug, serde::Deserialize, Default)]
+#[derive(Debug, serde::Deserialize, Default, schemars::JsonSchema)]
 #[serde(default)]
 pub struct TtlRequest {
     ttl_ms: Option<i64>,
@@ -211,7 +211,7 @@ fn time_input(v: &serde_json::Value) -> ApiResult<Option<sdk::Micros>> {
     }
 }
 
-#[derive(Debug, serde::Deserialize, Default)]
+#[derive(Debug, serde::Deserialize, Default, schemars::JsonSchema)]
 #[serde(default)]
 pub struct ExtendRequest {
     deadline: serde_json::Value,
@@ -244,7 +244,7 @@ pub async fn extend(
     ))))
 }
 
-#[derive(Debug, serde::Deserialize, Default)]
+#[derive(Debug, serde::Deserialize, Default, schemars::JsonSchema)]
 #[serde(default)]
 pub struct AutoupdatesRequest {
     automatic_updates: String,
@@ -266,7 +266,7 @@ pub async fn autoupdates(
     Ok(HttpResponse::NoContent().finish())
 }
 
-#[derive(Debug, serde::Deserialize, Default)]
+#[derive(Debug, serde::Deserialize, Default, schemars::JsonSchema)]
 #[serde(default)]
 pub struct DormantRequest {
     dormant: bool,

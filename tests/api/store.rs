@@ -83,6 +83,10 @@ fn version_one_databases_gain_the_template_setting() {
         let c = rusqlite::Connection::open(&s.config.db).unwrap();
         c.execute_batch(
             "ALTER TABLE templates DROP COLUMN use_terraform_workspace_cache;
+             DROP TABLE lifecycle_actions;
+             ALTER TABLE workspace_builds DROP COLUMN deadline_reason;
+             ALTER TABLE workspace_builds DROP COLUMN deadline_set_at;
+             ALTER TABLE workspace_builds DROP COLUMN deadline_set_by;
              PRAGMA user_version = 1;",
         )
         .unwrap();
@@ -341,6 +345,10 @@ fn a_version_1_database_is_migrated_with_its_files() {
          DROP TABLE files;
          ALTER TABLE files_v1 RENAME TO files;
          CREATE UNIQUE INDEX files_hash_idx ON files (hash, created_by);
+         DROP TABLE lifecycle_actions;
+         ALTER TABLE workspace_builds DROP COLUMN deadline_reason;
+         ALTER TABLE workspace_builds DROP COLUMN deadline_set_at;
+         ALTER TABLE workspace_builds DROP COLUMN deadline_set_by;
          PRAGMA user_version = 2;
          COMMIT;",
     )

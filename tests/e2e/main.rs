@@ -700,6 +700,13 @@ async fn dashboard_end_to_end() {
     let after = chrono::DateTime::parse_from_rfc3339(after.as_str().unwrap()).unwrap();
     let moved = (after - before).num_seconds();
     assert!((3590..=3610).contains(&moved), "moved by {moved} s");
+    // The schedule explanation names the extension and who made it.
+    admin
+        .wait(
+            "explained extension",
+            "document.querySelector('#ws-why-autostop')?.innerText.includes('admin extended it')",
+        )
+        .await;
     admin.shot("11-deadline-extended").await;
 
     // Stop it: the stop build's logs arrive while it is stopping.
@@ -881,6 +888,28 @@ async fn dashboard_end_to_end() {
         .await;
     admin.assert_no_csp_violation().await;
     admin.shot("19-organizations").await;
+
+    // The owner downloads a backup from the deployment page.
+    admin.click("#nav a[data-section=deployment]").await;
+    admin
+        .wait(
+            "diagnostics",
+            "document.querySelector('#diagnostics')?.innerText.includes('sqlite')",
+        )
+        .await;
+    admin.click("#backup-download").await;
+    let name = admin
+        .wait(
+            "backup downloaded",
+            "document.querySelector('#backup-status')?.dataset.filename",
+        )
+        .await;
+    assert!(
+        name.as_str().unwrap().starts_with("warren-"),
+        "backup named {name}"
+    );
+    admin.assert_no_csp_violation().await;
+    admin.shot("20-deployment").await;
 
     bob.c.clone().close().await.ok();
     admin.c.clone().close().await.ok();

@@ -7,10 +7,13 @@
 
 pub mod agent_extras;
 pub mod api_keys;
+pub mod backup;
 pub mod builds;
+pub mod custom_roles;
 pub mod files;
 pub mod groups;
 pub mod jobs;
+pub mod lifecycle;
 pub mod lock;
 pub mod migrate;
 pub mod organizations;
@@ -19,6 +22,7 @@ pub mod postgres;
 pub mod quotas;
 pub mod resources;
 pub mod sql;
+pub mod stats;
 pub mod status;
 mod translate;
 
@@ -44,7 +48,7 @@ use uuid::Uuid;
 /// `PRAGMA application_id` of a warren database ("WARN").
 pub const APPLICATION_ID: i64 = 0x5741_524E;
 /// The schema version this binary writes; `PRAGMA user_version`.
-pub const SCHEMA_VERSION: i64 = 5;
+pub const SCHEMA_VERSION: i64 = 7;
 
 const SCHEMA: &str = include_str!("../../../schema.sql");
 
@@ -109,6 +113,32 @@ const MIGRATIONS: &[&str] = &[
          protocol     TEXT NOT NULL,
          PRIMARY KEY (workspace_id, agent_name, port)
      ) WITHOUT ROWID;",
+    // 6: why a build's deadline is what it is, and the lifecycle executor's
+    // actions with their reasons (the schedule explanation reads both).
+    "ALTER TABLE workspace_builds ADD COLUMN deadline_reason TEXT NOT NULL DEFAULT '';
+     ALTER TABLE workspace_builds ADD COLUMN deadline_set_at INTEGER;
+     ALTER TABLE workspace_builds ADD COLUMN deadline_set_by TEXT NOT NULL DEFAULT '';
+     CREATE TABLE lifecycle_actions (
+         id           INTEGER PRIMARY KEY AUTOINCREMENT,
+         workspace_id TEXT NOT NULL REFERENCES workspaces (id),
+         build_id     TEXT REFERENCES workspace_builds (id),
+         created_at   INTEGER NOT NULL,
+         action       TEXT NOT NULL,
+         reason       TEXT NOT NULL,
+         detail       TEXT NOT NULL
+     );
+     CREATE INDEX lifecycle_actions_workspace_idx ON lifecycle_actions (workspace_id, id);",
+    // 7: custom organization roles.
+    "CREATE TABLE IF NOT EXISTS custom_roles (
+         organization_id TEXT NOT NULL REFERENCES organizations (id),
+         name            TEXT NOT NULL,
+         display_name    TEXT NOT NULL DEFAULT '',
+         org_permissions TEXT NOT NULL DEFAULT '[]',
+         created_at      INTEGER NOT NULL,
+         updated_at      INTEGER NOT NULL
+     );
+     CREATE UNIQUE INDEX IF NOT EXISTS custom_roles_name_idx
+         ON custom_roles (organization_id, lower(name));",
 ];
 
 #[derive(Debug, thiserror::Error)]
@@ -255,6 +285,8 @@ struct PgBackend {
     /// Always `Some` but in `drop`.
     pool: Option<postgres::PgPool>,
     bus: postgres::Bus,
+    /// How to connect afresh (the readiness probe).
+    cfg: ::postgres::Config,
 }
 
 impl PgBackend {
@@ -295,6 +327,7 @@ pub struct Db {
     /// This server's claim on the SQLite file, given up by [`Db::close`]
     /// (PostgreSQL is shared by design: none).
     lock: Arc<Mutex<Option<lock::DbLock>>>,
+    pool_stats: Arc<stats::PoolStats>,
 }
 
 impl Db {
@@ -350,6 +383,7 @@ impl Db {
             replica: Uuid::new_v4(),
             local_lock: Arc::new(Mutex::new(())),
             lock: Arc::new(Mutex::new(Some(lock))),
+            pool_stats: Arc::default(),
         })
     }
 
@@ -369,12 +403,14 @@ impl Db {
             backend: Backend::Postgres(Arc::new(PgBackend {
                 pool: Some(pool),
                 bus,
+                cfg,
             })),
             generation,
             sink,
             replica,
             local_lock: Arc::new(Mutex::new(())),
             lock: Arc::new(Mutex::new(None)),
+            pool_stats: Arc::default(),
         })
     }
 
@@ -382,6 +418,14 @@ impl Db {
         match self.backend {
             Backend::Sqlite(_) => sql::Dialect::Sqlite,
             Backend::Postgres(_) => sql::Dialect::Postgres,
+        }
+    }
+
+    /// The engine's name, as diagnostics report it.
+    pub fn engine_name(&self) -> &'static str {
+        match self.backend {
+            Backend::Sqlite(_) => "sqlite",
+            Backend::Postgres(_) => "postgresql",
         }
     }
 
@@ -438,7 +482,7 @@ impl Db {
     ) -> Result<T, E> {
         match &self.backend {
             Backend::Sqlite(pool) => {
-                let mut conn = pool.get().map_err(StoreError::from)?;
+                let mut conn = timed(&self.pool_stats, || pool.get())?;
                 let tx = conn
                     .transaction_with_behavior(TransactionBehavior::Deferred)
                     .map_err(StoreError::from)?;
@@ -448,7 +492,7 @@ impl Db {
                 out
             }
             Backend::Postgres(pg) => {
-                let mut conn = pg_begin(pg.pool()?, sql::PgConn::begin_read)?;
+                let mut conn = pg_begin(pg.pool()?, &self.pool_stats, sql::PgConn::begin_read)?;
                 let out = f(&Tx::postgres(&mut conn));
                 conn.rollback();
                 out
@@ -481,7 +525,7 @@ impl Db {
     ) -> Result<T, E> {
         match &self.backend {
             Backend::Sqlite(pool) => {
-                let mut conn = pool.get().map_err(StoreError::from)?;
+                let mut conn = timed(&self.pool_stats, || pool.get())?;
                 let tx = conn
                     .transaction_with_behavior(TransactionBehavior::Immediate)
                     .map_err(StoreError::from)?;
@@ -499,7 +543,7 @@ impl Db {
                 Ok(out)
             }
             Backend::Postgres(pg) => {
-                let mut conn = pg_begin(pg.pool()?, sql::PgConn::begin_write)?;
+                let mut conn = pg_begin(pg.pool()?, &self.pool_stats, sql::PgConn::begin_write)?;
                 take_changes();
                 let (out, wrote) = {
                     let tx = Tx::postgres(&mut conn);
@@ -562,16 +606,28 @@ impl Db {
     }
 }
 
+/// A pooled connection from `get`; the wait is recorded in `stats`.
+fn timed<C>(
+    stats: &stats::PoolStats,
+    get: impl FnOnce() -> Result<C, r2d2::Error>,
+) -> StoreResult<C> {
+    let asked = std::time::Instant::now();
+    let conn = get();
+    stats.record(asked.elapsed());
+    Ok(conn?)
+}
+
 /// A pooled PostgreSQL connection with a transaction begun. A connection
 /// that turns out dead at BEGIN (the server restarted) is dropped and the
 /// BEGIN retried once on a fresh one: nothing had run yet.
 fn pg_begin(
     pool: &postgres::PgPool,
+    stats: &stats::PoolStats,
     begin: fn(&mut sql::PgConn) -> StoreResult<()>,
 ) -> StoreResult<r2d2::PooledConnection<postgres::Manager>> {
     let mut tries = 0;
     loop {
-        let mut conn = pool.get()?;
+        let mut conn = timed(stats, || pool.get())?;
         match begin(&mut conn) {
             Ok(()) => return Ok(conn),
             Err(e) if conn.client.is_closed() && tries == 0 => {
@@ -874,7 +930,12 @@ mod tests {
         let mut old = Connection::open_in_memory().unwrap();
         old.execute_batch(SCHEMA).unwrap();
         old.execute_batch(
-            "DROP TABLE workspace_agent_metadata;
+            "DROP TABLE lifecycle_actions;
+             ALTER TABLE workspace_builds DROP COLUMN deadline_reason;
+             ALTER TABLE workspace_builds DROP COLUMN deadline_set_at;
+             ALTER TABLE workspace_builds DROP COLUMN deadline_set_by;
+             DROP TABLE custom_roles;
+             DROP TABLE workspace_agent_metadata;
              DROP TABLE workspace_agent_listening_ports;
              DROP TABLE workspace_agent_port_shares;
              DROP TABLE user_configs;

@@ -321,38 +321,50 @@ pub struct LifecycleCandidate {
     pub active: bool,
 }
 
+/// What the lifecycle executor reads of a workspace (`w`), its owner and
+/// its latest build (`b`) and job (`j`).
+const LIFECYCLE_FACTS: &str =
+    "SELECT w.id, w.owner_id, u.status, b.transition, b.created_at, b.deadline, j.completed_at,
+            j.error <> '', j.completed_at IS NULL
+     FROM workspaces w JOIN users u ON u.id = w.owner_id
+     JOIN workspace_builds b ON b.id = w.latest_build_id
+     JOIN provisioner_jobs j ON j.id = b.job_id
+     JOIN templates t ON t.id = w.template_id";
+
+fn lifecycle_row(r: &Row) -> StoreResult<LifecycleCandidate> {
+    Ok(LifecycleCandidate {
+        id: r.get(0)?,
+        owner: r.get(1)?,
+        owner_status: r.get(2)?,
+        transition: r.get(3)?,
+        build_created: r.get(4)?,
+        deadline: r.get(5)?,
+        completed: r.get(6)?,
+        failed: r.get(7)?,
+        active: r.get(8)?,
+    })
+}
+
 /// Workspaces that may need a transition at `now`: a pre-filter, so a tick
 /// does not load every workspace; the executor re-checks each.
 pub fn lifecycle_candidates(tx: &Tx, now: Micros) -> StoreResult<Vec<LifecycleCandidate>> {
-    tx.query(
-        "SELECT w.id, w.owner_id, u.status, b.transition, b.created_at, b.deadline, j.completed_at,
-                j.error <> '', j.completed_at IS NULL
-         FROM workspaces w JOIN users u ON u.id = w.owner_id
-         JOIN workspace_builds b ON b.id = w.latest_build_id
-         JOIN provisioner_jobs j ON j.id = b.job_id
-         JOIN templates t ON t.id = w.template_id
+    let sql = format!(
+        "{LIFECYCLE_FACTS}
          WHERE w.deleted = 0 AND j.completed_at IS NOT NULL AND (
                (b.transition = 'start' AND (b.deadline <= ?1 OR u.status = 'suspended'))
             OR (b.transition = 'stop' AND w.autostart_schedule IS NOT NULL)
             OR (j.error <> '' AND t.failure_ttl_ms > 0)
             OR (t.time_til_dormant_ms > 0 AND w.dormant_at IS NULL
                 AND w.last_used_at < ?1 - t.time_til_dormant_ms * 1000)
-            OR (w.deleting_at <= ?1))",
-        args![now],
-        |r| {
-            Ok(LifecycleCandidate {
-                id: r.get(0)?,
-                owner: r.get(1)?,
-                owner_status: r.get(2)?,
-                transition: r.get(3)?,
-                build_created: r.get(4)?,
-                deadline: r.get(5)?,
-                completed: r.get(6)?,
-                failed: r.get(7)?,
-                active: r.get(8)?,
-            })
-        },
-    )
+            OR (w.deleting_at <= ?1))"
+    );
+    tx.query(&sql, args![now], lifecycle_row)
+}
+
+/// The executor's facts about one workspace, whether due or not.
+pub fn lifecycle_facts(tx: &Tx, id: Uuid) -> StoreResult<Option<LifecycleCandidate>> {
+    let sql = format!("{LIFECYCLE_FACTS} WHERE w.id = ?1");
+    tx.query_opt(&sql, args![id], lifecycle_row)
 }
 
 /// Live workspaces a user owns.
