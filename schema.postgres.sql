@@ -1,4 +1,4 @@
--- Warren's PostgreSQL schema, version 5 (the latest): the same tables,
+-- Warren's PostgreSQL schema, version 7 (the latest): the same tables,
 -- columns, keys and indexes as schema.sql, in PostgreSQL's types, so that
 -- every statement of src/domain/store runs unchanged on either engine.
 --
@@ -357,8 +357,15 @@ CREATE TABLE workspace_builds (
     has_ai_task                BIGINT,
     has_external_agent         BIGINT,
     created_at                 BIGINT NOT NULL,
-    updated_at                 BIGINT NOT NULL
+    updated_at                 BIGINT NOT NULL,
+    deadline_reason            TEXT COLLATE "C" NOT NULL DEFAULT '',
+    deadline_set_at            BIGINT,
+    deadline_set_by            TEXT COLLATE "C" NOT NULL DEFAULT ''
 );
+-- deadline_reason: what set `deadline` last (ttl, template_ttl,
+-- autostart_ttl, max_deadline, ttl_disabled, extended, activity_bump); when
+-- (deadline_set_at) and by whom or what (deadline_set_by: a username, an app).
+--
 -- Also what makes two racing builds of one workspace collide.
 CREATE UNIQUE INDEX workspace_builds_number_idx ON workspace_builds (workspace_id, build_number);
 CREATE UNIQUE INDEX workspace_builds_job_idx ON workspace_builds (job_id);
@@ -558,3 +565,31 @@ CREATE TABLE workspace_agent_port_shares (
     protocol     TEXT COLLATE "C" NOT NULL,
     PRIMARY KEY (workspace_id, agent_name, port)
 );
+
+-- What the lifecycle executor did to a workspace and why (action: autostop,
+-- autostart, dormant, dormancy, autodelete; reason: the rule that made it
+-- due); the newest few per workspace are kept.
+CREATE TABLE lifecycle_actions (
+    id           BIGSERIAL PRIMARY KEY,
+    workspace_id TEXT COLLATE "C" NOT NULL REFERENCES workspaces (id),
+    build_id     TEXT COLLATE "C" REFERENCES workspace_builds (id),
+    created_at   BIGINT NOT NULL,
+    action       TEXT COLLATE "C" NOT NULL,
+    reason       TEXT COLLATE "C" NOT NULL,
+    detail       TEXT COLLATE "C" NOT NULL
+);
+CREATE INDEX lifecycle_actions_workspace_idx ON lifecycle_actions (workspace_id, id);
+
+-- Custom organization roles: the organization-level permissions (a JSON
+-- list of {negate, resource_type, action}) each grants its holders, who
+-- name it in organization_members.roles. Names are unique per organization
+-- whatever their case.
+CREATE TABLE custom_roles (
+    organization_id TEXT COLLATE "C" NOT NULL REFERENCES organizations (id),
+    name            TEXT COLLATE "C" NOT NULL,
+    display_name    TEXT COLLATE "C" NOT NULL DEFAULT '',
+    org_permissions TEXT COLLATE "C" NOT NULL DEFAULT '[]',
+    created_at      BIGINT NOT NULL,
+    updated_at      BIGINT NOT NULL
+);
+CREATE UNIQUE INDEX custom_roles_name_idx ON custom_roles (organization_id, lower(name));

@@ -141,12 +141,15 @@ fn postgres_a_version_3_database_migrates_to_the_latest_schema() {
     );
     let o = s.setup();
     s.running.take().unwrap().stop();
-    // Version 3 had everything but version 5's tables (version 4's index
-    // was already there).
+    // Version 3 had everything but what versions 5, 6 and 7 added
+    // (version 4's index was already there).
     let mut c = s.pg.as_ref().unwrap().client();
     c.batch_execute(
         "DROP TABLE user_configs, workspace_agent_metadata,
-                    workspace_agent_listening_ports, workspace_agent_port_shares;
+                    workspace_agent_listening_ports, workspace_agent_port_shares,
+                    lifecycle_actions, custom_roles;
+         ALTER TABLE workspace_builds DROP COLUMN deadline_reason,
+             DROP COLUMN deadline_set_at, DROP COLUMN deadline_set_by;
          UPDATE warren_schema SET version = 3;",
     )
     .unwrap();
@@ -679,8 +682,10 @@ fn migrate_copies_sqlite_into_postgres_and_every_read_answers_the_same() {
 }
 
 /// A file an older warren made (version 2: `files` rebuilt by version 3's
-/// step, so created after the tables that reference it) copies too: tables
-/// go in the order of their foreign keys, not of their creation.
+/// step, so created after the tables that reference it; version 6's
+/// additions undone, those of 5 and 7 are made only if missing) copies
+/// too: tables go in the order of their foreign keys, not of their
+/// creation.
 #[test]
 #[ignore = "needs PostgreSQL: tests/run runs it"]
 fn migrate_copies_a_file_an_older_warren_made() {
@@ -702,6 +707,10 @@ fn migrate_copies_a_file_an_older_warren_made() {
          DROP TABLE files;
          ALTER TABLE files_v1 RENAME TO files;
          CREATE UNIQUE INDEX files_hash_idx ON files (hash, created_by);
+         DROP TABLE lifecycle_actions;
+         ALTER TABLE workspace_builds DROP COLUMN deadline_reason;
+         ALTER TABLE workspace_builds DROP COLUMN deadline_set_at;
+         ALTER TABLE workspace_builds DROP COLUMN deadline_set_by;
          PRAGMA user_version = 2;
          COMMIT;",
     )
@@ -743,4 +752,93 @@ fn migrate_copies_a_file_an_older_warren_made() {
     );
     assert_eq!(back.status, 200);
     assert_eq!(back.text.as_bytes(), fixture_tar("docker").as_slice());
+}
+
+/// Backups of a PostgreSQL database are pg_dump's: the owner's download
+/// answers 501 saying so, `warren backup` and `warren restore` refuse with
+/// the same pointer, and nothing is written anywhere.
+#[test]
+#[ignore = "needs PostgreSQL: tests/run runs it"]
+fn postgres_backup_and_restore_point_to_pg_dump() {
+    let admin = require_postgres();
+    let s = Server::start_on(
+        Some(TestDb::create(&admin)),
+        Arc::new(warren::clock::ManualClock::starting_now()),
+        |_| {},
+    );
+    let o = s.setup();
+    s.post("/api/v2/warren/backup", &o.token, json!({}))
+        .assert_error(501, "Back up a PostgreSQL database with pg_dump.")
+        .assert_detail(
+            "This deployment's database is a PostgreSQL database: back it up with pg_dump and restore it with pg_restore (warren backup and restore copy a SQLite file)",
+        );
+    let url = s.pg.as_ref().unwrap().url.clone();
+    // A password in the URL is not repeated.
+    let with_password = url.replacen("postgres@", "postgres:hunter2@", 1);
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("backup.db");
+    let warren = |args: &[&str]| {
+        std::process::Command::new(env!("CARGO_BIN_EXE_warren"))
+            .args(args)
+            .env_remove("WARREN_DB")
+            .output()
+            .expect("warren runs")
+    };
+    let out = warren(&[
+        "backup",
+        "--db",
+        &with_password,
+        "--to",
+        file.to_str().unwrap(),
+    ]);
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(!out.status.success());
+    assert!(
+        err.contains("is a PostgreSQL database: back it up with pg_dump"),
+        "{err}"
+    );
+    assert!(!err.contains("hunter2"), "{err}");
+    assert!(!file.exists());
+    std::fs::write(&file, b"anything").unwrap();
+    let out = warren(&["restore", "--from", file.to_str().unwrap(), "--db", &url]);
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(!out.status.success());
+    assert!(err.contains("restore it with pg_restore"), "{err}");
+    // The database is as it was.
+    s.get("/api/v2/users/me", &o.token).ok(200);
+}
+
+/// `/readyz` asks PostgreSQL itself, on a new connection: when the server
+/// accepts none for the database (pooled connections still open), the
+/// replica is not ready; when it accepts them again, it is.
+#[test]
+#[ignore = "needs PostgreSQL: tests/run runs it"]
+fn postgres_readyz_probes_the_database_server() {
+    let admin = require_postgres();
+    let s = Server::start_on(
+        Some(TestDb::create(&admin)),
+        Arc::new(warren::clock::ManualClock::starting_now()),
+        |_| {},
+    );
+    let o = s.setup();
+    let r = s.anon("GET", "/readyz", None);
+    assert_eq!((r.status, r.text.as_str()), (200, "OK"));
+    let name = s.pg.as_ref().unwrap().name.clone();
+    let mut c = postgres::Client::connect(&admin, postgres::NoTls).unwrap();
+    c.batch_execute(&format!("ALTER DATABASE {name} ALLOW_CONNECTIONS false"))
+        .unwrap();
+    let r = s.anon("GET", "/readyz", None);
+    r.assert_error(503, "Not ready: database.");
+    let detail = r.body["detail"].as_str().unwrap();
+    assert!(
+        detail.starts_with("database: cannot connect to PostgreSQL"),
+        "{detail}"
+    );
+    // Liveness is another question: the process is up, and serves.
+    assert_eq!(s.anon("GET", "/healthz", None).status, 200);
+    s.get("/api/v2/users/me", &o.token).ok(200);
+    c.batch_execute(&format!("ALTER DATABASE {name} ALLOW_CONNECTIONS true"))
+        .unwrap();
+    let r = s.anon("GET", "/readyz", None);
+    assert_eq!((r.status, r.text.as_str()), (200, "OK"));
 }

@@ -67,6 +67,32 @@ pub const MIGRATIONS: &[&str] = &[
          protocol     TEXT COLLATE "C" NOT NULL,
          PRIMARY KEY (workspace_id, agent_name, port)
      );"#,
+    // 6: why a build's deadline is what it is, and the lifecycle executor's
+    // actions with their reasons.
+    r#"ALTER TABLE workspace_builds
+         ADD COLUMN deadline_reason TEXT COLLATE "C" NOT NULL DEFAULT '',
+         ADD COLUMN deadline_set_at BIGINT,
+         ADD COLUMN deadline_set_by TEXT COLLATE "C" NOT NULL DEFAULT '';
+     CREATE TABLE lifecycle_actions (
+         id           BIGSERIAL PRIMARY KEY,
+         workspace_id TEXT COLLATE "C" NOT NULL REFERENCES workspaces (id),
+         build_id     TEXT COLLATE "C" REFERENCES workspace_builds (id),
+         created_at   BIGINT NOT NULL,
+         action       TEXT COLLATE "C" NOT NULL,
+         reason       TEXT COLLATE "C" NOT NULL,
+         detail       TEXT COLLATE "C" NOT NULL
+     );
+     CREATE INDEX lifecycle_actions_workspace_idx ON lifecycle_actions (workspace_id, id);"#,
+    // 7: custom organization roles.
+    r#"CREATE TABLE custom_roles (
+         organization_id TEXT COLLATE "C" NOT NULL REFERENCES organizations (id),
+         name            TEXT COLLATE "C" NOT NULL,
+         display_name    TEXT COLLATE "C" NOT NULL DEFAULT '',
+         org_permissions TEXT COLLATE "C" NOT NULL DEFAULT '[]',
+         created_at      BIGINT NOT NULL,
+         updated_at      BIGINT NOT NULL
+     );
+     CREATE UNIQUE INDEX custom_roles_name_idx ON custom_roles (organization_id, lower(name));"#,
 ];
 
 /// The channel every replica listens on.
