@@ -874,6 +874,12 @@ fn operation(
             json!({"description": "Not ready", "content": error["content"]}),
         );
     }
+    if route.path == "/api/v2/warren/backup" {
+        answers.insert(
+            "501".into(),
+            json!({"description": "The database is PostgreSQL: back it up with pg_dump", "content": error["content"]}),
+        );
+    }
     let mut out = json!({
         "operationId": operation_id(route),
         "summary": op.summary,

@@ -42,7 +42,7 @@ fn token_names(s: &Server, token: &str) -> Vec<String> {
 
 #[test]
 fn a_backup_taken_during_200_concurrent_writes_restores_every_write_acknowledged_before_it() {
-    let srv = Server::start();
+    let srv = Server::start_sqlite();
     let o = srv.setup();
     let dir = tempfile::tempdir().unwrap();
     let backup = dir.path().join("backup.db");
@@ -141,7 +141,7 @@ fn download(
 
 #[test]
 fn the_owner_downloads_a_backup_that_restores() {
-    let srv = Server::start();
+    let srv = Server::start_sqlite();
     let o = srv.setup();
     let member = srv.user(&o, "member", &[]);
     srv.post(
@@ -203,7 +203,7 @@ fn patched(bytes: &[u8], offset: usize, value: u32) -> Vec<u8> {
 
 #[test]
 fn restore_refuses_a_held_database_a_foreign_file_and_a_newer_one() {
-    let srv = Server::start();
+    let srv = Server::start_sqlite();
     let o = srv.setup();
     let dir = tempfile::tempdir().unwrap();
     let backup = dir.path().join("b.db");
@@ -267,7 +267,7 @@ fn restore_refuses_a_held_database_a_foreign_file_and_a_newer_one() {
 
 #[test]
 fn readyz_turns_503_when_the_database_is_unreachable_and_back() {
-    let srv = Server::start();
+    let srv = Server::start_sqlite();
     srv.setup();
     let r = srv.anon("GET", "/readyz", None);
     assert_eq!((r.status, r.text.as_str()), (200, "OK"));
@@ -352,6 +352,17 @@ fn diagnostics_report_counts_and_health_to_owners_only() {
     assert_eq!(d["counts"]["provisioner_jobs"], json!({"succeeded": 2}));
     assert!(d["database"]["size_bytes"].as_u64().unwrap() > 0);
     assert!(d["pool"]["acquisitions"].as_u64().unwrap() > 0);
+    // The snapshot is SQLite's: on PostgreSQL its engine and pool size are
+    // checked here, then put as SQLite's.
+    let mut d = d;
+    let (engine, pool) = match postgres_admin() {
+        Some(_) => ("postgresql", 10),
+        None => ("sqlite", 8),
+    };
+    assert_eq!(d["database"]["engine"], engine);
+    assert_eq!(d["pool"]["max_connections"], pool);
+    d["database"]["engine"] = json!("sqlite");
+    d["pool"]["max_connections"] = json!(8);
     assert_eq!(d["workers"]["provisioner"]["healthy"], true);
     // No secret of any kind.
     for secret in [o.token.as_str(), member.token.as_str(), PASSWORD] {
