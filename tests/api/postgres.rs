@@ -360,10 +360,12 @@ fn reads(s: &Server, tokens: &[(&str, &str)]) -> Vec<(String, String)> {
     }
     for org in get("/api/v2/organizations").as_array().unwrap() {
         let id = org["id"].as_str().unwrap();
-        paths.push((
-            format!("/api/v2/organizations/{id}/members"),
-            owner.to_string(),
-        ));
+        for suffix in ["members", "members/roles"] {
+            paths.push((
+                format!("/api/v2/organizations/{id}/{suffix}"),
+                owner.to_string(),
+            ));
+        }
     }
     for g in get("/api/v2/groups").as_array().unwrap() {
         paths.push((
@@ -404,6 +406,7 @@ fn reads(s: &Server, tokens: &[(&str, &str)]) -> Vec<(String, String)> {
             "/timings",
             "/resolve-autostart",
             "/port-share",
+            "/schedule",
         ] {
             paths.push((
                 format!("/api/v2/workspaces/{id}{suffix}"),
@@ -445,13 +448,14 @@ fn reads(s: &Server, tokens: &[(&str, &str)]) -> Vec<(String, String)> {
 }
 
 /// What a read answered: status and body, with the fields that are the
-/// time of the request itself (not stored state) blanked.
+/// time of the request itself (not stored state) blanked: a provisioner's
+/// `most_recently_seen`, the schedule explanation's `now`.
 fn answers(s: &Server, paths: &[(String, String)]) -> Vec<(String, u16, serde_json::Value)> {
     fn blank(v: &mut serde_json::Value) {
         match v {
             serde_json::Value::Object(m) => {
                 for (k, x) in m.iter_mut() {
-                    if k == "most_recently_seen" {
+                    if k == "most_recently_seen" || k == "now" {
                         *x = json!("(now)");
                     } else {
                         blank(x);
@@ -568,6 +572,28 @@ fn migrate_copies_sqlite_into_postgres_and_every_read_answers_the_same() {
         json!({"token_name": "ci"}),
     )
     .ok(201);
+    // A workspace the lifecycle executor stopped: its deadline's reason
+    // and the action are what the schedule explanation reads. (Before the
+    // quota below, which leaves the owner no budget.)
+    let brief = s
+        .post(
+            "/api/v2/users/me/workspaces",
+            &o.token,
+            json!({"template_id": tid, "name": "brief", "ttl_ms": 3_600_000}),
+        )
+        .ok(201)["id"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    s.wait_build(&o.token, &brief);
+    s.advance(Duration::from_secs(61 * 60));
+    let acted = s.tick();
+    assert!(
+        acted
+            .iter()
+            .any(|a| a.workspace.to_string() == brief && a.what == "autostop"),
+        "{acted:?}"
+    );
     // Template permissions, a quota allowance, a user's setting and a
     // shared port; the agents' metadata and listening ports are the
     // simulated agents' own.
@@ -601,6 +627,21 @@ fn migrate_copies_sqlite_into_postgres_and_every_read_answers_the_same() {
         json!({"agent_name": "main", "port": 8080, "share_level": "authenticated", "protocol": "http"}),
     )
     .ok(200);
+    // A custom role held by Bob.
+    s.post(
+        &format!("/api/v2/organizations/{}/members/roles", o.org),
+        &o.token,
+        json!({"name": "reviewer", "display_name": "Reviewer",
+               "organization_permissions": [
+                   {"negate": false, "resource_type": "workspace", "action": "read"}]}),
+    )
+    .ok(200);
+    s.put(
+        &format!("/api/v2/organizations/{}/members/{}/roles", o.org, bob.id),
+        &o.token,
+        json!({"roles": ["reviewer"]}),
+    )
+    .ok(200);
     let tokens = [
         ("admin", o.token.as_str()),
         ("alice", alice.token.as_str()),
@@ -608,6 +649,9 @@ fn migrate_copies_sqlite_into_postgres_and_every_read_answers_the_same() {
     ];
     let paths = reads(s, &tokens);
     assert!(paths.len() > 80, "{} reads", paths.len());
+    // Reads record their users as seen (at most once an hour, and the
+    // clock moved an hour on): a first pass leaves that settled.
+    answers(s, &paths);
     let before = answers(s, &paths);
     let file = lite.config.db.clone();
     lite.running.take().unwrap().stop();
@@ -642,6 +686,8 @@ fn migrate_copies_sqlite_into_postgres_and_every_read_answers_the_same() {
         "workspace_agent_metadata",
         "workspace_agent_listening_ports",
         "workspace_agent_port_shares",
+        "lifecycle_actions",
+        "custom_roles",
     ] {
         // "  <table>  <rows> rows  sha256 <sum>  verified", rows copied.
         let copied = printed.lines().find_map(|l| {
