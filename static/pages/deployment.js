@@ -1,5 +1,6 @@
 // The deployment, for owners: what diagnostics report, and a backup of the
-// database to download (`POST /warren/backup`).
+// database to download (`POST /warren/backup`), or on PostgreSQL where its
+// backups come from (pg_dump).
 
 import { api, download } from '../api.js';
 import { h, timeEl, notice, noticeError } from '../dom.js';
@@ -45,18 +46,27 @@ export async function deploymentPage(ctx) {
     }
   };
   const row = (label, value) => [h('dt', {}, label), h('dd', {}, value)];
-  root.replaceChildren(
-    h('h1', {}, 'Deployment'),
-    h('section', { class: 'card', 'aria-labelledby': 'backup-title' },
+  const postgres = d.database.engine === 'postgresql';
+  const backup = postgres
+    ? h('section', { class: 'card', 'aria-labelledby': 'backup-title' },
+      h('h2', { id: 'backup-title' }, 'Backup'),
+      h('p', { id: 'backup-pg-dump' }, 'This deployment runs on PostgreSQL: back it up with ', h('code', {}, 'pg_dump -Fc'), ' and restore it with ', h('code', {}, 'pg_restore'), ' into an empty database while the replicas are stopped. The copy holds every row, password hashes included: keep it as safe as the database.'))
+    : h('section', { class: 'card', 'aria-labelledby': 'backup-title' },
       h('h2', { id: 'backup-title' }, 'Backup'),
       h('p', {}, 'A consistent copy of the database, taken while the server keeps serving, verified before it is sent. It holds every row, password hashes included: keep it as safe as the database. Restore it with ', h('code', {}, 'warren restore --from FILE --db DB'), ' while the server is stopped.'),
-      h('div', { class: 'actions' }, button), status),
+      h('div', { class: 'actions' }, button), status);
+  const size = postgres
+    ? bytes(d.database.size_bytes)
+    : `${bytes(d.database.size_bytes)} (+ ${bytes(d.database.wal_bytes)} WAL)`;
+  root.replaceChildren(
+    h('h1', {}, 'Deployment'),
+    backup,
     h('section', { class: 'card', 'aria-labelledby': 'diag-title' },
       h('h2', { id: 'diag-title' }, 'Diagnostics'),
       h('dl', { class: 'meta', id: 'diagnostics' },
         row('Version', d.version),
         row('Started', timeEl(d.started_at)),
-        row('Database', `${d.database.engine}, schema ${d.database.schema_version}, ${bytes(d.database.size_bytes)} (+ ${bytes(d.database.wal_bytes)} WAL)`),
+        row('Database', `${d.database.engine}, schema ${d.database.schema_version}, ${size}`),
         row('Users', counts(d.counts.users)),
         row('Templates', String(d.counts.templates)),
         row('Workspaces', counts(d.counts.workspaces)),

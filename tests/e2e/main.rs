@@ -399,6 +399,7 @@ async fn dashboard_end_to_end() {
     config.db = db.path().join("warren.db");
     // Under tests/with-postgres, a database of its own on that cluster.
     let pg = PgDb::create();
+    let on_postgres = pg.is_some();
     if let Some(pg) = &pg {
         config.db = pg.url.clone().into();
     }
@@ -889,25 +890,41 @@ async fn dashboard_end_to_end() {
     admin.assert_no_csp_violation().await;
     admin.shot("19-organizations").await;
 
-    // The owner downloads a backup from the deployment page.
+    // The owner downloads a backup from the deployment page (on
+    // PostgreSQL the page says to use pg_dump).
     admin.click("#nav a[data-section=deployment]").await;
-    admin
-        .wait(
-            "diagnostics",
-            "document.querySelector('#diagnostics')?.innerText.includes('sqlite')",
-        )
-        .await;
-    admin.click("#backup-download").await;
-    let name = admin
-        .wait(
-            "backup downloaded",
-            "document.querySelector('#backup-status')?.dataset.filename",
-        )
-        .await;
-    assert!(
-        name.as_str().unwrap().starts_with("warren-"),
-        "backup named {name}"
-    );
+    if on_postgres {
+        admin
+            .wait(
+                "diagnostics",
+                "document.querySelector('#diagnostics')?.innerText.includes('postgresql')",
+            )
+            .await;
+        admin
+            .wait(
+                "the pg_dump advice",
+                "document.querySelector('#backup-pg-dump')?.innerText.includes('pg_dump')",
+            )
+            .await;
+    } else {
+        admin
+            .wait(
+                "diagnostics",
+                "document.querySelector('#diagnostics')?.innerText.includes('sqlite')",
+            )
+            .await;
+        admin.click("#backup-download").await;
+        let name = admin
+            .wait(
+                "backup downloaded",
+                "document.querySelector('#backup-status')?.dataset.filename",
+            )
+            .await;
+        assert!(
+            name.as_str().unwrap().starts_with("warren-"),
+            "backup named {name}"
+        );
+    }
     admin.assert_no_csp_violation().await;
     admin.shot("20-deployment").await;
 
