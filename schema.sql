@@ -1,4 +1,4 @@
--- Warren's database schema, version 6 (the latest; src/store/mod.rs holds the
+-- Warren's database schema, version 8 (the latest; src/store/mod.rs holds the
 -- steps that bring an older database here).
 --
 -- Conventions: ids are lowercase hyphenated UUID text (API key ids are Coder's
@@ -301,13 +301,15 @@ CREATE TABLE workspaces (
     deleted            INTEGER NOT NULL DEFAULT 0,
     created_at         INTEGER NOT NULL,
     updated_at         INTEGER NOT NULL,
-    -- What the list's filters match, kept by triggers that the storage
+    -- What the list's filters match; kept by triggers that the storage
     -- layer (re)creates at every start from its one definition of each
-    -- (store::workspaces::maintained_triggers): the latest build's workspace status,
-    -- whether its version is not the template's active one, its AI-task and
-    -- external-agent flags, its job when it is a start (whose agents
-    -- `has-agent:` looks at) and deadline (the lifecycle's), and whether any
-    -- user or group shares it.
+    -- (store::workspaces::maintained_triggers): the latest build's workspace
+    -- status; whether its version is not the template's active one; its
+    -- AI-task and external-agent flags; its job when it is a start (whose
+    -- agents `has-agent:` looks at) and deadline (the lifecycle's); and
+    -- whether any user or group shares it. (No commas in these comments:
+    -- SQLite's DROP COLUMN (which tests faking an older schema use) takes
+    -- the last one before a column for the end of the previous column.)
     status             TEXT,
     outdated           INTEGER,
     has_ai_task        INTEGER,
@@ -315,7 +317,7 @@ CREATE TABLE workspaces (
     agent_job_id       TEXT,
     start_deadline     INTEGER,
     shared             INTEGER NOT NULL DEFAULT 0,
-    -- What has-agent asks of the agents of that job, per workspace (see
+    -- What has-agent asks of the agents of that job per workspace (see
     -- store::status::AGENT_SUMMARY).
     agents_timeout_from     INTEGER,
     agents_connecting_until INTEGER,
@@ -384,8 +386,15 @@ CREATE TABLE workspace_builds (
     has_ai_task                INTEGER,
     has_external_agent         INTEGER,
     created_at                 INTEGER NOT NULL,
-    updated_at                 INTEGER NOT NULL
+    updated_at                 INTEGER NOT NULL,
+    deadline_reason            TEXT NOT NULL DEFAULT '',
+    deadline_set_at            INTEGER,
+    deadline_set_by            TEXT NOT NULL DEFAULT ''
 );
+-- deadline_reason: what set `deadline` last (ttl, template_ttl,
+-- autostart_ttl, max_deadline, ttl_disabled, extended, activity_bump); when
+-- (deadline_set_at) and by whom or what (deadline_set_by: a username, an app).
+--
 -- Also what makes two racing builds of one workspace collide.
 CREATE UNIQUE INDEX workspace_builds_number_idx ON workspace_builds (workspace_id, build_number);
 CREATE UNIQUE INDEX workspace_builds_job_idx ON workspace_builds (job_id);
@@ -585,3 +594,30 @@ CREATE TABLE workspace_agent_port_shares (
     protocol     TEXT NOT NULL,
     PRIMARY KEY (workspace_id, agent_name, port)
 ) WITHOUT ROWID;
+-- What the lifecycle executor did to a workspace and why (action: autostop,
+-- autostart, dormant, dormancy, autodelete; reason: the rule that made it
+-- due); the newest few per workspace are kept.
+CREATE TABLE lifecycle_actions (
+    id           INTEGER PRIMARY KEY AUTOINCREMENT,
+    workspace_id TEXT NOT NULL REFERENCES workspaces (id),
+    build_id     TEXT REFERENCES workspace_builds (id),
+    created_at   INTEGER NOT NULL,
+    action       TEXT NOT NULL,
+    reason       TEXT NOT NULL,
+    detail       TEXT NOT NULL
+);
+CREATE INDEX lifecycle_actions_workspace_idx ON lifecycle_actions (workspace_id, id);
+
+-- Custom organization roles: the organization-level permissions (a JSON
+-- list of {negate, resource_type, action}) each grants its holders, who
+-- name it in organization_members.roles. Names are unique per organization
+-- whatever their case.
+CREATE TABLE custom_roles (
+    organization_id TEXT NOT NULL REFERENCES organizations (id),
+    name            TEXT NOT NULL,
+    display_name    TEXT NOT NULL DEFAULT '',
+    org_permissions TEXT NOT NULL DEFAULT '[]',
+    created_at      INTEGER NOT NULL,
+    updated_at      INTEGER NOT NULL
+);
+CREATE UNIQUE INDEX custom_roles_name_idx ON custom_roles (organization_id, lower(name));

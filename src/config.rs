@@ -13,7 +13,7 @@ pub const CODER_VERSION: &str = "v2.29.0";
 #[command(
     name = "warren",
     version,
-    about = "Coder's Workspaces API on one SQLite file"
+    about = "Coder's Workspaces API on one SQLite file or a shared PostgreSQL database"
 )]
 pub struct Cli {
     #[command(subcommand)]
@@ -22,10 +22,52 @@ pub struct Cli {
     pub server: Config,
 }
 
+// Parsed once at start-up: the size of a variant does not matter.
+#[allow(clippy::large_enum_variant)]
 #[derive(Debug, Subcommand)]
 pub enum Command {
     /// Run the API server (the default).
     Server(Config),
+    /// Copy a SQLite database into an empty PostgreSQL one, verifying every
+    /// table's row count and checksum (stop the server first).
+    Migrate(MigrateArgs),
+    /// Write a consistent, verified copy of the database while a server
+    /// may be serving from it.
+    Backup(BackupArgs),
+    /// Replace the database with a backup (no server may hold it).
+    Restore(RestoreArgs),
+}
+
+#[derive(Debug, Clone, clap::Args)]
+pub struct MigrateArgs {
+    /// The SQLite database file to copy (brought to this binary's schema
+    /// version first, as a server start would).
+    #[arg(long)]
+    pub from: PathBuf,
+    /// The PostgreSQL database to copy into: `postgres://user:password@host/db`.
+    /// It must be empty (or hold warren's schema and no rows).
+    #[arg(long)]
+    pub to: String,
+}
+
+#[derive(Debug, Clone, clap::Args)]
+pub struct BackupArgs {
+    /// The database to copy.
+    #[arg(long, env = "WARREN_DB", default_value = "./warren.db")]
+    pub db: PathBuf,
+    /// Where the copy goes; must not exist.
+    #[arg(long)]
+    pub to: PathBuf,
+}
+
+#[derive(Debug, Clone, clap::Args)]
+pub struct RestoreArgs {
+    /// The backup to restore.
+    #[arg(long)]
+    pub from: PathBuf,
+    /// The database to replace (or create).
+    #[arg(long, env = "WARREN_DB", default_value = "./warren.db")]
+    pub db: PathBuf,
 }
 
 #[derive(Debug, Clone, clap::Args)]
@@ -33,9 +75,15 @@ pub struct Config {
     /// Address to listen on.
     #[arg(long, env = "WARREN_ADDRESS", default_value = "127.0.0.1:3000")]
     pub address: String,
-    /// SQLite database file (created if missing).
+    /// SQLite database file (created if missing), or a PostgreSQL URL
+    /// (`postgres://user:password@host:port/database`) that any number of
+    /// replicas may share.
     #[arg(long, env = "WARREN_DB", default_value = "./warren.db")]
     pub db: PathBuf,
+    /// Most connections this replica opens to PostgreSQL (one more listens
+    /// for other replicas' changes).
+    #[arg(long, env = "WARREN_DB_MAX_CONNECTIONS", default_value_t = 10)]
+    pub db_max_connections: u32,
     /// Public URL of this server, reported as `dashboard_url`; defaults to
     /// `http://<address>`.
     #[arg(long, env = "WARREN_ACCESS_URL")]
@@ -83,6 +131,17 @@ pub struct Config {
     /// Version string reported by `/buildinfo` and `X-Coder-Build-Version`.
     #[arg(long, env = "WARREN_BUILD_VERSION")]
     pub build_version: Option<String>,
+    /// Serve Prometheus metrics at `/metrics` on `--prometheus-address`
+    /// (Coder's `--prometheus-enable`).
+    #[arg(long, env = "WARREN_PROMETHEUS_ENABLE", default_value_t = false)]
+    pub prometheus_enable: bool,
+    /// The listener of `/metrics`, apart from the API's.
+    #[arg(
+        long,
+        env = "WARREN_PROMETHEUS_ADDRESS",
+        default_value = "127.0.0.1:2112"
+    )]
+    pub prometheus_address: String,
 }
 
 impl Config {
@@ -98,11 +157,23 @@ impl Config {
     }
 }
 
+/// What the command line asks for.
+#[allow(clippy::large_enum_variant)]
+pub enum Run {
+    Server(Config),
+    Migrate(MigrateArgs),
+    Backup(BackupArgs),
+    Restore(RestoreArgs),
+}
+
 impl Cli {
-    pub fn into_config(self) -> Config {
+    pub fn into_run(self) -> Run {
         match self.command {
-            Some(Command::Server(c)) => c,
-            None => self.server,
+            Some(Command::Server(c)) => Run::Server(c),
+            Some(Command::Backup(b)) => Run::Backup(b),
+            Some(Command::Restore(r)) => Run::Restore(r),
+            Some(Command::Migrate(m)) => Run::Migrate(m),
+            None => Run::Server(self.server),
         }
     }
 }

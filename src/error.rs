@@ -20,14 +20,14 @@ tokio::task_local! {
     pub static REQUEST_ID: String;
 }
 
-#[derive(Debug, Clone, Serialize, PartialEq, Eq)]
+#[derive(Debug, Clone, Serialize, PartialEq, Eq, schemars::JsonSchema)]
 pub struct Validation {
     pub field: String,
     pub detail: String,
 }
 
 /// Coder's response body; used for errors and plain success messages.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, schemars::JsonSchema)]
 pub struct Response {
     pub message: String,
     #[serde(skip_serializing_if = "String::is_empty")]

@@ -1,4 +1,5 @@
-//! warren: Coder's v2 Workspaces REST API in one binary on one SQLite file.
+//! warren: Coder's v2 Workspaces REST API in one binary on one SQLite file
+//! (or a PostgreSQL database that several replicas share).
 //!
 //! `main.rs` only parses the command line; everything else is assembled here
 //! so that tests can start the same server in-process on a loopback port.
@@ -11,6 +12,7 @@ pub mod domain;
 pub mod error;
 pub mod gate;
 pub mod http;
+pub mod metrics;
 pub mod query;
 pub mod sdk;
 pub mod watch;
@@ -22,6 +24,17 @@ use actix_web::{middleware::from_fn, web, App as ActixApp};
 use uuid::Uuid;
 
 pub use config::Config;
+pub use domain::{Location, MigrateError, TableReport};
+
+/// `warren migrate`: copies the SQLite database `from` into the empty
+/// PostgreSQL database `to`; `progress` hears of each verified table.
+pub fn migrate(
+    from: &std::path::Path,
+    to: &str,
+    progress: impl FnMut(&TableReport),
+) -> Result<Vec<TableReport>, MigrateError> {
+    domain::sqlite_to_postgres(from, to, progress)
+}
 use domain::Db;
 use domain::{auth, lifecycle, organizations, provisioner, workspaces};
 use http::csrf;
@@ -52,6 +65,13 @@ pub struct App {
     pub hub: std::sync::OnceLock<actix::Addr<watch::Hub>>,
     /// Subscribers the hub holds (for leak checks and monitoring).
     pub watchers: std::sync::Arc<watch::Gauge>,
+    /// When this server started, by its clock.
+    pub started_at: sdk::Micros,
+    /// Backups taken at once (one), and waiting.
+    pub backups: gate::Gate,
+    pub metrics: std::sync::Arc<metrics::Metrics>,
+    /// Where `/metrics` listens, once it does (`--prometheus-enable`).
+    pub metrics_address: std::sync::OnceLock<SocketAddr>,
 }
 
 impl App {
@@ -113,10 +133,12 @@ pub fn prepare(config: Config) -> Result<App, StartError> {
 
 /// [`prepare`] with a given clock (tests pass a [`clock::ManualClock`]).
 pub fn prepare_with_clock(config: Config, clock: clock::SharedClock) -> Result<App, StartError> {
-    let db = Db::open(&config.db)?;
+    let location = Location::parse(&config.db);
+    let db = Db::connect(&location, config.db_max_connections)?;
     let now = clock.now();
+    let shown = location.shown();
     let init = |e: error::ApiError| StartError::Init {
-        path: config.db.display().to_string(),
+        path: shown.clone(),
         cause: e.describe(),
     };
     let (deployment_id, csrf_secret) = db
@@ -129,20 +151,34 @@ pub fn prepare_with_clock(config: Config, clock: clock::SharedClock) -> Result<A
         })
         .map_err(init)?;
     let csrf = csrf::Csrf::new(&csrf_secret).map_err(|e| StartError::Init {
-        path: config.db.display().to_string(),
+        path: shown.clone(),
         cause: format!("the stored CSRF secret is not valid: {e}"),
     })?;
     let orphaned = db
-        .write_blocking(|conn| domain::jobs::fail_orphaned(conn, now))
+        .write_blocking(|conn| domain::jobs::fail_orphaned(conn, db.replica_id(), now))
         .map_err(init)?;
     if orphaned > 0 {
         log::warn!("failed {orphaned} provisioner job(s) left running by a previous run");
     }
+    let metrics = std::sync::Arc::new(metrics::Metrics::new().map_err(|e| StartError::Init {
+        path: config.db.display().to_string(),
+        cause: format!("metrics: {e}"),
+    })?);
+    let waits = metrics.clone();
+    db.pool_stats().observe(std::sync::Arc::new(move |d| {
+        waits.pool_wait.observe(d.as_secs_f64())
+    }));
     let provisioner = provisioner::runner::Provisioner::start(
         db.clone(),
         clock.clone(),
         config.provisioner_delay,
     );
+    let jobs = metrics.clone();
+    provisioner.observe(std::sync::Arc::new(move |job| {
+        jobs.job_duration
+            .with_label_values(&[job.provisioner, job.job_type, job.status])
+            .observe(job.took.as_secs_f64());
+    }));
     let version = config.version();
     let access_url = config
         .access_url
@@ -153,9 +189,14 @@ pub fn prepare_with_clock(config: Config, clock: clock::SharedClock) -> Result<A
         login_limiter: auth::LoginLimiter::new(config.login_rate_limit),
         passwords: auth::Passwords::default(),
         uploads: gate::Gate::new("uploads", UPLOADS_AT_ONCE, UPLOADS_QUEUE),
-        spool_dir: match config.db.parent() {
-            Some(p) if !p.as_os_str().is_empty() => p.to_path_buf(),
-            _ => std::path::PathBuf::from("."),
+        // Beside the SQLite file (same file system); a PostgreSQL
+        // replica has no database directory and spools to the temporary one.
+        spool_dir: match location {
+            Location::Sqlite(path) => match path.parent() {
+                Some(p) if !p.as_os_str().is_empty() => p.to_path_buf(),
+                _ => std::path::PathBuf::from("."),
+            },
+            Location::Postgres(_) => std::env::temp_dir(),
         },
         csrf,
         provisioner,
@@ -164,6 +205,10 @@ pub fn prepare_with_clock(config: Config, clock: clock::SharedClock) -> Result<A
         workspace_cache: Default::default(),
         hub: std::sync::OnceLock::new(),
         watchers: Default::default(),
+        started_at: now,
+        backups: gate::Gate::new("backups", 1, 1),
+        metrics,
+        metrics_address: std::sync::OnceLock::new(),
         db,
         config,
         version,
@@ -191,11 +236,22 @@ pub fn serve(
         .with_clock(Box::new(move |ids| {
             clock_app.workspace_cache.expired(ids, clock_app.now())
         }))
+        .with_metrics(app.metrics.clone())
         .start();
-    let sink = hub.clone();
-    app.db.set_change_sink(std::sync::Arc::new(move |changes| {
-        sink.do_send(watch::Publish(changes));
-    }));
+    watch::listen(&app.db, hub.clone());
+    let metrics_listener = if app.config.prometheus_enable {
+        let address = &app.config.prometheus_address;
+        let l = TcpListener::bind(address).map_err(|e| {
+            std::io::Error::new(
+                e.kind(),
+                format!("cannot listen on {address} for metrics: {e}"),
+            )
+        })?;
+        let _ = app.metrics_address.set(l.local_addr()?);
+        Some(l)
+    } else {
+        None
+    };
     let _ = app.hub.set(hub);
     let tick_app = app.clone();
     let _ = app.lifecycle.set(lifecycle::Executor::start(
@@ -207,9 +263,22 @@ pub fn serve(
     // actix-web's `HttpServer`, assembled by hand so that every connection
     // passes through the head guard (see `head_guard`): actix answers heads
     // it refuses without a body, Coder's clients expect one.
-    let builder = actix_server::Server::build();
+    let mut builder = actix_server::Server::build();
     let graceful = builder.graceful_shutdown_signal();
     let local = listener.local_addr()?;
+    if let Some(l) = metrics_listener {
+        let metrics_app = app.clone();
+        builder = builder.listen("metrics", l, move || {
+            actix_http::HttpService::build()
+                .h1(actix_service::map_config(
+                    api::operations::metrics_app(metrics_app.clone())
+                        .into_factory()
+                        .map_err(|e: actix_web::Error| e.error_response()),
+                    |_| actix_web::dev::AppConfig::default(),
+                ))
+                .tcp()
+        })?;
+    }
     let server = builder
         .listen("warren", listener, move || {
             let app = app.clone();
@@ -281,6 +350,12 @@ impl App {
             Ok(actions) => {
                 if !actions.is_empty() {
                     self.provisioner.wake();
+                }
+                for a in &actions {
+                    self.metrics
+                        .lifecycle_actions
+                        .with_label_values(&[a.what, a.reason])
+                        .inc();
                 }
                 actions
             }

@@ -2,17 +2,44 @@
 //! reaches the streams watching it. Each subscriber has a bounded buffer; a
 //! subscriber that falls behind is told to resynchronise instead of being
 //! dropped behind or slowing the others.
+//!
+//! The hub hears of changes through an [`EventBus`]: on SQLite the
+//! in-process bus (every commit of this process, after it commits); on
+//! PostgreSQL the same plus LISTEN/NOTIFY, which brings every other
+//! replica's commits and a resync when the listening connection was lost.
 
 use std::collections::{HashMap, HashSet};
 
 use std::sync::Arc;
+use std::time::Instant;
 
 use actix::{Actor, AsyncContext, Context, Handler, Message};
 use tokio::sync::mpsc;
 use tokio::sync::mpsc::error::TrySendError;
 use uuid::Uuid;
 
-use crate::domain::Change;
+use crate::domain::{Change, ChangeSink, Event};
+
+/// Where committed changes come from; see the module documentation.
+pub trait EventBus {
+    /// Hands every event from now on to `sink`.
+    fn subscribe(&self, sink: ChangeSink);
+}
+
+impl EventBus for crate::domain::Db {
+    fn subscribe(&self, sink: ChangeSink) {
+        self.set_change_sink(sink);
+    }
+}
+
+/// Feeds the hub at `hub` from `bus`.
+pub fn listen(bus: &dyn EventBus, hub: actix::Addr<Hub>) {
+    bus.subscribe(Arc::new(move |event| match event {
+        // Another replica's commit is timed from when this one heard it.
+        Event::Changed(changes) => hub.do_send(Publish(changes, Instant::now())),
+        Event::Resync => hub.do_send(ResyncAll),
+    }));
+}
 
 /// Buffered notes per subscriber before it must resynchronise.
 pub const BUFFER: usize = 64;
@@ -79,6 +106,7 @@ const TICK: std::time::Duration = std::time::Duration::from_secs(1);
 
 pub struct Hub {
     clock: Option<Clock>,
+    metrics: Option<Arc<crate::metrics::Metrics>>,
     subs: HashMap<u64, Sub>,
     by_workspace: HashMap<Uuid, HashSet<u64>>,
     all: HashSet<u64>,
@@ -90,6 +118,7 @@ impl Hub {
     pub fn new(count: Arc<Gauge>) -> Hub {
         Hub {
             clock: None,
+            metrics: None,
             subs: HashMap::new(),
             by_workspace: HashMap::new(),
             all: HashSet::new(),
@@ -118,10 +147,15 @@ impl Hub {
     }
 
     /// Delivers one note; returns false when the subscriber is gone.
-    fn deliver(sub: &mut Sub, note: Note) -> bool {
+    fn deliver(sub: &mut Sub, note: Note, metrics: Option<&crate::metrics::Metrics>) -> bool {
         if sub.overflowed {
             match sub.tx.try_send(Note::Resync) {
-                Ok(()) => sub.overflowed = false,
+                Ok(()) => {
+                    sub.overflowed = false;
+                    if let Some(m) = metrics {
+                        m.watch_resyncs.inc();
+                    }
+                }
                 Err(TrySendError::Closed(_)) => return false,
                 Err(TrySendError::Full(_)) => return true,
             }
@@ -129,7 +163,12 @@ impl Hub {
             return true;
         }
         match sub.tx.try_send(note) {
-            Ok(()) => true,
+            Ok(()) => {
+                if let Some(m) = metrics {
+                    m.watch_deliveries.inc();
+                }
+                true
+            }
             Err(TrySendError::Closed(_)) => false,
             Err(TrySendError::Full(_)) => {
                 sub.overflowed = true;
@@ -140,6 +179,12 @@ impl Hub {
 }
 
 impl Hub {
+    /// Counts deliveries, resyncs and their latency.
+    pub fn with_metrics(mut self, metrics: Arc<crate::metrics::Metrics>) -> Hub {
+        self.metrics = Some(metrics);
+        self
+    }
+
     /// Also push changes that only time makes.
     pub fn with_clock(mut self, clock: Clock) -> Hub {
         self.clock = Some(clock);
@@ -154,11 +199,15 @@ impl Hub {
         }
         let changed: Vec<Change> = clock(&watched).into_iter().map(|w| (w, "agent")).collect();
         if !changed.is_empty() {
-            self.publish(changed);
+            self.publish(changed, Instant::now());
         }
     }
 
-    fn publish(&mut self, changes: Vec<Change>) {
+    /// Hands each change to its subscribers; `committed` is when the
+    /// changes were made.
+    fn publish(&mut self, changes: Vec<Change>, committed: Instant) {
+        let metrics = self.metrics.clone();
+        let mut reached = false;
         let mut gone = Vec::new();
         let mut seen: HashSet<(u64, Uuid)> = HashSet::new();
         for (workspace, kind) in changes {
@@ -176,11 +225,15 @@ impl Hub {
                     continue;
                 }
                 if let Some(sub) = self.subs.get_mut(&id) {
-                    if !Hub::deliver(sub, Note::Changed(workspace, kind)) {
+                    reached = true;
+                    if !Hub::deliver(sub, Note::Changed(workspace, kind), metrics.as_deref()) {
                         gone.push(id);
                     }
                 }
             }
+        }
+        if let Some(m) = metrics.as_ref().filter(|_| reached) {
+            m.watch_latency.observe(committed.elapsed().as_secs_f64());
         }
         for id in gone {
             self.remove(id);
@@ -207,9 +260,35 @@ pub struct Subscribe {
 #[rtype(result = "()")]
 pub struct Unsubscribe(pub u64);
 
+/// Changes committed at the given instant.
 #[derive(Message)]
 #[rtype(result = "()")]
-pub struct Publish(pub Vec<Change>);
+pub struct Publish(pub Vec<Change>, pub Instant);
+
+/// Changes may have been missed (the bus lost its connection): every
+/// subscriber reloads.
+#[derive(Message)]
+#[rtype(result = "()")]
+pub struct ResyncAll;
+
+impl Handler<ResyncAll> for Hub {
+    type Result = ();
+
+    fn handle(&mut self, _: ResyncAll, _: &mut Context<Self>) {
+        let mut gone = Vec::new();
+        for (id, sub) in self.subs.iter_mut() {
+            match sub.tx.try_send(Note::Resync) {
+                Ok(()) => sub.overflowed = false,
+                // Its next delivery will be the resync.
+                Err(TrySendError::Full(_)) => sub.overflowed = true,
+                Err(TrySendError::Closed(_)) => gone.push(*id),
+            }
+        }
+        for id in gone {
+            self.remove(id);
+        }
+    }
+}
 
 /// The server is stopping: every subscriber is let go, which ends its stream.
 #[derive(Message)]
@@ -266,7 +345,7 @@ impl Handler<Publish> for Hub {
     type Result = ();
 
     fn handle(&mut self, msg: Publish, _: &mut Context<Self>) {
-        self.publish(msg.0);
+        self.publish(msg.0, msg.1);
     }
 }
 
@@ -295,11 +374,15 @@ mod tests {
         .unwrap();
         assert_eq!(count.get(), 2);
         for _ in 0..5 {
-            hub.send(Publish(vec![(w, "state_change")])).await.unwrap();
+            hub.send(Publish(vec![(w, "state_change")], Instant::now()))
+                .await
+                .unwrap();
         }
         // The slow one got the first note, then was marked for resync.
         assert_eq!(rx.try_recv().unwrap(), Note::Changed(w, "state_change"));
-        hub.send(Publish(vec![(w, "state_change")])).await.unwrap();
+        hub.send(Publish(vec![(w, "state_change")], Instant::now()))
+            .await
+            .unwrap();
         assert_eq!(rx.try_recv().unwrap(), Note::Resync);
         // The fast one saw every note.
         let mut n = 0;
@@ -309,7 +392,40 @@ mod tests {
         assert_eq!(n, 6);
         drop(rx);
         drop(fast_rx);
-        hub.send(Publish(vec![(w, "state_change")])).await.unwrap();
+        hub.send(Publish(vec![(w, "state_change")], Instant::now()))
+            .await
+            .unwrap();
         assert_eq!(count.get(), 0);
+    }
+
+    #[actix::test]
+    async fn a_resync_reaches_every_subscriber() {
+        let count = Arc::new(Gauge::default());
+        let hub = Hub::new(count.clone()).start();
+        let (one, mut one_rx) = mpsc::channel(BUFFER);
+        let (all, mut all_rx) = mpsc::channel(1);
+        hub.send(Subscribe {
+            scope: Scope::Workspace(Uuid::new_v4()),
+            tx: one,
+        })
+        .await
+        .unwrap();
+        hub.send(Subscribe {
+            scope: Scope::All,
+            tx: all,
+        })
+        .await
+        .unwrap();
+        // The second one's buffer is full: it gets the resync next.
+        hub.send(Publish(vec![(Uuid::new_v4(), "x")], Instant::now()))
+            .await
+            .unwrap();
+        hub.send(ResyncAll).await.unwrap();
+        assert_eq!(one_rx.try_recv().unwrap(), Note::Resync);
+        assert!(matches!(all_rx.try_recv().unwrap(), Note::Changed(..)));
+        hub.send(Publish(vec![(Uuid::new_v4(), "x")], Instant::now()))
+            .await
+            .unwrap();
+        assert_eq!(all_rx.try_recv().unwrap(), Note::Resync);
     }
 }

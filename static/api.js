@@ -63,6 +63,24 @@ export const api = {
   upload: (path, bytes, contentType) => send('POST', path, bytes, contentType),
 };
 
+// A POST answered with a file: its bytes and the name the server gave it.
+export async function download(path) {
+  const res = await fetch('/api/v2' + path, {
+    method: 'POST',
+    headers: headers('POST'),
+    credentials: 'same-origin',
+    cache: 'no-store',
+  });
+  if (!res.ok) {
+    let data = null;
+    try { data = await res.json(); } catch { /* not JSON */ }
+    throw new ApiError(res.status, data);
+  }
+  const disposition = res.headers.get('Content-Disposition') || '';
+  const match = disposition.match(/filename="([^"]+)"/);
+  return { blob: await res.blob(), filename: match ? match[1] : 'download' };
+}
+
 export function qs(params) {
   const u = new URLSearchParams();
   for (const [k, v] of Object.entries(params)) {

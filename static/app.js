@@ -9,6 +9,7 @@ import { createWorkspacePage } from './pages/create.js';
 import { workspacePage } from './pages/workspace.js';
 import { templatesPage, templatePage, uploadTemplatePage } from './pages/templates.js';
 import { usersPage, groupsPage, organizationsPage } from './pages/users.js';
+import { deploymentPage } from './pages/deployment.js';
 
 const main = document.getElementById('main');
 
@@ -37,6 +38,7 @@ const routes = [
   [/^\/users$/, usersPage, 'users'],
   [/^\/groups$/, groupsPage, 'groups'],
   [/^\/organizations$/, organizationsPage, 'organizations'],
+  [/^\/deployment$/, deploymentPage, 'deployment'],
 ];
 
 let cleanup = null;
@@ -111,7 +113,7 @@ function renderShell() {
   const nav = document.getElementById('nav');
   const links = [['workspaces', 'Workspaces'], ['templates', 'Templates']];
   if (session.canManageUsers) links.push(['users', 'Users'], ['groups', 'Groups']);
-  if (session.isOwner) links.push(['organizations', 'Organizations']);
+  if (session.isOwner) links.push(['organizations', 'Organizations'], ['deployment', 'Deployment']);
   nav.replaceChildren(...links.map(([s, label]) => h('a', { href: `#/${s}`, 'data-section': s }, label)));
   nav.hidden = false;
   const account = document.getElementById('account');

@@ -90,7 +90,7 @@ const LIFECYCLE: &[&str] = &[
     "off",
 ];
 
-#[derive(Debug, Deserialize, Default)]
+#[derive(Debug, Deserialize, Default, schemars::JsonSchema)]
 #[serde(default)]
 pub struct LifecycleRequest {
     state: String,
@@ -128,7 +128,7 @@ pub async fn report_lifecycle(
     Ok(HttpResponse::NoContent().finish())
 }
 
-#[derive(Debug, Deserialize, Default)]
+#[derive(Debug, Deserialize, Default, schemars::JsonSchema)]
 #[serde(default)]
 pub struct StartupRequest {
     version: String,
@@ -164,7 +164,7 @@ pub async fn startup(
     Ok(http::ok(&Response::message("Startup reported.")))
 }
 
-#[derive(Debug, Deserialize, Default)]
+#[derive(Debug, Deserialize, Default, schemars::JsonSchema)]
 #[serde(default)]
 pub struct AppStatusRequest {
     app_slug: String,

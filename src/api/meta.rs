@@ -1,10 +1,9 @@
-//! Deployment-level endpoints: health, build info, auth methods, role lists.
+//! Deployment-level endpoints: health, build info, auth methods, site roles.
 
 use actix_web::{web, HttpResponse};
 
-use crate::authz::{self, Action, Object, Subject};
-use crate::domain::organizations;
-use crate::error::ApiResult;
+use crate::authz::Subject;
+use crate::domain::roles;
 use crate::{http, sdk, App};
 
 pub async fn healthz() -> HttpResponse {
@@ -43,58 +42,7 @@ pub async fn auth_methods() -> HttpResponse {
     })
 }
 
-fn role(name: &str, display: &str, org: String, assignable: bool) -> sdk::AssignableRoles {
-    sdk::AssignableRoles {
-        name: name.into(),
-        display_name: display.into(),
-        organization_id: org,
-        site_permissions: vec![],
-        organization_permissions: vec![],
-        user_permissions: vec![],
-        organization_member_permissions: vec![],
-        assignable,
-        built_in: true,
-    }
-}
-
 /// `GET /users/roles`: site roles, each marked assignable by the caller.
 pub async fn site_roles(subject: Subject) -> HttpResponse {
-    let roles: Vec<_> = authz::SITE_ROLES
-        .iter()
-        .map(|(name, display)| {
-            role(
-                name,
-                display,
-                String::new(),
-                subject.can(Action::Assign, Object::SiteRole { name }),
-            )
-        })
-        .collect();
-    http::ok(&roles)
-}
-
-/// `GET /organizations/{organization}/members/roles`.
-pub async fn org_roles(
-    app: web::Data<App>,
-    subject: Subject,
-    path: web::Path<String>,
-) -> ApiResult<HttpResponse> {
-    let arg = path.into_inner();
-    let s = subject.clone();
-    let org = app
-        .db
-        .read(move |conn| organizations::resolve(conn, &s, &arg))
-        .await?;
-    let roles: Vec<_> = authz::ORG_ROLES
-        .iter()
-        .map(|(name, display)| {
-            role(
-                name,
-                display,
-                org.id.to_string(),
-                subject.can(Action::Assign, Object::OrgRole { org: org.id, name }),
-            )
-        })
-        .collect();
-    Ok(http::ok(&roles))
+    http::ok(&roles::site_roles(&subject))
 }

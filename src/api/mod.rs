@@ -16,9 +16,13 @@ pub mod groups;
 pub mod keys;
 pub mod logs;
 pub mod meta;
+pub mod openapi;
+pub mod operations;
 pub mod organizations;
 pub mod ports;
 pub mod quotas;
+pub mod roles;
+pub mod schedule;
 pub mod template_acl;
 pub mod templates;
 pub mod user_settings;
@@ -40,6 +44,8 @@ pub enum Resource {
     Organization,
     Member,
     Group,
+    /// The organization roles of the organization the path names.
+    Role,
     File,
     Template,
     TemplateVersion,
@@ -48,6 +54,8 @@ pub enum Resource {
     WorkspaceAgent,
     /// The deployment's own settings (appearance).
     Deployment,
+    /// The deployment run as a whole (diagnostics, backups).
+    Operations,
 }
 
 /// How a refusal answers: Coder hides the existence of most objects (404)
@@ -107,9 +115,14 @@ use Resource::*;
 
 routes! {
     "/healthz" { GET => meta::healthz, Public }
+    "/readyz" { GET => operations::readyz, Public }
     "/" { GET => admin::index, Public }
     "/static/{path:.*}" { GET => admin::asset, Public }
     "/api/v2/buildinfo" { GET => meta::buildinfo, Public }
+    "/api/v2/openapi.json" { GET => openapi::serve, Public }
+    // warren extensions for operators.
+    "/api/v2/warren/diagnostics" { GET => operations::diagnostics, On(Operations, Read, Forbidden) }
+    "/api/v2/warren/backup" { POST => operations::backup, On(Operations, Read, Forbidden) }
 
     // Users: fixed paths before `{user}`.
     "/api/v2/users/first" {
@@ -186,7 +199,16 @@ routes! {
     "/api/v2/organizations/{organization}/paginated-members" {
         GET => organizations::paginated_members, On(Member, Read, Hidden)
     }
-    "/api/v2/organizations/{organization}/members/roles" { GET => meta::org_roles, On(Organization, Read, Hidden) }
+    // Organization roles; custom roles are managed by whoever may create,
+    // update or delete them in the organization.
+    "/api/v2/organizations/{organization}/members/roles" {
+        GET => roles::list, On(Role, Read, Hidden);
+        POST => roles::create, On(Role, Create, Hidden);
+        PUT => roles::update, On(Role, Update, Hidden);
+    }
+    "/api/v2/organizations/{organization}/members/roles/{roleName}" {
+        DELETE => roles::delete, On(Role, Delete, Forbidden)
+    }
     "/api/v2/organizations/{organization}/members/{user}" {
         POST => organizations::add_member, On(Member, Create, Forbidden);
         DELETE => organizations::remove_member, On(Member, Delete, Forbidden);
@@ -296,6 +318,8 @@ routes! {
         GET => workspaces::resolve_autostart, On(Workspace, Read, Hidden)
     }
     "/api/v2/workspaces/{workspace}/timings" { GET => workspaces::timings, On(Workspace, Read, Hidden) }
+    // warren extension: why a workspace is on or off.
+    "/api/v2/workspaces/{workspace}/schedule" { GET => schedule::explain, On(Workspace, Read, Hidden) }
     "/api/v2/workspaces/{workspace}/acl" {
         GET => workspaces::get_acl, On(Workspace, Share, Hidden);
         PATCH => workspaces::patch_acl, On(Workspace, Share, Forbidden);

@@ -139,7 +139,7 @@ pub async fn add_member(
             organizations::add_member(conn, &subject, &org, &user, now)
         })
         .await?;
-    Ok(http::ok(&organizations::render_member(&m)))
+    Ok(http::ok(&m))
 }
 
 pub async fn remove_member(
@@ -158,7 +158,7 @@ pub async fn remove_member(
     Ok(HttpResponse::NoContent().finish())
 }
 
-#[derive(Debug, Deserialize, Default)]
+#[derive(Debug, Deserialize, Default, schemars::JsonSchema)]
 #[serde(default)]
 pub struct UpdateRolesRequest {
     roles: Vec<String>,
@@ -180,5 +180,5 @@ pub async fn set_member_roles(
             organizations::set_member_roles(conn, &subject, &org, &user, &req.roles, now)
         })
         .await?;
-    Ok(http::ok(&organizations::render_member(&m)))
+    Ok(http::ok(&m))
 }

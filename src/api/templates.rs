@@ -51,7 +51,7 @@ pub async fn get_version(
     Ok(http::ok(&out))
 }
 
-#[derive(Debug, Deserialize, Default)]
+#[derive(Debug, Deserialize, Default, schemars::JsonSchema)]
 #[serde(default)]
 pub struct PatchVersionRequest {
     name: String,
@@ -328,7 +328,7 @@ pub async fn previous_version_by_org_template_and_name(
     Ok(http::ok(&out))
 }
 
-#[derive(Debug, Deserialize, Default)]
+#[derive(Debug, Deserialize, Default, schemars::JsonSchema)]
 #[serde(default)]
 pub struct UpdateActiveVersion {
     id: Uuid,

@@ -53,7 +53,7 @@ pub async fn create_first_user(
     }))
 }
 
-#[derive(Debug, Deserialize, Default)]
+#[derive(Debug, Deserialize, Default, schemars::JsonSchema)]
 #[serde(default)]
 pub struct LoginRequest {
     email: String,

@@ -149,7 +149,7 @@ pub async fn get_by_owner_and_name(
     }
 }
 
-#[derive(Debug, serde::Deserialize, Default)]
+#[derive(Debug, serde::Deserialize, Default, schemars::JsonSchema)]
 #[serde(default)]
 pub struct RenameRequest {
     name: String,
@@ -173,7 +173,7 @@ pub async fn rename(
     Ok(HttpResponse::NoContent().finish())
 }
 
-#[derive(Debug, serde::Deserialize, Default)]
+#[derive(Debug, serde::Deserialize, Default, schemars::JsonSchema)]
 #[serde(default)]
 pub struct AutostartRequest {
     schedule: Option<String>,
@@ -196,7 +196,7 @@ pub async fn autostart(
     Ok(HttpResponse::NoContent().finish())
 }
 
-#[derive(Debug, serde::Deserialize, Default)]
+#[derive(Debug, serde::Deserialize, Default, schemars::JsonSchema)]
 #[serde(default)]
 pub struct TtlRequest {
     ttl_ms: Option<i64>,
@@ -238,7 +238,7 @@ fn time_input(v: &serde_json::Value) -> ApiResult<Option<sdk::Micros>> {
     }
 }
 
-#[derive(Debug, serde::Deserialize, Default)]
+#[derive(Debug, serde::Deserialize, Default, schemars::JsonSchema)]
 #[serde(default)]
 pub struct ExtendRequest {
     deadline: serde_json::Value,
@@ -271,7 +271,7 @@ pub async fn extend(
     ))))
 }
 
-#[derive(Debug, serde::Deserialize, Default)]
+#[derive(Debug, serde::Deserialize, Default, schemars::JsonSchema)]
 #[serde(default)]
 pub struct AutoupdatesRequest {
     automatic_updates: String,
@@ -293,7 +293,7 @@ pub async fn autoupdates(
     Ok(HttpResponse::NoContent().finish())
 }
 
-#[derive(Debug, serde::Deserialize, Default)]
+#[derive(Debug, serde::Deserialize, Default, schemars::JsonSchema)]
 #[serde(default)]
 pub struct DormantRequest {
     dormant: bool,

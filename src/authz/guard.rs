@@ -91,6 +91,28 @@ impl Subject {
         }
     }
 
+    /// The proof for a workspace the subject has just created: creating a
+    /// workspace includes reading it back and queueing its first build, so
+    /// whoever may create it for its owner (a custom role with nothing but
+    /// `workspace:create`, seed 004) gets both. Other objects get no such
+    /// proof.
+    pub fn created<T: Guarded>(&self, value: T) -> ApiResult<Allowed<T, act::Read>> {
+        let may = match value.object() {
+            Object::Workspace { org, owner, .. } => {
+                self.can(Action::Create, Object::NewWorkspace { org, owner })
+            }
+            _ => false,
+        };
+        if may {
+            Ok(Allowed {
+                value,
+                act: PhantomData,
+            })
+        } else {
+            Err(ApiError::not_found())
+        }
+    }
+
     /// [`Subject::allow`], refusing with Coder's 404: the object's
     /// existence is not revealed.
     pub fn visible<A: Act, T: Guarded>(&self, value: T) -> ApiResult<Allowed<T, A>> {
@@ -121,6 +143,43 @@ mod tests {
         }
     }
 
+    #[derive(Debug)]
+    struct NewWs(Uuid, Uuid);
+
+    impl Guarded for NewWs {
+        fn object(&self) -> Object<'_> {
+            Object::Workspace {
+                org: self.0,
+                owner: self.1,
+                users: &[],
+                groups: &[],
+                dormant: false,
+            }
+        }
+    }
+
+    #[test]
+    fn a_creation_proof_follows_the_right_to_create() {
+        let org = Uuid::new_v4();
+        let me = Uuid::new_v4();
+        let s = Subject {
+            user_id: me,
+            username: "me".into(),
+            key_id: "k".into(),
+            site_roles: Arc::default(),
+            orgs: Arc::new([(org, vec![])].into_iter().collect()),
+            groups: Arc::default(),
+            org_perms: Arc::default(),
+            system: None,
+        };
+        assert!(s.created(NewWs(org, me)).is_ok());
+        assert_eq!(
+            s.created(NewWs(org, Uuid::new_v4())).unwrap_err().status,
+            404
+        );
+        assert!(s.created(Thing(me)).is_err());
+    }
+
     #[test]
     fn a_proof_is_made_only_when_the_table_allows() {
         let me = Uuid::new_v4();
@@ -131,6 +190,7 @@ mod tests {
             site_roles: Arc::default(),
             orgs: Arc::default(),
             groups: Arc::default(),
+            org_perms: Arc::default(),
             system: None,
         };
         let mine = s.allow::<act::Delete, _>(Thing(me)).ok().unwrap();

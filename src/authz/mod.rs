@@ -22,7 +22,7 @@
 //! | group                 | read                      | its members; owner, user-admin, template-admin, auditor; org-admin, org-user-admin, org-auditor, org-template-admin |
 //! | group                 | create, update, delete    | owner, user-admin, org-admin, org-user-admin                                |
 //! | site role R           | assign                    | owner: any; user-admin: member                                              |
-//! | org role R in org O   | assign                    | owner, org-admin of O: any org role; user-admin, org-user-admin: any but org-admin |
+//! | org role R in org O   | assign                    | owner, org-admin of O: any org role, custom ones included; user-admin, org-user-admin: any built-in one but org-admin |
 //! | file of user U        | read                      | U, owner, template-admin (and, checked by the domain, whoever may update a template built from it) |
 //! | file                  | create                    | everyone                                                                    |
 //! | template in org O     | read                      | owner, template-admin, auditor; org-admin, org-template-admin, org-auditor of O; members of O granted use/admin in its ACL (directly or through a group) |
@@ -39,6 +39,7 @@
 //! | template version state | read                     | as template update                                                          |
 //! | unattached version in O | read                    | its creator; template admins of O                                          |
 //! | unattached version in O | update                  | template admins of O                                                       |
+//! | deployment            | read (diagnostics, backup) | owner                                                                      |
 //! | workspace of U in O   | connect (ssh, apps)       | U; owner; workspace ACL use/admin — never while dormant (org admins have no exec) |
 //! | template in org O     | view_insights             | template admins of O; auditor, org-auditor of O                            |
 //! | site role catalogue   | read                      | everyone                                                                    |
@@ -54,6 +55,17 @@
 //! | provisioner jobs of O | read                      | owner; org-admin, org-template-admin of O                                  |
 //! | workspace proxies (regions) | read                | everyone                                                                    |
 //! | workspace proxies     | create, update, delete    | owner                                                                       |
+//!
+//! Custom organization roles add Coder's organization-level permissions
+//! (`{negate, resource_type, action}`) to the table, for the objects of
+//! their organization whoever owns them ([`check::coder_object`] names the
+//! table's objects as Coder's resource types): a permission there allows
+//! what the table refuses; a negation there refuses what organization roles,
+//! ownership and ACLs allow (the workspace creation ban counts as one), but
+//! not what site roles allow — Coder's levels, site over organization over
+//! user. A dormant workspace never starts or connects whatever they say.
+//! Whoever may create a workspace may read it back and queue its first
+//! build ([`Subject::created`]).
 //!
 //! `POST /authcheck` asks this table about sets of objects named by Coder's
 //! resource types (see [`check`]): a field the check leaves out matches
@@ -73,6 +85,7 @@
 pub mod check;
 pub mod guard;
 
+pub use check::Permission;
 pub use guard::{act, Act, Allowed, Guarded};
 
 /// A proof that the subject may read the object.
@@ -161,6 +174,10 @@ pub struct Subject {
     pub orgs: Arc<HashMap<Uuid, Vec<String>>>,
     /// Groups the user is in, Everyone groups included.
     pub groups: Arc<Vec<Uuid>>,
+    /// Organization id → the permissions the custom roles the user holds
+    /// there grant in it (Coder's organization-level permissions); only
+    /// organizations where the user holds a custom role have an entry.
+    pub org_perms: Arc<HashMap<Uuid, Vec<Permission>>>,
     pub system: Option<System>,
 }
 
@@ -265,6 +282,9 @@ pub enum Object<'a> {
         org: Uuid,
         owner: Uuid,
     },
+    /// The deployment as a whole: its diagnostics and its database (a
+    /// backup holds every row, password hashes included).
+    Deployment,
     /// The site roles as a whole (listing, assigning some role).
     SiteRoles,
     /// The organization roles of `org` as a whole.
@@ -299,6 +319,7 @@ impl Subject {
             site_roles: Arc::default(),
             orgs: Arc::default(),
             groups: Arc::default(),
+            org_perms: Arc::default(),
             system: Some(worker),
         }
     }
@@ -333,8 +354,33 @@ impl Subject {
         self.site(OWNER)
     }
 
-    /// The decision table of this module.
+    /// May the subject do `action` on `object`: the decision table of this
+    /// module, and the subject's custom roles at the level of the object's
+    /// organization as Coder's policy weighs them: a grant there allows, a
+    /// negation there refuses what only organization roles, ownership or an
+    /// ACL would allow, and site roles win over both.
     pub fn can(&self, action: Action, object: Object) -> bool {
+        match self.custom_level(action, object) {
+            check::Level::Abstain => self.table(action, object),
+            check::Level::Allow => true,
+            check::Level::Deny => self.site_level().table(action, object),
+        }
+    }
+
+    /// The subject with its site roles alone: no organization, group,
+    /// ownership or custom role.
+    fn site_level(&self) -> Subject {
+        Subject {
+            user_id: Uuid::max(),
+            orgs: Arc::default(),
+            groups: Arc::default(),
+            org_perms: Arc::default(),
+            ..self.clone()
+        }
+    }
+
+    /// The decision table of this module (built-in roles, ownership, ACLs).
+    fn table(&self, action: Action, object: Object) -> bool {
         use Action::*;
         use Object::*;
         if let Some(worker) = self.system {
@@ -393,7 +439,8 @@ impl Subject {
                 self.is_owner()
                     || self.org_any(org, &[ORG_ADMIN])
                     || ((self.site(USER_ADMIN) || self.org_any(org, &[ORG_USER_ADMIN]))
-                        && name != ORG_ADMIN)
+                        && name != ORG_ADMIN
+                        && org_role_display(name).is_some())
             }
             (File { owner }, Read) => {
                 owner == self.user_id || self.site_any(&[OWNER, TEMPLATE_ADMIN])
@@ -455,6 +502,7 @@ impl Subject {
                     _ => false,
                 }
             }
+            (Deployment, Read) => self.is_owner(),
             (NewWorkspace { org, owner }, Create) => {
                 self.is_owner()
                     || self.org_any(org, &[ORG_ADMIN])
@@ -531,7 +579,9 @@ impl Subject {
     }
 
     /// Which users a list may show: `None` for all, else the subject itself
-    /// plus members of the returned organizations.
+    /// plus members of the returned organizations: those whose members the
+    /// subject may read, and those where it may create workspaces for any
+    /// owner, who need the owner picker (seed 004).
     pub fn visible_users(&self) -> Option<Vec<Uuid>> {
         if self.site_any(&[OWNER, USER_ADMIN, TEMPLATE_ADMIN, AUDITOR]) {
             return None;
@@ -539,14 +589,26 @@ impl Subject {
         Some(
             self.orgs
                 .iter()
-                .filter(|(_, roles)| {
+                .filter(|(org, roles)| {
                     roles.iter().any(|r| {
                         [ORG_ADMIN, ORG_USER_ADMIN, ORG_AUDITOR, ORG_TEMPLATE_ADMIN]
                             .contains(&r.as_str())
-                    })
+                    }) || self.creates_for_anyone(**org)
                 })
                 .map(|(o, _)| *o)
                 .collect(),
+        )
+    }
+
+    /// Whether the subject may create workspaces in `org` for any owner
+    /// (Coder's `workspace:create` with owner `*`).
+    pub fn creates_for_anyone(&self, org: Uuid) -> bool {
+        self.can(
+            Action::Create,
+            Object::NewWorkspace {
+                org,
+                owner: Uuid::nil(),
+            },
         )
     }
 
@@ -558,11 +620,24 @@ impl Subject {
             all,
             user: self.user_id,
             member_of: self.orgs.keys().copied().collect(),
+            // Organizations where the subject reads a workspace whoever
+            // owns it: by its roles there, custom ones included.
             reads_all_in: self
                 .orgs
-                .iter()
-                .filter(|(_, r)| r.iter().any(|r| r == ORG_ADMIN || r == ORG_TEMPLATE_ADMIN))
-                .map(|(o, _)| *o)
+                .keys()
+                .filter(|org| {
+                    self.can(
+                        Action::Read,
+                        Object::Workspace {
+                            org: **org,
+                            owner: Uuid::nil(),
+                            users: &[],
+                            groups: &[],
+                            dormant: false,
+                        },
+                    )
+                })
+                .copied()
                 .collect(),
             groups: (*self.groups).clone(),
         }
@@ -594,8 +669,19 @@ mod tests {
                     .collect(),
             ),
             groups: Arc::new(orgs.iter().map(|(o, _)| *o).collect()),
+            org_perms: Arc::default(),
             system: None,
         }
+    }
+
+    #[test]
+    fn only_owners_read_the_deployment() {
+        let org = Uuid::new_v4();
+        assert!(subject(&[OWNER], &[]).can(Action::Read, Object::Deployment));
+        for roles in [&[USER_ADMIN][..], &[TEMPLATE_ADMIN], &[AUDITOR], &[]] {
+            assert!(!subject(roles, &[(org, &[ORG_ADMIN])]).can(Action::Read, Object::Deployment));
+        }
+        assert!(!Subject::system(System::Lifecycle).can(Action::Read, Object::Deployment));
     }
 
     #[test]

@@ -19,7 +19,7 @@ use subtle::ConstantTimeEq;
 use crate::authz::Subject;
 use crate::domain::store::Tx;
 use crate::domain::store::{api_keys, groups, organizations, users};
-use crate::domain::Db;
+use crate::domain::{roles, Db};
 use crate::error::{ApiError, ApiResult};
 use crate::gate::{Gate, Workers};
 use crate::sdk::{self, Micros};
@@ -225,6 +225,7 @@ fn authenticate(conn: &Tx, token: &str, now: Micros) -> ApiResult<Authenticated>
         ));
     }
     let orgs = organizations::memberships_of(conn, user.id)?;
+    let org_perms = roles::held_permissions(conn, &orgs)?;
     let groups = groups::ids_of_user(conn, user.id)?;
     Ok(Authenticated {
         subject: Subject {
@@ -234,6 +235,7 @@ fn authenticate(conn: &Tx, token: &str, now: Micros) -> ApiResult<Authenticated>
             site_roles: std::sync::Arc::new(user.rbac_roles),
             orgs: std::sync::Arc::new(orgs.into_iter().collect()),
             groups: std::sync::Arc::new(groups),
+            org_perms: std::sync::Arc::new(org_perms),
             system: None,
         },
         needs_touch: user.status == "dormant"

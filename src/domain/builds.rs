@@ -28,7 +28,7 @@ use crate::sdk::{
     Micros, Time, WorkspaceAppStatus, WorkspaceBuild, WorkspaceBuildTimings, WorkspaceResource,
 };
 
-#[derive(Debug, Clone, Deserialize, Default)]
+#[derive(Debug, Clone, Deserialize, Default, schemars::JsonSchema)]
 pub struct NameValue {
     pub name: String,
     pub value: String,
@@ -37,11 +37,11 @@ pub struct NameValue {
 /// An entry of the older `parameter_values` list: either today's
 /// `{name, value}` or the legacy `{name, source_value, source_scheme,
 /// destination_scheme, copy_from_parameter}`, whose value is `source_value`.
-#[derive(Debug, Clone, Deserialize, Default)]
+#[derive(Debug, Clone, Deserialize, Default, schemars::JsonSchema)]
 #[serde(try_from = "LegacyParameterFields")]
 pub struct LegacyParameterValue(pub NameValue);
 
-#[derive(Deserialize)]
+#[derive(Deserialize, schemars::JsonSchema)]
 struct LegacyParameterFields {
     name: String,
     value: Option<String>,
@@ -60,7 +60,7 @@ impl TryFrom<LegacyParameterFields> for LegacyParameterValue {
     }
 }
 
-#[derive(Debug, Deserialize, Default)]
+#[derive(Debug, Deserialize, Default, schemars::JsonSchema)]
 #[serde(default)]
 pub struct CreateBuildRequest {
     pub transition: String,
@@ -142,8 +142,10 @@ pub fn create(
         ));
     }
     let object = workspaces::object(ws);
-    subject.require_visible(Action::Read, object)?;
+    // A first build comes with the workspace's creation, which its proof
+    // stands for; later builds take the rights of their transition.
     if !ctx.first {
+        subject.require_visible(Action::Read, object)?;
         let (action, verb) = match req.transition.as_str() {
             "start" => (Action::Start, "update"),
             "stop" => (Action::Stop, "update"),

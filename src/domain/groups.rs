@@ -117,7 +117,7 @@ pub fn list(conn: &Tx, subject: &Subject, f: &GroupFilter) -> ApiResult<Vec<Grou
         .collect())
 }
 
-#[derive(Debug, Deserialize, Default)]
+#[derive(Debug, Deserialize, Default, schemars::JsonSchema)]
 #[serde(default)]
 pub struct CreateGroupRequest {
     pub name: String,
@@ -187,7 +187,7 @@ pub fn create(
     Ok(g)
 }
 
-#[derive(Debug, Deserialize, Default)]
+#[derive(Debug, Deserialize, Default, schemars::JsonSchema)]
 #[serde(default)]
 pub struct PatchGroupRequest {
     pub add_users: Vec<String>,

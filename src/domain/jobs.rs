@@ -87,10 +87,15 @@ pub fn matched_provisioners(now: Micros) -> MatchedProvisioners {
     }
 }
 
-/// Jobs a previous run left running are failed at start-up, since the
-/// process that ran them is gone; returns how many.
-pub fn fail_orphaned(tx: &crate::domain::store::Tx, now: Micros) -> crate::error::ApiResult<usize> {
-    Ok(crate::domain::store::jobs::fail_orphaned(tx, now)?)
+/// Jobs whose worker is gone (a previous run of this process, or on
+/// PostgreSQL a dead replica) are failed; returns how many. `worker` is
+/// this replica's id, whose own running jobs are alive.
+pub fn fail_orphaned(
+    tx: &crate::domain::store::Tx,
+    worker: uuid::Uuid,
+    now: Micros,
+) -> crate::error::ApiResult<usize> {
+    Ok(crate::domain::store::jobs::fail_orphaned(tx, worker, now)?)
 }
 
 /// The logs of a job the subject was allowed to read (through its build or

@@ -97,7 +97,7 @@ pub fn create_session_key(
 }
 
 /// The body of `POST /users/{user}/keys/tokens`.
-#[derive(Debug, serde::Deserialize, Default)]
+#[derive(Debug, serde::Deserialize, Default, schemars::JsonSchema)]
 #[serde(default)]
 pub struct CreateTokenRequest {
     /// Nanoseconds, as Go's `time.Duration`.

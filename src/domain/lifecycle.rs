@@ -7,9 +7,11 @@ use uuid::Uuid;
 
 use crate::authz::{Action as AuthAction, Subject, System};
 use crate::domain::builds::{self, BuildContext, CreateBuildRequest};
+use crate::domain::heartbeat::{Heartbeat, Liveness};
 use crate::domain::schedule;
-use crate::domain::store::templates as template_store;
-use crate::domain::store::workspaces::{self as store, LifecycleCandidate};
+use crate::domain::store::lifecycle as actions;
+use crate::domain::store::templates::{self as template_store, TemplateRow};
+use crate::domain::store::workspaces::{self as store, LifecycleCandidate, WorkspaceRow};
 use crate::domain::store::Db;
 use crate::error::ApiResult;
 use crate::sdk::Micros;
@@ -19,13 +21,25 @@ use crate::sdk::Micros;
 pub struct Action {
     pub workspace: Uuid,
     pub what: &'static str,
+    /// The rule that made it due: `deadline`, `owner_suspended`,
+    /// `failure_ttl`, `schedule`, `inactivity`, `dormant`,
+    /// `dormancy_autodelete`.
+    pub reason: &'static str,
 }
 
 /// One tick at `now`: each due workspace is acted on in its own transaction,
 /// so one workspace's failure undoes only its own work, and is logged.
 /// Each tick logs (at debug level) how many workspaces it looked at, what
 /// it did and how long it took: the one place its cost can be read.
+/// Ticks take turns under one lock, across replicas on PostgreSQL (Coder's
+/// executor takes an advisory lock per tick too): a replica ticking after
+/// another reads the builds that one queued, so a due workspace is acted on
+/// once.
 pub fn tick(db: &Db, now: Micros) -> ApiResult<Vec<Action>> {
+    db.exclusive("lifecycle", || tick_alone(db, now))?
+}
+
+fn tick_alone(db: &Db, now: Micros) -> ApiResult<Vec<Action>> {
     let started = std::time::Instant::now();
     let candidates = db.read_blocking(|tx| -> ApiResult<_> {
         Ok(crate::domain::store::workspaces::lifecycle_candidates(
@@ -49,6 +63,170 @@ pub fn tick(db: &Db, now: Micros) -> ApiResult<Vec<Action>> {
     Ok(done)
 }
 
+/// When one rule of the executor applies to a workspace.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct Due {
+    pub at: Micros,
+    /// Due at `at` itself, or only once it has passed.
+    pub inclusive: bool,
+    /// The rule, as [`Action::reason`] names it.
+    pub reason: &'static str,
+}
+
+impl Due {
+    pub fn reached(&self, now: Micros) -> bool {
+        if self.inclusive {
+            now >= self.at
+        } else {
+            now > self.at
+        }
+    }
+}
+
+/// When each rule next applies to a workspace; `None` where it does not.
+/// The executor acts on the first one reached, in field order; the
+/// schedule explanation shows them. One definition for both.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct Next {
+    pub autostop: Option<Due>,
+    pub autostart: Option<Due>,
+    pub failure_stop: Option<Due>,
+    pub dormancy: Option<Due>,
+    pub autodelete: Option<Due>,
+}
+
+const DAY: Micros = 24 * 3_600_000_000;
+
+/// The rules of Coder's autobuild loop over the executor's facts at `now`.
+/// Nothing applies while a build runs.
+pub fn next(c: &LifecycleCandidate, w: &WorkspaceRow, t: &TemplateRow, now: Micros) -> Next {
+    if c.active || w.deleted {
+        return Next::default();
+    }
+    let dormant = w.dormant_at.is_some();
+    let succeeded_start = c.transition == "start" && !c.failed;
+    let due = |at, inclusive, reason| Due {
+        at,
+        inclusive,
+        reason,
+    };
+    let autostop = match (dormant, succeeded_start) {
+        (false, true) if c.owner_status == "suspended" => Some(due(now, true, "owner_suspended")),
+        (false, true) => c.deadline.map(|d| due(d, true, "deadline")),
+        _ => None,
+    };
+    let autostart = (!dormant
+        && !c.failed
+        && c.transition == "stop"
+        && c.owner_status == "active"
+        && t.allow_user_autostart)
+        .then(|| {
+            w.autostart_schedule
+                .as_deref()
+                .and_then(|s| schedule::parse(s).ok())
+                .and_then(|s| s.next_after(c.build_created, t.autostart_requirement_days))
+        })
+        .flatten()
+        .map(|at| due(at, true, "schedule"));
+    let failure_stop = (c.failed && t.failure_ttl_ms > 0 && c.transition != "delete")
+        .then_some(c.completed)
+        .flatten()
+        .map(|at| {
+            due(
+                schedule::plus_ms(at, t.failure_ttl_ms),
+                false,
+                "failure_ttl",
+            )
+        });
+    let dormancy = (!dormant && t.time_til_dormant_ms > 0).then(|| {
+        due(
+            schedule::plus_ms(w.last_used_at, t.time_til_dormant_ms),
+            false,
+            "inactivity",
+        )
+    });
+    let autodelete = (dormant && t.time_til_dormant_autodelete_ms > 0)
+        .then_some(w.deleting_at)
+        .flatten()
+        .map(|d| {
+            // A deletion that failed is tried again a day after it failed.
+            match c.completed.filter(|_| c.transition == "delete" && c.failed) {
+                Some(failed) if failed + DAY > d => due(failed + DAY, true, "dormancy_autodelete"),
+                _ => due(d, false, "dormancy_autodelete"),
+            }
+        });
+    Next {
+        autostop,
+        autostart,
+        failure_stop,
+        dormancy,
+        autodelete,
+    }
+}
+
+fn duration_ms(ms: i64) -> String {
+    humantime::format_duration(std::time::Duration::from_millis(ms.max(0) as u64)).to_string()
+}
+
+/// Why the executor did what it did, in words, for the record.
+fn detail(reason: &str, c: &LifecycleCandidate, w: &WorkspaceRow, t: &TemplateRow) -> String {
+    let time = |us: Option<Micros>| us.map(crate::sdk::format_time).unwrap_or_default();
+    match reason {
+        "deadline" => format!("The build's deadline {} passed.", time(c.deadline)),
+        "owner_suspended" => "Its owner is suspended.".into(),
+        "schedule" => format!(
+            "Its autostart schedule {:?} came due.",
+            w.autostart_schedule.as_deref().unwrap_or("")
+        ),
+        "failure_ttl" => format!(
+            "Its last build failed at {}; the template stops failed workspaces after {} (failure_ttl_ms).",
+            time(c.completed),
+            duration_ms(t.failure_ttl_ms)
+        ),
+        "inactivity" => format!(
+            "Unused since {}; the template makes workspaces dormant after {} without use (time_til_dormant_ms).",
+            time(Some(w.last_used_at)),
+            duration_ms(t.time_til_dormant_ms)
+        ),
+        "dormant" => "It became dormant, which stops it.".into(),
+        "dormancy_autodelete" => format!(
+            "Dormant since {}; the template deletes dormant workspaces after {} (time_til_dormant_autodelete_ms), on {}.",
+            time(w.dormant_at),
+            duration_ms(t.time_til_dormant_autodelete_ms),
+            time(w.deleting_at)
+        ),
+        other => other.to_string(),
+    }
+}
+
+/// Records an action with its reason, and returns it.
+fn record(
+    tx: &Tx,
+    w: &WorkspaceRow,
+    build: Option<Uuid>,
+    what: &'static str,
+    reason: &'static str,
+    detail: String,
+    now: Micros,
+) -> ApiResult<Action> {
+    actions::record(
+        tx,
+        &actions::ActionRow {
+            workspace_id: w.id,
+            build_id: build,
+            created_at: now,
+            action: what.into(),
+            reason: reason.into(),
+            detail,
+        },
+    )?;
+    Ok(Action {
+        workspace: w.id,
+        what,
+        reason,
+    })
+}
+
 /// The transition one due workspace gets, if any, in the caller's
 /// transaction.
 fn act(tx: &Tx, subject: &Subject, c: &LifecycleCandidate, now: Micros) -> ApiResult<Vec<Action>> {
@@ -59,60 +237,37 @@ fn act(tx: &Tx, subject: &Subject, c: &LifecycleCandidate, now: Micros) -> ApiRe
     let Some(t) = template_store::get_any(tx, w.template_id)? else {
         return Ok(done);
     };
-    let dormant = w.dormant_at.is_some();
-    let succeeded_start = c.transition == "start" && !c.failed;
-    let (transition, reason): (&str, &'static str) = if !dormant
-        && succeeded_start
-        && (c.owner_status == "suspended" || c.deadline.is_some_and(|d| now >= d))
-    {
-        ("stop", "autostop")
-    } else if !dormant
-        && !c.failed
-        && c.transition == "stop"
-        && c.owner_status == "active"
-        && t.allow_user_autostart
-        && w.autostart_schedule
-            .as_deref()
-            .and_then(|s| schedule::parse(s).ok())
-            .and_then(|s| s.next_after(c.build_created, t.autostart_requirement_days))
-            .is_some_and(|at| now >= at)
-    {
-        ("start", "autostart")
-    } else if c.failed
-        && t.failure_ttl_ms > 0
-        && c.transition != "delete"
-        && c.completed
-            .is_some_and(|at| now - at > t.failure_ttl_ms * 1000)
-    {
-        ("stop", "autostop")
-    } else if !dormant
-        && t.time_til_dormant_ms > 0
-        && now - w.last_used_at > t.time_til_dormant_ms * 1000
-    {
-        let deleting = Some(t.time_til_dormant_autodelete_ms)
-            .filter(|d| *d > 0)
-            .map(|d| now + d * 1000);
-        subject.require(AuthAction::Update, crate::domain::workspaces::object(&w))?;
-        store::set_dormant(tx, w.id, Some(now), deleting, now)?;
-        done.push(Action {
-            workspace: w.id,
-            what: "dormant",
-        });
-        if !succeeded_start {
+    let n = next(c, &w, &t, now);
+    let reached = |d: Option<Due>| d.filter(|d| d.reached(now));
+    let (transition, what, reason): (&str, &'static str, &'static str) =
+        if let Some(d) = reached(n.autostop) {
+            ("stop", "autostop", d.reason)
+        } else if let Some(d) = reached(n.autostart) {
+            ("start", "autostart", d.reason)
+        } else if let Some(d) = reached(n.failure_stop) {
+            ("stop", "autostop", d.reason)
+        } else if let Some(d) = reached(n.dormancy) {
+            let deleting = Some(t.time_til_dormant_autodelete_ms)
+                .filter(|d| *d > 0)
+                .map(|d| schedule::plus_ms(now, d));
+            subject.require(
+                AuthAction::Update,
+                crate::domain::workspace_access::object(&w),
+            )?;
+            store::set_dormant(tx, w.id, Some(now), deleting, now)?;
+            let why = detail(d.reason, c, &w, &t);
+            done.push(record(tx, &w, None, "dormant", d.reason, why, now)?);
+            // Only a running workspace is stopped by it.
+            if c.transition != "start" || c.failed {
+                return Ok(done);
+            }
+            ("stop", "dormancy", "dormant")
+        } else if let Some(d) = reached(n.autodelete) {
+            ("delete", "autodelete", d.reason)
+        } else {
             return Ok(done);
-        }
-        ("stop", "dormancy")
-    } else if dormant
-        && t.time_til_dormant_autodelete_ms > 0
-        && w.deleting_at.is_some_and(|d| now > d)
-        && !(c.transition == "delete"
-            && c.failed
-            && c.completed.is_some_and(|at| now - at < 24 * 3_600_000_000))
-    {
-        ("delete", "autodelete")
-    } else {
-        return Ok(done);
-    };
+        };
+    let why = detail(reason, c, &w, &t);
     let w = subject.visible(store::get(tx, w.id)?.unwrap_or(w))?;
     let req = CreateBuildRequest {
         transition: transition.into(),
@@ -122,14 +277,11 @@ fn act(tx: &Tx, subject: &Subject, c: &LifecycleCandidate, now: Micros) -> ApiRe
         workspace: &w,
         template: &t,
         first: false,
-        system_reason: Some(reason),
+        system_reason: Some(what),
         initiator: c.owner,
     };
-    builds::create(tx, subject, &ctx, &req, now)?;
-    done.push(Action {
-        workspace: w.id,
-        what: reason,
-    });
+    let build = builds::create(tx, subject, &ctx, &req, now)?;
+    done.push(record(tx, &w, Some(build.id), what, reason, why, now)?);
     Ok(done)
 }
 
@@ -137,6 +289,8 @@ fn act(tx: &Tx, subject: &Subject, c: &LifecycleCandidate, now: Micros) -> ApiRe
 pub struct Executor {
     stop: std::sync::Arc<(std::sync::Mutex<bool>, std::sync::Condvar)>,
     thread: std::sync::Mutex<Option<std::thread::JoinHandle<()>>>,
+    heartbeat: std::sync::Arc<Heartbeat>,
+    interval: std::time::Duration,
 }
 
 impl Executor {
@@ -144,9 +298,12 @@ impl Executor {
     pub fn start(interval: std::time::Duration, tick_fn: impl Fn() + Send + 'static) -> Executor {
         let stop = std::sync::Arc::new((std::sync::Mutex::new(false), std::sync::Condvar::new()));
         let flag = stop.clone();
+        let heartbeat = std::sync::Arc::new(Heartbeat::default());
+        let beats = heartbeat.clone();
         let thread = std::thread::Builder::new()
             .name("lifecycle".into())
             .spawn(move || loop {
+                beats.beat();
                 let (lock, cvar) = &*flag;
                 let guard = lock.lock().unwrap_or_else(|e| e.into_inner());
                 let (guard, _) = cvar
@@ -162,6 +319,24 @@ impl Executor {
         Executor {
             stop,
             thread: std::sync::Mutex::new(thread),
+            heartbeat,
+            interval,
+        }
+    }
+
+    /// Whether the executor's thread runs and beats: once per interval,
+    /// after each tick; a tick that hangs past a minute more is a fault.
+    pub fn liveness(&self) -> Liveness {
+        let running = self
+            .thread
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .as_ref()
+            .is_some_and(|t| !t.is_finished());
+        Liveness {
+            running,
+            silent_for: self.heartbeat.silent_for(),
+            limit: self.interval * 2 + std::time::Duration::from_secs(60),
         }
     }
 

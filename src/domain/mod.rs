@@ -15,15 +15,18 @@ pub mod deployment;
 pub mod dry_runs;
 pub mod files;
 pub mod groups;
+pub mod heartbeat;
 pub mod jobs;
 pub mod keys;
 pub mod lifecycle;
 pub mod names;
+pub mod operations;
 pub mod organizations;
 pub mod parameters;
 pub mod ports;
 pub mod provisioner;
 pub mod quotas;
+pub mod roles;
 pub mod schedule;
 pub mod share_levels;
 pub mod sharing;
@@ -42,8 +45,10 @@ use actix_web::http::StatusCode;
 
 use crate::error::{ApiError, ApiResult};
 
+pub use store::migrate::{sqlite_to_postgres, MigrateError, TableReport};
 pub use store::{
-    Change, ChangeSink, Db, OpenError, StoreError, Tx, APPLICATION_ID, SCHEMA_VERSION,
+    Change, ChangeSink, Db, Event, Location, OpenError, StoreError, Tx, APPLICATION_ID,
+    SCHEMA_VERSION,
 };
 
 /// The one place storage failures become HTTP answers. A conflict the

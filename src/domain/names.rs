@@ -36,14 +36,28 @@ pub fn valid_version_name(s: &str) -> bool {
     s.len() <= 64 && compiled(&RE, VERSION_NAME).is_match(s)
 }
 
-/// Username, organization, group and template names: 1–32 characters,
-/// alphanumerics separated by single hyphens; `new` and `create` reserved.
+/// Username, organization, group, template and role names: 1–32
+/// characters, alphanumerics separated by single hyphens; `new` and
+/// `create` reserved.
 pub fn valid_name(s: &str) -> bool {
-    !s.is_empty()
-        && s.len() <= 32
-        && name_re().is_match(s)
-        && !s.eq_ignore_ascii_case("new")
-        && !s.eq_ignore_ascii_case("create")
+    name_problem(s).is_none()
+}
+
+/// Why a name breaks [`valid_name`], as Coder's `NameValid` says it.
+pub fn name_problem(s: &str) -> Option<String> {
+    if s.len() > 32 {
+        return Some("must be <= 32 characters".into());
+    }
+    if s.is_empty() {
+        return Some("must be >= 1 character".into());
+    }
+    if s.eq_ignore_ascii_case("new") || s.eq_ignore_ascii_case("create") {
+        return Some(format!("cannot use {s:?} as a name"));
+    }
+    if !name_re().is_match(s) {
+        return Some("must be alphanumeric with hyphens".into());
+    }
+    None
 }
 
 /// A display or full name: at most 128 characters, no surrounding spaces.

@@ -6,7 +6,10 @@ use serde::Deserialize;
 use uuid::Uuid;
 
 use crate::authz::{self, Action, Object, Subject};
+use std::collections::HashMap;
+
 use crate::domain::names;
+use crate::domain::store::custom_roles;
 use crate::domain::store::groups;
 use crate::domain::store::groups::GroupRow;
 use crate::domain::store::organizations::{self as store, MemberRow, OrganizationRow};
@@ -30,19 +33,33 @@ pub fn render(o: &OrganizationRow) -> sdk::Organization {
     }
 }
 
-pub fn render_member(m: &MemberRow) -> sdk::OrganizationMember {
+/// Display names of the organization's custom roles, by name.
+fn custom_role_names(conn: &Tx, org: Uuid) -> ApiResult<HashMap<String, String>> {
+    Ok(custom_roles::list(conn, org)?
+        .into_iter()
+        .map(|r| (r.name, r.display_name))
+        .collect())
+}
+
+/// A membership as Coder shows it; `custom` gives the display names of the
+/// organization's custom roles.
+fn render_member(m: &MemberRow, custom: &HashMap<String, String>) -> sdk::OrganizationMember {
     sdk::OrganizationMember {
         user_id: m.user_id,
         organization_id: m.organization_id,
         created_at: sdk::format_time(m.created_at),
         updated_at: sdk::format_time(m.updated_at),
-        roles: users::org_roles(m.organization_id, &m.roles),
+        roles: users::org_roles(m.organization_id, &m.roles, custom),
     }
 }
 
-pub fn render_member_with_user(m: &MemberRow, u: &UserRow) -> sdk::OrganizationMemberWithUserData {
+fn render_member_with_user(
+    m: &MemberRow,
+    u: &UserRow,
+    custom: &HashMap<String, String>,
+) -> sdk::OrganizationMemberWithUserData {
     sdk::OrganizationMemberWithUserData {
-        member: render_member(m),
+        member: render_member(m, custom),
         username: u.username.clone(),
         name: u.name.clone(),
         avatar_url: u.avatar_url.clone(),
@@ -135,9 +152,10 @@ pub fn member_page(
     let org = resolve(conn, subject, org)?;
     subject.require_visible(Action::Read, Object::OrganizationMember { org: org.id })?;
     let (rows, count) = store::list_members(conn, org.id, limit, offset)?;
+    let custom = custom_role_names(conn, org.id)?;
     Ok((
         rows.iter()
-            .map(|(m, u)| render_member_with_user(m, u))
+            .map(|(m, u)| render_member_with_user(m, u, &custom))
             .collect(),
         count,
     ))
@@ -150,7 +168,7 @@ pub fn get(conn: &Tx, subject: &Subject, id: Uuid) -> ApiResult<OrganizationRow>
     Ok(org)
 }
 
-#[derive(Debug, Deserialize, Default)]
+#[derive(Debug, Deserialize, Default, schemars::JsonSchema)]
 #[serde(default)]
 pub struct OrganizationRequest {
     pub name: String,
@@ -296,7 +314,7 @@ pub fn add_member(
     org: &OrganizationRow,
     user: &UserRow,
     now: Micros,
-) -> ApiResult<MemberRow> {
+) -> ApiResult<sdk::OrganizationMember> {
     subject.require(Action::Create, Object::OrganizationMember { org: org.id })?;
     if store::get_member(conn, org.id, user.id)?.is_some() {
         return Err(ApiError::bad_request(
@@ -311,7 +329,7 @@ pub fn add_member(
         updated_at: now,
     };
     store::add_member(conn, &m)?;
-    Ok(m)
+    Ok(render_member(&m, &HashMap::new()))
 }
 
 /// The membership of `user` in `org`, 404 when absent or unreadable.
@@ -349,7 +367,7 @@ pub fn set_member_roles(
     user: &UserRow,
     requested: &[String],
     now: Micros,
-) -> ApiResult<MemberRow> {
+) -> ApiResult<sdk::OrganizationMember> {
     let current = member(conn, subject, org, user)?;
     if subject.is(user.id) {
         return Err(
@@ -357,18 +375,26 @@ pub fn set_member_roles(
                 .detail("Another user with the appropriate permissions must change your roles."),
         );
     }
-    let mut roles: Vec<String> = Vec::new();
+    let mut granted: Vec<String> = Vec::new();
     for r in requested {
-        if authz::org_role_display(r).is_none() {
+        // A built-in organization role, or a custom role of this
+        // organization by its stored name.
+        let name = if authz::org_role_display(r).is_some() {
+            Some(r.clone())
+        } else {
+            custom_roles::get(conn, org.id, r)?.map(|c| c.name)
+        };
+        let Some(name) = name else {
             return Err(ApiError::bad_request(format!(
                 "assign roles: role {r:?} does not exist in organization {:?}",
                 org.name
             )));
-        }
-        if r != authz::ORG_MEMBER && !roles.contains(r) {
-            roles.push(r.clone());
+        };
+        if name != authz::ORG_MEMBER && !granted.contains(&name) {
+            granted.push(name);
         }
     }
+    let roles = granted;
     let changed = roles
         .iter()
         .filter(|r| !current.roles.contains(r))
@@ -383,7 +409,9 @@ pub fn set_member_roles(
         )?;
     }
     store::set_member_roles(conn, org.id, user.id, &roles, now)?;
-    store::get_member(conn, org.id, user.id)?.ok_or_else(|| ApiError::internal("member vanished"))
+    let m = store::get_member(conn, org.id, user.id)?
+        .ok_or_else(|| ApiError::internal("member vanished"))?;
+    Ok(render_member(&m, &custom_role_names(conn, org.id)?))
 }
 
 /// The organizations of `user` that the subject may read.
@@ -411,14 +439,7 @@ pub fn available_workspace_owners(
     let org = resolve(tx, subject, org)?;
     let user = users::resolve(tx, subject, user)?;
     member(tx, subject, &org, &user)?;
-    let for_anyone = subject.can(
-        Action::Create,
-        Object::NewWorkspace {
-            org: org.id,
-            owner: Uuid::nil(),
-        },
-    );
-    if !for_anyone {
+    if !subject.creates_for_anyone(org.id) {
         filter.visible_ids = Some(vec![subject.user_id]);
     }
     filter.organization = Some(org.id);

@@ -63,6 +63,12 @@ impl Schedule {
     }
 }
 
+/// `t` plus a duration in milliseconds, saturating: settings hold any
+/// positive number of milliseconds, and no sum of them may overflow.
+pub fn plus_ms(t: Micros, ms: i64) -> Micros {
+    t.saturating_add(ms.saturating_mul(1000))
+}
+
 const DAY: Micros = 24 * 3_600_000_000;
 const HOUR: Micros = 3_600_000_000;
 
@@ -120,19 +126,40 @@ pub fn deadline(
     allowed_days: i64,
     max_deadline: Option<Micros>,
 ) -> Option<Micros> {
+    deadline_with_rule(now, ttl_ms, autostart, allowed_days, max_deadline).0
+}
+
+/// [`deadline`], with the rule that set it: `ttl` (now + TTL),
+/// `autostart_ttl` (the next autostart + TTL), `max_deadline` (the
+/// template's autostop requirement), or `""` when there is none.
+pub fn deadline_with_rule(
+    now: Micros,
+    ttl_ms: Option<i64>,
+    autostart: Option<&Schedule>,
+    allowed_days: i64,
+    max_deadline: Option<Micros>,
+) -> (Option<Micros>, &'static str) {
+    let mut rule = "";
     let mut deadline = ttl_ms.filter(|t| *t > 0).map(|ttl| {
-        let d = now + ttl * 1000;
+        let d = plus_ms(now, ttl);
         match autostart.and_then(|s| s.next_after(now, allowed_days)) {
-            Some(next) if d > next => next + ttl * 1000,
-            _ => d,
+            Some(next) if d > next => {
+                rule = "autostart_ttl";
+                plus_ms(next, ttl)
+            }
+            _ => {
+                rule = "ttl";
+                d
+            }
         }
     });
     if let Some(max) = max_deadline {
         if deadline.is_none_or(|d| d > max) {
             deadline = Some(max);
+            rule = "max_deadline";
         }
     }
-    deadline
+    (deadline, rule)
 }
 
 #[cfg(test)]

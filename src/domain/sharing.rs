@@ -57,7 +57,7 @@ pub fn get(conn: &Tx, subject: &Subject, w: &WorkspaceRow) -> ApiResult<Workspac
     })
 }
 
-#[derive(Debug, Deserialize, Default)]
+#[derive(Debug, Deserialize, Default, schemars::JsonSchema)]
 #[serde(default)]
 pub struct UpdateAcl {
     pub user_roles: BTreeMap<String, String>,

@@ -51,12 +51,21 @@ pub fn site_roles(roles: &[String]) -> Vec<sdk::SlimRole> {
         .collect()
 }
 
-pub fn org_roles(org: Uuid, roles: &[String]) -> Vec<sdk::SlimRole> {
+/// Organization roles as Coder lists them; `custom` gives the display
+/// names of the organization's custom roles.
+pub fn org_roles(
+    org: Uuid,
+    roles: &[String],
+    custom: &std::collections::HashMap<String, String>,
+) -> Vec<sdk::SlimRole> {
     roles
         .iter()
         .map(|r| sdk::SlimRole {
             name: r.clone(),
-            display_name: authz::org_role_display(r).unwrap_or(r).to_string(),
+            display_name: authz::org_role_display(r)
+                .or(custom.get(r).map(String::as_str))
+                .unwrap_or(r)
+                .to_string(),
             organization_id: org.to_string(),
         })
         .collect()
@@ -121,7 +130,7 @@ pub fn object(u: &UserRow) -> Object<'_> {
     u.object()
 }
 
-#[derive(Debug, Deserialize, Default)]
+#[derive(Debug, Deserialize, Default, schemars::JsonSchema)]
 #[serde(default)]
 pub struct CreateFirstUserRequest {
     pub email: String,
@@ -131,7 +140,7 @@ pub struct CreateFirstUserRequest {
     pub trial: bool,
 }
 
-#[derive(Debug, Deserialize, Default)]
+#[derive(Debug, Deserialize, Default, schemars::JsonSchema)]
 #[serde(default)]
 pub struct CreateUserRequest {
     pub email: String,
@@ -502,7 +511,7 @@ pub fn set_roles(
     users::get(conn, target.id)?.ok_or_else(|| ApiError::internal("user vanished"))
 }
 
-#[derive(Debug, Deserialize, Default)]
+#[derive(Debug, Deserialize, Default, schemars::JsonSchema)]
 #[serde(default)]
 pub struct UpdateProfileRequest {
     pub username: String,
@@ -549,7 +558,7 @@ pub fn update_profile(
     users::get(conn, target.id)?.ok_or_else(|| ApiError::internal("user vanished"))
 }
 
-#[derive(Debug, Deserialize, Default)]
+#[derive(Debug, Deserialize, Default, schemars::JsonSchema)]
 #[serde(default)]
 pub struct UpdatePasswordRequest {
     pub old_password: String,

@@ -257,9 +257,13 @@ pub async fn middleware(
     let started = Instant::now();
     let method = req.method().to_string();
     let path = req.path().to_string();
-    let version = req
-        .app_data::<web::Data<App>>()
+    let app = req.app_data::<web::Data<App>>().cloned();
+    let version = app
+        .as_ref()
         .and_then(|a| HeaderValue::from_str(&a.version).ok());
+    let _in_flight = app
+        .as_ref()
+        .map(|a| crate::metrics::InFlight::new(&a.metrics.in_flight));
     let res = REQUEST_ID.scope(id.clone(), next.call(req)).await;
     let mut res = match res {
         Ok(r) => r,
@@ -309,6 +313,19 @@ pub async fn middleware(
     if let Ok(v) = HeaderValue::from_str(&id) {
         res.headers_mut()
             .insert(HeaderName::from_static("x-request-id"), v);
+    }
+    if let Some(a) = &app {
+        // The route table's pattern, never the raw path: one series per route.
+        let pattern = res
+            .request()
+            .match_pattern()
+            .unwrap_or_else(|| "unmatched".into());
+        a.metrics.request(
+            &method,
+            &pattern,
+            res.status().as_u16(),
+            started.elapsed().as_secs_f64(),
+        );
     }
     log::info!(
         "{method} {path} {} {:.1}ms request_id={id}",

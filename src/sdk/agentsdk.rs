@@ -4,7 +4,7 @@ use serde::Deserialize;
 use uuid::Uuid;
 
 /// `agentsdk.PatchLogs`. A nil (or absent) source is Coder's "External".
-#[derive(Debug, Deserialize, Default)]
+#[derive(Debug, Deserialize, Default, schemars::JsonSchema)]
 #[serde(default)]
 pub struct PatchLogs {
     pub log_source_id: Uuid,
@@ -13,7 +13,7 @@ pub struct PatchLogs {
 
 /// `agentsdk.Log`. The time is checked but not kept: Coder stamps logs
 /// with the server's clock.
-#[derive(Debug, Deserialize, Default)]
+#[derive(Debug, Deserialize, Default, schemars::JsonSchema)]
 #[serde(default)]
 pub struct AgentLogEntry {
     pub created_at: Option<chrono::DateTime<chrono::Utc>>,
@@ -22,7 +22,7 @@ pub struct AgentLogEntry {
 }
 
 /// `agentsdk.PostLogSourceRequest`.
-#[derive(Debug, Deserialize, Default)]
+#[derive(Debug, Deserialize, Default, schemars::JsonSchema)]
 #[serde(default)]
 pub struct PostLogSourceRequest {
     pub id: Uuid,
@@ -31,7 +31,7 @@ pub struct PostLogSourceRequest {
 }
 
 /// `agentsdk.PostMetadataRequest`: results of the agent's metadata items.
-#[derive(Debug, Deserialize, Default)]
+#[derive(Debug, Deserialize, Default, schemars::JsonSchema)]
 #[serde(default)]
 pub struct PostMetadataRequest {
     pub metadata: Vec<AgentMetadataReport>,
@@ -40,7 +40,7 @@ pub struct PostMetadataRequest {
 /// `agentsdk.Metadata`: a key and its `WorkspaceAgentMetadataResult`.
 /// `collected_at` and `age` are checked but not kept: the server's clock
 /// stamps results, as Coder does against clock skew.
-#[derive(Debug, Deserialize, Default)]
+#[derive(Debug, Deserialize, Default, schemars::JsonSchema)]
 #[serde(default)]
 pub struct AgentMetadataReport {
     pub key: String,
@@ -52,13 +52,13 @@ pub struct AgentMetadataReport {
 
 /// What an external agent reports listening on (a warren extension: Coder's
 /// server asks its agents over their tunnel).
-#[derive(Debug, Deserialize, Default)]
+#[derive(Debug, Deserialize, Default, schemars::JsonSchema)]
 #[serde(default)]
 pub struct PostListeningPortsRequest {
     pub ports: Vec<AgentListeningPort>,
 }
 
-#[derive(Debug, Deserialize, Default)]
+#[derive(Debug, Deserialize, Default, schemars::JsonSchema)]
 #[serde(default)]
 pub struct AgentListeningPort {
     pub process_name: String,

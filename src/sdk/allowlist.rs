@@ -2,63 +2,20 @@
 
 use serde::{Deserialize, Serialize};
 
-#[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Eq)]
+use crate::authz::check::RESOURCES;
+
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Eq, schemars::JsonSchema)]
 pub struct AllowListEntry {
     #[serde(rename = "type")]
     pub kind: String,
     pub id: String,
 }
 
-/// Coder's RBAC resource types (`codersdk.RBACResource`), the `type` an
-/// allow-list entry may name besides `*`.
-const RBAC_RESOURCES: &[&str] = &[
-    "aibridge_interception",
-    "api_key",
-    "assign_org_role",
-    "assign_role",
-    "audit_log",
-    "connection_log",
-    "crypto_key",
-    "debug_info",
-    "deployment_config",
-    "deployment_stats",
-    "file",
-    "group",
-    "group_member",
-    "idpsync_settings",
-    "inbox_notification",
-    "license",
-    "notification_message",
-    "notification_preference",
-    "notification_template",
-    "oauth2_app",
-    "oauth2_app_code_token",
-    "oauth2_app_secret",
-    "organization",
-    "organization_member",
-    "prebuilt_workspace",
-    "provisioner_daemon",
-    "provisioner_jobs",
-    "replicas",
-    "system",
-    "tailnet_coordinator",
-    "template",
-    "usage_event",
-    "user",
-    "user_secret",
-    "webpush_subscription",
-    "workspace",
-    "workspace_agent_devcontainers",
-    "workspace_agent_resource_monitor",
-    "workspace_dormant",
-    "workspace_proxy",
-];
-
 /// An allow-list entry in a request, validated as Coder's
 /// `APIAllowListTarget` decodes it: the object `{"type", "id"}` or the
 /// string `"<type>:<id>"`, a known resource type or `*`, a UUID or `*`.
 /// A failure fails the body's decoding with Coder's message.
-#[derive(Debug, Clone, Deserialize)]
+#[derive(Debug, Clone, Deserialize, schemars::JsonSchema)]
 #[serde(try_from = "serde_json::Value")]
 pub struct AllowListTarget(pub AllowListEntry);
 
@@ -107,7 +64,8 @@ impl TryFrom<serde_json::Value> for AllowListTarget {
         if kind.is_empty() || id.is_empty() {
             return Err("allow_list entry must include non-empty type and id".into());
         }
-        if kind != "*" && !RBAC_RESOURCES.contains(&kind) {
+        // Coder's RBAC resource types (`codersdk.RBACResource`).
+        if kind != "*" && !RESOURCES.iter().any(|(t, _)| *t == kind) {
             return Err(format!("unknown resource type {kind:?}"));
         }
         if id != "*" && crate::query::go::parse_go_uuid(id).is_err() {

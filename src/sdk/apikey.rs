@@ -5,7 +5,7 @@ use uuid::Uuid;
 
 use super::AllowListEntry;
 
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, schemars::JsonSchema)]
 pub struct ApiKey {
     pub id: String,
     pub user_id: Uuid,
@@ -21,7 +21,7 @@ pub struct ApiKey {
     pub lifetime_seconds: i64,
 }
 
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, schemars::JsonSchema)]
 pub struct ApiKeyWithOwner {
     #[serde(flatten)]
     pub key: ApiKey,
@@ -29,14 +29,14 @@ pub struct ApiKeyWithOwner {
 }
 
 /// `codersdk.GenerateAPIKeyResponse`.
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, schemars::JsonSchema)]
 pub struct GenerateApiKeyResponse {
     pub key: String,
 }
 
 /// `codersdk.TokenConfig`: the longest lifetime a token may ask for, in
 /// nanoseconds (a Go duration).
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, schemars::JsonSchema)]
 pub struct TokenConfig {
     pub max_token_lifetime: u64,
 }

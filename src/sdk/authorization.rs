@@ -5,14 +5,14 @@ use std::collections::BTreeMap;
 use serde::Deserialize;
 
 /// `codersdk.AuthorizationRequest`: checks by the caller's own keys.
-#[derive(Debug, Deserialize, Default)]
+#[derive(Debug, Deserialize, Default, schemars::JsonSchema)]
 #[serde(default)]
 pub struct AuthorizationRequest {
     pub checks: BTreeMap<String, AuthorizationCheck>,
 }
 
 /// `codersdk.AuthorizationCheck`.
-#[derive(Debug, Deserialize, Default)]
+#[derive(Debug, Deserialize, Default, schemars::JsonSchema)]
 #[serde(default)]
 pub struct AuthorizationCheck {
     pub object: AuthorizationObject,
@@ -20,7 +20,7 @@ pub struct AuthorizationCheck {
 }
 
 /// `codersdk.AuthorizationObject`: a set of objects of one type.
-#[derive(Debug, Deserialize, Default)]
+#[derive(Debug, Deserialize, Default, schemars::JsonSchema)]
 #[serde(default)]
 pub struct AuthorizationObject {
     pub resource_type: String,

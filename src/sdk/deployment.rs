@@ -7,7 +7,7 @@ use serde::{Deserialize, Serialize};
 use super::Time;
 
 /// `codersdk.SSHConfigResponse`: what `coder config-ssh` writes.
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, schemars::JsonSchema)]
 pub struct SshConfigResponse {
     /// Deprecated by Coder in favour of the suffix; still sent.
     pub hostname_prefix: String,
@@ -16,7 +16,7 @@ pub struct SshConfigResponse {
 }
 
 /// `codersdk.UpdateCheckResponse`.
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, schemars::JsonSchema)]
 pub struct UpdateCheckResponse {
     pub current: bool,
     pub version: String,
@@ -24,13 +24,13 @@ pub struct UpdateCheckResponse {
 }
 
 /// `codersdk.AvailableExperiments`.
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, schemars::JsonSchema)]
 pub struct AvailableExperiments {
     pub safe: Vec<String>,
 }
 
 /// `codersdk.AppearanceConfig`.
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, schemars::JsonSchema)]
 pub struct AppearanceConfig {
     pub application_name: String,
     pub logo_url: String,
@@ -43,7 +43,7 @@ pub struct AppearanceConfig {
 }
 
 /// `codersdk.BannerConfig`.
-#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+#[derive(Debug, Clone, Default, Serialize, Deserialize, schemars::JsonSchema)]
 #[serde(default)]
 pub struct BannerConfig {
     pub enabled: bool,
@@ -54,7 +54,7 @@ pub struct BannerConfig {
 }
 
 /// `codersdk.LinkConfig`.
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, schemars::JsonSchema)]
 pub struct LinkConfig {
     pub name: String,
     pub target: String,
@@ -62,7 +62,7 @@ pub struct LinkConfig {
 }
 
 /// `codersdk.UpdateAppearanceConfig`: also what warren stores.
-#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+#[derive(Debug, Clone, Default, Serialize, Deserialize, schemars::JsonSchema)]
 #[serde(default)]
 pub struct UpdateAppearanceConfig {
     pub application_name: String,
@@ -73,7 +73,7 @@ pub struct UpdateAppearanceConfig {
 }
 
 /// `codersdk.Entitlements`.
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, schemars::JsonSchema)]
 pub struct Entitlements {
     pub features: BTreeMap<&'static str, Feature>,
     pub warnings: Vec<String>,
@@ -85,7 +85,7 @@ pub struct Entitlements {
 }
 
 /// `codersdk.Feature`.
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, schemars::JsonSchema)]
 pub struct Feature {
     pub entitlement: &'static str,
     pub enabled: bool,

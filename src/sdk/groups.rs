@@ -5,7 +5,7 @@ use uuid::Uuid;
 
 use super::ReducedUser;
 
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, schemars::JsonSchema)]
 pub struct Group {
     pub id: Uuid,
     pub name: String,

@@ -45,6 +45,21 @@ impl Time {
     }
 }
 
+/// A time is an RFC 3339 string on the wire.
+impl schemars::JsonSchema for Time {
+    fn schema_name() -> std::borrow::Cow<'static, str> {
+        "Time".into()
+    }
+
+    fn inline_schema() -> bool {
+        true
+    }
+
+    fn json_schema(_: &mut schemars::SchemaGenerator) -> schemars::Schema {
+        schemars::json_schema!({"type": "string", "format": "date-time"})
+    }
+}
+
 impl serde::Serialize for Time {
     fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
         s.serialize_str(&format_time(self.0))
@@ -87,6 +102,7 @@ mod roles;
 mod templates;
 mod templateversions;
 mod users;
+mod warren;
 mod workspaceagentportshare;
 mod workspaceagents;
 mod workspaceapps;
@@ -109,6 +125,7 @@ pub use roles::*;
 pub use templates::*;
 pub use templateversions::*;
 pub use users::*;
+pub use warren::*;
 pub use workspaceagentportshare::*;
 pub use workspaceagents::*;
 pub use workspaceapps::*;

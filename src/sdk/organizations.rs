@@ -5,7 +5,7 @@ use uuid::Uuid;
 
 use super::SlimRole;
 
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, schemars::JsonSchema)]
 pub struct Organization {
     pub id: Uuid,
     pub name: String,
@@ -17,7 +17,7 @@ pub struct Organization {
     pub is_default: bool,
 }
 
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, schemars::JsonSchema)]
 pub struct OrganizationMember {
     pub user_id: Uuid,
     pub organization_id: Uuid,
@@ -26,7 +26,7 @@ pub struct OrganizationMember {
     pub roles: Vec<SlimRole>,
 }
 
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, schemars::JsonSchema)]
 pub struct OrganizationMemberWithUserData {
     #[serde(flatten)]
     pub member: OrganizationMember,
@@ -44,7 +44,7 @@ pub struct OrganizationMemberWithUserData {
 }
 
 /// `codersdk.PaginatedMembersResponse`.
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, schemars::JsonSchema)]
 pub struct PaginatedMembersResponse {
     pub members: Vec<OrganizationMemberWithUserData>,
     pub count: i64,

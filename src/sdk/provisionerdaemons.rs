@@ -8,7 +8,7 @@ use uuid::Uuid;
 use super::Time;
 
 /// `codersdk.ProvisionerJob`.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, schemars::JsonSchema)]
 pub struct ProvisionerJob {
     pub id: Uuid,
     pub created_at: Time,
@@ -41,7 +41,7 @@ pub struct ProvisionerJob {
 }
 
 /// `codersdk.ProvisionerJobInput`: what the job builds.
-#[derive(Debug, Clone, Default, Serialize)]
+#[derive(Debug, Clone, Default, Serialize, schemars::JsonSchema)]
 pub struct ProvisionerJobInput {
     #[serde(skip_serializing_if = "Option::is_none")]
     pub template_version_id: Option<Uuid>,
@@ -52,7 +52,7 @@ pub struct ProvisionerJobInput {
 }
 
 /// `codersdk.ProvisionerJobMetadata`.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, schemars::JsonSchema)]
 pub struct ProvisionerJobMetadata {
     pub template_version_name: String,
     pub template_id: Uuid,
@@ -67,7 +67,7 @@ pub struct ProvisionerJobMetadata {
 }
 
 /// `codersdk.ProvisionerJobLog`.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, schemars::JsonSchema)]
 pub struct ProvisionerJobLog {
     pub id: i64,
     pub created_at: Time,
@@ -78,7 +78,7 @@ pub struct ProvisionerJobLog {
 }
 
 /// `codersdk.MatchedProvisioners`.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, schemars::JsonSchema)]
 pub struct MatchedProvisioners {
     pub count: i64,
     pub available: i64,

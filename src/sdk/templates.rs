@@ -8,7 +8,7 @@ use uuid::Uuid;
 use super::{Group, ReducedUser, Time, User};
 
 /// `codersdk.Template`.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, schemars::JsonSchema)]
 pub struct Template {
     pub id: Uuid,
     pub created_at: Time,
@@ -54,7 +54,7 @@ pub type TemplateBuildTimeStats = BTreeMap<&'static str, TransitionStats>;
 
 /// `codersdk.TransitionStats`: build durations in milliseconds, null
 /// without builds (Coder's Go field names, it has no JSON tags).
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, schemars::JsonSchema)]
 pub struct TransitionStats {
     #[serde(rename = "P50")]
     pub p50: Option<i64>,
@@ -63,7 +63,7 @@ pub struct TransitionStats {
 }
 
 /// `codersdk.TemplateAutostopRequirement`.
-#[derive(Debug, Deserialize, Serialize, Clone, Default, PartialEq)]
+#[derive(Debug, Deserialize, Serialize, Clone, Default, PartialEq, schemars::JsonSchema)]
 pub struct TemplateAutostopRequirement {
     #[serde(default)]
     pub days_of_week: Vec<String>,
@@ -72,7 +72,7 @@ pub struct TemplateAutostopRequirement {
 }
 
 /// `codersdk.TemplateAutostartRequirement`.
-#[derive(Debug, Deserialize, Serialize, Clone, Default, PartialEq)]
+#[derive(Debug, Deserialize, Serialize, Clone, Default, PartialEq, schemars::JsonSchema)]
 pub struct TemplateAutostartRequirement {
     #[serde(default)]
     pub days_of_week: Vec<String>,
@@ -80,7 +80,7 @@ pub struct TemplateAutostartRequirement {
 
 /// `codersdk.TemplateExample`: warren bundles no starter templates, so the
 /// list is always empty.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, schemars::JsonSchema)]
 pub struct TemplateExample {
     pub id: String,
     pub url: String,
@@ -92,7 +92,7 @@ pub struct TemplateExample {
 }
 
 /// `codersdk.TemplateACL`: Coder names the group list `group`.
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, schemars::JsonSchema)]
 pub struct TemplateAcl {
     pub users: Vec<TemplateUser>,
     #[serde(rename = "group")]
@@ -100,7 +100,7 @@ pub struct TemplateAcl {
 }
 
 /// `codersdk.TemplateUser`: a full user and its role.
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, schemars::JsonSchema)]
 pub struct TemplateUser {
     #[serde(flatten)]
     pub user: User,
@@ -108,7 +108,7 @@ pub struct TemplateUser {
 }
 
 /// `codersdk.TemplateGroup`: a group and its role.
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, schemars::JsonSchema)]
 pub struct TemplateGroup {
     #[serde(flatten)]
     pub group: Group,
@@ -117,7 +117,7 @@ pub struct TemplateGroup {
 
 /// `codersdk.UpdateTemplateACL`: user and group id → `use`, `admin`, or
 /// `""` to remove; both maps may be left out.
-#[derive(Debug, Deserialize, Default)]
+#[derive(Debug, Deserialize, Default, schemars::JsonSchema)]
 #[serde(default)]
 pub struct UpdateTemplateAcl {
     pub user_perms: Option<BTreeMap<String, String>>,
@@ -125,7 +125,7 @@ pub struct UpdateTemplateAcl {
 }
 
 /// `codersdk.ACLAvailable`: who may be added to a template's ACL.
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, schemars::JsonSchema)]
 pub struct AclAvailable {
     pub users: Vec<ReducedUser>,
     pub groups: Vec<Group>,

@@ -7,7 +7,7 @@ use uuid::Uuid;
 use super::{MatchedProvisioners, MinimalUser, ProvisionerJob, Time};
 
 /// `codersdk.TemplateVersion`.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, schemars::JsonSchema)]
 pub struct TemplateVersion {
     pub id: Uuid,
     /// The nil UUID for a version not (yet) attached to a template.
@@ -28,7 +28,7 @@ pub struct TemplateVersion {
 }
 
 /// `codersdk.TemplateVersionParameter`.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, schemars::JsonSchema)]
 pub struct TemplateVersionParameter {
     pub name: String,
     #[serde(skip_serializing_if = "String::is_empty")]
@@ -57,7 +57,7 @@ pub struct TemplateVersionParameter {
 }
 
 /// `codersdk.TemplateVersionParameterOption`.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, schemars::JsonSchema)]
 pub struct TemplateVersionParameterOption {
     pub name: String,
     pub description: String,
@@ -66,7 +66,7 @@ pub struct TemplateVersionParameterOption {
 }
 
 /// `codersdk.TemplateVersionVariable` (sensitive values are redacted).
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, schemars::JsonSchema)]
 pub struct TemplateVersionVariable {
     pub name: String,
     pub description: String,
@@ -81,7 +81,7 @@ pub struct TemplateVersionVariable {
 /// `codersdk.Preset`: it has no JSON tags, so Coder's server sends the Go
 /// field names (and the dashboard reads them); the generated docs'
 /// lowercase keys are not what goes over the wire.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, schemars::JsonSchema)]
 pub struct Preset {
     #[serde(rename = "ID")]
     pub id: Uuid,
@@ -100,7 +100,7 @@ pub struct Preset {
 }
 
 /// `codersdk.PresetParameter` (Go field names too).
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, schemars::JsonSchema)]
 pub struct PresetParameter {
     #[serde(rename = "Name")]
     pub name: String,
@@ -110,7 +110,7 @@ pub struct PresetParameter {
 
 /// `codersdk.ArchiveTemplateVersionsRequest`: with `all`, every unused
 /// version; otherwise only failed imports.
-#[derive(Debug, serde::Deserialize, Default)]
+#[derive(Debug, serde::Deserialize, Default, schemars::JsonSchema)]
 #[serde(default)]
 pub struct ArchiveTemplateVersionsRequest {
     pub all: bool,
@@ -118,7 +118,7 @@ pub struct ArchiveTemplateVersionsRequest {
 
 /// `codersdk.ArchiveTemplateVersionsResponse`; Coder sends `null` when
 /// nothing was archived.
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, schemars::JsonSchema)]
 pub struct ArchiveTemplateVersionsResponse {
     pub template_id: Uuid,
     pub archived_ids: Option<Vec<Uuid>>,
@@ -126,7 +126,7 @@ pub struct ArchiveTemplateVersionsResponse {
 
 /// `codersdk.TemplateVersionExternalAuth`: warren has no external auth
 /// providers, so versions list none.
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, schemars::JsonSchema)]
 pub struct TemplateVersionExternalAuth {
     pub id: String,
     #[serde(rename = "type")]
@@ -139,7 +139,7 @@ pub struct TemplateVersionExternalAuth {
 }
 
 /// `codersdk.CreateTemplateVersionDryRunRequest`.
-#[derive(Debug, serde::Deserialize, Default)]
+#[derive(Debug, serde::Deserialize, Default, schemars::JsonSchema)]
 #[serde(default)]
 pub struct CreateTemplateVersionDryRunRequest {
     pub workspace_name: String,
@@ -148,7 +148,7 @@ pub struct CreateTemplateVersionDryRunRequest {
 }
 
 /// A `{name, value}` pair of a dry-run request.
-#[derive(Debug, Clone, serde::Deserialize, Serialize, Default)]
+#[derive(Debug, Clone, serde::Deserialize, Serialize, Default, schemars::JsonSchema)]
 #[serde(default)]
 pub struct DryRunParameter {
     pub name: String,

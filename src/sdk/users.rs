@@ -3,7 +3,7 @@
 use serde::Serialize;
 use uuid::Uuid;
 
-#[derive(Debug, Clone, Serialize, PartialEq, Eq)]
+#[derive(Debug, Clone, Serialize, PartialEq, Eq, schemars::JsonSchema)]
 pub struct SlimRole {
     pub name: String,
     pub display_name: String,
@@ -13,7 +13,7 @@ pub struct SlimRole {
 }
 
 /// `codersdk.MinimalUser`.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, schemars::JsonSchema)]
 pub struct MinimalUser {
     pub id: Uuid,
     pub username: String,
@@ -23,7 +23,7 @@ pub struct MinimalUser {
     pub avatar_url: String,
 }
 
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, schemars::JsonSchema)]
 pub struct ReducedUser {
     pub id: Uuid,
     pub username: String,
@@ -40,7 +40,7 @@ pub struct ReducedUser {
     pub is_service_account: bool,
 }
 
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, schemars::JsonSchema)]
 pub struct User {
     #[serde(flatten)]
     pub reduced: ReducedUser,
@@ -48,35 +48,35 @@ pub struct User {
     pub roles: Vec<SlimRole>,
 }
 
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, schemars::JsonSchema)]
 pub struct GetUsersResponse {
     pub users: Vec<User>,
     pub count: i64,
 }
 
 /// `codersdk.CreateFirstUserResponse`.
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, schemars::JsonSchema)]
 pub struct CreateFirstUserResponse {
     pub user_id: Uuid,
     pub organization_id: Uuid,
 }
 
 /// `codersdk.LoginWithPasswordResponse`.
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, schemars::JsonSchema)]
 pub struct LoginWithPasswordResponse {
     pub session_token: String,
 }
 
 /// `codersdk.UserRoles`: site role names and, per organization id, the
 /// organization role names.
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, schemars::JsonSchema)]
 pub struct UserRoles {
     pub roles: Vec<String>,
     pub organization_roles: std::collections::BTreeMap<String, Vec<String>>,
 }
 
 /// `codersdk.GitSSHKey`.
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, schemars::JsonSchema)]
 pub struct GitSshKey {
     pub user_id: Uuid,
     pub created_at: String,
@@ -85,7 +85,7 @@ pub struct GitSshKey {
 }
 
 /// `codersdk.AuthMethods`: warren signs in with passwords only.
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, schemars::JsonSchema)]
 pub struct AuthMethods {
     pub password: AuthMethod,
     pub github: GithubAuthMethod,
@@ -93,20 +93,20 @@ pub struct AuthMethods {
 }
 
 /// `codersdk.AuthMethod`.
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, schemars::JsonSchema)]
 pub struct AuthMethod {
     pub enabled: bool,
 }
 
 /// `codersdk.GithubAuthMethod`.
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, schemars::JsonSchema)]
 pub struct GithubAuthMethod {
     pub enabled: bool,
     pub default_provider_configured: bool,
 }
 
 /// `codersdk.OIDCAuthMethod` (camel-cased keys, as Coder tags them).
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, schemars::JsonSchema)]
 pub struct OidcAuthMethod {
     pub enabled: bool,
     #[serde(rename = "signInText")]
@@ -116,34 +116,34 @@ pub struct OidcAuthMethod {
 }
 
 /// `codersdk.ValidateUserPasswordRequest`.
-#[derive(Debug, serde::Deserialize, Default)]
+#[derive(Debug, serde::Deserialize, Default, schemars::JsonSchema)]
 #[serde(default)]
 pub struct ValidateUserPasswordRequest {
     pub password: String,
 }
 
 /// `codersdk.ValidateUserPasswordResponse`.
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, schemars::JsonSchema)]
 pub struct ValidateUserPasswordResponse {
     pub valid: bool,
     pub details: String,
 }
 
 /// `codersdk.UserLoginType`.
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, schemars::JsonSchema)]
 pub struct UserLoginType {
     pub login_type: String,
 }
 
 /// `codersdk.UserAppearanceSettings`.
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, schemars::JsonSchema)]
 pub struct UserAppearanceSettings {
     pub theme_preference: String,
     pub terminal_font: String,
 }
 
 /// `codersdk.UpdateUserAppearanceSettingsRequest`.
-#[derive(Debug, serde::Deserialize, Default)]
+#[derive(Debug, serde::Deserialize, Default, schemars::JsonSchema)]
 #[serde(default)]
 pub struct UpdateUserAppearanceSettingsRequest {
     pub theme_preference: String,
@@ -151,7 +151,7 @@ pub struct UpdateUserAppearanceSettingsRequest {
 }
 
 /// `codersdk.UserParameter`: a value the user gave a parameter before.
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, schemars::JsonSchema)]
 pub struct UserParameter {
     pub name: String,
     pub value: String,

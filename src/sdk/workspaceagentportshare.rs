@@ -4,13 +4,13 @@ use serde::{Deserialize, Serialize};
 use uuid::Uuid;
 
 /// `codersdk.WorkspaceAgentPortShares`. Coder sends `null` for none.
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, schemars::JsonSchema)]
 pub struct WorkspaceAgentPortShares {
     pub shares: Option<Vec<WorkspaceAgentPortShare>>,
 }
 
 /// `codersdk.WorkspaceAgentPortShare`.
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, schemars::JsonSchema)]
 pub struct WorkspaceAgentPortShare {
     pub workspace_id: Uuid,
     pub agent_name: String,
@@ -20,7 +20,7 @@ pub struct WorkspaceAgentPortShare {
 }
 
 /// `codersdk.UpsertWorkspaceAgentPortShareRequest`.
-#[derive(Debug, Deserialize, Default)]
+#[derive(Debug, Deserialize, Default, schemars::JsonSchema)]
 #[serde(default)]
 pub struct UpsertWorkspaceAgentPortShareRequest {
     pub agent_name: String,
@@ -30,7 +30,7 @@ pub struct UpsertWorkspaceAgentPortShareRequest {
 }
 
 /// `codersdk.DeleteWorkspaceAgentPortShareRequest`.
-#[derive(Debug, Deserialize, Default)]
+#[derive(Debug, Deserialize, Default, schemars::JsonSchema)]
 #[serde(default)]
 pub struct DeleteWorkspaceAgentPortShareRequest {
     pub agent_name: String,

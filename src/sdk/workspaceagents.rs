@@ -10,7 +10,7 @@ use super::{Time, WorkspaceApp};
 /// `codersdk.WorkspaceAgent`. warren has no instance identities, latency
 /// reports or expanded directories to show, so `instance_id`, `latency` and
 /// `expanded_directory` (all omitted when empty) never appear.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, schemars::JsonSchema)]
 pub struct WorkspaceAgent {
     pub id: Uuid,
     /// Sub-agents (dev containers) are not built: always null.
@@ -52,7 +52,7 @@ pub struct WorkspaceAgent {
 }
 
 /// `codersdk.WorkspaceAgentHealth`.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, schemars::JsonSchema)]
 pub struct WorkspaceAgentHealth {
     pub healthy: bool,
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -60,7 +60,7 @@ pub struct WorkspaceAgentHealth {
 }
 
 /// `codersdk.WorkspaceAgentLogSource`.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, schemars::JsonSchema)]
 pub struct WorkspaceAgentLogSource {
     pub workspace_agent_id: Uuid,
     pub id: Uuid,
@@ -70,7 +70,7 @@ pub struct WorkspaceAgentLogSource {
 }
 
 /// `codersdk.WorkspaceAgentScript`.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, schemars::JsonSchema)]
 pub struct WorkspaceAgentScript {
     pub id: Uuid,
     pub log_source_id: Uuid,
@@ -85,20 +85,20 @@ pub struct WorkspaceAgentScript {
 }
 
 /// `agentsdk.GitSSHKey`: the owner's key pair, as the agent receives it.
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, schemars::JsonSchema)]
 pub struct AgentGitSshKey {
     pub public_key: String,
     pub private_key: String,
 }
 
 /// A new agent token (warren's `POST /workspaceagents/{id}/token`).
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, schemars::JsonSchema)]
 pub struct AgentTokenResponse {
     pub agent_token: String,
 }
 
 /// `codersdk.WorkspaceAgentLog`.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, schemars::JsonSchema)]
 pub struct WorkspaceAgentLog {
     pub id: i64,
     pub created_at: Time,
@@ -108,14 +108,14 @@ pub struct WorkspaceAgentLog {
 }
 
 /// `codersdk.WorkspaceAgentMetadata`.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, schemars::JsonSchema)]
 pub struct WorkspaceAgentMetadata {
     pub result: WorkspaceAgentMetadataResult,
     pub description: WorkspaceAgentMetadataDescription,
 }
 
 /// `codersdk.WorkspaceAgentMetadataResult`: `age` in seconds.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, schemars::JsonSchema)]
 pub struct WorkspaceAgentMetadataResult {
     pub collected_at: Time,
     pub age: i64,
@@ -125,7 +125,7 @@ pub struct WorkspaceAgentMetadataResult {
 
 /// `codersdk.WorkspaceAgentMetadataDescription`: `interval` and `timeout`
 /// in seconds.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, schemars::JsonSchema)]
 pub struct WorkspaceAgentMetadataDescription {
     pub display_name: String,
     pub key: String,
@@ -135,13 +135,13 @@ pub struct WorkspaceAgentMetadataDescription {
 }
 
 /// `codersdk.WorkspaceAgentListeningPortsResponse`.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, schemars::JsonSchema)]
 pub struct WorkspaceAgentListeningPortsResponse {
     pub ports: Vec<WorkspaceAgentListeningPort>,
 }
 
 /// `codersdk.WorkspaceAgentListeningPort`.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, schemars::JsonSchema)]
 pub struct WorkspaceAgentListeningPort {
     pub process_name: String,
     pub network: String,

@@ -8,7 +8,7 @@ use super::Time;
 /// `codersdk.WorkspaceApp`. warren serves no subdomain apps and no
 /// tooltips, so `subdomain_name` and `tooltip` (both omitted when empty)
 /// never appear.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, schemars::JsonSchema)]
 pub struct WorkspaceApp {
     pub id: Uuid,
     #[serde(skip_serializing_if = "String::is_empty")]
@@ -33,7 +33,7 @@ pub struct WorkspaceApp {
 }
 
 /// `codersdk.Healthcheck`.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, schemars::JsonSchema)]
 pub struct Healthcheck {
     pub url: String,
     pub interval: i64,
@@ -41,7 +41,7 @@ pub struct Healthcheck {
 }
 
 /// `codersdk.WorkspaceAppStatus`.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, schemars::JsonSchema)]
 pub struct WorkspaceAppStatus {
     pub id: Uuid,
     pub created_at: Time,

@@ -7,7 +7,7 @@ use uuid::Uuid;
 use super::{MatchedProvisioners, ProvisionerJob, Time, WorkspaceAgent};
 
 /// `codersdk.WorkspaceBuild`.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, schemars::JsonSchema)]
 pub struct WorkspaceBuild {
     pub id: Uuid,
     pub created_at: Time,
@@ -41,7 +41,7 @@ pub struct WorkspaceBuild {
 }
 
 /// `codersdk.WorkspaceResource`.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, schemars::JsonSchema)]
 pub struct WorkspaceResource {
     pub id: Uuid,
     pub created_at: Time,
@@ -60,7 +60,7 @@ pub struct WorkspaceResource {
 }
 
 /// `codersdk.WorkspaceResourceMetadata` (a sensitive value is stored empty).
-#[derive(Debug, Clone, Default, Serialize, serde::Deserialize)]
+#[derive(Debug, Clone, Default, Serialize, serde::Deserialize, schemars::JsonSchema)]
 pub struct WorkspaceResourceMetadata {
     pub key: String,
     pub value: String,
@@ -68,14 +68,14 @@ pub struct WorkspaceResourceMetadata {
 }
 
 /// `codersdk.WorkspaceBuildParameter`.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, schemars::JsonSchema)]
 pub struct WorkspaceBuildParameter {
     pub name: String,
     pub value: String,
 }
 
 /// `codersdk.WorkspaceBuildTimings`.
-#[derive(Debug, Clone, Default, Serialize)]
+#[derive(Debug, Clone, Default, Serialize, schemars::JsonSchema)]
 pub struct WorkspaceBuildTimings {
     pub provisioner_timings: Vec<ProvisionerTiming>,
     pub agent_script_timings: Vec<AgentScriptTiming>,
@@ -83,7 +83,7 @@ pub struct WorkspaceBuildTimings {
 }
 
 /// `codersdk.ProvisionerTiming`.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, schemars::JsonSchema)]
 pub struct ProvisionerTiming {
     pub job_id: Uuid,
     pub started_at: Time,
@@ -95,7 +95,7 @@ pub struct ProvisionerTiming {
 }
 
 /// `codersdk.AgentScriptTiming`.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, schemars::JsonSchema)]
 pub struct AgentScriptTiming {
     pub started_at: Time,
     pub ended_at: Time,
@@ -109,7 +109,7 @@ pub struct AgentScriptTiming {
 
 /// `codersdk.AgentConnectionTiming`: `ended_at` is Go's zero time until the
 /// agent first connects.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, schemars::JsonSchema)]
 pub struct AgentConnectionTiming {
     pub started_at: Time,
     pub ended_at: Time,

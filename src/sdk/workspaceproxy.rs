@@ -5,13 +5,13 @@ use serde::Serialize;
 use uuid::Uuid;
 
 /// `codersdk.RegionsResponse[codersdk.Region]`.
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, schemars::JsonSchema)]
 pub struct RegionsResponse {
     pub regions: Vec<Region>,
 }
 
 /// `codersdk.Region`.
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, schemars::JsonSchema)]
 pub struct Region {
     pub id: Uuid,
     pub name: String,

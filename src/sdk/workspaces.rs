@@ -6,7 +6,7 @@ use uuid::Uuid;
 use super::{Group, MinimalUser, Time, WorkspaceAppStatus, WorkspaceBuild};
 
 /// `codersdk.Workspace`.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, schemars::JsonSchema)]
 pub struct Workspace {
     pub id: Uuid,
     pub created_at: Time,
@@ -48,7 +48,7 @@ pub struct Workspace {
 }
 
 /// `codersdk.WorkspaceHealth`.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, schemars::JsonSchema)]
 pub struct WorkspaceHealth {
     pub healthy: bool,
     pub failing_agents: Vec<Uuid>,
@@ -56,7 +56,7 @@ pub struct WorkspaceHealth {
 
 /// `codersdk.SharedWorkspaceActor`: a user or group the workspace is
 /// shared with.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, schemars::JsonSchema)]
 pub struct SharedWorkspaceActor {
     pub id: Uuid,
     pub actor_type: &'static str,
@@ -66,7 +66,7 @@ pub struct SharedWorkspaceActor {
 }
 
 /// `codersdk.WorkspacesResponse`.
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, schemars::JsonSchema)]
 pub struct WorkspacesResponse<W = Workspace> {
     pub workspaces: Vec<W>,
     pub count: i64,
@@ -74,7 +74,7 @@ pub struct WorkspacesResponse<W = Workspace> {
 
 /// One change of a watched workspace list (warren's list watch streams):
 /// `added`, `updated` or `removed` (with a null workspace).
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, schemars::JsonSchema)]
 pub struct WorkspaceListChange<W = Workspace> {
     pub id: Uuid,
     pub change: &'static str,
@@ -122,13 +122,13 @@ pub fn workspace_list_change_json(
 }
 
 /// `codersdk.ResolveAutostartResponse`.
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, schemars::JsonSchema)]
 pub struct ResolveAutostartResponse {
     pub parameter_mismatch: bool,
 }
 
 /// `codersdk.WorkspaceACL`: Coder names the group list `group`.
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, schemars::JsonSchema)]
 pub struct WorkspaceAcl {
     pub users: Vec<WorkspaceUser>,
     #[serde(rename = "group")]
@@ -136,7 +136,7 @@ pub struct WorkspaceAcl {
 }
 
 /// `codersdk.WorkspaceUser`: a minimal user and its role.
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, schemars::JsonSchema)]
 pub struct WorkspaceUser {
     #[serde(flatten)]
     pub user: MinimalUser,
@@ -144,7 +144,7 @@ pub struct WorkspaceUser {
 }
 
 /// `codersdk.WorkspaceGroup`: a group and its role.
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, schemars::JsonSchema)]
 pub struct WorkspaceGroup {
     #[serde(flatten)]
     pub group: Group,

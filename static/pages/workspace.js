@@ -37,6 +37,7 @@ export async function workspacePage(ctx) {
   const buildsBox = h('div', { id: 'ws-builds' });
   const paramsBox = h('div', { id: 'ws-params' });
   const scheduleBox = h('div', { id: 'ws-schedule' });
+  const whyBox = h('div', { id: 'ws-why' });
   const sharingBox = h('div', { id: 'ws-sharing' });
   const gone = h('div', { id: 'ws-gone', hidden: true, role: 'alert', class: 'form-error' });
 
@@ -51,6 +52,7 @@ export async function workspacePage(ctx) {
         section('ws-builds-section', 'Build history', buildsBox)),
       h('div', { class: 'ws-side' },
         section('ws-deadline-section', 'Schedule', deadlineBox, scheduleBox),
+        section('ws-why-section', 'Why it is on or off', whyBox),
         section('ws-params-section', 'Parameters', paramsBox),
         section('ws-sharing-section', 'Sharing', sharingBox))));
 
@@ -162,6 +164,31 @@ export async function workspacePage(ctx) {
     const wasOpen = scheduleBox.querySelector('details')?.open;
     details.open = !!wasOpen;
     scheduleBox.replaceChildren(details);
+  }
+
+  // ---- why it is on or off (the server's explanation) ----
+  let whyKey = null;
+  async function refreshWhy() {
+    const b = ws.latest_build;
+    const key = [b.id, b.status, b.deadline, ws.dormant_at, ws.autostart_schedule, ws.ttl_ms, ws.last_used_at].join('|');
+    if (key === whyKey) return;
+    whyKey = key;
+    const e = await api.get(`/workspaces/${ws.id}/schedule`);
+    if (!ctx.alive() || whyKey !== key) return;
+    const part = (id, title, next, detail) => h('div', { class: 'why', id },
+      h('h3', {}, title, next ? [' · ', timeEl(next.at)] : null),
+      h('p', {}, detail));
+    const actions = e.recent_actions.length
+      ? h('ol', { class: 'why-actions', id: 'ws-why-actions' }, e.recent_actions.map((a) => h('li', {},
+        h('strong', {}, a.action), ' ', timeEl(a.at),
+        a.build_number ? h('span', { class: 'muted small' }, ` build #${a.build_number}`) : null,
+        h('p', { class: 'muted small' }, a.detail))))
+      : h('p', { class: 'muted small', id: 'ws-why-actions' }, 'No automatic action yet.');
+    whyBox.replaceChildren(
+      part('ws-why-autostart', 'Next start', e.autostart.next, e.autostart.detail),
+      part('ws-why-autostop', 'Next stop', e.autostop.next, e.autostop.detail),
+      part('ws-why-dormancy', 'Dormancy', e.dormancy.next_dormancy || e.dormancy.next_deletion, e.dormancy.detail),
+      h('h3', {}, 'Recent automatic actions'), actions);
   }
 
   // ---- resources, agents and apps ----
@@ -364,6 +391,7 @@ export async function workspacePage(ctx) {
     refreshTimings();
     refreshBuilds().catch(noticeError);
     refreshParams().catch(noticeError);
+    refreshWhy().catch((err) => whyBox.replaceChildren(errorBox(err)));
     if (focusedId && document.activeElement !== document.getElementById(focusedId)) {
       const el = document.getElementById(focusedId);
       if (el) el.focus();

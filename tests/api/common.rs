@@ -1,5 +1,9 @@
 //! Test harness: a real warren server on a loopback port and a temporary
 //! SQLite file, and a small HTTP client that never treats a status as an error.
+//!
+//! With `WARREN_TEST_POSTGRES` set (an admin URL of a throwaway cluster, as
+//! `tests/with-postgres` provides), every server runs on PostgreSQL instead:
+//! each test gets a database of its own, created empty and dropped after.
 
 use std::io::{BufRead, BufReader, Read, Write};
 use std::net::TcpStream;
@@ -17,6 +21,87 @@ pub const SIGNED_OUT: &str =
     "You are signed out or your session has expired. Please sign in again to continue.";
 pub const NOT_FOUND: &str = "Resource not found or you do not have access to this resource";
 
+/// What schema version 8 added to a SQLite database warren made (its
+/// triggers, indexes and maintained columns), undone: tests that fake an
+/// older database run it first.
+pub const SQLITE_UNDO_8: &str = "DROP TRIGGER warren_ws_insert;
+     DROP TRIGGER warren_ws_build;
+     DROP TRIGGER warren_build_insert;
+     DROP TRIGGER warren_build_update;
+     DROP TRIGGER warren_job_update;
+     DROP TRIGGER warren_template_version;
+     DROP TRIGGER warren_agent_insert;
+     DROP TRIGGER warren_agent_update;
+     DROP TRIGGER warren_user_acl_insert;
+     DROP TRIGGER warren_user_acl_delete;
+     DROP TRIGGER warren_group_acl_insert;
+     DROP TRIGGER warren_group_acl_delete;
+     DROP INDEX workspaces_status_idx;
+     DROP INDEX workspaces_outdated_idx;
+     DROP INDEX workspaces_ai_task_idx;
+     DROP INDEX workspaces_external_agent_idx;
+     DROP INDEX workspaces_shared_idx;
+     DROP INDEX workspaces_latest_build_idx;
+     DROP INDEX workspaces_agent_job_idx;
+     DROP INDEX workspaces_start_deadline_idx;
+     DROP INDEX workspaces_schedule_idx;
+     DROP INDEX workspaces_dormancy_idx;
+     DROP INDEX workspaces_deleting_idx;
+     DROP INDEX users_status_idx;
+     DROP INDEX workspace_agent_metadata_due_idx;
+     DROP INDEX workspaces_list_order_idx;
+     CREATE INDEX workspaces_list_order_idx ON workspaces (running DESC, owner_sort, lower(name)) WHERE deleted = 0;
+     DROP INDEX workspaces_template_idx;
+     CREATE INDEX workspaces_template_idx ON workspaces (template_id) WHERE deleted = 0;
+     DROP INDEX workspaces_organization_idx;
+     CREATE INDEX workspaces_organization_idx ON workspaces (organization_id) WHERE deleted = 0;
+     ALTER TABLE workspaces DROP COLUMN status;
+     ALTER TABLE workspaces DROP COLUMN outdated;
+     ALTER TABLE workspaces DROP COLUMN has_ai_task;
+     ALTER TABLE workspaces DROP COLUMN has_external_agent;
+     ALTER TABLE workspaces DROP COLUMN agent_job_id;
+     ALTER TABLE workspaces DROP COLUMN start_deadline;
+     ALTER TABLE workspaces DROP COLUMN shared;
+     ALTER TABLE workspaces DROP COLUMN agents_timeout_from;
+     ALTER TABLE workspaces DROP COLUMN agents_connecting_until;
+     ALTER TABLE workspaces DROP COLUMN agents_disconnected;
+     ALTER TABLE workspaces DROP COLUMN agents_silent_from;
+     ALTER TABLE workspaces DROP COLUMN agents_connected_until;";
+
+/// [`SQLITE_UNDO_8`] on PostgreSQL (the triggers' functions go with them).
+pub const POSTGRES_UNDO_8: &str = "DROP FUNCTION warren_ws_insert() CASCADE;
+     DROP FUNCTION warren_ws_build() CASCADE;
+     DROP FUNCTION warren_build_insert() CASCADE;
+     DROP FUNCTION warren_build_update() CASCADE;
+     DROP FUNCTION warren_job_update() CASCADE;
+     DROP FUNCTION warren_template_version() CASCADE;
+     DROP FUNCTION warren_agent_insert() CASCADE;
+     DROP FUNCTION warren_agent_update() CASCADE;
+     DROP FUNCTION warren_user_acl_insert() CASCADE;
+     DROP FUNCTION warren_user_acl_delete() CASCADE;
+     DROP FUNCTION warren_group_acl_insert() CASCADE;
+     DROP FUNCTION warren_group_acl_delete() CASCADE;
+     DROP INDEX workspaces_status_idx;
+     DROP INDEX workspaces_outdated_idx;
+     DROP INDEX workspaces_ai_task_idx;
+     DROP INDEX workspaces_external_agent_idx;
+     DROP INDEX workspaces_shared_idx;
+     DROP INDEX workspaces_latest_build_idx;
+     DROP INDEX workspaces_agent_job_idx;
+     DROP INDEX workspaces_start_deadline_idx;
+     DROP INDEX workspaces_schedule_idx;
+     DROP INDEX workspaces_dormancy_idx;
+     DROP INDEX workspaces_deleting_idx;
+     DROP INDEX users_status_idx;
+     DROP INDEX workspace_agent_metadata_due_idx;
+     DROP INDEX workspaces_list_order_idx;
+     CREATE INDEX workspaces_list_order_idx ON workspaces (running DESC, owner_sort, lower(name)) WHERE deleted = 0;
+     DROP INDEX workspaces_template_idx;
+     CREATE INDEX workspaces_template_idx ON workspaces (template_id) WHERE deleted = 0;
+     DROP INDEX workspaces_organization_idx;
+     CREATE INDEX workspaces_organization_idx ON workspaces (organization_id) WHERE deleted = 0;
+     ALTER TABLE workspaces DROP COLUMN status, DROP COLUMN outdated, DROP COLUMN has_ai_task, DROP COLUMN has_external_agent, DROP COLUMN agent_job_id, DROP COLUMN start_deadline, DROP COLUMN shared, DROP COLUMN agents_timeout_from, DROP COLUMN agents_connecting_until, DROP COLUMN agents_disconnected, DROP COLUMN agents_silent_from, DROP COLUMN agents_connected_until;";
+
 pub struct Server {
     pub running: Option<Running>,
     _dir: TempDir,
@@ -24,6 +109,63 @@ pub struct Server {
     pub config: Config,
     /// The server's clock: time moves only when a test advances it.
     pub clock: Arc<ManualClock>,
+    /// The test's own PostgreSQL database, when the suite runs on one;
+    /// dropped after the server stops.
+    pub pg: Option<TestDb>,
+}
+
+/// The admin URL of the PostgreSQL cluster the suite runs on, if any.
+pub fn postgres_admin() -> Option<String> {
+    std::env::var("WARREN_TEST_POSTGRES")
+        .ok()
+        .filter(|u| !u.is_empty())
+}
+
+/// The admin URL, for tests that only make sense on PostgreSQL.
+#[track_caller]
+pub fn require_postgres() -> String {
+    postgres_admin()
+        .expect("this test needs PostgreSQL: run it through tests/with-postgres (tests/run does)")
+}
+
+/// An empty database on the test cluster, dropped (with any connection
+/// still open to it) when this is dropped.
+pub struct TestDb {
+    admin: String,
+    pub name: String,
+    pub url: String,
+}
+
+impl TestDb {
+    pub fn create(admin: &str) -> TestDb {
+        let name = format!("warren_t_{}", uuid::Uuid::new_v4().simple());
+        let mut c = postgres::Client::connect(admin, postgres::NoTls).expect("test cluster");
+        c.batch_execute(&format!("CREATE DATABASE {name}"))
+            .expect("create database");
+        // The admin URL names the cluster's maintenance database last.
+        let base = admin.rsplit_once('/').map(|(b, _)| b).unwrap_or(admin);
+        TestDb {
+            admin: admin.to_string(),
+            url: format!("{base}/{name}"),
+            name,
+        }
+    }
+
+    /// A client on this database.
+    pub fn client(&self) -> postgres::Client {
+        postgres::Client::connect(&self.url, postgres::NoTls).expect("test database")
+    }
+}
+
+impl Drop for TestDb {
+    fn drop(&mut self) {
+        if let Ok(mut c) = postgres::Client::connect(&self.admin, postgres::NoTls) {
+            let _ = c.batch_execute(&format!(
+                "DROP DATABASE IF EXISTS {} WITH (FORCE)",
+                self.name
+            ));
+        }
+    }
 }
 
 #[derive(Debug)]
@@ -145,23 +287,43 @@ impl Server {
     }
 
     pub fn start_with(f: impl FnOnce(&mut Config)) -> Server {
+        let pg = postgres_admin().map(|admin| TestDb::create(&admin));
+        Server::start_on(pg, Arc::new(ManualClock::starting_now()), f)
+    }
+
+    /// A server on its SQLite file whatever engine the suite runs on, for
+    /// tests of the file itself.
+    pub fn start_sqlite() -> Server {
+        Server::start_on(None, Arc::new(ManualClock::starting_now()), |_| {})
+    }
+
+    /// A server on `pg` (or a SQLite file when `None`) with the given clock.
+    pub fn start_on(
+        pg: Option<TestDb>,
+        clock: Arc<ManualClock>,
+        f: impl FnOnce(&mut Config),
+    ) -> Server {
+        // The server's errors go with a failing test's output.
+        let _ =
+            env_logger::Builder::from_env(env_logger::Env::default().default_filter_or("error"))
+                .is_test(true)
+                .try_init();
         let dir = tempfile::tempdir().expect("tempdir");
         let mut config = test_config(&dir);
+        if let Some(db) = &pg {
+            config.db = db.url.clone().into();
+        }
         f(&mut config);
-        let clock = Arc::new(ManualClock::starting_now());
         let running =
             warren::start_with_clock(config.clone(), clock.clone()).expect("server starts");
-        let agent: Agent = Agent::config_builder()
-            .http_status_as_error(false)
-            .timeout_global(Some(Duration::from_secs(30)))
-            .build()
-            .into();
+        let agent = agent();
         Server {
             running: Some(running),
             _dir: dir,
             agent,
             config,
             clock,
+            pg,
         }
     }
 
@@ -213,42 +375,7 @@ impl Server {
         headers: &[(&str, &str)],
         body: Option<&str>,
     ) -> Resp {
-        let url = self.url(path);
-        let mut builder = ureq::http::Request::builder().method(method).uri(&url);
-        if let Some(t) = token {
-            builder = builder.header("Coder-Session-Token", t);
-        }
-        for (k, v) in headers {
-            builder = builder.header(*k, *v);
-        }
-        let result = match body {
-            Some(b) => {
-                let req = builder
-                    .header("Content-Type", "application/json")
-                    .body(b.to_string())
-                    .expect("request");
-                self.agent.run(req)
-            }
-            None => {
-                let req = builder.body(()).expect("request");
-                self.agent.run(req)
-            }
-        };
-        let mut resp = result.unwrap_or_else(|e| panic!("{method} {path}: {e}"));
-        let status = resp.status().as_u16();
-        let headers = resp
-            .headers()
-            .iter()
-            .map(|(k, v)| (k.to_string(), v.to_str().unwrap_or("").to_string()))
-            .collect();
-        let text = resp.body_mut().read_to_string().unwrap_or_default();
-        let body = serde_json::from_str(&text).unwrap_or(Value::Null);
-        Resp {
-            status,
-            body,
-            text,
-            headers,
-        }
+        send(&self.agent, &self.url(path), method, token, headers, body)
     }
 
     /// Sends raw bytes with a content type.
@@ -508,6 +635,61 @@ pub fn assert_time(v: &Value) {
     assert!(s.ends_with('Z'), "{s} is UTC");
 }
 
+/// One request; the status is never an error.
+pub fn send(
+    agent: &Agent,
+    url: &str,
+    method: &str,
+    token: Option<&str>,
+    headers: &[(&str, &str)],
+    body: Option<&str>,
+) -> Resp {
+    let mut builder = ureq::http::Request::builder().method(method).uri(url);
+    if let Some(t) = token {
+        builder = builder.header("Coder-Session-Token", t);
+    }
+    for (k, v) in headers {
+        builder = builder.header(*k, *v);
+    }
+    let result = match body {
+        Some(b) => {
+            let req = builder
+                .header("Content-Type", "application/json")
+                .body(b.to_string())
+                .expect("request");
+            agent.run(req)
+        }
+        None => {
+            let req = builder.body(()).expect("request");
+            agent.run(req)
+        }
+    };
+    let mut resp = result.unwrap_or_else(|e| panic!("{method} {url}: {e}"));
+    let status = resp.status().as_u16();
+    let headers = resp
+        .headers()
+        .iter()
+        .map(|(k, v)| (k.to_string(), v.to_str().unwrap_or("").to_string()))
+        .collect();
+    let text = resp.body_mut().read_to_string().unwrap_or_default();
+    let body = serde_json::from_str(&text).unwrap_or(Value::Null);
+    Resp {
+        status,
+        body,
+        text,
+        headers,
+    }
+}
+
+/// The harness's HTTP agent: statuses are answers, not errors.
+pub fn agent() -> Agent {
+    Agent::config_builder()
+        .http_status_as_error(false)
+        .timeout_global(Some(Duration::from_secs(30)))
+        .build()
+        .into()
+}
+
 /// A minimal SSE client: HTTP/1.1, chunked body, `event:`/`data:` frames.
 pub struct Sse {
     pub reader: BufReader<TcpStream>,
@@ -523,7 +705,20 @@ impl Sse {
 
     /// [`Sse::open`], anonymously when `token` is `None`.
     pub fn open_as(s: &Server, path: &str, token: Option<&str>) -> Sse {
-        let addr = s.url("").trim_start_matches("http://").to_string();
+        Sse::connect_as(&s.url(""), path, token)
+    }
+
+    /// Opens `path` on the server at `base` (`http://host:port`).
+    pub fn connect(base: &str, path: &str, token: &str) -> Sse {
+        Sse::connect_as(base, path, Some(token))
+    }
+
+    /// [`Sse::connect`], anonymously when `token` is `None`.
+    pub fn connect_as(base: &str, path: &str, token: Option<&str>) -> Sse {
+        let addr = base
+            .trim_start_matches("http://")
+            .trim_end_matches('/')
+            .to_string();
         let mut stream = TcpStream::connect(&addr).unwrap();
         let auth = token
             .map(|t| format!("Coder-Session-Token: {t}\r\n"))

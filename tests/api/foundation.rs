@@ -393,7 +393,7 @@ fn authmethods() {
 
 #[test]
 fn database_file_holds_no_secrets_or_passwords() {
-    let mut s = Server::start();
+    let mut s = Server::start_sqlite();
     let o = s.setup();
     let r = s.post(
         "/api/v2/users/me/keys/tokens",

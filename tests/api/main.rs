@@ -1,5 +1,6 @@
 //! Integration tests: each starts the real warren server on a loopback port
-//! with a temporary SQLite file and speaks HTTP to it.
+//! with a temporary SQLite file (or, under `tests/with-postgres`, a database
+//! of its own on a throwaway PostgreSQL cluster) and speaks HTTP to it.
 
 // Test code may panic on what it did not expect: that is its failure report.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
@@ -16,9 +17,16 @@ mod keys;
 mod lifecycle;
 mod list;
 mod matrix;
+mod metrics;
+mod openapi;
+mod operations;
 mod organizations;
 mod ports;
+mod postgres;
 mod quotas;
+mod replicas;
+mod roles;
+mod schedule_explain;
 mod security;
 mod shapes;
 mod snapshot;

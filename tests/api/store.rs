@@ -49,7 +49,7 @@ fn foreign_and_newer_databases_are_refused_untouched() {
 
 #[test]
 fn database_pragmas() {
-    let s = Server::start();
+    let s = Server::start_sqlite();
     s.setup();
     let c = rusqlite::Connection::open(&s.config.db).unwrap();
     let mode: String = c
@@ -75,14 +75,19 @@ fn database_pragmas() {
 /// keeps its templates.
 #[test]
 fn version_one_databases_gain_the_template_setting() {
-    let mut s = Server::start();
+    let mut s = Server::start_sqlite();
     let o = s.setup();
     let t = s.template(&o, "docker");
     s.running.take().unwrap().stop();
     {
         let c = rusqlite::Connection::open(&s.config.db).unwrap();
+        c.execute_batch(SQLITE_UNDO_8).unwrap();
         c.execute_batch(
             "ALTER TABLE templates DROP COLUMN use_terraform_workspace_cache;
+             DROP TABLE lifecycle_actions;
+             ALTER TABLE workspace_builds DROP COLUMN deadline_reason;
+             ALTER TABLE workspace_builds DROP COLUMN deadline_set_at;
+             ALTER TABLE workspace_builds DROP COLUMN deadline_set_by;
              PRAGMA user_version = 1;",
         )
         .unwrap();
@@ -320,7 +325,7 @@ fn bad_database_files_are_refused_by_name_and_left_exactly_as_found() {
 
 #[test]
 fn a_version_1_database_is_migrated_with_its_files() {
-    let mut s = Server::start();
+    let mut s = Server::start_sqlite();
     let o = s.setup();
     let v = s.import(&o, "docker", None);
     assert_eq!(v["job"]["status"], "succeeded", "{v}");
@@ -330,6 +335,7 @@ fn a_version_1_database_is_migrated_with_its_files() {
     s.running.take().unwrap().stop();
     // Back to version 2's layout, where the contents sat mid-row.
     let conn = rusqlite::Connection::open(&s.config.db).unwrap();
+    conn.execute_batch(SQLITE_UNDO_8).unwrap();
     conn.execute_batch(
         "PRAGMA foreign_keys = OFF;
          BEGIN;
@@ -341,6 +347,10 @@ fn a_version_1_database_is_migrated_with_its_files() {
          DROP TABLE files;
          ALTER TABLE files_v1 RENAME TO files;
          CREATE UNIQUE INDEX files_hash_idx ON files (hash, created_by);
+         DROP TABLE lifecycle_actions;
+         ALTER TABLE workspace_builds DROP COLUMN deadline_reason;
+         ALTER TABLE workspace_builds DROP COLUMN deadline_set_at;
+         ALTER TABLE workspace_builds DROP COLUMN deadline_set_by;
          PRAGMA user_version = 2;
          COMMIT;",
     )

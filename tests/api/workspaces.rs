@@ -598,8 +598,11 @@ fn dormancy_favorites_usage_timings() {
         .get(&format!("/api/v2/workspaces/{id}"), &alice.token)
         .ok(200)
         .clone();
-    assert!(w["latest_build"]["deadline"].as_str().unwrap() > before.as_str());
-    assert!(w["last_used_at"].as_str().unwrap() > last_used.as_str());
+    // Compared as times: Go's format drops trailing zeros, so ".63Z" sorts
+    // after ".6301Z" as text.
+    let time = |t: &str| chrono::DateTime::parse_from_rfc3339(t).unwrap();
+    assert!(time(w["latest_build"]["deadline"].as_str().unwrap()) > time(&before));
+    assert!(time(w["last_used_at"].as_str().unwrap()) > time(&last_used));
     s.post(&p("usage"), &alice.token, json!({"app_name": "vscode"}))
         .assert_error(400, "Invalid request")
         .assert_field("agent_id");

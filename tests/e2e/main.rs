@@ -350,6 +350,46 @@ fn row(name: &str) -> String {
     format!("#workspaces-rows tr[data-name=\"{name}\"]")
 }
 
+/// An empty database on the cluster `WARREN_TEST_POSTGRES` names, dropped
+/// with this.
+struct PgDb {
+    admin: String,
+    name: String,
+    url: String,
+}
+
+impl PgDb {
+    fn create() -> Option<PgDb> {
+        let admin = std::env::var("WARREN_TEST_POSTGRES")
+            .ok()
+            .filter(|u| !u.is_empty())?;
+        let name = format!("warren_e2e_{}", uuid::Uuid::new_v4().simple());
+        let (a, n) = (admin.clone(), name.clone());
+        std::thread::spawn(move || {
+            postgres::Client::connect(&a, postgres::NoTls)
+                .expect("test cluster")
+                .batch_execute(&format!("CREATE DATABASE {n}"))
+                .expect("create database")
+        })
+        .join()
+        .unwrap();
+        let url = format!("{}/{name}", admin.rsplit_once('/').unwrap().0);
+        Some(PgDb { admin, name, url })
+    }
+}
+
+impl Drop for PgDb {
+    fn drop(&mut self) {
+        let (a, n) = (self.admin.clone(), self.name.clone());
+        let _ = std::thread::spawn(move || {
+            if let Ok(mut c) = postgres::Client::connect(&a, postgres::NoTls) {
+                let _ = c.batch_execute(&format!("DROP DATABASE IF EXISTS {n} WITH (FORCE)"));
+            }
+        })
+        .join();
+    }
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn dashboard_end_to_end() {
     let started = Instant::now();
@@ -357,10 +397,21 @@ async fn dashboard_end_to_end() {
     let mut config = warren::Config::defaults();
     config.address = "127.0.0.1:0".into();
     config.db = db.path().join("warren.db");
+    // Under tests/with-postgres, a database of its own on that cluster.
+    let pg = PgDb::create();
+    let on_postgres = pg.is_some();
+    if let Some(pg) = &pg {
+        config.db = pg.url.clone().into();
+    }
     config.access_url = None;
     // Long enough to watch a build go by, short enough for a test.
     config.provisioner_delay = Duration::from_secs(3);
-    let server = warren::start(config).expect("server starts");
+    // The blocking PostgreSQL driver runs a runtime of its own: not on
+    // this test's.
+    let server = std::thread::spawn(move || warren::start(config))
+        .join()
+        .unwrap()
+        .expect("server starts");
     let base = server.url("");
     let driver = Driver::start();
     let admin = Browser::open(&driver, &base, "admin", false).await;
@@ -650,6 +701,13 @@ async fn dashboard_end_to_end() {
     let after = chrono::DateTime::parse_from_rfc3339(after.as_str().unwrap()).unwrap();
     let moved = (after - before).num_seconds();
     assert!((3590..=3610).contains(&moved), "moved by {moved} s");
+    // The schedule explanation names the extension and who made it.
+    admin
+        .wait(
+            "explained extension",
+            "document.querySelector('#ws-why-autostop')?.innerText.includes('admin extended it')",
+        )
+        .await;
     admin.shot("11-deadline-extended").await;
 
     // Stop it: the stop build's logs arrive while it is stopping.
@@ -831,6 +889,44 @@ async fn dashboard_end_to_end() {
         .await;
     admin.assert_no_csp_violation().await;
     admin.shot("19-organizations").await;
+
+    // The owner downloads a backup from the deployment page (on
+    // PostgreSQL the page says to use pg_dump).
+    admin.click("#nav a[data-section=deployment]").await;
+    if on_postgres {
+        admin
+            .wait(
+                "diagnostics",
+                "document.querySelector('#diagnostics')?.innerText.includes('postgresql')",
+            )
+            .await;
+        admin
+            .wait(
+                "the pg_dump advice",
+                "document.querySelector('#backup-pg-dump')?.innerText.includes('pg_dump')",
+            )
+            .await;
+    } else {
+        admin
+            .wait(
+                "diagnostics",
+                "document.querySelector('#diagnostics')?.innerText.includes('sqlite')",
+            )
+            .await;
+        admin.click("#backup-download").await;
+        let name = admin
+            .wait(
+                "backup downloaded",
+                "document.querySelector('#backup-status')?.dataset.filename",
+            )
+            .await;
+        assert!(
+            name.as_str().unwrap().starts_with("warren-"),
+            "backup named {name}"
+        );
+    }
+    admin.assert_no_csp_violation().await;
+    admin.shot("20-deployment").await;
 
     bob.c.clone().close().await.ok();
     admin.c.clone().close().await.ok();

@@ -15,6 +15,7 @@ use uuid::Uuid;
 use super::terraform;
 use crate::authz::{act, Act, Allowed, Guarded, Subject, System};
 use crate::domain::auth::hash_secret;
+use crate::domain::heartbeat::{Heartbeat, Liveness};
 use crate::domain::jobs::WORKER_NAME;
 use crate::domain::store::builds::{self, Completion};
 use crate::domain::store::jobs::{self, JobRow, TimingRow};
@@ -46,7 +47,23 @@ struct Inner {
     asked: AtomicU64,
     idle_at: Mutex<u64>,
     idle: Condvar,
+    heartbeat: Heartbeat,
+    /// Told of every job the daemon finishes (the metrics).
+    on_job: std::sync::OnceLock<JobObserver>,
 }
+
+/// A job the daemon finished, for whoever observes.
+#[derive(Debug, Clone, Copy)]
+pub struct JobDone<'a> {
+    pub provisioner: &'a str,
+    pub job_type: &'a str,
+    /// Coder's job status at the end: succeeded, failed, canceled, or
+    /// running when the server stopped it.
+    pub status: &'a str,
+    pub took: Duration,
+}
+
+pub type JobObserver = Arc<dyn Fn(&JobDone) + Send + Sync>;
 
 /// Handle to the provisioner thread.
 pub struct Provisioner {
@@ -57,17 +74,21 @@ pub struct Provisioner {
 impl Provisioner {
     pub fn start(db: Db, clock: SharedClock, delay: Duration) -> Provisioner {
         let inner = Arc::new(Inner {
-            db,
             subject: Subject::system(System::Provisioner),
             clock,
             delay,
-            worker_id: Uuid::new_v4(),
+            // The replica's id: on PostgreSQL its liveness lock tells other
+            // replicas whether this worker's running job is orphaned.
+            worker_id: db.replica_id(),
+            db,
             pending: Mutex::new(true),
             signal: Condvar::new(),
             stop: AtomicBool::new(false),
             asked: AtomicU64::new(0),
             idle_at: Mutex::new(0),
             idle: Condvar::new(),
+            heartbeat: Heartbeat::default(),
+            on_job: std::sync::OnceLock::new(),
         });
         let worker = inner.clone();
         let thread = std::thread::Builder::new()
@@ -102,6 +123,27 @@ impl Provisioner {
         *idle_at >= ticket
     }
 
+    /// Sets who is told of each finished job; once.
+    pub fn observe(&self, f: JobObserver) {
+        let _ = self.inner.on_job.set(f);
+    }
+
+    /// Whether the daemon's thread runs and beats (at least once a second
+    /// while idle, at every stage of a job).
+    pub fn liveness(&self) -> Liveness {
+        let running = self
+            .thread
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .as_ref()
+            .is_some_and(|t| !t.is_finished());
+        Liveness {
+            running,
+            silent_for: self.inner.heartbeat.silent_for(),
+            limit: SILENCE_LIMIT,
+        }
+    }
+
     pub fn stop(&self) {
         self.inner.stop.store(true, Ordering::SeqCst);
         self.wake();
@@ -126,9 +168,14 @@ enum Halt {
     Stopping,
 }
 
+/// Silence past this means the daemon hangs: idle, it beats every second;
+/// a job beats at each stage, and no stage waits this long.
+const SILENCE_LIMIT: Duration = Duration::from_secs(120);
+
 impl Inner {
     fn run(&self) {
         while !self.stop.load(Ordering::SeqCst) {
+            self.heartbeat.beat();
             let asked = self.asked.load(Ordering::SeqCst);
             // Simulated agents report their metadata on the daemon's beat.
             if let Err(e) =
@@ -138,6 +185,7 @@ impl Inner {
             }
             match self.next_job() {
                 Ok(Some(id)) => {
+                    let started = std::time::Instant::now();
                     if let Err(e) = self.execute(id) {
                         log::error!("provisioner job {id}: {e}");
                         let now = self.clock.now();
@@ -145,6 +193,7 @@ impl Inner {
                             jobs::complete(c, id, "internal error running the job", "", now)
                         });
                     }
+                    self.report(id, started.elapsed());
                     continue;
                 }
                 Ok(None) => {
@@ -163,6 +212,23 @@ impl Inner {
                     .unwrap_or_else(|e| e.into_inner().0);
             }
             *p = false;
+        }
+    }
+
+    /// Tells the observer, if any, how the job ended.
+    fn report(&self, id: Uuid, took: Duration) {
+        let Some(observe) = self.on_job.get() else {
+            return;
+        };
+        match self.db.read_blocking(|c| jobs::get(c, id)) {
+            Ok(Some(job)) => observe(&JobDone {
+                provisioner: &job.provisioner,
+                job_type: &job.job_type,
+                status: job.status(),
+                took,
+            }),
+            Ok(None) => {}
+            Err(e) => log::warn!("provisioner: job {id} not read back: {e}"),
         }
     }
 
@@ -220,6 +286,7 @@ impl Inner {
         stage: &str,
         lines: &[String],
     ) -> Result<(), Result<Halt, ApiError>> {
+        self.heartbeat.beat();
         if self.stop.load(Ordering::SeqCst) {
             return Err(Ok(Halt::Stopping));
         }
@@ -545,18 +612,18 @@ impl Inner {
                     template.default_ttl_ms,
                 );
                 let autostart = ws.autostart_schedule.as_deref().and_then(|s| crate::domain::schedule::parse(s).ok());
-                let (deadline, max_deadline) = if transition == "start" {
+                let (deadline, max_deadline, rule) = if transition == "start" {
                     let max = crate::domain::schedule::max_deadline(
                         now,
                         template.autostop_requirement_days,
                         template.autostop_requirement_weeks,
                     );
-                    (
-                        crate::domain::schedule::deadline(now, ttl, autostart.as_ref(), template.autostart_requirement_days, max),
-                        max,
-                    )
+                    let (deadline, rule) = crate::domain::schedule::deadline_with_rule(now, ttl, autostart.as_ref(), template.autostart_requirement_days, max);
+                    // The TTL is the template's when users may not set their own.
+                    let rule = if rule == "ttl" && !template.allow_user_autostop { "template_ttl" } else { rule };
+                    (deadline, max, rule)
                 } else {
-                    (None, None)
+                    (None, None, "")
                 };
                 if let Some(s) = &autostart {
                     if let Some(next) = s.next_after(now, template.autostart_requirement_days) {
@@ -582,6 +649,9 @@ impl Inner {
                     },
                     now,
                 )?;
+                if !rule.is_empty() {
+                    builds::set_deadline_reason(c, build.id, rule, "", now)?;
+                }
                 workspaces::set_running(c, build.workspace_id, transition == "start")?;
                 if transition == "delete" {
                     workspaces::mark_deleted(c, build.workspace_id, now)?;

@@ -159,6 +159,44 @@ pub fn set_deadline(tx: &Tx, id: Uuid, deadline: Option<Micros>, now: Micros) ->
     Ok(())
 }
 
+/// What set a build's deadline last: (reason, when, by whom or what).
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct DeadlineReason {
+    pub reason: String,
+    pub set_at: Option<Micros>,
+    pub set_by: String,
+}
+
+/// Records why the deadline is what it now is.
+pub fn set_deadline_reason(
+    tx: &Tx,
+    id: Uuid,
+    reason: &str,
+    by: &str,
+    now: Micros,
+) -> StoreResult<()> {
+    tx.execute(
+        "UPDATE workspace_builds SET deadline_reason = ?2, deadline_set_by = ?3, deadline_set_at = ?4
+         WHERE id = ?1",
+        args![id, reason, by, now],
+    )?;
+    Ok(())
+}
+
+pub fn deadline_reason(tx: &Tx, id: Uuid) -> StoreResult<DeadlineReason> {
+    tx.query_one(
+        "SELECT deadline_reason, deadline_set_at, deadline_set_by FROM workspace_builds WHERE id = ?",
+        args![id],
+        |r| {
+            Ok(DeadlineReason {
+                reason: r.get(0)?,
+                set_at: r.get(1)?,
+                set_by: r.get(2)?,
+            })
+        },
+    )
+}
+
 pub fn insert_parameters(tx: &Tx, build: Uuid, values: &[(String, String)]) -> StoreResult<()> {
     for (i, (name, value)) in values.iter().enumerate() {
         tx.execute(

@@ -1,6 +1,6 @@
 //! Provisioner jobs, their logs and their timings.
 
-use super::sql::{args, parse_json, placeholders, Param, Row, StoreResult, Tx};
+use super::sql::{args, parse_json, placeholders, Dialect, Param, Row, StoreResult, Tx};
 use uuid::Uuid;
 
 use crate::sdk::Micros;
@@ -156,13 +156,23 @@ pub fn get_many(tx: &Tx, ids: &[Uuid]) -> StoreResult<Vec<JobRow>> {
     Ok(rows)
 }
 
-/// Takes the oldest pending job for the built-in provisioner.
+/// Takes the oldest pending job for the built-in provisioner, after failing
+/// the running jobs whose worker is gone. On PostgreSQL the pick skips rows
+/// another transaction holds (Coder's `AcquireProvisionerJob`), so each job
+/// goes to exactly one replica.
 pub fn acquire(tx: &Tx, worker: Uuid, name: &str, now: Micros) -> StoreResult<Option<Uuid>> {
+    fail_orphaned(tx, worker, now)?;
+    let skip_locked = match tx.dialect() {
+        Dialect::Sqlite => "",
+        Dialect::Postgres => "FOR UPDATE SKIP LOCKED",
+    };
     let id: Option<Uuid> = tx.query_opt(
-        "UPDATE provisioner_jobs SET started_at = ?1, updated_at = ?1, worker_id = ?2, worker_name = ?3
-         WHERE id = (SELECT id FROM provisioner_jobs WHERE started_at IS NULL AND completed_at IS NULL
-                     ORDER BY created_at, id LIMIT 1)
-         RETURNING id",
+        &format!(
+            "UPDATE provisioner_jobs SET started_at = ?1, updated_at = ?1, worker_id = ?2, worker_name = ?3
+             WHERE id = (SELECT id FROM provisioner_jobs WHERE started_at IS NULL AND completed_at IS NULL
+                         ORDER BY created_at, id LIMIT 1 {skip_locked})
+             RETURNING id"
+        ),
         args![now, worker, name],
         |r| r.get(0),
     )?;
@@ -206,24 +216,51 @@ pub fn cancel(tx: &Tx, id: Uuid, now: Micros) -> StoreResult<()> {
     Ok(())
 }
 
+/// Whether the job's worker should stop: it was canceled, or completed
+/// without it (failed as orphaned by another replica that found this one's
+/// liveness lock free, see [`fail_orphaned`]).
 pub fn is_canceled(tx: &Tx, id: Uuid) -> StoreResult<bool> {
-    let c: Option<i64> = tx.query_one(
-        "SELECT canceled_at FROM provisioner_jobs WHERE id = ?",
+    let (canceled, completed): (Option<i64>, Option<i64>) = tx.query_one(
+        "SELECT canceled_at, completed_at FROM provisioner_jobs WHERE id = ?",
         args![id],
-        |r| r.get(0),
+        |r| Ok((r.get(0)?, r.get(1)?)),
     )?;
-    Ok(c.is_some())
+    Ok(canceled.is_some() || completed.is_some())
 }
 
-/// Jobs a previous run left running: they are failed at start-up, since the
-/// process that ran them is gone.
-pub fn fail_orphaned(tx: &Tx, now: Micros) -> StoreResult<usize> {
-    tx.execute(
-        "UPDATE provisioner_jobs SET completed_at = ?1, updated_at = ?1,
-                error = CASE WHEN canceled_at IS NULL THEN 'The server stopped while this job was running.' ELSE '' END
-         WHERE started_at IS NOT NULL AND completed_at IS NULL",
-        args![now],
-    )
+/// Fails the running jobs whose worker is gone, as Coder fails hung jobs.
+/// SQLite has one process: every running job not of `worker` (this
+/// process's) was left by an earlier run. On PostgreSQL a worker is alive
+/// while its replica holds its advisory lock (on the connection it listens
+/// on, which the server drops when the process dies); a job whose worker's
+/// lock can be taken is orphaned.
+pub fn fail_orphaned(tx: &Tx, worker: Uuid, now: Micros) -> StoreResult<usize> {
+    let alive = match tx.dialect() {
+        Dialect::Sqlite => "",
+        Dialect::Postgres => {
+            "AND (worker_id IS NULL
+                  OR pg_try_advisory_xact_lock(('x' || substr(replace(worker_id, '-', ''), 1, 16))::bit(64)::bigint))"
+        }
+    };
+    let orphans: Vec<Uuid> = tx.query(
+        &format!(
+            "SELECT id FROM provisioner_jobs
+             WHERE started_at IS NOT NULL AND completed_at IS NULL
+               AND (worker_id IS NULL OR worker_id <> ?) {alive}"
+        ),
+        args![worker],
+        |r| r.get(0),
+    )?;
+    for id in &orphans {
+        tx.execute(
+            "UPDATE provisioner_jobs SET completed_at = ?2, updated_at = ?2,
+                    error = CASE WHEN canceled_at IS NULL THEN 'The server stopped while this job was running.' ELSE '' END
+             WHERE id = ?1 AND completed_at IS NULL",
+            args![id, now],
+        )?;
+        job_changed(tx, *id)?;
+    }
+    Ok(orphans.len())
 }
 
 #[derive(Debug, Clone)]

@@ -1,21 +1,30 @@
 //! The storage layer: every SQL statement warren runs lives under this module,
 //! one file per entity. Callers above it see plain Rust rows and two entry
-//! points, [`Db::read`] and [`Db::write`]; a second backend would implement the
-//! same entity functions behind the same two calls.
+//! points, [`Db::read`] and [`Db::write`], on either engine: an embedded
+//! SQLite file or a PostgreSQL database that several replicas share. The
+//! entity functions are written once; `sql` is the seam between them and
+//! the two drivers.
 
 pub mod agent_extras;
 pub mod api_keys;
+pub mod backup;
 pub mod builds;
+pub mod custom_roles;
 pub mod files;
 pub mod groups;
 pub mod jobs;
+pub mod lifecycle;
 pub mod lock;
+pub mod migrate;
 pub mod organizations;
 pub mod port_shares;
+pub mod postgres;
 pub mod quotas;
 pub mod resources;
 pub mod sql;
+pub mod stats;
 pub mod status;
+mod translate;
 
 use sql::{args, ToParam};
 pub use sql::{StoreError, StoreResult, Tx};
@@ -39,7 +48,7 @@ use uuid::Uuid;
 /// `PRAGMA application_id` of a warren database ("WARN").
 pub const APPLICATION_ID: i64 = 0x5741_524E;
 /// The schema version this binary writes; `PRAGMA user_version`.
-pub const SCHEMA_VERSION: i64 = 6;
+pub const SCHEMA_VERSION: i64 = 8;
 
 const SCHEMA: &str = include_str!("../../../schema.sql");
 
@@ -104,7 +113,33 @@ const MIGRATIONS: &[&str] = &[
          protocol     TEXT NOT NULL,
          PRIMARY KEY (workspace_id, agent_name, port)
      ) WITHOUT ROWID;",
-    // 6: what the list's filters match, as maintained columns with indexes
+    // 6: why a build's deadline is what it is, and the lifecycle executor's
+    // actions with their reasons (the schedule explanation reads both).
+    "ALTER TABLE workspace_builds ADD COLUMN deadline_reason TEXT NOT NULL DEFAULT '';
+     ALTER TABLE workspace_builds ADD COLUMN deadline_set_at INTEGER;
+     ALTER TABLE workspace_builds ADD COLUMN deadline_set_by TEXT NOT NULL DEFAULT '';
+     CREATE TABLE lifecycle_actions (
+         id           INTEGER PRIMARY KEY AUTOINCREMENT,
+         workspace_id TEXT NOT NULL REFERENCES workspaces (id),
+         build_id     TEXT REFERENCES workspace_builds (id),
+         created_at   INTEGER NOT NULL,
+         action       TEXT NOT NULL,
+         reason       TEXT NOT NULL,
+         detail       TEXT NOT NULL
+     );
+     CREATE INDEX lifecycle_actions_workspace_idx ON lifecycle_actions (workspace_id, id);",
+    // 7: custom organization roles.
+    "CREATE TABLE IF NOT EXISTS custom_roles (
+         organization_id TEXT NOT NULL REFERENCES organizations (id),
+         name            TEXT NOT NULL,
+         display_name    TEXT NOT NULL DEFAULT '',
+         org_permissions TEXT NOT NULL DEFAULT '[]',
+         created_at      INTEGER NOT NULL,
+         updated_at      INTEGER NOT NULL
+     );
+     CREATE UNIQUE INDEX IF NOT EXISTS custom_roles_name_idx
+         ON custom_roles (organization_id, lower(name));",
+    // 8: what the list's filters match, as maintained columns with indexes
     // in list order (filled, and kept by triggers, by `maintain` at open);
     // the metadata beat's due items by index.
     // (The columns themselves are added by `MAINTAINED_COLUMNS` first.)
@@ -129,7 +164,7 @@ const MIGRATIONS: &[&str] = &[
      CREATE INDEX IF NOT EXISTS workspace_agent_metadata_due_idx ON workspace_agent_metadata (collected_at + max(interval, 1) * 1000000);",
 ];
 
-/// Columns migration 6 adds to `workspaces` (SQLite has no `ADD COLUMN IF
+/// Columns migration 8 adds to `workspaces` (SQLite has no `ADD COLUMN IF
 /// NOT EXISTS`: each is added only when missing, so the step can run on a
 /// database that already has some).
 const MAINTAINED_COLUMNS: &[(&str, &str)] = &[
@@ -186,6 +221,13 @@ pub enum OpenError {
     },
     #[error("cannot open database pool: {0}")]
     Pool(#[from] r2d2::Error),
+    #[error("cannot use PostgreSQL database {target}: {source}")]
+    Postgres {
+        target: String,
+        source: ::postgres::Error,
+    },
+    #[error("cannot use PostgreSQL database {target}: {message}")]
+    PostgresPool { target: String, message: String },
 }
 
 #[derive(Debug)]
@@ -208,13 +250,22 @@ impl CustomizeConnection<Connection, rusqlite::Error> for Pragmas {
     }
 }
 
-/// The pooled SQLite database.
 /// What changed about a workspace, as the storage functions that change it
 /// record; published after the transaction commits.
 pub type Change = (Uuid, &'static str);
 
-/// Receives the changes of every committed transaction (the watch hub).
-pub type ChangeSink = Arc<dyn Fn(Vec<Change>) + Send + Sync>;
+/// What the event bus delivers to the watch hub.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Event {
+    /// A committed transaction (of this replica or, on PostgreSQL, of
+    /// another) changed these workspaces.
+    Changed(Vec<Change>),
+    /// Changes may have been missed: every stream reloads.
+    Resync,
+}
+
+/// Receives every event of the bus (the watch hub).
+pub type ChangeSink = Arc<dyn Fn(Event) + Send + Sync>;
 
 thread_local! {
     // Transactions run on one blocking thread each, so the changes of the
@@ -239,23 +290,103 @@ fn take_changes() -> Vec<Change> {
     CHANGES.with(|c| std::mem::take(&mut *c.borrow_mut()))
 }
 
+/// Where the database is: `--db` holds a file path or a `postgres://` URL.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Location {
+    Sqlite(std::path::PathBuf),
+    Postgres(String),
+}
+
+impl Location {
+    pub fn parse(db: &Path) -> Location {
+        let text = db.to_string_lossy();
+        if text.starts_with("postgres://") || text.starts_with("postgresql://") {
+            Location::Postgres(text.into_owned())
+        } else {
+            Location::Sqlite(db.to_path_buf())
+        }
+    }
+
+    /// For messages: a URL's password is hidden.
+    pub fn shown(&self) -> String {
+        match self {
+            Location::Sqlite(p) => p.display().to_string(),
+            Location::Postgres(u) => postgres::redact(u),
+        }
+    }
+}
+
+#[derive(Clone)]
+enum Backend {
+    /// The pool that reads, and the one connection that writes. SQLite
+    /// runs one writer at a time anyway; keeping it on one connection keeps
+    /// that connection's page cache valid across its own commits (a commit
+    /// by another connection empties it), and writers queue on the mutex
+    /// instead of polling for the lock. (PostgreSQL has no such cache per
+    /// connection and its writers take turns by `PgConn::begin_write`.)
+    Sqlite(Pool<SqliteConnectionManager>, Arc<Mutex<Connection>>),
+    Postgres(Arc<PgBackend>),
+}
+
+struct PgBackend {
+    /// Always `Some` but in `drop`.
+    pool: Option<postgres::PgPool>,
+    bus: postgres::Bus,
+    /// How to connect afresh (the readiness probe).
+    cfg: ::postgres::Config,
+}
+
+impl PgBackend {
+    fn pool(&self) -> StoreResult<&postgres::PgPool> {
+        self.pool
+            .as_ref()
+            .ok_or_else(|| StoreError::Other("the PostgreSQL pool is closed".into()))
+    }
+}
+
+impl Drop for PgBackend {
+    /// The blocking driver closes a connection by running a runtime of its
+    /// own, which must not happen on an async runtime's thread (an embedder
+    /// may drop the last handle there): the pool is then dropped on a
+    /// thread of its own.
+    fn drop(&mut self) {
+        let pool = self.pool.take();
+        if tokio::runtime::Handle::try_current().is_ok() {
+            let _ = std::thread::spawn(move || drop(pool)).join();
+        }
+    }
+}
+
+/// The database, on either engine.
 #[derive(Clone)]
 pub struct Db {
-    pool: Pool<SqliteConnectionManager>,
-    /// The one connection that writes. SQLite runs one writer at a time
-    /// anyway; keeping it on one connection keeps that connection's page
-    /// cache valid across its own commits (a commit by another connection
-    /// empties it), and writers queue here instead of polling for the lock.
-    writer: Arc<Mutex<Connection>>,
-    /// Bumped after every committed write: anything cached from the database
-    /// is valid only while this has not moved.
+    backend: Backend,
+    /// Bumped after every committed write (on PostgreSQL also after every
+    /// other replica's, as its notification arrives): anything cached from
+    /// the database is valid only while this has not moved.
     generation: Arc<AtomicU64>,
     sink: Arc<OnceLock<ChangeSink>>,
-    /// This server's claim on the file, given up by [`Db::close`].
+    /// This process among the replicas sharing the database; its
+    /// provisioner's worker id.
+    replica: Uuid,
+    /// SQLite's named locks (one process holds the file).
+    local_lock: Arc<Mutex<()>>,
+    /// This server's claim on the SQLite file, given up by [`Db::close`]
+    /// (PostgreSQL is shared by design: none).
     lock: Arc<Mutex<Option<lock::DbLock>>>,
+    pool_stats: Arc<stats::PoolStats>,
 }
 
 impl Db {
+    /// Opens the database `--db` names; see [`Db::open`] and
+    /// [`Db::open_postgres`].
+    pub fn connect(location: &Location, max_connections: u32) -> Result<Db, OpenError> {
+        match location {
+            Location::Sqlite(p) => Db::open(p),
+            Location::Postgres(url) => Db::open_postgres(url, max_connections),
+        }
+    }
+
     /// Opens (creating if needed) the database at `path`, checks that it is a
     /// warren database of a version this binary understands, and migrates it.
     /// A foreign or newer file is refused before anything is written to it.
@@ -293,15 +424,65 @@ impl Db {
             .connection_customizer(Box::new(Pragmas))
             .build(manager)?;
         Ok(Db {
-            pool,
-            writer: Arc::new(Mutex::new(conn)),
+            backend: Backend::Sqlite(pool, Arc::new(Mutex::new(conn))),
             generation: Arc::new(AtomicU64::new(1)),
             sink: Arc::new(OnceLock::new()),
+            replica: Uuid::new_v4(),
+            local_lock: Arc::new(Mutex::new(())),
             lock: Arc::new(Mutex::new(Some(lock))),
+            pool_stats: Arc::default(),
         })
     }
 
-    /// Where committed changes go; set once, when the watch hub starts.
+    /// Connects to the PostgreSQL database at `url`, refuses it when it is
+    /// not empty and not warren's or when a newer warren wrote it, creates
+    /// or migrates the schema, and starts listening for other replicas'
+    /// changes.
+    pub fn open_postgres(url: &str, max_connections: u32) -> Result<Db, OpenError> {
+        let cfg = postgres::config(url)?;
+        postgres::prepare_schema(url, &cfg)?;
+        let replica = Uuid::new_v4();
+        let generation = Arc::new(AtomicU64::new(1));
+        let sink = Arc::new(OnceLock::new());
+        let pool = postgres::pool(url, &cfg, replica, max_connections)?;
+        let bus = postgres::Bus::start(url, &cfg, replica, generation.clone(), sink.clone())?;
+        Ok(Db {
+            backend: Backend::Postgres(Arc::new(PgBackend {
+                pool: Some(pool),
+                bus,
+                cfg,
+            })),
+            generation,
+            sink,
+            replica,
+            local_lock: Arc::new(Mutex::new(())),
+            lock: Arc::new(Mutex::new(None)),
+            pool_stats: Arc::default(),
+        })
+    }
+
+    pub fn engine(&self) -> sql::Dialect {
+        match self.backend {
+            Backend::Sqlite(..) => sql::Dialect::Sqlite,
+            Backend::Postgres(_) => sql::Dialect::Postgres,
+        }
+    }
+
+    /// The engine's name, as diagnostics report it.
+    pub fn engine_name(&self) -> &'static str {
+        match self.backend {
+            Backend::Sqlite(..) => "sqlite",
+            Backend::Postgres(_) => "postgresql",
+        }
+    }
+
+    /// This replica's id (the provisioner's worker id).
+    pub fn replica_id(&self) -> Uuid {
+        self.replica
+    }
+
+    /// Where the watch hub hears of committed changes; set once, when the
+    /// hub starts.
     pub fn set_change_sink(&self, sink: ChangeSink) {
         let _ = self.sink.set(sink);
     }
@@ -311,13 +492,20 @@ impl Db {
             return;
         }
         if let Some(s) = sink.get() {
-            s(changes);
+            s(Event::Changed(changes));
         }
     }
 
-    /// The write generation; see the field.
+    /// The write generation; see the field. While the PostgreSQL listener
+    /// is down another replica's writes go unheard, so every call answers a
+    /// new value and nothing cached is used.
     pub fn generation(&self) -> u64 {
-        self.generation.load(Ordering::Acquire)
+        match &self.backend {
+            Backend::Postgres(pg) if !pg.bus.state.healthy() => {
+                self.generation.fetch_add(1, Ordering::AcqRel) + 1
+            }
+            _ => self.generation.load(Ordering::Acquire),
+        }
     }
 
     /// Runs read-only work off the async workers, inside one read
@@ -339,18 +527,28 @@ impl Db {
         &self,
         f: impl FnOnce(&Tx<'_>) -> Result<T, E>,
     ) -> Result<T, E> {
-        let mut conn = self.pool.get().map_err(StoreError::from)?;
-        let tx = conn
-            .transaction_with_behavior(TransactionBehavior::Deferred)
-            .map_err(StoreError::from)?;
-        let out = f(&Tx::sqlite(&tx));
-        // Nothing to keep: ending a read transaction either way is the same.
-        drop(tx);
-        out
+        match &self.backend {
+            Backend::Sqlite(pool, _) => {
+                let mut conn = timed(&self.pool_stats, || pool.get())?;
+                let tx = conn
+                    .transaction_with_behavior(TransactionBehavior::Deferred)
+                    .map_err(StoreError::from)?;
+                let out = f(&Tx::sqlite(&tx));
+                // Nothing to keep: ending a read transaction either way is the same.
+                drop(tx);
+                out
+            }
+            Backend::Postgres(pg) => {
+                let mut conn = pg_begin(pg.pool()?, &self.pool_stats, sql::PgConn::begin_read)?;
+                let out = f(&Tx::postgres(&mut conn));
+                conn.rollback();
+                out
+            }
+        }
     }
 
-    /// Runs `f` inside one `BEGIN IMMEDIATE` transaction off the async
-    /// workers. Any error rolls everything back.
+    /// Runs `f` inside one writing transaction off the async workers (see
+    /// [`Db::write_blocking`]). Any error rolls everything back.
     pub async fn write_as<T, E, F>(&self, f: F) -> Result<T, E>
     where
         T: Send + 'static,
@@ -376,7 +574,11 @@ impl Db {
             .map_err(|e| E::from(StoreError::Other(e.to_string())))?
     }
 
-    /// [`Db::write_as`] on the calling thread (start-up, background workers).
+    /// [`Db::write_as`] on the calling thread (start-up, background
+    /// workers). On SQLite one `BEGIN IMMEDIATE` transaction; on PostgreSQL
+    /// one transaction that writers of every replica take in turn (see
+    /// `PgConn::begin_write`), whose changes every other replica hears of
+    /// by one NOTIFY once it commits.
     pub fn write_blocking<T, E: From<StoreError>>(
         &self,
         f: impl FnOnce(&Tx<'_>) -> Result<T, E>,
@@ -385,10 +587,12 @@ impl Db {
     }
 
     /// A write to tables nothing cached reads (agents' metadata results,
-    /// which only their own streams show): it leaves the generation alone,
-    /// so the simulated agents' beat, which writes every second, does not
-    /// throw away every rendered workspace and session. Its changes are
-    /// published as usual.
+    /// which only their own streams show): it leaves this replica's
+    /// generation alone, so the simulated agents' beat, which writes every
+    /// second, does not throw away every rendered workspace and session.
+    /// Its changes are published as usual (on PostgreSQL other replicas
+    /// still move their generation on its notification: they cannot tell
+    /// it apart, and moving too often is only slower).
     pub fn write_uncached_blocking<T, E: From<StoreError>>(
         &self,
         f: impl FnOnce(&Tx<'_>) -> Result<T, E>,
@@ -401,34 +605,120 @@ impl Db {
         f: impl FnOnce(&Tx<'_>) -> Result<T, E>,
         bump: bool,
     ) -> Result<T, E> {
-        let mut conn = self.writer.lock().unwrap_or_else(|e| e.into_inner());
-        let tx = conn
-            .transaction_with_behavior(TransactionBehavior::Immediate)
-            .map_err(StoreError::from)?;
-        take_changes();
-        let before = tx.total_changes();
-        let out = f(&Tx::sqlite(&tx));
-        let changes = take_changes();
-        let out = out?;
-        let changed = tx.total_changes() != before;
-        tx.commit().map_err(StoreError::from)?;
-        if changed && bump {
-            self.generation.fetch_add(1, Ordering::AcqRel);
-        }
-        drop(conn);
-        Db::publish(&self.sink, changes);
-        Ok(out)
-    }
-
-    /// Folds the WAL back into the main file so a stopped server leaves one
-    /// self-contained database file, then lets another server have it.
-    pub fn close(&self) {
-        if let Ok(conn) = self.pool.get() {
-            if let Err(e) = conn.execute_batch("PRAGMA wal_checkpoint(TRUNCATE);") {
-                log::warn!("checkpoint at shutdown failed: {e}");
+        match &self.backend {
+            Backend::Sqlite(_, writer) => {
+                let mut conn = writer.lock().unwrap_or_else(|e| e.into_inner());
+                let tx = conn
+                    .transaction_with_behavior(TransactionBehavior::Immediate)
+                    .map_err(StoreError::from)?;
+                take_changes();
+                let before = tx.total_changes();
+                let out = f(&Tx::sqlite(&tx));
+                let changes = take_changes();
+                let out = out?;
+                let changed = tx.total_changes() != before;
+                tx.commit().map_err(StoreError::from)?;
+                if changed && bump {
+                    self.generation.fetch_add(1, Ordering::AcqRel);
+                }
+                drop(conn);
+                Db::publish(&self.sink, changes);
+                Ok(out)
+            }
+            Backend::Postgres(pg) => {
+                let mut conn = pg_begin(pg.pool()?, &self.pool_stats, sql::PgConn::begin_write)?;
+                take_changes();
+                let (out, wrote) = {
+                    let tx = Tx::postgres(&mut conn);
+                    let out = f(&tx);
+                    (out, tx.wrote())
+                };
+                let changes = take_changes();
+                let out = match out {
+                    Ok(v) => v,
+                    Err(e) => {
+                        conn.rollback();
+                        return Err(e);
+                    }
+                };
+                let notice = (wrote || !changes.is_empty())
+                    .then(|| postgres::payload(self.replica, &changes));
+                conn.commit(notice.as_deref())?;
+                if wrote && bump {
+                    self.generation.fetch_add(1, Ordering::AcqRel);
+                }
+                Db::publish(&self.sink, changes);
+                Ok(out)
             }
         }
+    }
+
+    /// Runs `f` while holding the lock `name`: across every replica on
+    /// PostgreSQL (a session advisory lock), within this process on SQLite.
+    /// The lifecycle executor ticks under one, so a second replica's tick
+    /// sees the builds the first one queued.
+    pub fn exclusive<T>(&self, name: &str, f: impl FnOnce() -> T) -> StoreResult<T> {
+        match &self.backend {
+            Backend::Sqlite(..) => {
+                let _held = self.local_lock.lock().unwrap_or_else(|e| e.into_inner());
+                Ok(f())
+            }
+            Backend::Postgres(pg) => {
+                let _held = postgres::NamedLock::acquire(pg.pool()?, name)?;
+                Ok(f())
+            }
+        }
+    }
+
+    /// Stops background work of the store. On SQLite folds the WAL back
+    /// into the main file so a stopped server leaves one self-contained
+    /// database file; on PostgreSQL stops listening, which also frees this
+    /// replica's liveness lock.
+    pub fn close(&self) {
+        match &self.backend {
+            Backend::Sqlite(pool, _) => {
+                if let Ok(conn) = pool.get() {
+                    if let Err(e) = conn.execute_batch("PRAGMA wal_checkpoint(TRUNCATE);") {
+                        log::warn!("checkpoint at shutdown failed: {e}");
+                    }
+                }
+            }
+            Backend::Postgres(pg) => pg.bus.stop(),
+        }
         self.lock.lock().unwrap_or_else(|e| e.into_inner()).take();
+    }
+}
+
+/// A pooled connection from `get`; the wait is recorded in `stats`.
+fn timed<C>(
+    stats: &stats::PoolStats,
+    get: impl FnOnce() -> Result<C, r2d2::Error>,
+) -> StoreResult<C> {
+    let asked = std::time::Instant::now();
+    let conn = get();
+    stats.record(asked.elapsed());
+    Ok(conn?)
+}
+
+/// A pooled PostgreSQL connection with a transaction begun. A connection
+/// that turns out dead at BEGIN (the server restarted) is dropped and the
+/// BEGIN retried once on a fresh one: nothing had run yet.
+fn pg_begin(
+    pool: &postgres::PgPool,
+    stats: &stats::PoolStats,
+    begin: fn(&mut sql::PgConn) -> StoreResult<()>,
+) -> StoreResult<r2d2::PooledConnection<postgres::Manager>> {
+    let mut tries = 0;
+    loop {
+        let mut conn = timed(stats, || pool.get())?;
+        match begin(&mut conn) {
+            Ok(()) => return Ok(conn),
+            Err(e) if conn.client.is_closed() && tries == 0 => {
+                log::warn!("database connection lost ({e}); retrying on a fresh one");
+                tries += 1;
+            }
+            Err(e) => return Err(e),
+        }
     }
 }
 
@@ -545,7 +835,7 @@ fn migrate(conn: &mut Connection) -> Result<(), rusqlite::Error> {
     let before = version;
     while version < SCHEMA_VERSION {
         let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
-        if version + 1 == 6 {
+        if version + 1 == 8 {
             for (name, decl) in MAINTAINED_COLUMNS {
                 let present: i64 = tx.query_row(
                     "SELECT count(*) FROM pragma_table_info('workspaces') WHERE name = ?",
@@ -578,8 +868,8 @@ fn migrate(conn: &mut Connection) -> Result<(), rusqlite::Error> {
     // The triggers behind the maintained columns are made afresh from
     // their definitions at every start, so they never lag behind them.
     let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
-    tx.execute_batch(&workspaces::maintained_triggers())?;
-    if before < 6 {
+    tx.execute_batch(&workspaces::maintained_triggers(sql::Dialect::Sqlite))?;
+    if before < 8 {
         tx.execute_batch(&workspaces::refresh_maintained("1 = 1"))?;
     }
     tx.commit()?;
@@ -705,6 +995,38 @@ mod tests {
     }
 
     #[test]
+    fn a_postgres_url_selects_postgres_and_anything_else_is_a_file() {
+        for url in [
+            "postgres://u:p@h/db",
+            "postgresql://h:5433/db?connect_timeout=5",
+        ] {
+            assert_eq!(
+                Location::parse(Path::new(url)),
+                Location::Postgres(url.to_string())
+            );
+        }
+        for path in ["./warren.db", "/var/lib/warren/warren.db", "postgres.db"] {
+            assert_eq!(
+                Location::parse(Path::new(path)),
+                Location::Sqlite(path.into())
+            );
+        }
+        assert_eq!(
+            Location::Postgres("postgres://warren:s3cret@db/warren".into()).shown(),
+            "postgres://warren:***@db/warren"
+        );
+    }
+
+    #[test]
+    fn postgres_migrations_reach_the_same_version() {
+        assert_eq!(
+            postgres::FIRST_VERSION + postgres::MIGRATIONS.len() as i64,
+            SCHEMA_VERSION,
+            "every SQLite migration needs its PostgreSQL counterpart"
+        );
+    }
+
+    #[test]
     fn migrating_a_version_1_database_gives_the_latest_schema() {
         let mut fresh = Connection::open_in_memory().unwrap();
         migrate(&mut fresh).unwrap();
@@ -712,7 +1034,43 @@ mod tests {
         let mut old = Connection::open_in_memory().unwrap();
         old.execute_batch(SCHEMA).unwrap();
         old.execute_batch(
-            "DROP TABLE workspace_agent_metadata;
+            "DROP INDEX workspaces_status_idx;
+             DROP INDEX workspaces_outdated_idx;
+             DROP INDEX workspaces_ai_task_idx;
+             DROP INDEX workspaces_external_agent_idx;
+             DROP INDEX workspaces_shared_idx;
+             DROP INDEX workspaces_latest_build_idx;
+             DROP INDEX workspaces_agent_job_idx;
+             DROP INDEX workspaces_start_deadline_idx;
+             DROP INDEX workspaces_schedule_idx;
+             DROP INDEX workspaces_dormancy_idx;
+             DROP INDEX workspaces_deleting_idx;
+             DROP INDEX users_status_idx;
+             DROP INDEX workspace_agent_metadata_due_idx;
+             DROP INDEX workspaces_list_order_idx;
+             CREATE INDEX workspaces_list_order_idx ON workspaces (running DESC, owner_sort, lower(name)) WHERE deleted = 0;
+             DROP INDEX workspaces_template_idx;
+             CREATE INDEX workspaces_template_idx ON workspaces (template_id) WHERE deleted = 0;
+             DROP INDEX workspaces_organization_idx;
+             CREATE INDEX workspaces_organization_idx ON workspaces (organization_id) WHERE deleted = 0;
+             ALTER TABLE workspaces DROP COLUMN status;
+             ALTER TABLE workspaces DROP COLUMN outdated;
+             ALTER TABLE workspaces DROP COLUMN has_ai_task;
+             ALTER TABLE workspaces DROP COLUMN has_external_agent;
+             ALTER TABLE workspaces DROP COLUMN agent_job_id;
+             ALTER TABLE workspaces DROP COLUMN start_deadline;
+             ALTER TABLE workspaces DROP COLUMN shared;
+             ALTER TABLE workspaces DROP COLUMN agents_timeout_from;
+             ALTER TABLE workspaces DROP COLUMN agents_connecting_until;
+             ALTER TABLE workspaces DROP COLUMN agents_disconnected;
+             ALTER TABLE workspaces DROP COLUMN agents_silent_from;
+             ALTER TABLE workspaces DROP COLUMN agents_connected_until;
+             DROP TABLE lifecycle_actions;
+             ALTER TABLE workspace_builds DROP COLUMN deadline_reason;
+             ALTER TABLE workspace_builds DROP COLUMN deadline_set_at;
+             ALTER TABLE workspace_builds DROP COLUMN deadline_set_by;
+             DROP TABLE custom_roles;
+             DROP TABLE workspace_agent_metadata;
              DROP TABLE workspace_agent_listening_ports;
              DROP TABLE workspace_agent_port_shares;
              DROP TABLE user_configs;

@@ -153,6 +153,22 @@ pub fn set_member_roles(
     Ok(())
 }
 
+/// Takes a role away from every member of the organization who holds it
+/// (a deleted custom role, as Coder's trigger on `custom_roles` does).
+pub fn remove_role_from_members(tx: &Tx, org: Uuid, role: &str) -> StoreResult<()> {
+    tx.execute(
+        "UPDATE organization_members
+         SET roles = (SELECT coalesce(json_group_array(j.value), '[]')
+                      FROM json_each(organization_members.roles) j
+                      WHERE lower(j.value) <> lower(?2))
+         WHERE organization_id = ?1
+           AND EXISTS (SELECT 1 FROM json_each(organization_members.roles) j
+                       WHERE lower(j.value) = lower(?2))",
+        args![org, role],
+    )?;
+    Ok(())
+}
+
 /// Removes a membership and the user's groups in that organization.
 pub fn remove_member(tx: &Tx, org: Uuid, user: Uuid) -> StoreResult<bool> {
     tx.execute(

@@ -284,8 +284,9 @@ pub const AGENT_SUMMARY: [(&str, &str); 5] = [
     // Some agent was disconnected since it last connected.
     (
         "agents_disconnected",
-        "max(g.first_connected_at IS NOT NULL
-              AND COALESCE(g.disconnected_at, 0) > COALESCE(g.last_connected_at, 0))",
+        "max(CASE WHEN g.first_connected_at IS NOT NULL
+                   AND COALESCE(g.disconnected_at, 0) > COALESCE(g.last_connected_at, 0)
+              THEN 1 ELSE 0 END)",
     ),
     // The earliest last connection of an agent that goes silent.
     (

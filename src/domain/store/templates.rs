@@ -318,7 +318,7 @@ pub fn build_durations(
             FROM workspace_builds b JOIN provisioner_jobs j ON j.id = b.job_id
             JOIN workspaces w ON w.id = b.workspace_id
             WHERE w.template_id IN ({}) AND j.completed_at IS NOT NULL AND j.started_at IS NOT NULL
-              AND j.error = '' AND j.canceled_at IS NULL)
+              AND j.error = '' AND j.canceled_at IS NULL) AS recent
          WHERE n <= 300",
         placeholders(templates.len())
     );

@@ -1,7 +1,7 @@
 //! A user's own settings: appearance, and the parameter values of their
 //! recent builds (autofill).
 
-use super::sql::{args, StoreResult, Tx};
+use super::sql::{args, Dialect, StoreResult, Tx};
 use uuid::Uuid;
 
 use crate::sdk::Micros;
@@ -46,8 +46,15 @@ pub fn recent_parameters(
     template: Uuid,
     limit: i64,
 ) -> StoreResult<Vec<(String, String)>> {
+    // The one JSON path read in SQL; SQLite's json_extract gives a JSON
+    // boolean as 1/0, PostgreSQL's ->> as 'true'/'false'.
+    let not_ephemeral = match tx.dialect() {
+        Dialect::Sqlite => "coalesce(json_extract(v.definition, '$.ephemeral'), 0) = 0",
+        Dialect::Postgres => "coalesce(v.definition::json ->> 'ephemeral', 'false') <> 'true'",
+    };
     tx.query(
-        "SELECT name, value FROM (
+        &format!(
+            "SELECT name, value FROM (
              SELECT p.name, p.value, b.created_at,
                     row_number() OVER (PARTITION BY p.name ORDER BY b.created_at DESC, b.build_number DESC) AS n
              FROM workspace_build_parameters p
@@ -57,8 +64,9 @@ pub fn recent_parameters(
                ON v.template_version_id = b.template_version_id AND v.name = p.name
              WHERE w.owner_id = ?1
                AND b.template_version_id = (SELECT active_version_id FROM templates WHERE id = ?2)
-               AND coalesce(json_extract(v.definition, '$.ephemeral'), 0) = 0
-         ) WHERE n = 1 ORDER BY created_at DESC, name LIMIT ?3",
+               AND {not_ephemeral}
+         ) AS latest WHERE n = 1 ORDER BY created_at DESC, name LIMIT ?3"
+        ),
         args![user, template, limit],
         |r| Ok((r.get(0)?, r.get(1)?)),
     )

@@ -209,7 +209,7 @@ pub fn list(tx: &Tx, f: &UserFilter, limit: i64, offset: i64) -> StoreResult<(Ve
             args.extend(f.visible_orgs.iter().map(|i| Param::text(i.to_string())));
         }
         if vis.is_empty() {
-            vis.push("0".into());
+            vis.push("FALSE".into());
         }
         clauses.push(format!("({})", vis.join(" OR ")));
     }

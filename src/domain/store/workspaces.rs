@@ -1,6 +1,6 @@
 //! Workspaces and their sharing lists.
 
-use super::sql::{args, placeholders, Param, Row, StoreResult, Tx};
+use super::sql::{args, placeholders, Dialect, Param, Row, StoreResult, Tx};
 use uuid::Uuid;
 
 use crate::sdk::Micros;
@@ -321,6 +321,30 @@ pub struct LifecycleCandidate {
     pub active: bool,
 }
 
+/// What the lifecycle executor reads of a workspace (`w`), its owner and
+/// its latest build (`b`) and job (`j`).
+const LIFECYCLE_FACTS: &str =
+    "SELECT w.id, w.owner_id, u.status, b.transition, b.created_at, b.deadline, j.completed_at,
+            j.error <> '', j.completed_at IS NULL
+     FROM workspaces w JOIN users u ON u.id = w.owner_id
+     JOIN workspace_builds b ON b.id = w.latest_build_id
+     JOIN provisioner_jobs j ON j.id = b.job_id
+     JOIN templates t ON t.id = w.template_id";
+
+fn lifecycle_row(r: &Row) -> StoreResult<LifecycleCandidate> {
+    Ok(LifecycleCandidate {
+        id: r.get(0)?,
+        owner: r.get(1)?,
+        owner_status: r.get(2)?,
+        transition: r.get(3)?,
+        build_created: r.get(4)?,
+        deadline: r.get(5)?,
+        completed: r.get(6)?,
+        failed: r.get(7)?,
+        active: r.get(8)?,
+    })
+}
+
 /// Workspaces that may need a transition at `now`: a pre-filter, so a tick
 /// does not load every workspace; the executor re-checks each.
 ///
@@ -331,13 +355,8 @@ pub struct LifecycleCandidate {
 /// not what the whole table does; the full condition is checked again on
 /// what they find.
 pub fn lifecycle_candidates(tx: &Tx, now: Micros) -> StoreResult<Vec<LifecycleCandidate>> {
-    tx.query(
-        "SELECT w.id, w.owner_id, u.status, b.transition, b.created_at, b.deadline, j.completed_at,
-                j.error <> '', j.completed_at IS NULL
-         FROM workspaces w JOIN users u ON u.id = w.owner_id
-         JOIN workspace_builds b ON b.id = w.latest_build_id
-         JOIN provisioner_jobs j ON j.id = b.job_id
-         JOIN templates t ON t.id = w.template_id
+    let sql = format!(
+        "{LIFECYCLE_FACTS}
          WHERE w.id IN (
                SELECT id FROM workspaces WHERE deleted = 0 AND start_deadline <= ?1
                UNION SELECT id FROM workspaces WHERE deleted = 0
@@ -355,30 +374,26 @@ pub fn lifecycle_candidates(tx: &Tx, now: Micros) -> StoreResult<Vec<LifecycleCa
             OR (j.error <> '' AND t.failure_ttl_ms > 0)
             OR (t.time_til_dormant_ms > 0 AND w.dormant_at IS NULL
                 AND w.last_used_at < ?1 - t.time_til_dormant_ms * 1000)
-            OR (w.deleting_at <= ?1))",
-        args![now],
-        |r| {
-            Ok(LifecycleCandidate {
-                id: r.get(0)?,
-                owner: r.get(1)?,
-                owner_status: r.get(2)?,
-                transition: r.get(3)?,
-                build_created: r.get(4)?,
-                deadline: r.get(5)?,
-                completed: r.get(6)?,
-                failed: r.get(7)?,
-                active: r.get(8)?,
-            })
-        },
-    )
+            OR (w.deleting_at <= ?1))"
+    );
+    tx.query(&sql, args![now], lifecycle_row)
+}
+
+/// The executor's facts about one workspace, whether due or not.
+pub fn lifecycle_facts(tx: &Tx, id: Uuid) -> StoreResult<Option<LifecycleCandidate>> {
+    let sql = format!("{LIFECYCLE_FACTS} WHERE w.id = ?1");
+    tx.query_opt(&sql, args![id], lifecycle_row)
 }
 
 /// The columns of `workspaces` the list's filters match, each defined once
 /// here over the latest build `b`, its job `j` and the template `t`.
+/// (Flags are written as `CASE … THEN 1 ELSE 0 END`: PostgreSQL stores no
+/// boolean in an integer column.)
 fn maintained_values() -> String {
     format!(
-        "SELECT {status}, b.template_version_id <> t.active_version_id, COALESCE(b.has_ai_task, 0),
-                b.has_external_agent, CASE WHEN b.transition = 'start' THEN b.job_id END,
+        "SELECT {status}, CASE WHEN b.template_version_id <> t.active_version_id THEN 1 ELSE 0 END,
+                COALESCE(b.has_ai_task, 0), b.has_external_agent,
+                CASE WHEN b.transition = 'start' THEN b.job_id END,
                 CASE WHEN b.transition = 'start' THEN b.deadline END
          FROM workspace_builds b JOIN provisioner_jobs j ON j.id = b.job_id
          JOIN templates t ON t.id = workspaces.template_id
@@ -388,8 +403,9 @@ fn maintained_values() -> String {
 }
 
 const SHARED: &str =
-    "(EXISTS (SELECT 1 FROM workspace_user_acl a WHERE a.workspace_id = workspaces.id)
-     OR EXISTS (SELECT 1 FROM workspace_group_acl a WHERE a.workspace_id = workspaces.id))";
+    "CASE WHEN EXISTS (SELECT 1 FROM workspace_user_acl a WHERE a.workspace_id = workspaces.id)
+          OR EXISTS (SELECT 1 FROM workspace_group_acl a WHERE a.workspace_id = workspaces.id)
+     THEN 1 ELSE 0 END";
 
 /// Sets the agent summary (`status::AGENT_SUMMARY`) of the workspaces
 /// `which` selects from the agents of their `agent_job_id`.
@@ -411,7 +427,8 @@ fn refresh_agents(which: &str) -> String {
     )
 }
 
-/// Recomputes the maintained columns of the workspaces `which` selects.
+/// Recomputes the maintained columns of the workspaces `which` selects, in
+/// SQLite's dialect (PostgreSQL runs it through `translate`).
 pub fn refresh_maintained(which: &str) -> String {
     format!(
         "UPDATE workspaces SET (status, outdated, has_ai_task, has_external_agent, agent_job_id, start_deadline) =
@@ -423,10 +440,22 @@ pub fn refresh_maintained(which: &str) -> String {
     )
 }
 
+/// One trigger behind the maintained columns, as both engines need it:
+/// what fires it, a condition on the row (`NEW`/`OLD`) and its statements,
+/// in SQLite's dialect.
+struct Trigger {
+    name: &'static str,
+    /// `AFTER INSERT`, `AFTER UPDATE OF a, b`, …
+    event: &'static str,
+    table: &'static str,
+    when: Option<&'static str>,
+    body: String,
+}
+
 /// The triggers that keep the maintained columns true whatever writes the
 /// rows they derive from: a new or replaced latest build, a job that
 /// starts, ends or fails, a template's new active version, a share.
-pub fn maintained_triggers() -> String {
+fn maintained_trigger_defs() -> Vec<Trigger> {
     let values = maintained_values();
     let refresh = |which: &str| {
         format!(
@@ -439,65 +468,117 @@ pub fn maintained_triggers() -> String {
         "agent_job_id = (SELECT job_id FROM workspace_resources WHERE id = NEW.resource_id)",
     );
     let shared = |id: &str| format!("UPDATE workspaces SET shared = {SHARED} WHERE id = {id};");
-    let triggers = [
+    let t = |name, event, table, when, body| Trigger {
+        name,
+        event,
+        table,
+        when,
+        body,
+    };
+    vec![
         // A workspace is made without a build and points at its first
         // one after: both triggers below wait for that pointer.
-        (
+        t(
             "warren_ws_insert",
-            "AFTER INSERT ON workspaces WHEN NEW.latest_build_id IS NOT NULL".to_string(),
+            "AFTER INSERT",
+            "workspaces",
+            Some("NEW.latest_build_id IS NOT NULL"),
             refresh("id = NEW.id"),
         ),
-        (
+        t(
             "warren_ws_build",
-            "AFTER UPDATE OF latest_build_id, template_id ON workspaces".to_string(),
+            "AFTER UPDATE OF latest_build_id, template_id",
+            "workspaces",
+            None,
             refresh("id = NEW.id"),
         ),
-        (
+        t(
             "warren_build_insert",
-            "AFTER INSERT ON workspace_builds
-             WHEN EXISTS (SELECT 1 FROM workspaces WHERE latest_build_id = NEW.id)"
-                .to_string(),
+            "AFTER INSERT",
+            "workspace_builds",
+            Some("EXISTS (SELECT 1 FROM workspaces WHERE latest_build_id = NEW.id)"),
             refresh("latest_build_id = NEW.id"),
         ),
-        (
+        t(
             "warren_build_update",
-            "AFTER UPDATE OF template_version_id, transition, job_id, has_ai_task, has_external_agent, deadline ON workspace_builds"
-                .to_string(),
+            "AFTER UPDATE OF template_version_id, transition, job_id, has_ai_task, has_external_agent, deadline",
+            "workspace_builds",
+            None,
             refresh("latest_build_id = NEW.id"),
         ),
-        (
+        t(
             "warren_job_update",
-            "AFTER UPDATE OF started_at, completed_at, canceled_at, error ON provisioner_jobs".to_string(),
+            "AFTER UPDATE OF started_at, completed_at, canceled_at, error",
+            "provisioner_jobs",
+            None,
             refresh("latest_build_id IN (SELECT id FROM workspace_builds WHERE job_id = NEW.id)"),
         ),
-        (
+        t(
             "warren_template_version",
-            "AFTER UPDATE OF active_version_id ON templates".to_string(),
+            "AFTER UPDATE OF active_version_id",
+            "templates",
+            None,
             refresh("template_id = NEW.id AND deleted = 0"),
         ),
-        (
+        t(
             "warren_agent_insert",
-            "AFTER INSERT ON workspace_agents".to_string(),
+            "AFTER INSERT",
+            "workspace_agents",
+            None,
             agents.clone(),
         ),
-        (
+        t(
             "warren_agent_update",
-            "AFTER UPDATE OF first_connected_at, last_connected_at, disconnected_at, simulated, connection_timeout_seconds ON workspace_agents"
-                .to_string(),
+            "AFTER UPDATE OF first_connected_at, last_connected_at, disconnected_at, simulated, connection_timeout_seconds",
+            "workspace_agents",
+            None,
             agents,
         ),
-        ("warren_user_acl_insert", "AFTER INSERT ON workspace_user_acl".to_string(), shared("NEW.workspace_id")),
-        ("warren_user_acl_delete", "AFTER DELETE ON workspace_user_acl".to_string(), shared("OLD.workspace_id")),
-        ("warren_group_acl_insert", "AFTER INSERT ON workspace_group_acl".to_string(), shared("NEW.workspace_id")),
-        ("warren_group_acl_delete", "AFTER DELETE ON workspace_group_acl".to_string(), shared("OLD.workspace_id")),
-    ];
-    triggers
+        t("warren_user_acl_insert", "AFTER INSERT", "workspace_user_acl", None, shared("NEW.workspace_id")),
+        t("warren_user_acl_delete", "AFTER DELETE", "workspace_user_acl", None, shared("OLD.workspace_id")),
+        t("warren_group_acl_insert", "AFTER INSERT", "workspace_group_acl", None, shared("NEW.workspace_id")),
+        t("warren_group_acl_delete", "AFTER DELETE", "workspace_group_acl", None, shared("OLD.workspace_id")),
+    ]
+}
+
+/// The statements that (re)create the maintained columns' triggers on
+/// `dialect`, from their one definition: SQLite runs the statements as
+/// the trigger's body; PostgreSQL as a PL/pgSQL function of the same name
+/// (a row trigger's `WHEN` may not hold a subquery there, so the condition
+/// becomes an `IF`).
+pub fn maintained_triggers(dialect: Dialect) -> String {
+    maintained_trigger_defs()
         .iter()
-        .map(|(name, when, body)| {
-            format!(
-                "DROP TRIGGER IF EXISTS {name};
-                 CREATE TRIGGER {name} {when} BEGIN {body} END;"
-            )
+        .map(|t| {
+            let Trigger {
+                name,
+                event,
+                table,
+                when,
+                body,
+            } = t;
+            match dialect {
+                Dialect::Sqlite => {
+                    let when = when.map(|w| format!("WHEN {w}")).unwrap_or_default();
+                    format!(
+                        "DROP TRIGGER IF EXISTS {name};
+                         CREATE TRIGGER {name} {event} ON {table} {when} BEGIN {body} END;"
+                    )
+                }
+                Dialect::Postgres => {
+                    let body = super::translate::to_postgres(body);
+                    let body = match when {
+                        Some(w) => format!("IF {} THEN {body} END IF;", super::translate::to_postgres(w)),
+                        None => body,
+                    };
+                    format!(
+                        "CREATE OR REPLACE FUNCTION {name}() RETURNS trigger LANGUAGE plpgsql AS $warren$
+                         BEGIN {body} RETURN NULL; END $warren$;
+                         DROP TRIGGER IF EXISTS {name} ON {table};
+                         CREATE TRIGGER {name} {event} ON {table} FOR EACH ROW EXECUTE FUNCTION {name}();"
+                    )
+                }
+            }
         })
         .collect()
 }

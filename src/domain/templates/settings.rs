@@ -47,7 +47,7 @@ pub fn bits_to_days(bits: i64) -> Vec<&'static str> {
         .collect()
 }
 
-#[derive(Debug, Deserialize, Default)]
+#[derive(Debug, Deserialize, Default, schemars::JsonSchema)]
 #[serde(default)]
 pub struct CreateTemplateRequest {
     pub name: String,
@@ -293,7 +293,7 @@ pub fn create(
     store::get(conn, t.id)?.ok_or_else(|| ApiError::internal("template vanished"))
 }
 
-#[derive(Debug, Deserialize, Default)]
+#[derive(Debug, Deserialize, Default, schemars::JsonSchema)]
 #[serde(default)]
 pub struct UpdateTemplateMeta {
     pub name: Option<String>,

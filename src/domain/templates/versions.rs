@@ -23,7 +23,7 @@ use crate::sdk::{
     TemplateVersionParameterOption, Time,
 };
 
-#[derive(Debug, Deserialize, Default)]
+#[derive(Debug, Deserialize, Default, schemars::JsonSchema)]
 #[serde(default)]
 pub struct CreateVersionRequest {
     pub name: String,
@@ -37,7 +37,7 @@ pub struct CreateVersionRequest {
     pub user_variable_values: Vec<VariableValue>,
 }
 
-#[derive(Debug, Clone, Deserialize, Serialize, Default)]
+#[derive(Debug, Clone, Deserialize, Serialize, Default, schemars::JsonSchema)]
 pub struct VariableValue {
     pub name: String,
     pub value: String,

@@ -22,7 +22,7 @@ use crate::sdk::{self, Micros};
 use super::render::render_one;
 use crate::domain::workspace_access::RenderCtx;
 
-#[derive(Debug, Deserialize, Default)]
+#[derive(Debug, Deserialize, Default, schemars::JsonSchema)]
 #[serde(default)]
 pub struct CreateWorkspaceRequest {
     pub template_id: Option<Uuid>,
@@ -283,7 +283,7 @@ pub fn create(
         e => ApiError::from(e),
     })?;
     let w = store::get(conn, w.id)?.ok_or_else(|| ApiError::internal("workspace vanished"))?;
-    let w: Readable<WorkspaceRow> = subject.visible(w)?;
+    let w: Readable<WorkspaceRow> = subject.created(w)?;
     builds::create(
         conn,
         subject,

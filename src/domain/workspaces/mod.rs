@@ -3,11 +3,13 @@
 
 mod cache;
 mod create;
+mod explain;
 mod render;
 mod settings;
 
 pub use cache::*;
 pub use create::*;
+pub use explain::*;
 pub use render::*;
 pub use settings::*;
 

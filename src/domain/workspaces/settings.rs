@@ -139,6 +139,13 @@ pub fn set_ttl(
         {
             if b.transition == "start" {
                 build_store::set_deadline(conn, b.id, b.max_deadline, now)?;
+                build_store::set_deadline_reason(
+                    conn,
+                    b.id,
+                    "ttl_disabled",
+                    &subject.username,
+                    now,
+                )?;
             }
         }
     }
@@ -190,6 +197,7 @@ pub fn extend(
         ));
     }
     build_store::set_deadline(conn, b.id, Some(deadline), now)?;
+    build_store::set_deadline_reason(conn, b.id, "extended", &subject.username, now)?;
     Ok(deadline)
 }
 
@@ -241,7 +249,7 @@ fn change_dormancy(
     let (at, deleting) = if dormant {
         let deleting = Some(t.time_til_dormant_autodelete_ms)
             .filter(|d| *d > 0)
-            .map(|d| now + d * 1000);
+            .map(|d| schedule::plus_ms(now, d));
         (Some(now), deleting)
     } else {
         (None, None)
@@ -266,7 +274,7 @@ pub fn set_favorite(
     Ok(store::set_favorite(conn, w.id, favorite)?)
 }
 
-#[derive(Debug, Deserialize, Default)]
+#[derive(Debug, Deserialize, Default, schemars::JsonSchema)]
 #[serde(default)]
 pub struct UsageRequest {
     pub agent_id: Option<Uuid>,
@@ -315,11 +323,23 @@ pub fn record_usage(
         Some((ws, _)) if ws == w.id => {}
         _ => return Err(ApiError::not_found()),
     }
-    activity_bump(conn, w, t, now)
+    activity_bump_by(conn, w, t, now, &req.app_name)
 }
 
 /// Coder's ActivityBumpWorkspace on the latest build.
 pub fn activity_bump(conn: &Tx, w: &WorkspaceRow, t: &TemplateRow, now: Micros) -> ApiResult<bool> {
+    activity_bump_by(conn, w, t, now, "")
+}
+
+/// [`activity_bump`], recording `by` (the app whose use it was) as what
+/// moved the deadline.
+pub fn activity_bump_by(
+    conn: &Tx,
+    w: &WorkspaceRow,
+    t: &TemplateRow,
+    now: Micros,
+    by: &str,
+) -> ApiResult<bool> {
     let Some(b) = w
         .latest_build_id
         .map(|id| build_store::get(conn, id))
@@ -336,23 +356,23 @@ pub fn activity_bump(conn: &Tx, w: &WorkspaceRow, t: &TemplateRow, now: Micros) 
     if b.transition != "start" || job.completed_at.is_none() || t.activity_bump_ms <= 0 {
         return Ok(false);
     }
-    let mut interval = t.activity_bump_ms * 1000;
+    let mut interval = t.activity_bump_ms.saturating_mul(1000);
     if let Some(next) = w
         .autostart_schedule
         .as_deref()
         .and_then(|s| schedule::parse(s).ok())
         .and_then(|s| s.next_after(now, t.autostart_requirement_days))
     {
-        if now + interval > next {
+        if now.saturating_add(interval) > next {
             let ttl = schedule::effective_ttl_ms(w.ttl_ms, t.allow_user_autostop, t.default_ttl_ms)
                 .unwrap_or(0);
-            interval = (next - now) + ttl * 1000;
+            interval = schedule::plus_ms(next - now, ttl);
         }
     }
-    if interval <= 0 || deadline >= now + interval * 95 / 100 {
+    if interval <= 0 || deadline >= now.saturating_add(interval / 100 * 95) {
         return Ok(false);
     }
-    let mut next = deadline.max(now + interval);
+    let mut next = deadline.max(now.saturating_add(interval));
     if let Some(max) = b.max_deadline {
         next = next.min(max);
     }
@@ -360,6 +380,12 @@ pub fn activity_bump(conn: &Tx, w: &WorkspaceRow, t: &TemplateRow, now: Micros) 
         return Ok(false);
     }
     build_store::set_deadline(conn, b.id, Some(next), now)?;
+    let rule = if Some(next) == b.max_deadline {
+        "max_deadline"
+    } else {
+        "activity_bump"
+    };
+    build_store::set_deadline_reason(conn, b.id, rule, by, now)?;
     Ok(true)
 }
 
