@@ -314,7 +314,7 @@ CREATE TABLE workspaces (
     updated_at         BIGINT NOT NULL,
     -- What the list's filters match, kept by triggers that the storage
     -- layer (re)creates at every start from its one definition of each
-    -- (store::workspaces::maintained_triggers): the latest build's workspace status,
+    -- (store::workspaces::maintained_trigger_defs): the latest build's workspace status,
     -- whether its version is not the template's active one, its AI-task and
     -- external-agent flags, its job when it is a start (whose agents
     -- `has-agent:` looks at) and deadline (the lifecycle's), and whether any

@@ -868,7 +868,7 @@ fn migrate(conn: &mut Connection) -> Result<(), rusqlite::Error> {
     // The triggers behind the maintained columns are made afresh from
     // their definitions at every start, so they never lag behind them.
     let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
-    tx.execute_batch(&workspaces::maintained_triggers(sql::Dialect::Sqlite))?;
+    tx.execute_batch(&workspaces::sqlite_triggers())?;
     if before < 8 {
         tx.execute_batch(&workspaces::refresh_maintained("1 = 1"))?;
     }

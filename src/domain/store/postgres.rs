@@ -253,19 +253,44 @@ pub fn prepare_schema(url: &str, cfg: &postgres::Config) -> Result<(), OpenError
     client
         .execute("SELECT pg_advisory_lock($1)", &[&MIGRATE_LOCK])
         .map_err(&err)?;
-    let result = migrate(&mut client, url).and_then(|()| {
-        // The triggers behind the maintained columns are made afresh from
-        // their definitions at every start, as on SQLite, so they never lag
-        // behind them.
-        client
-            .batch_execute(&format!(
-                "BEGIN; {} COMMIT;",
-                super::workspaces::maintained_triggers(super::sql::Dialect::Postgres)
-            ))
-            .map_err(&err)
-    });
+    let result = migrate(&mut client, url).and_then(|()| make_triggers(&mut client).map_err(&err));
     let _ = client.execute("SELECT pg_advisory_unlock($1)", &[&MIGRATE_LOCK]);
     result
+}
+
+/// Makes the triggers behind the maintained columns from their
+/// definitions, as SQLite does at every start, so they never lag behind
+/// them; but only where one differs from its definition (a new release):
+/// replacing a trigger locks its table against every other replica's
+/// reads, so a replica that starts beside running ones with the same
+/// triggers leaves them alone. Writers are held off meanwhile (the
+/// writers' lock), so none waits on a table this holds while holding one
+/// this wants.
+fn make_triggers(client: &mut postgres::Client) -> Result<(), postgres::Error> {
+    let wanted = super::workspaces::postgres_triggers();
+    let mut present = std::collections::HashMap::new();
+    for r in client.query(
+        "SELECT t.tgname::text, c.relname::text, p.prosrc
+         FROM pg_trigger t JOIN pg_class c ON c.oid = t.tgrelid JOIN pg_proc p ON p.oid = t.tgfoid
+         WHERE NOT t.tgisinternal AND c.relnamespace = current_schema()::regnamespace",
+        &[],
+    )? {
+        present.insert(
+            r.get::<_, String>(0),
+            (r.get::<_, String>(1), r.get::<_, String>(2)),
+        );
+    }
+    let stale: Vec<&super::workspaces::PgTrigger> = wanted
+        .iter()
+        .filter(|t| present.get(t.name) != Some(&(t.table.to_string(), t.source.clone())))
+        .collect();
+    if stale.is_empty() {
+        return Ok(());
+    }
+    let ddl: String = stale.iter().map(|t| t.ddl.as_str()).collect();
+    client.batch_execute(&format!(
+        "BEGIN; SELECT pg_advisory_xact_lock({WRITE_LOCK}); {ddl} COMMIT;"
+    ))
 }
 
 /// The warren version row, if the database has warren's schema.

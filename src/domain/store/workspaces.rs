@@ -1,6 +1,6 @@
 //! Workspaces and their sharing lists.
 
-use super::sql::{args, placeholders, Dialect, Param, Row, StoreResult, Tx};
+use super::sql::{args, placeholders, Param, Row, StoreResult, Tx};
 use uuid::Uuid;
 
 use crate::sdk::Micros;
@@ -542,11 +542,9 @@ fn maintained_trigger_defs() -> Vec<Trigger> {
 }
 
 /// The statements that (re)create the maintained columns' triggers on
-/// `dialect`, from their one definition: SQLite runs the statements as
-/// the trigger's body; PostgreSQL as a PL/pgSQL function of the same name
-/// (a row trigger's `WHEN` may not hold a subquery there, so the condition
-/// becomes an `IF`).
-pub fn maintained_triggers(dialect: Dialect) -> String {
+/// SQLite, from their one definition: each definition's statements are a
+/// trigger's body. (PostgreSQL's: [`postgres_triggers`].)
+pub fn sqlite_triggers() -> String {
     maintained_trigger_defs()
         .iter()
         .map(|t| {
@@ -557,27 +555,57 @@ pub fn maintained_triggers(dialect: Dialect) -> String {
                 when,
                 body,
             } = t;
-            match dialect {
-                Dialect::Sqlite => {
-                    let when = when.map(|w| format!("WHEN {w}")).unwrap_or_default();
-                    format!(
-                        "DROP TRIGGER IF EXISTS {name};
-                         CREATE TRIGGER {name} {event} ON {table} {when} BEGIN {body} END;"
-                    )
-                }
-                Dialect::Postgres => {
-                    let body = super::translate::to_postgres(body);
-                    let body = match when {
-                        Some(w) => format!("IF {} THEN {body} END IF;", super::translate::to_postgres(w)),
-                        None => body,
-                    };
-                    format!(
-                        "CREATE OR REPLACE FUNCTION {name}() RETURNS trigger LANGUAGE plpgsql AS $warren$
-                         BEGIN {body} RETURN NULL; END $warren$;
-                         DROP TRIGGER IF EXISTS {name} ON {table};
-                         CREATE TRIGGER {name} {event} ON {table} FOR EACH ROW EXECUTE FUNCTION {name}();"
-                    )
-                }
+            let when = when.map(|w| format!("WHEN {w}")).unwrap_or_default();
+            format!(
+                "DROP TRIGGER IF EXISTS {name};
+                 CREATE TRIGGER {name} {event} ON {table} {when} BEGIN {body} END;"
+            )
+        })
+        .collect()
+}
+
+/// One maintained-column trigger as PostgreSQL runs it.
+pub struct PgTrigger {
+    pub name: &'static str,
+    pub table: &'static str,
+    /// The source of its PL/pgSQL function, which names the trigger's
+    /// event too: the same source means the same trigger.
+    pub source: String,
+    /// What makes the function and the trigger.
+    pub ddl: String,
+}
+
+/// The maintained columns' triggers on PostgreSQL: each definition's
+/// statements, translated, are the body of a PL/pgSQL function that a row
+/// trigger of the same name runs (a trigger's `WHEN` may not hold a
+/// subquery there, so the condition becomes an `IF`).
+pub fn postgres_triggers() -> Vec<PgTrigger> {
+    maintained_trigger_defs()
+        .into_iter()
+        .map(|t| {
+            let Trigger {
+                name,
+                event,
+                table,
+                when,
+                body,
+            } = t;
+            let body = super::translate::to_postgres(&body);
+            let body = match when {
+                Some(w) => format!("IF {} THEN {body} END IF;", super::translate::to_postgres(w)),
+                None => body,
+            };
+            let source = format!("\n-- {event} ON {table}\nBEGIN {body} RETURN NULL; END\n");
+            let ddl = format!(
+                "CREATE OR REPLACE FUNCTION {name}() RETURNS trigger LANGUAGE plpgsql AS $warren${source}$warren$;
+                 DROP TRIGGER IF EXISTS {name} ON {table};
+                 CREATE TRIGGER {name} {event} ON {table} FOR EACH ROW EXECUTE FUNCTION {name}();"
+            );
+            PgTrigger {
+                name,
+                table,
+                source,
+                ddl,
             }
         })
         .collect()
