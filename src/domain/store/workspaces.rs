@@ -545,7 +545,12 @@ impl CountCache {
 fn param_terms(cond: &str) -> (String, String) {
     (
         format!("w.latest_build_id IN (SELECT p.workspace_build_id FROM workspace_build_parameters p WHERE {cond})"),
-        format!("EXISTS (SELECT 1 FROM workspace_build_parameters p WHERE p.workspace_build_id = w.latest_build_id AND ({cond}))"),
+        // `+` keeps the planner on the build's own parameters (its primary
+        // key) rather than every build's parameters of that name.
+        format!(
+            "EXISTS (SELECT 1 FROM workspace_build_parameters p WHERE p.workspace_build_id = w.latest_build_id AND ({}))",
+            cond.replace("lower(p.name)", "+lower(p.name)")
+        ),
     )
 }
 
@@ -764,6 +769,9 @@ pub fn list(
             filter = filter.replace(set, each);
         }
     }
+    // The agents' summary columns have indexes for the count; a page reads
+    // the list order and checks them on each row (`+` keeps them out).
+    let filter = filter.replace("w.agents_", "+w.agents_");
     // Coder's order: the caller's favorites first, then running ones, then
     // owner and name. The favorites are read apart; the rest is read in the
     // order of an index, so a page stops after its rows.
