@@ -148,21 +148,32 @@ pub fn report_simulated(db: &Db, now: Micros) -> ApiResult<usize> {
     if due.is_empty() {
         return Ok(0);
     }
-    db.write_uncached_blocking(|tx| -> ApiResult<usize> {
-        let mut agents = Vec::new();
-        for m in &due {
-            let value = simulated_value(m, now);
-            store::set_metadata_result(tx, m.agent_id, &m.key, &value, "", now)?;
-            if !agents.contains(&m.agent_id) {
-                agents.push(m.agent_id);
+    // In slices with a pause between them: thousands of agents report at
+    // once, and one long transaction would hold the server's core that long.
+    for slice in due.chunks(BEAT_SLICE) {
+        db.write_uncached_blocking(|tx| -> ApiResult<()> {
+            let mut agents = Vec::new();
+            for m in slice {
+                let value = simulated_value(m, now);
+                store::set_metadata_result(tx, m.agent_id, &m.key, &value, "", now)?;
+                if !agents.contains(&m.agent_id) {
+                    agents.push(m.agent_id);
+                }
             }
+            for a in agents {
+                store::metadata_changed(tx, a)?;
+            }
+            Ok(())
+        })?;
+        if slice.len() == BEAT_SLICE {
+            std::thread::sleep(std::time::Duration::from_millis(1));
         }
-        for a in agents {
-            store::metadata_changed(tx, a)?;
-        }
-        Ok(due.len())
-    })
+    }
+    Ok(due.len())
 }
+
+/// Metadata results the simulated agents' beat writes per transaction.
+const BEAT_SLICE: usize = 100;
 
 /// A plausible result for an item, as `coder stat` prints it, varying with
 /// the agent, the key and the time.

@@ -64,7 +64,14 @@ fn quick() -> bool {
     std::env::var_os("WARREN_BENCH_QUICK").is_some()
 }
 
+/// Samples per latency (1,000; `WARREN_BENCH_SAMPLES=n` for another).
 fn samples() -> usize {
+    if let Some(n) = std::env::var("WARREN_BENCH_SAMPLES")
+        .ok()
+        .and_then(|v| v.parse().ok())
+    {
+        return n;
+    }
     if quick() {
         SAMPLES / 10
     } else {
@@ -1377,6 +1384,11 @@ impl Report {
         let small = workspaces <= 10_000;
         println!();
         println!("### {workspaces} workspaces, {users} users");
+        println!();
+        println!(
+            "{} samples per path, one keep-alive connection, one request at a time",
+            samples()
+        );
         println!();
         println!("| path (`GET /api/v2/workspaces?…&limit=25` unless named) | p50 | p99 | target (10k) |");
         println!("|---|---|---|---|");

@@ -648,8 +648,20 @@ impl CountCache {
     }
 }
 
-/// What a parameter filter matches the parameters' builds against.
-const PARAM_TERM: &str = "w.latest_build_id";
+/// A condition on the latest build's parameters as a set of builds (which
+/// the parameters' index gives at once: the count) and as a check of each
+/// row (the page, reading in list order); same placeholders, same order.
+fn param_terms(cond: &str) -> (String, String) {
+    (
+        format!("w.latest_build_id IN (SELECT p.workspace_build_id FROM workspace_build_parameters p WHERE {cond})"),
+        // `+` keeps the planner on the build's own parameters (its primary
+        // key) rather than every build's parameters of that name.
+        format!(
+            "EXISTS (SELECT 1 FROM workspace_build_parameters p WHERE p.workspace_build_id = w.latest_build_id AND ({}))",
+            cond.replace("lower(p.name)", "+lower(p.name)")
+        ),
+    )
+}
 
 /// Filters of `GET /workspaces` with names already resolved to ids.
 #[derive(Debug, Default, Clone)]
@@ -698,6 +710,8 @@ pub fn list(
         return Ok((Vec::new(), 0));
     }
     let mut c: Vec<String> = vec!["w.deleted = 0".into()];
+    // Parameter filters in their two forms, see below.
+    let mut params: Vec<(String, String)> = Vec::new();
     let mut a: Vec<Param<'static>> = Vec::new();
     let text = |s: &str| Param::text(s.to_string());
     if !vis.all {
@@ -807,10 +821,8 @@ pub fn list(
                 }
             })
             .collect();
-        c.push(format!(
-            "{PARAM_TERM} IN (SELECT p.workspace_build_id FROM workspace_build_parameters p WHERE {})",
-            any.join(" OR ")
-        ));
+        params.push(param_terms(&any.join(" OR ")));
+        c.push(params[params.len() - 1].0.clone());
         a.extend(f.param_names.iter().map(|n| text(n)));
     }
     if !f.param_values.is_empty() {
@@ -819,10 +831,8 @@ pub fn list(
             .iter()
             .map(|_| "(lower(p.name) = lower(?) AND lower(p.value) = lower(?))")
             .collect();
-        c.push(format!(
-            "{PARAM_TERM} IN (SELECT p.workspace_build_id FROM workspace_build_parameters p WHERE {})",
-            any.join(" OR ")
-        ));
+        params.push(param_terms(&any.join(" OR ")));
+        c.push(params[params.len() - 1].0.clone());
         for (n, v) in &f.param_values {
             a.push(text(n));
             a.push(text(v));
@@ -861,12 +871,16 @@ pub fn list(
     // A parameter filter finds its matches through the parameters' index,
     // which the planner also uses for the page and then sorts them all.
     // Past a few hundred matches, reading the list order and checking each
-    // row costs less: the `+` keeps that column's index out of the plan.
-    let filter = if count > 200 {
-        filter.replace(PARAM_TERM, &format!("+{PARAM_TERM}"))
-    } else {
-        filter
-    };
+    // row's parameters costs less.
+    let mut filter = filter;
+    if count > 200 {
+        for (set, each) in &params {
+            filter = filter.replace(set, each);
+        }
+    }
+    // The agents' summary columns have indexes for the count; a page reads
+    // the list order and checks them on each row (`+` keeps them out).
+    let filter = filter.replace("w.agents_", "+w.agents_");
     // Coder's order: the caller's favorites first, then running ones, then
     // owner and name. The favorites are read apart; the rest is read in the
     // order of an index, so a page stops after its rows.
