@@ -351,6 +351,12 @@ CREATE INDEX workspaces_external_agent_idx ON workspaces (has_external_agent, ru
 CREATE INDEX workspaces_shared_idx ON workspaces (shared, running DESC, owner_sort, lower(name), deleted) WHERE deleted = 0;
 CREATE INDEX workspaces_latest_build_idx ON workspaces (latest_build_id, deleted);
 CREATE INDEX workspaces_agent_job_idx ON workspaces (agent_job_id);
+-- has-agent's counts.
+CREATE INDEX workspaces_agents_timeout_idx ON workspaces (agents_timeout_from, deleted) WHERE deleted = 0 AND agents_timeout_from IS NOT NULL;
+CREATE INDEX workspaces_agents_connecting_idx ON workspaces (agents_connecting_until, deleted) WHERE deleted = 0 AND agents_connecting_until IS NOT NULL;
+CREATE INDEX workspaces_agents_disconnected_idx ON workspaces (agents_disconnected, deleted) WHERE deleted = 0 AND agents_disconnected = 1;
+CREATE INDEX workspaces_agents_silent_idx ON workspaces (agents_silent_from, deleted) WHERE deleted = 0 AND agents_silent_from IS NOT NULL;
+CREATE INDEX workspaces_agents_connected_idx ON workspaces (agents_connected_until, deleted) WHERE deleted = 0 AND agents_connected_until IS NOT NULL;
 -- The lifecycle executor's ways of finding due workspaces.
 CREATE INDEX workspaces_start_deadline_idx ON workspaces (start_deadline) WHERE deleted = 0 AND start_deadline IS NOT NULL;
 CREATE INDEX workspaces_schedule_idx ON workspaces (autostart_schedule) WHERE deleted = 0 AND autostart_schedule IS NOT NULL;

@@ -1046,6 +1046,11 @@ mod tests {
              DROP INDEX workspaces_shared_idx;
              DROP INDEX workspaces_latest_build_idx;
              DROP INDEX workspaces_agent_job_idx;
+             DROP INDEX workspaces_agents_timeout_idx;
+             DROP INDEX workspaces_agents_connecting_idx;
+             DROP INDEX workspaces_agents_disconnected_idx;
+             DROP INDEX workspaces_agents_silent_idx;
+             DROP INDEX workspaces_agents_connected_idx;
              DROP INDEX workspaces_start_deadline_idx;
              DROP INDEX workspaces_schedule_idx;
              DROP INDEX workspaces_dormancy_idx;

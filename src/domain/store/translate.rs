@@ -14,6 +14,7 @@
 //! | `max(a, b)`, `min(a, b)` (two or more arguments) | `GREATEST(a, b)`, `LEAST(a, b)` |
 //! | `LIKE` (ASCII case-insensitive) | `ILIKE` |
 //! | `LIMIT -1` | `LIMIT ALL` |
+//! | unary `+x` (SQLite's way to keep a column's index out of a plan) | `x` (PostgreSQL has no unary `+` on text) |
 //! | `INDEXED BY i` (SQLite's planner hint) | nothing (PostgreSQL's planner takes no hints) |
 //! | `CROSS JOIN t [a] ON …` (SQLite's way to fix the join order) | `JOIN t [a] ON …` (PostgreSQL allows no `ON` after `CROSS JOIN`) |
 //! | `sum(x)` (warren sums integers only) | `CAST(sum(x) AS BIGINT)` (PostgreSQL's sum of `BIGINT` is `NUMERIC`) |
@@ -170,6 +171,24 @@ fn call_extent(t: &[Token], open: usize) -> Option<(usize, usize)> {
 }
 
 /// Words after a table function that cannot be its alias.
+/// Whether the `+` at `i` is a sign rather than an addition: it follows
+/// nothing, an opening parenthesis, a comma, an operator or a keyword.
+fn unary(t: &[Token], i: usize) -> bool {
+    const KEYWORDS: &[&str] = &[
+        "and", "or", "not", "where", "on", "when", "then", "else", "select", "by", "in", "is",
+        "like", "between", "case", "return",
+    ];
+    let Some(p) = (0..i).rev().find(|&j| t[j].kind != Kind::Space) else {
+        return true;
+    };
+    match t[p].kind {
+        Kind::Open | Kind::Comma | Kind::Minus => true,
+        Kind::Word => KEYWORDS.contains(&t[p].text.to_ascii_lowercase().as_str()),
+        Kind::Other => t[p].text.chars().all(|c| "=<>!|*/+%".contains(c)),
+        _ => false,
+    }
+}
+
 /// Whether the `CROSS` at `i` starts `CROSS JOIN table [alias] ON`.
 fn cross_join_on(t: &[Token], i: usize) -> bool {
     let mut k = i;
@@ -277,6 +296,7 @@ pub fn to_postgres(sql: &str) -> String {
                     _ => out.push_str(tok.text),
                 }
             }
+            Kind::Other if tok.text == "+" && unary(&t, i) => {}
             _ => out.push_str(tok.text),
         }
         for (_, text) in after.iter().filter(|(at, _)| *at == i) {
@@ -290,6 +310,18 @@ pub fn to_postgres(sql: &str) -> String {
 #[cfg(test)]
 mod tests {
     use super::to_postgres;
+
+    #[test]
+    fn a_unary_plus_is_dropped_and_an_addition_kept() {
+        assert_eq!(
+            to_postgres("WHERE +w.a < 3 AND (+lower(p.name) = ?) AND x = +y"),
+            "WHERE w.a < 3 AND (lower(p.name) = $1) AND x = y"
+        );
+        assert_eq!(
+            to_postgres("SELECT a + 1, ? + b, (c) + d, 2 + 3, max(a, 1) + 1"),
+            "SELECT a + 1, $1 + b, (c) + d, 2 + 3, GREATEST(a, 1) + 1"
+        );
+    }
 
     #[test]
     fn index_hints_are_dropped() {
