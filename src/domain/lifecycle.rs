@@ -27,7 +27,7 @@ pub struct Action {
     pub reason: &'static str,
 }
 
-/// One tick at `now`: each due workspace is acted on in its own savepoint,
+/// One tick at `now`: each due workspace is acted on in its own transaction,
 /// so one workspace's failure undoes only its own work, and is logged.
 /// Each tick logs (at debug level) how many workspaces it looked at, what
 /// it did and how long it took: the one place its cost can be read.
@@ -49,19 +49,13 @@ fn tick_alone(db: &Db, now: Micros) -> ApiResult<Vec<Action>> {
     let looked_at = candidates.len();
     let subject = Subject::system(System::Lifecycle);
     let mut done = Vec::new();
-    // One transaction for the tick, one savepoint per workspace: a failure
-    // undoes that workspace's work only, and the tick commits once.
-    let due: Vec<_> = candidates.into_iter().filter(|c| !c.active).collect();
-    if !due.is_empty() {
-        db.write_blocking(|tx| -> ApiResult<()> {
-            for c in &due {
-                match tx.savepoint(|tx| act(tx, &subject, c, now)) {
-                    Ok(actions) => done.extend(actions),
-                    Err(e) => log::warn!("lifecycle: workspace {}: {e}", c.id),
-                }
-            }
-            Ok(())
-        })?;
+    // Each due workspace in its own transaction: a failure undoes only its
+    // own work, and a long tick never holds the write lock for the others.
+    for c in candidates.into_iter().filter(|c| !c.active) {
+        match db.write_blocking(|tx| act(tx, &subject, &c, now)) {
+            Ok(actions) => done.extend(actions),
+            Err(e) => log::warn!("lifecycle: workspace {}: {e}", c.id),
+        }
     }
     log::debug!(
         "lifecycle tick: {looked_at} candidates, {} actions, {:.3} ms",
