@@ -112,6 +112,32 @@ pub const POSTGRES_UNDO_8: &str = "DROP FUNCTION warren_ws_insert() CASCADE;
      CREATE INDEX workspaces_organization_idx ON workspaces (organization_id) WHERE deleted = 0;
      ALTER TABLE workspaces DROP COLUMN status, DROP COLUMN outdated, DROP COLUMN has_ai_task, DROP COLUMN has_external_agent, DROP COLUMN agent_job_id, DROP COLUMN start_deadline, DROP COLUMN shared, DROP COLUMN agents_timeout_from, DROP COLUMN agents_connecting_until, DROP COLUMN agents_disconnected, DROP COLUMN agents_silent_from, DROP COLUMN agents_connected_until;";
 
+/// Turns a stopped server's SQLite file back into version 2's layout, where
+/// a file's contents sat mid-row and later steps' tables did not exist.
+pub fn back_to_version_2(db: &std::path::Path) {
+    let conn = rusqlite::Connection::open(db).unwrap();
+    conn.execute_batch(SQLITE_UNDO_8).unwrap();
+    conn.execute_batch(
+        "PRAGMA foreign_keys = OFF;
+         BEGIN;
+         CREATE TABLE files_v1 (
+             id TEXT PRIMARY KEY, hash TEXT NOT NULL,
+             created_by TEXT NOT NULL REFERENCES users (id), mimetype TEXT NOT NULL,
+             data BLOB NOT NULL, created_at INTEGER NOT NULL);
+         INSERT INTO files_v1 SELECT id, hash, created_by, mimetype, data, created_at FROM files;
+         DROP TABLE files;
+         ALTER TABLE files_v1 RENAME TO files;
+         CREATE UNIQUE INDEX files_hash_idx ON files (hash, created_by);
+         DROP TABLE lifecycle_actions;
+         ALTER TABLE workspace_builds DROP COLUMN deadline_reason;
+         ALTER TABLE workspace_builds DROP COLUMN deadline_set_at;
+         ALTER TABLE workspace_builds DROP COLUMN deadline_set_by;
+         PRAGMA user_version = 2;
+         COMMIT;",
+    )
+    .unwrap();
+}
+
 pub struct Server {
     pub running: Option<Running>,
     _dir: TempDir,

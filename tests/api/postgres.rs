@@ -833,28 +833,7 @@ fn migrate_copies_a_file_an_older_warren_made() {
     let v = lite.import(&o, "docker", None);
     assert_eq!(v["job"]["status"], "succeeded", "{v}");
     lite.running.take().unwrap().stop();
-    let conn = rusqlite::Connection::open(&lite.config.db).unwrap();
-    conn.execute_batch(SQLITE_UNDO_8).unwrap();
-    conn.execute_batch(
-        "PRAGMA foreign_keys = OFF;
-         BEGIN;
-         CREATE TABLE files_v1 (
-             id TEXT PRIMARY KEY, hash TEXT NOT NULL,
-             created_by TEXT NOT NULL REFERENCES users (id), mimetype TEXT NOT NULL,
-             data BLOB NOT NULL, created_at INTEGER NOT NULL);
-         INSERT INTO files_v1 SELECT id, hash, created_by, mimetype, data, created_at FROM files;
-         DROP TABLE files;
-         ALTER TABLE files_v1 RENAME TO files;
-         CREATE UNIQUE INDEX files_hash_idx ON files (hash, created_by);
-         DROP TABLE lifecycle_actions;
-         ALTER TABLE workspace_builds DROP COLUMN deadline_reason;
-         ALTER TABLE workspace_builds DROP COLUMN deadline_set_at;
-         ALTER TABLE workspace_builds DROP COLUMN deadline_set_by;
-         PRAGMA user_version = 2;
-         COMMIT;",
-    )
-    .unwrap();
-    drop(conn);
+    back_to_version_2(&lite.config.db);
     let target = TestDb::create(&admin);
     let out = std::process::Command::new(env!("CARGO_BIN_EXE_warren"))
         .args(["migrate", "--from"])

@@ -333,29 +333,7 @@ fn a_version_1_database_is_migrated_with_its_files() {
     let file = s.upload(&o.token, "application/x-tar", &tar);
     let file_id = file.ok(200)["hash"].as_str().unwrap().to_string();
     s.running.take().unwrap().stop();
-    // Back to version 2's layout, where the contents sat mid-row.
-    let conn = rusqlite::Connection::open(&s.config.db).unwrap();
-    conn.execute_batch(SQLITE_UNDO_8).unwrap();
-    conn.execute_batch(
-        "PRAGMA foreign_keys = OFF;
-         BEGIN;
-         CREATE TABLE files_v1 (
-             id TEXT PRIMARY KEY, hash TEXT NOT NULL,
-             created_by TEXT NOT NULL REFERENCES users (id), mimetype TEXT NOT NULL,
-             data BLOB NOT NULL, created_at INTEGER NOT NULL);
-         INSERT INTO files_v1 SELECT id, hash, created_by, mimetype, data, created_at FROM files;
-         DROP TABLE files;
-         ALTER TABLE files_v1 RENAME TO files;
-         CREATE UNIQUE INDEX files_hash_idx ON files (hash, created_by);
-         DROP TABLE lifecycle_actions;
-         ALTER TABLE workspace_builds DROP COLUMN deadline_reason;
-         ALTER TABLE workspace_builds DROP COLUMN deadline_set_at;
-         ALTER TABLE workspace_builds DROP COLUMN deadline_set_by;
-         PRAGMA user_version = 2;
-         COMMIT;",
-    )
-    .unwrap();
-    drop(conn);
+    back_to_version_2(&s.config.db);
     s.restart();
     let back = s.raw(
         "GET",
