@@ -78,6 +78,12 @@ fn samples() -> usize {
         SAMPLES
     }
 }
+/// `WARREN_BENCH_PARTS=lists,watchers,lifecycle,creates` (the default: all)
+/// measures only the parts named.
+fn part(name: &str) -> bool {
+    std::env::var("WARREN_BENCH_PARTS").map_or(true, |v| v.split(',').any(|p| p.trim() == name))
+}
+
 const WATCHED: usize = 100;
 const ROUNDS: usize = 10;
 
@@ -90,16 +96,36 @@ fn main() {
     let log = dir.path().join("server.log");
     print_machine(workspaces, users);
 
-    let t = Instant::now();
-    let setup = setup(&db, &log);
-    let api_secs = t.elapsed().as_secs_f64();
-    let t = Instant::now();
-    seed(&db, &setup, users);
-    println!(
-        "setup over HTTP {api_secs:.1} s; seeded {} workspaces over {users} users (+ the owner's one) through SQL in {:.1} s",
-        users * PER_USER,
-        t.elapsed().as_secs_f64()
-    );
+    // `WARREN_BENCH_SEEDED=dir`: keep the seeded database and the setup's
+    // ids in `dir` and start from them next time (iterating on one part).
+    let kept = std::env::var_os("WARREN_BENCH_SEEDED")
+        .map(|d| Path::new(&d).join(format!("{workspaces}")));
+    let setup = match kept.as_ref().filter(|k| k.join("setup.json").exists()) {
+        Some(k) => {
+            std::fs::copy(k.join("bench.db"), &db).unwrap();
+            println!("seeded database reused from {}", k.display());
+            serde_json::from_str(&std::fs::read_to_string(k.join("setup.json")).unwrap()).unwrap()
+        }
+        None => {
+            let t = Instant::now();
+            let setup = setup(&db, &log);
+            let api_secs = t.elapsed().as_secs_f64();
+            let t = Instant::now();
+            seed(&db, &setup, users);
+            println!(
+                "setup over HTTP {api_secs:.1} s; seeded {} workspaces over {users} users (+ the owner's one) through SQL in {:.1} s",
+                users * PER_USER,
+                t.elapsed().as_secs_f64()
+            );
+            if let Some(k) = &kept {
+                std::fs::create_dir_all(k).unwrap();
+                std::fs::copy(&db, k.join("bench.db")).unwrap();
+                std::fs::write(k.join("setup.json"), serde_json::to_string(&setup).unwrap())
+                    .unwrap();
+            }
+            setup
+        }
+    };
 
     // `WARREN_BENCH_SEED_ONLY=path`: keep the seeded database there and
     // stop (to study query plans on it).
@@ -108,8 +134,12 @@ fn main() {
         return;
     }
     let mut report = Report::default();
-    measure(&db, &log, &setup, users, &mut report);
-    lifecycle_and_creates(&db, &log, &setup, &mut report);
+    if part("lists") || part("watchers") {
+        measure(&db, &log, &setup, users, &mut report);
+    }
+    if part("lifecycle") || part("creates") {
+        lifecycle_and_creates(&db, &log, &setup, &mut report);
+    }
     report.print(workspaces, users);
 }
 
@@ -404,6 +434,7 @@ fn fixture_tar() -> Vec<u8> {
 // ------------------------------------------------------------------ setup
 
 /// What the API-built setup left behind.
+#[derive(serde::Serialize, serde::Deserialize)]
 struct Setup {
     admin: String,
     org: String,
@@ -1057,59 +1088,63 @@ fn measure(db: &Path, log: &Path, s: &Setup, users: usize, report: &mut Report) 
             &s.admin,
         ));
     }
-    // Every query must find something, or it measures nothing.
-    for (name, path, token) in &paths {
-        let (st, v) = c.call("GET", path, Some(token), None);
-        assert_eq!(st, 200, "{name}: {v}");
-        assert!(
-            !v["workspaces"].as_array().unwrap().is_empty(),
-            "{name} matched nothing"
-        );
-    }
-    for (name, path, token) in &paths {
-        let (p50, p99) = latency(&c, path, token);
+    if part("lists") {
+        // Every query must find something, or it measures nothing.
+        for (name, path, token) in &paths {
+            let (st, v) = c.call("GET", path, Some(token), None);
+            assert_eq!(st, 200, "{name}: {v}");
+            assert!(
+                !v["workspaces"].as_array().unwrap().is_empty(),
+                "{name} matched nothing"
+            );
+        }
+        for (name, path, token) in &paths {
+            let (p50, p99) = latency(&c, path, token);
+            report
+                .latencies
+                .push(("list".into(), name.clone(), p50, p99));
+        }
+        let by_id = format!("/api/v2/workspaces/{one}");
+        let (p50, p99) = latency(&c, &by_id, &member);
         report
             .latencies
-            .push(("list".into(), name.clone(), p50, p99));
+            .push(("get".into(), "`GET /workspaces/{id}`".into(), p50, p99));
+        let by_name = format!("/api/v2/users/user42/workspace/{one_name}");
+        let (p50, p99) = latency(&c, &by_name, &member);
+        report.latencies.push((
+            "get".into(),
+            "`GET /users/{user}/workspace/{name}`".into(),
+            p50,
+            p99,
+        ));
+        std::thread::sleep(Duration::from_secs(2));
+        report.rss_idle = server.rss().0;
+
+        let health = throughput(&server.base, "/healthz", None, 4, 5);
+        let list = throughput(&server.base, page, Some(&s.admin), 4, 5);
+        let get = throughput(&server.base, &by_id, Some(&member), 4, 5);
+        report.throughput = vec![
+            ("`GET /healthz`".into(), health),
+            ("`GET /workspaces?limit=25` (owner)".into(), list),
+            ("`GET /workspaces/{id}`".into(), get),
+        ];
     }
-    let by_id = format!("/api/v2/workspaces/{one}");
-    let (p50, p99) = latency(&c, &by_id, &member);
-    report
-        .latencies
-        .push(("get".into(), "`GET /workspaces/{id}`".into(), p50, p99));
-    let by_name = format!("/api/v2/users/user42/workspace/{one_name}");
-    let (p50, p99) = latency(&c, &by_name, &member);
-    report.latencies.push((
-        "get".into(),
-        "`GET /users/{user}/workspace/{name}`".into(),
-        p50,
-        p99,
-    ));
-    std::thread::sleep(Duration::from_secs(2));
-    report.rss_idle = server.rss().0;
 
-    let health = throughput(&server.base, "/healthz", None, 4, 5);
-    let list = throughput(&server.base, page, Some(&s.admin), 4, 5);
-    let get = throughput(&server.base, &by_id, Some(&member), 4, 5);
-    report.throughput = vec![
-        ("`GET /healthz`".into(), health),
-        ("`GET /workspaces?limit=25` (owner)".into(), list),
-        ("`GET /workspaces/{id}`".into(), get),
-    ];
-
-    // The first 100 workspaces of the owner's list are watched.
-    let (_, first) = c.call("GET", "/api/v2/workspaces?limit=100", Some(&s.admin), None);
-    let watched: Vec<String> = first["workspaces"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|w| w["id"].as_str().unwrap().to_string())
-        .collect();
-    assert_eq!(watched.len(), WATCHED);
-    let scale = if quick() { 10 } else { 1 };
-    for (n, base_ttl) in [(2_400 / scale, 100), (10_000 / scale, 200)] {
-        let r = watchers(&server, &c, &s.admin, &watched, n, base_ttl);
-        report.watchers.push(r);
+    if part("watchers") {
+        // The first 100 workspaces of the owner's list are watched.
+        let (_, first) = c.call("GET", "/api/v2/workspaces?limit=100", Some(&s.admin), None);
+        let watched: Vec<String> = first["workspaces"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|w| w["id"].as_str().unwrap().to_string())
+            .collect();
+        assert_eq!(watched.len(), WATCHED);
+        let scale = if quick() { 10 } else { 1 };
+        for (n, base_ttl) in [(2_400 / scale, 100), (10_000 / scale, 200)] {
+            let r = watchers(&server, &c, &s.admin, &watched, n, base_ttl);
+            report.watchers.push(r);
+        }
     }
     server.stop();
 }
@@ -1325,40 +1360,44 @@ fn lifecycle_and_creates(db: &Path, log: &Path, s: &Setup, report: &mut Report) 
     }
     let log_start = std::fs::metadata(log).map(|m| m.len()).unwrap_or(0);
     let (server, _) = Server::start(db, log, &["--autobuild-poll-interval", "1s"], None);
-    let deadline = Instant::now() + Duration::from_secs(30);
-    loop {
-        let ticks = read_ticks(log, log_start);
-        if ticks.len() >= 6 {
-            report.ticks = ticks;
-            break;
+    if part("lifecycle") {
+        let deadline = Instant::now() + Duration::from_secs(30);
+        loop {
+            let ticks = read_ticks(log, log_start);
+            if ticks.len() >= 6 {
+                report.ticks = ticks;
+                break;
+            }
+            assert!(Instant::now() < deadline, "too few lifecycle ticks logged");
+            std::thread::sleep(Duration::from_millis(200));
         }
-        assert!(Instant::now() < deadline, "too few lifecycle ticks logged");
-        std::thread::sleep(Duration::from_millis(200));
     }
 
-    // Creates: 8 clients, each its own keep-alive connection.
-    const CLIENTS: usize = 8;
-    const EACH: usize = 200;
-    let started = Instant::now();
-    std::thread::scope(|sc| {
-        for t in 0..CLIENTS {
-            let (base, admin, template) = (&server.base, &s.admin, &s.docker);
-            sc.spawn(move || {
-                let c = Http::new(base);
-                for k in 0..EACH {
-                    let (st, v) = c.call(
-                        "POST",
-                        "/api/v2/users/me/workspaces",
-                        Some(admin),
-                        Some(json!({"template_id": template, "name": format!("c-{t}-{k}")})),
-                    );
-                    assert_eq!(st, 201, "{v}");
-                }
-            });
-        }
-    });
-    let secs = started.elapsed().as_secs_f64();
-    report.creates = Some((CLIENTS * EACH, CLIENTS as f64 * EACH as f64 / secs));
+    if part("creates") {
+        // Creates: 8 clients, each its own keep-alive connection.
+        const CLIENTS: usize = 8;
+        const EACH: usize = 200;
+        let started = Instant::now();
+        std::thread::scope(|sc| {
+            for t in 0..CLIENTS {
+                let (base, admin, template) = (&server.base, &s.admin, &s.docker);
+                sc.spawn(move || {
+                    let c = Http::new(base);
+                    for k in 0..EACH {
+                        let (st, v) = c.call(
+                            "POST",
+                            "/api/v2/users/me/workspaces",
+                            Some(admin),
+                            Some(json!({"template_id": template, "name": format!("c-{t}-{k}")})),
+                        );
+                        assert_eq!(st, 201, "{v}");
+                    }
+                });
+            }
+        });
+        let secs = started.elapsed().as_secs_f64();
+        report.creates = Some((CLIENTS * EACH, CLIENTS as f64 * EACH as f64 / secs));
+    }
     server.stop();
 }
 
