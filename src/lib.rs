@@ -15,6 +15,8 @@ pub mod http;
 pub mod metrics;
 pub mod query;
 pub mod sdk;
+#[cfg(test)]
+mod testing;
 pub mod watch;
 
 use std::net::{SocketAddr, TcpListener};

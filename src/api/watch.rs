@@ -71,8 +71,12 @@ impl Event {
 
 enum Target {
     Workspace(Uuid),
-    /// An agent's metadata results (`…/watch-metadata`).
-    Metadata(crate::domain::agent_metadata::AgentMetadataView),
+    /// An agent's metadata results (`…/watch-metadata`); a simulated agent
+    /// reports while the stream holds its `Watching`.
+    Metadata(
+        crate::domain::agent_metadata::AgentMetadataView,
+        #[allow(dead_code)] crate::domain::agent_metadata::Watching,
+    ),
     List {
         filter: Box<ListFilter>,
         limit: Option<i64>,
@@ -92,7 +96,7 @@ impl WatchState {
     fn scope(&self) -> Scope {
         match &self.target {
             Target::Workspace(id) => Scope::Workspace(*id),
-            Target::Metadata(m) => Scope::Workspace(m.workspace_id()),
+            Target::Metadata(m, _) => Scope::Workspace(m.workspace_id()),
             Target::List { .. } => Scope::All,
         }
     }
@@ -101,7 +105,7 @@ impl WatchState {
     /// new results only, workspace streams on everything else.
     fn notes(&self) -> NoteFilter {
         match self.target {
-            Target::Metadata(_) => |kind| kind == METADATA_CHANGED,
+            Target::Metadata(..) => |kind| kind == METADATA_CHANGED,
             _ => |kind| kind != METADATA_CHANGED,
         }
     }
@@ -113,7 +117,7 @@ impl WatchState {
         let _allow = app.config.allow_workspace_renames;
         let _timeout = app.inactive_timeout_us();
         match &mut self.target {
-            Target::Metadata(m) => {
+            Target::Metadata(m, _) => {
                 let (m, now) = (*m, app.now());
                 match app.db.read(move |conn| m.current(conn, now)).await {
                     Ok(items) => vec![Event::new("data", &items, false)],
@@ -571,10 +575,14 @@ async fn metadata_state(app: &web::Data<App>, subject: Subject, id: &str) -> Api
         .db
         .read(move |conn| crate::domain::agent_metadata::readable(conn, &s, id))
         .await?;
+    let a = app.clone();
+    let watching = web::block(move || a.provisioner.watch_metadata(view.agent_id()))
+        .await
+        .map_err(|e| ApiError::internal(e.to_string()))??;
     Ok(WatchState {
         app: app.clone(),
         subject,
-        target: Target::Metadata(view),
+        target: Target::Metadata(view, watching),
     })
 }
 

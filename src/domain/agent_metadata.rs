@@ -116,6 +116,10 @@ impl AgentMetadataView {
         self.workspace
     }
 
+    pub fn agent_id(&self) -> Uuid {
+        self.agent
+    }
+
     /// Every item with its latest result, by display order and key; ages
     /// at `now`.
     pub fn current(&self, tx: &Tx, now: Micros) -> ApiResult<Vec<sdk::WorkspaceAgentMetadata>> {
@@ -140,13 +144,66 @@ impl AgentMetadataView {
     }
 }
 
-/// Reports new results for the simulated agents' items that are due at
-/// `now`, one transaction; returns how many.
-pub fn report_simulated(db: &Db, now: Micros) -> ApiResult<usize> {
-    let due =
-        db.read_blocking(|tx| -> ApiResult<_> { Ok(store::due_simulated_metadata(tx, now)?) })?;
-    if due.is_empty() {
+/// The simulated agents someone watches the metadata of: only they report.
+/// Nothing outside a metadata stream can see a result, so an agent nobody
+/// watches costs nothing (10,000 simulated workspaces would otherwise
+/// write 2,000 results a second of fiction); a stream's first watcher makes
+/// its agent report at once.
+#[derive(Debug, Default)]
+pub struct Watched {
+    agents: std::sync::Mutex<std::collections::HashMap<Uuid, usize>>,
+}
+
+/// One stream's interest in an agent's results; dropping it ends it.
+#[derive(Debug)]
+pub struct Watching {
+    watched: std::sync::Arc<Watched>,
+    agent: Uuid,
+}
+
+impl Watched {
+    /// Registers a watcher of `agent` until the returned value drops.
+    pub fn watch(self: &std::sync::Arc<Self>, agent: Uuid) -> Watching {
+        *self.lock().entry(agent).or_default() += 1;
+        Watching {
+            watched: self.clone(),
+            agent,
+        }
+    }
+
+    /// The agents watched now.
+    pub fn agents(&self) -> Vec<Uuid> {
+        self.lock().keys().copied().collect()
+    }
+
+    fn lock(&self) -> std::sync::MutexGuard<'_, std::collections::HashMap<Uuid, usize>> {
+        self.agents.lock().unwrap_or_else(|e| e.into_inner())
+    }
+}
+
+impl Drop for Watching {
+    fn drop(&mut self) {
+        let mut agents = self.watched.lock();
+        if let Some(n) = agents.get_mut(&self.agent) {
+            *n -= 1;
+            if *n == 0 {
+                agents.remove(&self.agent);
+            }
+        }
+    }
+}
+
+/// Reports new results for the items of `agents` (simulated ones only)
+/// that are due at `now`; returns how many.
+pub fn report_simulated(db: &Db, agents: &[Uuid], now: Micros) -> ApiResult<usize> {
+    if agents.is_empty() {
         return Ok(0);
+    }
+    let mut due = Vec::new();
+    for some in agents.chunks(BEAT_SLICE) {
+        due.extend(db.read_blocking(|tx| -> ApiResult<_> {
+            Ok(store::due_simulated_metadata(tx, some, now)?)
+        })?);
     }
     // In slices with a pause between them: thousands of agents report at
     // once, and one long transaction would hold the server's core that long.
@@ -172,7 +229,8 @@ pub fn report_simulated(db: &Db, now: Micros) -> ApiResult<usize> {
     Ok(due.len())
 }
 
-/// Metadata results the simulated agents' beat writes per transaction.
+/// Metadata results the simulated agents' beat writes per transaction (and
+/// agents it looks up per query).
 const BEAT_SLICE: usize = 100;
 
 /// A plausible result for an item, as `coder stat` prints it, varying with
@@ -199,6 +257,45 @@ pub fn simulated_value(m: &MetadataRow, now: Micros) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn simulated_agents_report_only_while_watched() {
+        let w = crate::testing::World::new();
+        let ws = w.workspace("one");
+        let agent = ws["latest_build"]["resources"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find_map(|r| r["agents"][0]["id"].as_str())
+            .map(|id| Uuid::parse_str(id).unwrap())
+            .unwrap();
+        let db = &w.running.app.db;
+        let collected = || {
+            db.read_blocking(|tx| store::metadata(tx, agent))
+                .unwrap()
+                .iter()
+                .map(|m| m.collected_at)
+                .collect::<Vec<_>>()
+        };
+        // The manual clock moves a microsecond at each reading.
+        let now = || crate::clock::Clock::now(&*w.clock);
+        let reported_since = |at: Micros| collected().iter().all(|c| *c >= at && *c <= now());
+        w.clock.advance(std::time::Duration::from_secs(60));
+        w.settle();
+        assert_eq!(collected(), [ZERO_TIME_MICROS; 2], "reported unwatched");
+        let at = now();
+        let watching = w.running.app.provisioner.watch_metadata(agent).unwrap();
+        assert!(reported_since(at), "the first watcher saw no report");
+        w.clock.advance(std::time::Duration::from_secs(10));
+        let at = now();
+        w.settle();
+        assert!(reported_since(at), "no report on the interval");
+        let last = collected()[0];
+        drop(watching);
+        w.clock.advance(std::time::Duration::from_secs(30));
+        w.settle();
+        assert_eq!(collected(), [last; 2], "reported after the watcher left");
+    }
 
     #[test]
     fn simulated_values_look_like_coder_stat() {

@@ -47,6 +47,7 @@ fn tick_alone(db: &Db, now: Micros) -> ApiResult<Vec<Action>> {
         )?)
     })?;
     let looked_at = candidates.len();
+
     let subject = Subject::system(System::Lifecycle);
     let mut done = Vec::new();
     // Each due workspace in its own transaction: a failure undoes only its
@@ -354,101 +355,19 @@ impl Executor {
 
 #[cfg(test)]
 mod tests {
-    use std::sync::Arc;
     use std::time::Duration;
 
-    use serde_json::{json, Value};
-
-    use crate::clock::ManualClock;
-
-    fn call(agent: &ureq::Agent, method: &str, url: &str, token: &str, body: Value) -> Value {
-        let req = ureq::http::Request::builder()
-            .method(method)
-            .uri(url)
-            .header("Coder-Session-Token", token)
-            .header("Content-Type", "application/json")
-            .body(body.to_string())
-            .unwrap();
-        let mut resp = agent.run(req).unwrap();
-        serde_json::from_str(&resp.body_mut().read_to_string().unwrap()).unwrap_or(Value::Null)
-    }
-
-    /// The docker fixture as a tar archive.
-    fn fixture() -> Vec<u8> {
-        let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/docker");
-        let mut b = tar::Builder::new(Vec::new());
-        b.append_dir_all(".", &dir).unwrap();
-        b.into_inner().unwrap()
-    }
+    use crate::testing::World;
 
     #[test]
     fn a_failure_after_the_job_insert_undoes_only_that_workspace() {
-        let dir = tempfile::tempdir().unwrap();
-        let mut config = crate::Config::defaults();
-        config.address = "127.0.0.1:0".into();
-        config.db = dir.path().join("warren.db");
-        config.provisioner_delay = Duration::ZERO;
-        let clock = Arc::new(ManualClock::starting_now());
-        let running = crate::start_with_clock(config, clock.clone()).unwrap();
-        let agent: ureq::Agent = ureq::Agent::config_builder()
-            .http_status_as_error(false)
-            .build()
-            .into();
-        let url = |p: &str| running.url(p);
-        let first = call(
-            &agent,
-            "POST",
-            &url("/api/v2/users/first"),
-            "",
-            json!({"email": "a@example.com", "username": "admin", "password": "SomeSecurePassword!"}),
-        );
-        let org = first["organization_id"].as_str().unwrap().to_string();
-        let login = call(
-            &agent,
-            "POST",
-            &url("/api/v2/users/login"),
-            "",
-            json!({"email": "a@example.com", "password": "SomeSecurePassword!"}),
-        );
-        let token = login["session_token"].as_str().unwrap().to_string();
-        let req = ureq::http::Request::builder()
-            .method("POST")
-            .uri(url("/api/v2/files"))
-            .header("Coder-Session-Token", &token)
-            .header("Content-Type", "application/x-tar")
-            .body(fixture())
-            .unwrap();
-        let file: Value =
-            serde_json::from_str(&agent.run(req).unwrap().body_mut().read_to_string().unwrap())
-                .unwrap();
-        let version = call(
-            &agent,
-            "POST",
-            &url(&format!("/api/v2/organizations/{org}/templateversions")),
-            &token,
-            json!({"storage_method": "file", "file_id": file["hash"], "provisioner": "terraform"}),
-        );
-        assert!(running.app.provisioner.wait_idle(Duration::from_secs(20)));
-        let template = call(
-            &agent,
-            "POST",
-            &url(&format!("/api/v2/organizations/{org}/templates")),
-            &token,
-            json!({"name": "t", "template_version_id": version["id"]}),
-        );
-        let mut ids = Vec::new();
-        for name in ["one", "two"] {
-            let w = call(
-                &agent,
-                "POST",
-                &url("/api/v2/users/me/workspaces"),
-                &token,
-                json!({"template_id": template["id"], "name": name, "ttl_ms": 3_600_000}),
-            );
-            ids.push(uuid::Uuid::parse_str(w["id"].as_str().unwrap()).unwrap());
-        }
-        assert!(running.app.provisioner.wait_idle(Duration::from_secs(20)));
-        clock.advance(Duration::from_secs(61 * 60));
+        let w = World::new();
+        let ids: Vec<_> = ["one", "two"]
+            .iter()
+            .map(|name| World::id(&w.workspace(name)))
+            .collect();
+        w.clock.advance(Duration::from_secs(61 * 60));
+        let running = &w.running;
         // Both are due for autostop; the first one's build fails after its
         // job was queued.
         crate::domain::builds::tests::FAIL_AFTER_JOB.with(|f| f.set(Some(ids[0])));

@@ -50,6 +50,8 @@ struct Inner {
     heartbeat: Heartbeat,
     /// Told of every job the daemon finishes (the metrics).
     on_job: std::sync::OnceLock<JobObserver>,
+    /// The simulated agents whose metadata someone watches.
+    watched: Arc<crate::domain::agent_metadata::Watched>,
 }
 
 /// A job the daemon finished, for whoever observes.
@@ -89,6 +91,7 @@ impl Provisioner {
             idle: Condvar::new(),
             heartbeat: Heartbeat::default(),
             on_job: std::sync::OnceLock::new(),
+            watched: Arc::default(),
         });
         let worker = inner.clone();
         let thread = std::thread::Builder::new()
@@ -121,6 +124,21 @@ impl Provisioner {
             .wait_timeout_while(idle_at, timeout, |seen| *seen < ticket)
             .unwrap_or_else(|e| e.into_inner());
         *idle_at >= ticket
+    }
+
+    /// Makes a simulated agent report its metadata while the returned
+    /// value lives, starting with what is due now.
+    pub fn watch_metadata(
+        &self,
+        agent: Uuid,
+    ) -> ApiResult<crate::domain::agent_metadata::Watching> {
+        let watching = self.inner.watched.watch(agent);
+        crate::domain::agent_metadata::report_simulated(
+            &self.inner.db,
+            &[agent],
+            self.inner.clock.now(),
+        )?;
+        Ok(watching)
     }
 
     /// Sets who is told of each finished job; once.
@@ -177,10 +195,13 @@ impl Inner {
         while !self.stop.load(Ordering::SeqCst) {
             self.heartbeat.beat();
             let asked = self.asked.load(Ordering::SeqCst);
-            // Simulated agents report their metadata on the daemon's beat.
-            if let Err(e) =
-                crate::domain::agent_metadata::report_simulated(&self.db, self.clock.now())
-            {
+            // Simulated agents report their metadata on the daemon's beat,
+            // those someone watches.
+            if let Err(e) = crate::domain::agent_metadata::report_simulated(
+                &self.db,
+                &self.watched.agents(),
+                self.clock.now(),
+            ) {
                 log::error!("provisioner: simulated agent metadata: {e}");
             }
             match self.next_job() {

@@ -1,7 +1,7 @@
 //! What agents report besides their lifecycle: logs and their sources,
 //! metadata results, listening ports.
 
-use super::sql::{args, Row, StoreResult, Tx};
+use super::sql::{args, Param, Row, StoreResult, ToParam, Tx};
 use uuid::Uuid;
 
 use crate::sdk::Micros;
@@ -223,19 +223,31 @@ pub fn metadata_changed(tx: &Tx, agent: Uuid) -> StoreResult<()> {
 
 /// Metadata items of simulated, ready agents of live workspaces' latest
 /// builds whose interval has passed since their last result at `now`.
-pub fn due_simulated_metadata(tx: &Tx, now: Micros) -> StoreResult<Vec<MetadataRow>> {
+pub fn due_simulated_metadata(
+    tx: &Tx,
+    agents: &[Uuid],
+    now: Micros,
+) -> StoreResult<Vec<MetadataRow>> {
+    if agents.is_empty() {
+        return Ok(Vec::new());
+    }
+    let marks = super::sql::placeholders(agents.len());
+    let mut params = Param::uuids(agents);
+    params.push(now.to_param());
     tx.query(
-        "SELECT m.agent_id, m.key, m.display_name, m.script, m.interval, m.timeout,
+        &format!(
+            "SELECT m.agent_id, m.key, m.display_name, m.script, m.interval, m.timeout,
                 m.display_order, m.value, m.error, m.collected_at
          FROM workspace_agent_metadata m
          JOIN workspace_agents a ON a.id = m.agent_id
          JOIN workspace_resources r ON r.id = a.resource_id
          JOIN workspace_builds b ON b.job_id = r.job_id
          JOIN workspaces w ON w.latest_build_id = b.id AND w.deleted = 0
-         WHERE a.simulated = 1 AND a.lifecycle_state = 'ready'
+         WHERE m.agent_id IN ({marks}) AND a.simulated = 1 AND a.lifecycle_state = 'ready'
            AND m.collected_at + max(m.interval, 1) * 1000000 <= ?
-         ORDER BY m.agent_id, m.display_order, m.key",
-        args![now],
+         ORDER BY m.agent_id, m.display_order, m.key"
+        ),
+        &params,
         metadata_from_row,
     )
 }
