@@ -9,6 +9,7 @@ pub mod agent_extras;
 pub mod api_keys;
 pub mod backup;
 pub mod builds;
+mod checkpoint;
 pub mod custom_roles;
 pub mod files;
 pub mod groups;
@@ -244,9 +245,15 @@ impl CustomizeConnection<Connection, rusqlite::Error> for Pragmas {
         // durable across application crashes in WAL mode and only risks the
         // last commits on power loss, which is the usual trade for a local
         // server. busy_timeout makes a second writer wait instead of failing.
+        // Checkpoints run on a thread of their own (see `checkpoint`).
+        // Temporary storage in memory: a statement whose undo journal
+        // passes 64 KiB (a workspace row update touching its many indexes)
+        // would otherwise create, write and delete a file each time.
         conn.execute_batch(
             "PRAGMA journal_mode = WAL;
              PRAGMA synchronous = NORMAL;
+             PRAGMA wal_autocheckpoint = 0;
+             PRAGMA temp_store = MEMORY;
              PRAGMA foreign_keys = ON;
              PRAGMA busy_timeout = 5000;",
         )?;
@@ -329,7 +336,7 @@ enum Backend {
     /// by another connection empties it), and writers queue on the mutex
     /// instead of polling for the lock. (PostgreSQL has no such cache per
     /// connection and its writers take turns by `PgConn::begin_write`.)
-    Sqlite(Pool<SqliteConnectionManager>, Arc<Mutex<Connection>>),
+    Sqlite(Pool<SqliteConnectionManager>, Arc<Writer>),
     Postgres(Arc<PgBackend>),
 }
 
@@ -360,6 +367,13 @@ impl Drop for PgBackend {
             let _ = std::thread::spawn(move || drop(pool)).join();
         }
     }
+}
+
+/// SQLite's one writing connection, and the thread that checkpoints what
+/// it commits.
+struct Writer {
+    conn: Mutex<Connection>,
+    checkpoint: checkpoint::Checkpointer,
 }
 
 /// The database, on either engine.
@@ -423,13 +437,20 @@ impl Db {
             .map_err(sqlite_err)?;
         migrate(&mut conn).map_err(sqlite_err)?;
         Pragmas.on_acquire(&mut conn).map_err(sqlite_err)?;
+        let checkpoint = checkpoint::Checkpointer::start(path).map_err(sqlite_err)?;
         let manager = SqliteConnectionManager::file(path);
         let pool = Pool::builder()
             .max_size(8)
             .connection_customizer(Box::new(Pragmas))
             .build(manager)?;
         Ok(Db {
-            backend: Backend::Sqlite(pool, Arc::new(Mutex::new(conn))),
+            backend: Backend::Sqlite(
+                pool,
+                Arc::new(Writer {
+                    conn: Mutex::new(conn),
+                    checkpoint,
+                }),
+            ),
             generation: Arc::new(AtomicU64::new(1)),
             sink: Arc::new(OnceLock::new()),
             replica: Uuid::new_v4(),
@@ -612,7 +633,7 @@ impl Db {
     ) -> Result<T, E> {
         match &self.backend {
             Backend::Sqlite(_, writer) => {
-                let mut conn = writer.lock().unwrap_or_else(|e| e.into_inner());
+                let mut conn = writer.conn.lock().unwrap_or_else(|e| e.into_inner());
                 let tx = conn
                     .transaction_with_behavior(TransactionBehavior::Immediate)
                     .map_err(StoreError::from)?;
@@ -627,6 +648,9 @@ impl Db {
                     self.generation.fetch_add(1, Ordering::AcqRel);
                 }
                 drop(conn);
+                if changed {
+                    writer.checkpoint.committed();
+                }
                 Db::publish(&self.sink, changes);
                 Ok(out)
             }
@@ -681,7 +705,8 @@ impl Db {
     /// replica's liveness lock.
     pub fn close(&self) {
         match &self.backend {
-            Backend::Sqlite(pool, _) => {
+            Backend::Sqlite(pool, writer) => {
+                writer.checkpoint.stop();
                 if let Ok(conn) = pool.get() {
                     if let Err(e) = conn.execute_batch("PRAGMA wal_checkpoint(TRUNCATE);") {
                         log::warn!("checkpoint at shutdown failed: {e}");
