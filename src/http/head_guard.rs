@@ -85,7 +85,10 @@ impl<T> HeadGuard<T> {
     pub fn new(io: T, version: String) -> HeadGuard<T> {
         HeadGuard {
             io,
-            buf: BytesMut::with_capacity(8 * 1024),
+            // Grown only while a head or body is being read, and given back
+            // once handed on: a connection waiting for its next request, or
+            // an upgraded one (a watcher among thousands), holds none.
+            buf: BytesMut::new(),
             released: 0,
             frame: Frame::Head,
             first_head: Some(Box::pin(tokio::time::sleep(HEAD_TIMEOUT))),
@@ -349,10 +352,17 @@ impl<T: AsyncRead + Unpin> AsyncRead for HeadGuard<T> {
                 dst.put_slice(&this.buf[..n]);
                 this.buf.advance(n);
                 this.released -= n;
+                if this.buf.is_empty() {
+                    this.buf = BytesMut::new();
+                }
                 return Poll::Ready(Ok(()));
             }
             if this.refusal.is_some() || this.eof {
                 return Poll::Ready(Ok(()));
+            }
+            // An upgraded connection is not HTTP any more: straight through.
+            if this.frame == Frame::Tunnel && this.buf.is_empty() {
+                return Pin::new(&mut this.io).poll_read(cx, dst);
             }
             if this.inspect() {
                 continue;
