@@ -271,7 +271,13 @@ fn act(tx: &Tx, subject: &Subject, c: &LifecycleCandidate, now: Micros) -> ApiRe
             return Ok(done);
         };
     let why = detail(reason, c, &w, &t);
-    let w = subject.visible(store::get(tx, w.id)?.unwrap_or(w))?;
+    // Read again only where dormancy just changed it.
+    let w = if done.is_empty() {
+        w
+    } else {
+        store::get(tx, w.id)?.unwrap_or(w)
+    };
+    let w = subject.visible(w)?;
     let req = CreateBuildRequest {
         transition: transition.into(),
         ..Default::default()
