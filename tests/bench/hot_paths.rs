@@ -1141,7 +1141,13 @@ fn measure(db: &Path, log: &Path, s: &Setup, users: usize, report: &mut Report) 
             .collect();
         assert_eq!(watched.len(), WATCHED);
         let scale = if quick() { 10 } else { 1 };
-        for (n, base_ttl) in [(2_400 / scale, 100), (10_000 / scale, 200)] {
+        // `WARREN_BENCH_WATCHERS=2400,2400,…` runs other rounds of watchers
+        // (whether memory comes back between them, say).
+        let counts: Vec<usize> = std::env::var("WARREN_BENCH_WATCHERS")
+            .map(|v| v.split(',').filter_map(|n| n.trim().parse().ok()).collect())
+            .unwrap_or_else(|_| vec![2_400 / scale, 10_000 / scale]);
+        for (k, n) in counts.into_iter().enumerate() {
+            let base_ttl = 100 * (k as i64 + 1);
             let r = watchers(&server, &c, &s.admin, &watched, n, base_ttl);
             report.watchers.push(r);
         }
