@@ -352,6 +352,15 @@ impl World {
             .as_str()
             .unwrap()
             .to_string();
+        // Its metadata was watched while it was simulated (the dashboard
+        // open on W): the simulation reported each item once.
+        let mut watch = Sse::open(
+            &s,
+            &format!("/api/v2/workspaceagents/{agent}/watch-metadata"),
+            &tokens[&Alice],
+        );
+        watch.next_data(Duration::from_secs(5)).unwrap();
+        drop(watch);
         let r = s.post(
             &format!("/api/v2/workspaceagents/{agent}/token"),
             &tokens[&Alice],
