@@ -647,7 +647,23 @@ fn agents_read_and_driven_externally() {
             None,
         )
         .ok(201);
-    quick.advance(Duration::from_secs(61));
+    // The list counts by agents' status hold until the moment it changes,
+    // and no further (nothing is written in between).
+    let counts = |q: &str| {
+        let r = quick.get(&format!("/api/v2/workspaces?q={q}"), &qo.token);
+        let v = r.ok(200);
+        (
+            v["count"].as_i64().unwrap(),
+            v["workspaces"].as_array().unwrap().len() as i64,
+        )
+    };
+    assert_eq!(counts("has-agent:connected"), (1, 1));
+    assert_eq!(counts("has-agent:disconnected"), (0, 0));
+    quick.advance(Duration::from_secs(59));
+    assert_eq!(counts("has-agent:connected"), (1, 1));
+    quick.advance(Duration::from_secs(2));
+    assert_eq!(counts("has-agent:connected"), (0, 0));
+    assert_eq!(counts("has-agent:disconnected"), (1, 1));
     let r = quick.get(&format!("/api/v2/workspaceagents/{qa}"), &qo.token);
     assert_eq!(r.ok(200)["status"], "disconnected");
     assert_eq!(

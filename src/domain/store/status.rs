@@ -321,6 +321,33 @@ pub fn agents_have_sql(status: &str, now: Micros, inactive_us: i64) -> String {
     }
 }
 
+/// When the workspaces [`agents_have_sql`] selects for `status` at `now`
+/// can next change by the passing of time alone: a query for the nearest
+/// summary value still ahead (one probe of its index) and what to add to
+/// it. Until that moment (inclusive) the selection at any later time is
+/// the one at `now`, unless something is written.
+pub fn agents_next_change_sql(
+    status: &str,
+    now: Micros,
+    inactive_us: i64,
+) -> Option<(String, i64)> {
+    let probe = |column: &str, from: Micros| {
+        format!(
+            "SELECT min(w.{column}) FROM workspaces w WHERE w.deleted = 0 AND w.{column} >= {from}"
+        )
+    };
+    let silent_before = now - inactive_us;
+    match status {
+        // Joins once `now` passes its start; leaves once `now` passes its end.
+        "timeout" => Some((probe("agents_timeout_from", now), 0)),
+        "connecting" => Some((probe("agents_connecting_until", now), 0)),
+        // Both move with `now - inactive`.
+        "disconnected" => Some((probe("agents_silent_from", silent_before), inactive_us)),
+        "connected" => Some((probe("agents_connected_until", silent_before), inactive_us)),
+        _ => None,
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

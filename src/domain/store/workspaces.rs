@@ -620,31 +620,35 @@ pub fn count_live_of_owner(tx: &Tx, owner: Uuid) -> StoreResult<i64> {
 }
 
 /// Counts of list filters, each valid while the database stays at the
-/// generation it was counted at. At most [`COUNTS_MAX`] filters; full, it
-/// starts again empty. (A filter on agents' status names the moment it
-/// asks at, so it is never found again: those are always counted.)
+/// generation it was counted at and, for a filter on agents' status (which
+/// depends on the moment asked), until the next moment one of those
+/// statuses can change. At most [`COUNTS_MAX`] filters; full, it starts
+/// again empty.
 #[derive(Default)]
 pub struct CountCache {
-    counts: std::sync::Mutex<std::collections::HashMap<String, (u64, i64)>>,
+    counts: std::sync::Mutex<std::collections::HashMap<String, Counted>>,
 }
+
+/// A count: the generation, the moments it holds over, the number.
+type Counted = (u64, (Micros, Micros), i64);
 
 pub const COUNTS_MAX: usize = 1024;
 
 impl CountCache {
-    fn get(&self, key: &str, generation: u64) -> Option<i64> {
+    fn get(&self, key: &str, generation: u64, now: Micros) -> Option<i64> {
         let counts = self.counts.lock().unwrap_or_else(|e| e.into_inner());
         counts
             .get(key)
-            .filter(|(g, _)| *g == generation)
-            .map(|(_, n)| *n)
+            .filter(|(g, (from, until), _)| *g == generation && (*from..=*until).contains(&now))
+            .map(|(_, _, n)| *n)
     }
 
-    fn put(&self, key: String, generation: u64, n: i64) {
+    fn put(&self, key: String, generation: u64, holds: (Micros, Micros), n: i64) {
         let mut counts = self.counts.lock().unwrap_or_else(|e| e.into_inner());
         if counts.len() >= COUNTS_MAX {
             counts.clear();
         }
-        counts.insert(key, (generation, n));
+        counts.insert(key, (generation, holds, n));
     }
 }
 
@@ -796,13 +800,28 @@ pub fn list(
         c.push("w.status = ?".into());
         a.push(text(s));
     }
+    // The agents' status names the moment asked: the count's key names
+    // none, and the count holds until the nearest moment one of the asked
+    // statuses can change by time alone.
+    let mut timeless: Option<(String, String)> = None;
+    let mut next_changes = Vec::new();
     if !f.has_agent.is_empty() {
-        let states: Vec<String> = f
+        let at = |now, inactive| {
+            let states: Vec<String> = f
+                .has_agent
+                .iter()
+                .map(|s| super::status::agents_have_sql(s, now, inactive))
+                .collect();
+            format!("({})", states.join(" OR "))
+        };
+        let cond = at(now, inactive_timeout_us);
+        timeless = Some((cond.clone(), at(0, 0)));
+        c.push(cond);
+        next_changes = f
             .has_agent
             .iter()
-            .map(|s| super::status::agents_have_sql(s, now, inactive_timeout_us))
+            .filter_map(|s| super::status::agents_next_change_sql(s, now, inactive_timeout_us))
             .collect();
-        c.push(format!("({})", states.join(" OR ")));
     }
     if f.dormant {
         c.push("w.dormant_at IS NOT NULL".into());
@@ -887,12 +906,23 @@ pub fn list(
     // joins, so a page reads rows in the order of an index and stops.
     let filter = c.join(" AND ");
     let count_sql = format!("SELECT count(*) FROM workspaces w {by_id} WHERE {filter}");
-    let key = format!("{count_sql}\u{1f}{a:?}");
-    let count: i64 = match counts.get(&key, generation) {
+    let key_sql = match &timeless {
+        Some((at_now, at_zero)) => count_sql.replace(at_now, at_zero),
+        None => count_sql.clone(),
+    };
+    let key = format!("{key_sql}\u{1f}{a:?}");
+    let count: i64 = match counts.get(&key, generation, now) {
         Some(n) => n,
         None => {
             let n = tx.query_one(&count_sql, &a, |r| r.get(0))?;
-            counts.put(key, generation, n);
+            let mut until = Micros::MAX;
+            for (probe, plus) in &next_changes {
+                let next: Option<Micros> = tx.query_one(probe, &[], |r| r.get(0))?;
+                if let Some(v) = next {
+                    until = until.min(v.saturating_add(*plus));
+                }
+            }
+            counts.put(key, generation, (now, until), n);
             n
         }
     };
