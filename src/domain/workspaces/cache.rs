@@ -8,7 +8,7 @@ use uuid::Uuid;
 
 use crate::authz::{Action, Guarded, Subject};
 use crate::domain::store::builds as build_store;
-use crate::domain::store::templates::{self as template_store, TemplateRow};
+use crate::domain::store::templates::TemplateRow;
 use crate::domain::store::workspaces::{self as store, WorkspaceRow};
 use crate::domain::templates;
 use crate::error::{ApiError, ApiResult};
@@ -262,13 +262,7 @@ impl RenderCache {
             ctx.now,
             ctx.inactive_timeout_us,
         )?;
-        let mut template_ids: Vec<Uuid> = rows.iter().map(|w| w.template_id).collect();
-        template_ids.sort();
-        template_ids.dedup();
-        let templates: HashMap<Uuid, TemplateRow> = template_store::list_any(conn, &template_ids)?
-            .into_iter()
-            .map(|t| (t.id, t))
-            .collect();
+        let templates = super::render::templates_of(conn, &rows)?;
         let mut out = Vec::with_capacity(rows.len());
         for (w, body) in rows.into_iter().zip(bodies) {
             let t = templates

@@ -34,13 +34,7 @@ pub fn render_many(
         .collect();
     let build_list: Vec<build_store::BuildRow> = builds.values().cloned().collect();
     let loaded = builds::load(conn, &build_list, ws)?;
-    let mut template_ids: Vec<Uuid> = ws.iter().map(|w| w.template_id).collect();
-    template_ids.sort();
-    template_ids.dedup();
-    let templates: HashMap<Uuid, TemplateRow> = template_store::list_any(conn, &template_ids)?
-        .into_iter()
-        .map(|t| (t.id, t))
-        .collect();
+    let templates = templates_of(conn, ws)?;
     let mut shared = crate::domain::sharing::shared_with(conn, ws)?;
     let mut out = Vec::with_capacity(ws.len());
     for w in ws {
@@ -140,4 +134,18 @@ pub fn render_one(
     )?
     .pop()
     .ok_or_else(|| ApiError::internal("workspace render"))
+}
+
+/// The templates of `ws`, by id, read in one query.
+pub(super) fn templates_of(
+    conn: &Tx,
+    ws: &[WorkspaceRow],
+) -> ApiResult<HashMap<Uuid, TemplateRow>> {
+    let mut ids: Vec<Uuid> = ws.iter().map(|w| w.template_id).collect();
+    ids.sort();
+    ids.dedup();
+    Ok(template_store::list_any(conn, &ids)?
+        .into_iter()
+        .map(|t| (t.id, t))
+        .collect())
 }
