@@ -647,10 +647,11 @@ impl Db {
                 if changed && bump {
                     self.generation.fetch_add(1, Ordering::AcqRel);
                 }
-                drop(conn);
                 if changed {
                     writer.checkpoint.committed();
+                    writer.checkpoint.restart_on(&conn);
                 }
+                drop(conn);
                 Db::publish(&self.sink, changes);
                 Ok(out)
             }
