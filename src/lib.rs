@@ -442,6 +442,15 @@ impl Running {
             .join();
             let _ = t.join();
             self.app.shutdown();
+            // The workers' threads drop their handles on the application a
+            // moment after the server stops; the last one closes the
+            // database, and a stopped server must leave its file alone.
+            let deadline = std::time::Instant::now() + std::time::Duration::from_secs(5);
+            while std::sync::Arc::strong_count(&self.app) > 1
+                && std::time::Instant::now() < deadline
+            {
+                std::thread::sleep(std::time::Duration::from_millis(1));
+            }
         }
     }
 }
