@@ -286,6 +286,7 @@ pub fn serve(
             let app = app.clone();
             let graceful = graceful.clone();
             let version = app.version.clone();
+            let upgrade_app = app.clone();
             let http = actix_http::HttpService::build()
                 .graceful_shutdown_signal(move || {
                     let graceful = graceful.clone();
@@ -296,6 +297,28 @@ pub fn serve(
                 .client_request_timeout(std::time::Duration::ZERO)
                 .client_disconnect_timeout(std::time::Duration::from_secs(1))
                 .local_addr(local)
+                // WebSockets go through the same application, on a
+                // connection without the dispatcher's buffers (see
+                // `upgrade`).
+                .upgrade(actix_service::fn_factory(move || {
+                    let factory = actix_service::map_config(
+                        app_factory(upgrade_app.clone())
+                            .into_factory()
+                            .map_err(|e: actix_web::Error| e.error_response()),
+                        |_| actix_web::dev::AppConfig::default(),
+                    );
+                    async move {
+                        use actix_service::ServiceFactory;
+                        let app = std::rc::Rc::new(factory.new_service(()).await?);
+                        Ok::<_, ()>(actix_service::fn_service(move |(req, framed)| {
+                            let app = app.clone();
+                            async move {
+                                http::upgrade::serve(app, req, framed).await;
+                                Ok::<_, actix_web::Error>(())
+                            }
+                        }))
+                    }
+                }))
                 .h1(actix_service::map_config(
                     app_factory(app)
                         .into_factory()

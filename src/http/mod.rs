@@ -5,6 +5,7 @@
 pub mod auth;
 pub mod csrf;
 pub mod head_guard;
+pub mod upgrade;
 
 use std::future::Future;
 use std::pin::Pin;

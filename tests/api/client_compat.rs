@@ -1108,3 +1108,75 @@ fn users_created_without_organization_ids_join_the_default_organization() {
     .assert_error(400, "No organization specified to place the user as a member of. It is required to specify at least one organization id to place the user in.")
     .assert_field("organization_ids");
 }
+
+// ------------------------------------------- 13. requests that upgrade
+
+#[test]
+fn requests_that_upgrade_are_answered_whole_and_the_connection_ends() {
+    let s = Server::start();
+    let o = s.setup();
+    let t = s.template(&o, "t");
+    let w = s.workspace(&o.token, t["id"].as_str().unwrap(), "w");
+    let upgrade = "Connection: Upgrade\r\nUpgrade: websocket\r\nSec-WebSocket-Version: 13\r\nSec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\n";
+
+    // An ordinary route asked to upgrade answers as usual, then closes:
+    // everything after such a head is its body.
+    let answers = raw_exchange(
+        &s,
+        format!("GET /api/v2/buildinfo HTTP/1.1\r\nHost: h\r\n{upgrade}\r\n").as_bytes(),
+    );
+    assert_eq!(answers.len(), 1, "{answers:?}");
+    assert_eq!(answers[0].0, 200, "{answers:?}");
+    assert!(
+        answers[0]
+            .1
+            .to_ascii_lowercase()
+            .contains("connection: close"),
+        "{answers:?}"
+    );
+    let info: Value = serde_json::from_str(&answers[0].2).unwrap();
+    assert!(info["version"].is_string(), "{info}");
+
+    // Refusals carry Coder's error body with the head.
+    let answers = raw_exchange(
+        &s,
+        format!("GET /api/v2/nope HTTP/1.1\r\nHost: h\r\n{upgrade}\r\n").as_bytes(),
+    );
+    assert_eq!(answers[0].0, 404, "{answers:?}");
+    assert_eq!(answers[0].2, r#"{"message":"Route not found."}"#);
+    let watch = format!("/api/v2/workspaces/{}/watch-ws", w["id"].as_str().unwrap());
+    let answers = raw_exchange(
+        &s,
+        format!("GET {watch} HTTP/1.1\r\nHost: h\r\n{upgrade}\r\n").as_bytes(),
+    );
+    assert_eq!(answers.len(), 1, "{answers:?}");
+    assert_json_error(
+        &answers[0],
+        401,
+        "You are signed out or your session has expired. Please sign in again to continue.",
+    );
+
+    // What a client sends right behind its head reaches the socket: a close
+    // frame (masked, code 1000) sent with the handshake is answered with
+    // one, and the server ends the connection.
+    let addr = s.url("").trim_start_matches("http://").to_string();
+    let mut stream = TcpStream::connect(&addr).unwrap();
+    stream
+        .set_read_timeout(Some(Duration::from_secs(10)))
+        .unwrap();
+    let mut request = format!(
+        "GET {watch} HTTP/1.1\r\nHost: {addr}\r\nCoder-Session-Token: {}\r\n{upgrade}\r\n",
+        o.token
+    )
+    .into_bytes();
+    request.extend_from_slice(&[0x88, 0x82, 0, 0, 0, 0, 0x03, 0xE8]);
+    stream.write_all(&request).unwrap();
+    let mut data = Vec::new();
+    stream.read_to_end(&mut data).unwrap();
+    let end = data.windows(4).position(|w| w == b"\r\n\r\n").unwrap();
+    let head = String::from_utf8_lossy(&data[..end]);
+    assert!(head.starts_with("HTTP/1.1 101"), "{head}");
+    let frames = &data[end + 4..];
+    // The server's close (unmasked, code 1000) is the last frame it sends.
+    assert!(frames.ends_with(&[0x88, 0x02, 0x03, 0xE8]), "{frames:?}");
+}
