@@ -174,8 +174,9 @@ mod tests {
 
     use super::*;
 
-    #[test]
-    fn commits_are_checkpointed_by_the_thread_not_the_writer() {
+    /// A WAL database with a table of blobs and its writer, which never
+    /// checkpoints by itself.
+    fn wal_database() -> (tempfile::TempDir, std::path::PathBuf, Connection) {
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join("t.db");
         let writer = Connection::open(&path).unwrap();
@@ -185,6 +186,12 @@ mod tests {
                  CREATE TABLE t (x BLOB);",
             )
             .unwrap();
+        (dir, path, writer)
+    }
+
+    #[test]
+    fn commits_are_checkpointed_by_the_thread_not_the_writer() {
+        let (_dir, path, writer) = wal_database();
         let ck = Checkpointer::start(&path).unwrap();
         // Far past the 1,000 pages at which a writer would checkpoint.
         for _ in 0..BATCH * 4 {
@@ -207,15 +214,7 @@ mod tests {
 
     #[test]
     fn a_steady_stream_of_commits_keeps_the_wal_short() {
-        let dir = tempfile::tempdir().unwrap();
-        let path = dir.path().join("t.db");
-        let writer = Connection::open(&path).unwrap();
-        writer
-            .execute_batch(
-                "PRAGMA journal_mode = WAL; PRAGMA wal_autocheckpoint = 0;
-                 CREATE TABLE t (x BLOB);",
-            )
-            .unwrap();
+        let (dir, path, writer) = wal_database();
         writer.busy_timeout(Duration::from_secs(5)).unwrap();
         let ck = Checkpointer::start(&path).unwrap();
         // 80 MiB in 4,000 commits written back to back: the writer never
