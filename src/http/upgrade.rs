@@ -64,9 +64,8 @@ where
     let mut writer: Option<Writer> = None;
     // One closure: the payload sender's type is not named by actix-http.
     let pumped = std::future::poll_fn(move |cx: &mut Context<'_>| {
-        let w = match writer.as_mut() {
-            Some(w) => w,
-            None => match call.as_mut().poll(cx) {
+        if writer.is_none() {
+            match call.as_mut().poll(cx) {
                 Poll::Ready(res) => {
                     let res: Response<BoxBody> = match res {
                         Ok(res) => res.into(),
@@ -81,28 +80,19 @@ where
                     if !w.raw {
                         sender = None;
                     }
-                    writer.insert(w)
+                    writer = Some(w);
                 }
                 Poll::Pending if fed >= BEFORE_ANSWER => return Poll::Pending,
-                Poll::Pending => {
-                    if let Some(s) = sender.as_mut() {
-                        if !read(&mut io, cx, &mut fed, |chunk| match chunk {
-                            Ok(Some(b)) => s.feed_data(b),
-                            Ok(None) => s.feed_eof(),
-                            Err(e) => s.set_error(PayloadError::Io(e)),
-                        }) {
-                            sender = None;
-                        }
-                    }
-                    return Poll::Pending;
-                }
-            },
-        };
-        match w.turn(&mut io, &mut codec, cx) {
-            Turn::Finished(r) => return Poll::Ready(r),
-            // A client that does not read is not read either.
-            Turn::Blocked => return Poll::Pending,
-            Turn::Waiting => {}
+                Poll::Pending => {}
+            }
+        }
+        if let Some(w) = writer.as_mut() {
+            match w.turn(&mut io, &mut codec, cx) {
+                Turn::Finished(r) => return Poll::Ready(r),
+                // A client that does not read is not read either.
+                Turn::Blocked => return Poll::Pending,
+                Turn::Waiting => {}
+            }
         }
         if let Some(s) = sender.as_mut() {
             if s.is_dropped()
