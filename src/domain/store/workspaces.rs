@@ -85,11 +85,23 @@ pub fn get_by_owner_name(
     name: &str,
     include_deleted: bool,
 ) -> StoreResult<Option<WorkspaceRow>> {
-    let sql = format!(
-        "SELECT {COLUMNS} FROM workspaces w WHERE w.owner_id = ?1 AND lower(w.name) = lower(?2)
-           AND (?3 OR w.deleted = 0) ORDER BY w.deleted, w.created_at DESC LIMIT 1"
+    // The live one through the unique (owner, name) index, whose
+    // `deleted = 0` the condition must spell out for the index to serve it;
+    // a deleted one (rare: a build looked up by number) from the owner's.
+    let live = format!(
+        "SELECT {COLUMNS} FROM workspaces w WHERE w.owner_id = ?1 AND lower(w.name) = lower(?2) AND w.deleted = 0"
     );
-    tx.query_opt(&sql, args![owner, name, include_deleted], from_row)
+    if let Some(w) = tx.query_opt(&live, args![owner, name], from_row)? {
+        return Ok(Some(w));
+    }
+    if !include_deleted {
+        return Ok(None);
+    }
+    let deleted = format!(
+        "SELECT {COLUMNS} FROM workspaces w WHERE w.owner_id = ?1 AND lower(w.name) = lower(?2) AND w.deleted = 1
+         ORDER BY w.created_at DESC LIMIT 1"
+    );
+    tx.query_opt(&deleted, args![owner, name], from_row)
 }
 
 pub fn get_many(tx: &Tx, ids: &[Uuid]) -> StoreResult<Vec<WorkspaceRow>> {
