@@ -1,7 +1,8 @@
 //! Rich parameter resolution for builds, with Coder's rules for immutable,
 //! required and ephemeral parameters, and value validation.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, HashMap};
+use std::sync::Arc;
 
 use regex::Regex;
 
@@ -64,6 +65,26 @@ pub fn resolve(
         out.push((p.name.clone(), value));
     }
     Ok(out)
+}
+
+/// Compiled validation patterns: a template's few are compiled once, not
+/// once per build. At most this many are kept; full, it starts again empty.
+const PATTERNS_KEPT: usize = 256;
+
+fn compiled(pattern: &str) -> Result<Arc<Regex>, String> {
+    // One shared instance per pattern: a clone would start its own caches.
+    static PATTERNS: std::sync::LazyLock<std::sync::Mutex<HashMap<String, Arc<Regex>>>> =
+        std::sync::LazyLock::new(Default::default);
+    let mut kept = PATTERNS.lock().unwrap_or_else(|e| e.into_inner());
+    if let Some(re) = kept.get(pattern) {
+        return Ok(re.clone());
+    }
+    let re = Arc::new(Regex::new(pattern).map_err(|e| format!("invalid validation regex: {e}"))?);
+    if kept.len() >= PATTERNS_KEPT {
+        kept.clear();
+    }
+    kept.insert(pattern.to_string(), re.clone());
+    Ok(re)
 }
 
 /// Checks one value against the parameter's type, options and validation.
@@ -133,8 +154,7 @@ pub fn validate_value(p: &Parameter, value: &str, previous: Option<&str>) -> Res
         _ => {
             if let Some(v) = &p.validation {
                 if !v.regex.is_empty() {
-                    let re = Regex::new(&v.regex)
-                        .map_err(|e| format!("invalid validation regex: {e}"))?;
+                    let re = compiled(&v.regex)?;
                     if !re.is_match(value) {
                         return Err(custom(
                             v,
