@@ -27,8 +27,9 @@ pub struct Action {
     pub reason: &'static str,
 }
 
-/// One tick at `now`: each due workspace is acted on in its own transaction,
-/// so one workspace's failure undoes only its own work, and is logged.
+/// One tick at `now`: each due workspace is acted on in a savepoint of its
+/// own (a nested transaction), so one workspace's failure undoes only its
+/// own work, and is logged; a few share each commit.
 /// Each tick logs (at debug level) how many workspaces it looked at, what
 /// it did and how long it took: the one place its cost can be read.
 /// Ticks take turns under one lock, across replicas on PostgreSQL (Coder's
@@ -38,6 +39,9 @@ pub struct Action {
 pub fn tick(db: &Db, now: Micros) -> ApiResult<Vec<Action>> {
     db.exclusive("lifecycle", || tick_alone(db, now))?
 }
+
+/// Due workspaces acted on per commit.
+const BATCH: usize = 16;
 
 fn tick_alone(db: &Db, now: Micros) -> ApiResult<Vec<Action>> {
     let started = std::time::Instant::now();
@@ -49,13 +53,26 @@ fn tick_alone(db: &Db, now: Micros) -> ApiResult<Vec<Action>> {
     let looked_at = candidates.len();
 
     let subject = Subject::system(System::Lifecycle);
+    let due: Vec<_> = candidates.into_iter().filter(|c| !c.active).collect();
     let mut done = Vec::new();
-    // Each due workspace in its own transaction: a failure undoes only its
-    // own work, and a long tick never holds the write lock for the others.
-    for c in candidates.into_iter().filter(|c| !c.active) {
-        match db.write_blocking(|tx| act(tx, &subject, &c, now)) {
+    // Each due workspace in a savepoint of its own (a nested transaction):
+    // a failure undoes only its own work. A few share one commit, which
+    // writes the pages they have in common once; a batch is short, so a
+    // long tick never holds the write lock for long.
+    for batch in due.chunks(BATCH) {
+        let acted = db.write_blocking(|tx| -> ApiResult<Vec<Action>> {
+            let mut acted = Vec::new();
+            for c in batch {
+                match tx.savepoint(|tx| act(tx, &subject, c, now)) {
+                    Ok(actions) => acted.extend(actions),
+                    Err(e) => log::warn!("lifecycle: workspace {}: {e}", c.id),
+                }
+            }
+            Ok(acted)
+        });
+        match acted {
             Ok(actions) => done.extend(actions),
-            Err(e) => log::warn!("lifecycle: workspace {}: {e}", c.id),
+            Err(e) => log::warn!("lifecycle: {} workspaces not acted on: {e}", batch.len()),
         }
     }
     log::debug!(

@@ -298,6 +298,17 @@ pub fn changed(workspace: Uuid, kind: &'static str) {
     CHANGES.with(|c| c.borrow_mut().push((workspace, kind)));
 }
 
+/// How many changes the running transaction has recorded so far.
+fn changes_recorded() -> usize {
+    CHANGES.with(|c| c.borrow().len())
+}
+
+/// Forgets the changes recorded after the first `n` (a savepoint's,
+/// undone with it).
+fn forget_changes_after(n: usize) {
+    CHANGES.with(|c| c.borrow_mut().truncate(n))
+}
+
 fn take_changes() -> Vec<Change> {
     CHANGES.with(|c| std::mem::take(&mut *c.borrow_mut()))
 }

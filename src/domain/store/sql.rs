@@ -920,6 +920,7 @@ impl<'c> Tx<'c> {
         f: impl FnOnce(&Tx<'_>) -> Result<T, E>,
     ) -> Result<T, E> {
         self.execute_batch("SAVEPOINT warren_unit")?;
+        let recorded = super::changes_recorded();
         match f(self) {
             Ok(v) => {
                 self.execute_batch("RELEASE warren_unit")?;
@@ -927,6 +928,8 @@ impl<'c> Tx<'c> {
             }
             Err(e) => {
                 self.execute_batch("ROLLBACK TO warren_unit; RELEASE warren_unit")?;
+                // What it changed was undone: nothing to tell watchers.
+                super::forget_changes_after(recorded);
                 Err(e)
             }
         }
@@ -1138,13 +1141,19 @@ mod tests {
     #[test]
     fn a_failed_savepoint_undoes_only_its_own_writes() {
         with_tx(|tx| {
+            super::super::take_changes();
+            let (kept, undone) = (Uuid::new_v4(), Uuid::new_v4());
             tx.execute("INSERT INTO t (id) VALUES ('kept')", args![])
                 .unwrap();
+            super::super::changed(kept, "state_change");
             let r: Result<(), StoreError> = tx.savepoint(|tx| {
                 tx.execute("INSERT INTO t (id) VALUES ('undone')", args![])?;
+                super::super::changed(undone, "state_change");
                 Err(StoreError::Other("boom".into()))
             });
             assert!(r.is_err());
+            // Watchers hear only of what stays.
+            assert_eq!(super::super::take_changes(), vec![(kept, "state_change")]);
             let ids = tx
                 .query("SELECT id FROM t ORDER BY id", args![], |r| {
                     r.get::<String>(0)
