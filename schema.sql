@@ -141,8 +141,8 @@ CREATE TABLE provisioner_jobs (
     logs_overflowed INTEGER NOT NULL DEFAULT 0
 );
 -- The queue: pending jobs in arrival order.
-CREATE INDEX provisioner_jobs_pending_idx ON provisioner_jobs (created_at) WHERE started_at IS NULL AND completed_at IS NULL;
-CREATE INDEX provisioner_jobs_active_idx ON provisioner_jobs (started_at) WHERE completed_at IS NULL;
+CREATE INDEX provisioner_jobs_pending_idx ON provisioner_jobs (created_at, id, started_at, completed_at) WHERE started_at IS NULL AND completed_at IS NULL;
+CREATE INDEX provisioner_jobs_active_idx ON provisioner_jobs (started_at) WHERE started_at IS NOT NULL AND completed_at IS NULL;
 CREATE INDEX provisioner_jobs_file_idx ON provisioner_jobs (file_id);
 
 CREATE TABLE provisioner_job_logs (

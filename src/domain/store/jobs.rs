@@ -62,13 +62,16 @@ impl JobRow {
     }
 }
 
+/// A pending job's place in the queue is the queue's length less the jobs
+/// queued after it: a job just queued, the one most often shown, has none.
 const SELECT: &str = "SELECT j.id, j.job_type, j.provisioner, j.organization_id, j.initiator_id, j.file_id,
         j.input, j.tags, j.created_at, j.updated_at, j.started_at, j.completed_at, j.canceled_at,
         j.error, j.error_code, j.worker_id, j.worker_name, j.logs_overflowed,
         tv.id, tv.name, t.id, t.name, t.display_name, t.icon, b.id, w.id, w.name, b.transition,
         CASE WHEN j.started_at IS NULL AND j.completed_at IS NULL THEN
-            (SELECT count(*) FROM provisioner_jobs p WHERE p.started_at IS NULL AND p.completed_at IS NULL
-               AND (p.created_at < j.created_at OR (p.created_at = j.created_at AND p.id <= j.id)))
+            (SELECT count(*) FROM provisioner_jobs p WHERE p.started_at IS NULL AND p.completed_at IS NULL)
+            - (SELECT count(*) FROM provisioner_jobs p WHERE p.started_at IS NULL AND p.completed_at IS NULL
+               AND (p.created_at > j.created_at OR (p.created_at = j.created_at AND p.id > j.id)))
         ELSE 0 END,
         CASE WHEN j.started_at IS NULL AND j.completed_at IS NULL THEN
             (SELECT count(*) FROM provisioner_jobs p WHERE p.started_at IS NULL AND p.completed_at IS NULL)

@@ -49,7 +49,7 @@ use uuid::Uuid;
 /// `PRAGMA application_id` of a warren database ("WARN").
 pub const APPLICATION_ID: i64 = 0x5741_524E;
 /// The schema version this binary writes; `PRAGMA user_version`.
-pub const SCHEMA_VERSION: i64 = 8;
+pub const SCHEMA_VERSION: i64 = 9;
 
 const SCHEMA: &str = include_str!("../../../schema.sql");
 
@@ -168,6 +168,13 @@ const MIGRATIONS: &[&str] = &[
      CREATE INDEX IF NOT EXISTS workspaces_deleting_idx ON workspaces (deleting_at) WHERE deleted = 0 AND deleting_at IS NOT NULL;
      CREATE INDEX IF NOT EXISTS users_status_idx ON users (status);
      CREATE INDEX IF NOT EXISTS workspace_agent_metadata_due_idx ON workspace_agent_metadata (collected_at + max(interval, 1) * 1000000);",
+    // 9: a job's place in the queue is counted from the pending jobs'
+    // index alone (it holds what the count compares and checks), and the
+    // running jobs' index no longer competes with it for pending ones.
+    "DROP INDEX IF EXISTS provisioner_jobs_pending_idx;
+     CREATE INDEX provisioner_jobs_pending_idx ON provisioner_jobs (created_at, id, started_at, completed_at) WHERE started_at IS NULL AND completed_at IS NULL;
+     DROP INDEX IF EXISTS provisioner_jobs_active_idx;
+     CREATE INDEX provisioner_jobs_active_idx ON provisioner_jobs (started_at) WHERE started_at IS NOT NULL AND completed_at IS NULL;",
 ];
 
 /// Columns migration 8 adds to `workspaces` (SQLite has no `ADD COLUMN IF

@@ -134,6 +134,13 @@ pub const MIGRATIONS: &[&str] = &[
      CREATE INDEX workspaces_deleting_idx ON workspaces (deleting_at) WHERE deleted = 0 AND deleting_at IS NOT NULL;
      CREATE INDEX users_status_idx ON users (status);
      CREATE INDEX workspace_agent_metadata_due_idx ON workspace_agent_metadata ((collected_at + GREATEST(interval, 1) * 1000000));"#,
+    // 9: as SQLite's step 9: a job's place in the queue is counted from the pending jobs'
+    // index alone (it holds what the count compares and checks), and the
+    // running jobs' index no longer competes with it for pending ones.
+    "DROP INDEX IF EXISTS provisioner_jobs_pending_idx;
+     CREATE INDEX provisioner_jobs_pending_idx ON provisioner_jobs (created_at, id, started_at, completed_at) WHERE started_at IS NULL AND completed_at IS NULL;
+     DROP INDEX IF EXISTS provisioner_jobs_active_idx;
+     CREATE INDEX provisioner_jobs_active_idx ON provisioner_jobs (started_at) WHERE started_at IS NOT NULL AND completed_at IS NULL;",
 ];
 
 /// The version whose step adds the maintained columns of `workspaces`:
