@@ -364,3 +364,50 @@ pub fn count_orphans(tx: &Tx) -> StoreResult<i64> {
         args![],
     )
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::domain::store::StoreError;
+    use crate::testing::World;
+
+    #[test]
+    fn a_pending_jobs_place_counts_the_jobs_queued_before_it_and_ties_go_by_id() {
+        let w = World::new();
+        let r: Result<(), StoreError> = w.running.app.db.write_blocking(|tx| {
+            let any: Uuid = tx.value("SELECT id FROM provisioner_jobs LIMIT 1", args![])?;
+            let model = get(tx, any)?.ok_or(StoreError::NotFound)?;
+            let mut ids: Vec<Uuid> = (0..4).map(|_| Uuid::new_v4()).collect();
+            // The middle two are queued at the same moment: id order.
+            ids[1..3].sort();
+            for (id, at) in ids.iter().zip([10, 20, 20, 30]) {
+                insert(
+                    tx,
+                    &NewJob {
+                        id: *id,
+                        job_type: "template_version_import",
+                        provisioner: model.provisioner.clone(),
+                        organization_id: model.organization_id,
+                        initiator_id: model.initiator_id,
+                        file_id: model.file_id,
+                        input: serde_json::json!({}),
+                        tags: serde_json::json!({}),
+                        now: at,
+                    },
+                )?;
+            }
+            let jobs = get_many(tx, &ids)?;
+            for (k, id) in ids.iter().enumerate() {
+                let j = jobs.iter().find(|j| j.id == *id).expect("read back");
+                assert_eq!(
+                    (j.queue_position, j.queue_size),
+                    (k as i64 + 1, 4),
+                    "job {k}"
+                );
+            }
+            // Undone, so the provisioner never sees them.
+            Err(StoreError::Other("rolled back".into()))
+        });
+        assert!(r.is_err());
+    }
+}
