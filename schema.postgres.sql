@@ -339,16 +339,16 @@ CREATE INDEX workspaces_owner_idx ON workspaces (owner_id);
 -- Coder's list order after the caller's favorites: pages read it in order.
 -- It also holds what a page's filter and visibility read, so that skipping
 -- to an offset reads no row.
-CREATE INDEX workspaces_list_order_idx ON workspaces (running DESC, owner_sort, lower(name), id, owner_id, organization_id, favorite, deleted) WHERE deleted = 0;
+CREATE INDEX workspaces_list_order_idx ON workspaces (running DESC, owner_sort, lower(name), id, owner_id, organization_id, favorite, deleted, outdated, has_ai_task, has_external_agent, shared) WHERE deleted = 0;
 -- A filtered page reads its rows in list order from one of these, and its
 -- count is the length of a range of the same index.
 CREATE INDEX workspaces_template_idx ON workspaces (template_id, running DESC, owner_sort, lower(name), deleted) WHERE deleted = 0;
 CREATE INDEX workspaces_organization_idx ON workspaces (organization_id, running DESC, owner_sort, lower(name), deleted) WHERE deleted = 0;
 CREATE INDEX workspaces_status_idx ON workspaces (status, running DESC, owner_sort, lower(name), deleted) WHERE deleted = 0;
-CREATE INDEX workspaces_outdated_idx ON workspaces (outdated, running DESC, owner_sort, lower(name), deleted) WHERE deleted = 0;
-CREATE INDEX workspaces_ai_task_idx ON workspaces (has_ai_task, running DESC, owner_sort, lower(name), deleted) WHERE deleted = 0;
-CREATE INDEX workspaces_external_agent_idx ON workspaces (has_external_agent, running DESC, owner_sort, lower(name), deleted) WHERE deleted = 0;
-CREATE INDEX workspaces_shared_idx ON workspaces (shared, running DESC, owner_sort, lower(name), deleted) WHERE deleted = 0;
+CREATE INDEX workspaces_outdated_idx ON workspaces (running DESC, owner_sort, lower(name), deleted) WHERE deleted = 0 AND outdated = 1;
+CREATE INDEX workspaces_ai_task_idx ON workspaces (running DESC, owner_sort, lower(name), deleted) WHERE deleted = 0 AND has_ai_task = 1;
+CREATE INDEX workspaces_external_agent_idx ON workspaces (running DESC, owner_sort, lower(name), deleted) WHERE deleted = 0 AND has_external_agent = 1;
+CREATE INDEX workspaces_shared_idx ON workspaces (running DESC, owner_sort, lower(name), deleted) WHERE deleted = 0 AND shared = 1;
 CREATE INDEX workspaces_latest_build_idx ON workspaces (latest_build_id, deleted);
 CREATE INDEX workspaces_agent_job_idx ON workspaces (agent_job_id);
 -- has-agent's counts.

@@ -171,10 +171,24 @@ const MIGRATIONS: &[&str] = &[
     // 9: a job's place in the queue is counted from the pending jobs'
     // index alone (it holds what the count compares and checks), and the
     // running jobs' index no longer competes with it for pending ones.
+    // The boolean filters' indexes hold only the rows whose flag is set
+    // (a few in a hundred), so flipping `running`, which they carry for the
+    // list order, rewrites four indexes fewer for most rows; a filter on a
+    // flag being false reads the list order index, which holds the flags.
     "DROP INDEX IF EXISTS provisioner_jobs_pending_idx;
      CREATE INDEX provisioner_jobs_pending_idx ON provisioner_jobs (created_at, id, started_at, completed_at) WHERE started_at IS NULL AND completed_at IS NULL;
      DROP INDEX IF EXISTS provisioner_jobs_active_idx;
-     CREATE INDEX provisioner_jobs_active_idx ON provisioner_jobs (started_at) WHERE started_at IS NOT NULL AND completed_at IS NULL;",
+     CREATE INDEX provisioner_jobs_active_idx ON provisioner_jobs (started_at) WHERE started_at IS NOT NULL AND completed_at IS NULL;
+     DROP INDEX IF EXISTS workspaces_list_order_idx;
+     CREATE INDEX workspaces_list_order_idx ON workspaces (running DESC, owner_sort, lower(name), id, owner_id, organization_id, favorite, deleted, outdated, has_ai_task, has_external_agent, shared) WHERE deleted = 0;
+     DROP INDEX IF EXISTS workspaces_outdated_idx;
+     CREATE INDEX workspaces_outdated_idx ON workspaces (running DESC, owner_sort, lower(name), deleted) WHERE deleted = 0 AND outdated = 1;
+     DROP INDEX IF EXISTS workspaces_ai_task_idx;
+     CREATE INDEX workspaces_ai_task_idx ON workspaces (running DESC, owner_sort, lower(name), deleted) WHERE deleted = 0 AND has_ai_task = 1;
+     DROP INDEX IF EXISTS workspaces_external_agent_idx;
+     CREATE INDEX workspaces_external_agent_idx ON workspaces (running DESC, owner_sort, lower(name), deleted) WHERE deleted = 0 AND has_external_agent = 1;
+     DROP INDEX IF EXISTS workspaces_shared_idx;
+     CREATE INDEX workspaces_shared_idx ON workspaces (running DESC, owner_sort, lower(name), deleted) WHERE deleted = 0 AND shared = 1;",
 ];
 
 /// Columns migration 8 adds to `workspaces` (SQLite has no `ADD COLUMN IF

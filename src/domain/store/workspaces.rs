@@ -846,17 +846,17 @@ pub fn list(
         c.push("w.last_used_at <= ?".into());
         a.push(Param::Int(t));
     }
+    // The flags' indexes hold only the rows whose flag is set: the value is
+    // written out, not bound, for the planner to see that one serves.
+    let flag = |column: &str, v: bool| format!("w.{column} = {}", v as i64);
     if let Some(o) = f.outdated {
-        c.push("w.outdated = ?".into());
-        a.push(Param::Int(o as i64));
+        c.push(flag("outdated", o));
     }
     if let Some(v) = f.has_ai_task {
-        c.push("w.has_ai_task = ?".into());
-        a.push(Param::Int(v as i64));
+        c.push(flag("has_ai_task", v));
     }
     if let Some(v) = f.has_external_agent {
-        c.push("w.has_external_agent = ?".into());
-        a.push(Param::Int(v as i64));
+        c.push(flag("has_external_agent", v));
     }
     if !f.ids.is_empty() {
         c.push(format!("w.id IN ({})", placeholders(f.ids.len())));
@@ -898,8 +898,7 @@ pub fn list(
         }
     }
     if let Some(s) = f.shared {
-        c.push("w.shared = ?".into());
-        a.push(Param::Int(s as i64));
+        c.push(flag("shared", s));
     }
     if let Some(u) = f.shared_with_user {
         c.push(
