@@ -119,8 +119,14 @@ pub fn get_many(tx: &Tx, ids: &[Uuid]) -> StoreResult<Vec<WorkspaceRow>> {
 /// A new build is never running until its job succeeds.
 pub fn set_latest_build(tx: &Tx, id: Uuid, build: Uuid, now: Micros) -> StoreResult<()> {
     tx.execute(
-        "UPDATE workspaces SET latest_build_id = ?2, running = 0, updated_at = ?3 WHERE id = ?1",
+        "UPDATE workspaces SET latest_build_id = ?2, updated_at = ?3 WHERE id = ?1",
         args![id, build, now],
+    )?;
+    // Apart, and only when set: writing `running` rewrites the entries of
+    // every index in list order, even with the value it already had.
+    tx.execute(
+        "UPDATE workspaces SET running = 0 WHERE id = ?1 AND running <> 0",
+        args![id],
     )?;
     super::changed(id, "state_change");
     Ok(())
@@ -129,7 +135,7 @@ pub fn set_latest_build(tx: &Tx, id: Uuid, build: Uuid, now: Micros) -> StoreRes
 /// Called when a build's job succeeds.
 pub fn set_running(tx: &Tx, id: Uuid, running: bool) -> StoreResult<()> {
     tx.execute(
-        "UPDATE workspaces SET running = ?2 WHERE id = ?1",
+        "UPDATE workspaces SET running = ?2 WHERE id = ?1 AND running <> ?2",
         args![id, running],
     )?;
     super::changed(id, "state_change");
