@@ -41,7 +41,7 @@ pub fn tick(db: &Db, now: Micros) -> ApiResult<Vec<Action>> {
 }
 
 /// Due workspaces acted on per commit.
-const BATCH: usize = 16;
+const BATCH: usize = 64;
 
 fn tick_alone(db: &Db, now: Micros) -> ApiResult<Vec<Action>> {
     let started = std::time::Instant::now();
