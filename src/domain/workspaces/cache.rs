@@ -152,16 +152,19 @@ pub async fn cached(
     let found = db
         .read(move |conn| {
             let Some(w) = store::get(conn, id)? else {
-                return Ok(false);
+                return Ok(None);
             };
-            fill.render_into(conn, &viewer, vec![w], generation, &ctx)?;
-            Ok(true)
+            Ok(fill
+                .render_into(conn, &viewer, vec![w], generation, &ctx)?
+                .pop())
         })
         .await;
     cache.landed(id, &flight);
-    // A render that lost a race with a write is still the freshest state;
-    // the write's own change note follows.
-    Ok(found?.then(|| cache.latest(id)).flatten())
+    // This reader's own render, read after it arrived: a render that lost
+    // a race with a write is still no older than the request (the write's
+    // own change note follows), whereas whatever else was cached meanwhile
+    // may have been read before it.
+    found
 }
 
 impl RenderCache {
@@ -193,12 +196,6 @@ impl RenderCache {
             }
         }
         out
-    }
-
-    /// The newest entry whatever its generation.
-    pub fn latest(&self, id: Uuid) -> Option<std::sync::Arc<Cached>> {
-        let entries = self.entries.lock().unwrap_or_else(|e| e.into_inner());
-        entries.map.get(&id).map(|(_, c)| c.clone())
     }
 
     /// How many entries and bytes the cache holds.
@@ -302,6 +299,15 @@ impl RenderCache {
         let id = entry.row.id;
         let mut entries = self.entries.lock().unwrap_or_else(|e| e.into_inner());
         let e = &mut *entries;
+        // A render read at an older generation than the one cached (a list
+        // or a watcher that started before a write and finished after a
+        // newer render) does not replace it.
+        if e.map
+            .get(&id)
+            .is_some_and(|(_, cached)| cached.generation > generation)
+        {
+            return entry;
+        }
         let n = e.next;
         e.next += 1;
         if let Some((_, old)) = e.map.insert(id, (n, entry.clone())) {
@@ -355,4 +361,55 @@ pub fn render_valid_until(
             .filter(|at| *at > now)
             .fold(far, Micros::min),
     )
+}
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used, clippy::expect_used)]
+
+    use serde_json::Value;
+
+    use super::*;
+    use crate::authz::System;
+    use crate::testing::World;
+
+    #[test]
+    fn a_render_read_before_a_write_does_not_replace_a_newer_one() {
+        let w = World::new();
+        let id = World::id(&w.workspace("one"));
+        let app = &w.running.app;
+        w.call("GET", &format!("/api/v2/workspaces/{id}"), Value::Null);
+        let now = w.clock.now_peek();
+        let generation = app.db.generation();
+        let newer = app
+            .workspace_cache
+            .get(id, generation, now)
+            .expect("cached by the read");
+        // A list or a watcher that read the workspace before the last write
+        // finishes its render after the read above.
+        let older = app
+            .db
+            .read_blocking(|tx| {
+                super::super::render::render_many(
+                    tx,
+                    &Subject::system(System::Lifecycle),
+                    std::slice::from_ref(&newer.row),
+                    true,
+                    now,
+                    i64::MAX,
+                )
+            })
+            .unwrap()
+            .pop()
+            .unwrap();
+        app.workspace_cache.put(
+            generation - 1,
+            Micros::MAX,
+            newer.row.clone(),
+            newer.template.clone(),
+            older,
+        );
+        let kept = app.workspace_cache.get(id, generation, now);
+        assert_eq!(kept.map(|c| c.generation), Some(generation));
+    }
 }
