@@ -53,6 +53,29 @@ pub const SCHEMA_VERSION: i64 = 9;
 
 const SCHEMA: &str = include_str!("../../../schema.sql");
 
+/// Step 9, the same on both engines: a job's place in the queue is counted
+/// from the pending jobs' index alone (it holds what the count compares and
+/// checks), and the running jobs' index no longer competes with it for
+/// pending ones.
+/// The boolean filters' indexes hold only the rows whose flag is set
+/// (a few in a hundred), so flipping `running`, which they carry for the
+/// list order, rewrites four indexes fewer for most rows; a filter on a
+/// flag being false reads the list order index, which holds the flags.
+pub(super) const STEP_9: &str = "DROP INDEX IF EXISTS provisioner_jobs_pending_idx;
+     CREATE INDEX provisioner_jobs_pending_idx ON provisioner_jobs (created_at, id, started_at, completed_at) WHERE started_at IS NULL AND completed_at IS NULL;
+     DROP INDEX IF EXISTS provisioner_jobs_active_idx;
+     CREATE INDEX provisioner_jobs_active_idx ON provisioner_jobs (started_at) WHERE started_at IS NOT NULL AND completed_at IS NULL;
+     DROP INDEX IF EXISTS workspaces_list_order_idx;
+     CREATE INDEX workspaces_list_order_idx ON workspaces (running DESC, owner_sort, lower(name), id, owner_id, organization_id, favorite, deleted, outdated, has_ai_task, has_external_agent, shared) WHERE deleted = 0;
+     DROP INDEX IF EXISTS workspaces_outdated_idx;
+     CREATE INDEX workspaces_outdated_idx ON workspaces (running DESC, owner_sort, lower(name), deleted) WHERE deleted = 0 AND outdated = 1;
+     DROP INDEX IF EXISTS workspaces_ai_task_idx;
+     CREATE INDEX workspaces_ai_task_idx ON workspaces (running DESC, owner_sort, lower(name), deleted) WHERE deleted = 0 AND has_ai_task = 1;
+     DROP INDEX IF EXISTS workspaces_external_agent_idx;
+     CREATE INDEX workspaces_external_agent_idx ON workspaces (running DESC, owner_sort, lower(name), deleted) WHERE deleted = 0 AND has_external_agent = 1;
+     DROP INDEX IF EXISTS workspaces_shared_idx;
+     CREATE INDEX workspaces_shared_idx ON workspaces (running DESC, owner_sort, lower(name), deleted) WHERE deleted = 0 AND shared = 1;";
+
 /// Forward-only migrations: entry `i` takes a database from version `i + 1`
 /// to `i + 2`. `schema.sql` is always the latest schema: a new database gets
 /// it whole, an older one these steps.
@@ -168,27 +191,8 @@ const MIGRATIONS: &[&str] = &[
      CREATE INDEX IF NOT EXISTS workspaces_deleting_idx ON workspaces (deleting_at) WHERE deleted = 0 AND deleting_at IS NOT NULL;
      CREATE INDEX IF NOT EXISTS users_status_idx ON users (status);
      CREATE INDEX IF NOT EXISTS workspace_agent_metadata_due_idx ON workspace_agent_metadata (collected_at + max(interval, 1) * 1000000);",
-    // 9: a job's place in the queue is counted from the pending jobs'
-    // index alone (it holds what the count compares and checks), and the
-    // running jobs' index no longer competes with it for pending ones.
-    // The boolean filters' indexes hold only the rows whose flag is set
-    // (a few in a hundred), so flipping `running`, which they carry for the
-    // list order, rewrites four indexes fewer for most rows; a filter on a
-    // flag being false reads the list order index, which holds the flags.
-    "DROP INDEX IF EXISTS provisioner_jobs_pending_idx;
-     CREATE INDEX provisioner_jobs_pending_idx ON provisioner_jobs (created_at, id, started_at, completed_at) WHERE started_at IS NULL AND completed_at IS NULL;
-     DROP INDEX IF EXISTS provisioner_jobs_active_idx;
-     CREATE INDEX provisioner_jobs_active_idx ON provisioner_jobs (started_at) WHERE started_at IS NOT NULL AND completed_at IS NULL;
-     DROP INDEX IF EXISTS workspaces_list_order_idx;
-     CREATE INDEX workspaces_list_order_idx ON workspaces (running DESC, owner_sort, lower(name), id, owner_id, organization_id, favorite, deleted, outdated, has_ai_task, has_external_agent, shared) WHERE deleted = 0;
-     DROP INDEX IF EXISTS workspaces_outdated_idx;
-     CREATE INDEX workspaces_outdated_idx ON workspaces (running DESC, owner_sort, lower(name), deleted) WHERE deleted = 0 AND outdated = 1;
-     DROP INDEX IF EXISTS workspaces_ai_task_idx;
-     CREATE INDEX workspaces_ai_task_idx ON workspaces (running DESC, owner_sort, lower(name), deleted) WHERE deleted = 0 AND has_ai_task = 1;
-     DROP INDEX IF EXISTS workspaces_external_agent_idx;
-     CREATE INDEX workspaces_external_agent_idx ON workspaces (running DESC, owner_sort, lower(name), deleted) WHERE deleted = 0 AND has_external_agent = 1;
-     DROP INDEX IF EXISTS workspaces_shared_idx;
-     CREATE INDEX workspaces_shared_idx ON workspaces (running DESC, owner_sort, lower(name), deleted) WHERE deleted = 0 AND shared = 1;",
+    // 9: see `STEP_9`.
+    STEP_9,
 ];
 
 /// Columns migration 8 adds to `workspaces` (SQLite has no `ADD COLUMN IF

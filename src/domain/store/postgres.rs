@@ -134,27 +134,8 @@ pub const MIGRATIONS: &[&str] = &[
      CREATE INDEX workspaces_deleting_idx ON workspaces (deleting_at) WHERE deleted = 0 AND deleting_at IS NOT NULL;
      CREATE INDEX users_status_idx ON users (status);
      CREATE INDEX workspace_agent_metadata_due_idx ON workspace_agent_metadata ((collected_at + GREATEST(interval, 1) * 1000000));"#,
-    // 9: as SQLite's step 9: a job's place in the queue is counted from the pending jobs'
-    // index alone (it holds what the count compares and checks), and the
-    // running jobs' index no longer competes with it for pending ones.
-    // The boolean filters' indexes hold only the rows whose flag is set
-    // (a few in a hundred), so flipping `running`, which they carry for the
-    // list order, rewrites four indexes fewer for most rows; a filter on a
-    // flag being false reads the list order index, which holds the flags.
-    "DROP INDEX IF EXISTS provisioner_jobs_pending_idx;
-     CREATE INDEX provisioner_jobs_pending_idx ON provisioner_jobs (created_at, id, started_at, completed_at) WHERE started_at IS NULL AND completed_at IS NULL;
-     DROP INDEX IF EXISTS provisioner_jobs_active_idx;
-     CREATE INDEX provisioner_jobs_active_idx ON provisioner_jobs (started_at) WHERE started_at IS NOT NULL AND completed_at IS NULL;
-     DROP INDEX IF EXISTS workspaces_list_order_idx;
-     CREATE INDEX workspaces_list_order_idx ON workspaces (running DESC, owner_sort, lower(name), id, owner_id, organization_id, favorite, deleted, outdated, has_ai_task, has_external_agent, shared) WHERE deleted = 0;
-     DROP INDEX IF EXISTS workspaces_outdated_idx;
-     CREATE INDEX workspaces_outdated_idx ON workspaces (running DESC, owner_sort, lower(name), deleted) WHERE deleted = 0 AND outdated = 1;
-     DROP INDEX IF EXISTS workspaces_ai_task_idx;
-     CREATE INDEX workspaces_ai_task_idx ON workspaces (running DESC, owner_sort, lower(name), deleted) WHERE deleted = 0 AND has_ai_task = 1;
-     DROP INDEX IF EXISTS workspaces_external_agent_idx;
-     CREATE INDEX workspaces_external_agent_idx ON workspaces (running DESC, owner_sort, lower(name), deleted) WHERE deleted = 0 AND has_external_agent = 1;
-     DROP INDEX IF EXISTS workspaces_shared_idx;
-     CREATE INDEX workspaces_shared_idx ON workspaces (running DESC, owner_sort, lower(name), deleted) WHERE deleted = 0 AND shared = 1;",
+    // 9: the same as SQLite's.
+    super::STEP_9,
 ];
 
 /// The version whose step adds the maintained columns of `workspaces`:
