@@ -29,7 +29,7 @@ pub struct Action {
 
 /// One tick at `now`: each due workspace is acted on in a savepoint of its
 /// own (a nested transaction), so one workspace's failure undoes only its
-/// own work, and is logged; a few share each commit.
+/// own work, and is logged; up to [`BATCH`] share each commit.
 /// Each tick logs (at debug level) how many workspaces it looked at, what
 /// it did and how long it took: the one place its cost can be read.
 /// Ticks take turns under one lock, across replicas on PostgreSQL (Coder's
@@ -56,7 +56,7 @@ fn tick_alone(db: &Db, now: Micros) -> ApiResult<Vec<Action>> {
     let due: Vec<_> = candidates.into_iter().filter(|c| !c.active).collect();
     let mut done = Vec::new();
     // Each due workspace in a savepoint of its own (a nested transaction):
-    // a failure undoes only its own work. A few share one commit, which
+    // a failure undoes only its own work. Up to `BATCH` share one commit, which
     // writes the pages they have in common once; a batch is short, so a
     // long tick never holds the write lock for long.
     for batch in due.chunks(BATCH) {
