@@ -193,7 +193,7 @@ pub fn create(
         ));
     }
     let vjob =
-        job_store::get(conn, version.job_id)?.ok_or_else(|| ApiError::internal("job missing"))?;
+        job_store::state(conn, version.job_id)?.ok_or_else(|| ApiError::internal("job missing"))?;
     match vjob.status() {
         "pending" | "running" | "canceling" => {
             return Err(ApiError::new(
@@ -214,7 +214,7 @@ pub fn create(
     }
     if let Some(p) = &previous {
         let pjob =
-            job_store::get(conn, p.job_id)?.ok_or_else(|| ApiError::internal("job missing"))?;
+            job_store::state(conn, p.job_id)?.ok_or_else(|| ApiError::internal("job missing"))?;
         if pjob.is_active() {
             return Err(ApiError::conflict("A workspace build is already active."));
         }

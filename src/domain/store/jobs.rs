@@ -150,6 +150,49 @@ pub fn get(tx: &Tx, id: Uuid) -> StoreResult<Option<JobRow>> {
     tx.query_opt(&sql, args![id], from_row)
 }
 
+/// What deciding on a new build reads of a job: its state, file and tags,
+/// without [`get`]'s joins and queue count (a build is created per due
+/// workspace in a lifecycle tick and per create).
+pub struct JobState {
+    pub facts: super::status::JobFacts,
+    pub error: String,
+    pub file_id: Uuid,
+    pub tags: serde_json::Value,
+}
+
+impl JobState {
+    pub fn status(&self) -> &'static str {
+        super::status::job_status(&self.facts)
+    }
+
+    pub fn is_active(&self) -> bool {
+        !self.facts.completed
+    }
+}
+
+pub fn state(tx: &Tx, id: Uuid) -> StoreResult<Option<JobState>> {
+    tx.query_opt(
+        "SELECT started_at IS NOT NULL, completed_at IS NOT NULL, canceled_at IS NOT NULL, error, file_id, tags
+         FROM provisioner_jobs WHERE id = ?",
+        args![id],
+        |r| {
+            let error: String = r.get(3)?;
+            let tags: String = r.get(5)?;
+            Ok(JobState {
+                facts: super::status::JobFacts {
+                    started: r.get(0)?,
+                    completed: r.get(1)?,
+                    canceled: r.get(2)?,
+                    errored: !error.is_empty(),
+                },
+                error,
+                file_id: r.get(4)?,
+                tags: parse_json(&tags)?,
+            })
+        },
+    )
+}
+
 pub fn get_many(tx: &Tx, ids: &[Uuid]) -> StoreResult<Vec<JobRow>> {
     if ids.is_empty() {
         return Ok(Vec::new());
