@@ -62,26 +62,43 @@ impl JobRow {
     }
 }
 
-/// A pending job's place in the queue is the queue's length less the jobs
-/// queued after it: a job just queued, the one most often shown, has none.
-const SELECT: &str = "SELECT j.id, j.job_type, j.provisioner, j.organization_id, j.initiator_id, j.file_id,
+/// A job no provisioner has taken yet, over the alias `$t`: the pending
+/// jobs' partial index's condition, so queries on it read only that index.
+macro_rules! pending {
+    ($t:literal) => {
+        concat!($t, ".started_at IS NULL AND ", $t, ".completed_at IS NULL")
+    };
+}
+
+/// A pending job's place in the queue is the queue's length (counted once
+/// per query) less the jobs queued after it: a job just queued, the one
+/// most often shown, has none. The row comparison reads only the jobs after
+/// it from the index (`a > x OR (a = x AND b > y)` made the planner read
+/// them all: with 200,000 queued, 13 ms instead of 2 ms in SQLite 3.40).
+const SELECT: &str = concat!(
+    "WITH queue (n) AS (SELECT count(*) FROM provisioner_jobs p WHERE ",
+    pending!("p"),
+    ")
+    SELECT j.id, j.job_type, j.provisioner, j.organization_id, j.initiator_id, j.file_id,
         j.input, j.tags, j.created_at, j.updated_at, j.started_at, j.completed_at, j.canceled_at,
         j.error, j.error_code, j.worker_id, j.worker_name, j.logs_overflowed,
         tv.id, tv.name, t.id, t.name, t.display_name, t.icon, b.id, w.id, w.name, b.transition,
-        CASE WHEN j.started_at IS NULL AND j.completed_at IS NULL THEN
-            (SELECT count(*) FROM provisioner_jobs p WHERE p.started_at IS NULL AND p.completed_at IS NULL)
-            - (SELECT count(*) FROM provisioner_jobs p WHERE p.started_at IS NULL AND p.completed_at IS NULL
-               AND (p.created_at > j.created_at OR (p.created_at = j.created_at AND p.id > j.id)))
+        CASE WHEN ",
+    pending!("j"),
+    " THEN (SELECT n FROM queue) - (SELECT count(*) FROM provisioner_jobs p WHERE ",
+    pending!("p"),
+    " AND (p.created_at, p.id) > (j.created_at, j.id))
         ELSE 0 END,
-        CASE WHEN j.started_at IS NULL AND j.completed_at IS NULL THEN
-            (SELECT count(*) FROM provisioner_jobs p WHERE p.started_at IS NULL AND p.completed_at IS NULL)
-        ELSE 0 END
+        CASE WHEN ",
+    pending!("j"),
+    " THEN (SELECT n FROM queue) ELSE 0 END
     FROM provisioner_jobs j
     LEFT JOIN workspace_builds b ON b.job_id = j.id
     LEFT JOIN workspaces w ON w.id = b.workspace_id
     LEFT JOIN template_versions tv ON tv.id = COALESCE(b.template_version_id,
         (SELECT v.id FROM template_versions v WHERE v.job_id = j.id))
-    LEFT JOIN templates t ON t.id = tv.template_id";
+    LEFT JOIN templates t ON t.id = tv.template_id"
+);
 
 fn from_row(r: &Row) -> StoreResult<JobRow> {
     let s = |i: usize| -> StoreResult<String> { r.get(i) };
@@ -215,9 +232,10 @@ pub fn acquire(tx: &Tx, worker: Uuid, name: &str, now: Micros) -> StoreResult<Op
     let id: Option<Uuid> = tx.query_opt(
         &format!(
             "UPDATE provisioner_jobs SET started_at = ?1, updated_at = ?1, worker_id = ?2, worker_name = ?3
-             WHERE id = (SELECT id FROM provisioner_jobs WHERE started_at IS NULL AND completed_at IS NULL
-                         ORDER BY created_at, id LIMIT 1 {skip_locked})
-             RETURNING id"
+             WHERE id = (SELECT p.id FROM provisioner_jobs p WHERE {}
+                         ORDER BY p.created_at, p.id LIMIT 1 {skip_locked})
+             RETURNING id",
+            pending!("p")
         ),
         args![now, worker, name],
         |r| r.get(0),
