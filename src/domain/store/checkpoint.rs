@@ -33,11 +33,15 @@ const INTERVAL: Duration = Duration::from_millis(200);
 
 /// Commits after which the checkpoint runs without waiting for the
 /// interval, so the WAL stays a few MiB under a steady stream of writes.
-const BATCH: u64 = 64;
+/// (At 64, with a quarter of the restart length, creates spent ~15 % of
+/// the server's time copying the same hot index pages again and restarting
+/// the WAL; at 256, ~15 % more creates a second.)
+const BATCH: u64 = 256;
 
 /// WAL length (frames of one page) past which the writer is asked to make
-/// its next transaction start the WAL over (4 MiB of 4 KiB pages).
-const RESTART_FRAMES: i64 = 1024;
+/// its next transaction start the WAL over (16 MiB of 4 KiB pages: one
+/// block of SQLite's WAL index, which readers search a block at a time).
+const RESTART_FRAMES: i64 = 4096;
 
 #[derive(Default)]
 struct State {
@@ -235,6 +239,8 @@ mod tests {
             longest = longest.max(std::fs::metadata(&wal).unwrap().len());
         }
         ck.stop();
-        assert!(longest < 24 << 20, "the WAL grew to {} MiB", longest >> 20);
+        // At most the restart length plus what one pass lets through.
+        let bound = 2 * RESTART_FRAMES as u64 * 4096;
+        assert!(longest < bound, "the WAL grew to {} MiB", longest >> 20);
     }
 }
