@@ -42,7 +42,7 @@ pub async fn create_first_user(
     users::check_new_password(&req.password)?;
     let hashed = app.passwords.hash(req.password.clone()).await?;
     let now = app.now();
-    let ssh = users::new_ssh_key(uuid::Uuid::new_v4(), now)?;
+    let ssh = users::new_ssh_key(crate::domain::new_id(), now)?;
     let first = app
         .db
         .write(move |conn| users::create_first_user(conn, &req, &hashed, ssh, now))
@@ -217,7 +217,7 @@ pub async fn create(
         String::new()
     };
     let now = app.now();
-    let ssh = users::new_ssh_key(uuid::Uuid::new_v4(), now)?;
+    let ssh = users::new_ssh_key(crate::domain::new_id(), now)?;
     let user = app
         .db
         .write(move |conn| users::create_user(conn, &subject, &req, &hashed, ssh, now))

@@ -280,8 +280,8 @@ pub fn create(
             None => None,
         }
     };
-    let build_id = Uuid::new_v4();
-    let job_id = Uuid::new_v4();
+    let build_id = crate::domain::new_id();
+    let job_id = crate::domain::new_id();
     job_store::insert(
         conn,
         &NewJob {

@@ -54,7 +54,7 @@ pub fn create(
             "Template version import job hasn't completed!",
         ));
     }
-    let id = Uuid::new_v4();
+    let id = crate::domain::new_id();
     job_store::insert(
         tx,
         &NewJob {

@@ -189,7 +189,7 @@ pub fn store(
     if let Some(id) = store::id_by_hash(conn, &upload.hash, uploader)? {
         return Ok((id, false));
     }
-    let id = Uuid::new_v4();
+    let id = crate::domain::new_id();
     store::insert_streamed(
         conn,
         &NewFile {

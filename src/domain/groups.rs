@@ -172,7 +172,7 @@ pub fn create(
         )));
     }
     let g = GroupRow {
-        id: Uuid::new_v4(),
+        id: crate::domain::new_id(),
         organization_id: org.id,
         name: req.name.clone(),
         display_name: req.display_name.clone(),

@@ -81,7 +81,7 @@ pub fn ensure_default(conn: &Tx, now: Micros) -> ApiResult<OrganizationRow> {
         return Ok(o);
     }
     let org = OrganizationRow {
-        id: Uuid::new_v4(),
+        id: crate::domain::new_id(),
         name: "coder".into(),
         display_name: "Coder".into(),
         description: String::new(),
@@ -223,7 +223,7 @@ pub fn create(
         .validation("name", "This value is already in use and should be unique."));
     }
     let org = OrganizationRow {
-        id: Uuid::new_v4(),
+        id: crate::domain::new_id(),
         name: req.name.clone(),
         display_name: req
             .display_name

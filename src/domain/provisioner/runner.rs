@@ -853,7 +853,7 @@ pub fn plan_rows(
     let mut out = Vec::new();
     for r in resources {
         let mut row = ResourceRow {
-            id: Uuid::new_v4(),
+            id: crate::domain::new_id(),
             job_id: job,
             transition: transition.into(),
             kind: r.kind.clone(),
@@ -881,7 +881,7 @@ pub fn plan_rows(
         if transition == "start" {
             for (i, a) in r.agents.iter().enumerate() {
                 let mut agent = AgentRow {
-                    id: Uuid::new_v4(),
+                    id: crate::domain::new_id(),
                     resource_id: row.id,
                     name: a.name.clone(),
                     architecture: a.arch.clone(),
@@ -902,7 +902,7 @@ pub fn plan_rows(
                 };
                 for (j, app) in a.apps.iter().enumerate() {
                     agent.apps.push(AppRow {
-                        id: Uuid::new_v4(),
+                        id: crate::domain::new_id(),
                         agent_id: agent.id,
                         slug: app.slug.clone(),
                         display_name: app.display_name.clone(),
@@ -941,9 +941,9 @@ pub fn plan_rows(
                 }
                 for (j, s) in a.scripts.iter().enumerate() {
                     agent.scripts.push(ScriptRow {
-                        id: Uuid::new_v4(),
+                        id: crate::domain::new_id(),
                         agent_id: agent.id,
-                        log_source_id: Uuid::new_v4(),
+                        log_source_id: crate::domain::new_id(),
                         log_path: s.log_path.clone(),
                         script: s.script.clone(),
                         cron: s.cron.clone(),

@@ -402,7 +402,7 @@ pub fn insert_app_status(tx: &Tx, s: &AppStatus, now: Micros) -> StoreResult<()>
     tx.execute(
         "INSERT INTO workspace_app_statuses (id, created_at, workspace_id, agent_id, app_id, state, message, uri, icon, needs_user_attention)
          VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10)",
-        args![Uuid::new_v4(), now, s.workspace, s.agent, s.app, s.state, s.message, s.uri, s.icon, s.needs_user_attention],
+        args![crate::domain::new_id(), now, s.workspace, s.agent, s.app, s.state, s.message, s.uri, s.icon, s.needs_user_attention],
     )?;
     super::changed(s.workspace, "app_status");
     Ok(())

@@ -197,7 +197,7 @@ pub fn store_model(tx: &Tx, id: Uuid, m: &TemplateModel, now: Micros) -> StoreRe
             "INSERT INTO template_version_presets (id, template_version_id, name, parameters, is_default,
                 description, icon, desired_prebuild_instances, created_at)
              VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)",
-            args![Uuid::new_v4(), id, p.name, serde_json::to_string(&p.parameters)?, p.default, p.description, p.icon, p.prebuild_instances, now],
+            args![crate::domain::new_id(), id, p.name, serde_json::to_string(&p.parameters)?, p.default, p.description, p.icon, p.prebuild_instances, now],
         )?;
     }
     for (i, v) in m.variables.iter().enumerate() {

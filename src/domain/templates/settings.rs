@@ -245,7 +245,7 @@ pub fn create(
     let job =
         job_store::get(conn, version.job_id)?.ok_or_else(|| ApiError::internal("job missing"))?;
     let mut t = TemplateRow {
-        id: Uuid::new_v4(),
+        id: crate::domain::new_id(),
         organization_id: org.id,
         name: req.name.clone(),
         display_name: req.display_name.clone(),

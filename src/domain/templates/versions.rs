@@ -132,8 +132,8 @@ pub fn create_version(
             .validation("name", "This value is already in use and should be unique."));
         }
     }
-    let id = Uuid::new_v4();
-    let job_id = Uuid::new_v4();
+    let id = crate::domain::new_id();
+    let job_id = crate::domain::new_id();
     let mut tags: BTreeMap<String, String> = req.tags.clone();
     tags.entry("scope".into())
         .or_insert_with(|| "organization".into());

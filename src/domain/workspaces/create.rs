@@ -263,7 +263,7 @@ pub fn create(
         return Err(conflict());
     }
     let w = WorkspaceRow {
-        id: Uuid::new_v4(),
+        id: crate::domain::new_id(),
         owner_id: owner.id,
         organization_id: template.organization_id,
         template_id: template.id,
