@@ -3,6 +3,7 @@
 //! that order of precedence (Coder's autobuild loop).
 
 use crate::domain::store::Tx;
+use std::collections::HashMap;
 use uuid::Uuid;
 
 use crate::authz::{Action as AuthAction, Subject, System};
@@ -61,9 +62,29 @@ fn tick_alone(db: &Db, now: Micros) -> ApiResult<Vec<Action>> {
     // long tick never holds the write lock for long.
     for batch in due.chunks(BATCH) {
         let acted = db.write_blocking(|tx| -> ApiResult<Vec<Action>> {
+            // The batch's workspaces and templates, read once inside its
+            // transaction (no workspace's action changes another's row or
+            // a template).
+            let ids: Vec<Uuid> = batch.iter().map(|c| c.id).collect();
+            let rows: HashMap<Uuid, WorkspaceRow> = store::get_many(tx, &ids)?
+                .into_iter()
+                .map(|w| (w.id, w))
+                .collect();
+            let mut template_ids: Vec<Uuid> = rows.values().map(|w| w.template_id).collect();
+            template_ids.sort_unstable();
+            template_ids.dedup();
+            let templates: HashMap<Uuid, TemplateRow> =
+                template_store::list_any(tx, &template_ids)?
+                    .into_iter()
+                    .map(|t| (t.id, t))
+                    .collect();
             let mut acted = Vec::new();
             for c in batch {
-                match tx.savepoint(|tx| act(tx, &subject, c, now)) {
+                let Some(w) = rows.get(&c.id) else { continue };
+                let Some(t) = templates.get(&w.template_id) else {
+                    continue;
+                };
+                match tx.savepoint(|tx| act(tx, &subject, c, w.clone(), t, now)) {
                     Ok(actions) => acted.extend(actions),
                     Err(e) => log::warn!("lifecycle: workspace {}: {e}", c.id),
                 }
@@ -249,15 +270,16 @@ fn record(
 
 /// The transition one due workspace gets, if any, in the caller's
 /// transaction.
-fn act(tx: &Tx, subject: &Subject, c: &LifecycleCandidate, now: Micros) -> ApiResult<Vec<Action>> {
+fn act(
+    tx: &Tx,
+    subject: &Subject,
+    c: &LifecycleCandidate,
+    w: WorkspaceRow,
+    t: &TemplateRow,
+    now: Micros,
+) -> ApiResult<Vec<Action>> {
     let mut done = Vec::new();
-    let Some(w) = store::get(tx, c.id)? else {
-        return Ok(done);
-    };
-    let Some(t) = template_store::get_any(tx, w.template_id)? else {
-        return Ok(done);
-    };
-    let n = next(c, &w, &t, now);
+    let n = next(c, &w, t, now);
     let reached = |d: Option<Due>| d.filter(|d| d.reached(now));
     let (transition, what, reason): (&str, &'static str, &'static str) =
         if let Some(d) = reached(n.autostop) {
@@ -275,7 +297,7 @@ fn act(tx: &Tx, subject: &Subject, c: &LifecycleCandidate, now: Micros) -> ApiRe
                 crate::domain::workspace_access::object(&w),
             )?;
             store::set_dormant(tx, w.id, Some(now), deleting, now)?;
-            let why = detail(d.reason, c, &w, &t);
+            let why = detail(d.reason, c, &w, t);
             done.push(record(tx, &w, None, "dormant", d.reason, why, now)?);
             // Only a running workspace is stopped by it.
             if c.transition != "start" || c.failed {
@@ -287,7 +309,7 @@ fn act(tx: &Tx, subject: &Subject, c: &LifecycleCandidate, now: Micros) -> ApiRe
         } else {
             return Ok(done);
         };
-    let why = detail(reason, c, &w, &t);
+    let why = detail(reason, c, &w, t);
     // Read again only where dormancy just changed it.
     let w = if done.is_empty() {
         w
@@ -301,7 +323,7 @@ fn act(tx: &Tx, subject: &Subject, c: &LifecycleCandidate, now: Micros) -> ApiRe
     };
     let ctx = BuildContext {
         workspace: &w,
-        template: &t,
+        template: t,
         first: false,
         system_reason: Some(what),
         initiator: c.owner,
