@@ -47,18 +47,22 @@ pub struct JobMeta {
 }
 
 impl JobRow {
-    /// Coder derives a job's status from its timestamps.
-    pub fn status(&self) -> &'static str {
-        super::status::job_status(&super::status::JobFacts {
+    fn facts(&self) -> super::status::JobFacts {
+        super::status::JobFacts {
             started: self.started_at.is_some(),
             completed: self.completed_at.is_some(),
             canceled: self.canceled_at.is_some(),
             errored: !self.error.is_empty(),
-        })
+        }
+    }
+
+    /// Coder derives a job's status from its timestamps.
+    pub fn status(&self) -> &'static str {
+        super::status::job_status(&self.facts())
     }
 
     pub fn is_active(&self) -> bool {
-        self.completed_at.is_none()
+        self.facts().is_active()
     }
 }
 
@@ -183,7 +187,7 @@ impl JobState {
     }
 
     pub fn is_active(&self) -> bool {
-        !self.facts.completed
+        self.facts.is_active()
     }
 }
 

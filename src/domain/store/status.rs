@@ -91,6 +91,13 @@ pub struct JobFacts {
     pub errored: bool,
 }
 
+impl JobFacts {
+    /// A job is active until it completes (canceled and failed ones too).
+    pub fn is_active(&self) -> bool {
+        !self.completed
+    }
+}
+
 pub fn job_status(j: &JobFacts) -> &'static str {
     evaluate(JOB_STATUS, |c| match c {
         Started => j.started,
