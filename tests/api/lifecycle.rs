@@ -24,6 +24,14 @@ fn workspace(s: &Server, token: &str, id: &str) -> Value {
 #[test]
 fn autostop_autostart_dormancy_autodelete() {
     let s = Server::start();
+    // A fixed Monday 10:00 UTC: a build finishing within an hour before
+    // the 09:00 autostart would get the autostart's deadline (Coder's
+    // CalculateAutostop), so the test must not depend on the hour it runs.
+    s.clock.set(
+        chrono::DateTime::parse_from_rfc3339("2026-11-23T10:00:00Z")
+            .unwrap()
+            .timestamp_micros(),
+    );
     let o = s.setup();
     let t = s.template(&o, "docker");
     let tid = t["id"].as_str().unwrap().to_string();
