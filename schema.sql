@@ -293,9 +293,9 @@ CREATE TABLE workspaces (
     -- Maintained by store::builds whenever a build is inserted, so that reads
     -- and the list never search for the newest build.
     latest_build_id    TEXT,
-    -- Sort keys of the workspace list, kept by the storage layer: the
-    -- owner's lower-cased username, and whether the latest build is a
-    -- succeeded start (status running).
+    -- Sort keys of the workspace list: the owner's lower-cased username
+    -- (kept by the storage layer) and whether the latest build is a
+    -- succeeded start (status running; a maintained column as below).
     owner_sort         TEXT NOT NULL DEFAULT '',
     running            INTEGER NOT NULL DEFAULT 0,
     deleted            INTEGER NOT NULL DEFAULT 0,

@@ -673,7 +673,6 @@ impl Inner {
                 if !rule.is_empty() {
                     builds::set_deadline_reason(c, build.id, rule, "", now)?;
                 }
-                workspaces::set_running(c, build.workspace_id, transition == "start")?;
                 if transition == "delete" {
                     workspaces::mark_deleted(c, build.workspace_id, now)?;
                 }

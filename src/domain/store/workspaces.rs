@@ -116,27 +116,12 @@ pub fn get_many(tx: &Tx, ids: &[Uuid]) -> StoreResult<Vec<WorkspaceRow>> {
     Ok(rows)
 }
 
-/// A new build is never running until its job succeeds.
+/// Points the workspace at its new latest build (whose maintained columns,
+/// `running` among them, the triggers then compute).
 pub fn set_latest_build(tx: &Tx, id: Uuid, build: Uuid, now: Micros) -> StoreResult<()> {
     tx.execute(
         "UPDATE workspaces SET latest_build_id = ?2, updated_at = ?3 WHERE id = ?1",
         args![id, build, now],
-    )?;
-    // Apart, and only when set: writing `running` rewrites the entries of
-    // every index in list order, even with the value it already had.
-    tx.execute(
-        "UPDATE workspaces SET running = 0 WHERE id = ?1 AND running <> 0",
-        args![id],
-    )?;
-    super::changed(id, "state_change");
-    Ok(())
-}
-
-/// Called when a build's job succeeds.
-pub fn set_running(tx: &Tx, id: Uuid, running: bool) -> StoreResult<()> {
-    tx.execute(
-        "UPDATE workspaces SET running = ?2 WHERE id = ?1 AND running <> ?2",
-        args![id, running],
     )?;
     super::changed(id, "state_change");
     Ok(())
@@ -403,20 +388,26 @@ pub fn lifecycle_facts(tx: &Tx, id: Uuid) -> StoreResult<Option<LifecycleCandida
     tx.query_opt(&sql, args![id], lifecycle_row)
 }
 
+/// The maintained columns [`maintained_values`] computes, in its order.
+const MAINTAINED: &str =
+    "status, running, outdated, has_ai_task, has_external_agent, agent_job_id, start_deadline";
+
 /// The columns of `workspaces` the list's filters match, each defined once
 /// here over the latest build `b`, its job `j` and the template `t`.
 /// (Flags are written as `CASE … THEN 1 ELSE 0 END`: PostgreSQL stores no
 /// boolean in an integer column.)
 fn maintained_values() -> String {
     format!(
-        "SELECT {status}, CASE WHEN b.template_version_id <> t.active_version_id THEN 1 ELSE 0 END,
+        "SELECT {status}, CASE WHEN {running} THEN 1 ELSE 0 END,
+                CASE WHEN b.template_version_id <> t.active_version_id THEN 1 ELSE 0 END,
                 COALESCE(b.has_ai_task, 0), b.has_external_agent,
                 CASE WHEN b.transition = 'start' THEN b.job_id END,
                 CASE WHEN b.transition = 'start' THEN b.deadline END
          FROM workspace_builds b JOIN provisioner_jobs j ON j.id = b.job_id
          JOIN templates t ON t.id = workspaces.template_id
          WHERE b.id = workspaces.latest_build_id",
-        status = super::status::workspace_status_case_sql()
+        status = super::status::workspace_status_case_sql(),
+        running = super::status::workspace_status_sql("running"),
     )
 }
 
@@ -449,7 +440,7 @@ fn refresh_agents(which: &str) -> String {
 /// SQLite's dialect (PostgreSQL runs it through `translate`).
 pub fn refresh_maintained(which: &str) -> String {
     format!(
-        "UPDATE workspaces SET (status, outdated, has_ai_task, has_external_agent, agent_job_id, start_deadline) =
+        "UPDATE workspaces SET ({MAINTAINED}) =
            ({values}) WHERE {which};
          UPDATE workspaces SET shared = {SHARED} WHERE {which};
          {agents}",
@@ -477,7 +468,7 @@ fn maintained_trigger_defs() -> Vec<Trigger> {
     let values = maintained_values();
     let refresh = |which: &str| {
         format!(
-            "UPDATE workspaces SET (status, outdated, has_ai_task, has_external_agent, agent_job_id, start_deadline) =
+            "UPDATE workspaces SET ({MAINTAINED}) =
                ({values}) WHERE {which}; {}",
             refresh_agents(which)
         )
