@@ -1,6 +1,6 @@
 //! Workspace builds and the parameter values each one used.
 
-use super::sql::{args, placeholders, Param, Row, StoreResult, Tx};
+use super::sql::{args, placeholders, Param, Row, StoreResult, ToParam, Tx};
 use uuid::Uuid;
 
 use crate::sdk::Micros;
@@ -198,10 +198,22 @@ pub fn deadline_reason(tx: &Tx, id: Uuid) -> StoreResult<DeadlineReason> {
 }
 
 pub fn insert_parameters(tx: &Tx, build: Uuid, values: &[(String, String)]) -> StoreResult<()> {
-    for (i, (name, value)) in values.iter().enumerate() {
+    // A statement per 200 values (800 bound parameters, far below either
+    // engine's limit) rather than one per value.
+    for (c, chunk) in values.chunks(200).enumerate() {
+        let mut bound = Vec::with_capacity(chunk.len() * 4);
+        for (i, (name, value)) in chunk.iter().enumerate() {
+            bound.extend([
+                Param::uuid(build),
+                Param::Int((c * 200 + i) as i64),
+                name.to_param(),
+                value.to_param(),
+            ]);
+        }
+        let rows = vec!["(?, ?, ?, ?)"; chunk.len()].join(", ");
         tx.execute(
-            "INSERT INTO workspace_build_parameters (workspace_build_id, position, name, value) VALUES (?1, ?2, ?3, ?4)",
-            args![build, i as i64, name, value],
+            &format!("INSERT INTO workspace_build_parameters (workspace_build_id, position, name, value) VALUES {rows}"),
+            &bound,
         )?;
     }
     Ok(())

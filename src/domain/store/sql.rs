@@ -913,17 +913,30 @@ impl<'c> Tx<'c> {
         }
     }
 
+    /// One statement without parameters, written as it is (no dialect
+    /// translation), from SQLite's statement cache: a savepoint per
+    /// workspace of a lifecycle batch would otherwise be compiled each time.
+    fn run_cached(&self, sql: &str) -> StoreResult<()> {
+        match &self.engine {
+            Engine::Sqlite(c) => {
+                c.prepare_cached(sql)?.execute([])?;
+                Ok(())
+            }
+            Engine::Postgres(_) => self.execute_batch(sql),
+        }
+    }
+
     /// Runs `f` inside a savepoint: its writes are undone when it fails,
     /// and the surrounding transaction goes on.
     pub fn savepoint<T, E: From<StoreError>>(
         &self,
         f: impl FnOnce(&Tx<'_>) -> Result<T, E>,
     ) -> Result<T, E> {
-        self.execute_batch("SAVEPOINT warren_unit")?;
+        self.run_cached("SAVEPOINT warren_unit")?;
         let recorded = super::changes_recorded();
         match f(self) {
             Ok(v) => {
-                self.execute_batch("RELEASE warren_unit")?;
+                self.run_cached("RELEASE warren_unit")?;
                 Ok(v)
             }
             Err(e) => {
