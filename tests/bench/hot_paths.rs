@@ -1122,6 +1122,12 @@ fn measure(db: &Path, log: &Path, s: &Setup, users: usize, report: &mut Report) 
             p50,
             p99,
         ));
+        // The floor: what one request costs the host, the server's HTTP
+        // layer and this client, with no application work.
+        let (p50, p99) = latency(&c, "/healthz", &member);
+        report
+            .latencies
+            .push(("get".into(), "`GET /healthz` (the floor)".into(), p50, p99));
         std::thread::sleep(Duration::from_secs(2));
         report.rss_idle = server.rss().0;
 
