@@ -23,7 +23,8 @@
 //!    over 100 hours.
 //! 3. Measurement run: cold start to the first answered list; RSS; p50/p99
 //!    of every list query and one per `q` key, of get by id and by
-//!    owner/name (one keep-alive connection, requests one after another);
+//!    owner/name, and of `/healthz` as the floor (one keep-alive
+//!    connection, requests one after another);
 //!    throughput of a list page, of get by id and of `/healthz` (4
 //!    keep-alive connections, 5 s each); WebSocket watchers (2,400 and
 //!    10,000 over 100 workspaces; 10 rounds, each changing the TTL of all
