@@ -915,7 +915,7 @@ struct Report {
     throughput: Vec<(String, f64)>,
     watchers: Vec<WatchResult>,
     ticks: Vec<(usize, usize, f64)>,
-    /// Ticks on the running server after 50 and then 200 were made due.
+    /// The ticks that acted on each round of `DUE_ROUNDS`.
     due_ticks: Vec<(usize, usize, f64)>,
     creates: Option<(usize, f64)>,
 }
@@ -1375,8 +1375,7 @@ const BETWEEN_ROUNDS: Duration = Duration::from_secs(3);
 /// deadlines then pass on the running server by time alone, as they do in
 /// use. (Written before the server starts: a write from another process
 /// would empty the server's page caches, which nothing but warren ever
-/// writes in use.)
-/// Returns when the first round falls due.
+/// writes in use.) Returns when the first round falls due.
 fn schedule_due(db: &Path) -> Instant {
     let conn = Connection::open(db).unwrap();
     let due_at = Instant::now() + FIRST_DUE;
@@ -1401,32 +1400,22 @@ fn schedule_due(db: &Path) -> Instant {
     due_at
 }
 
-/// The lifecycle ticks logged from `from` on, once there are `count`.
-fn wait_for_ticks(log: &Path, from: u64, count: usize) -> Vec<(usize, usize, f64)> {
-    let deadline = Instant::now() + Duration::from_secs(30);
+/// The lifecycle ticks logged from `from` on that `keep` keeps, once there
+/// are `count` (waiting at most `within`).
+fn logged_ticks(
+    log: &Path,
+    from: u64,
+    count: usize,
+    within: Duration,
+    keep: impl Fn(&(usize, usize, f64)) -> bool,
+) -> Vec<(usize, usize, f64)> {
+    let deadline = Instant::now() + within;
     loop {
-        let ticks = read_ticks(log, from);
+        let ticks: Vec<_> = read_ticks(log, from).into_iter().filter(&keep).collect();
         if ticks.len() >= count {
             return ticks;
         }
         assert!(Instant::now() < deadline, "too few lifecycle ticks logged");
-        std::thread::sleep(Duration::from_millis(200));
-    }
-}
-
-/// The first `count` ticks logged from `from` on that acted.
-fn acting_ticks(log: &Path, from: u64, count: usize) -> Vec<(usize, usize, f64)> {
-    let deadline =
-        Instant::now() + FIRST_DUE + BETWEEN_ROUNDS * count as u32 + Duration::from_secs(30);
-    loop {
-        let acted: Vec<_> = read_ticks(log, from)
-            .into_iter()
-            .filter(|t| t.1 > 0)
-            .collect();
-        if acted.len() >= count {
-            return acted;
-        }
-        assert!(Instant::now() < deadline, "too few lifecycle ticks acted");
         std::thread::sleep(Duration::from_millis(200));
     }
 }
@@ -1438,7 +1427,7 @@ fn lifecycle_and_creates(db: &Path, log: &Path, s: &Setup, report: &mut Report) 
     if let Some(first_due) = first_due {
         // The first ticks, while the server starts (they act on whatever
         // the seeds left due).
-        report.ticks = wait_for_ticks(log, log_start, 3);
+        report.ticks = logged_ticks(log, log_start, 3, Duration::from_secs(30), |_| true);
         // Then deadlines pass on the running server, between two of its
         // ticks: three rounds of 50 workspaces (the first one also fills
         // the writer's page cache, cold after the start), then four times
@@ -1447,7 +1436,9 @@ fn lifecycle_and_creates(db: &Path, log: &Path, s: &Setup, report: &mut Report) 
             first_due.saturating_duration_since(Instant::now() + Duration::from_millis(500)),
         );
         let from = std::fs::metadata(log).map(|m| m.len()).unwrap_or(0);
-        report.due_ticks = acting_ticks(log, from, DUE_ROUNDS.len());
+        let rounds = DUE_ROUNDS.len();
+        let within = BETWEEN_ROUNDS * rounds as u32 + Duration::from_secs(30);
+        report.due_ticks = logged_ticks(log, from, rounds, within, |t| t.1 > 0);
     }
 
     if part("creates") {
