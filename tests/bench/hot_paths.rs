@@ -29,7 +29,12 @@
 //!    keep-alive connections, 5 s each); WebSocket watchers (2,400 and
 //!    10,000 over 100 workspaces; 10 rounds, each changing the TTL of all
 //!    100 once; latency from sending the change to each watcher's copy).
-//! 4. Lifecycle run: the server ticks every second and logs each tick's
+//! 4. Above 10,000 workspaces, the scale comparison: a server on this
+//!    database and one on a 10,000 one (seeded as above), both pinned to
+//!    core 0, asked the same paths in turn — every round asks each path
+//!    once of each, alternating which goes first — so the host's bursts of
+//!    noise fall on both sizes alike and the p99 ratio compares the sizes.
+//! 5. Lifecycle run: the server ticks every second and logs each tick's
 //!    duration at debug level (`lifecycle tick: N candidates, M actions,
 //!    X ms`), which the bench reads from its log. Before it starts, rounds
 //!    of 50, 50, 50 and 200 running workspaces are given deadlines (through
@@ -61,6 +66,8 @@ const PASSWORD: &str = "SomeSecurePassword!";
 const PER_USER: usize = 100;
 const SAMPLES: usize = 1000;
 const WARMUP: usize = 50;
+/// The unfiltered list page.
+const PAGE: &str = "/api/v2/workspaces?limit=25";
 
 /// `WARREN_BENCH_QUICK=1`: a smoke run (a tenth of the samples and of the
 /// watchers) to check the bench itself; its numbers are not the figures.
@@ -82,7 +89,7 @@ fn samples() -> usize {
         SAMPLES
     }
 }
-/// `WARREN_BENCH_PARTS=lists,watchers,lifecycle,creates` (the default: all)
+/// `WARREN_BENCH_PARTS=lists,watchers,scale,lifecycle,creates` (the default: all)
 /// measures only the parts named.
 fn part(name: &str) -> bool {
     std::env::var("WARREN_BENCH_PARTS").map_or(true, |v| v.split(',').any(|p| p.trim() == name))
@@ -100,36 +107,7 @@ fn main() {
     let log = dir.path().join("server.log");
     print_machine(workspaces, users);
 
-    // `WARREN_BENCH_SEEDED=dir`: keep the seeded database and the setup's
-    // ids in `dir` and start from them next time (iterating on one part).
-    let kept = std::env::var_os("WARREN_BENCH_SEEDED")
-        .map(|d| Path::new(&d).join(format!("{workspaces}")));
-    let setup = match kept.as_ref().filter(|k| k.join("setup.json").exists()) {
-        Some(k) => {
-            std::fs::copy(k.join("bench.db"), &db).unwrap();
-            println!("seeded database reused from {}", k.display());
-            serde_json::from_str(&std::fs::read_to_string(k.join("setup.json")).unwrap()).unwrap()
-        }
-        None => {
-            let t = Instant::now();
-            let setup = setup(&db, &log);
-            let api_secs = t.elapsed().as_secs_f64();
-            let t = Instant::now();
-            seed(&db, &setup, users);
-            println!(
-                "setup over HTTP {api_secs:.1} s; seeded {} workspaces over {users} users (+ the owner's one) through SQL in {:.1} s",
-                users * PER_USER,
-                t.elapsed().as_secs_f64()
-            );
-            if let Some(k) = &kept {
-                std::fs::create_dir_all(k).unwrap();
-                std::fs::copy(&db, k.join("bench.db")).unwrap();
-                std::fs::write(k.join("setup.json"), serde_json::to_string(&setup).unwrap())
-                    .unwrap();
-            }
-            setup
-        }
-    };
+    let setup = seeded(workspaces, &db, &log);
 
     // `WARREN_BENCH_SEED_ONLY=path`: keep the seeded database there and
     // stop (to study query plans on it).
@@ -141,10 +119,51 @@ fn main() {
     if part("lists") || part("watchers") {
         measure(&db, &log, &setup, users, &mut report);
     }
+    if workspaces > 10_000 && part("scale") {
+        let small_db = dir.path().join("small.db");
+        let small_log = dir.path().join("small.log");
+        let small = seeded(10_000, &small_db, &small_log);
+        report.scale = scale((&small_db, &small_log, &small), (&db, &log, &setup), users);
+    }
     if part("lifecycle") || part("creates") {
         lifecycle_and_creates(&db, &log, &setup, &mut report);
     }
     report.print(workspaces, users);
+}
+
+/// Copies the seeded database for `workspaces` to `db` and returns its
+/// setup: from `WARREN_BENCH_SEEDED=dir/<workspaces>` when that holds one
+/// (iterating on one part), else set up over HTTP and seeded now (and kept
+/// there when `WARREN_BENCH_SEEDED` is set).
+fn seeded(workspaces: usize, db: &Path, log: &Path) -> Setup {
+    let users = workspaces / PER_USER;
+    let kept = std::env::var_os("WARREN_BENCH_SEEDED")
+        .map(|d| Path::new(&d).join(format!("{workspaces}")));
+    if let Some(k) = kept.as_ref().filter(|k| k.join("setup.json").exists()) {
+        std::fs::copy(k.join("bench.db"), db).unwrap();
+        println!(
+            "seeded database of {workspaces} reused from {}",
+            k.display()
+        );
+        return serde_json::from_str(&std::fs::read_to_string(k.join("setup.json")).unwrap())
+            .unwrap();
+    }
+    let t = Instant::now();
+    let setup = setup(db, log);
+    let api_secs = t.elapsed().as_secs_f64();
+    let t = Instant::now();
+    seed(db, &setup, users);
+    println!(
+        "setup over HTTP {api_secs:.1} s; seeded {} workspaces over {users} users (+ the owner's one) through SQL in {:.1} s",
+        users * PER_USER,
+        t.elapsed().as_secs_f64()
+    );
+    if let Some(k) = &kept {
+        std::fs::create_dir_all(k).unwrap();
+        std::fs::copy(db, k.join("bench.db")).unwrap();
+        std::fs::write(k.join("setup.json"), serde_json::to_string(&setup).unwrap()).unwrap();
+    }
+    setup
 }
 
 // ------------------------------------------------------------ environment
@@ -918,6 +937,15 @@ struct Report {
     /// The ticks that acted on each round of `DUE_ROUNDS`.
     due_ticks: Vec<(usize, usize, f64)>,
     creates: Option<(usize, f64)>,
+    /// The same paths on the 10,000 and this database, taken in turn.
+    scale: Vec<ScaleRow>,
+}
+
+/// One path's p50 and p99 on the 10,000 database and on the larger one.
+struct ScaleRow {
+    name: String,
+    small: (f64, f64),
+    big: (f64, f64),
 }
 
 struct WatchResult {
@@ -933,6 +961,92 @@ struct WatchResult {
     rss_peak: f64,
     rss_after_rounds: f64,
     rss_left: f64,
+}
+
+/// Latency at two sizes taken in turn: both servers run (each pinned to
+/// core 0, as always; the one not asked is idle), and every round asks
+/// each path once of each server, alternating which goes first. A burst of
+/// the host's noise then falls on both sizes and on every path alike, so
+/// the p99 ratio compares the sizes, not two moments of the host.
+fn scale(
+    small: (&Path, &Path, &Setup),
+    big: (&Path, &Path, &Setup),
+    users: usize,
+) -> Vec<ScaleRow> {
+    let (small_server, _) = Server::start(small.0, small.1, &[], Some((PAGE, &small.2.admin)));
+    let (big_server, _) = Server::start(big.0, big.1, &[], Some((PAGE, &big.2.admin)));
+    let (cs, cb) = (Http::new(&small_server.base), Http::new(&big_server.base));
+    let (ps, pb) = (paths(&cs, small.2, 100), paths(&cb, big.2, users));
+    let with_gets = |p: &Paths| {
+        let mut all = p.list.clone();
+        all.push((
+            "`GET /workspaces/{id}`".into(),
+            p.by_id.clone(),
+            p.member.clone(),
+        ));
+        all.push((
+            "`GET /users/{user}/workspace/{name}`".into(),
+            p.by_name.clone(),
+            p.member.clone(),
+        ));
+        all.push((
+            "`GET /healthz` (the floor)".into(),
+            "/healthz".into(),
+            p.member.clone(),
+        ));
+        all
+    };
+    let big_paths = with_gets(&pb);
+    // The paths both sizes have (`offset=50000` only the larger).
+    let pairs: Vec<_> = with_gets(&ps)
+        .into_iter()
+        .filter_map(|s| {
+            let b = big_paths.iter().find(|b| b.0 == s.0)?.clone();
+            Some((s, b))
+        })
+        .collect();
+    let mut sink = Vec::new();
+    let mut take = |c: &Http, (_, path, token): &(String, String, String)| {
+        let t = Instant::now();
+        let status = c.get_raw(path, Some(token), &mut sink);
+        let d = t.elapsed().as_secs_f64() * 1000.0;
+        assert_eq!(status, 200, "{path}: {}", String::from_utf8_lossy(&sink));
+        d
+    };
+    // Twice the rounds of the other latencies: the p99 is the 20th slowest
+    // of each, which one stall of the host does not move.
+    let n = 2 * samples();
+    let mut times = vec![(Vec::with_capacity(n), Vec::with_capacity(n)); pairs.len()];
+    for round in 0..WARMUP + n {
+        for (k, (s, b)) in pairs.iter().enumerate() {
+            let (ds, db) = if (round + k) % 2 == 0 {
+                let ds = take(&cs, s);
+                (ds, take(&cb, b))
+            } else {
+                let db = take(&cb, b);
+                (take(&cs, s), db)
+            };
+            if round >= WARMUP {
+                times[k].0.push(ds);
+                times[k].1.push(db);
+            }
+        }
+    }
+    small_server.stop();
+    big_server.stop();
+    let p50_p99 = |v: &mut Vec<f64>| {
+        v.sort_by(f64::total_cmp);
+        (percentile(v, 0.5), percentile(v, 0.99))
+    };
+    pairs
+        .iter()
+        .zip(times.iter_mut())
+        .map(|((s, _), (ts, tb))| ScaleRow {
+            name: s.0.clone(),
+            small: p50_p99(ts),
+            big: p50_p99(tb),
+        })
+        .collect()
 }
 
 fn percentile(sorted: &[f64], p: f64) -> f64 {
@@ -984,116 +1098,16 @@ fn throughput(base: &str, path: &str, token: Option<&str>, conns: usize, secs: u
 }
 
 fn measure(db: &Path, log: &Path, s: &Setup, users: usize, report: &mut Report) {
-    let page = "/api/v2/workspaces?limit=25";
-    let (server, cold) = Server::start(db, log, &[], Some((page, &s.admin)));
+    let (server, cold) = Server::start(db, log, &[], Some((PAGE, &s.admin)));
     report.cold_start_ms = cold.as_secs_f64() * 1000.0;
     report.rss_first_list = server.rss().0;
     let c = Http::new(&server.base);
-    let member = login(&c, "user42@example.com");
-    let (_, all) = c.call("GET", "/api/v2/workspaces?limit=1", Some(&s.admin), None);
-    assert_eq!(
-        all["count"].as_u64().unwrap() as usize,
-        users * PER_USER + 1
-    );
-    let (_, mine) = c.call(
-        "GET",
-        "/api/v2/workspaces?q=owner:me&limit=25",
-        Some(&member),
-        None,
-    );
-    assert_eq!(mine["count"], PER_USER);
-    assert_eq!(mine["workspaces"].as_array().unwrap().len(), 25);
-    let one = mine["workspaces"][0]["id"].as_str().unwrap().to_string();
-    let one_name = mine["workspaces"][0]["name"].as_str().unwrap().to_string();
-    let hour = 3_600_000_000i64;
-    let at = |us: i64| {
-        chrono::DateTime::from_timestamp_micros(us)
-            .unwrap()
-            .format("%Y-%m-%dT%H:%M:%SZ")
-            .to_string()
-    };
-    let before = at(now_us() - 90 * hour);
-    let after = at(now_us() - 10 * hour);
-    let q = |query: &str| format!("/api/v2/workspaces?q={}&limit=25", encode(query));
-    let mut paths: Vec<(String, String, &str)> = vec![
-        (
-            "`q=owner:me` (member, 100 own)".into(),
-            q("owner:me"),
-            &member,
-        ),
-        ("unfiltered page".into(), page.into(), &s.admin),
-        ("`q=status:running`".into(), q("status:running"), &s.admin),
-        (
-            "`q=name:w5 template:perf`".into(),
-            q("name:w5 template:perf"),
-            &s.admin,
-        ),
-        (
-            "`offset=5000`".into(),
-            "/api/v2/workspaces?limit=25&offset=5000".into(),
-            &s.admin,
-        ),
-        ("`q=status:stopped`".into(), q("status:stopped"), &s.admin),
-        ("`q=status:failed`".into(), q("status:failed"), &s.admin),
-        (
-            "`q=has-agent:connected`".into(),
-            q("has-agent:connected"),
-            &s.admin,
-        ),
-        ("`q=healthy:true`".into(), q("healthy:true"), &s.admin),
-        ("`q=outdated:true`".into(), q("outdated:true"), &s.admin),
-        ("`q=dormant:true`".into(), q("dormant:true"), &s.admin),
-        (
-            "`q=last_used_before:…` (90 h ago)".into(),
-            q(&format!("last_used_before:\"{before}\"")),
-            &s.admin,
-        ),
-        (
-            "`q=last_used_after:…` (10 h ago)".into(),
-            q(&format!("last_used_after:\"{after}\"")),
-            &s.admin,
-        ),
-        ("`q=template:docker`".into(), q("template:docker"), &s.admin),
-        ("`q=owner:user42`".into(), q("owner:user42"), &s.admin),
-        ("`q=name:w5`".into(), q("name:w5"), &s.admin),
-        ("`q=user42/w7` (free text)".into(), q("user42/w7"), &s.admin),
-        ("`q=param:region=us`".into(), q("param:region=us"), &s.admin),
-        ("`q=param:region`".into(), q("param:region"), &s.admin),
-        ("`q=shared:true`".into(), q("shared:true"), &s.admin),
-        (
-            "`q=shared_with_user:user42`".into(),
-            q("shared_with_user:user42"),
-            &s.admin,
-        ),
-        (
-            "`q=organization:coder`".into(),
-            q("organization:coder"),
-            &s.admin,
-        ),
-        ("`q=id:…`".into(), q(&format!("id:{one}")), &s.admin),
-        (
-            "`q=has-ai-task:false`".into(),
-            q("has-ai-task:false"),
-            &s.admin,
-        ),
-        (
-            "`q=has_external_agent:false`".into(),
-            q("has_external_agent:false"),
-            &s.admin,
-        ),
-        (
-            "`q=status:running` (member)".into(),
-            q("status:running"),
-            &member,
-        ),
-    ];
-    if users >= 1000 {
-        paths.push((
-            "`offset=50000`".into(),
-            "/api/v2/workspaces?limit=25&offset=50000".into(),
-            &s.admin,
-        ));
-    }
+    let Paths {
+        member,
+        list: paths,
+        by_id,
+        by_name,
+    } = paths(&c, s, users);
     if part("lists") {
         // Every query must find something, or it measures nothing.
         for (name, path, token) in &paths {
@@ -1110,12 +1124,10 @@ fn measure(db: &Path, log: &Path, s: &Setup, users: usize, report: &mut Report) 
                 .latencies
                 .push(("list".into(), name.clone(), p50, p99));
         }
-        let by_id = format!("/api/v2/workspaces/{one}");
         let (p50, p99) = latency(&c, &by_id, &member);
         report
             .latencies
             .push(("get".into(), "`GET /workspaces/{id}`".into(), p50, p99));
-        let by_name = format!("/api/v2/users/user42/workspace/{one_name}");
         let (p50, p99) = latency(&c, &by_name, &member);
         report.latencies.push((
             "get".into(),
@@ -1133,7 +1145,7 @@ fn measure(db: &Path, log: &Path, s: &Setup, users: usize, report: &mut Report) 
         report.rss_idle = server.rss().0;
 
         let health = throughput(&server.base, "/healthz", None, 4, 5);
-        let list = throughput(&server.base, page, Some(&s.admin), 4, 5);
+        let list = throughput(&server.base, PAGE, Some(&s.admin), 4, 5);
         let get = throughput(&server.base, &by_id, Some(&member), 4, 5);
         report.throughput = vec![
             ("`GET /healthz`".into(), health),
@@ -1165,6 +1177,177 @@ fn measure(db: &Path, log: &Path, s: &Setup, users: usize, report: &mut Report) 
         }
     }
     server.stop();
+}
+
+/// What the list part measures on one seeded database.
+struct Paths {
+    /// A member's token (user42).
+    member: String,
+    /// (name, path, token) of every list query.
+    list: Vec<(String, String, String)>,
+    /// The member's first workspace by id and by owner/name.
+    by_id: String,
+    by_name: String,
+}
+
+/// The list queries: the issue's, and one per `q` key; checks the seeding
+/// on the way (every user has 100 workspaces).
+fn paths(c: &Http, s: &Setup, users: usize) -> Paths {
+    let member = login(c, "user42@example.com");
+    let (_, all) = c.call("GET", "/api/v2/workspaces?limit=1", Some(&s.admin), None);
+    assert_eq!(
+        all["count"].as_u64().unwrap() as usize,
+        users * PER_USER + 1
+    );
+    let (_, mine) = c.call(
+        "GET",
+        "/api/v2/workspaces?q=owner:me&limit=25",
+        Some(&member),
+        None,
+    );
+    assert_eq!(mine["count"], PER_USER);
+    assert_eq!(mine["workspaces"].as_array().unwrap().len(), 25);
+    let one = mine["workspaces"][0]["id"].as_str().unwrap().to_string();
+    let one_name = mine["workspaces"][0]["name"].as_str().unwrap().to_string();
+    let hour = 3_600_000_000i64;
+    let at = |us: i64| {
+        chrono::DateTime::from_timestamp_micros(us)
+            .unwrap()
+            .format("%Y-%m-%dT%H:%M:%SZ")
+            .to_string()
+    };
+    let before = at(now_us() - 90 * hour);
+    let after = at(now_us() - 10 * hour);
+    let q = |query: &str| format!("/api/v2/workspaces?q={}&limit=25", encode(query));
+    let mut list: Vec<(String, String, String)> = vec![
+        (
+            "`q=owner:me` (member, 100 own)".into(),
+            q("owner:me"),
+            member.clone(),
+        ),
+        ("unfiltered page".into(), PAGE.into(), s.admin.clone()),
+        (
+            "`q=status:running`".into(),
+            q("status:running"),
+            s.admin.clone(),
+        ),
+        (
+            "`q=name:w5 template:perf`".into(),
+            q("name:w5 template:perf"),
+            s.admin.clone(),
+        ),
+        (
+            "`offset=5000`".into(),
+            "/api/v2/workspaces?limit=25&offset=5000".into(),
+            s.admin.clone(),
+        ),
+        (
+            "`q=status:stopped`".into(),
+            q("status:stopped"),
+            s.admin.clone(),
+        ),
+        (
+            "`q=status:failed`".into(),
+            q("status:failed"),
+            s.admin.clone(),
+        ),
+        (
+            "`q=has-agent:connected`".into(),
+            q("has-agent:connected"),
+            s.admin.clone(),
+        ),
+        (
+            "`q=healthy:true`".into(),
+            q("healthy:true"),
+            s.admin.clone(),
+        ),
+        (
+            "`q=outdated:true`".into(),
+            q("outdated:true"),
+            s.admin.clone(),
+        ),
+        (
+            "`q=dormant:true`".into(),
+            q("dormant:true"),
+            s.admin.clone(),
+        ),
+        (
+            "`q=last_used_before:…` (90 h ago)".into(),
+            q(&format!("last_used_before:\"{before}\"")),
+            s.admin.clone(),
+        ),
+        (
+            "`q=last_used_after:…` (10 h ago)".into(),
+            q(&format!("last_used_after:\"{after}\"")),
+            s.admin.clone(),
+        ),
+        (
+            "`q=template:docker`".into(),
+            q("template:docker"),
+            s.admin.clone(),
+        ),
+        (
+            "`q=owner:user42`".into(),
+            q("owner:user42"),
+            s.admin.clone(),
+        ),
+        ("`q=name:w5`".into(), q("name:w5"), s.admin.clone()),
+        (
+            "`q=user42/w7` (free text)".into(),
+            q("user42/w7"),
+            s.admin.clone(),
+        ),
+        (
+            "`q=param:region=us`".into(),
+            q("param:region=us"),
+            s.admin.clone(),
+        ),
+        (
+            "`q=param:region`".into(),
+            q("param:region"),
+            s.admin.clone(),
+        ),
+        ("`q=shared:true`".into(), q("shared:true"), s.admin.clone()),
+        (
+            "`q=shared_with_user:user42`".into(),
+            q("shared_with_user:user42"),
+            s.admin.clone(),
+        ),
+        (
+            "`q=organization:coder`".into(),
+            q("organization:coder"),
+            s.admin.clone(),
+        ),
+        ("`q=id:…`".into(), q(&format!("id:{one}")), s.admin.clone()),
+        (
+            "`q=has-ai-task:false`".into(),
+            q("has-ai-task:false"),
+            s.admin.clone(),
+        ),
+        (
+            "`q=has_external_agent:false`".into(),
+            q("has_external_agent:false"),
+            s.admin.clone(),
+        ),
+        (
+            "`q=status:running` (member)".into(),
+            q("status:running"),
+            member.clone(),
+        ),
+    ];
+    if users >= 1000 {
+        list.push((
+            "`offset=50000`".into(),
+            "/api/v2/workspaces?limit=25&offset=50000".into(),
+            s.admin.clone(),
+        ));
+    }
+    Paths {
+        member,
+        list,
+        by_id: format!("/api/v2/workspaces/{one}"),
+        by_name: format!("/api/v2/users/user42/workspace/{one_name}"),
+    }
 }
 
 fn encode(s: &str) -> String {
@@ -1599,7 +1782,41 @@ impl Report {
             );
         }
         if !small {
-            println!("(targets shown are the 10,000-workspace ones; at this scale the p99s should be within 1.5× of the 10,000 run's)");
+            println!("(targets shown above are the 10,000-workspace ones)");
+        }
+        if !self.scale.is_empty() {
+            println!();
+            println!("### {workspaces} against 10,000 workspaces, taken in turn");
+            println!();
+            println!(
+                "{} rounds; each asks every path once of each server (both pinned to core 0), alternating which goes first",
+                2 * samples()
+            );
+            println!();
+            println!("| path | 10,000 p50 / p99 | {workspaces} p50 / p99 | p99 ratio | p99 within 1.5× |");
+            println!("|---|---|---|---|---|");
+            for r in &self.scale {
+                let ratio = r.big.1 / r.small.1;
+                println!(
+                    "| {} | {:.2} / {:.2} ms | {:.2} / {:.2} ms | {ratio:.2} | {} |",
+                    r.name,
+                    r.small.0,
+                    r.small.1,
+                    r.big.0,
+                    r.big.1,
+                    yes(ratio <= 1.5)
+                );
+            }
+            let over = self
+                .scale
+                .iter()
+                .filter(|r| r.big.1 > 1.5 * r.small.1)
+                .count();
+            println!(
+                "\nevery p99 at {workspaces} within 1.5× of its 10,000 figure: {} ({over} of {} over)",
+                yes(over == 0),
+                self.scale.len()
+            );
         }
     }
 }
