@@ -977,74 +977,30 @@ fn scale(
     let (big_server, _) = Server::start(big.0, big.1, &[], Some((PAGE, &big.2.admin)));
     let (cs, cb) = (Http::new(&small_server.base), Http::new(&big_server.base));
     let (ps, pb) = (paths(&cs, small.2, 100), paths(&cb, big.2, users));
-    let with_gets = |p: &Paths| {
-        let mut all = p.list.clone();
-        all.push((
-            "`GET /workspaces/{id}`".into(),
-            p.by_id.clone(),
-            p.member.clone(),
-        ));
-        all.push((
-            "`GET /users/{user}/workspace/{name}`".into(),
-            p.by_name.clone(),
-            p.member.clone(),
-        ));
-        all.push((
-            "`GET /healthz` (the floor)".into(),
-            "/healthz".into(),
-            p.member.clone(),
-        ));
-        all
-    };
-    let big_paths = with_gets(&pb);
-    // The paths both sizes have (`offset=50000` only the larger).
-    let pairs: Vec<_> = with_gets(&ps)
-        .into_iter()
-        .filter_map(|s| {
-            let b = big_paths.iter().find(|b| b.0 == s.0)?.clone();
-            Some((s, b))
+    let pairs: Vec<_> = ps.asked().into_iter().zip(pb.asked()).collect();
+    assert!(pairs.iter().all(|(s, b)| s.1 == b.1));
+    // Twice the rounds of the other latencies: the p99 is the 20th slowest
+    // of each, which one stall of the host does not move. Each path's two
+    // asks are next to each other, so in reverse the larger goes first.
+    let asks: Vec<(&Http, &str, &str)> = pairs
+        .iter()
+        .flat_map(|(s, b)| {
+            [
+                (&cs, s.2.as_str(), s.3.as_str()),
+                (&cb, b.2.as_str(), b.3.as_str()),
+            ]
         })
         .collect();
-    let mut sink = Vec::new();
-    let mut take = |c: &Http, (_, path, token): &(String, String, String)| {
-        let t = Instant::now();
-        let status = c.get_raw(path, Some(token), &mut sink);
-        let d = t.elapsed().as_secs_f64() * 1000.0;
-        assert_eq!(status, 200, "{path}: {}", String::from_utf8_lossy(&sink));
-        d
-    };
-    // Twice the rounds of the other latencies: the p99 is the 20th slowest
-    // of each, which one stall of the host does not move.
-    let n = 2 * samples();
-    let mut times = vec![(Vec::with_capacity(n), Vec::with_capacity(n)); pairs.len()];
-    for round in 0..WARMUP + n {
-        for (k, (s, b)) in pairs.iter().enumerate() {
-            let (ds, db) = if (round + k) % 2 == 0 {
-                let ds = take(&cs, s);
-                (ds, take(&cb, b))
-            } else {
-                let db = take(&cb, b);
-                (take(&cs, s), db)
-            };
-            if round >= WARMUP {
-                times[k].0.push(ds);
-                times[k].1.push(db);
-            }
-        }
-    }
+    let measured = in_turn(&asks, 2 * samples());
     small_server.stop();
     big_server.stop();
-    let p50_p99 = |v: &mut Vec<f64>| {
-        v.sort_by(f64::total_cmp);
-        (percentile(v, 0.5), percentile(v, 0.99))
-    };
     pairs
         .iter()
-        .zip(times.iter_mut())
-        .map(|((s, _), (ts, tb))| ScaleRow {
-            name: s.0.clone(),
-            small: p50_p99(ts),
-            big: p50_p99(tb),
+        .zip(measured.chunks(2))
+        .map(|((s, _), m)| ScaleRow {
+            name: s.1.clone(),
+            small: m[0],
+            big: m[1],
         })
         .collect()
 }
@@ -1056,22 +1012,40 @@ fn percentile(sorted: &[f64], p: f64) -> f64 {
     sorted[((sorted.len() as f64 - 1.0) * p).round() as usize]
 }
 
-fn latency(c: &Http, path: &str, token: &str) -> (f64, f64) {
+/// p50 and p99 of each of `asks` (a server's client, a path, a token),
+/// taken in turn: every round asks each once, in order on even rounds and
+/// in reverse on odd ones, one request at a time. The host's bursts of
+/// noise (up to a few hundred milliseconds, hitting every process alike)
+/// then fall on every path a little instead of on one path a lot, so a
+/// p99 tells the path's cost, not whether a burst came while it was
+/// measured.
+fn in_turn(asks: &[(&Http, &str, &str)], rounds: usize) -> Vec<(f64, f64)> {
     let mut sink = Vec::new();
-    for _ in 0..WARMUP {
-        assert_eq!(c.get_raw(path, Some(token), &mut sink), 200, "{path}");
-    }
-    let mut samples: Vec<f64> = (0..samples())
-        .map(|_| {
+    let mut times = vec![Vec::with_capacity(rounds); asks.len()];
+    for round in 0..WARMUP + rounds {
+        for i in 0..asks.len() {
+            let k = if round % 2 == 0 {
+                i
+            } else {
+                asks.len() - 1 - i
+            };
+            let (c, path, token) = asks[k];
             let t = Instant::now();
-            let s = c.get_raw(path, Some(token), &mut sink);
+            let status = c.get_raw(path, Some(token), &mut sink);
             let d = t.elapsed().as_secs_f64() * 1000.0;
-            assert_eq!(s, 200, "{path}: {}", String::from_utf8_lossy(&sink));
-            d
+            assert_eq!(status, 200, "{path}: {}", String::from_utf8_lossy(&sink));
+            if round >= WARMUP {
+                times[k].push(d);
+            }
+        }
+    }
+    times
+        .into_iter()
+        .map(|mut v| {
+            v.sort_by(f64::total_cmp);
+            (percentile(&v, 0.5), percentile(&v, 0.99))
         })
-        .collect();
-    samples.sort_by(f64::total_cmp);
-    (percentile(&samples, 0.5), percentile(&samples, 0.99))
+        .collect()
 }
 
 /// Requests per second from `conns` keep-alive connections for `secs`.
@@ -1102,51 +1076,29 @@ fn measure(db: &Path, log: &Path, s: &Setup, users: usize, report: &mut Report) 
     report.cold_start_ms = cold.as_secs_f64() * 1000.0;
     report.rss_first_list = server.rss().0;
     let c = Http::new(&server.base);
-    let Paths {
-        member,
-        list: paths,
-        by_id,
-        by_name,
-    } = paths(&c, s, users);
+    let p = paths(&c, s, users);
+    let (member, by_id) = (&p.member, &p.by_id);
     if part("lists") {
-        // Every query must find something, or it measures nothing.
-        for (name, path, token) in &paths {
-            let (st, v) = c.call("GET", path, Some(token), None);
-            assert_eq!(st, 200, "{name}: {v}");
-            assert!(
-                !v["workspaces"].as_array().unwrap().is_empty(),
-                "{name} matched nothing"
-            );
+        let named = p.asked();
+        let asks: Vec<(&Http, &str, &str)> = named
+            .iter()
+            .map(|n| (&c, n.2.as_str(), n.3.as_str()))
+            .collect();
+        for (n, (p50, p99)) in named.iter().zip(in_turn(&asks, samples())) {
+            report.latencies.push((n.0.into(), n.1.clone(), p50, p99));
         }
-        for (name, path, token) in &paths {
-            let (p50, p99) = latency(&c, path, token);
+        if let Some((name, path, token)) = &p.deep {
+            let (p50, p99) = in_turn(&[(&c, path, token)], samples())[0];
             report
                 .latencies
                 .push(("list".into(), name.clone(), p50, p99));
         }
-        let (p50, p99) = latency(&c, &by_id, &member);
-        report
-            .latencies
-            .push(("get".into(), "`GET /workspaces/{id}`".into(), p50, p99));
-        let (p50, p99) = latency(&c, &by_name, &member);
-        report.latencies.push((
-            "get".into(),
-            "`GET /users/{user}/workspace/{name}`".into(),
-            p50,
-            p99,
-        ));
-        // The floor: what one request costs the host, the server's HTTP
-        // layer and this client, with no application work.
-        let (p50, p99) = latency(&c, "/healthz", &member);
-        report
-            .latencies
-            .push(("get".into(), "`GET /healthz` (the floor)".into(), p50, p99));
         std::thread::sleep(Duration::from_secs(2));
         report.rss_idle = server.rss().0;
 
         let health = throughput(&server.base, "/healthz", None, 4, 5);
         let list = throughput(&server.base, PAGE, Some(&s.admin), 4, 5);
-        let get = throughput(&server.base, &by_id, Some(&member), 4, 5);
+        let get = throughput(&server.base, by_id, Some(member), 4, 5);
         report.throughput = vec![
             ("`GET /healthz`".into(), health),
             ("`GET /workspaces?limit=25` (owner)".into(), list),
@@ -1183,15 +1135,43 @@ fn measure(db: &Path, log: &Path, s: &Setup, users: usize, report: &mut Report) 
 struct Paths {
     /// A member's token (user42).
     member: String,
-    /// (name, path, token) of every list query.
+    /// (name, path, token) of every list query both sizes have.
     list: Vec<(String, String, String)>,
+    /// `offset=50000`, at 100,000 only: measured on its own, since the
+    /// 50,000 index entries it skips would empty the connection's page
+    /// cache between the other paths taken in turn, which at 10,000
+    /// nothing does.
+    deep: Option<(String, String, String)>,
     /// The member's first workspace by id and by owner/name.
     by_id: String,
     by_name: String,
 }
 
+impl Paths {
+    /// Every path the latencies are taken of, as (kind, name, path,
+    /// token): the lists, the two gets and `/healthz`, the floor (what one
+    /// request costs the host, the server's HTTP layer and the client,
+    /// with no application work).
+    fn asked(&self) -> Vec<(&'static str, String, String, String)> {
+        let mut all: Vec<_> = self
+            .list
+            .iter()
+            .map(|(name, path, token)| ("list", name.clone(), path.clone(), token.clone()))
+            .collect();
+        let gets = [
+            ("`GET /workspaces/{id}`", &self.by_id),
+            ("`GET /users/{user}/workspace/{name}`", &self.by_name),
+            ("`GET /healthz` (the floor)", &"/healthz".to_string()),
+        ];
+        for (name, path) in gets {
+            all.push(("get", name.into(), path.clone(), self.member.clone()));
+        }
+        all
+    }
+}
+
 /// The list queries: the issue's, and one per `q` key; checks the seeding
-/// on the way (every user has 100 workspaces).
+/// on the way (every user has 100 workspaces, every query finds some).
 fn paths(c: &Http, s: &Setup, users: usize) -> Paths {
     let member = login(c, "user42@example.com");
     let (_, all) = c.call("GET", "/api/v2/workspaces?limit=1", Some(&s.admin), None);
@@ -1219,7 +1199,7 @@ fn paths(c: &Http, s: &Setup, users: usize) -> Paths {
     let before = at(now_us() - 90 * hour);
     let after = at(now_us() - 10 * hour);
     let q = |query: &str| format!("/api/v2/workspaces?q={}&limit=25", encode(query));
-    let mut list: Vec<(String, String, String)> = vec![
+    let list: Vec<(String, String, String)> = vec![
         (
             "`q=owner:me` (member, 100 own)".into(),
             q("owner:me"),
@@ -1335,16 +1315,26 @@ fn paths(c: &Http, s: &Setup, users: usize) -> Paths {
             member.clone(),
         ),
     ];
-    if users >= 1000 {
-        list.push((
-            "`offset=50000`".into(),
-            "/api/v2/workspaces?limit=25&offset=50000".into(),
+    let deep = (users >= 1000).then(|| {
+        (
+            "`offset=50000`".to_string(),
+            "/api/v2/workspaces?limit=25&offset=50000".to_string(),
             s.admin.clone(),
-        ));
+        )
+    });
+    // Every query must find something, or it measures nothing.
+    for (name, path, token) in list.iter().chain(&deep) {
+        let (st, v) = c.call("GET", path, Some(token), None);
+        assert_eq!(st, 200, "{name}: {v}");
+        assert!(
+            !v["workspaces"].as_array().unwrap().is_empty(),
+            "{name} matched nothing"
+        );
     }
     Paths {
         member,
         list,
+        deep,
         by_id: format!("/api/v2/workspaces/{one}"),
         by_name: format!("/api/v2/users/user42/workspace/{one_name}"),
     }
@@ -1676,7 +1666,7 @@ impl Report {
         println!("### {workspaces} workspaces, {users} users");
         println!();
         println!(
-            "{} samples per path, one keep-alive connection, one request at a time",
+            "{} samples per path, one keep-alive connection, one request at a time, the paths taken in turn",
             samples()
         );
         println!();
