@@ -150,7 +150,7 @@ fn clone_workspace(tx: &Connection, src: &Value, owner: &str, org: &str, name: &
             params![res, job, r["id"].as_str().unwrap()],
         )
         .unwrap();
-        for a in r["agents"].as_array().unwrap() {
+        for a in r["agents"].as_array().into_iter().flatten() {
             let agent = Uuid::new_v4().to_string();
             tx.execute(
                 "INSERT INTO workspace_agents (id, resource_id, name, auth_token_hash, architecture, operating_system, directory,
