@@ -1159,12 +1159,12 @@ impl Paths {
             .map(|(name, path, token)| ("list", name.clone(), path.clone(), token.clone()))
             .collect();
         let gets = [
-            ("`GET /workspaces/{id}`", &self.by_id),
-            ("`GET /users/{user}/workspace/{name}`", &self.by_name),
-            ("`GET /healthz` (the floor)", &"/healthz".to_string()),
+            ("`GET /workspaces/{id}`", self.by_id.clone()),
+            ("`GET /users/{user}/workspace/{name}`", self.by_name.clone()),
+            ("`GET /healthz` (the floor)", "/healthz".to_string()),
         ];
         for (name, path) in gets {
-            all.push(("get", name.into(), path.clone(), self.member.clone()));
+            all.push(("get", name.into(), path, self.member.clone()));
         }
         all
     }
@@ -1199,122 +1199,64 @@ fn paths(c: &Http, s: &Setup, users: usize) -> Paths {
     let before = at(now_us() - 90 * hour);
     let after = at(now_us() - 10 * hour);
     let q = |query: &str| format!("/api/v2/workspaces?q={}&limit=25", encode(query));
-    let list: Vec<(String, String, String)> = vec![
-        (
-            "`q=owner:me` (member, 100 own)".into(),
-            q("owner:me"),
-            member.clone(),
-        ),
-        ("unfiltered page".into(), PAGE.into(), s.admin.clone()),
-        (
-            "`q=status:running`".into(),
-            q("status:running"),
-            s.admin.clone(),
-        ),
-        (
-            "`q=name:w5 template:perf`".into(),
-            q("name:w5 template:perf"),
-            s.admin.clone(),
-        ),
-        (
-            "`offset=5000`".into(),
+    // (name, path, token); most are one `q` key asked by the owner.
+    let entry = |name: &str, path: String, token: &str| (name.to_string(), path, token.to_string());
+    let owner_q = |query: &str| entry(&format!("`q={query}`"), q(query), &s.admin);
+    let mut list = vec![
+        entry("`q=owner:me` (member, 100 own)", q("owner:me"), &member),
+        entry("unfiltered page", PAGE.into(), &s.admin),
+        owner_q("status:running"),
+        owner_q("name:w5 template:perf"),
+        entry(
+            "`offset=5000`",
             "/api/v2/workspaces?limit=25&offset=5000".into(),
-            s.admin.clone(),
-        ),
-        (
-            "`q=status:stopped`".into(),
-            q("status:stopped"),
-            s.admin.clone(),
-        ),
-        (
-            "`q=status:failed`".into(),
-            q("status:failed"),
-            s.admin.clone(),
-        ),
-        (
-            "`q=has-agent:connected`".into(),
-            q("has-agent:connected"),
-            s.admin.clone(),
-        ),
-        (
-            "`q=healthy:true`".into(),
-            q("healthy:true"),
-            s.admin.clone(),
-        ),
-        (
-            "`q=outdated:true`".into(),
-            q("outdated:true"),
-            s.admin.clone(),
-        ),
-        (
-            "`q=dormant:true`".into(),
-            q("dormant:true"),
-            s.admin.clone(),
-        ),
-        (
-            "`q=last_used_before:…` (90 h ago)".into(),
-            q(&format!("last_used_before:\"{before}\"")),
-            s.admin.clone(),
-        ),
-        (
-            "`q=last_used_after:…` (10 h ago)".into(),
-            q(&format!("last_used_after:\"{after}\"")),
-            s.admin.clone(),
-        ),
-        (
-            "`q=template:docker`".into(),
-            q("template:docker"),
-            s.admin.clone(),
-        ),
-        (
-            "`q=owner:user42`".into(),
-            q("owner:user42"),
-            s.admin.clone(),
-        ),
-        ("`q=name:w5`".into(), q("name:w5"), s.admin.clone()),
-        (
-            "`q=user42/w7` (free text)".into(),
-            q("user42/w7"),
-            s.admin.clone(),
-        ),
-        (
-            "`q=param:region=us`".into(),
-            q("param:region=us"),
-            s.admin.clone(),
-        ),
-        (
-            "`q=param:region`".into(),
-            q("param:region"),
-            s.admin.clone(),
-        ),
-        ("`q=shared:true`".into(), q("shared:true"), s.admin.clone()),
-        (
-            "`q=shared_with_user:user42`".into(),
-            q("shared_with_user:user42"),
-            s.admin.clone(),
-        ),
-        (
-            "`q=organization:coder`".into(),
-            q("organization:coder"),
-            s.admin.clone(),
-        ),
-        ("`q=id:…`".into(), q(&format!("id:{one}")), s.admin.clone()),
-        (
-            "`q=has-ai-task:false`".into(),
-            q("has-ai-task:false"),
-            s.admin.clone(),
-        ),
-        (
-            "`q=has_external_agent:false`".into(),
-            q("has_external_agent:false"),
-            s.admin.clone(),
-        ),
-        (
-            "`q=status:running` (member)".into(),
-            q("status:running"),
-            member.clone(),
+            &s.admin,
         ),
     ];
+    list.extend(
+        [
+            "status:stopped",
+            "status:failed",
+            "has-agent:connected",
+            "healthy:true",
+            "outdated:true",
+            "dormant:true",
+        ]
+        .map(owner_q),
+    );
+    list.extend([
+        entry(
+            "`q=last_used_before:…` (90 h ago)",
+            q(&format!("last_used_before:\"{before}\"")),
+            &s.admin,
+        ),
+        entry(
+            "`q=last_used_after:…` (10 h ago)",
+            q(&format!("last_used_after:\"{after}\"")),
+            &s.admin,
+        ),
+        owner_q("template:docker"),
+        owner_q("owner:user42"),
+        owner_q("name:w5"),
+        entry("`q=user42/w7` (free text)", q("user42/w7"), &s.admin),
+    ]);
+    list.extend(
+        [
+            "param:region=us",
+            "param:region",
+            "shared:true",
+            "shared_with_user:user42",
+            "organization:coder",
+        ]
+        .map(owner_q),
+    );
+    list.push(entry("`q=id:…`", q(&format!("id:{one}")), &s.admin));
+    list.extend(["has-ai-task:false", "has_external_agent:false"].map(owner_q));
+    list.push(entry(
+        "`q=status:running` (member)",
+        q("status:running"),
+        &member,
+    ));
     let deep = (users >= 1000).then(|| {
         (
             "`offset=50000`".to_string(),
